@@ -1,0 +1,166 @@
+package org.cloister.data;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Loads a CSV file with a header row, numeric feature columns and one label column.
+ *
+ * <p>Every feature must parse as a finite number. Labels may be integers or strings; they are
+ * mapped to class indices in sorted order of their distinct values (so "0","1" map to 0,1). Errors
+ * name the 1-based line (the header is line 1) and the column.
+ */
+public final class CsvDatasetLoader {
+  private final String labelColumn;
+  private final BadRowPolicy policy;
+
+  public CsvDatasetLoader(String labelColumn, BadRowPolicy policy) {
+    this.labelColumn = Objects.requireNonNull(labelColumn, "labelColumn");
+    this.policy = Objects.requireNonNull(policy, "policy");
+  }
+
+  public CsvLoadResult load(Path file) {
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      return load(r);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  public CsvLoadResult load(Reader reader) {
+    BufferedReader in = reader instanceof BufferedReader b ? b : new BufferedReader(reader);
+    try {
+      String header = in.readLine();
+      if (header == null || header.isBlank()) {
+        throw new DataFormatException(1, "missing header row");
+      }
+      String[] cols = split(header);
+      int labelIdx = -1;
+      for (int i = 0; i < cols.length; i++) {
+        if (cols[i].equals(labelColumn)) {
+          labelIdx = i;
+        }
+      }
+      if (labelIdx < 0) {
+        throw new DataFormatException(1, "label column '" + labelColumn + "' not in header " + Arrays.toString(cols));
+      }
+      List<String> featureNames = new ArrayList<>();
+      for (int i = 0; i < cols.length; i++) {
+        if (i != labelIdx) {
+          featureNames.add(cols[i]);
+        }
+      }
+      List<double[]> rows = new ArrayList<>();
+      List<String> rawLabels = new ArrayList<>();
+      List<DataFormatException> skipped = new ArrayList<>();
+      String line;
+      long lineNo = 1;
+      while ((line = in.readLine()) != null) {
+        lineNo++;
+        if (line.isBlank()) {
+          continue;
+        }
+        try {
+          String[] parts = split(line);
+          if (parts.length != cols.length) {
+            throw new DataFormatException(lineNo, "expected " + cols.length + " columns but found " + parts.length);
+          }
+          double[] f = new double[cols.length - 1];
+          int j = 0;
+          for (int i = 0; i < parts.length; i++) {
+            if (i == labelIdx) {
+              continue;
+            }
+            f[j++] = parseFinite(parts[i], lineNo, cols[i]);
+          }
+          String label = parts[labelIdx];
+          if (label.isEmpty()) {
+            throw new DataFormatException(lineNo, "column '" + labelColumn + "': missing label");
+          }
+          rows.add(f);
+          rawLabels.add(label);
+        } catch (DataFormatException e) {
+          if (policy == BadRowPolicy.FAIL) {
+            throw e;
+          }
+          skipped.add(e);
+        }
+      }
+      if (rows.isEmpty()) {
+        throw new DataFormatException("no data rows (" + skipped.size() + " skipped)");
+      }
+      // Distinct labels in sorted order (numeric order when all are numbers).
+      Map<String, Integer> classIndex = new TreeMap<>(CsvDatasetLoader::compareLabels);
+      for (String l : rawLabels) {
+        classIndex.putIfAbsent(l, 0);
+      }
+      if (classIndex.size() < 2) {
+        throw new DataFormatException("label column '" + labelColumn + "' has a single class " + classIndex.keySet());
+      }
+      List<String> classNames = new ArrayList<>(classIndex.keySet());
+      for (int i = 0; i < classNames.size(); i++) {
+        classIndex.put(classNames.get(i), i);
+      }
+      int[] labels = new int[rawLabels.size()];
+      for (int i = 0; i < labels.length; i++) {
+        labels[i] = classIndex.get(rawLabels.get(i));
+      }
+      Dataset ds = new Dataset(featureNames, labelColumn, classNames, rows.toArray(new double[0][]), labels);
+      return new CsvLoadResult(ds, skipped);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static int compareLabels(String a, String b) {
+    try {
+      return Double.compare(Double.parseDouble(a), Double.parseDouble(b));
+    } catch (NumberFormatException e) {
+      return a.compareTo(b);
+    }
+  }
+
+  private static double parseFinite(String s, long lineNo, String column) {
+    if (s.isEmpty()) {
+      throw new DataFormatException(lineNo, "column '" + column + "': missing value");
+    }
+    double v;
+    try {
+      v = Double.parseDouble(s);
+    } catch (NumberFormatException e) {
+      throw new DataFormatException(lineNo, "column '" + column + "': not a number: '" + abbreviate(s) + "'");
+    }
+    if (!Double.isFinite(v)) {
+      throw new DataFormatException(lineNo, "column '" + column + "': not a finite number: '" + abbreviate(s) + "'");
+    }
+    return v;
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+  }
+
+  /** Splits on commas, trimming whitespace and surrounding double quotes. */
+  static String[] split(String line) {
+    String[] parts = line.split(",", -1);
+    for (int i = 0; i < parts.length; i++) {
+      String p = parts[i].trim();
+      if (p.length() >= 2 && p.startsWith("\"") && p.endsWith("\"")) {
+        p = p.substring(1, p.length() - 1);
+      }
+      parts[i] = p;
+    }
+    return parts;
+  }
+}

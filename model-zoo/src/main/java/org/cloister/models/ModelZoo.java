@@ -1,0 +1,116 @@
+package org.cloister.models;
+
+import java.util.List;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/** The built-in architectures. All are DP-compatible (no batch normalization). */
+public final class ModelZoo {
+  private ModelZoo() {
+  }
+
+  /** Multinomial logistic regression: one softmax output layer. */
+  public static ModelArchitecture logisticRegression() {
+    return new Simple("logreg", (nIn, k, seed, up, dt) -> base(seed, up, dt).list()
+        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+            .nIn(nIn).nOut(k).activation(Activation.SOFTMAX).weightInit(WeightInit.ZERO).build())
+        .build());
+  }
+
+  /** Multi-layer perceptron for tabular data: ReLU hidden layers and a softmax output. */
+  public static ModelArchitecture mlp(int... hidden) {
+    int[] h = hidden.length == 0 ? new int[] {32} : hidden.clone();
+    return new Simple("mlp", (nIn, k, seed, up, dt) -> {
+      NeuralNetConfiguration.ListBuilder b = base(seed, up, dt).list();
+      int in = nIn;
+      for (int width : h) {
+        b.layer(new DenseLayer.Builder().nIn(in).nOut(width).activation(Activation.RELU).build());
+        in = width;
+      }
+      b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+          .nIn(in).nOut(k).activation(Activation.SOFTMAX).build());
+      return b.build();
+    });
+  }
+
+  /**
+   * Small CNN for 28x28 single-channel images (inputs flattened to 784 features): conv 5x5x8,
+   * max-pool 2, conv 5x5x16, max-pool 2, dense 64, softmax.
+   */
+  public static ModelArchitecture cnn() {
+    return new Simple("cnn", (nIn, k, seed, up, dt) -> {
+      if (nIn != 28 * 28) {
+        throw new IllegalArgumentException("cnn expects 784 inputs (28x28 images), got " + nIn);
+      }
+      return base(seed, up, dt).list()
+          .layer(new ConvolutionLayer.Builder(5, 5).nOut(8).stride(1, 1).activation(Activation.RELU).build())
+          .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+          .layer(new ConvolutionLayer.Builder(5, 5).nOut(16).stride(1, 1).activation(Activation.RELU).build())
+          .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+          .layer(new DenseLayer.Builder().nOut(64).activation(Activation.RELU).build())
+          .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(k).activation(Activation.SOFTMAX).build())
+          .setInputType(InputType.convolutionalFlat(28, 28, 1))
+          .build();
+    });
+  }
+
+  public static List<String> names() {
+    return List.of("logreg", "mlp", "cnn");
+  }
+
+  /** Looks an architecture up by its name. */
+  public static ModelArchitecture byName(String name) {
+    return switch (name) {
+      case "logreg" -> logisticRegression();
+      case "mlp" -> mlp();
+      case "cnn" -> cnn();
+      default -> throw new IllegalArgumentException("unknown model '" + name + "' (expected one of " + names() + ")");
+    };
+  }
+
+  /** Builds and initializes a network with an SGD updater (the trainer sets its own updater per round). */
+  public static MultiLayerNetwork newNetwork(ModelArchitecture arch, int numInputs, int numClasses, long seed,
+                                             IUpdater updater, DataType dataType) {
+    MultiLayerNetwork net = new MultiLayerNetwork(arch.configuration(numInputs, numClasses, seed,
+        updater == null ? new Sgd(0.1) : updater, dataType));
+    net.init();
+    return net;
+  }
+
+  private static NeuralNetConfiguration.Builder base(long seed, IUpdater updater, DataType dt) {
+    return new NeuralNetConfiguration.Builder()
+        .seed(seed)
+        .dataType(dt)
+        .updater(updater)
+        .weightInit(WeightInit.XAVIER);
+  }
+
+  @FunctionalInterface
+  private interface ConfFn {
+    MultiLayerConfiguration build(int nIn, int k, long seed, IUpdater updater, DataType dt);
+  }
+
+  private record Simple(String name, ConfFn fn) implements ModelArchitecture {
+    @Override
+    public boolean dpCompatible() {
+      return true;
+    }
+
+    @Override
+    public MultiLayerConfiguration configuration(int numInputs, int numClasses, long seed, IUpdater updater, DataType dataType) {
+      return fn.build(numInputs, numClasses, seed, updater, dataType);
+    }
+  }
+}

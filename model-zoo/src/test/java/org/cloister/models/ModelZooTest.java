@@ -1,0 +1,40 @@
+package org.cloister.models;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+
+class ModelZooTest {
+
+  @Test
+  void parametersRoundTripThroughFlatFloats() {
+    MultiLayerNetwork net = ModelZoo.newNetwork(ModelZoo.mlp(8), 30, 2, 1, null, DataType.FLOAT);
+    assertThat(net.numParams()).isEqualTo(30 * 8 + 8 + 8 * 2 + 2);
+    float[] p = Parameters.get(net);
+    p[0] = 42f;
+    Parameters.set(net, p);
+    assertThat(Parameters.get(net)[0]).isEqualTo(42f);
+    assertThatThrownBy(() -> Parameters.set(net, new float[3])).hasMessageContaining("has 266 parameters");
+  }
+
+  @Test
+  void everyBuiltinBuildsAndUnknownNamesAreRefused() {
+    assertThat(ModelZoo.newNetwork(ModelZoo.byName("logreg"), 30, 2, 1, null, DataType.FLOAT).numParams()).isEqualTo(62);
+    assertThat(ModelZoo.newNetwork(ModelZoo.byName("cnn"), 784, 10, 1, null, DataType.FLOAT).numParams()).isPositive();
+    assertThatThrownBy(() -> ModelZoo.byName("resnet")).hasMessageContaining("unknown model 'resnet'");
+  }
+
+  @Test
+  void aucMatchesHandComputedCases() {
+    // perfect ranking
+    assertThat(Evaluator.binaryAuc(new double[] {0.1, 0.2, 0.8, 0.9}, new int[] {0, 0, 1, 1}, 1)).isEqualTo(1.0);
+    // one inverted pair out of four -> 0.75
+    assertThat(Evaluator.binaryAuc(new double[] {0.1, 0.7, 0.6, 0.9}, new int[] {0, 0, 1, 1}, 1)).isCloseTo(0.75, within(1e-12));
+    // ties count one half
+    assertThat(Evaluator.binaryAuc(new double[] {0.5, 0.5}, new int[] {0, 1}, 1)).isCloseTo(0.5, within(1e-12));
+  }
+}
