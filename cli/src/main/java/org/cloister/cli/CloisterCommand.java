@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     description = "Privacy-preserving federated learning across hospitals.",
     subcommands = {
         DemoCommand.class,
+        BenchCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {

@@ -1,0 +1,5 @@
+package org.cloister.dp.events;
+
+/** A step that touches no private data. */
+public record NoOpEvent() implements DpEvent {
+}
