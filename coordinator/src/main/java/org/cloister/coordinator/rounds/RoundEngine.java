@@ -1,0 +1,434 @@
+package org.cloister.coordinator.rounds;
+
+import static org.cloister.coordinator.rounds.RequestRejectedException.Kind.ALREADY_EXISTS;
+import static org.cloister.coordinator.rounds.RequestRejectedException.Kind.FAILED_PRECONDITION;
+import static org.cloister.coordinator.rounds.RequestRejectedException.Kind.INVALID_ARGUMENT;
+import static org.cloister.coordinator.rounds.RequestRejectedException.Kind.NOT_FOUND;
+import static org.cloister.coordinator.rounds.RequestRejectedException.Kind.PERMISSION_DENIED;
+import static org.cloister.coordinator.rounds.RequestRejectedException.Kind.RESOURCE_EXHAUSTED;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.cloister.coordinator.aggregation.AggregationResult;
+import org.cloister.coordinator.aggregation.Aggregator;
+import org.cloister.coordinator.strategy.RoundContext;
+import org.cloister.coordinator.strategy.RoundPlan;
+import org.cloister.coordinator.strategy.Strategy;
+import org.cloister.coordinator.study.StudyConfig;
+import org.cloister.coordinator.study.StudyStatusKind;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.RoundTask;
+import org.cloister.protocol.v1.UpdateEnvelope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one study's rounds: waits for a quorum of sites, asks the strategy which sites train,
+ * collects their updates until every selected site has answered or the deadline passes, hands
+ * them to the aggregator and publishes the new model version. Sites that drop or straggle are
+ * left out of that round; a round without quorum is retried, then the study pauses.
+ *
+ * <p>All mutable state is guarded by {@code this}; the engine's own thread drives the rounds and
+ * gRPC threads call {@link #pollTask}, {@link #submit} and the read methods.
+ */
+public final class RoundEngine implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(RoundEngine.class);
+
+  private final StudyConfig config;
+  private final Strategy strategy;
+  private final Aggregator aggregator;
+  private final Clock clock;
+  private final long seed;
+  private final List<RoundListener> listeners = new CopyOnWriteArrayList<>();
+
+  private final Map<String, SiteRecord> sites = new TreeMap<>();
+  private final Map<Long, ModelArtifact> models = new TreeMap<>();
+  private final List<RoundResult> history = new ArrayList<>();
+  private ModelArtifact current;
+  private StudyStatusKind status = StudyStatusKind.WAITING_FOR_SITES;
+  private String statusDetail = "";
+  private OpenRound open;
+  private volatile boolean stopped;
+
+  private record SiteRecord(String siteId, long numExamples, long lastSeenMillis) {
+  }
+
+  private static final class OpenRound {
+    final int round;
+    final int attempt;
+    final String roundId;
+    final List<String> selected;
+    final RoundTask task;
+    final long deadlineMillis;
+    final Map<String, ReceivedUpdate> received = new LinkedHashMap<>();
+    final long startedMillis;
+
+    OpenRound(int round, int attempt, String roundId, List<String> selected, RoundTask task, long deadlineMillis, long startedMillis) {
+      this.round = round;
+      this.attempt = attempt;
+      this.roundId = roundId;
+      this.selected = selected;
+      this.task = task;
+      this.deadlineMillis = deadlineMillis;
+      this.startedMillis = startedMillis;
+    }
+  }
+
+  public RoundEngine(StudyConfig config, ModelArtifact initialModel, Strategy strategy, Aggregator aggregator,
+                     Clock clock, long seed) {
+    if (initialModel.getDimension() != config.modelDimension()) {
+      throw new IllegalArgumentException("initial model has dimension " + initialModel.getDimension()
+          + " but the study declares " + config.modelDimension());
+    }
+    this.config = config;
+    this.strategy = strategy;
+    this.aggregator = aggregator;
+    this.clock = clock;
+    this.seed = seed;
+    this.current = initialModel;
+    this.models.put(initialModel.getVersion(), initialModel);
+  }
+
+  public StudyConfig config() {
+    return config;
+  }
+
+  public void addListener(RoundListener l) {
+    listeners.add(l);
+  }
+
+  // ---------------------------------------------------------------- site-facing operations
+
+  /** Registers (or refreshes) a site. */
+  public synchronized void join(String siteId, long numExamples) {
+    if (numExamples < 1) {
+      throw new RequestRejectedException(INVALID_ARGUMENT, "bad_num_examples", "num_examples must be >= 1, got " + numExamples);
+    }
+    boolean isNew = !sites.containsKey(siteId);
+    sites.put(siteId, new SiteRecord(siteId, numExamples, clock.millis()));
+    if (isNew) {
+      log.info("site {} joined study {} ({} sites)", siteId, config.studyId(), sites.size());
+    }
+    notifyAll();
+  }
+
+  /** What a polling site gets: a task, nothing yet, or the end of the study. */
+  public sealed interface Poll permits Poll.Task, Poll.Idle, Poll.Finished {
+    record Task(RoundTask task) implements Poll {
+    }
+
+    record Idle(String reason) implements Poll {
+    }
+
+    record Finished(int roundsCompleted, long finalModelVersion, String status) implements Poll {
+    }
+  }
+
+  /** Long poll: waits up to {@code waitMillis} for a task for {@code siteId}. */
+  public synchronized Poll pollTask(String siteId, long waitMillis) throws InterruptedException {
+    requireJoined(siteId);
+    long until = clock.millis() + Math.max(0, waitMillis);
+    while (true) {
+      touch(siteId);
+      if (status == StudyStatusKind.FINISHED || stopped) {
+        return new Poll.Finished(completedRounds(), current.getVersion(), status.label());
+      }
+      if (open != null && open.selected.contains(siteId) && !open.received.containsKey(siteId)
+          && clock.millis() < open.deadlineMillis) {
+        return new Poll.Task(open.task);
+      }
+      long left = until - clock.millis();
+      if (left <= 0) {
+        return new Poll.Idle(status == StudyStatusKind.PAUSED ? "study paused: " + statusDetail : "no task for this site yet");
+      }
+      wait(left);
+    }
+  }
+
+  /** Accepts a site's update for the open round after checking it belongs there. */
+  public synchronized void submit(String siteId, UpdateEnvelope env) {
+    requireJoined(siteId);
+    touch(siteId);
+    if (!config.studyId().equals(env.getStudyId())) {
+      throw new RequestRejectedException(NOT_FOUND, "unknown_study", "unknown study '" + env.getStudyId() + "'");
+    }
+    if (open == null || !open.roundId.equals(env.getRoundId()) || open.round != env.getRound()) {
+      String replay = history.stream().anyMatch(r -> r.roundId().equals(env.getRoundId())) ? " (already closed)" : "";
+      throw new RequestRejectedException(FAILED_PRECONDITION, "wrong_round",
+          "round " + env.getRound() + " id " + env.getRoundId() + " is not open" + replay);
+    }
+    if (!open.selected.contains(siteId)) {
+      throw new RequestRejectedException(PERMISSION_DENIED, "not_selected", "site " + siteId + " was not asked to train in round " + open.round);
+    }
+    if (open.received.containsKey(siteId)) {
+      throw new RequestRejectedException(ALREADY_EXISTS, "replayed", "site " + siteId + " already submitted an update for round " + open.round);
+    }
+    if (clock.millis() >= open.deadlineMillis) {
+      throw new RequestRejectedException(FAILED_PRECONDITION, "late", "round " + open.round + " deadline has passed");
+    }
+    if (env.getBaseModelVersion() != current.getVersion()) {
+      throw new RequestRejectedException(FAILED_PRECONDITION, "wrong_model_version",
+          "update is based on model version " + env.getBaseModelVersion() + " but the round trains version " + current.getVersion());
+    }
+    if (env.getPayload().size() > config.maxUpdateBytes()) {
+      throw new RequestRejectedException(RESOURCE_EXHAUSTED, "oversized",
+          "update payload of " + env.getPayload().size() + " bytes exceeds the limit of " + config.maxUpdateBytes());
+    }
+    if (env.getPayload().isEmpty()) {
+      throw new RequestRejectedException(INVALID_ARGUMENT, "empty", "update payload is empty");
+    }
+    if (env.getNumExamples() < 1) {
+      throw new RequestRejectedException(INVALID_ARGUMENT, "bad_num_examples", "num_examples must be >= 1");
+    }
+    open.received.put(siteId, new ReceivedUpdate(siteId, env));
+    log.info("round {}: update from {} accepted ({} of {})", open.round, siteId, open.received.size(), open.selected.size());
+    notifyAll();
+  }
+
+  // ---------------------------------------------------------------- read side
+
+  public synchronized Optional<ModelArtifact> model(long version) {
+    return Optional.ofNullable(version == 0 ? current : models.get(version));
+  }
+
+  public synchronized StudyStatusKind status() {
+    return status;
+  }
+
+  public synchronized String statusDetail() {
+    return statusDetail;
+  }
+
+  public synchronized List<RoundResult> history() {
+    return List.copyOf(history);
+  }
+
+  public synchronized int currentRound() {
+    return open != null ? open.round : completedRounds();
+  }
+
+  public synchronized Map<String, Long> siteExamples() {
+    Map<String, Long> m = new TreeMap<>();
+    sites.values().forEach(s -> m.put(s.siteId, s.numExamples));
+    return m;
+  }
+
+  private int completedRounds() {
+    return (int) history.stream().filter(RoundResult::quorumMet).count();
+  }
+
+  // ---------------------------------------------------------------- the round loop
+
+  /** Stops the study at the next opportunity; polling sites are told it finished. */
+  public synchronized void stop() {
+    stopped = true;
+    notifyAll();
+  }
+
+  /** Blocks until the study has finished or paused, or the timeout passes. */
+  public synchronized boolean awaitEnd(Duration timeout) throws InterruptedException {
+    long until = System.currentTimeMillis() + timeout.toMillis();
+    while (status != StudyStatusKind.FINISHED && status != StudyStatusKind.PAUSED) {
+      long left = until - System.currentTimeMillis();
+      if (left <= 0) {
+        return false;
+      }
+      wait(left);
+    }
+    return true;
+  }
+
+  @Override
+  public void run() {
+    try {
+      for (int round = completedRounds() + 1; round <= config.totalRounds() && !stopped; round++) {
+        if (!runRound(round)) {
+          return;
+        }
+      }
+      finish();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      setStatus(StudyStatusKind.PAUSED, "interrupted");
+    } catch (RuntimeException e) {
+      log.error("study {} failed in the round engine", config.studyId(), e);
+      setStatus(StudyStatusKind.PAUSED, "internal error: " + e.getClass().getSimpleName());
+      throw e;
+    }
+  }
+
+  private synchronized void finish() {
+    status = StudyStatusKind.FINISHED;
+    statusDetail = completedRounds() + " rounds completed";
+    notifyAll();
+    for (RoundListener l : listeners) {
+      l.studyFinished(status.label());
+    }
+  }
+
+  private synchronized void setStatus(StudyStatusKind s, String detail) {
+    status = s;
+    statusDetail = detail;
+    notifyAll();
+    if (s == StudyStatusKind.PAUSED) {
+      log.warn("study {} paused: {}", config.studyId(), detail);
+    }
+  }
+
+  /** Runs one round with retries; false when the study paused. */
+  private boolean runRound(int round) throws InterruptedException {
+    for (int attempt = 1; attempt <= config.maxRoundAttempts() && !stopped; attempt++) {
+      List<String> eligible = awaitEligibleSites();
+      if (eligible == null) {
+        setStatus(StudyStatusKind.PAUSED, "round " + round + ": only " + eligibleSites().size() + " of "
+            + config.minSitesPerRound() + " required sites available after " + config.joinTimeout().toSeconds() + " s");
+        return false;
+      }
+      RoundPlan plan = strategy.configureRound(new RoundContext(round, attempt, config.totalRounds(), eligible,
+          config.minSitesPerRound(), config.maxSitesPerRound(), config.training(), seed));
+      OpenRound r = openRound(round, attempt, plan);
+      List<ReceivedUpdate> updates = collect(r);
+      RoundResult result = close(r, updates);
+      for (RoundListener l : listeners) {
+        l.roundCompleted(result);
+      }
+      if (result.quorumMet()) {
+        return true;
+      }
+      log.warn("round {} attempt {}: quorum not met ({} valid of {} required)", round, attempt,
+          result.aggregated().size(), config.minSitesPerRound());
+    }
+    if (!stopped) {
+      setStatus(StudyStatusKind.PAUSED, "round " + round + ": quorum of " + config.minSitesPerRound()
+          + " not met after " + config.maxRoundAttempts() + " attempts");
+    }
+    return false;
+  }
+
+  private synchronized List<String> eligibleSites() {
+    long horizon = clock.millis() - (config.roundDeadline().toMillis() + 30_000);
+    List<String> out = new ArrayList<>();
+    for (SiteRecord s : sites.values()) {
+      if (s.lastSeenMillis >= horizon) {
+        out.add(s.siteId);
+      }
+    }
+    return out;
+  }
+
+  private synchronized List<String> awaitEligibleSites() throws InterruptedException {
+    long until = clock.millis() + config.joinTimeout().toMillis();
+    long quorumSince = -1;
+    while (!stopped) {
+      List<String> e = eligibleSites();
+      if (e.size() >= config.minSitesPerRound()) {
+        if (quorumSince < 0) {
+          quorumSince = clock.millis();
+        }
+        boolean allExpected = config.expectedSites() == 0 || e.size() >= config.expectedSites();
+        if (allExpected || clock.millis() - quorumSince >= config.startGrace().toMillis()) {
+          return e;
+        }
+      } else {
+        quorumSince = -1;
+        status = StudyStatusKind.WAITING_FOR_SITES;
+        statusDetail = e.size() + " of " + config.minSitesPerRound() + " sites";
+      }
+      long left = until - clock.millis();
+      if (left <= 0) {
+        return e.size() >= config.minSitesPerRound() ? e : null;
+      }
+      wait(Math.min(left, 100));
+    }
+    return null;
+  }
+
+  private synchronized OpenRound openRound(int round, int attempt, RoundPlan plan) {
+    long now = clock.millis();
+    String roundId = UUID.randomUUID().toString();
+    long deadline = now + config.roundDeadline().toMillis();
+    RoundTask task = RoundTask.newBuilder()
+        .setStudyId(config.studyId())
+        .setRound(round)
+        .setRoundId(roundId)
+        .setDeadlineUnixMs(deadline)
+        .setModel(current)
+        .setConfig(plan.config())
+        .build();
+    open = new OpenRound(round, attempt, roundId, plan.sites(), task, deadline, now);
+    status = StudyStatusKind.RUNNING;
+    statusDetail = "round " + round;
+    log.info("round {} (attempt {}) opened for {} sites, deadline in {} ms", round, attempt, plan.sites().size(),
+        config.roundDeadline().toMillis());
+    notifyAll();
+    return open;
+  }
+
+  private synchronized List<ReceivedUpdate> collect(OpenRound r) throws InterruptedException {
+    while (!stopped && r.received.size() < r.selected.size()) {
+      long left = r.deadlineMillis - clock.millis();
+      if (left <= 0) {
+        break;
+      }
+      wait(Math.min(left, 250));
+    }
+    open = null; // no more updates accepted for this round
+    notifyAll();
+    return new ArrayList<>(r.received.values());
+  }
+
+  private RoundResult close(OpenRound r, List<ReceivedUpdate> updates) {
+    Map<String, String> rejected = new LinkedHashMap<>();
+    for (String s : r.selected) {
+      if (updates.stream().noneMatch(u -> u.siteId().equals(s))) {
+        rejected.put(s, "no update before the deadline");
+      }
+    }
+    AggregationResult agg;
+    if (updates.size() >= config.minSitesPerRound()) {
+      ModelArtifact base;
+      synchronized (this) {
+        base = current;
+      }
+      agg = aggregator.aggregate(r.roundId, r.round, base, updates); // outside the lock: may be slow
+    } else {
+      agg = new AggregationResult(null, List.of(), Map.of());
+    }
+    rejected.putAll(agg.rejected());
+    boolean quorum = agg.model() != null && agg.aggregated().size() >= config.minSitesPerRound();
+    Map<String, Map<String, Double>> metrics = new TreeMap<>();
+    for (ReceivedUpdate u : updates) {
+      metrics.put(u.siteId(), Map.copyOf(u.envelope().getMetricsMap()));
+    }
+    synchronized (this) {
+      if (quorum) {
+        current = agg.model();
+        models.put(current.getVersion(), current);
+      }
+      RoundResult result = new RoundResult(r.round, r.roundId, r.attempt, r.selected, quorum ? agg.aggregated() : List.of(),
+          rejected, current.getVersion(), quorum, metrics, clock.millis() - r.startedMillis);
+      history.add(result);
+      notifyAll();
+      return result;
+    }
+  }
+
+  private void requireJoined(String siteId) {
+    if (!sites.containsKey(siteId)) {
+      throw new RequestRejectedException(FAILED_PRECONDITION, "not_joined", "site " + siteId + " has not joined the study");
+    }
+  }
+
+  private void touch(String siteId) {
+    SiteRecord s = sites.get(siteId);
+    sites.put(siteId, new SiteRecord(siteId, s.numExamples, clock.millis()));
+  }
+}

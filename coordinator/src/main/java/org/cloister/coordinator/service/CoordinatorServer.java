@@ -1,0 +1,69 @@
+package org.cloister.coordinator.service;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.cloister.coordinator.rounds.RoundEngine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's gRPC server, bound to one address (loopback by default) with message size
+ * limits. Transport security is supplied by the caller through the builder customizer.
+ */
+public final class CoordinatorServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
+
+  private final Server server;
+  private final Thread engineThread;
+  private final RoundEngine engine;
+
+  /** Customizes the Netty server builder (TLS, executors) before it is built. */
+  @FunctionalInterface
+  public interface TransportCustomizer {
+    void customize(NettyServerBuilder builder);
+  }
+
+  public CoordinatorServer(InetSocketAddress address, RoundEngine engine, SiteIdentityResolver identity,
+                           FederationService.RejectionCounter rejections, TransportCustomizer transport) {
+    this.engine = engine;
+    int maxMessage = engine.config().maxUpdateBytes() + 1024 * 1024;
+    NettyServerBuilder b = NettyServerBuilder.forAddress(address)
+        .maxInboundMessageSize(maxMessage)
+        .maxInboundMetadataSize(16 * 1024)
+        .addService(ServerInterceptors.intercept(new FederationService(engine, rejections), new IdentityInterceptor(identity)));
+    transport.customize(b);
+    this.server = b.build();
+    this.engineThread = new Thread(engine, "round-engine-" + engine.config().studyId());
+    this.engineThread.setDaemon(true);
+  }
+
+  /** Starts serving and runs the study. */
+  public CoordinatorServer start() throws IOException {
+    server.start();
+    log.info("coordinator for study {} listening on {}", engine.config().studyId(), server.getListenSockets());
+    engineThread.start();
+    return this;
+  }
+
+  public int port() {
+    return ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+  }
+
+  public RoundEngine engine() {
+    return engine;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    engine.stop();
+    server.shutdown();
+    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      server.shutdownNow();
+    }
+    engineThread.join(5000);
+  }
+}

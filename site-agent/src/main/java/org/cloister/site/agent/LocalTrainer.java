@@ -1,0 +1,16 @@
+package org.cloister.site.agent;
+
+import org.cloister.protocol.v1.RoundTask;
+
+/**
+ * Trains the site's local model for one round, starting from the global weights. Implementations
+ * hold the site's data; nothing they return may contain patient records (only the update and
+ * aggregate metrics).
+ */
+public interface LocalTrainer {
+
+  /** Number of local training examples (public metadata used to weight the update). */
+  long numExamples();
+
+  LocalUpdate train(float[] globalWeights, RoundTask task);
+}

@@ -1,0 +1,159 @@
+package org.cloister.site.agent;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.v1.FederationGrpc;
+import org.cloister.protocol.v1.JoinRequest;
+import org.cloister.protocol.v1.JoinResponse;
+import org.cloister.protocol.v1.PollTaskRequest;
+import org.cloister.protocol.v1.PollTaskResponse;
+import org.cloister.protocol.v1.RoundTask;
+import org.cloister.protocol.v1.UpdateEnvelope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The hospital-side loop: join the study, long-poll for tasks, train locally, send the update,
+ * until the coordinator says the study is finished. Retries with exponential backoff while the
+ * coordinator is unreachable.
+ */
+public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
+  private static final Logger log = LoggerFactory.getLogger(SiteAgent.class);
+
+  private final FederationGrpc.FederationBlockingStub stub;
+  private final String studyId;
+  private final LocalTrainer trainer;
+  private final UpdateSealer sealer;
+  private final Options options;
+  private final List<SiteRoundRecord> records = new ArrayList<>();
+  private volatile boolean stopped;
+  private String siteId = "?";
+
+  /**
+   * @param pollWait       how long one long poll may wait on the server
+   * @param maxBackoff     the longest pause between retries when the coordinator is unreachable
+   * @param giveUpAfter    stop retrying after the coordinator has been unreachable this long
+   */
+  public record Options(Duration pollWait, Duration maxBackoff, Duration giveUpAfter) {
+    public static Options defaults() {
+      return new Options(Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(5));
+    }
+  }
+
+  public SiteAgent(Channel channel, String studyId, LocalTrainer trainer, UpdateSealer sealer, Options options) {
+    this.stub = FederationGrpc.newBlockingStub(channel);
+    this.studyId = studyId;
+    this.trainer = trainer;
+    this.sealer = sealer;
+    this.options = options;
+  }
+
+  public void stop() {
+    stopped = true;
+  }
+
+  /** Records of the rounds this site took part in. */
+  public synchronized List<SiteRoundRecord> records() {
+    return List.copyOf(records);
+  }
+
+  @Override
+  public List<SiteRoundRecord> call() throws InterruptedException {
+    JoinResponse joined = withRetry("join", () -> stub.withDeadlineAfter(30, TimeUnit.SECONDS)
+        .join(JoinRequest.newBuilder().setStudyId(studyId).setNumExamples(trainer.numExamples())
+            .setAgentVersion("cloister-site/0.1").build()));
+    siteId = joined.getSiteId();
+    log.info("site {} joined study {} (model {}, {} parameters, {} rounds)", siteId, studyId,
+        joined.getModelName(), joined.getModelDimension(), joined.getTotalRounds());
+    while (!stopped) {
+      PollTaskResponse resp = withRetry("poll", () -> stub
+          .withDeadlineAfter(options.pollWait().toMillis() + 30_000, TimeUnit.MILLISECONDS)
+          .pollTask(PollTaskRequest.newBuilder().setStudyId(studyId).setWaitMs((int) options.pollWait().toMillis()).build()));
+      switch (resp.getOutcomeCase()) {
+        case TASK -> handle(resp.getTask(), joined.getModelDimension());
+        case FINISHED -> {
+          log.info("site {}: study finished after {} rounds ({})", siteId, resp.getFinished().getRoundsCompleted(),
+              resp.getFinished().getStatus());
+          return records();
+        }
+        default -> {
+          // idle: poll again
+        }
+      }
+    }
+    return records();
+  }
+
+  private void handle(RoundTask task, int dimension) {
+    if (System.currentTimeMillis() >= task.getDeadlineUnixMs()) {
+      log.info("site {}: round {} deadline already passed, skipping", siteId, task.getRound());
+      return;
+    }
+    float[] global = FloatCodec.decode(task.getModel().getPayload(), dimension);
+    LocalUpdate update;
+    try {
+      update = trainer.train(global, task);
+    } catch (RuntimeException e) {
+      // e.g. the local privacy guard refusing to spend more budget: the site sits the round out
+      log.warn("site {}: round {} not trained: {}", siteId, task.getRound(), e.getMessage());
+      addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, e.getMessage(), java.util.Map.of()));
+      return;
+    }
+    UpdateSealer.Sealed sealed = sealer.seal(task, update.delta());
+    UpdateEnvelope env = UpdateEnvelope.newBuilder()
+        .setStudyId(task.getStudyId())
+        .setRound(task.getRound())
+        .setRoundId(task.getRoundId())
+        .setBaseModelVersion(task.getModel().getVersion())
+        .setNumExamples(update.numExamples())
+        .setPayloadFormat(sealed.format())
+        .setPayload(ByteString.copyFrom(sealed.payload()))
+        .putAllMetadata(sealed.metadata())
+        .putAllMetrics(update.metrics())
+        .build();
+    try {
+      stub.withDeadlineAfter(60, TimeUnit.SECONDS).submitUpdate(env);
+      addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), true, "accepted", update.metrics()));
+    } catch (StatusRuntimeException e) {
+      log.warn("site {}: update for round {} refused: {}", siteId, task.getRound(), e.getStatus());
+      addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false,
+          e.getStatus().getCode() + ": " + e.getStatus().getDescription(), update.metrics()));
+    }
+  }
+
+  private synchronized void addRecord(SiteRoundRecord r) {
+    records.add(r);
+  }
+
+  @FunctionalInterface
+  private interface Call<T> {
+    T run();
+  }
+
+  private <T> T withRetry(String what, Call<T> call) throws InterruptedException {
+    long backoff = 200;
+    long started = System.currentTimeMillis();
+    while (true) {
+      try {
+        return call.run();
+      } catch (StatusRuntimeException e) {
+        Status.Code c = e.getStatus().getCode();
+        boolean transientFailure = c == Status.Code.UNAVAILABLE || c == Status.Code.DEADLINE_EXCEEDED;
+        if (!transientFailure || stopped || System.currentTimeMillis() - started > options.giveUpAfter().toMillis()) {
+          throw e;
+        }
+        log.info("site {}: {} failed ({}), retrying in {} ms", siteId, what, c, backoff);
+        Thread.sleep(backoff);
+        backoff = Math.min(backoff * 2, options.maxBackoff().toMillis());
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package org.cloister.site.plain;
+
+import java.util.Map;
+import java.util.Random;
+import org.cloister.data.Dataset;
+import org.cloister.models.Nd4jData;
+import org.cloister.models.Parameters;
+import org.cloister.protocol.v1.RoundTask;
+import org.cloister.protocol.v1.TrainingConfig;
+import org.cloister.site.agent.LocalTrainer;
+import org.cloister.site.agent.LocalUpdate;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Ordinary (non-private) minibatch SGD with DL4J's {@code fit}: the baseline a study compares
+ * DP-SGD against. Its updates carry no privacy guarantee.
+ */
+public final class PlainSgdTrainer implements LocalTrainer {
+  private final MultiLayerNetwork net;
+  private final Dataset data;
+
+  public PlainSgdTrainer(MultiLayerNetwork net, Dataset data) {
+    this.net = net;
+    this.data = data;
+  }
+
+  @Override
+  public long numExamples() {
+    return data.size();
+  }
+
+  @Override
+  public LocalUpdate train(float[] globalWeights, RoundTask task) {
+    TrainingConfig cfg = task.getConfig();
+    Parameters.set(net, globalWeights);
+    net.setLearningRate(cfg.getLearningRate() > 0 ? cfg.getLearningRate() : 0.1);
+    int batch = cfg.getBatchSize() > 0 ? cfg.getBatchSize() : 32;
+    int epochs = Math.max(1, cfg.getLocalEpochs());
+    Random rng = new Random(cfg.getSeed() ^ data.size());
+    int n = data.size();
+    int[] order = Nd4jData.allRows(data);
+    double lossSum = 0;
+    int batches = 0;
+    for (int e = 0; e < epochs; e++) {
+      shuffle(order, rng);
+      for (int start = 0; start < n; start += batch) {
+        int[] rows = java.util.Arrays.copyOfRange(order, start, Math.min(n, start + batch));
+        INDArray x = Nd4jData.features(data, rows, net.params().dataType());
+        INDArray y = Nd4jData.oneHot(data, rows, net.params().dataType());
+        net.fit(x, y);
+        lossSum += net.score();
+        batches++;
+      }
+    }
+    float[] local = Parameters.get(net);
+    return new LocalUpdate(Parameters.subtract(local, globalWeights), n,
+        Map.of("train_loss", batches == 0 ? Double.NaN : lossSum / batches));
+  }
+
+  private static void shuffle(int[] a, Random rng) {
+    for (int i = a.length - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+  }
+}
