@@ -382,7 +382,10 @@ public final class RoundEngine implements Runnable {
     }
     open = null; // no more updates accepted for this round
     notifyAll();
-    return new ArrayList<>(r.received.values());
+    // a fixed order (by site) so that aggregation does not depend on arrival order
+    List<ReceivedUpdate> updates = new ArrayList<>(r.received.values());
+    updates.sort(java.util.Comparator.comparing(ReceivedUpdate::siteId));
+    return updates;
   }
 
   private RoundResult close(OpenRound r, List<ReceivedUpdate> updates) {
