@@ -10,10 +10,25 @@ public final class Partitioners {
   private Partitioners() {
   }
 
-  /** Parses {@code iid} or {@code dirichlet:ALPHA}. */
+  /** Parses {@code iid}, {@code dirichlet:ALPHA}, {@code label-skew:K} or {@code by-column:NAME}. */
   public static Partitioner parse(String spec) {
     if (spec.equals("iid")) {
       return iid();
+    }
+    if (spec.startsWith("label-skew:")) {
+      String k = spec.substring("label-skew:".length());
+      try {
+        return labelSkew(Integer.parseInt(k));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("partition 'label-skew:K' needs a whole number, got '" + k + "'");
+      }
+    }
+    if (spec.startsWith("by-column:")) {
+      String col = spec.substring("by-column:".length());
+      if (col.isEmpty()) {
+        throw new IllegalArgumentException("partition 'by-column:NAME' needs a column name");
+      }
+      return byColumn(col);
     }
     if (spec.startsWith("dirichlet:")) {
       String a = spec.substring("dirichlet:".length());
@@ -23,7 +38,8 @@ public final class Partitioners {
         throw new IllegalArgumentException("partition 'dirichlet:ALPHA' needs a number, got '" + a + "'");
       }
     }
-    throw new IllegalArgumentException("unknown partition '" + spec + "' (expected iid or dirichlet:ALPHA)");
+    throw new IllegalArgumentException("unknown partition '" + spec
+        + "' (expected iid, dirichlet:ALPHA, label-skew:K or by-column:NAME)");
   }
 
   /** Shuffled, as-equal-as-possible shares, stratified by class so each site sees every class. */
@@ -83,6 +99,86 @@ public final class Partitioners {
           part.add(largest.remove(largest.size() - 1));
         }
       }
+      for (List<Integer> part : parts) {
+        Collections.shuffle(part, rng);
+      }
+      return toArrays(parts);
+    };
+  }
+
+  /**
+   * Pathological label skew (McMahan et al. 2017): each site holds examples of only {@code k}
+   * classes. Classes are assigned to sites round-robin, then each class's rows are shared among
+   * the sites that hold it.
+   */
+  public static Partitioner labelSkew(int k) {
+    if (k < 1) {
+      throw new IllegalArgumentException("label-skew K must be >= 1, got " + k);
+    }
+    return (data, sites, seed) -> {
+      checkSites(data, sites);
+      int classes = data.numClasses();
+      int kk = Math.min(k, classes);
+      Random rng = new Random(seed);
+      List<List<Integer>> holders = new ArrayList<>();
+      for (int c = 0; c < classes; c++) {
+        holders.add(new ArrayList<>());
+      }
+      for (int s = 0; s < sites; s++) {
+        for (int j = 0; j < kk; j++) {
+          holders.get((s * kk + j) % classes).add(s);
+        }
+      }
+      List<List<Integer>> parts = emptyParts(sites);
+      for (int c = 0; c < classes; c++) {
+        List<Integer> rows = rowsOfClass(data, c);
+        Collections.shuffle(rows, rng);
+        List<Integer> h = holders.get(c);
+        if (h.isEmpty()) {
+          h = List.of(c % sites); // more classes than site slots: give the class to one site anyway
+        }
+        for (int i = 0; i < rows.size(); i++) {
+          parts.get(h.get(i % h.size())).add(rows.get(i));
+        }
+      }
+      for (int s = 0; s < sites; s++) {
+        if (parts.get(s).isEmpty()) {
+          throw new IllegalArgumentException("label-skew:" + k + " leaves site " + (s + 1) + " without data ("
+              + sites + " sites, " + classes + " classes)");
+        }
+      }
+      return toArrays(parts);
+    };
+  }
+
+  /**
+   * Natural partition by the value of one feature column (e.g. a hospital or region code): each
+   * distinct value is one group, and groups are dealt to sites largest first, each to the site with
+   * the fewest rows so far. The column stays a feature.
+   */
+  public static Partitioner byColumn(String column) {
+    return (data, sites, seed) -> {
+      checkSites(data, sites);
+      int col = data.featureNames().indexOf(column);
+      if (col < 0) {
+        throw new IllegalArgumentException("by-column: no column '" + column + "' among the features " + data.featureNames());
+      }
+      java.util.Map<Double, List<Integer>> groups = new java.util.TreeMap<>();
+      for (int i = 0; i < data.size(); i++) {
+        groups.computeIfAbsent(data.features()[i][col], v -> new ArrayList<>()).add(i);
+      }
+      if (groups.size() < sites) {
+        throw new IllegalArgumentException("by-column:" + column + " has " + groups.size()
+            + " distinct values, fewer than the " + sites + " sites");
+      }
+      List<List<Integer>> ordered = new ArrayList<>(groups.values());
+      ordered.sort((a, b) -> Integer.compare(b.size(), a.size()));
+      List<List<Integer>> parts = emptyParts(sites);
+      for (List<Integer> g : ordered) {
+        List<Integer> smallest = Collections.min(parts, (a, b) -> Integer.compare(a.size(), b.size()));
+        smallest.addAll(g);
+      }
+      Random rng = new Random(seed);
       for (List<Integer> part : parts) {
         Collections.shuffle(part, rng);
       }

@@ -37,7 +37,8 @@ class SplitsAndPartitionsTest {
 
   @Test
   void partitionsCoverEveryRowExactlyOnce() {
-    for (Partitioner p : List.of(Partitioners.iid(), Partitioners.dirichlet(0.5))) {
+    for (Partitioner p : List.of(Partitioners.iid(), Partitioners.dirichlet(0.5), Partitioners.labelSkew(1),
+        Partitioners.parse("by-column:radius_mean"))) {
       List<int[]> parts = p.partition(wdbc, 5, 3);
       Set<Integer> seen = new HashSet<>();
       int total = 0;
@@ -62,5 +63,36 @@ class SplitsAndPartitionsTest {
       maxSkew = Math.max(maxSkew, Math.abs(frac - 212.0 / 569));
     }
     assertThat(maxSkew).isGreaterThan(0.2);
+  }
+
+  @Test
+  void labelSkewOneGivesSingleClassSites() {
+    List<Dataset> parts = Partitioners.parse("label-skew:1").split(wdbc, 4, 5);
+    for (Dataset d : parts) {
+      assertThat(java.util.Arrays.stream(d.classCounts()).filter(c -> c > 0).count()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void byColumnKeepsEachValueAtOneSite() {
+    double[][] f = {{1, 0}, {1, 1}, {2, 2}, {3, 3}, {3, 4}, {3, 5}};
+    Dataset d = new Dataset(List.of("hospital", "x"), "y", List.of("0", "1"), f, new int[] {0, 1, 0, 1, 0, 1});
+    List<Dataset> parts = Partitioners.parse("by-column:hospital").split(d, 2, 1);
+    for (Dataset p : parts) {
+      assertThat(java.util.Arrays.stream(p.features()).mapToDouble(r -> r[0]).distinct().count())
+          .isLessThanOrEqualTo(2);
+    }
+    assertThat(parts.get(0).size() + parts.get(1).size()).isEqualTo(6);
+    assertThat(parts).extracting(Dataset::size).containsExactlyInAnyOrder(3, 3);
+  }
+
+  @Test
+  void badPartitionSpecsAreNamed() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Partitioners.parse("stripes"))
+        .hasMessageContaining("unknown partition 'stripes'");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Partitioners.parse("by-column:zzz").split(wdbc, 2, 1))
+        .hasMessageContaining("no column 'zzz'");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Partitioners.parse("dirichlet:x"))
+        .hasMessageContaining("needs a number");
   }
 }
