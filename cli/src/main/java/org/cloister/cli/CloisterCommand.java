@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     description = "Privacy-preserving federated learning across hospitals.",
     subcommands = {
         DemoCommand.class,
+        SimulateCommand.class,
         BenchCommand.class,
         CommandLine.HelpCommand.class,
     })
@@ -27,7 +28,20 @@ public final class CloisterCommand implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new CloisterCommand());
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setParameterExceptionHandler(CloisterCommand::usageError);
     return cl;
+  }
+
+  /** A usage error: what is wrong, suggestions, the synopsis, and where to read more; exit code 2. */
+  private static int usageError(CommandLine.ParameterException ex, String[] args) {
+    CommandLine cmd = ex.getCommandLine();
+    java.io.PrintWriter err = cmd.getErr();
+    err.println(cmd.getColorScheme().errorText(ex.getMessage()));
+    CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+    err.print(cmd.getHelp().fullSynopsis());
+    err.printf("Try '%s --help' for more information.%n", cmd.getCommandSpec().qualifiedName());
+    err.flush();
+    return cmd.getCommandSpec().exitCodeOnInvalidInput();
   }
 
   public static void main(String[] args) {

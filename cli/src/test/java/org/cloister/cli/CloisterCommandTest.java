@@ -57,4 +57,18 @@ class CloisterCommandTest {
     assertThat(r3.code()).isEqualTo(2);
     assertThat(r3.err()).contains("--rounds");
   }
+
+  @Test
+  void simulateReportsScenarioAndFlagErrorsAsUsageErrors(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path bad = dir.resolve("bad.yaml");
+    java.nio.file.Files.writeString(bad, "sitez: 3\n");
+    Run r = run("simulate", bad.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("unknown key 'sitez'");
+    Run r2 = run("simulate", "--partition", "stripes");
+    assertThat(r2.code()).isEqualTo(2);
+    assertThat(r2.err()).contains("unknown partition 'stripes'");
+    Run r3 = run("simulate", "--dataset", "csv:" + dir.resolve("missing.csv"));
+    assertThat(r3.code()).isNotZero();
+  }
 }

@@ -80,7 +80,7 @@ public final class FederatedSimulation {
         .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
 
     TrainingConfig training = TrainingConfig.newBuilder()
-        .setLocalEpochs(cfg.localEpochs()).setBatchSize(cfg.batchSize()).setLearningRate(cfg.learningRate())
+        .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize()).setLearningRate(cfg.learningRate())
         .setSeed(cfg.seed()).build();
     StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
         cfg.roundDeadline(), Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),

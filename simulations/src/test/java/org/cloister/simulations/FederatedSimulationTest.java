@@ -42,9 +42,8 @@ class FederatedSimulationTest {
 
   @Test
   void sameSeedGivesSameFigures(@TempDir Path out) throws Exception {
-    SimulationConfig d = SimulationConfig.demo(out);
-    SimulationConfig small = new SimulationConfig(d.studyId(), d.dataset(), d.labelColumn(), 2, "dirichlet:0.5", 3,
-        1, d.batchSize(), d.learningRate(), "logreg", d.testFraction(), 7, d.roundDeadline(), 2, out);
+    SimulationConfig small = SimulationConfig.builder().sites(2).partition("dirichlet:0.5").rounds(3).localEpochs(1)
+        .seed(7).minSitesPerRound(2).outDir(out).build();
     SimulationResult a = new FederatedSimulation(small, x -> { }).run();
     SimulationResult b = new FederatedSimulation(small, x -> { }).run();
     assertThat(b.rounds()).extracting(RoundReport::accuracy).containsExactlyElementsOf(

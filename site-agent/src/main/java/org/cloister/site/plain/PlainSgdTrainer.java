@@ -42,16 +42,21 @@ public final class PlainSgdTrainer implements LocalTrainer {
     int[] order = Nd4jData.allRows(data);
     double lossSum = 0;
     int batches = 0;
-    for (int e = 0; e < epochs; e++) {
-      shuffle(order, rng);
-      for (int start = 0; start < n; start += batch) {
-        int[] rows = java.util.Arrays.copyOfRange(order, start, Math.min(n, start + batch));
-        INDArray x = Nd4jData.features(data, rows, net.params().dataType());
-        INDArray y = Nd4jData.oneHot(data, rows, net.params().dataType());
-        net.fit(x, y);
-        lossSum += net.score();
-        batches++;
+    // local_steps > 0: that many minibatch steps, cycling through reshuffled epochs; else whole epochs
+    long steps = cfg.getLocalSteps() > 0 ? cfg.getLocalSteps() : (long) epochs * ((n + batch - 1) / batch);
+    int start = n;
+    for (long step = 0; step < steps; step++) {
+      if (start >= n) {
+        shuffle(order, rng);
+        start = 0;
       }
+      int[] rows = java.util.Arrays.copyOfRange(order, start, Math.min(n, start + batch));
+      start += batch;
+      INDArray x = Nd4jData.features(data, rows, net.params().dataType());
+      INDArray y = Nd4jData.oneHot(data, rows, net.params().dataType());
+      net.fit(x, y);
+      lossSum += net.score();
+      batches++;
     }
     float[] local = Parameters.get(net);
     return new LocalUpdate(Parameters.subtract(local, globalWeights), n,

@@ -1,0 +1,105 @@
+package org.cloister.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.cloister.simulations.SimulationConfig;
+import picocli.CommandLine.Option;
+
+/** Flags shared by {@code demo} and {@code simulate}; each one given overrides the scenario's value. */
+final class SimulationOptions {
+  @Option(names = "--dataset", paramLabel = "SPEC", description = "builtin:wdbc or csv:PATH (a header row, numeric features).")
+  String dataset;
+
+  @Option(names = "--label", paramLabel = "COLUMN", description = "Label column of a CSV dataset.")
+  String label;
+
+  @Option(names = "--sites", paramLabel = "N", description = "Virtual hospitals.")
+  Integer sites;
+
+  @Option(names = "--partition", paramLabel = "SPEC", description = "iid, dirichlet:ALPHA, label-skew:K or by-column:NAME.")
+  String partition;
+
+  @Option(names = "--rounds", paramLabel = "R", description = "Federated rounds.")
+  Integer rounds;
+
+  @Option(names = "--local-epochs", paramLabel = "E", description = "Local epochs per round.")
+  Integer localEpochs;
+
+  @Option(names = "--local-steps", paramLabel = "S", description = "Local optimizer steps per round (instead of epochs).")
+  Integer localSteps;
+
+  @Option(names = "--batch-size", paramLabel = "B", description = "Local minibatch size.")
+  Integer batchSize;
+
+  @Option(names = "--learning-rate", paramLabel = "LR", description = "Local learning rate.")
+  Double learningRate;
+
+  @Option(names = "--model", paramLabel = "NAME", description = "logreg, mlp or cnn.")
+  String model;
+
+  @Option(names = "--strategy", paramLabel = "NAME", description = "fedavg.")
+  String strategy;
+
+  @Option(names = "--min-sites", paramLabel = "N", description = "Quorum: valid updates needed to aggregate a round.")
+  Integer minSites;
+
+  @Option(names = "--round-deadline", paramLabel = "SECONDS", description = "How long a round collects updates.")
+  Double roundDeadline;
+
+  @Option(names = "--seed", paramLabel = "N", description = "Seed for splits, initialization and sampling.")
+  Long seed;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "Output folder for results.json and rounds.csv.")
+  Path out;
+
+  /** Applies the flags that were given onto {@code b}. */
+  SimulationConfig.Builder applyTo(SimulationConfig.Builder b) {
+    if (dataset != null) {
+      b.dataset(dataset);
+    }
+    if (label != null) {
+      b.labelColumn(label);
+    }
+    if (sites != null) {
+      b.sites(sites);
+    }
+    if (partition != null) {
+      b.partition(partition);
+    }
+    if (rounds != null) {
+      b.rounds(rounds);
+    }
+    if (localEpochs != null) {
+      b.localEpochs(localEpochs);
+    }
+    if (localSteps != null) {
+      b.localSteps(localSteps);
+    }
+    if (batchSize != null) {
+      b.batchSize(batchSize);
+    }
+    if (learningRate != null) {
+      b.learningRate(learningRate);
+    }
+    if (model != null) {
+      b.model(model);
+    }
+    if (strategy != null) {
+      b.strategy(strategy);
+    }
+    if (minSites != null) {
+      b.minSitesPerRound(minSites);
+    }
+    if (roundDeadline != null) {
+      b.roundDeadline(Duration.ofMillis((long) (roundDeadline * 1000)));
+    }
+    if (seed != null) {
+      b.seed(seed);
+    }
+    if (out != null) {
+      b.outDir(out);
+    }
+    return b;
+  }
+
+}

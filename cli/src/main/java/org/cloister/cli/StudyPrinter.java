@@ -1,0 +1,57 @@
+package org.cloister.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.cloister.simulations.ResultsWriter;
+import org.cloister.simulations.RoundReport;
+import org.cloister.simulations.SimulationConfig;
+import org.cloister.simulations.SimulationResult;
+import org.cloister.simulations.SiteReport;
+
+/** Prints a simulated study's progress and summary for people, or its results as JSON for machines. */
+final class StudyPrinter {
+  private final PrintWriter out;
+  private final boolean json;
+
+  StudyPrinter(PrintWriter out, boolean json) {
+    this.out = out;
+    this.json = json;
+  }
+
+  void header(SimulationConfig cfg) {
+    if (json) {
+      return;
+    }
+    out.printf(Locale.ROOT, "Study %s: %d hospitals, %s partition of %s, model %s, %d rounds, %s%n",
+        cfg.studyId(), cfg.sites(), cfg.partition(), cfg.dataset(), cfg.model(), cfg.rounds(),
+        cfg.dp().enabled() ? "DP-SGD" : "non-private baseline (plaintext FedAvg)");
+    out.flush();
+  }
+
+  void round(RoundReport r, SimulationConfig cfg) {
+    if (json) {
+      return;
+    }
+    out.printf(Locale.ROOT, "round %2d/%d  sites %d/%d  accuracy %.4f  auc %.4f  loss %.4f  (%.1f s)%s%n",
+        r.round(), cfg.rounds(), r.sites().size(), cfg.sites(), r.accuracy(), r.auc(), r.loss(), r.durationMillis() / 1000.0,
+        r.leftOut().isEmpty() ? "" : "  left out: " + r.leftOut().keySet());
+    out.flush();
+  }
+
+  void summary(SimulationResult result, Path written) throws java.io.IOException {
+    if (json) {
+      out.println(new ResultsWriter().toJson(result));
+      out.flush();
+      return;
+    }
+    out.printf(Locale.ROOT, "Study %s: %s in %.1f s%n", result.config().studyId(), result.status(), result.wallMillis() / 1000.0);
+    for (SiteReport s : result.sites()) {
+      out.printf(Locale.ROOT, "  %-8s %5d training examples, contributed to %d rounds%n", s.id(), s.examples(), s.roundsContributed());
+    }
+    out.printf(Locale.ROOT, "Final global model on %d held-out patients: accuracy %.4f, AUC %.4f%n",
+        result.finalMetrics().examples(), result.finalMetrics().accuracy(), result.finalMetrics().auc());
+    out.println("Results: " + written + " and " + written.resolveSibling("rounds.csv"));
+    out.flush();
+  }
+}

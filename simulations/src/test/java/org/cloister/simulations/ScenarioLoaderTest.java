@@ -1,0 +1,52 @@
+package org.cloister.simulations;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class ScenarioLoaderTest {
+  private final ScenarioLoader loader = new ScenarioLoader();
+
+  @Test
+  void shippedDemoScenarioLoads() {
+    SimulationConfig c = loader.loadBuiltin("demo").build();
+    assertThat(c.studyId()).isEqualTo("demo-wdbc");
+    assertThat(c.sites()).isEqualTo(3);
+    assertThat(c.rounds()).isEqualTo(10);
+    assertThat(c.minSitesPerRound()).isEqualTo(2);
+    assertThat(c.dp().enabled()).isFalse();
+  }
+
+  @Test
+  void valuesAndDpBlockAreRead() {
+    SimulationConfig c = loader.load("""
+        sites: 5
+        partition: dirichlet:0.5
+        round_deadline_s: 2.5
+        dp:
+          epsilon: 1
+          delta: 1.0e-5
+          clip: 0.5
+        """, "t.yaml").build();
+    assertThat(c.sites()).isEqualTo(5);
+    assertThat(c.roundDeadline().toMillis()).isEqualTo(2500);
+    assertThat(c.dp().enabled()).isTrue();
+    assertThat(c.dp().epsilon()).isEqualTo(1.0);
+    assertThat(c.dp().clipNorm()).isEqualTo(0.5);
+    assertThat(c.dp().noiseMultiplier()).isNaN();
+  }
+
+  @Test
+  void errorsNameTheKey() {
+    assertThatThrownBy(() -> loader.load("sitez: 3\n", "s.yaml")).hasMessageContaining("s.yaml: unknown key 'sitez'");
+    assertThatThrownBy(() -> loader.load("sites: three\n", "s.yaml")).hasMessageContaining("'sites' must be a whole number");
+    assertThatThrownBy(() -> loader.load("dp: {epsilon: 1, noise_multiplier: 1, delta: 1e-5}\n", "s.yaml").build())
+        .hasMessageContaining("exactly one of --epsilon or --noise-multiplier");
+    assertThatThrownBy(() -> loader.load("dp: {epsilon: 1, delta: 2}\n", "s.yaml").build())
+        .hasMessageContaining("--delta must be in (0, 1)");
+    assertThatThrownBy(() -> loader.load("dp: {eps: 1}\n", "s.yaml")).hasMessageContaining("unknown key 'dp.eps'");
+    assertThatThrownBy(() -> loader.load("[1, 2]\n", "s.yaml")).hasMessageContaining("mapping");
+    assertThatThrownBy(() -> loader.load("a: [\n", "s.yaml")).hasMessageContaining("not valid YAML");
+  }
+}
