@@ -129,11 +129,15 @@ public final class NitroAttestationVerifier implements AttestationVerifier {
       path.add(bundle.get(i));
     }
     X509Certificate top = path.get(path.size() - 1);
-    if (!issuedByRoot(top)) {
+    if (!top.getIssuerX500Principal().equals(trustRoot.getSubjectX500Principal())) {
       throw new AttestationException(FailureReason.UNTRUSTED_ROOT, "certificate chain does not lead to the trust root "
           + trustRoot.getSubjectX500Principal().getName() + ": top certificate "
-          + top.getSubjectX500Principal().getName() + " is issued by " + top.getIssuerX500Principal().getName()
-          + " and not signed by the trust root's key");
+          + top.getSubjectX500Principal().getName() + " is issued by " + top.getIssuerX500Principal().getName());
+    }
+    if (!signedByRoot(top)) {
+      throw new AttestationException(FailureReason.BAD_SIGNATURE, "certificate "
+          + top.getSubjectX500Principal().getName() + " names the trust root as issuer but its signature does not "
+          + "verify with the trust root's key (altered or forged)");
     }
     try {
       CertificatePaths.validate(path, trustRoot, at);
@@ -143,10 +147,7 @@ public final class NitroAttestationVerifier implements AttestationVerifier {
     checkValidity(trustRoot, "trust root", at);
   }
 
-  private boolean issuedByRoot(X509Certificate top) {
-    if (!top.getIssuerX500Principal().equals(trustRoot.getSubjectX500Principal())) {
-      return false;
-    }
+  private boolean signedByRoot(X509Certificate top) {
     try {
       top.verify(trustRoot.getPublicKey());
       return true;
