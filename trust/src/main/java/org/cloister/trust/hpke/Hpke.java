@@ -67,17 +67,18 @@ public final class Hpke {
     return seal(recipientPublicKey, info, aad, plaintext, null);
   }
 
-  /** As {@link #seal(byte[], byte[], byte[], byte[])} with a fixed ephemeral key (test vectors only). */
-  HpkeCiphertext seal(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext, byte[] ephemeralIkm)
+  /** As {@link #seal(byte[], byte[], byte[], byte[])} with a fixed ephemeral key pair (test vectors only). */
+  HpkeCiphertext seal(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext, HpkeKeyPair ephemeral)
       throws HpkeException {
     checkKey(recipientPublicKey, "recipient public key");
     Objects.requireNonNull(plaintext, "plaintext");
     HPKE hpke = suite();
     try {
       AsymmetricKeyParameter pkR = hpke.deserializePublicKey(recipientPublicKey);
-      HPKEContextWithEncapsulation ctx = ephemeralIkm == null
+      HPKEContextWithEncapsulation ctx = ephemeral == null
           ? hpke.setupBaseS(pkR, orEmpty(info))
-          : hpke.setupBaseS(pkR, orEmpty(info), hpke.deriveKeyPair(ephemeralIkm));
+          : hpke.setupBaseS(pkR, orEmpty(info),
+              hpke.deserializePrivateKey(ephemeral.privateKey(), ephemeral.publicKey()));
       byte[] ciphertext = ctx.seal(orEmpty(aad), plaintext);
       return new HpkeCiphertext(ctx.getEncapsulation(), ciphertext);
     } catch (InvalidCipherTextException | RuntimeException e) {
