@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         DemoCommand.class,
         SimulateCommand.class,
         BenchCommand.class,
+        AttestCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {

@@ -1,0 +1,129 @@
+package org.cloister.trust.hpke;
+
+import java.util.Objects;
+import org.bouncycastle.crypto.AsymmetricCipherKeyPair;
+import org.bouncycastle.crypto.InvalidCipherTextException;
+import org.bouncycastle.crypto.hpke.HPKE;
+import org.bouncycastle.crypto.hpke.HPKEContext;
+import org.bouncycastle.crypto.hpke.HPKEContextWithEncapsulation;
+import org.bouncycastle.crypto.params.AsymmetricKeyParameter;
+import org.bouncycastle.crypto.params.X25519PrivateKeyParameters;
+
+/**
+ * Single-shot HPKE (RFC 9180) in mode_base with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and
+ * AES-256-GCM, on BouncyCastle's implementation. Keys are raw 32-byte X25519 keys.
+ *
+ * <p>Thread-safe: each call uses its own BouncyCastle objects.
+ */
+public final class Hpke {
+  /** Size of X25519 public keys, private keys and {@code enc}. */
+  public static final int KEY_BYTES = 32;
+  /** Size of the AES-GCM tag appended to every ciphertext. */
+  public static final int TAG_BYTES = 16;
+  /** Suite identifiers (RFC 9180 section 7). */
+  public static final int KEM_ID = 0x0020;
+  public static final int KDF_ID = 0x0001;
+  public static final int AEAD_ID = 0x0002;
+
+  public Hpke() {}
+
+  private static HPKE suite() {
+    return new HPKE(HPKE.mode_base, HPKE.kem_X25519_SHA256, HPKE.kdf_HKDF_SHA256, HPKE.aead_AES_GCM256);
+  }
+
+  /** A fresh random key pair. */
+  public HpkeKeyPair generateKeyPair() {
+    HPKE hpke = suite();
+    return toKeyPair(hpke, hpke.generatePrivateKey());
+  }
+
+  /** DeriveKeyPair(ikm) of RFC 9180 section 7.1.3: deterministic, for tests and key derivation. */
+  public HpkeKeyPair deriveKeyPair(byte[] ikm) {
+    Objects.requireNonNull(ikm, "ikm");
+    if (ikm.length < KEY_BYTES) {
+      throw new IllegalArgumentException("ikm must have at least " + KEY_BYTES + " bytes of entropy, got " + ikm.length);
+    }
+    HPKE hpke = suite();
+    return toKeyPair(hpke, hpke.deriveKeyPair(ikm));
+  }
+
+  /** The key pair of a raw X25519 private key (its public key is recomputed). */
+  public HpkeKeyPair keyPairFromPrivateKey(byte[] privateKey) {
+    if (privateKey == null || privateKey.length != KEY_BYTES) {
+      throw new IllegalArgumentException("X25519 private key must be " + KEY_BYTES + " bytes");
+    }
+    X25519PrivateKeyParameters sk = new X25519PrivateKeyParameters(privateKey, 0);
+    return new HpkeKeyPair(sk.generatePublicKey().getEncoded(), privateKey);
+  }
+
+  /**
+   * Encrypts {@code plaintext} to {@code recipientPublicKey}, binding {@code info} (context, e.g. a
+   * round identifier) and authenticating {@code aad}.
+   *
+   * @throws HpkeException if the public key is invalid (e.g. a low-order point)
+   */
+  public HpkeCiphertext seal(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext)
+      throws HpkeException {
+    return seal(recipientPublicKey, info, aad, plaintext, null);
+  }
+
+  /** As {@link #seal(byte[], byte[], byte[], byte[])} with a fixed ephemeral key pair (test vectors only). */
+  HpkeCiphertext seal(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext, HpkeKeyPair ephemeral)
+      throws HpkeException {
+    checkKey(recipientPublicKey, "recipient public key");
+    Objects.requireNonNull(plaintext, "plaintext");
+    HPKE hpke = suite();
+    try {
+      AsymmetricKeyParameter pkR = hpke.deserializePublicKey(recipientPublicKey);
+      HPKEContextWithEncapsulation ctx = ephemeral == null
+          ? hpke.setupBaseS(pkR, orEmpty(info))
+          : hpke.setupBaseS(pkR, orEmpty(info),
+              hpke.deserializePrivateKey(ephemeral.privateKey(), ephemeral.publicKey()));
+      byte[] ciphertext = ctx.seal(orEmpty(aad), plaintext);
+      return new HpkeCiphertext(ctx.getEncapsulation(), ciphertext);
+    } catch (InvalidCipherTextException | RuntimeException e) {
+      throw new HpkeException("HPKE seal failed: invalid recipient public key (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /**
+   * Decrypts and authenticates a message sealed to {@code recipient} with the same {@code info} and
+   * {@code aad}.
+   *
+   * @throws HpkeException if the message was not sealed to this key, or enc, info, aad or ciphertext
+   *     differ from what was sealed
+   */
+  public byte[] open(HpkeKeyPair recipient, HpkeCiphertext message, byte[] info, byte[] aad) throws HpkeException {
+    Objects.requireNonNull(recipient, "recipient");
+    Objects.requireNonNull(message, "message");
+    HPKE hpke = suite();
+    HPKEContext ctx;
+    try {
+      AsymmetricCipherKeyPair kpR = hpke.deserializePrivateKey(recipient.privateKey(), recipient.publicKey());
+      ctx = hpke.setupBaseR(message.enc(), kpR, orEmpty(info));
+    } catch (RuntimeException e) {
+      throw new HpkeException("HPKE open failed: invalid encapsulated key enc (" + e.getMessage() + ")", e);
+    }
+    try {
+      return ctx.open(orEmpty(aad), message.ciphertext());
+    } catch (InvalidCipherTextException e) {
+      throw new HpkeException("HPKE open failed: authentication tag mismatch (wrong recipient key, "
+          + "or enc, info, aad or ciphertext altered)", e);
+    }
+  }
+
+  private static HpkeKeyPair toKeyPair(HPKE hpke, AsymmetricCipherKeyPair kp) {
+    return new HpkeKeyPair(hpke.serializePublicKey(kp.getPublic()), hpke.serializePrivateKey(kp.getPrivate()));
+  }
+
+  private static void checkKey(byte[] key, String what) throws HpkeException {
+    if (key == null || key.length != KEY_BYTES) {
+      throw new HpkeException(what + " must be " + KEY_BYTES + " bytes (raw X25519), got "
+          + (key == null ? "null" : key.length));
+    }
+  }
+
+  private static byte[] orEmpty(byte[] b) {
+    return b == null ? new byte[0] : b;
+  }
+}
