@@ -44,6 +44,7 @@ class RoundEngineServiceTest {
   private static final String STUDY = "s1";
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final AtomicInteger rejections = new AtomicInteger();
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
   private CoordinatorServer server;
 
   private RoundEngine start(int rounds, int minSites, int expectedSites, Duration deadline) throws Exception {
@@ -55,8 +56,13 @@ class RoundEngineServiceTest {
         TrainingConfig.newBuilder().setLocalEpochs(1).build(), 1024, expectedSites, Duration.ofSeconds(2));
     RoundEngine engine = new RoundEngine(cfg, m0, new FedAvgStrategy(),
         new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), Clock.systemUTC(), 1);
+    org.cloister.coordinator.rounds.CoordinatorMetrics metrics = new org.cloister.coordinator.rounds.CoordinatorMetrics(registry);
+    engine.addListener(metrics);
     server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), engine, new DevelopmentHeaderIdentityResolver(),
-        (rpc, reason) -> rejections.incrementAndGet(), b -> { }).start();
+        (rpc, reason) -> {
+          rejections.incrementAndGet();
+          metrics.refused(rpc, reason);
+        }, b -> { }).start();
     return engine;
   }
 
@@ -148,6 +154,8 @@ class RoundEngineServiceTest {
     assertThatThrownBy(() -> b.submitUpdate(update(tb, new float[3], 5).toBuilder().setStudyId("other").build()))
         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
     assertThat(rejections.get()).isEqualTo(5);
+    assertThat(registry.counter("cloister.requests.refused", "rpc", "SubmitUpdate", "reason", "replayed").count()).isEqualTo(1.0);
+    assertThat(registry.counter("cloister.requests.refused", "rpc", "SubmitUpdate", "reason", "oversized").count()).isEqualTo(1.0);
     b.submitUpdate(update(tb, new float[] {1f, 1f, 1f}, 5)); // still serving
   }
 
@@ -177,6 +185,7 @@ class RoundEngineServiceTest {
     assertThat(r.aggregated()).containsExactlyInAnyOrder("A", "B");
     assertThat(r.rejected()).containsOnlyKeys("C");
     assertThat(r.rejected().get("C")).contains("deadline");
+    assertThat(registry.counter("cloister.updates.rejected", "reason", "straggler").count()).isEqualTo(1.0);
   }
 
   @Test
@@ -211,6 +220,8 @@ class RoundEngineServiceTest {
     RoundResult r = engine.history().get(0);
     assertThat(r.aggregated()).containsExactly("B");
     assertThat(r.rejected().get("A")).contains("not_finite");
+    assertThat(registry.counter("cloister.updates.rejected", "reason", "not_finite").count()).isEqualTo(1.0);
+    assertThat(registry.find("cloister.update.bytes").summary().count()).isEqualTo(2);
     assertThat(FloatCodec.decode(engine.model(0).orElseThrow().getPayload(), 3)).containsExactly(0f, 2f, 0f);
   }
 }

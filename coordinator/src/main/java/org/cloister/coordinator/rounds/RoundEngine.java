@@ -189,6 +189,9 @@ public final class RoundEngine implements Runnable {
       throw new RequestRejectedException(INVALID_ARGUMENT, "bad_num_examples", "num_examples must be >= 1");
     }
     open.received.put(siteId, new ReceivedUpdate(siteId, env));
+    for (RoundListener l : listeners) {
+      l.updateAccepted(siteId, env.getPayload().size());
+    }
     log.info("round {}: update from {} accepted ({} of {})", open.round, siteId, open.received.size(), open.selected.size());
     notifyAll();
   }

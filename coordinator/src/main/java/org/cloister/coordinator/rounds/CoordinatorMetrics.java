@@ -1,0 +1,60 @@
+package org.cloister.coordinator.rounds;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+
+/**
+ * The coordinator's metrics: round duration, sites per round, update bytes received, rejected
+ * updates and refused requests by reason. Only counts and durations; never values.
+ */
+public final class CoordinatorMetrics implements RoundListener {
+  private final MeterRegistry registry;
+  private final Timer roundDuration;
+  private final DistributionSummary sitesPerRound;
+  private final Counter roundsWithoutQuorum;
+  private final DistributionSummary updateBytes;
+
+  public CoordinatorMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.roundDuration = Timer.builder("cloister.round.duration").description("Wall time of a round").register(registry);
+    this.sitesPerRound = DistributionSummary.builder("cloister.round.sites").description("Updates aggregated per round").register(registry);
+    this.roundsWithoutQuorum = Counter.builder("cloister.round.no_quorum").description("Round attempts without quorum").register(registry);
+    this.updateBytes = DistributionSummary.builder("cloister.update.bytes").baseUnit("bytes")
+        .description("Size of accepted update payloads").register(registry);
+  }
+
+  /** A request refused by the coordinator (gRPC status with a reason). */
+  public void refused(String rpc, String reason) {
+    registry.counter("cloister.requests.refused", "rpc", rpc, "reason", reason).increment();
+  }
+
+  @Override
+  public void updateAccepted(String siteId, int payloadBytes) {
+    updateBytes.record(payloadBytes);
+  }
+
+  @Override
+  public void roundCompleted(RoundResult r) {
+    roundDuration.record(Duration.ofMillis(r.durationMillis()));
+    if (r.quorumMet()) {
+      sitesPerRound.record(r.aggregated().size());
+    } else {
+      roundsWithoutQuorum.increment();
+    }
+    r.rejected().forEach((site, why) ->
+        registry.counter("cloister.updates.rejected", "reason", reasonTag(why)).increment());
+  }
+
+  /** Fixed, low-cardinality tag from a rejection message ("not_finite: ..." -> "not_finite"). */
+  static String reasonTag(String why) {
+    if (why.startsWith("no update before the deadline")) {
+      return "straggler";
+    }
+    int colon = why.indexOf(':');
+    String head = colon > 0 ? why.substring(0, colon) : why;
+    return head.matches("[a-z_]{1,40}") ? head : "other";
+  }
+}
