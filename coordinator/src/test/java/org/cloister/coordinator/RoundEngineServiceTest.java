@@ -58,7 +58,8 @@ class RoundEngineServiceTest {
         new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), Clock.systemUTC(), 1);
     org.cloister.coordinator.rounds.CoordinatorMetrics metrics = new org.cloister.coordinator.rounds.CoordinatorMetrics(registry);
     engine.addListener(metrics);
-    server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), engine, new DevelopmentHeaderIdentityResolver(),
+    server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), io.grpc.InsecureServerCredentials.create(), engine,
+        new DevelopmentHeaderIdentityResolver(),
         (rpc, reason) -> {
           rejections.incrementAndGet();
           metrics.refused(rpc, reason);

@@ -2,9 +2,7 @@ package org.cloister.simulations;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,7 +21,7 @@ import org.cloister.coordinator.rounds.RoundEngine;
 import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CoordinatorServer;
-import org.cloister.coordinator.service.DevelopmentHeaderIdentityResolver;
+import org.cloister.coordinator.service.CertificateIdentityResolver;
 import org.cloister.coordinator.strategy.FedAvgStrategy;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.data.Dataset;
@@ -33,7 +31,6 @@ import org.cloister.models.ModelArchitecture;
 import org.cloister.models.ModelZoo;
 import org.cloister.models.Parameters;
 import org.cloister.protocol.FloatCodec;
-import org.cloister.protocol.Headers;
 import org.cloister.protocol.v1.FederationGrpc;
 import org.cloister.protocol.v1.FetchModelRequest;
 import org.cloister.protocol.v1.ModelArtifact;
@@ -92,10 +89,11 @@ public final class FederatedSimulation {
     MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
     List<ManagedChannel> channels = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(cfg.sites()); // one agent thread per virtual hospital
-    try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), engine,
-        new DevelopmentHeaderIdentityResolver(), (rpc, reason) -> { }, b -> { })) {
+    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
+    try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
+        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, b -> { })) {
       server.start();
-      ManagedChannel evalChannel = channel(server.port(), EVALUATOR);
+      ManagedChannel evalChannel = channel(server.port(), pki.clientCredentials(EVALUATOR));
       channels.add(evalChannel);
       FederationGrpc.FederationBlockingStub evaluator = FederationGrpc.newBlockingStub(evalChannel);
       engine.addListener(new RoundListener() {
@@ -127,7 +125,7 @@ public final class FederatedSimulation {
         Dataset local = data.sitePartitions().get(s);
         MultiLayerNetwork net = ModelZoo.newNetwork(arch, nIn, k, cfg.seed() + s, new Sgd(cfg.learningRate()), DataType.FLOAT);
         LocalTrainer trainer = new PlainSgdTrainer(net, local);
-        ManagedChannel ch = channel(server.port(), siteId);
+        ManagedChannel ch = channel(server.port(), pki.clientCredentials(siteId));
         channels.add(ch);
         SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, UpdateSealer.plaintext(),
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
@@ -164,14 +162,10 @@ public final class FederatedSimulation {
     return "site-" + (index + 1);
   }
 
-  /** A plaintext loopback channel that identifies itself with the development header. */
-  private static ManagedChannel channel(int port, String identity) {
-    Metadata h = new Metadata();
-    h.put(Headers.DEV_SITE_ID, identity);
-    return NettyChannelBuilder.forAddress("127.0.0.1", port)
-        .usePlaintext()
+  /** An mTLS loopback channel; the coordinator learns who we are from the client certificate. */
+  private static ManagedChannel channel(int port, io.grpc.ChannelCredentials credentials) {
+    return NettyChannelBuilder.forAddress("127.0.0.1", port, credentials)
         .maxInboundMessageSize(64 * 1024 * 1024)
-        .intercept(MetadataUtils.newAttachHeadersInterceptor(h))
         .build();
   }
 

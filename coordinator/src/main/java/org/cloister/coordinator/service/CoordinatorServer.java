@@ -1,6 +1,7 @@
 package org.cloister.coordinator.service;
 
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -27,11 +28,16 @@ public final class CoordinatorServer implements AutoCloseable {
     void customize(NettyServerBuilder builder);
   }
 
-  public CoordinatorServer(InetSocketAddress address, RoundEngine engine, SiteIdentityResolver identity,
-                           FederationService.RejectionCounter rejections, TransportCustomizer transport) {
+  /**
+   * @param credentials {@code MutualTls.serverCredentials(...)} in any real deployment;
+   *                    {@code InsecureServerCredentials.create()} only with the development identity resolver
+   */
+  public CoordinatorServer(InetSocketAddress address, ServerCredentials credentials, RoundEngine engine,
+                           SiteIdentityResolver identity, FederationService.RejectionCounter rejections,
+                           TransportCustomizer transport) {
     this.engine = engine;
     int maxMessage = engine.config().maxUpdateBytes() + 1024 * 1024;
-    NettyServerBuilder b = NettyServerBuilder.forAddress(address)
+    NettyServerBuilder b = NettyServerBuilder.forAddress(address, credentials)
         .maxInboundMessageSize(maxMessage)
         .maxInboundMetadataSize(16 * 1024)
         .addService(ServerInterceptors.intercept(new FederationService(engine, rejections), new IdentityInterceptor(identity)));
