@@ -59,7 +59,8 @@ class MutualTlsServiceTest {
     StudyConfig cfg = new StudyConfig("s", "toy", 2, 1, 1, 0, Duration.ofSeconds(5), Duration.ofSeconds(30), 1,
         TrainingConfig.getDefaultInstance(), 1024, 0, Duration.ZERO);
     RoundEngine engine = new RoundEngine(cfg, m0, new FedAvgStrategy(),
-        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(2)), Clock.systemUTC(), 1);
+        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(2)), new org.cloister.coordinator.store.JdbcStudyStore("jdbc:sqlite::memory:"),
+        Clock.systemUTC(), 1);
     server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0),
         MutualTls.serverCredentials(serverCert.chain(), serverCert.privateKey(), ca.certificate(),
             Set.of(revoked.certificate().getSerialNumber())),

@@ -55,7 +55,8 @@ class RoundEngineServiceTest {
     StudyConfig cfg = new StudyConfig(STUDY, "toy", 3, rounds, minSites, 0, deadline, Duration.ofSeconds(20), 2,
         TrainingConfig.newBuilder().setLocalEpochs(1).build(), 1024, expectedSites, Duration.ofSeconds(2));
     RoundEngine engine = new RoundEngine(cfg, m0, new FedAvgStrategy(),
-        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), Clock.systemUTC(), 1);
+        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), new org.cloister.coordinator.store.JdbcStudyStore("jdbc:sqlite::memory:"),
+        Clock.systemUTC(), 1);
     org.cloister.coordinator.rounds.CoordinatorMetrics metrics = new org.cloister.coordinator.rounds.CoordinatorMetrics(registry);
     engine.addListener(metrics);
     server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), io.grpc.InsecureServerCredentials.create(), engine,

@@ -23,6 +23,7 @@ import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.service.CertificateIdentityResolver;
 import org.cloister.coordinator.strategy.FedAvgStrategy;
+import org.cloister.coordinator.store.JdbcStudyStore;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.data.Dataset;
 import org.cloister.models.EvaluationMetrics;
@@ -82,8 +83,14 @@ public final class FederatedSimulation {
     StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
         cfg.roundDeadline(), Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
         cfg.sites(), Duration.ofSeconds(5));
+    // the coordinator's durable state, as in a deployment; each simulation is a fresh study
+    java.nio.file.Files.createDirectories(cfg.outDir());
+    for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm"}) {
+      java.nio.file.Files.deleteIfExists(cfg.outDir().resolve(f));
+    }
+    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"));
     RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(),
-        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), Clock.systemUTC(), cfg.seed());
+        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, Clock.systemUTC(), cfg.seed());
 
     List<RoundReport> reports = new ArrayList<>();
     MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
@@ -151,6 +158,7 @@ public final class FederatedSimulation {
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, sites, status, System.currentTimeMillis() - started);
     } finally {
+      store.close();
       pool.shutdownNow();
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();

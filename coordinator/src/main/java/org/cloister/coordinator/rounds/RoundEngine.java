@@ -21,6 +21,7 @@ import org.cloister.coordinator.aggregation.AggregationResult;
 import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.strategy.RoundContext;
 import org.cloister.coordinator.strategy.RoundPlan;
+import org.cloister.coordinator.store.StudyStore;
 import org.cloister.coordinator.strategy.Strategy;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.coordinator.study.StudyStatusKind;
@@ -45,6 +46,7 @@ public final class RoundEngine implements Runnable {
   private final StudyConfig config;
   private final Strategy strategy;
   private final Aggregator aggregator;
+  private final StudyStore store;
   private final Clock clock;
   private final long seed;
   private final List<RoundListener> listeners = new CopyOnWriteArrayList<>();
@@ -82,8 +84,12 @@ public final class RoundEngine implements Runnable {
     }
   }
 
+  /**
+   * Opens the study in {@code store}: a new study starts from {@code initialModel}; an existing
+   * one (a restarted coordinator) resumes after its last committed round.
+   */
   public RoundEngine(StudyConfig config, ModelArtifact initialModel, Strategy strategy, Aggregator aggregator,
-                     Clock clock, long seed) {
+                     StudyStore store, Clock clock, long seed) {
     if (initialModel.getDimension() != config.modelDimension()) {
       throw new IllegalArgumentException("initial model has dimension " + initialModel.getDimension()
           + " but the study declares " + config.modelDimension());
@@ -91,10 +97,30 @@ public final class RoundEngine implements Runnable {
     this.config = config;
     this.strategy = strategy;
     this.aggregator = aggregator;
+    this.store = store;
     this.clock = clock;
     this.seed = seed;
-    this.current = initialModel;
-    this.models.put(initialModel.getVersion(), initialModel);
+    StudyStore.StudyState state = store.openStudy(config.studyId(), fingerprint(config), initialModel);
+    this.current = state.latestModel();
+    this.models.put(current.getVersion(), current);
+    this.history.addAll(state.rounds());
+    // restarted sites must poll again before they count as available
+    state.sites().forEach((id, n) -> sites.put(id, new SiteRecord(id, n, Long.MIN_VALUE / 2)));
+    if ("finished".equals(state.status())) {
+      this.status = StudyStatusKind.FINISHED;
+      this.statusDetail = state.statusDetail();
+    }
+  }
+
+  /** SHA-256 over the study configuration, so that a database is never resumed with another study's settings. */
+  static String fingerprint(StudyConfig c) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(c.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(d);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public StudyConfig config() {
@@ -112,7 +138,11 @@ public final class RoundEngine implements Runnable {
     if (numExamples < 1) {
       throw new RequestRejectedException(INVALID_ARGUMENT, "bad_num_examples", "num_examples must be >= 1, got " + numExamples);
     }
-    boolean isNew = !sites.containsKey(siteId);
+    SiteRecord before = sites.get(siteId);
+    boolean isNew = before == null;
+    if (isNew || before.numExamples != numExamples) {
+      store.saveSite(config.studyId(), siteId, numExamples);
+    }
     sites.put(siteId, new SiteRecord(siteId, numExamples, clock.millis()));
     if (isNew) {
       log.info("site {} joined study {} ({} sites)", siteId, config.studyId(), sites.size());
@@ -199,7 +229,11 @@ public final class RoundEngine implements Runnable {
   // ---------------------------------------------------------------- read side
 
   public synchronized Optional<ModelArtifact> model(long version) {
-    return Optional.ofNullable(version == 0 ? current : models.get(version));
+    if (version == 0) {
+      return Optional.of(current);
+    }
+    ModelArtifact m = models.get(version);
+    return m != null ? Optional.of(m) : store.model(config.studyId(), version);
   }
 
   public synchronized StudyStatusKind status() {
@@ -251,6 +285,10 @@ public final class RoundEngine implements Runnable {
 
   @Override
   public void run() {
+    if (status() == StudyStatusKind.FINISHED) {
+      finish();
+      return;
+    }
     try {
       for (int round = completedRounds() + 1; round <= config.totalRounds() && !stopped; round++) {
         if (!runRound(round)) {
@@ -271,6 +309,7 @@ public final class RoundEngine implements Runnable {
   private synchronized void finish() {
     status = StudyStatusKind.FINISHED;
     statusDetail = completedRounds() + " rounds completed";
+    store.saveStatus(config.studyId(), "finished", statusDetail);
     notifyAll();
     for (RoundListener l : listeners) {
       l.studyFinished(status.label());
@@ -283,6 +322,7 @@ public final class RoundEngine implements Runnable {
     notifyAll();
     if (s == StudyStatusKind.PAUSED) {
       log.warn("study {} paused: {}", config.studyId(), detail);
+      store.saveStatus(config.studyId(), "paused", detail);
     }
   }
 
@@ -415,12 +455,18 @@ public final class RoundEngine implements Runnable {
       metrics.put(u.siteId(), Map.copyOf(u.envelope().getMetricsMap()));
     }
     synchronized (this) {
+      long version = quorum ? agg.model().getVersion() : current.getVersion();
+      RoundResult result = new RoundResult(r.round, r.roundId, r.attempt, r.selected, quorum ? agg.aggregated() : List.of(),
+          rejected, version, quorum, metrics, clock.millis() - r.startedMillis);
+      // durable first: a crash after this line resumes after this round, a crash before it re-runs it
+      store.commitRound(config.studyId(), result, quorum ? agg.model() : null);
       if (quorum) {
         current = agg.model();
         models.put(current.getVersion(), current);
+        if (models.size() > 8) {
+          models.remove(models.keySet().iterator().next()); // older versions are read from the store
+        }
       }
-      RoundResult result = new RoundResult(r.round, r.roundId, r.attempt, r.selected, quorum ? agg.aggregated() : List.of(),
-          rejected, current.getVersion(), quorum, metrics, clock.millis() - r.startedMillis);
       history.add(result);
       notifyAll();
       return result;

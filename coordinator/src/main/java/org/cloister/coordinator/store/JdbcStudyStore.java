@@ -1,0 +1,253 @@
+package org.cloister.coordinator.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.cloister.coordinator.rounds.RoundResult;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link StudyStore} over JDBC: SQLite by default (WAL journal, {@code synchronous=FULL}, so a
+ * committed round survives {@code kill -9} and power loss), or PostgreSQL through its JDBC URL.
+ * One connection, used under this object's lock.
+ */
+public final class JdbcStudyStore implements StudyStore {
+  private static final Logger log = LoggerFactory.getLogger(JdbcStudyStore.class);
+  private final Connection conn;
+  private final boolean sqlite;
+  private final ObjectMapper json = new ObjectMapper();
+
+  /** Opens (creating if needed) the database at {@code jdbcUrl}, e.g. {@code jdbc:sqlite:/var/lib/cloister/coordinator.db}. */
+  public JdbcStudyStore(String jdbcUrl) {
+    try {
+      this.conn = DriverManager.getConnection(jdbcUrl);
+      this.sqlite = jdbcUrl.startsWith("jdbc:sqlite:");
+      try (Statement st = conn.createStatement()) {
+        if (sqlite) {
+          st.execute("PRAGMA journal_mode=WAL");
+          st.execute("PRAGMA synchronous=FULL");
+          st.execute("PRAGMA foreign_keys=ON");
+          st.execute("PRAGMA busy_timeout=5000");
+        }
+        String blob = sqlite ? "BLOB" : "BYTEA";
+        st.execute("CREATE TABLE IF NOT EXISTS studies (study_id VARCHAR(128) PRIMARY KEY, fingerprint VARCHAR(128) NOT NULL,"
+            + " status VARCHAR(32) NOT NULL, status_detail TEXT NOT NULL, latest_version BIGINT NOT NULL, created_ms BIGINT NOT NULL)");
+        st.execute("CREATE TABLE IF NOT EXISTS models (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
+            + " version BIGINT NOT NULL, artifact " + blob + " NOT NULL, PRIMARY KEY (study_id, version))");
+        st.execute("CREATE TABLE IF NOT EXISTS rounds (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
+            + " seq BIGINT NOT NULL, round INTEGER NOT NULL, round_id VARCHAR(64) NOT NULL, quorum_met INTEGER NOT NULL,"
+            + " model_version BIGINT NOT NULL, result_json TEXT NOT NULL, PRIMARY KEY (study_id, seq), UNIQUE (round_id))");
+        st.execute("CREATE TABLE IF NOT EXISTS sites (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
+            + " site_id VARCHAR(128) NOT NULL, num_examples BIGINT NOT NULL, PRIMARY KEY (study_id, site_id))");
+      }
+      conn.setAutoCommit(false);
+      conn.commit();
+    } catch (SQLException e) {
+      throw new StoreException("cannot open coordinator database " + redact(jdbcUrl) + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String abbreviate(String fp) {
+    return fp.length() <= 12 ? fp : fp.substring(0, 12) + "...";
+  }
+
+  /** Hides credentials that a PostgreSQL URL may carry. */
+  static String redact(String url) {
+    return url.replaceAll("(?i)(password=)[^&;]*", "$1***");
+  }
+
+  @Override
+  public synchronized StudyState openStudy(String studyId, String fingerprint, ModelArtifact initialModel) {
+    try {
+      try (PreparedStatement ps = conn.prepareStatement("SELECT fingerprint, status, status_detail, latest_version FROM studies WHERE study_id = ?")) {
+        ps.setString(1, studyId);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            if (!rs.getString(1).equals(fingerprint)) {
+              throw new IllegalStateException("study " + studyId + " exists in the database with a different configuration"
+                  + " (stored fingerprint " + abbreviate(rs.getString(1)) + ", given " + abbreviate(fingerprint)
+                  + "): use a new study id or the original configuration");
+            }
+            String status = rs.getString(2);
+            String detail = rs.getString(3);
+            long latest = rs.getLong(4);
+            StudyState s = new StudyState(status, detail, loadRounds(studyId),
+                model(studyId, latest).orElseThrow(() -> new StoreException("model version " + latest + " missing")),
+                loadSites(studyId));
+            conn.commit();
+            log.info("study {} reopened: {} rounds recorded, model version {}", studyId, s.rounds().size(), latest);
+            return s;
+          }
+        }
+      }
+      try (PreparedStatement ps = conn.prepareStatement("INSERT INTO studies VALUES (?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, studyId);
+        ps.setString(2, fingerprint);
+        ps.setString(3, "created");
+        ps.setString(4, "");
+        ps.setLong(5, initialModel.getVersion());
+        ps.setLong(6, System.currentTimeMillis());
+        ps.executeUpdate();
+      }
+      insertModel(studyId, initialModel);
+      conn.commit();
+      return new StudyState("created", "", List.of(), initialModel, Map.of());
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot open study " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized void saveSite(String studyId, String siteId, long numExamples) {
+    try {
+      try (PreparedStatement del = conn.prepareStatement("DELETE FROM sites WHERE study_id = ? AND site_id = ?");
+           PreparedStatement ins = conn.prepareStatement("INSERT INTO sites VALUES (?, ?, ?)")) {
+        del.setString(1, studyId);
+        del.setString(2, siteId);
+        del.executeUpdate();
+        ins.setString(1, studyId);
+        ins.setString(2, siteId);
+        ins.setLong(3, numExamples);
+        ins.executeUpdate();
+      }
+      conn.commit();
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot record site " + siteId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized void commitRound(String studyId, RoundResult result, ModelArtifact newModel) {
+    try {
+      long seq;
+      try (PreparedStatement ps = conn.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM rounds WHERE study_id = ?")) {
+        ps.setString(1, studyId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          seq = rs.getLong(1) + 1;
+        }
+      }
+      try (PreparedStatement ps = conn.prepareStatement("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, studyId);
+        ps.setLong(2, seq);
+        ps.setInt(3, result.round());
+        ps.setString(4, result.roundId());
+        ps.setInt(5, result.quorumMet() ? 1 : 0);
+        ps.setLong(6, result.modelVersion());
+        ps.setString(7, json.writeValueAsString(result));
+        ps.executeUpdate();
+      }
+      if (newModel != null) {
+        insertModel(studyId, newModel);
+        try (PreparedStatement ps = conn.prepareStatement("UPDATE studies SET latest_version = ? WHERE study_id = ?")) {
+          ps.setLong(1, newModel.getVersion());
+          ps.setString(2, studyId);
+          ps.executeUpdate();
+        }
+      }
+      conn.commit();
+    } catch (SQLException | JsonProcessingException e) {
+      rollback();
+      throw new StoreException("cannot commit round " + result.round() + " of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized void saveStatus(String studyId, String status, String detail) {
+    try (PreparedStatement ps = conn.prepareStatement("UPDATE studies SET status = ?, status_detail = ? WHERE study_id = ?")) {
+      ps.setString(1, status);
+      ps.setString(2, detail);
+      ps.setString(3, studyId);
+      ps.executeUpdate();
+      conn.commit();
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot record status of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized Optional<ModelArtifact> model(String studyId, long version) {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT artifact FROM models WHERE study_id = ? AND version = ?")) {
+      ps.setString(1, studyId);
+      ps.setLong(2, version);
+      try (ResultSet rs = ps.executeQuery()) {
+        Optional<ModelArtifact> m = rs.next() ? Optional.of(ModelArtifact.parseFrom(rs.getBytes(1))) : Optional.empty();
+        conn.commit();
+        return m;
+      }
+    } catch (SQLException | InvalidProtocolBufferException e) {
+      rollback();
+      throw new StoreException("cannot read model " + version + " of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void insertModel(String studyId, ModelArtifact m) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement("INSERT INTO models VALUES (?, ?, ?)")) {
+      ps.setString(1, studyId);
+      ps.setLong(2, m.getVersion());
+      ps.setBytes(3, m.toByteArray());
+      ps.executeUpdate();
+    }
+  }
+
+  private List<RoundResult> loadRounds(String studyId) throws SQLException {
+    List<RoundResult> out = new ArrayList<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT result_json FROM rounds WHERE study_id = ? ORDER BY seq")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(json.readValue(rs.getString(1), RoundResult.class));
+        }
+      }
+    } catch (JsonProcessingException e) {
+      throw new StoreException("corrupt round record: " + e.getOriginalMessage(), e);
+    }
+    return out;
+  }
+
+  private Map<String, Long> loadSites(String studyId) throws SQLException {
+    Map<String, Long> out = new TreeMap<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT site_id, num_examples FROM sites WHERE study_id = ?")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getString(1), rs.getLong(2));
+        }
+      }
+    }
+    return out;
+  }
+
+  private void rollback() {
+    try {
+      conn.rollback();
+    } catch (SQLException ignored) {
+      // the original error is what matters
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      conn.close();
+    } catch (SQLException e) {
+      log.warn("closing the coordinator database: {}", e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,49 @@
+package org.cloister.coordinator.store;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.cloister.coordinator.rounds.RoundResult;
+import org.cloister.protocol.v1.ModelArtifact;
+
+/**
+ * Durable state of the coordinator: studies, round results, model versions (opaque artifacts) and
+ * the site registry. A round's result and its new model are committed in one transaction, so a
+ * coordinator killed at any moment restarts from the last committed round.
+ */
+public interface StudyStore extends AutoCloseable {
+
+  /** What a restarted coordinator reloads. */
+  record StudyState(String status, String statusDetail, List<RoundResult> rounds, ModelArtifact latestModel,
+                    Map<String, Long> sites) {
+    public StudyState {
+      rounds = List.copyOf(rounds);
+      sites = Map.copyOf(sites);
+    }
+  }
+
+  /**
+   * Creates the study with its initial model, or reopens it. Reopening checks that the study's
+   * configuration is the one it was created with.
+   *
+   * @throws IllegalStateException when the stored fingerprint differs
+   */
+  StudyState openStudy(String studyId, String configFingerprint, ModelArtifact initialModel);
+
+  /** Records a site's registration (idempotent; the example count is updated). */
+  void saveSite(String studyId, String siteId, long numExamples);
+
+  /**
+   * Atomically records a round's result and, when the round aggregated, its new model.
+   *
+   * @param newModel the new model, or null when the round did not reach quorum
+   */
+  void commitRound(String studyId, RoundResult result, ModelArtifact newModel);
+
+  void saveStatus(String studyId, String status, String detail);
+
+  Optional<ModelArtifact> model(String studyId, long version);
+
+  @Override
+  void close();
+}
