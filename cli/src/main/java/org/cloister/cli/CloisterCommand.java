@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         DemoCommand.class,
         SimulateCommand.class,
+        ProvisionCommand.class,
         BenchCommand.class,
         AttestCommand.class,
         CommandLine.HelpCommand.class,

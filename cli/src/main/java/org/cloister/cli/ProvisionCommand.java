@@ -1,0 +1,49 @@
+package org.cloister.cli;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.cloister.cli.provision.ConsortiumSpec;
+import org.cloister.cli.provision.Provisioner;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code cloister provision CONSORTIUM.yaml --out DIR}. */
+@Command(name = "provision", mixinStandardHelpOptions = true,
+    description = {"Creates a consortium CA and, for the coordinator and each site, a key pair, a certificate and a",
+        "ready-to-run configuration folder. Each private key is written only into its own folder."})
+final class ProvisionCommand implements Callable<Integer> {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Parameters(paramLabel = "CONSORTIUM.yaml", description = "consortium name, coordinator host/port, site ids")
+  Path consortium;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (must not exist or be empty).")
+  Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    ConsortiumSpec s;
+    List<Path> dirs;
+    try {
+      s = ConsortiumSpec.load(consortium);
+      dirs = new Provisioner(new SecureRandom()).provision(s, out, Instant.now());
+    } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage() : e.getMessage());
+    }
+    var o = spec.commandLine().getOut();
+    o.printf("Provisioned consortium %s (%d sites) in %s:%n", s.name(), s.sites().size(), out);
+    for (Path d : dirs) {
+      o.println("  " + d);
+    }
+    o.println("Copy each folder to its machine; keep ca/ offline.");
+    o.flush();
+    return 0;
+  }
+}
