@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         DemoCommand.class,
         SimulateCommand.class,
         ProvisionCommand.class,
+        ServiceCommands.CoordinatorCommand.class,
+        ServiceCommands.SiteCommand.class,
         BenchCommand.class,
         AttestCommand.class,
         CommandLine.HelpCommand.class,

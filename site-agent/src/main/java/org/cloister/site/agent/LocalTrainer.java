@@ -9,6 +9,14 @@ import org.cloister.protocol.v1.RoundTask;
  */
 public interface LocalTrainer {
 
+  /**
+   * Called once the site has joined: the study's model name and parameter count. A trainer that
+   * cannot train that model (wrong architecture, feature count) throws, and the agent stops with
+   * that message rather than failing every round.
+   */
+  default void joined(String modelName, int modelDimension) {
+  }
+
   /** Number of local training examples (public metadata used to weight the update). */
   long numExamples();
 

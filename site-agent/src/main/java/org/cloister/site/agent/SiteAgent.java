@@ -71,6 +71,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         .join(JoinRequest.newBuilder().setStudyId(studyId).setNumExamples(trainer.numExamples())
             .setAgentVersion("cloister-site/0.1").build()));
     siteId = joined.getSiteId();
+    trainer.joined(joined.getModelName(), joined.getModelDimension());
     log.info("site {} joined study {} (model {}, {} parameters, {} rounds)", siteId, studyId,
         joined.getModelName(), joined.getModelDimension(), joined.getTotalRounds());
     while (!stopped) {
@@ -120,12 +121,16 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         .putAllMetrics(update.metrics())
         .build();
     try {
-      stub.withDeadlineAfter(60, TimeUnit.SECONDS).submitUpdate(env);
+      // retried while the coordinator is unreachable, until the round's deadline
+      withRetry("submit", () -> stub.withDeadlineAfter(60, TimeUnit.SECONDS).submitUpdate(env), task.getDeadlineUnixMs());
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), true, "accepted", update.metrics()));
     } catch (StatusRuntimeException e) {
-      log.warn("site {}: update for round {} refused: {}", siteId, task.getRound(), e.getStatus());
-      addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false,
-          e.getStatus().getCode() + ": " + e.getStatus().getDescription(), update.metrics()));
+      String why = e.getStatus().getCode() + ": " + e.getStatus().getDescription();
+      log.warn("site {}: update for round {} not accepted: {}", siteId, task.getRound(), why);
+      addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, why, update.metrics()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stopped = true;
     }
   }
 
@@ -139,6 +144,11 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   }
 
   private <T> T withRetry(String what, Call<T> call) throws InterruptedException {
+    return withRetry(what, call, Long.MAX_VALUE);
+  }
+
+  /** Retries transient failures with exponential backoff until {@code untilMillis} or the give-up time. */
+  private <T> T withRetry(String what, Call<T> call, long untilMillis) throws InterruptedException {
     long backoff = 200;
     long started = System.currentTimeMillis();
     while (true) {
@@ -147,7 +157,8 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       } catch (StatusRuntimeException e) {
         Status.Code c = e.getStatus().getCode();
         boolean transientFailure = c == Status.Code.UNAVAILABLE || c == Status.Code.DEADLINE_EXCEEDED;
-        if (!transientFailure || stopped || System.currentTimeMillis() - started > options.giveUpAfter().toMillis()) {
+        long now = System.currentTimeMillis();
+        if (!transientFailure || stopped || now - started > options.giveUpAfter().toMillis() || now + backoff >= untilMillis) {
           throw e;
         }
         log.info("site {}: {} failed ({}), retrying in {} ms", siteId, what, c, backoff);

@@ -1,0 +1,81 @@
+package org.cloister.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.cloister.cli.service.CoordinatorService;
+import org.cloister.cli.service.SiteService;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code cloister coordinator start} and {@code cloister site start}: the deployed services. */
+final class ServiceCommands {
+  private ServiceCommands() {
+  }
+
+  @Command(name = "coordinator", mixinStandardHelpOptions = true, description = "The coordinator service.",
+      subcommands = CoordinatorCommand.Start.class)
+  static final class CoordinatorCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (start)");
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true,
+        description = "Runs the study in coordinator.yaml (mTLS gRPC, durable state, metrics); resumes it after a restart.")
+    static final class Start implements Callable<Integer> {
+      @CommandLine.Spec
+      CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--config", required = true, paramLabel = "coordinator.yaml")
+      Path config;
+
+      @Override
+      public Integer call() throws Exception {
+        try {
+          return new CoordinatorService(config, spec.commandLine().getOut()).run();
+        } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
+          throw new CommandLine.ParameterException(spec.commandLine(), describe(e));
+        }
+      }
+    }
+  }
+
+  @Command(name = "site", mixinStandardHelpOptions = true, description = "The site agent service.",
+      subcommands = SiteCommand.Start.class)
+  static final class SiteCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (start)");
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true,
+        description = "Joins the study with site.yaml's certificate and trains on the local data until the study ends.")
+    static final class Start implements Callable<Integer> {
+      @CommandLine.Spec
+      CommandLine.Model.CommandSpec spec;
+
+      @Option(names = "--config", required = true, paramLabel = "site.yaml")
+      Path config;
+
+      @Override
+      public Integer call() throws Exception {
+        try {
+          return new SiteService(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
+        } catch (IllegalArgumentException | java.nio.file.NoSuchFileException | org.cloister.data.DataFormatException e) {
+          throw new CommandLine.ParameterException(spec.commandLine(), describe(e));
+        }
+      }
+    }
+  }
+
+  static String describe(Exception e) {
+    return e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage() : e.getMessage();
+  }
+}

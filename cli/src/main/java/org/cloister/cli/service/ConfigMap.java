@@ -1,0 +1,166 @@
+package org.cloister.cli.service;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Typed, strict access to a YAML configuration: unknown keys, missing keys and wrong types are
+ * errors naming the file and the key path (e.g. {@code site.yaml: 'tls.certificate' is missing}).
+ * Relative paths resolve against the file's folder.
+ */
+final class ConfigMap {
+  private final Map<?, ?> map;
+  private final String source;
+  private final String prefix;
+  private final Path baseDir;
+
+  private ConfigMap(Map<?, ?> map, String source, String prefix, Path baseDir) {
+    this.map = map;
+    this.source = source;
+    this.prefix = prefix;
+    this.baseDir = baseDir;
+  }
+
+  static ConfigMap load(Path file, Set<String> allowedKeys) throws IOException {
+    Object root;
+    try {
+      root = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(file, StandardCharsets.UTF_8));
+    } catch (YAMLException e) {
+      throw new IllegalArgumentException(file + ": not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+    }
+    if (!(root instanceof Map<?, ?> m)) {
+      throw new IllegalArgumentException(file + ": expected a mapping of keys to values");
+    }
+    Path base = file.toAbsolutePath().getParent();
+    ConfigMap c = new ConfigMap(m, file.getFileName().toString(), "", base);
+    c.allowOnly(allowedKeys);
+    return c;
+  }
+
+  void allowOnly(Set<String> keys) {
+    for (Object k : map.keySet()) {
+      if (!keys.contains(String.valueOf(k))) {
+        throw error("'" + prefix + k + "' is not a known key (known: " + new java.util.TreeSet<>(keys) + ")");
+      }
+    }
+  }
+
+  boolean has(String key) {
+    return map.get(key) != null;
+  }
+
+  ConfigMap section(String key, Set<String> allowedKeys) {
+    Object v = map.get(key);
+    if (!(v instanceof Map<?, ?> m)) {
+      throw error("'" + prefix + key + "' must be a mapping");
+    }
+    ConfigMap c = new ConfigMap(m, source, prefix + key + ".", baseDir);
+    c.allowOnly(allowedKeys);
+    return c;
+  }
+
+  String string(String key) {
+    Object v = map.get(key);
+    if (v == null) {
+      throw error("'" + prefix + key + "' is missing");
+    }
+    if (v instanceof Map || v instanceof List) {
+      throw error("'" + prefix + key + "' must be a text value");
+    }
+    return String.valueOf(v);
+  }
+
+  String string(String key, String dflt) {
+    return has(key) ? string(key) : dflt;
+  }
+
+  int integer(String key, int dflt) {
+    if (!has(key)) {
+      return dflt;
+    }
+    if (map.get(key) instanceof Integer i) {
+      return i;
+    }
+    throw error("'" + prefix + key + "' must be a whole number, got '" + map.get(key) + "'");
+  }
+
+  double number(String key, double dflt) {
+    if (!has(key)) {
+      return dflt;
+    }
+    if (map.get(key) instanceof Number n) {
+      return n.doubleValue();
+    }
+    throw error("'" + prefix + key + "' must be a number, got '" + map.get(key) + "'");
+  }
+
+  boolean bool(String key, boolean dflt) {
+    if (!has(key)) {
+      return dflt;
+    }
+    if (map.get(key) instanceof Boolean b) {
+      return b;
+    }
+    throw error("'" + prefix + key + "' must be true or false");
+  }
+
+  List<String> strings(String key) {
+    Object v = map.get(key);
+    if (v == null) {
+      return List.of();
+    }
+    if (!(v instanceof List<?> l)) {
+      throw error("'" + prefix + key + "' must be a list");
+    }
+    List<String> out = new ArrayList<>();
+    l.forEach(o -> out.add(String.valueOf(o)));
+    return out;
+  }
+
+  /** A file path, relative to the configuration's folder unless absolute. */
+  Path path(String key) {
+    return baseDir.resolve(string(key)).normalize();
+  }
+
+  /** {@code host:port}. */
+  java.net.InetSocketAddress address(String key, String dflt) {
+    String v = string(key, dflt);
+    int colon = v.lastIndexOf(':');
+    if (colon <= 0) {
+      throw error("'" + prefix + key + "' must be host:port, got '" + v + "'");
+    }
+    try {
+      int port = Integer.parseInt(v.substring(colon + 1));
+      if (port < 0 || port > 65535) {
+        throw new NumberFormatException();
+      }
+      return new java.net.InetSocketAddress(v.substring(0, colon), port);
+    } catch (NumberFormatException e) {
+      throw error("'" + prefix + key + "' has a bad port in '" + v + "'");
+    }
+  }
+
+  /** Resolves {@code jdbc:sqlite:RELATIVE} against the configuration's folder. */
+  String jdbcUrl(String key, String dflt) {
+    String url = string(key, dflt);
+    if (url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:sqlite::memory:")) {
+      Path p = Path.of(url.substring("jdbc:sqlite:".length()));
+      return "jdbc:sqlite:" + baseDir.resolve(p).normalize();
+    }
+    return url;
+  }
+
+  IllegalArgumentException error(String message) {
+    return new IllegalArgumentException(source + ": " + message);
+  }
+}

@@ -1,0 +1,116 @@
+package org.cloister.cli.service;
+
+import com.google.protobuf.ByteString;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
+import org.cloister.aggregation.UpdateValidator;
+import org.cloister.coordinator.aggregation.PlaintextFedAvgAggregator;
+import org.cloister.coordinator.rounds.CoordinatorMetrics;
+import org.cloister.coordinator.rounds.RoundEngine;
+import org.cloister.coordinator.rounds.RoundListener;
+import org.cloister.coordinator.rounds.RoundResult;
+import org.cloister.coordinator.service.CertificateIdentityResolver;
+import org.cloister.coordinator.service.CoordinatorServer;
+import org.cloister.coordinator.store.JdbcStudyStore;
+import org.cloister.coordinator.strategy.FedAvgStrategy;
+import org.cloister.coordinator.study.StudyConfig;
+import org.cloister.coordinator.study.StudyStatusKind;
+import org.cloister.models.ModelArchitecture;
+import org.cloister.models.ModelZoo;
+import org.cloister.models.Parameters;
+import org.cloister.observability.PrometheusEndpoint;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.tls.MutualTls;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.TrainingConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * The coordinator as a long-running service, from {@code coordinator.yaml}: mTLS gRPC server,
+ * durable study state, Prometheus metrics. It runs the configured study to its end (resuming a
+ * study found in its database), then exits.
+ */
+public final class CoordinatorService {
+  static final Set<String> KEYS = Set.of("listen", "tls", "database", "metrics", "sites", "study", "linger_s");
+  static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
+      "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
+      "learning_rate", "seed");
+
+  private final Path configFile;
+  private final PrintWriter out;
+
+  public CoordinatorService(Path configFile, PrintWriter out) {
+    this.configFile = configFile;
+    this.out = out;
+  }
+
+  /** Runs the study; returns 0 when it finished, 1 when it paused. */
+  public int run() throws Exception {
+    ConfigMap c = ConfigMap.load(configFile, KEYS);
+    TlsMaterial tls = TlsMaterial.load(c.section("tls", TlsMaterial.KEYS));
+    ConfigMap s = c.section("study", STUDY_KEYS);
+    ModelArchitecture arch = ModelZoo.byName(s.string("model", "logreg"));
+    int features = s.integer("features", -1);
+    int classes = s.integer("classes", 2);
+    if (features < 1) {
+      throw s.error("'study.features' must be given (number of input features)");
+    }
+    long seed = s.integer("seed", 42);
+    // the initial weights are a public random initialization: they carry no patient data
+    float[] w0 = Parameters.get(ModelZoo.newNetwork(arch, features, classes, seed, null, DataType.FLOAT));
+    byte[] payload = FloatCodec.encode(w0);
+    String studyId = s.string("id");
+    ModelArtifact m0 = ModelArtifact.newBuilder().setStudyId(studyId).setVersion(1).setModelName(arch.name())
+        .setDimension(w0.length).setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
+        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
+    int expected = c.strings("sites").size();
+    StudyConfig study = new StudyConfig(studyId, arch.name(), w0.length, s.integer("rounds", 10),
+        s.integer("min_sites", Math.max(1, expected == 0 ? 1 : (2 * expected + 2) / 3)), s.integer("max_sites", 0),
+        Duration.ofMillis((long) (s.number("round_deadline_s", 120) * 1000)),
+        Duration.ofMillis((long) (s.number("join_timeout_s", 600) * 1000)), s.integer("max_round_attempts", 3),
+        TrainingConfig.newBuilder().setLocalEpochs(s.integer("local_epochs", 1)).setLocalSteps(s.integer("local_steps", 0))
+            .setBatchSize(s.integer("batch_size", 32)).setLearningRate(s.number("learning_rate", 0.1)).setSeed(seed).build(),
+        StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10));
+
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
+    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"))) {
+      RoundEngine engine = new RoundEngine(study, m0, new FedAvgStrategy(),
+          new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, Clock.systemUTC(), seed);
+      engine.addListener(metrics);
+      engine.addListener(new RoundListener() {
+        @Override
+        public void roundCompleted(RoundResult r) {
+          out.printf(Locale.ROOT, "round %d (attempt %d): %s, %d of %d sites aggregated, model version %d%s%n", r.round(),
+              r.attempt(), r.quorumMet() ? "aggregated" : "no quorum", r.aggregated().size(), r.selected().size(),
+              r.modelVersion(), r.rejected().isEmpty() ? "" : ", left out: " + r.rejected());
+          out.flush();
+        }
+      });
+      try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start();
+           CoordinatorServer server = new CoordinatorServer(c.address("listen", "127.0.0.1:7443"),
+               MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials()), engine,
+               new CertificateIdentityResolver(), metrics::refused, b -> { })) {
+        server.start();
+        out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on 127.0.0.1:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
+            studyId, study.totalRounds(), server.port(), ep.port(), engine.history().size());
+        out.flush();
+        while (!engine.awaitEnd(Duration.ofSeconds(5))) {
+          // keep serving
+        }
+        out.printf("coordinator: study %s %s: %s%n", studyId, engine.status().label(), engine.statusDetail());
+        out.flush();
+        // let polling sites learn that the study ended before the server goes away
+        Thread.sleep((long) (c.number("linger_s", 5) * 1000));
+        return engine.status() == StudyStatusKind.FINISHED ? 0 : 1;
+      }
+    }
+  }
+
+}

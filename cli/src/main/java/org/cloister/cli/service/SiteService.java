@@ -1,0 +1,93 @@
+package org.cloister.cli.service;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.cloister.data.BadRowPolicy;
+import org.cloister.data.CsvDatasetLoader;
+import org.cloister.data.CsvLoadResult;
+import org.cloister.data.DataFormatException;
+import org.cloister.data.Dataset;
+import org.cloister.data.Standardizer;
+import org.cloister.observability.PrometheusEndpoint;
+import org.cloister.protocol.tls.MutualTls;
+import org.cloister.site.agent.SiteAgent;
+import org.cloister.site.agent.SiteRoundRecord;
+import org.cloister.site.agent.UpdateSealer;
+import org.cloister.site.plain.PlainSgdTrainer;
+import org.cloister.site.plain.ZooModelTrainer;
+
+/**
+ * A hospital's site agent as a service, from {@code site.yaml}: loads the local CSV (bad rows
+ * reported by line, skipped or fatal as configured), connects to the coordinator over mTLS with
+ * the site's certificate, trains each round it is asked to, and exits when the study ends.
+ */
+public final class SiteService {
+  static final Set<String> KEYS = Set.of("coordinator", "tls", "data", "budget", "state_dir", "metrics", "give_up_after_s", "study_id", "seed");
+  static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows");
+
+  private final Path configFile;
+  private final PrintWriter out;
+  private final PrintWriter err;
+
+  public SiteService(Path configFile, PrintWriter out, PrintWriter err) {
+    this.configFile = configFile;
+    this.out = out;
+    this.err = err;
+  }
+
+  public int run() throws Exception {
+    ConfigMap c = ConfigMap.load(configFile, KEYS);
+    TlsMaterial tls = TlsMaterial.load(c.section("tls", TlsMaterial.KEYS));
+    ConfigMap d = c.section("data", DATA_KEYS);
+    String policyName = d.string("bad_rows", "fail");
+    BadRowPolicy policy = switch (policyName) {
+      case "fail" -> BadRowPolicy.FAIL;
+      case "skip" -> BadRowPolicy.SKIP;
+      default -> throw d.error("'data.bad_rows' must be fail or skip, got '" + policyName + "'");
+    };
+    Path csv = d.path("csv");
+    CsvLoadResult loaded = new CsvDatasetLoader(d.string("label"), policy).load(csv);
+    for (DataFormatException e : loaded.skippedRows()) {
+      err.println("site: skipped " + csv.getFileName() + " " + e.getMessage());
+    }
+    err.flush();
+    // local standardization: statistics of this site's own data, which never leave it
+    Dataset data = Standardizer.fit(loaded.dataset()).apply(loaded.dataset());
+    long seed = c.integer("seed", 42);
+    String studyId = c.string("study_id");
+    InetSocketAddress coord = c.address("coordinator", null);
+
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ManagedChannel channel = NettyChannelBuilder.forAddress(coord.getHostString(), coord.getPort(),
+            MutualTls.channelCredentials(tls.chain(), tls.key(), tls.trustRoot()))
+        .maxInboundMessageSize(256 * 1024 * 1024).build();
+    try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start()) {
+      ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> new PlainSgdTrainer(net, data));
+      SiteAgent agent = new SiteAgent(channel, studyId, trainer, UpdateSealer.plaintext(),
+          new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
+              Duration.ofMillis((long) (c.number("give_up_after_s", 600) * 1000))));
+      out.printf(Locale.ROOT, "site: %d local examples (%d features) from %s, joining study %s at %s%n",
+          data.size(), data.numFeatures(), csv.getFileName(), studyId, coord);
+      out.flush();
+      List<SiteRoundRecord> records = agent.call();
+      for (SiteRoundRecord r : records) {
+        registry.counter("cloister.site.rounds", "outcome", r.accepted() ? "accepted" : "not_accepted").increment();
+      }
+      long accepted = records.stream().filter(SiteRoundRecord::accepted).count();
+      out.printf(Locale.ROOT, "site: study ended; %d rounds trained and accepted, %d not%n", accepted, records.size() - accepted);
+      out.flush();
+      return 0;
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package org.cloister.cli.service;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.cloister.trust.pki.Pem;
+
+/** A party's certificate chain, private key and the consortium CA, read from a {@code tls:} section. */
+record TlsMaterial(List<X509Certificate> chain, PrivateKey key, X509Certificate trustRoot, Set<BigInteger> revokedSerials) {
+  static final Set<String> KEYS = Set.of("certificate", "private_key", "trust_root", "revoked_serials");
+
+  static TlsMaterial load(ConfigMap tls) throws IOException {
+    Path cert = tls.path("certificate");
+    Path key = tls.path("private_key");
+    Path root = tls.path("trust_root");
+    List<X509Certificate> chain = Pem.readCertificates(cert);
+    if (chain.isEmpty()) {
+      throw tls.error("no certificate in " + cert);
+    }
+    try {
+      chain.get(0).checkValidity();
+    } catch (CertificateExpiredException e) {
+      throw tls.error("certificate " + cert + " expired on " + chain.get(0).getNotAfter().toInstant());
+    } catch (CertificateNotYetValidException e) {
+      throw tls.error("certificate " + cert + " is not valid before " + chain.get(0).getNotBefore().toInstant());
+    }
+    Set<BigInteger> revoked = new HashSet<>();
+    for (String s : tls.strings("revoked_serials")) {
+      try {
+        revoked.add(new BigInteger(s.replace(":", ""), 16));
+      } catch (NumberFormatException e) {
+        throw tls.error("'tls.revoked_serials' entry '" + s + "' is not a hex serial number");
+      }
+    }
+    return new TlsMaterial(chain, Pem.readPrivateKey(key), Pem.readCertificate(root), revoked);
+  }
+}

@@ -1,0 +1,124 @@
+package org.cloister.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The deployed shape: a provisioned consortium, the coordinator and three sites as separate JVM
+ * processes talking mTLS gRPC on loopback, each site with its own CSV.
+ */
+class ServiceProcessTest {
+  private final List<Process> processes = new ArrayList<>();
+
+  @AfterEach
+  void killAll() {
+    processes.forEach(Process::destroyForcibly);
+  }
+
+  private Path provision(Path dir, String studyId, int rounds, int port) throws Exception {
+    Path spec = dir.resolve("c.yaml");
+    Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port + "}\nsites: [site-1, site-2, site-3]\n");
+    Path kits = dir.resolve("kits");
+    assertThat(CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString()).code()).isZero();
+    List<String> lines;
+    try (var in = ServiceProcessTest.class.getResourceAsStream("/org/cloister/data/datasets/wdbc.csv")) {
+      lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+    }
+    for (int s = 0; s < 3; s++) {
+      StringBuilder b = new StringBuilder(lines.get(0)).append('\n');
+      for (int i = 1 + s; i < lines.size(); i += 3) {
+        b.append(lines.get(i)).append('\n');
+      }
+      Path site = kits.resolve("site-" + (s + 1));
+      Files.writeString(site.resolve("data.csv"), b.toString());
+      edit(site.resolve("site.yaml"), "label: label", "label: malignant");
+      edit(site.resolve("site.yaml"), "study_id: wdbc-study-1", "study_id: " + studyId);
+    }
+    Path coord = kits.resolve("coordinator/coordinator.yaml");
+    edit(coord, "id: wdbc-study-1", "id: " + studyId);
+    edit(coord, "rounds: 10", "rounds: " + rounds);
+    edit(coord, "metrics: 127.0.0.1:9464", "metrics: 127.0.0.1:0");
+    edit(coord, "round_deadline_s: 120", "round_deadline_s: 30");
+    Files.writeString(coord, Files.readString(coord) + "linger_s: 3\n");
+    return kits;
+  }
+
+  private static void edit(Path file, String from, String to) throws IOException {
+    String s = Files.readString(file);
+    assertThat(s).contains(from);
+    Files.writeString(file, s.replace(from, to));
+  }
+
+  private Process start(Path log, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
+        CloisterCommand.class.getName()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    processes.add(p);
+    return p;
+  }
+
+  private static boolean waitForLine(Path log, String prefix, long seconds) throws Exception {
+    long until = System.currentTimeMillis() + seconds * 1000;
+    while (System.currentTimeMillis() < until) {
+      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream().anyMatch(l -> l.startsWith(prefix))) {
+        return true;
+      }
+      Thread.sleep(200);
+    }
+    return false;
+  }
+
+  private static long count(Path db, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); ResultSet rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @Test
+  void studyCompletesAcrossProcessesAndSurvivesACoordinatorKill(@TempDir Path dir) throws Exception {
+    Path kits = provision(dir, "proc-study", 6, 17000 + (int) (ProcessHandle.current().pid() % 2000));
+    Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
+    Path coordLog = dir.resolve("coord.log");
+    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    assertThat(waitForLine(coordLog, "coordinator: study", 60)).as("coordinator started").isTrue();
+    List<Process> sites = new ArrayList<>();
+    for (int s = 1; s <= 3; s++) {
+      sites.add(start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString()));
+    }
+    // SIGKILL the coordinator once round 2 is committed
+    assertThat(waitForLine(coordLog, "round 2 ", 120)).as(Files.readString(coordLog)).isTrue();
+    coordinator.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+
+    Path coordLog2 = dir.resolve("coord2.log");
+    Process restarted = start(coordLog2, "coordinator", "start", "--config", coordYaml.toString());
+    assertThat(restarted.waitFor(240, TimeUnit.SECONDS)).as("restarted coordinator finished").isTrue();
+    String log2 = Files.readString(coordLog2);
+    assertThat(restarted.exitValue()).as(log2).isZero();
+    assertThat(log2).contains("rounds already recorded").contains("finished: 6 rounds completed");
+    for (int s = 0; s < 3; s++) {
+      assertThat(sites.get(s).waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(sites.get(s).exitValue()).as(Files.readString(dir.resolve("site-" + (s + 1) + ".log"))).isZero();
+    }
+    Path db = kits.resolve("coordinator/coordinator.db");
+    // exactly one aggregated round per round number, none lost, none duplicated
+    assertThat(count(db, "SELECT COUNT(*) FROM rounds WHERE quorum_met = 1")).isEqualTo(6);
+    assertThat(count(db, "SELECT COUNT(DISTINCT round) FROM rounds WHERE quorum_met = 1")).isEqualTo(6);
+    assertThat(count(db, "SELECT MAX(version) FROM models")).isEqualTo(7);
+  }
+}
