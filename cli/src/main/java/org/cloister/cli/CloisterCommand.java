@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         ProvisionCommand.class,
         ServiceCommands.CoordinatorCommand.class,
         ServiceCommands.SiteCommand.class,
+        LedgerCommand.class,
         BenchCommand.class,
         AttestCommand.class,
         CommandLine.HelpCommand.class,

@@ -35,7 +35,7 @@ class DurableStateTest {
 
   private static StudyConfig config(int rounds) {
     return new StudyConfig("s", "toy", 2, rounds, 1, 0, Duration.ofSeconds(5), Duration.ofSeconds(5), 1,
-        TrainingConfig.getDefaultInstance(), 1024, 0, Duration.ZERO);
+        TrainingConfig.getDefaultInstance(), 1024, 0, Duration.ZERO, false);
   }
 
   @Test
@@ -47,7 +47,7 @@ class DurableStateTest {
       StudyStore.StudyState fresh = store.openStudy("s", "fp", model(1, 0f, 0f));
       assertThat(fresh.rounds()).isEmpty();
       store.saveSite("s", "a", 10);
-      store.commitRound("s", r1, model(2, 1f, 2f));
+      store.commitRound("s", r1, model(2, 1f, 2f), List.of());
     }
     try (StudyStore store = new JdbcStudyStore(url)) {
       StudyStore.StudyState again = store.openStudy("s", "fp", model(1, 0f, 0f));
@@ -67,9 +67,9 @@ class DurableStateTest {
     try (StudyStore store = new JdbcStudyStore(url)) {
       store.openStudy("s", "fp", model(1, 0f, 0f));
       RoundResult r1 = new RoundResult(1, "rid-1", 1, List.of("a"), List.of("a"), Map.of(), 2, true, Map.of(), 1);
-      store.commitRound("s", r1, model(2, 1f, 1f));
+      store.commitRound("s", r1, model(2, 1f, 1f), List.of());
       // the same round id again (a replay of the commit) violates the unique key: nothing of it is kept
-      assertThatThrownBy(() -> store.commitRound("s", r1, model(3, 9f, 9f))).hasMessageContaining("cannot commit round 1");
+      assertThatThrownBy(() -> store.commitRound("s", r1, model(3, 9f, 9f), List.of())).hasMessageContaining("cannot commit round 1");
       assertThat(store.model("s", 3)).isEmpty();
       assertThat(store.openStudy("s", "fp", model(1, 0f, 0f)).latestModel().getVersion()).isEqualTo(2);
     }
@@ -81,8 +81,8 @@ class DurableStateTest {
     StudyConfig cfg = config(3);
     try (StudyStore store = new JdbcStudyStore(url)) {
       store.openStudy("s", fingerprintOf(cfg), model(1, 0f, 0f));
-      store.commitRound("s", new RoundResult(1, "r1", 1, List.of("a"), List.of("a"), Map.of(), 2, true, Map.of(), 1), model(2, 1f, 0f));
-      store.commitRound("s", new RoundResult(2, "r2", 1, List.of("a"), List.of("a"), Map.of(), 3, true, Map.of(), 1), model(3, 2f, 0f));
+      store.commitRound("s", new RoundResult(1, "r1", 1, List.of("a"), List.of("a"), Map.of(), 2, true, Map.of(), 1), model(2, 1f, 0f), List.of());
+      store.commitRound("s", new RoundResult(2, "r2", 1, List.of("a"), List.of("a"), Map.of(), 3, true, Map.of(), 1), model(3, 2f, 0f), List.of());
     }
     try (StudyStore store = new JdbcStudyStore(url)) {
       RoundEngine engine = new RoundEngine(cfg, model(1, 0f, 0f), new FedAvgStrategy(),

@@ -57,7 +57,7 @@ class MutualTlsServiceTest {
     ModelArtifact m0 = ModelArtifact.newBuilder().setStudyId("s").setVersion(1).setDimension(2)
         .setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(p)).build();
     StudyConfig cfg = new StudyConfig("s", "toy", 2, 1, 1, 0, Duration.ofSeconds(5), Duration.ofSeconds(30), 1,
-        TrainingConfig.getDefaultInstance(), 1024, 0, Duration.ZERO);
+        TrainingConfig.getDefaultInstance(), 1024, 0, Duration.ZERO, false);
     RoundEngine engine = new RoundEngine(cfg, m0, new FedAvgStrategy(),
         new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(2)), new org.cloister.coordinator.store.JdbcStudyStore("jdbc:sqlite::memory:"),
         Clock.systemUTC(), 1);

@@ -53,7 +53,7 @@ class RoundEngineServiceTest {
     ModelArtifact m0 = ModelArtifact.newBuilder().setStudyId(STUDY).setVersion(1).setModelName("toy").setDimension(3)
         .setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(p)).build();
     StudyConfig cfg = new StudyConfig(STUDY, "toy", 3, rounds, minSites, 0, deadline, Duration.ofSeconds(20), 2,
-        TrainingConfig.newBuilder().setLocalEpochs(1).build(), 1024, expectedSites, Duration.ofSeconds(2));
+        TrainingConfig.newBuilder().setLocalEpochs(1).build(), 1024, expectedSites, Duration.ofSeconds(2), false);
     RoundEngine engine = new RoundEngine(cfg, m0, new FedAvgStrategy(),
         new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), new org.cloister.coordinator.store.JdbcStudyStore("jdbc:sqlite::memory:"),
         Clock.systemUTC(), 1);

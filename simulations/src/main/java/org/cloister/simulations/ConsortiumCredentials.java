@@ -41,9 +41,17 @@ public final class ConsortiumCredentials {
     return MutualTls.serverCredentials(server.chain(), server.privateKey(), ca.certificate(), Set.of());
   }
 
-  /** Client credentials whose certificate's common name is {@code identity}. */
-  public ChannelCredentials clientCredentials(String identity) {
-    IssuedCertificate c = ca.issueClient(identity, notBefore, notAfter);
-    return MutualTls.channelCredentials(c.chain(), c.privateKey(), ca.certificate());
+  /** A new party certificate (and key) whose common name is {@code identity}. */
+  public IssuedCertificate issue(String identity) {
+    return ca.issueClient(identity, notBefore, notAfter);
+  }
+
+  /** Client credentials presenting {@code party}'s certificate. */
+  public ChannelCredentials clientCredentials(IssuedCertificate party) {
+    return MutualTls.channelCredentials(party.chain(), party.privateKey(), ca.certificate());
+  }
+
+  public java.security.cert.X509Certificate caCertificate() {
+    return ca.certificate();
   }
 }

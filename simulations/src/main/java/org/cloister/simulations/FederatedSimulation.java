@@ -40,6 +40,8 @@ import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.SiteAgent;
 import org.cloister.site.agent.SiteRoundRecord;
 import org.cloister.site.agent.UpdateSealer;
+import org.cloister.site.ledger.SiteLedger;
+import org.cloister.site.ledger.SpendSigner;
 import org.cloister.site.plain.PlainSgdTrainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -82,10 +84,10 @@ public final class FederatedSimulation {
         .setSeed(cfg.seed()).build();
     StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
         cfg.roundDeadline(), Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
-        cfg.sites(), Duration.ofSeconds(5));
+        cfg.sites(), Duration.ofSeconds(5), true);
     // the coordinator's durable state, as in a deployment; each simulation is a fresh study
     java.nio.file.Files.createDirectories(cfg.outDir());
-    for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm"}) {
+    for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "consortium-ca.crt"}) {
       java.nio.file.Files.deleteIfExists(cfg.outDir().resolve(f));
     }
     JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"));
@@ -95,12 +97,15 @@ public final class FederatedSimulation {
     List<RoundReport> reports = new ArrayList<>();
     MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
     List<ManagedChannel> channels = new ArrayList<>();
+    List<SiteLedger> ledgers = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(cfg.sites()); // one agent thread per virtual hospital
     ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
+    // the CA certificate (public) lets a privacy officer verify the ledger in coordinator.db afterwards
+    org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
         engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, b -> { })) {
       server.start();
-      ManagedChannel evalChannel = channel(server.port(), pki.clientCredentials(EVALUATOR));
+      ManagedChannel evalChannel = channel(server.port(), pki.clientCredentials(pki.issue(EVALUATOR)));
       channels.add(evalChannel);
       FederationGrpc.FederationBlockingStub evaluator = FederationGrpc.newBlockingStub(evalChannel);
       engine.addListener(new RoundListener() {
@@ -132,9 +137,13 @@ public final class FederatedSimulation {
         Dataset local = data.sitePartitions().get(s);
         MultiLayerNetwork net = ModelZoo.newNetwork(arch, nIn, k, cfg.seed() + s, new Sgd(cfg.learningRate()), DataType.FLOAT);
         LocalTrainer trainer = new PlainSgdTrainer(net, local);
-        ManagedChannel ch = channel(server.port(), pki.clientCredentials(siteId));
+        org.cloister.trust.pki.IssuedCertificate party = pki.issue(siteId);
+        ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
+        SiteLedger siteLedger = new SiteLedger("jdbc:sqlite::memory:");
+        ledgers.add(siteLedger);
         SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, UpdateSealer.plaintext(),
+            new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
         futures.add(pool.submit(agent));
@@ -158,6 +167,7 @@ public final class FederatedSimulation {
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, sites, status, System.currentTimeMillis() - started);
     } finally {
+      ledgers.forEach(SiteLedger::close);
       store.close();
       pool.shutdownNow();
       for (ManagedChannel ch : channels) {

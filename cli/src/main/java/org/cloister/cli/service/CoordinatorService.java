@@ -76,7 +76,7 @@ public final class CoordinatorService {
         Duration.ofMillis((long) (s.number("join_timeout_s", 600) * 1000)), s.integer("max_round_attempts", 3),
         TrainingConfig.newBuilder().setLocalEpochs(s.integer("local_epochs", 1)).setLocalSteps(s.integer("local_steps", 0))
             .setBatchSize(s.integer("batch_size", 32)).setLearningRate(s.number("learning_rate", 0.1)).setSeed(seed).build(),
-        StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10));
+        StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10), true);
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);

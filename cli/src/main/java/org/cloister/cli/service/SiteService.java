@@ -22,6 +22,8 @@ import org.cloister.protocol.tls.MutualTls;
 import org.cloister.site.agent.SiteAgent;
 import org.cloister.site.agent.SiteRoundRecord;
 import org.cloister.site.agent.UpdateSealer;
+import org.cloister.site.ledger.SiteLedger;
+import org.cloister.site.ledger.SpendSigner;
 import org.cloister.site.plain.PlainSgdTrainer;
 import org.cloister.site.plain.ZooModelTrainer;
 
@@ -72,7 +74,14 @@ public final class SiteService {
         .maxInboundMessageSize(256 * 1024 * 1024).build();
     try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start()) {
       ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> new PlainSgdTrainer(net, data));
+      String siteId = tls.chain().get(0).getSubjectX500Principal().getName().replaceAll(".*CN=([^,]+).*", "$1");
+      ConfigMap budget = c.section("budget", Set.of("epsilon", "delta"));
+      double delta = budget.number("delta", 1e-5);
+      Path stateDir = c.path("state_dir");
+      java.nio.file.Files.createDirectories(stateDir);
+      SiteLedger ledger = new SiteLedger("jdbc:sqlite:" + stateDir.resolve("site-ledger.db"));
       SiteAgent agent = new SiteAgent(channel, studyId, trainer, UpdateSealer.plaintext(),
+          new SpendSigner(siteId, tls.key(), delta), ledger,
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
               Duration.ofMillis((long) (c.number("give_up_after_s", 600) * 1000))));
       out.printf(Locale.ROOT, "site: %d local examples (%d features) from %s, joining study %s at %s%n",

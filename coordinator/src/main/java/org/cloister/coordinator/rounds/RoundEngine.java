@@ -21,6 +21,8 @@ import org.cloister.coordinator.aggregation.AggregationResult;
 import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.strategy.RoundContext;
 import org.cloister.coordinator.strategy.RoundPlan;
+import org.cloister.coordinator.ledger.LedgerRecord;
+import org.cloister.coordinator.ledger.SpendVerifier;
 import org.cloister.coordinator.store.StudyStore;
 import org.cloister.coordinator.strategy.Strategy;
 import org.cloister.coordinator.study.StudyConfig;
@@ -183,8 +185,12 @@ public final class RoundEngine implements Runnable {
     }
   }
 
-  /** Accepts a site's update for the open round after checking it belongs there. */
-  public synchronized void submit(String siteId, UpdateEnvelope env) {
+  /**
+   * Accepts a site's update for the open round after checking it belongs there.
+   *
+   * @param certificate the site's verified client certificate (null on the development transport)
+   */
+  public synchronized void submit(String siteId, java.security.cert.X509Certificate certificate, UpdateEnvelope env) {
     requireJoined(siteId);
     touch(siteId);
     if (!config.studyId().equals(env.getStudyId())) {
@@ -218,7 +224,8 @@ public final class RoundEngine implements Runnable {
     if (env.getNumExamples() < 1) {
       throw new RequestRejectedException(INVALID_ARGUMENT, "bad_num_examples", "num_examples must be >= 1");
     }
-    open.received.put(siteId, new ReceivedUpdate(siteId, env));
+    LedgerRecord ledger = config.privacyLedger() ? SpendVerifier.verify(siteId, certificate, env) : null;
+    open.received.put(siteId, new ReceivedUpdate(siteId, env, ledger));
     for (RoundListener l : listeners) {
       l.updateAccepted(siteId, env.getPayload().size());
     }
@@ -459,7 +466,9 @@ public final class RoundEngine implements Runnable {
       RoundResult result = new RoundResult(r.round, r.roundId, r.attempt, r.selected, quorum ? agg.aggregated() : List.of(),
           rejected, version, quorum, metrics, clock.millis() - r.startedMillis);
       // durable first: a crash after this line resumes after this round, a crash before it re-runs it
-      store.commitRound(config.studyId(), result, quorum ? agg.model() : null);
+      // every update that left a site spent privacy, aggregated or not: all go into the ledger
+      List<LedgerRecord> spends = updates.stream().map(ReceivedUpdate::ledger).filter(java.util.Objects::nonNull).toList();
+      store.commitRound(config.studyId(), result, quorum ? agg.model() : null, spends);
       if (quorum) {
         current = agg.model();
         models.put(current.getVersion(), current);

@@ -88,7 +88,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   public void submitUpdate(UpdateEnvelope req, StreamObserver<SubmitUpdateResponse> out) {
     respond("SubmitUpdate", out, () -> {
       requireStudy(req.getStudyId());
-      engine.submit(SiteIdentity.current(), req);
+      engine.submit(SiteIdentity.current(), SiteIdentity.certificate(), req);
       return SubmitUpdateResponse.newBuilder().setAccepted(true).build();
     });
   }

@@ -25,6 +25,17 @@ final class IdentityInterceptor implements ServerInterceptor {
       return new ServerCall.Listener<>() {
       };
     }
-    return Contexts.interceptCall(Context.current().withValue(SiteIdentity.SITE_ID, id.get()), call, headers, next);
+    Context ctx = Context.current().withValue(SiteIdentity.SITE_ID, id.get());
+    javax.net.ssl.SSLSession session = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_SSL_SESSION);
+    if (session != null) {
+      try {
+        if (session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate leaf) {
+          ctx = ctx.withValue(SiteIdentity.CERTIFICATE, leaf);
+        }
+      } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+        // no client certificate: identity came from elsewhere (development transport)
+      }
+    }
+    return Contexts.interceptCall(ctx, call, headers, next);
   }
 }

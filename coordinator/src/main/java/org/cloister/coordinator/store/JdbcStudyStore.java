@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.cloister.coordinator.ledger.LedgerRecord;
 import org.cloister.coordinator.rounds.RoundResult;
+import org.cloister.trust.ledger.LedgerChain;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +52,11 @@ public final class JdbcStudyStore implements StudyStore {
         st.execute("CREATE TABLE IF NOT EXISTS rounds (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
             + " seq BIGINT NOT NULL, round INTEGER NOT NULL, round_id VARCHAR(64) NOT NULL, quorum_met INTEGER NOT NULL,"
             + " model_version BIGINT NOT NULL, result_json TEXT NOT NULL, PRIMARY KEY (study_id, seq), UNIQUE (round_id))");
+        st.execute("CREATE TABLE IF NOT EXISTS ledger (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
+            + " seq BIGINT NOT NULL, party_id VARCHAR(128) NOT NULL, round INTEGER NOT NULL, round_id VARCHAR(64) NOT NULL,"
+            + " spend " + blob + " NOT NULL, signature " + blob + " NOT NULL, signer_cert " + blob + " NOT NULL,"
+            + " prev_hash " + blob + " NOT NULL, hash " + blob + " NOT NULL,"
+            + " PRIMARY KEY (study_id, seq), UNIQUE (study_id, party_id, round_id))");
         st.execute("CREATE TABLE IF NOT EXISTS sites (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
             + " site_id VARCHAR(128) NOT NULL, num_examples BIGINT NOT NULL, PRIMARY KEY (study_id, site_id))");
       }
@@ -132,7 +139,7 @@ public final class JdbcStudyStore implements StudyStore {
   }
 
   @Override
-  public synchronized void commitRound(String studyId, RoundResult result, ModelArtifact newModel) {
+  public synchronized void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends) {
     try {
       long seq;
       try (PreparedStatement ps = conn.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM rounds WHERE study_id = ?")) {
@@ -152,6 +159,7 @@ public final class JdbcStudyStore implements StudyStore {
         ps.setString(7, json.writeValueAsString(result));
         ps.executeUpdate();
       }
+      appendLedger(studyId, spends);
       if (newModel != null) {
         insertModel(studyId, newModel);
         try (PreparedStatement ps = conn.prepareStatement("UPDATE studies SET latest_version = ? WHERE study_id = ?")) {
@@ -194,6 +202,75 @@ public final class JdbcStudyStore implements StudyStore {
     } catch (SQLException | InvalidProtocolBufferException e) {
       rollback();
       throw new StoreException("cannot read model " + version + " of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void appendLedger(String studyId, List<LedgerRecord> spends) throws SQLException {
+    if (spends.isEmpty()) {
+      return;
+    }
+    long seq = 0;
+    byte[] prev = LedgerChain.GENESIS;
+    try (PreparedStatement ps = conn.prepareStatement("SELECT seq, hash FROM ledger WHERE study_id = ? ORDER BY seq DESC LIMIT 1")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          seq = rs.getLong(1);
+          prev = rs.getBytes(2);
+        }
+      }
+    }
+    try (PreparedStatement ps = conn.prepareStatement("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      for (LedgerRecord r : spends) {
+        byte[] hash = LedgerChain.link(prev, r.spendBytes(), r.signature());
+        ps.setString(1, studyId);
+        ps.setLong(2, ++seq);
+        ps.setString(3, r.partyId());
+        ps.setInt(4, r.spend().getRound());
+        ps.setString(5, r.spend().getRoundId());
+        ps.setBytes(6, r.spendBytes());
+        ps.setBytes(7, r.signature());
+        ps.setBytes(8, r.signerCertificate());
+        ps.setBytes(9, prev);
+        ps.setBytes(10, hash);
+        ps.executeUpdate();
+        prev = hash;
+      }
+    }
+  }
+
+  @Override
+  public synchronized List<LedgerEntry> ledger(String studyId) {
+    List<LedgerEntry> out = new ArrayList<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT seq, party_id, round, round_id, spend, signature, signer_cert,"
+        + " prev_hash, hash FROM ledger WHERE study_id = ? ORDER BY seq")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new LedgerEntry(rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getString(4), rs.getBytes(5),
+              rs.getBytes(6), rs.getBytes(7), rs.getBytes(8), rs.getBytes(9)));
+        }
+      }
+      conn.commit();
+      return out;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot read the ledger of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Study ids in the database. */
+  public synchronized List<String> studies() {
+    List<String> out = new ArrayList<>();
+    try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT study_id FROM studies ORDER BY created_ms")) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+      conn.commit();
+      return out;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot list studies: " + e.getMessage(), e);
     }
   }
 

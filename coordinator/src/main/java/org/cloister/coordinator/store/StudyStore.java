@@ -3,6 +3,7 @@ package org.cloister.coordinator.store;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.cloister.coordinator.ledger.LedgerRecord;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.protocol.v1.ModelArtifact;
 
@@ -34,11 +35,20 @@ public interface StudyStore extends AutoCloseable {
   void saveSite(String studyId, String siteId, long numExamples);
 
   /**
-   * Atomically records a round's result and, when the round aggregated, its new model.
+   * Atomically records a round's result, its new model when the round aggregated, and the
+   * round's privacy-ledger entries, chained after the study's last entry.
    *
    * @param newModel the new model, or null when the round did not reach quorum
    */
-  void commitRound(String studyId, RoundResult result, ModelArtifact newModel);
+  void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends);
+
+  /** The study's privacy ledger in chain order. */
+  List<LedgerEntry> ledger(String studyId);
+
+  /** A stored ledger entry with its place in the chain. */
+  record LedgerEntry(long seq, String partyId, int round, String roundId, byte[] spend, byte[] signature,
+                     byte[] signerCertificate, byte[] previousHash, byte[] hash) {
+  }
 
   void saveStatus(String studyId, String status, String detail);
 

@@ -22,11 +22,12 @@ import org.cloister.protocol.v1.TrainingConfig;
  * @param expectedSites     sites registered for the study (0 = unknown); before each round the engine waits
  *                          up to {@code startGrace} for all of them once the quorum is there
  * @param startGrace        how long to wait for the remaining expected sites
+ * @param privacyLedger     every update must carry a privacy spend signed by the site's certificate key
  */
 public record StudyConfig(String studyId, String modelName, int modelDimension, int totalRounds,
                           int minSitesPerRound, int maxSitesPerRound, Duration roundDeadline,
                           Duration joinTimeout, int maxRoundAttempts, TrainingConfig training,
-                          int maxUpdateBytes, int expectedSites, Duration startGrace) {
+                          int maxUpdateBytes, int expectedSites, Duration startGrace, boolean privacyLedger) {
   public StudyConfig {
     Objects.requireNonNull(studyId, "studyId");
     Objects.requireNonNull(training, "training");

@@ -32,6 +32,8 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   private final String studyId;
   private final LocalTrainer trainer;
   private final UpdateSealer sealer;
+  private final org.cloister.site.ledger.SpendSigner signer;
+  private final org.cloister.site.ledger.SiteLedger ledger;
   private final Options options;
   private final List<SiteRoundRecord> records = new ArrayList<>();
   private volatile boolean stopped;
@@ -48,11 +50,18 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     }
   }
 
-  public SiteAgent(Channel channel, String studyId, LocalTrainer trainer, UpdateSealer sealer, Options options) {
+  /**
+   * @param signer signs each round's privacy spend with the site's certificate key
+   * @param ledger the site's durable record of what it has spent (checked before training)
+   */
+  public SiteAgent(Channel channel, String studyId, LocalTrainer trainer, UpdateSealer sealer,
+                   org.cloister.site.ledger.SpendSigner signer, org.cloister.site.ledger.SiteLedger ledger, Options options) {
     this.stub = FederationGrpc.newBlockingStub(channel);
     this.studyId = studyId;
     this.trainer = trainer;
     this.sealer = sealer;
+    this.signer = signer;
+    this.ledger = ledger;
     this.options = options;
   }
 
@@ -98,6 +107,11 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       log.info("site {}: round {} deadline already passed, skipping", siteId, task.getRound());
       return;
     }
+    if (ledger.hasSpent(task.getStudyId(), task.getRoundId())) {
+      // spent already (e.g. this site crashed after recording its spend): never train twice for one round
+      log.warn("site {}: round {} already spent according to the local ledger; not training again", siteId, task.getRound());
+      return;
+    }
     float[] global = FloatCodec.decode(task.getModel().getPayload(), dimension);
     LocalUpdate update;
     try {
@@ -109,6 +123,10 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       return;
     }
     UpdateSealer.Sealed sealed = sealer.seal(task, update.delta());
+    org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
+    // durable before the update leaves the hospital: the spend counts from here on
+    ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), update.spent(), update.epsilonAfter(),
+        spend.getSpend().toByteArray(), spend.getSignature().toByteArray());
     UpdateEnvelope env = UpdateEnvelope.newBuilder()
         .setStudyId(task.getStudyId())
         .setRound(task.getRound())
@@ -119,6 +137,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         .setPayload(ByteString.copyFrom(sealed.payload()))
         .putAllMetadata(sealed.metadata())
         .putAllMetrics(update.metrics())
+        .setSpend(spend)
         .build();
     try {
       // retried while the coordinator is unreachable, until the round's deadline

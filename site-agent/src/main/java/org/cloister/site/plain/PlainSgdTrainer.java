@@ -59,7 +59,7 @@ public final class PlainSgdTrainer implements LocalTrainer {
       batches++;
     }
     float[] local = Parameters.get(net);
-    return new LocalUpdate(Parameters.subtract(local, globalWeights), n,
+    return LocalUpdate.nonPrivate(Parameters.subtract(local, globalWeights), n,
         Map.of("train_loss", batches == 0 ? Double.NaN : lossSum / batches));
   }
 

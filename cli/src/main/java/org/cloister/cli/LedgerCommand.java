@@ -1,0 +1,87 @@
+package org.cloister.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.cloister.coordinator.ledger.LedgerVerifier;
+import org.cloister.coordinator.store.JdbcStudyStore;
+import org.cloister.trust.pki.Pem;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code cloister ledger verify}: checks the privacy ledger's signatures and hash chain. */
+@Command(name = "ledger", mixinStandardHelpOptions = true, description = "The privacy ledger.",
+    subcommands = LedgerCommand.Verify.class)
+final class LedgerCommand implements Runnable {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (verify)");
+  }
+
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = {"Checks every ledger entry's signature against the consortium CA and the hash chain linking them.",
+          "Exit 0 when the ledger is intact, 1 when any entry was edited, inserted, removed or forged."})
+  static final class Verify implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--database", required = true, paramLabel = "JDBC_URL_OR_FILE",
+        description = "The coordinator's database (a coordinator.db file or a JDBC URL).")
+    String database;
+
+    @Option(names = "--trust-root", required = true, paramLabel = "ca.crt", description = "The consortium CA certificate.")
+    Path trustRoot;
+
+    @Option(names = "--study", paramLabel = "ID", description = "One study (default: every study in the database).")
+    String study;
+
+    @Option(names = "--json", description = "Machine-readable output.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
+      if (!database.startsWith("jdbc:") && !java.nio.file.Files.exists(Path.of(database))) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--database: no such file " + database);
+      }
+      LedgerVerifier verifier;
+      try {
+        verifier = new LedgerVerifier(Pem.readCertificate(trustRoot));
+      } catch (java.io.IOException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--trust-root: " + e.getMessage());
+      }
+      boolean allValid = true;
+      Map<String, Object> result = new LinkedHashMap<>();
+      try (JdbcStudyStore store = new JdbcStudyStore(url)) {
+        List<String> studies = study != null ? List.of(study) : store.studies();
+        if (study != null && !store.studies().contains(study)) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--study: no study '" + study + "' in " + database);
+        }
+        for (String s : studies) {
+          LedgerVerifier.Report r = verifier.verify(store.ledger(s));
+          allValid &= r.valid();
+          if (json) {
+            result.put(s, Map.of("valid", r.valid(), "entries", r.entries(), "head_hash", r.headHash(), "problems", r.problems()));
+          } else {
+            out.printf("study %s: %d entries, head %s: %s%n", s, r.entries(), r.headHash(), r.valid() ? "valid" : "INVALID");
+            r.problems().forEach(p -> out.println("  " + p));
+          }
+        }
+      }
+      if (json) {
+        out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result));
+      }
+      out.flush();
+      return allValid ? 0 : 1;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package org.cloister.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import org.cloister.protocol.v1.PrivacySpend;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A simulated study's privacy ledger verifies; edited, forged and deleted rows are detected. */
+class LedgerCommandTest {
+  @TempDir
+  static Path out;
+
+  @BeforeAll
+  static void runStudy() {
+    CloisterCommandTest.Run r = CloisterCommandTest.run("simulate", "--sites", "2", "--rounds", "3", "--min-sites", "2",
+        "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+  }
+
+  private static CloisterCommandTest.Run verify(Path db) {
+    return CloisterCommandTest.run("ledger", "verify", "--database", db.toString(), "--trust-root",
+        out.resolve("consortium-ca.crt").toString());
+  }
+
+  private static Path copyDb(Path dir) throws Exception {
+    Path db = dir.resolve("c.db");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + out.resolve("coordinator.db"))) {
+      c.createStatement().execute("VACUUM INTO '" + db + "'");
+    }
+    return db;
+  }
+
+  @Test
+  void intactLedgerHasOneSignedEntryPerSiteAndRound() {
+    CloisterCommandTest.Run r = verify(out.resolve("coordinator.db"));
+    assertThat(r.code()).as(r.out() + r.err()).isZero();
+    assertThat(r.out()).contains("6 entries").contains("valid");
+  }
+
+  @Test
+  void editedSpendIsDetected(@TempDir Path dir) throws Exception {
+    Path db = copyDb(dir);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db)) {
+      byte[] spend;
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT spend FROM ledger WHERE seq = 3")) {
+        rs.next();
+        spend = rs.getBytes(1);
+      }
+      // a coordinator trying to under-report a site's spend
+      byte[] edited = PrivacySpend.parseFrom(spend).toBuilder().setEpsilonAfter(0.01).build().toByteArray();
+      try (PreparedStatement ps = c.prepareStatement("UPDATE ledger SET spend = ? WHERE seq = 3")) {
+        ps.setBytes(1, edited);
+        ps.executeUpdate();
+      }
+    }
+    CloisterCommandTest.Run r = verify(db);
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.out()).contains("INVALID").contains("entry 3").contains("entry edited").contains("signature does not verify");
+  }
+
+  @Test
+  void deletedRowBreaksTheChain(@TempDir Path dir) throws Exception {
+    Path db = copyDb(dir);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db)) {
+      c.createStatement().executeUpdate("DELETE FROM ledger WHERE seq = 2");
+    }
+    CloisterCommandTest.Run r = verify(db);
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.out()).contains("chain broken").contains("a row was removed or inserted");
+  }
+
+  @Test
+  void wrongTrustRootFailsEverySignature(@TempDir Path dir) throws Exception {
+    java.nio.file.Path other = dir.resolve("other-ca.crt");
+    var ca = org.cloister.trust.pki.CertificateAuthority.createRoot("other", org.cloister.trust.pki.EcCurve.P256,
+        java.time.Instant.now().minusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+        java.time.Instant.now().plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS), new java.security.SecureRandom());
+    org.cloister.trust.pki.Pem.writeCertificates(other, java.util.List.of(ca.certificate()));
+    CloisterCommandTest.Run r = CloisterCommandTest.run("ledger", "verify", "--database", out.resolve("coordinator.db").toString(),
+        "--trust-root", other.toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.out()).contains("not valid under the consortium CA");
+  }
+}
