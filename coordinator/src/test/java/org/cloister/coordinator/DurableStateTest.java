@@ -42,7 +42,7 @@ class DurableStateTest {
   void committedRoundsAndModelsSurviveReopening(@TempDir Path dir) {
     String url = "jdbc:sqlite:" + dir.resolve("c.db");
     RoundResult r1 = new RoundResult(1, "rid-1", 1, List.of("a", "b"), List.of("a"), Map.of("b", "not_finite: x"),
-        2, true, Map.of("a", Map.of("epsilon", 0.5)), 10);
+        2, true, Map.of("a", Map.of("epsilon", 0.5)), 10, Map.of());
     try (StudyStore store = new JdbcStudyStore(url)) {
       StudyStore.StudyState fresh = store.openStudy("s", "fp", model(1, 0f, 0f));
       assertThat(fresh.rounds()).isEmpty();
@@ -66,7 +66,7 @@ class DurableStateTest {
     String url = "jdbc:sqlite:" + dir.resolve("c.db");
     try (StudyStore store = new JdbcStudyStore(url)) {
       store.openStudy("s", "fp", model(1, 0f, 0f));
-      RoundResult r1 = new RoundResult(1, "rid-1", 1, List.of("a"), List.of("a"), Map.of(), 2, true, Map.of(), 1);
+      RoundResult r1 = new RoundResult(1, "rid-1", 1, List.of("a"), List.of("a"), Map.of(), 2, true, Map.of(), 1, Map.of());
       store.commitRound("s", r1, model(2, 1f, 1f), List.of());
       // the same round id again (a replay of the commit) violates the unique key: nothing of it is kept
       assertThatThrownBy(() -> store.commitRound("s", r1, model(3, 9f, 9f), List.of())).hasMessageContaining("cannot commit round 1");
@@ -81,8 +81,8 @@ class DurableStateTest {
     StudyConfig cfg = config(3);
     try (StudyStore store = new JdbcStudyStore(url)) {
       store.openStudy("s", fingerprintOf(cfg), model(1, 0f, 0f));
-      store.commitRound("s", new RoundResult(1, "r1", 1, List.of("a"), List.of("a"), Map.of(), 2, true, Map.of(), 1), model(2, 1f, 0f), List.of());
-      store.commitRound("s", new RoundResult(2, "r2", 1, List.of("a"), List.of("a"), Map.of(), 3, true, Map.of(), 1), model(3, 2f, 0f), List.of());
+      store.commitRound("s", new RoundResult(1, "r1", 1, List.of("a"), List.of("a"), Map.of(), 2, true, Map.of(), 1, Map.of()), model(2, 1f, 0f), List.of());
+      store.commitRound("s", new RoundResult(2, "r2", 1, List.of("a"), List.of("a"), Map.of(), 3, true, Map.of(), 1, Map.of()), model(3, 2f, 0f), List.of());
     }
     try (StudyStore store = new JdbcStudyStore(url)) {
       RoundEngine engine = new RoundEngine(cfg, model(1, 0f, 0f), new FedAvgStrategy(),

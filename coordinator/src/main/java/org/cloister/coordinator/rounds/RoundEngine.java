@@ -21,6 +21,8 @@ import org.cloister.coordinator.aggregation.AggregationResult;
 import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.strategy.RoundContext;
 import org.cloister.coordinator.strategy.RoundPlan;
+import org.cloister.coordinator.budget.BudgetGuard;
+import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.ledger.LedgerRecord;
 import org.cloister.coordinator.ledger.SpendVerifier;
 import org.cloister.coordinator.store.StudyStore;
@@ -49,6 +51,7 @@ public final class RoundEngine implements Runnable {
   private final Strategy strategy;
   private final Aggregator aggregator;
   private final StudyStore store;
+  private final BudgetGuard budgetGuard;
   private final Clock clock;
   private final long seed;
   private final List<RoundListener> listeners = new CopyOnWriteArrayList<>();
@@ -73,6 +76,7 @@ public final class RoundEngine implements Runnable {
     final RoundTask task;
     final long deadlineMillis;
     final Map<String, ReceivedUpdate> received = new LinkedHashMap<>();
+    final Map<String, String> excluded = new TreeMap<>();
     final long startedMillis;
 
     OpenRound(int round, int attempt, String roundId, List<String> selected, RoundTask task, long deadlineMillis, long startedMillis) {
@@ -92,6 +96,15 @@ public final class RoundEngine implements Runnable {
    */
   public RoundEngine(StudyConfig config, ModelArtifact initialModel, Strategy strategy, Aggregator aggregator,
                      StudyStore store, Clock clock, long seed) {
+    this(config, initialModel, strategy, aggregator, store, null, clock, seed);
+  }
+
+  /**
+   * @param budgets per-site privacy ceilings enforced before each round (null: no enforcement,
+   *                e.g. a non-private baseline study)
+   */
+  public RoundEngine(StudyConfig config, ModelArtifact initialModel, Strategy strategy, Aggregator aggregator,
+                     StudyStore store, PrivacyBudgets budgets, Clock clock, long seed) {
     if (initialModel.getDimension() != config.modelDimension()) {
       throw new IllegalArgumentException("initial model has dimension " + initialModel.getDimension()
           + " but the study declares " + config.modelDimension());
@@ -100,6 +113,8 @@ public final class RoundEngine implements Runnable {
     this.strategy = strategy;
     this.aggregator = aggregator;
     this.store = store;
+    this.budgetGuard = budgets == null ? null
+        : new BudgetGuard(budgets, store, config.studyId(), org.cloister.dp.accounting.rdp.RdpAccountant::new);
     this.clock = clock;
     this.seed = seed;
     StudyStore.StudyState state = store.openStudy(config.studyId(), fingerprint(config), initialModel);
@@ -342,9 +357,34 @@ public final class RoundEngine implements Runnable {
             + config.minSitesPerRound() + " required sites available after " + config.joinTimeout().toSeconds() + " s");
         return false;
       }
+      Map<String, String> excluded = new TreeMap<>();
+      if (budgetGuard != null) {
+        Map<String, Long> examples = siteExamples();
+        for (String site : eligible) {
+          budgetGuard.refusal(site, examples.get(site), config.training()).ifPresent(why -> excluded.put(site, why));
+        }
+        eligible = eligible.stream().filter(s -> !excluded.containsKey(s)).toList();
+        if (!excluded.isEmpty()) {
+          log.info("round {}: {} site(s) not asked: {}", round, excluded.size(), excluded);
+        }
+        if (eligible.size() < config.minSitesPerRound()) {
+          RoundResult none = new RoundResult(round, "none", attempt, List.of(), List.of(), Map.of(), current.getVersion(),
+              false, Map.of(), 0, excluded);
+          synchronized (this) {
+            history.add(none);
+          }
+          for (RoundListener l : listeners) {
+            l.roundCompleted(none);
+          }
+          setStatus(StudyStatusKind.PAUSED, "round " + round + ": only " + eligible.size() + " site(s) within their privacy"
+              + " budget, quorum is " + config.minSitesPerRound() + " " + excluded);
+          return false;
+        }
+      }
       RoundPlan plan = strategy.configureRound(new RoundContext(round, attempt, config.totalRounds(), eligible,
           config.minSitesPerRound(), config.maxSitesPerRound(), config.training(), seed));
       OpenRound r = openRound(round, attempt, plan);
+      r.excluded.putAll(excluded);
       List<ReceivedUpdate> updates = collect(r);
       RoundResult result = close(r, updates);
       for (RoundListener l : listeners) {
@@ -464,7 +504,7 @@ public final class RoundEngine implements Runnable {
     synchronized (this) {
       long version = quorum ? agg.model().getVersion() : current.getVersion();
       RoundResult result = new RoundResult(r.round, r.roundId, r.attempt, r.selected, quorum ? agg.aggregated() : List.of(),
-          rejected, version, quorum, metrics, clock.millis() - r.startedMillis);
+          rejected, version, quorum, metrics, clock.millis() - r.startedMillis, r.excluded);
       // durable first: a crash after this line resumes after this round, a crash before it re-runs it
       // every update that left a site spent privacy, aggregated or not: all go into the ledger
       List<LedgerRecord> spends = updates.stream().map(ReceivedUpdate::ledger).filter(java.util.Objects::nonNull).toList();

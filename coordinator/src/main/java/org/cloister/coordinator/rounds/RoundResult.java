@@ -8,11 +8,13 @@ import java.util.Map;
  * why, and the resulting model version.
  *
  * @param siteMetrics metrics the sites reported with their updates (loss, epsilon...), per site
+ * @param excluded    available sites that were not asked, and why (e.g. their privacy budget)
  */
 public record RoundResult(int round, String roundId, int attempt, List<String> selected, List<String> aggregated,
                           Map<String, String> rejected, long modelVersion, boolean quorumMet,
-                          Map<String, Map<String, Double>> siteMetrics, long durationMillis) {
+                          Map<String, Map<String, Double>> siteMetrics, long durationMillis, Map<String, String> excluded) {
   public RoundResult {
+    excluded = excluded == null ? Map.of() : Map.copyOf(excluded);
     selected = List.copyOf(selected);
     aggregated = List.copyOf(aggregated);
     rejected = Map.copyOf(rejected);

@@ -1,0 +1,88 @@
+package org.cloister.coordinator.budget;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.cloister.coordinator.store.StudyStore;
+import org.cloister.dp.accounting.PrivacyAccountant;
+import org.cloister.dp.events.DpEvent;
+import org.cloister.dp.events.DpEventJson;
+import org.cloister.dp.events.GaussianEvent;
+import org.cloister.dp.events.NonPrivateEvent;
+import org.cloister.dp.events.PoissonSampledEvent;
+import org.cloister.dp.events.SelfComposedEvent;
+import org.cloister.protocol.DpSchedule;
+import org.cloister.protocol.v1.PrivacySpend;
+import org.cloister.protocol.v1.TrainingConfig;
+
+/**
+ * The coordinator's side of budget enforcement: before a round, a site's projected spend is its
+ * ledger history plus this round's planned event, interpreted by an accountant; a site whose
+ * projection exceeds its ceiling is not asked. (The site's own guard refuses too: this is the
+ * consortium's check, not the only one.)
+ */
+public final class BudgetGuard {
+  private final PrivacyBudgets budgets;
+  private final StudyStore store;
+  private final String studyId;
+  private final Supplier<PrivacyAccountant> accountants;
+
+  public BudgetGuard(PrivacyBudgets budgets, StudyStore store, String studyId, Supplier<PrivacyAccountant> accountants) {
+    this.budgets = budgets;
+    this.store = store;
+    this.studyId = studyId;
+    this.accountants = accountants;
+  }
+
+  /** The event one round of local training with {@code cfg} spends at a site with {@code examples} examples. */
+  public static DpEvent plannedEvent(TrainingConfig cfg, long examples) {
+    if (!cfg.getDp().getEnabled()) {
+      return new NonPrivateEvent();
+    }
+    DpSchedule s = DpSchedule.of(cfg, examples);
+    return new SelfComposedEvent(new PoissonSampledEvent(s.samplingRate(), new GaussianEvent(cfg.getDp().getNoiseMultiplier())), s.steps());
+  }
+
+  /** The events {@code siteId} has spent in this study, from the ledger. */
+  public List<DpEvent> spent(String siteId) {
+    List<DpEvent> out = new ArrayList<>();
+    for (StudyStore.LedgerEntry e : store.ledger(studyId)) {
+      if (e.partyId().equals(siteId)) {
+        try {
+          out.add(DpEventJson.fromJson(PrivacySpend.parseFrom(e.spend()).getEventJson()));
+        } catch (InvalidProtocolBufferException ex) {
+          throw new IllegalStateException("ledger entry " + e.seq() + " is unreadable", ex);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Epsilon at the site's ceiling delta after {@code events}. */
+  public double epsilon(String siteId, List<DpEvent> events) {
+    PrivacyAccountant a = accountants.get();
+    for (DpEvent e : events) {
+      if (e instanceof NonPrivateEvent) {
+        return Double.POSITIVE_INFINITY;
+      }
+      a.compose(e, 1);
+    }
+    return a.epsilon(budgets.ceilingOf(siteId).delta());
+  }
+
+  /** Why {@code siteId} may not take part in the next round, or empty when it may. */
+  public Optional<String> refusal(String siteId, long examples, TrainingConfig cfg) {
+    List<DpEvent> events = new ArrayList<>(spent(siteId));
+    events.add(plannedEvent(cfg, examples));
+    double projected = epsilon(siteId, events);
+    PrivacyBudgets.Ceiling c = budgets.ceilingOf(siteId);
+    if (projected > c.epsilon()) {
+      return Optional.of(String.format(Locale.ROOT, "budget: projected epsilon %.3f would exceed the ceiling %.3f (delta %.1e)",
+          projected, c.epsilon(), c.delta()));
+    }
+    return Optional.empty();
+  }
+}

@@ -1,0 +1,87 @@
+package org.cloister.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import org.cloister.coordinator.budget.BudgetGuard;
+import org.cloister.coordinator.budget.PrivacyBudgets;
+import org.cloister.coordinator.ledger.LedgerRecord;
+import org.cloister.coordinator.rounds.RoundResult;
+import org.cloister.coordinator.store.JdbcStudyStore;
+import org.cloister.dp.accounting.rdp.RdpAccountant;
+import org.cloister.dp.events.DpEvent;
+import org.cloister.dp.events.DpEventJson;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.v1.DpConfig;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.PrivacySpend;
+import org.cloister.protocol.v1.TrainingConfig;
+import org.cloister.trust.ledger.SpendSignatures;
+import org.cloister.trust.pki.CertificateAuthority;
+import org.cloister.trust.pki.EcCurve;
+import org.cloister.trust.pki.IssuedCertificate;
+import org.junit.jupiter.api.Test;
+
+class BudgetGuardTest {
+  private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+  private final CertificateAuthority ca = CertificateAuthority.createRoot("c", EcCurve.P256, NOW.minus(1, ChronoUnit.DAYS),
+      NOW.plus(1, ChronoUnit.DAYS), new SecureRandom());
+  private final IssuedCertificate site = ca.issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.HOURS));
+  // q = 16/160 = 0.1, 2 epochs -> 20 steps per round, sigma 1.0
+  private final TrainingConfig cfg = TrainingConfig.newBuilder().setBatchSize(16).setLocalEpochs(2)
+      .setDp(DpConfig.newBuilder().setEnabled(true).setNoiseMultiplier(1.0).setClipNorm(1.0)).build();
+
+  private LedgerRecord spend(int round, DpEvent event) throws Exception {
+    byte[] bytes = PrivacySpend.newBuilder().setStudyId("s").setPartyId("site-1").setRound(round).setRoundId("r" + round)
+        .setEventJson(DpEventJson.toJson(event)).setEpsilonAfter(0).setDelta(1e-5).setTimestampMs(NOW.toEpochMilli()).build().toByteArray();
+    return new LedgerRecord("site-1", bytes, SpendSignatures.sign(bytes, site.privateKey()), site.certificate().getEncoded(),
+        PrivacySpend.parseFrom(bytes));
+  }
+
+  @Test
+  void refusesExactlyTheRoundThatWouldExceedTheCeiling() throws Exception {
+    DpEvent perRound = BudgetGuard.plannedEvent(cfg, 160);
+    // independent expectation: the first k whose cumulative epsilon exceeds 2.0
+    double ceiling = 5.0;
+    int firstOver = 0;
+    for (int k = 1; k < 200; k++) {
+      if (new RdpAccountant().compose(perRound, k).epsilon(1e-5) > ceiling) {
+        firstOver = k;
+        break;
+      }
+    }
+    assertThat(firstOver).isGreaterThan(1);
+    byte[] p = FloatCodec.encode(new float[1]);
+    ModelArtifact m = ModelArtifact.newBuilder().setStudyId("s").setVersion(1).setDimension(1).setPayload(ByteString.copyFrom(p)).build();
+    try (JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite::memory:")) {
+      store.openStudy("s", "fp", m);
+      BudgetGuard guard = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling(ceiling, 1e-5), Map.of()), store, "s",
+          RdpAccountant::new);
+      for (int round = 1; round < firstOver; round++) {
+        assertThat(guard.refusal("site-1", 160, cfg)).as("round " + round).isEmpty();
+        store.commitRound("s", new RoundResult(round, "r" + round, 1, List.of("site-1"), List.of("site-1"), Map.of(),
+            round + 1, true, Map.of(), 1, Map.of()), null, List.of(spend(round, perRound)));
+      }
+      assertThat(guard.refusal("site-1", 160, cfg)).get().asString()
+          .contains("budget: projected epsilon").contains("would exceed the ceiling 5.000");
+      assertThat(guard.spent("site-1")).hasSize(firstOver - 1);
+    }
+  }
+
+  @Test
+  void nonPrivateTrainingNeverFitsABudget() {
+    TrainingConfig plain = cfg.toBuilder().setDp(DpConfig.getDefaultInstance()).build();
+    byte[] p = FloatCodec.encode(new float[1]);
+    try (JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite::memory:")) {
+      store.openStudy("s", "fp", ModelArtifact.newBuilder().setStudyId("s").setVersion(1).setDimension(1).setPayload(ByteString.copyFrom(p)).build());
+      BudgetGuard guard = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling(100, 1e-5), Map.of()), store, "s",
+          RdpAccountant::new);
+      assertThat(guard.refusal("site-9", 10, plain)).get().asString().contains("Infinity");
+    }
+  }
+}
