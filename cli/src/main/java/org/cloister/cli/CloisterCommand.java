@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         ServiceCommands.CoordinatorCommand.class,
         ServiceCommands.SiteCommand.class,
         LedgerCommand.class,
+        BudgetCommand.class,
         BenchCommand.class,
         AttestCommand.class,
         CommandLine.HelpCommand.class,

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Set;
 import org.cloister.aggregation.UpdateValidator;
 import org.cloister.coordinator.aggregation.PlaintextFedAvgAggregator;
+import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.rounds.CoordinatorMetrics;
 import org.cloister.coordinator.rounds.RoundEngine;
 import org.cloister.coordinator.rounds.RoundListener;
@@ -37,7 +38,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * study found in its database), then exits.
  */
 public final class CoordinatorService {
-  static final Set<String> KEYS = Set.of("listen", "tls", "database", "metrics", "sites", "study", "linger_s");
+  static final Set<String> KEYS = Set.of("listen", "tls", "database", "metrics", "sites", "study", "linger_s", "privacy");
+  static final Set<String> PRIVACY_KEYS = Set.of("epsilon", "delta", "sites");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
       "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
       "learning_rate", "seed");
@@ -48,6 +50,33 @@ public final class CoordinatorService {
   public CoordinatorService(Path configFile, PrintWriter out) {
     this.configFile = configFile;
     this.out = out;
+  }
+
+  /**
+   * The sites' ceilings from the {@code privacy:} section ({@code epsilon}, {@code delta}, and
+   * per-site overrides under {@code sites: {site-1: {epsilon: 2}}}), or null when there is none.
+   */
+  public static PrivacyBudgets budgets(Path configFile) throws java.io.IOException {
+    return budgets(ConfigMap.load(configFile, KEYS));
+  }
+
+  static PrivacyBudgets budgets(ConfigMap c) {
+    if (!c.has("privacy")) {
+      return null;
+    }
+    ConfigMap p = c.section("privacy", PRIVACY_KEYS);
+    PrivacyBudgets.Ceiling dflt = new PrivacyBudgets.Ceiling(p.number("epsilon", 3.0), p.number("delta", 1e-5));
+    java.util.Map<String, PrivacyBudgets.Ceiling> per = new java.util.TreeMap<>();
+    if (p.has("sites")) {
+      ConfigMap sites = p.section("sites", new java.util.HashSet<>(c.strings("sites")));
+      for (String site : c.strings("sites")) {
+        if (sites.has(site)) {
+          ConfigMap one = sites.section(site, Set.of("epsilon", "delta"));
+          per.put(site, new PrivacyBudgets.Ceiling(one.number("epsilon", dflt.epsilon()), one.number("delta", dflt.delta())));
+        }
+      }
+    }
+    return new PrivacyBudgets(dflt, per);
   }
 
   /** Runs the study; returns 0 when it finished, 1 when it paused. */

@@ -240,6 +240,18 @@ public final class JdbcStudyStore implements StudyStore {
   }
 
   @Override
+  public synchronized List<RoundResult> rounds(String studyId) {
+    try {
+      List<RoundResult> r = loadRounds(studyId);
+      conn.commit();
+      return r;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot read the rounds of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public synchronized List<LedgerEntry> ledger(String studyId) {
     List<LedgerEntry> out = new ArrayList<>();
     try (PreparedStatement ps = conn.prepareStatement("SELECT seq, party_id, round, round_id, spend, signature, signer_cert,"

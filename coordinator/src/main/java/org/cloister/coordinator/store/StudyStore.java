@@ -42,6 +42,9 @@ public interface StudyStore extends AutoCloseable {
    */
   void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends);
 
+  /** The study's round results in the order they were committed. */
+  List<RoundResult> rounds(String studyId);
+
   /** The study's privacy ledger in chain order. */
   List<LedgerEntry> ledger(String studyId);
 
