@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         DemoCommand.class,
         BenchCommand.class,
+        PrivacyCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {
