@@ -1,5 +1,7 @@
 package org.cloister.dp.accounting.pld;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import org.cloister.dp.accounting.GaussianPrecision;
 import org.cloister.dp.accounting.PrivacyAccountant;
@@ -41,8 +43,17 @@ public final class PldAccountant implements PrivacyAccountant {
   static final double TAIL = 1e-15;
   private static final String NAME = "pld";
 
+  /** Recently composed (event, count) distributions: training composes the same step each round. */
+  private static final int CACHE_SIZE = 8;
+
   private final double interval;
   private final FftConvolver fft;
+  private final Map<CacheKey, PrivacyLossDistribution[]> cache = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<CacheKey, PrivacyLossDistribution[]> eldest) {
+      return size() > CACHE_SIZE;
+    }
+  };
   private PrivacyLossDistribution remove;
   private PrivacyLossDistribution add;
   private boolean nonPrivate;
@@ -70,7 +81,8 @@ public final class PldAccountant implements PrivacyAccountant {
 
   private PldAccountant(PldAccountant other) {
     this.interval = other.interval;
-    this.fft = other.fft; // plans are immutable and shareable
+    this.fft = new FftConvolver(); // keeps work buffers: one per accountant
+    this.cache.putAll(other.cache); // distributions are immutable
     this.remove = other.remove;
     this.add = other.add;
     this.nonPrivate = other.nonPrivate;
@@ -150,6 +162,9 @@ public final class PldAccountant implements PrivacyAccountant {
   private record Unsupported(DpEvent event, String reason) {
   }
 
+  private record CacheKey(DpEvent event, long count) {
+  }
+
   private static Unsupported unsupportedReason(DpEvent event) {
     if (event instanceof GaussianEvent || event instanceof LaplaceEvent
         || event instanceof NoOpEvent || event instanceof NonPrivateEvent) {
@@ -202,15 +217,15 @@ public final class PldAccountant implements PrivacyAccountant {
       } else {
         // count Gaussians compose to one with sigma / sqrt(count): discretize once
         double sigma = g.noiseMultiplier() / Math.sqrt(count);
-        composeSymmetric(ConnectTheDots.discretize(1.0, new AdditiveNoise.Gaussian(sigma),
-            Direction.REMOVE, interval), 1);
+        composeSymmetric(new GaussianEvent(sigma), 1, () -> ConnectTheDots.discretize(1.0,
+            new AdditiveNoise.Gaussian(sigma), Direction.REMOVE, interval));
       }
     } else if (event instanceof LaplaceEvent l) {
       if (l.scale() == 0) {
         nonPrivate = true;
       } else {
-        composeSymmetric(ConnectTheDots.discretize(1.0, new AdditiveNoise.Laplace(l.scale()),
-            Direction.REMOVE, interval), count);
+        composeSymmetric(l, count, () -> ConnectTheDots.discretize(1.0,
+            new AdditiveNoise.Laplace(l.scale()), Direction.REMOVE, interval));
       }
     } else if (event instanceof PoissonSampledEvent p) {
       applySampled(p, count);
@@ -242,22 +257,39 @@ public final class PldAccountant implements PrivacyAccountant {
       }
       noise = new AdditiveNoise.Gaussian(1 / Math.sqrt(precision));
     }
-    if (q == 1.0) {
-      composeSymmetric(ConnectTheDots.discretize(1.0, noise, Direction.REMOVE, interval), count);
-      return;
+    CacheKey key = new CacheKey(p, count);
+    PrivacyLossDistribution[] pair = cache.get(key);
+    if (pair == null) {
+      if (q == 1.0) {
+        PrivacyLossDistribution both = selfCompose(
+            ConnectTheDots.discretize(1.0, noise, Direction.REMOVE, interval), count);
+        pair = new PrivacyLossDistribution[] {both, both};
+      } else {
+        pair = new PrivacyLossDistribution[] {
+            selfCompose(ConnectTheDots.discretize(q, noise, Direction.REMOVE, interval), count),
+            selfCompose(ConnectTheDots.discretize(q, noise, Direction.ADD, interval), count)};
+      }
+      cache.put(key, pair);
     }
-    PrivacyLossDistribution r = ConnectTheDots.discretize(q, noise, Direction.REMOVE, interval);
-    PrivacyLossDistribution a = ConnectTheDots.discretize(q, noise, Direction.ADD, interval);
-    remove = remove.compose(selfCompose(r, count), fft, TAIL);
-    add = add.compose(selfCompose(a, count), fft, TAIL);
+    composePair(pair[0], pair[1]);
+  }
+
+  private void composePair(PrivacyLossDistribution r, PrivacyLossDistribution a) {
+    boolean shared = remove == add && r == a;
+    remove = remove.compose(r, fft, TAIL);
+    add = shared ? remove : add.compose(a, fft, TAIL);
   }
 
   /** For mechanisms whose two directions have the same loss distribution (no sampling). */
-  private void composeSymmetric(PrivacyLossDistribution single, long count) {
-    PrivacyLossDistribution composed = selfCompose(single, count);
-    boolean shared = remove == add;
-    remove = remove.compose(composed, fft, TAIL);
-    add = shared ? remove : add.compose(composed, fft, TAIL);
+  private void composeSymmetric(DpEvent event, long count, java.util.function.Supplier<PrivacyLossDistribution> single) {
+    CacheKey key = new CacheKey(event, count);
+    PrivacyLossDistribution[] pair = cache.get(key);
+    if (pair == null) {
+      PrivacyLossDistribution composed = selfCompose(single.get(), count);
+      pair = new PrivacyLossDistribution[] {composed, composed};
+      cache.put(key, pair);
+    }
+    composePair(pair[0], pair[1]);
   }
 
   private PrivacyLossDistribution selfCompose(PrivacyLossDistribution single, long count) {
