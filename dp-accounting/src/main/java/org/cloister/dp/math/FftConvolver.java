@@ -8,15 +8,16 @@ import java.util.Map;
  *
  * <p>A real sequence of (padded) length N is transformed with one complex FFT of length N/2
  * (even samples as real parts, odd samples as imaginary parts, then separated), so a convolution
- * costs three complex FFTs of half length and a squaring two. The complex FFT is iterative, in
- * place, with radix-4 passes (radix-2 for the first and possibly last stage); passes over
- * sub-transforms of up to 4096 points run block by block to stay in cache. Twiddle factors are
- * computed directly (no recurrences) from angles in [0, pi/4].
+ * costs three complex FFTs of half length and a squaring two. N is the smallest of 2^k and
+ * 3 * 2^k that holds the result, which wastes less padding than powers of two alone. The complex
+ * FFT is iterative and in place: radix-4 passes (radix-2 for the first and possibly last stage),
+ * run block by block while sub-transforms fit in cache, plus one radix-3 pass for lengths
+ * 3 * 2^k. Twiddle factors are computed directly (no recurrences) from angles in [0, pi/4].
  *
  * <p>Round-off: each output value carries an absolute error of about 1e-16 log2(N) times the
  * magnitude of the largest products; callers convolving probabilities clamp the tiny negative
- * results to zero. Measured on this project's benchmark this is about 1.5x faster than
- * commons-math3's {@code FastFourierTransformer} on the same sizes (see docs/benchmarks.md).
+ * results to zero. Speed relative to commons-math3's {@code FastFourierTransformer} is measured
+ * by {@code cloister bench privacy} (docs/benchmarks.md).
  *
  * <p>Keeps plans and work buffers between calls: not thread-safe, use one instance per thread.
  */
@@ -27,7 +28,8 @@ public final class FftConvolver {
   /** Sub-transforms up to this many complex points are computed block by block. */
   private static final int BLOCK = 1 << 12;
 
-  private final Map<Integer, Plan> plans = new HashMap<>();
+  private final Map<Integer, RealPlan> plans = new HashMap<>();
+  private final Map<Integer, PowerOfTwoFft> complexPlans = new HashMap<>();
   private double[] workRe = new double[0];
   private double[] workIm = new double[0];
   private double[] specARe = new double[0];
@@ -41,10 +43,10 @@ public final class FftConvolver {
       return new double[0];
     }
     int outLength = a.length + b.length - 1;
-    if ((long) a.length * b.length <= DIRECT_LIMIT || Math.min(a.length, b.length) <= 16) {
+    if (isSmall(a.length, b.length)) {
       return direct(a, b);
     }
-    Plan plan = plan(outLength);
+    RealPlan plan = plan(outLength);
     ensureCapacity(plan.m);
     plan.forward(a, workRe, workIm, specARe, specAIm);
     plan.forward(b, workRe, workIm, specBRe, specBIm);
@@ -58,14 +60,39 @@ public final class FftConvolver {
       return new double[0];
     }
     int outLength = 2 * a.length - 1;
-    if ((long) a.length * a.length <= DIRECT_LIMIT || a.length <= 16) {
+    if (isSmall(a.length, a.length)) {
       return direct(a, a);
     }
-    Plan plan = plan(outLength);
+    RealPlan plan = plan(outLength);
     ensureCapacity(plan.m);
     plan.forward(a, workRe, workIm, specARe, specAIm);
     multiplyInto(specARe, specAIm, specARe, specAIm, plan.m + 1);
     return plan.inverse(specARe, specAIm, workRe, workIm, outLength);
+  }
+
+  /**
+   * {@code {a * b, b * b}}, sharing the transform of b (four FFTs instead of five): the step of
+   * repeated squaring that both multiplies the result by the current power and squares it.
+   */
+  public double[][] convolveAndSquare(double[] a, double[] b) {
+    if (a.length == 0 || b.length == 0 || isSmall(a.length, b.length) || isSmall(b.length, b.length)) {
+      return new double[][] {convolve(a, b), square(b)};
+    }
+    int productLength = a.length + b.length - 1;
+    int squareLength = 2 * b.length - 1;
+    RealPlan plan = plan(Math.max(productLength, squareLength));
+    ensureCapacity(plan.m);
+    plan.forward(b, workRe, workIm, specBRe, specBIm);
+    plan.forward(a, workRe, workIm, specARe, specAIm);
+    multiplyInto(specARe, specAIm, specBRe, specBIm, plan.m + 1);
+    double[] product = plan.inverse(specARe, specAIm, workRe, workIm, productLength);
+    multiplyInto(specBRe, specBIm, specBRe, specBIm, plan.m + 1);
+    double[] square = plan.inverse(specBRe, specBIm, workRe, workIm, squareLength);
+    return new double[][] {product, square};
+  }
+
+  private static boolean isSmall(int la, int lb) {
+    return (long) la * lb <= DIRECT_LIMIT || Math.min(la, lb) <= 16;
   }
 
   private void ensureCapacity(int m) {
@@ -102,97 +129,144 @@ public final class FftConvolver {
     return out;
   }
 
-  private Plan plan(int outLength) {
-    if (outLength > (1 << 30)) {
-      throw new IllegalArgumentException("convolution too long: " + outLength);
+  /** The transform length used for an output of {@code length} values (package-visible for tests). */
+  static int transformLength(int length) {
+    if (length > (1 << 30)) {
+      throw new IllegalArgumentException("convolution too long: " + length);
     }
-    int n = Math.max(8, Integer.highestOneBit(outLength - 1) << 1); // smallest power of 2 >= length
-    return plans.computeIfAbsent(n, Plan::new);
+    int pow2 = Math.max(16, Integer.highestOneBit(Math.max(1, length - 1)) << 1);
+    int third = (length + 2) / 3; // 3 * 2^j >= length
+    int pow3 = 3 * Math.max(16, Integer.highestOneBit(Math.max(1, third - 1)) << 1);
+    return pow3 < pow2 ? pow3 : pow2;
   }
 
-  /** Precomputed tables for real transforms of length n (a power of two, at least 8). */
-  private static final class Plan {
-    private final int n;
-    private final int m; // complex length n/2
-    private final double[] cos; // cos(2 pi k / n), k < m
-    private final double[] sin; // sin(2 pi k / n), k < m
-    /** For the stage of size len (4 <= len <= m): cos/sin(2 pi k / len), k < len/2, at len/2-2+k. */
-    private final double[] stageCos;
-    private final double[] stageSin;
-    private final int[] bitReversed; // of indices < m
+  private RealPlan plan(int outLength) {
+    int n = transformLength(outLength);
+    return plans.computeIfAbsent(n, len -> new RealPlan(len, this));
+  }
 
-    Plan(int n) {
+  private PowerOfTwoFft complexPlan(int size) {
+    return complexPlans.computeIfAbsent(size, PowerOfTwoFft::new);
+  }
+
+  /** cos/sin(2 pi k / n) for k < count, from angles in [0, pi/4] (n divisible by 8). */
+  private static void twiddles(int n, int count, double[] cos, double[] sin) {
+    int eighth = n / 8;
+    int quarter = n / 4;
+    double[] c = new double[quarter + 1];
+    double[] s = new double[quarter + 1];
+    for (int k = 0; k <= eighth; k++) {
+      double angle = 2 * Math.PI * k / n;
+      c[k] = Math.cos(angle);
+      s[k] = Math.sin(angle);
+    }
+    for (int k = eighth + 1; k <= quarter; k++) {
+      c[k] = s[quarter - k];
+      s[k] = c[quarter - k];
+    }
+    for (int k = 0; k < count; k++) {
+      int r = k % quarter;
+      int q = (k / quarter) & 3;
+      switch (q) {
+        case 0 -> {
+          cos[k] = c[r];
+          sin[k] = s[r];
+        }
+        case 1 -> {
+          cos[k] = -s[r];
+          sin[k] = c[r];
+        }
+        case 2 -> {
+          cos[k] = -c[r];
+          sin[k] = -s[r];
+        }
+        default -> {
+          cos[k] = s[r];
+          sin[k] = -c[r];
+        }
+      }
+    }
+  }
+
+  /** Real transforms of length n = 2m, m a power of two or three times one. */
+  private static final class RealPlan {
+    final int n;
+    final int m;
+    private final double[] cos; // cos(2 pi k / n), k < m
+    private final double[] sin;
+    private final PowerOfTwoFft sub; // the power-of-two part: m or m/3
+    private final boolean radix3;
+    private final int part; // m / 3 when radix3
+    private final double[] w1Cos; // W_m^k and W_m^2k, k < part (radix-3 pass)
+    private final double[] w1Sin;
+    private final double[] w2Cos;
+    private final double[] w2Sin;
+
+    RealPlan(int n, FftConvolver owner) {
       this.n = n;
       this.m = n / 2;
       this.cos = new double[m];
       this.sin = new double[m];
-      fillTwiddles();
-      this.stageCos = new double[m - 2];
-      this.stageSin = new double[m - 2];
-      for (int len = 4; len <= m; len <<= 1) {
-        int half = len >> 1;
-        int stride = n / len;
-        for (int k = 0; k < half; k++) {
-          stageCos[half - 2 + k] = cos[k * stride];
-          stageSin[half - 2 + k] = sin[k * stride];
+      twiddles(n, m, cos, sin);
+      this.radix3 = Integer.bitCount(m) != 1;
+      this.part = radix3 ? m / 3 : m;
+      this.sub = owner.complexPlan(part);
+      if (radix3) {
+        w1Cos = new double[part];
+        w1Sin = new double[part];
+        w2Cos = new double[part];
+        w2Sin = new double[part];
+        for (int k = 0; k < part; k++) {
+          // W_m^k = W_n^(2k)
+          w1Cos[k] = cos[2 * k];
+          w1Sin[k] = sin[2 * k];
+          int k2 = 4 * k; // W_m^(2k) = W_n^(4k), 4k < 2m = n
+          if (k2 < m) {
+            w2Cos[k] = cos[k2];
+            w2Sin[k] = sin[k2];
+          } else {
+            w2Cos[k] = -cos[k2 - m]; // W_n^(j + m) = -W_n^j
+            w2Sin[k] = -sin[k2 - m];
+          }
         }
-      }
-      this.bitReversed = new int[m];
-      int bits = Integer.numberOfTrailingZeros(m);
-      for (int i = 0; i < m; i++) {
-        bitReversed[i] = Integer.reverse(i) >>> (32 - bits);
+      } else {
+        w1Cos = w1Sin = w2Cos = w2Sin = null;
       }
     }
 
-    /** cos/sin of 2 pi k / n for k < n/2, each computed directly from an angle in [0, pi/4]. */
-    private void fillTwiddles() {
-      int eighth = n / 8;
-      int quarter = n / 4;
-      for (int k = 0; k <= eighth; k++) {
-        double angle = 2 * Math.PI * k / n;
-        cos[k] = Math.cos(angle);
-        sin[k] = Math.sin(angle);
-      }
-      for (int k = eighth + 1; k <= quarter; k++) {
-        cos[k] = sin[quarter - k]; // angle = pi/2 - angle(quarter - k)
-        sin[k] = cos[quarter - k];
-      }
-      for (int k = quarter + 1; k < m; k++) {
-        cos[k] = -sin[k - quarter]; // angle = pi/2 + angle(k - quarter)
-        sin[k] = cos[k - quarter];
-      }
+    /** Where complex input sample j goes before the in-place transform. */
+    private int slot(int j) {
+      return radix3 ? (j % 3) * part + j / 3 : j;
     }
 
     /** Writes the spectrum X[0..m] of {@code a} zero-padded to n into xr, xi. */
     void forward(double[] a, double[] re, double[] im, double[] xr, double[] xi) {
       int len = Math.min(a.length, n);
-      int pairs = len >> 1;
-      for (int j = 0; j < pairs; j++) {
-        re[j] = a[2 * j];
-        im[j] = a[2 * j + 1];
+      java.util.Arrays.fill(re, 0, m, 0.0);
+      java.util.Arrays.fill(im, 0, m, 0.0);
+      if (radix3) {
+        for (int j = 0; 2 * j < len; j++) {
+          int s = slot(j);
+          re[s] = a[2 * j];
+          im[s] = 2 * j + 1 < len ? a[2 * j + 1] : 0;
+        }
+      } else {
+        for (int j = 0; 2 * j < len; j++) {
+          re[j] = a[2 * j];
+          im[j] = 2 * j + 1 < len ? a[2 * j + 1] : 0;
+        }
       }
-      int next = pairs;
-      if ((len & 1) != 0) {
-        re[pairs] = a[len - 1];
-        im[pairs] = 0;
-        next++;
-      }
-      for (int j = next; j < m; j++) {
-        re[j] = 0;
-        im[j] = 0;
-      }
-      fft(re, im, -1);
+      transform(re, im, -1);
       for (int k = 0; k <= m; k++) {
         int k1 = k == m ? 0 : k;
-        int k2 = (m - k) & (m - 1);
+        int k2 = k == 0 ? 0 : m - k;
         double zr = re[k1];
         double zi = im[k1];
         double cr = re[k2];
         double ci = -im[k2];
         double er = 0.5 * (zr + cr);
         double ei = 0.5 * (zi + ci);
-        // O = (Z - conj(Z[m-k])) / (2i)
-        double or = 0.5 * (zi - ci);
+        double or = 0.5 * (zi - ci); // O = (Z - conj(Z[m-k])) / (2i)
         double oi = -0.5 * (zr - cr);
         double wr = k == m ? -1 : cos[k];
         double wi = k == m ? 0 : -sin[k];
@@ -216,10 +290,11 @@ public final class FftConvolver {
         double wi = sin[k];
         double or = dr * wr - di * wi;
         double oi = dr * wi + di * wr;
-        re[k] = er - oi; // Z = E + i O
-        im[k] = ei + or;
+        int s = slot(k);
+        re[s] = er - oi; // Z = E + i O
+        im[s] = ei + or;
       }
-      fft(re, im, 1);
+      transform(re, im, 1);
       double scale = 1.0 / m;
       double[] out = new double[outLength];
       int pairs = outLength >> 1;
@@ -233,20 +308,96 @@ public final class FftConvolver {
       return out;
     }
 
-    /** In-place complex FFT of length m (unnormalized); sign -1 forward, +1 inverse. */
-    private void fft(double[] re, double[] im, double sign) {
-      for (int i = 0; i < m; i++) {
-        int j = bitReversed[i];
-        if (j > i) {
-          double t = re[i];
-          re[i] = re[j];
-          re[j] = t;
-          t = im[i];
-          im[i] = im[j];
-          im[j] = t;
+    /** Complex FFT of length m in place; for radix 3 the input is in slot() order. */
+    private void transform(double[] re, double[] im, double sign) {
+      if (!radix3) {
+        sub.transform(re, im, 0, sign);
+        return;
+      }
+      sub.transform(re, im, 0, sign);
+      sub.transform(re, im, part, sign);
+      sub.transform(re, im, 2 * part, sign);
+      double h = sign * Math.sqrt(0.75); // sign * sqrt(3)/2
+      for (int k = 0; k < part; k++) {
+        int i1 = k + part;
+        int i2 = k + 2 * part;
+        double w1r = w1Cos[k];
+        double w1i = sign * w1Sin[k];
+        double w2r = w2Cos[k];
+        double w2i = sign * w2Sin[k];
+        double br = re[i1] * w1r - im[i1] * w1i;
+        double bi = re[i1] * w1i + im[i1] * w1r;
+        double cr = re[i2] * w2r - im[i2] * w2i;
+        double ci = re[i2] * w2i + im[i2] * w2r;
+        double sr = br + cr;
+        double si = bi + ci;
+        double dr = br - cr;
+        double di = bi - ci;
+        double ar = re[k];
+        double ai = im[k];
+        double mr = ar - 0.5 * sr;
+        double mi = ai - 0.5 * si;
+        re[k] = ar + sr;
+        im[k] = ai + si;
+        // X1 = a - s/2 + (sign i sqrt3/2) d, X2 = a - s/2 - (sign i sqrt3/2) d
+        re[i1] = mr - h * di;
+        im[i1] = mi + h * dr;
+        re[i2] = mr + h * di;
+        im[i2] = mi - h * dr;
+      }
+    }
+  }
+
+  /** In-place complex FFT of a power-of-two length (at least 8), natural order in and out. */
+  private static final class PowerOfTwoFft {
+    private final int size;
+    /** For the stage of size len (4 <= len <= size): cos/sin(2 pi k / len), k < len/2, at len/2-2+k. */
+    private final double[] stageCos;
+    private final double[] stageSin;
+    private final int[] bitReversed;
+
+    PowerOfTwoFft(int size) {
+      if (size < 8 || Integer.bitCount(size) != 1) {
+        throw new IllegalArgumentException("complex FFT length must be a power of two >= 8, got " + size);
+      }
+      this.size = size;
+      double[] cos = new double[size / 2];
+      double[] sin = new double[size / 2];
+      twiddles(size, size / 2, cos, sin);
+      stageCos = new double[size - 2];
+      stageSin = new double[size - 2];
+      for (int len = 4; len <= size; len <<= 1) {
+        int half = len >> 1;
+        int stride = size / len;
+        for (int k = 0; k < half; k++) {
+          stageCos[half - 2 + k] = cos[k * stride];
+          stageSin[half - 2 + k] = sin[k * stride];
         }
       }
-      for (int i = 0; i < m; i += 2) {
+      bitReversed = new int[size];
+      int bits = Integer.numberOfTrailingZeros(size);
+      for (int i = 0; i < size; i++) {
+        bitReversed[i] = Integer.reverse(i) >>> (32 - bits);
+      }
+    }
+
+    /** Transforms re/im[offset .. offset + size) in place; sign -1 forward, +1 inverse. */
+    void transform(double[] re, double[] im, int offset, double sign) {
+      for (int i = 0; i < size; i++) {
+        int j = bitReversed[i];
+        if (j > i) {
+          int a = offset + i;
+          int b = offset + j;
+          double t = re[a];
+          re[a] = re[b];
+          re[b] = t;
+          t = im[a];
+          im[a] = im[b];
+          im[b] = t;
+        }
+      }
+      int end = offset + size;
+      for (int i = offset; i < end; i += 2) {
         double ar = re[i];
         double ai = im[i];
         double br = re[i + 1];
@@ -256,22 +407,22 @@ public final class FftConvolver {
         re[i + 1] = ar - br;
         im[i + 1] = ai - bi;
       }
-      int block = Math.min(m, BLOCK);
-      int size = 2; // size of the sub-transforms completed so far
-      for (int start = 0; start < m; start += block) {
+      int block = Math.min(size, BLOCK);
+      for (int start = offset; start < end; start += block) {
         for (int s = 2; 4 * s <= block; s *= 4) {
           radix4Pass(re, im, s, start, start + block, sign);
         }
       }
-      while (4 * size <= block) {
-        size *= 4;
+      int done = 2;
+      while (4 * done <= block) {
+        done *= 4;
       }
-      while (4 * size <= m) {
-        radix4Pass(re, im, size, 0, m, sign);
-        size *= 4;
+      while (4 * done <= size) {
+        radix4Pass(re, im, done, offset, end, sign);
+        done *= 4;
       }
-      if (2 * size <= m) {
-        radix2Pass(re, im, size, sign);
+      if (2 * done <= size) {
+        radix2Pass(re, im, done, offset, end, sign);
       }
     }
 
@@ -305,8 +456,7 @@ public final class FftConvolver {
           double c2i = a2r * w2i + a2i * w2r;
           double c3r = a3r * w2r - a3i * w2i;
           double c3i = a3r * w2i + a3i * w2r;
-          // W_4s^(k+s) = (sign i) W_4s^k
-          double d3r = -sign * c3i;
+          double d3r = -sign * c3i; // W_4s^(k+s) = (sign i) W_4s^k
           double d3i = sign * c3r;
           re[i0] = a0r + c2r;
           im[i0] = a0i + c2i;
@@ -321,9 +471,9 @@ public final class FftConvolver {
     }
 
     /** Merges pairs of sub-transforms of size s into transforms of size 2s. */
-    private void radix2Pass(double[] re, double[] im, int s, double sign) {
+    private void radix2Pass(double[] re, double[] im, int s, int from, int to, double sign) {
       int off = s - 2;
-      for (int base = 0; base < m; base += 2 * s) {
+      for (int base = from; base < to; base += 2 * s) {
         for (int k = 0; k < s; k++) {
           double wr = stageCos[off + k];
           double wi = sign * stageSin[off + k];

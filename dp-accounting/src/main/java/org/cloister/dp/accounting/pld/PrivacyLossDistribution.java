@@ -72,10 +72,16 @@ final class PrivacyLossDistribution {
    */
   PrivacyLossDistribution compose(PrivacyLossDistribution other, FftConvolver fft, double tail) {
     checkInterval(other);
-    double[] a = pmf;
-    double[] b = other.pmf;
-    double[] convolved = this == other ? fft.square(a) : fft.convolve(a, b);
-    double inf = infinityMass + other.infinityMass - infinityMass * other.infinityMass;
+    double[] convolved = this == other ? fft.square(pmf) : fft.convolve(pmf, other.pmf);
+    return fromConvolution(this, other, convolved, tail);
+  }
+
+  /** The sum of x and y given their convolution, truncated as described for compose. */
+  private static PrivacyLossDistribution fromConvolution(PrivacyLossDistribution x,
+      PrivacyLossDistribution y, double[] convolved, double tail) {
+    double[] a = x.pmf;
+    double[] b = y.pmf;
+    double inf = x.infinityMass + y.infinityMass - x.infinityMass * y.infinityMass;
     TailSums tb = new TailSums(b);
     int last = convolved.length - 1;
     // smallest hi with P(index > hi) <= tail: gallop down from the top, then bisect
@@ -139,7 +145,7 @@ final class PrivacyLossDistribution {
       }
     }
     kept[0] += lower;
-    return new PrivacyLossDistribution(interval, offset + other.offset + lo, kept, inf + upper);
+    return new PrivacyLossDistribution(x.interval, x.offset + y.offset + lo, kept, inf + upper);
   }
 
   /**
@@ -159,13 +165,24 @@ final class PrivacyLossDistribution {
     long powerSteps = 1;
     long remaining = count;
     while (remaining > 0) {
-      if ((remaining & 1) != 0) {
+      boolean take = (remaining & 1) != 0;
+      remaining >>= 1;
+      boolean more = remaining > 0;
+      if (take && more && result != null) {
+        // multiply the result by the current power and square the power, sharing its transform
+        double[][] both = fft.convolveAndSquare(result.pmf, power.pmf);
+        resultSteps += powerSteps;
+        powerSteps <<= 1;
+        result = fromConvolution(result, power, both[0], levelTail(tail, resultSteps, count));
+        power = fromConvolution(power, power, both[1], levelTail(tail, powerSteps, count));
+        continue;
+      }
+      if (take) {
         resultSteps += powerSteps;
         result = result == null ? power
             : result.compose(power, fft, levelTail(tail, resultSteps, count));
       }
-      remaining >>= 1;
-      if (remaining > 0) {
+      if (more) {
         powerSteps <<= 1;
         power = power.compose(power, fft, levelTail(tail, powerSteps, count));
       }
