@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         BudgetCommand.class,
         BenchCommand.class,
         AttestCommand.class,
+        PrivacyCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.cloister.dp.accounting.GaussianPrecision;
 import org.cloister.dp.accounting.PrivacyAccountant;
 import org.cloister.dp.accounting.UnsupportedEventException;
 import org.cloister.dp.events.ComposedEvent;
@@ -178,7 +179,7 @@ public final class RdpAccountant implements PrivacyAccountant {
       return null;
     }
     if (event instanceof PoissonSampledEvent p) {
-      if (p.samplingProbability() == 0 || gaussianPrecision(p.event()) != null) {
+      if (p.samplingProbability() == 0 || GaussianPrecision.of(p.event()) != null) {
         return null;
       }
       return new Unsupported(event, "Poisson sampling is supported over Gaussian mechanisms "
@@ -191,39 +192,6 @@ public final class RdpAccountant implements PrivacyAccountant {
     return new Unsupported(event, "unknown event type");
   }
 
-  /**
-   * For an event made of Gaussians only (possibly composed), the sum of sigma^-2, i.e. the
-   * precision of the equivalent single Gaussian; {@code Double.POSITIVE_INFINITY} if a Gaussian
-   * has sigma 0 or the event is non-private; {@code null} if the event is not of that form.
-   */
-  static Double gaussianPrecision(DpEvent event) {
-    if (event instanceof GaussianEvent g) {
-      return g.noiseMultiplier() == 0 ? Double.POSITIVE_INFINITY
-          : 1 / (g.noiseMultiplier() * g.noiseMultiplier());
-    }
-    if (event instanceof NoOpEvent) {
-      return 0.0;
-    }
-    if (event instanceof NonPrivateEvent) {
-      return Double.POSITIVE_INFINITY;
-    }
-    if (event instanceof SelfComposedEvent s) {
-      Double inner = gaussianPrecision(s.event());
-      return inner == null ? null : (s.count() == 0 ? 0.0 : s.count() * inner);
-    }
-    if (event instanceof ComposedEvent c) {
-      double sum = 0;
-      for (DpEvent e : c.events()) {
-        Double inner = gaussianPrecision(e);
-        if (inner == null) {
-          return null;
-        }
-        sum += inner;
-      }
-      return sum;
-    }
-    return null;
-  }
 
   /** Adds {@code weight} times the RDP curve of {@code event} into {@code out}. */
   private void accumulate(DpEvent event, double weight, double[] out) {
@@ -251,7 +219,7 @@ public final class RdpAccountant implements PrivacyAccountant {
       if (q == 0) {
         return;
       }
-      double precision = gaussianPrecision(p.event());
+      double precision = GaussianPrecision.of(p.event());
       if (precision == 0) {
         return;
       }
