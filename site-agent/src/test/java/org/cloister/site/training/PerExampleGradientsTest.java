@@ -1,0 +1,84 @@
+package org.cloister.site.training;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer.PoolingType;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * The vectorized clipped sum equals a naive reference running DL4J's own backpropagation one
+ * example at a time, for every supported layer type, with examples both below and above C.
+ */
+class PerExampleGradientsTest {
+  private static final int BATCH = 12;
+
+  record Case(String name, MultiLayerNetwork net, INDArray x, INDArray y) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static Stream<Arguments> cases() {
+    return Stream.of(
+        tabular("dense+activation+softmax/mcxent", TestNets.mlp(5, 3, 1), 5, 3),
+        tabular("output sigmoid/xent", TestNets.single(5, 2, LossFunction.XENT, Activation.SIGMOID, 2), 5, 2),
+        tabular("output identity/mse", TestNets.single(4, 3, LossFunction.MSE, Activation.IDENTITY, 3), 4, 3),
+        tabular("no bias dense/output", TestNets.noBias(6, 3, 4), 6, 3),
+        Arguments.of(new Case("embedding", TestNets.embedding(9, 3, 5), TestNets.indices(BATCH, 9, 50),
+            TestNets.oneHot(TestNets.labels(BATCH, 3, 51), 3))),
+        image("conv truncate pad1 + maxpool", 9, 9, 2,
+            TestNets.cnn(9, 9, 2, 3, ConvolutionMode.Truncate, 1, 1, 1, PoolingType.MAX, 6)),
+        image("conv same stride2 + avgpool", 11, 10, 1,
+            TestNets.cnn(11, 10, 1, 3, ConvolutionMode.Same, 2, 0, 1, PoolingType.AVG, 7)),
+        image("conv dilation2 + maxpool", 12, 12, 2,
+            TestNets.cnn(12, 12, 2, 3, ConvolutionMode.Truncate, 1, 0, 2, PoolingType.MAX, 8)));
+  }
+
+  private static Arguments tabular(String name, MultiLayerNetwork net, int nIn, int classes) {
+    return Arguments.of(new Case(name, net, TestNets.gaussian(BATCH, nIn, 100 + nIn).muli(2),
+        TestNets.oneHot(TestNets.labels(BATCH, classes, 200 + nIn), classes)));
+  }
+
+  private static Arguments image(String name, int h, int w, int c, MultiLayerNetwork net) {
+    return Arguments.of(new Case(name, net, TestNets.gaussian(BATCH, h * w * c, 300 + h),
+        TestNets.oneHot(TestNets.labels(BATCH, 3, 400 + h), 3)));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void vectorizedClippedSumMatchesPerExampleDl4jBackprop(Case c) {
+    double[] norms = new double[BATCH];
+    TestNets.naiveClippedSum(c.net(), c.x(), c.y(), Double.MAX_VALUE, norms);
+    double[] sorted = norms.clone();
+    Arrays.sort(sorted);
+    double clip = (sorted[BATCH / 2 - 1] + sorted[BATCH / 2]) / 2; // half the examples above C, half below
+    assertThat(sorted[0]).isLessThan(clip);
+    assertThat(sorted[BATCH - 1]).isGreaterThan(clip);
+
+    INDArray expected = TestNets.naiveClippedSum(c.net(), c.x(), c.y(), clip, null);
+    NetworkLayout layout = new NetworkLayout(c.net());
+    ClippedBatch batch = new VectorizedGradients(c.net(), layout).clippedSum(c.x(), c.y(), ClipPolicy.flat(clip));
+
+    assertThat(TestNets.relativeError(layout.flatGradient(), expected)).as(c.name()).isLessThan(1e-5);
+    for (int i = 0; i < BATCH; i++) {
+      assertThat(batch.norms()[i]).isCloseTo(norms[i], org.assertj.core.data.Percentage.withPercentage(1e-4));
+    }
+    long above = Arrays.stream(norms).filter(n -> n > clip).count();
+    assertThat(batch.clipped()).isEqualTo((int) above);
+
+    // the naive method of the trainer (DL4J per example) agrees too
+    ClippedBatch naive = new NaiveGradients(c.net(), layout).clippedSum(c.x(), c.y(), ClipPolicy.flat(clip));
+    assertThat(TestNets.relativeError(layout.flatGradient(), expected)).isLessThan(1e-5);
+    assertThat(naive.clipped()).isEqualTo(batch.clipped());
+  }
+}
