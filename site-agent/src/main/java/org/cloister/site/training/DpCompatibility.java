@@ -141,7 +141,7 @@ public final class DpCompatibility {
   static String describe(int i, Layer layer) {
     String name = layer.getLayerName();
     String cls = layer.getClass().getSimpleName();
-    return "layer " + i + " (" + cls + (name != null && !name.equals(String.valueOf(i)) ? " '" + name + "'" : "") + ")";
+    return "layer " + i + " (" + cls + (name != null && !name.equals(String.valueOf(i)) && !name.equals("layer" + i) ? " '" + name + "'" : "") + ")";
   }
 
   /** Builds the per-layer rules (after {@link #check}). */

@@ -58,10 +58,10 @@ public final class DpSgd {
 
     /**
      * Clips each layer with parameters to its own threshold; the total sensitivity is then
-     * sqrt(sum C_l^2). Replaces {@link #clipNorm}.
+     * sqrt(sum C_l^2). Replaces {@link #clipNorm}; null goes back to {@link #clipNorm}.
      */
     public Builder perLayerClipNorms(double... thresholds) {
-      this.perLayerClipNorms = thresholds.clone();
+      this.perLayerClipNorms = thresholds == null ? null : thresholds.clone();
       return this;
     }
 

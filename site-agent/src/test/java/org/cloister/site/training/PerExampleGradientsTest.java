@@ -81,4 +81,80 @@ class PerExampleGradientsTest {
     assertThat(TestNets.relativeError(layout.flatGradient(), expected)).isLessThan(1e-5);
     assertThat(naive.clipped()).isEqualTo(batch.clipped());
   }
+
+  @org.junit.jupiter.api.Test
+  void perLayerClippingMatchesPerLayerReference() {
+    MultiLayerNetwork net = TestNets.cnn(9, 9, 2, 3, ConvolutionMode.Truncate, 1, 1, 1, PoolingType.MAX, 11);
+    INDArray x = TestNets.gaussian(BATCH, 9 * 9 * 2, 12);
+    INDArray y = TestNets.oneHot(TestNets.labels(BATCH, 3, 13), 3);
+    // layers with parameters: conv(0), conv(2), dense(3), output(4)
+    int[] withParams = {0, 2, 3, 4};
+    long[] offsets = new long[net.getnLayers() + 1];
+    for (int i = 0; i < net.getnLayers(); i++) {
+      offsets[i + 1] = offsets[i] + net.getLayer(i).numParams();
+    }
+    INDArray[] grads = new INDArray[BATCH];
+    double[][] layerNorms = new double[withParams.length][BATCH];
+    org.nd4j.linalg.indexing.INDArrayIndex[][] segs = new org.nd4j.linalg.indexing.INDArrayIndex[withParams.length][];
+    for (int l = 0; l < withParams.length; l++) {
+      segs[l] = new org.nd4j.linalg.indexing.INDArrayIndex[] {org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+          org.nd4j.linalg.indexing.NDArrayIndex.interval(offsets[withParams[l]], offsets[withParams[l] + 1])};
+    }
+    for (int b = 0; b < BATCH; b++) {
+      net.setInput(x.getRow(b, true).dup());
+      net.setLabels(y.getRow(b, true).dup());
+      net.computeGradientAndScore();
+      grads[b] = net.gradient().gradient().dup().reshape(1, net.numParams());
+      for (int l = 0; l < withParams.length; l++) {
+        layerNorms[l][b] = grads[b].get(segs[l]).norm2Number().doubleValue();
+      }
+    }
+    double[] thresholds = new double[withParams.length];
+    for (int l = 0; l < withParams.length; l++) {
+      double[] sorted = layerNorms[l].clone();
+      Arrays.sort(sorted);
+      thresholds[l] = (sorted[BATCH / 2 - 1] + sorted[BATCH / 2]) / 2 * (1 + 0.3 * (l - 1.5)); // differ per layer
+    }
+    INDArray expected = org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.DOUBLE, 1, net.numParams());
+    int clippedLayers = 0;
+    int unclippedLayers = 0;
+    for (int b = 0; b < BATCH; b++) {
+      for (int l = 0; l < withParams.length; l++) {
+        double norm = layerNorms[l][b];
+        if (norm > thresholds[l]) {
+          clippedLayers++;
+        } else {
+          unclippedLayers++;
+        }
+        expected.get(segs[l]).addi(grads[b].get(segs[l]).mul(Math.min(1.0, thresholds[l] / norm)));
+      }
+    }
+    assertThat(clippedLayers).isPositive();
+    assertThat(unclippedLayers).isPositive();
+    NetworkLayout layout = new NetworkLayout(net);
+    new VectorizedGradients(net, layout).clippedSum(x, y, new ClipPolicy(true, thresholds));
+    assertThat(TestNets.relativeError(layout.flatGradient(), expected)).isLessThan(1e-5);
+    new NaiveGradients(net, layout).clippedSum(x, y, new ClipPolicy(true, thresholds));
+    assertThat(TestNets.relativeError(layout.flatGradient(), expected)).isLessThan(1e-5);
+  }
+
+  @org.junit.jupiter.api.Test
+  void unclippedSumEqualsDl4jBatchGradientTimesBatchSize() {
+    MultiLayerNetwork net = TestNets.mlp(5, 3, 21);
+    INDArray x = TestNets.gaussian(BATCH, 5, 22);
+    INDArray y = TestNets.oneHot(TestNets.labels(BATCH, 3, 23), 3);
+    NetworkLayout layout = new NetworkLayout(net);
+    ClippedBatch batch = new VectorizedGradients(net, layout).clippedSum(x, y, ClipPolicy.flat(1e12));
+    assertThat(batch.clipped()).isZero();
+    INDArray sum = layout.flatGradient().dup();
+    net.setInput(x);
+    net.setLabels(y);
+    net.computeGradientAndScore();
+    INDArray dl4j = net.gradient().gradient().dup();
+    // DL4J's backprop leaves the per-batch sum in the gradient; its updater divides by the batch size.
+    // Either way the relation to the mean gradient must hold:
+    double asSum = TestNets.relativeError(sum, dl4j);
+    double asMean = TestNets.relativeError(sum, dl4j.mul(BATCH));
+    assertThat(Math.min(asSum, asMean)).isLessThan(1e-10);
+  }
 }

@@ -139,6 +139,19 @@ final class TestNets {
     return sum;
   }
 
+  /** A dataset from a feature matrix and labels. */
+  static org.cloister.data.Dataset dataset(INDArray x, int[] labels, int classes) {
+    java.util.List<String> f = new java.util.ArrayList<>();
+    for (int j = 0; j < x.columns(); j++) {
+      f.add("f" + j);
+    }
+    java.util.List<String> c = new java.util.ArrayList<>();
+    for (int k = 0; k < classes; k++) {
+      c.add("c" + k);
+    }
+    return new org.cloister.data.Dataset(f, "y", c, x.toDoubleMatrix(), labels);
+  }
+
   static double relativeError(INDArray actual, INDArray expected) {
     INDArray a = actual.reshape(actual.length());
     INDArray e = expected.reshape(expected.length());
