@@ -56,6 +56,7 @@ public final class DpSgdTrainer {
   private final Gradient dl4jGradient;
   private final DataType dataType;
   private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
+  private INDArray noiseArray;
 
   DpSgdTrainer(MultiLayerNetwork net, DpSgdSettings settings, ClipPolicy policy, NetworkLayout layout,
                ClippedGradients gradients, GaussianNoise noise, PrivacyAccountant accountant, PrivacyGuard guard) {
@@ -73,6 +74,9 @@ public final class DpSgdTrainer {
     }
     this.dl4jGradient = layout.asDl4jGradient();
     this.dataType = net.params().dataType();
+    if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {
+      throw new IllegalArgumentException("DP-SGD trains FLOAT or DOUBLE networks, this one is " + dataType);
+    }
     if (settings.noiseMultiplier() == 0) {
       LOG.warn("DP-SGD with noise multiplier 0: clipping only, no differential privacy");
     }
@@ -131,7 +135,7 @@ public final class DpSgdTrainer {
       batchSizes[t] = rows.length;
       ClippedBatch batch = rows.length == 0
           ? gradients.clippedSum(null, null, policy)
-          : gradients.clippedSum(x.getRows(rows), y.getRows(rows), policy);
+          : gradients.clippedSum(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows), policy);
       stats = stats.plus(batch);
       addNoiseAndScale(scale);
       accountant.compose(stepEvent);
@@ -155,17 +159,19 @@ public final class DpSgdTrainer {
     double std = settings.noiseMultiplier() * policy.sensitivity();
     if (std > 0) {
       int p = (int) flat.length();
-      INDArray z;
+      if (noiseArray == null) {
+        noiseArray = Nd4j.create(dataType, flat.shape(), flat.ordering());
+      }
       if (dataType == DataType.DOUBLE) {
         double[] buf = new double[p];
         noise.addTo(buf, std);
-        z = Nd4j.createFromArray(buf);
+        noiseArray.data().setData(buf);
       } else {
         float[] buf = new float[p];
         noise.addTo(buf, std);
-        z = Nd4j.createFromArray(buf).castTo(dataType);
+        noiseArray.data().setData(buf);
       }
-      flat.addi(z.reshape(flat.shape()));
+      flat.addi(noiseArray);
     }
     flat.muli(scale);
   }

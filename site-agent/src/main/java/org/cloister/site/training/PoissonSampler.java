@@ -1,5 +1,6 @@
 package org.cloister.site.training;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
@@ -30,8 +31,14 @@ final class PoissonSampler {
     int[] out = new int[Math.max(16, (int) Math.min(n, q * n + 6 * Math.sqrt(q * n) + 16))];
     int size = 0;
     if (q >= 0.25) {
+      // one uniform per example, all random bytes drawn in one call (a SecureRandom serves bulk
+      // requests far faster than one call per example); u = 53 random bits / 2^53, as nextDouble()
+      byte[] bytes = new byte[8 * n];
+      rng.nextBytes(bytes);
+      ByteBuffer bb = ByteBuffer.wrap(bytes);
       for (int i = 0; i < n; i++) {
-        if (rng.nextDouble() < q) {
+        double u = (bb.getLong() >>> 11) * 0x1.0p-53;
+        if (u < q) {
           if (size == out.length) {
             out = Arrays.copyOf(out, Math.min(n, out.length * 2));
           }

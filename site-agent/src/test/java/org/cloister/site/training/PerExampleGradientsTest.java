@@ -139,7 +139,7 @@ class PerExampleGradientsTest {
   }
 
   @org.junit.jupiter.api.Test
-  void unclippedSumEqualsDl4jBatchGradientTimesBatchSize() {
+  void unclippedSumEqualsDl4jBatchGradient() {
     MultiLayerNetwork net = TestNets.mlp(5, 3, 21);
     INDArray x = TestNets.gaussian(BATCH, 5, 22);
     INDArray y = TestNets.oneHot(TestNets.labels(BATCH, 3, 23), 3);
@@ -151,10 +151,9 @@ class PerExampleGradientsTest {
     net.setLabels(y);
     net.computeGradientAndScore();
     INDArray dl4j = net.gradient().gradient().dup();
-    // DL4J's backprop leaves the per-batch sum in the gradient; its updater divides by the batch size.
-    // Either way the relation to the mean gradient must hold:
-    double asSum = TestNets.relativeError(sum, dl4j);
-    double asMean = TestNets.relativeError(sum, dl4j.mul(BATCH));
-    assertThat(Math.min(asSum, asMean)).isLessThan(1e-10);
+    // DL4J's backpropagation leaves the per-batch SUM of per-example gradients in the gradient
+    // array (its updater divides by the batch size afterwards), so the unclipped sum equals it
+    assertThat(TestNets.relativeError(sum, dl4j)).isLessThan(1e-10);
+    assertThat(TestNets.relativeError(sum, dl4j.mul(BATCH))).isGreaterThan(0.5);
   }
 }
