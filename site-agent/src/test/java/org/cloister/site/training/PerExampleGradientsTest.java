@@ -156,4 +156,25 @@ class PerExampleGradientsTest {
     assertThat(TestNets.relativeError(sum, dl4j)).isLessThan(1e-10);
     assertThat(TestNets.relativeError(sum, dl4j.mul(BATCH))).isGreaterThan(0.5);
   }
+
+  @org.junit.jupiter.api.Test
+  void floatCnnWithDl4jNativeHelpersAgreesToo() {
+    // FLOAT networks run DL4J's native (oneDNN) pooling inside the vectorized pass and in the reference
+    MultiLayerNetwork net = new MultiLayerNetwork(org.cloister.models.ModelZoo.cnn()
+        .configuration(784, 4, 3, new org.nd4j.linalg.learning.config.Sgd(0.1), org.nd4j.linalg.api.buffer.DataType.FLOAT));
+    net.init();
+    INDArray x = TestNets.gaussian(6, 784, 41).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    INDArray y = TestNets.oneHot(TestNets.labels(6, 4, 42), 4).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    NetworkLayout layout = new NetworkLayout(net);
+    ClippedBatch naive = new NaiveGradients(net, layout).clippedSum(x, y, ClipPolicy.flat(1e9));
+    double[] sorted = naive.norms().clone();
+    Arrays.sort(sorted);
+    double clip = (sorted[2] + sorted[3]) / 2;
+    new NaiveGradients(net, layout).clippedSum(x, y, ClipPolicy.flat(clip));
+    INDArray expected = layout.flatGradient().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+    ClippedBatch vec = new VectorizedGradients(net, layout).clippedSum(x, y, ClipPolicy.flat(clip));
+    assertThat(vec.clipped()).isEqualTo(3);
+    assertThat(TestNets.relativeError(layout.flatGradient().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE), expected))
+        .isLessThan(1e-4);
+  }
 }
