@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
     description = "Benchmarks (each reports ratios against a baseline measured in the same run).",
     subcommands = {
         BenchPrivacyCommand.class,
+        BenchDpsgdCommand.class,
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec

@@ -37,4 +37,15 @@ class ModelZooTest {
     // ties count one half
     assertThat(Evaluator.binaryAuc(new double[] {0.5, 0.5}, new int[] {0, 1}, 1)).isCloseTo(0.5, within(1e-12));
   }
+
+  @Test
+  void architecturesDeclaredDpCompatibleHaveNoExampleMixingOrRandomizedLayers() {
+    for (String name : ModelZoo.names()) {
+      ModelArchitecture arch = ModelZoo.byName(name);
+      var conf = arch.configuration(name.equals("cnn") ? 784 : 30, 3, 1, null, DataType.FLOAT);
+      boolean clean = conf.getConfs().stream().map(c -> c.getLayer()).noneMatch(l ->
+          l instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization || l.getIDropout() != null);
+      assertThat(arch.dpCompatible()).as(name).isEqualTo(clean);
+    }
+  }
 }

@@ -1,0 +1,14 @@
+package org.cloister.site.training;
+
+/** Clip factors min(1, C / ||g||) and the bookkeeping shared by both gradient methods. */
+final class ClipFactors {
+  private ClipFactors() {
+  }
+
+  static double factor(double norm, double threshold) {
+    if (Double.isNaN(norm)) {
+      throw new IllegalStateException("a per-example gradient is not a number (training diverged: lower the learning rate)");
+    }
+    return norm > threshold ? threshold / norm : 1.0;
+  }
+}

@@ -1,0 +1,161 @@
+package org.cloister.site.training;
+
+import java.util.Objects;
+import org.cloister.dp.accounting.PrivacyAccountant;
+import org.cloister.dp.noise.GaussianNoise;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+/**
+ * Entry point: configures DP-SGD for an ordinary DL4J network and its updater (SGD, momentum,
+ * Adam...), Opacus-style.
+ *
+ * <pre>{@code
+ * DpSgdTrainer trainer = DpSgd.builder()
+ *     .clipNorm(1.0).noiseMultiplier(1.1).samplingRate(0.05)
+ *     .noise(secureNoise).accountant(rdpAccountant)
+ *     .budget(new PrivacyBudget(3.0, 1e-5))
+ *     .build(net);
+ * TrainingReport report = trainer.train(dataset, steps, secureRandom);
+ * }</pre>
+ */
+public final class DpSgd {
+  private DpSgd() {
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Collects the DP-SGD parameters; {@link #build} validates them against the network. */
+  public static final class Builder {
+    private double clipNorm = Double.NaN;
+    private double[] perLayerClipNorms;
+    private boolean perLayerEqualSplit;
+    private double noiseMultiplier = Double.NaN;
+    private double samplingRate = Double.NaN;
+    private GaussianNoise noise;
+    private PrivacyAccountant accountant;
+    private PrivacyBudget budget;
+    private PerExampleMethod method = PerExampleMethod.VECTORIZED;
+
+    private Builder() {
+    }
+
+    /** C: every example's gradient is clipped to L2 norm C over all parameters. */
+    public Builder clipNorm(double c) {
+      this.clipNorm = c;
+      return this;
+    }
+
+    /**
+     * Clips each layer separately, with thresholds C / sqrt(L) for the L layers that have
+     * parameters (the total sensitivity stays C). Needs {@link #clipNorm}.
+     */
+    public Builder perLayerClipping() {
+      this.perLayerEqualSplit = true;
+      return this;
+    }
+
+    /**
+     * Clips each layer with parameters to its own threshold; the total sensitivity is then
+     * sqrt(sum C_l^2). Replaces {@link #clipNorm}; null goes back to {@link #clipNorm}.
+     */
+    public Builder perLayerClipNorms(double... thresholds) {
+      this.perLayerClipNorms = thresholds == null ? null : thresholds.clone();
+      return this;
+    }
+
+    /** Sigma: noise standard deviation in units of the clipping norm. 0 means no privacy. */
+    public Builder noiseMultiplier(double sigma) {
+      this.noiseMultiplier = sigma;
+      return this;
+    }
+
+    /** q: each example joins a step's batch independently with this probability. */
+    public Builder samplingRate(double q) {
+      this.samplingRate = q;
+      return this;
+    }
+
+    /** The Gaussian noise source (production: the secure one from dp-accounting). */
+    public Builder noise(GaussianNoise noise) {
+      this.noise = noise;
+      return this;
+    }
+
+    /** The site's accountant: every step's event is composed into it. */
+    public Builder accountant(PrivacyAccountant accountant) {
+      this.accountant = accountant;
+      return this;
+    }
+
+    /** The site's (epsilon, delta) ceiling, enforced before every step. Optional but advised. */
+    public Builder budget(PrivacyBudget budget) {
+      this.budget = budget;
+      return this;
+    }
+
+    /** How per-example gradients are computed (default {@link PerExampleMethod#VECTORIZED}). */
+    public Builder method(PerExampleMethod method) {
+      this.method = Objects.requireNonNull(method, "method");
+      return this;
+    }
+
+    /**
+     * Builds a trainer for {@code net}: checks every layer (see {@link DpCompatibility}) and
+     * the parameters.
+     */
+    public DpSgdTrainer build(MultiLayerNetwork net) {
+      Objects.requireNonNull(net, "net");
+      if (noise == null) {
+        throw new IllegalStateException("DP-SGD needs a Gaussian noise source: call noise(...)");
+      }
+      if (accountant == null) {
+        throw new IllegalStateException("DP-SGD needs a privacy accountant: call accountant(...)");
+      }
+      if (!(noiseMultiplier >= 0) || Double.isInfinite(noiseMultiplier)) {
+        throw new IllegalArgumentException("noise multiplier must be >= 0 and finite, got " + noiseMultiplier
+            + (Double.isNaN(noiseMultiplier) ? " (call noiseMultiplier(...))" : ""));
+      }
+      if (!(samplingRate > 0 && samplingRate <= 1)) {
+        throw new IllegalArgumentException("sampling rate q must be in (0, 1], got " + samplingRate
+            + (Double.isNaN(samplingRate) ? " (call samplingRate(...))" : ""));
+      }
+      if (perLayerClipNorms != null && perLayerEqualSplit) {
+        throw new IllegalArgumentException("use either perLayerClipping() with clipNorm(C) or perLayerClipNorms(...)");
+      }
+      if (perLayerClipNorms == null && (!(clipNorm > 0) || Double.isInfinite(clipNorm))) {
+        throw new IllegalArgumentException("clip norm C must be positive and finite, got " + clipNorm
+            + (Double.isNaN(clipNorm) ? " (call clipNorm(...))" : ""));
+      }
+      DpCompatibility.check(net);
+      NetworkLayout layout = new NetworkLayout(net);
+      int parametrized = 0;
+      for (int i = 0; i < layout.layers(); i++) {
+        if (layout.length(i) > 0) {
+          parametrized++;
+        }
+      }
+      ClipPolicy policy;
+      if (perLayerClipNorms != null) {
+        if (perLayerClipNorms.length != parametrized) {
+          throw new IllegalArgumentException("perLayerClipNorms needs " + parametrized
+              + " thresholds (one per layer with parameters), got " + perLayerClipNorms.length);
+        }
+        policy = new ClipPolicy(true, perLayerClipNorms);
+      } else if (perLayerEqualSplit) {
+        double[] t = new double[parametrized];
+        java.util.Arrays.fill(t, clipNorm / Math.sqrt(parametrized));
+        policy = new ClipPolicy(true, t);
+      } else {
+        policy = ClipPolicy.flat(clipNorm);
+      }
+      ClippedGradients gradients = method == PerExampleMethod.VECTORIZED
+          ? new VectorizedGradients(net, layout) : new NaiveGradients(net, layout);
+      DpSgdSettings settings = new DpSgdSettings(policy.sensitivity(),
+          policy.perLayer() ? policy.thresholds() : new double[0], noiseMultiplier, samplingRate, method);
+      PrivacyGuard guard = budget == null ? null : new PrivacyGuard(budget, accountant);
+      return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard);
+    }
+  }
+}

@@ -1,0 +1,221 @@
+package org.cloister.site.training;
+
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.random.RandomGenerator;
+import org.cloister.data.Dataset;
+import org.cloister.dp.accounting.PrivacyAccountant;
+import org.cloister.dp.accounting.UnsupportedEventException;
+import org.cloister.dp.events.DpEvent;
+import org.cloister.dp.events.GaussianEvent;
+import org.cloister.dp.events.PoissonSampledEvent;
+import org.cloister.dp.events.SelfComposedEvent;
+import org.cloister.dp.noise.GaussianNoise;
+import org.cloister.models.Nd4jData;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * DP-SGD for a DL4J {@link MultiLayerNetwork}. Each step:
+ * <ol>
+ *   <li>Poisson-samples a batch (each example independently with probability q; empty batches are
+ *       steps too);</li>
+ *   <li>clips every example's gradient to L2 norm C and sums (one batched pass);</li>
+ *   <li>adds N(0, sigma^2 C^2) to every coordinate from the injected noise source and divides by
+ *       the expected batch size q*n;</li>
+ *   <li>composes PoissonSampled(q, Gaussian(sigma)) into the accountant and lets the network's own
+ *       updater (SGD, momentum, Adam...) take the step, which is post-processing.</li>
+ * </ol>
+ * Before a round, the privacy guard (when a budget is set) determines how many steps fit in the
+ * site's budget; the round stops there. Build with {@link DpSgd#builder()}. Not thread-safe.
+ */
+public final class DpSgdTrainer {
+  private static final Logger LOG = LoggerFactory.getLogger(DpSgdTrainer.class);
+
+  private final MultiLayerNetwork net;
+  private final DpSgdSettings settings;
+  private final ClipPolicy policy;
+  private final NetworkLayout layout;
+  private final ClippedGradients gradients;
+  private final GaussianNoise noise;
+  private final PrivacyAccountant accountant;
+  private final PrivacyGuard guard;
+  private final DpEvent stepEvent;
+  private final Gradient dl4jGradient;
+  private final DataType dataType;
+  private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
+  private INDArray noiseArray;
+
+  DpSgdTrainer(MultiLayerNetwork net, DpSgdSettings settings, ClipPolicy policy, NetworkLayout layout,
+               ClippedGradients gradients, GaussianNoise noise, PrivacyAccountant accountant, PrivacyGuard guard) {
+    this.net = net;
+    this.settings = settings;
+    this.policy = policy;
+    this.layout = layout;
+    this.gradients = gradients;
+    this.noise = noise;
+    this.accountant = accountant;
+    this.guard = guard;
+    this.stepEvent = new PoissonSampledEvent(settings.samplingRate(), new GaussianEvent(settings.noiseMultiplier()));
+    if (!accountant.supports(stepEvent)) {
+      throw new UnsupportedEventException(accountant.getClass().getSimpleName(), stepEvent);
+    }
+    this.dl4jGradient = layout.asDl4jGradient();
+    this.dataType = net.params().dataType();
+    if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {
+      throw new IllegalArgumentException("DP-SGD trains FLOAT or DOUBLE networks, this one is " + dataType);
+    }
+    if (settings.noiseMultiplier() == 0) {
+      LOG.warn("DP-SGD with noise multiplier 0: clipping only, no differential privacy");
+    }
+  }
+
+  public DpSgdSettings settings() {
+    return settings;
+  }
+
+  public MultiLayerNetwork network() {
+    return net;
+  }
+
+  /** The privacy event of one step: PoissonSampled(q, Gaussian(sigma)). */
+  public DpEvent stepEvent() {
+    return stepEvent;
+  }
+
+  /** The guard, when a budget was set. */
+  public Optional<PrivacyGuard> guard() {
+    return Optional.ofNullable(guard);
+  }
+
+  /** How many of {@code requested} steps the budget still allows (all of them without a budget). */
+  public int affordableSteps(int requested) {
+    return guard == null ? Math.max(0, requested) : guard.affordable(stepEvent, requested);
+  }
+
+  /**
+   * Trains for up to {@code steps} DP-SGD steps on {@code data} (one round), stopping early when
+   * the next step would exceed the budget.
+   *
+   * @param sampling randomness of the Poisson sampling (production: a {@code SecureRandom})
+   */
+  public TrainingReport train(Dataset data, int steps, RandomGenerator sampling) {
+    Objects.requireNonNull(data, "data");
+    Objects.requireNonNull(sampling, "sampling");
+    if (steps < 0) {
+      throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+    }
+    int n = data.size();
+    if (n == 0) {
+      throw new IllegalArgumentException("cannot train on an empty dataset");
+    }
+    checkShapes(data);
+    int[] all = Nd4jData.allRows(data);
+    INDArray x = Nd4jData.features(data, all, dataType);
+    INDArray y = Nd4jData.oneHot(data, all, dataType);
+
+    int allowed = affordableSteps(steps);
+    double scale = 1.0 / (settings.samplingRate() * n);
+    int[] batchSizes = new int[allowed];
+    ClippingStats stats = ClippingStats.EMPTY;
+    for (int t = 0; t < allowed; t++) {
+      int[] rows = PoissonSampler.sample(n, settings.samplingRate(), sampling);
+      batchSizes[t] = rows.length;
+      ClippedBatch batch = rows.length == 0
+          ? gradients.clippedSum(null, null, policy)
+          : gradients.clippedSum(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows), policy);
+      stats = stats.plus(batch);
+      addNoiseAndScale(scale);
+      accountant.compose(stepEvent);
+      applyUpdate();
+    }
+    boolean stopped = allowed < steps;
+    String reason = stopped ? guard.refusal(stepEvent, allowed) : null;
+    double delta = guard == null ? Double.NaN : guard.budget().delta();
+    double epsilon = guard == null ? Double.NaN : accountant.epsilon(delta);
+    if (stopped) {
+      LOG.warn(reason);
+    }
+    LOG.info("DP-SGD round: {} of {} steps (q={}, sigma={}, C={}), epsilon spent {} at delta {}",
+        allowed, steps, settings.samplingRate(), settings.noiseMultiplier(), settings.clipNorm(), epsilon, delta);
+    return new TrainingReport(steps, allowed, stopped, Optional.ofNullable(reason), stepEvent,
+        new SelfComposedEvent(stepEvent, allowed), epsilon, delta, stats, batchSizes);
+  }
+
+  private void addNoiseAndScale(double scale) {
+    INDArray flat = layout.flatGradient();
+    double std = settings.noiseMultiplier() * policy.sensitivity();
+    if (std > 0) {
+      int p = (int) flat.length();
+      if (noiseArray == null) {
+        noiseArray = Nd4j.create(dataType, flat.shape(), flat.ordering());
+      }
+      if (dataType == DataType.DOUBLE) {
+        double[] buf = new double[p];
+        noise.addTo(buf, std);
+        noiseArray.data().setData(buf);
+      } else {
+        float[] buf = new float[p];
+        noise.addTo(buf, std);
+        noiseArray.data().setData(buf);
+      }
+      flat.addi(noiseArray);
+    }
+    flat.muli(scale);
+  }
+
+  private void applyUpdate() {
+    int iteration = net.getIterationCount();
+    int epoch = net.getEpochCount();
+    net.getUpdater().update(net, dl4jGradient, iteration, epoch, 1, workspaces);
+    INDArray params = net.params();
+    params.subi(layout.flatGradient().reshape(params.shape()));
+    MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+    conf.setIterationCount(iteration + 1);
+    net.applyConstraints(iteration + 1, epoch);
+  }
+
+  private void checkShapes(Dataset data) {
+    MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+    Layer out = conf.getConf(conf.getConfs().size() - 1).getLayer();
+    long classes = ((FeedForwardLayer) out).getNOut();
+    if (classes != data.numClasses()) {
+      throw new IllegalArgumentException("the dataset has " + data.numClasses() + " classes " + data.classNames()
+          + " but the network's output layer has " + classes + " outputs");
+    }
+    long expected = -1;
+    InputPreProcessor pp = conf.getInputPreProcess(0);
+    Layer first = conf.getConf(0).getLayer();
+    if (pp instanceof FeedForwardToCnnPreProcessor f) {
+      expected = f.getInputHeight() * f.getInputWidth() * f.getNumChannels();
+    } else if (pp == null && first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingLayer) {
+      expected = 1;
+    } else if (pp == null && first instanceof FeedForwardLayer ff) {
+      expected = ff.getNIn();
+    }
+    if (expected > 0 && expected != data.numFeatures()) {
+      throw new IllegalArgumentException("the dataset has " + data.numFeatures() + " features but the network expects "
+          + expected + " inputs");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "DpSgdTrainer[C=" + settings.clipNorm() + ", sigma=" + settings.noiseMultiplier() + ", q="
+        + settings.samplingRate() + ", clipping=" + policy + ", method=" + settings.method()
+        + ", budget=" + (guard == null ? "none" : guard.budget()) + "]";
+  }
+
+}
