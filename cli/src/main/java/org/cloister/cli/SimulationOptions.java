@@ -2,6 +2,7 @@ package org.cloister.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import org.cloister.simulations.DpSettings;
 import org.cloister.simulations.SimulationConfig;
 import picocli.CommandLine.Option;
 
@@ -52,6 +53,24 @@ final class SimulationOptions {
   @Option(names = "--out", paramLabel = "DIR", description = "Output folder for results.json and rounds.csv.")
   Path out;
 
+  @Option(names = "--epsilon", paramLabel = "E", description = "Per-site epsilon budget: DP-SGD with the noise multiplier calibrated so the planned rounds fit it.")
+  Double epsilon;
+
+  @Option(names = "--delta", paramLabel = "D", description = "Per-site delta (default 1e-5).")
+  Double delta;
+
+  @Option(names = "--noise-multiplier", paramLabel = "S", description = "DP-SGD noise multiplier (instead of --epsilon).")
+  Double noiseMultiplier;
+
+  @Option(names = "--clip", paramLabel = "C", description = "Per-example L2 clipping norm (default 1.0).")
+  Double clip;
+
+  @Option(names = "--sampling-rate", paramLabel = "Q", description = "Poisson sampling rate per step (default batch size / site examples).")
+  Double samplingRate;
+
+  @Option(names = "--no-dp", description = "The non-private baseline (no DP-SGD, infinite epsilon).")
+  boolean noDp;
+
   /** Applies the flags that were given onto {@code b}. */
   SimulationConfig.Builder applyTo(SimulationConfig.Builder b) {
     if (dataset != null) {
@@ -98,6 +117,24 @@ final class SimulationOptions {
     }
     if (out != null) {
       b.outDir(out);
+    }
+    if (noDp) {
+      if (epsilon != null || noiseMultiplier != null) {
+        throw new IllegalArgumentException("--no-dp cannot be combined with --epsilon or --noise-multiplier");
+      }
+      b.dp(DpSettings.off());
+    } else if (epsilon != null || noiseMultiplier != null || delta != null || clip != null || samplingRate != null) {
+      DpSettings cur = b.build().dp();
+      boolean explicitSigma = noiseMultiplier != null;
+      boolean explicitEps = epsilon != null;
+      double eps = explicitSigma && !explicitEps ? Double.NaN : explicitEps ? epsilon : cur.enabled() ? cur.epsilon() : Double.NaN;
+      double sigma = explicitEps && !explicitSigma ? Double.NaN : explicitSigma ? noiseMultiplier : cur.enabled() ? cur.noiseMultiplier() : Double.NaN;
+      if (Double.isNaN(eps) && Double.isNaN(sigma)) {
+        throw new IllegalArgumentException("DP settings need --epsilon or --noise-multiplier");
+      }
+      b.dp(new DpSettings(true, eps, delta != null ? delta : cur.enabled() ? cur.delta() : 1e-5, sigma,
+          clip != null ? clip : cur.enabled() ? cur.clipNorm() : 1.0,
+          samplingRate != null ? samplingRate : cur.enabled() ? cur.samplingRate() : Double.NaN));
     }
     return b;
   }

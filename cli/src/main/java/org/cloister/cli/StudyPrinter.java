@@ -46,8 +46,16 @@ final class StudyPrinter {
       return;
     }
     out.printf(Locale.ROOT, "Study %s: %s in %.1f s%n", result.config().studyId(), result.status(), result.wallMillis() / 1000.0);
+    if (Double.isFinite(result.noiseMultiplier())) {
+      out.printf(Locale.ROOT, "DP-SGD: noise multiplier %.4f, clip norm %.2f%s%n", result.noiseMultiplier(), result.config().dp().clipNorm(),
+          Double.isNaN(result.config().dp().epsilon()) ? "" : String.format(Locale.ROOT,
+              " (calibrated so that %d rounds fit epsilon %.2f at delta %.0e per site)", result.config().rounds(),
+              result.config().dp().epsilon(), result.config().dp().delta()));
+    }
     for (SiteReport s : result.sites()) {
-      out.printf(Locale.ROOT, "  %-8s %5d training examples, contributed to %d rounds%n", s.id(), s.examples(), s.roundsContributed());
+      out.printf(Locale.ROOT, "  %-8s %5d training examples, contributed to %d rounds, epsilon %s%n", s.id(), s.examples(),
+          s.roundsContributed(), Double.isFinite(s.epsilon())
+              ? String.format(Locale.ROOT, "%.3f at delta %.0e", s.epsilon(), s.delta()) : "infinite (non-private)");
     }
     out.printf(Locale.ROOT, "Final global model on %d held-out patients: accuracy %.4f, AUC %.4f%n",
         result.finalMetrics().examples(), result.finalMetrics().accuracy(), result.finalMetrics().auc());

@@ -23,7 +23,13 @@ import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.service.CertificateIdentityResolver;
 import org.cloister.coordinator.strategy.FedAvgStrategy;
+import org.cloister.coordinator.budget.BudgetGuard;
+import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.store.JdbcStudyStore;
+import org.cloister.dp.accounting.rdp.RdpAccountant;
+import org.cloister.dp.noise.SecureGaussianNoise;
+import org.cloister.site.dp.DpSgdLocalTrainer;
+import org.cloister.site.training.PrivacyBudget;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.data.Dataset;
 import org.cloister.models.EvaluationMetrics;
@@ -82,6 +88,7 @@ public final class FederatedSimulation {
     TrainingConfig training = TrainingConfig.newBuilder()
         .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize()).setLearningRate(cfg.learningRate())
         .setSeed(cfg.seed()).build();
+    training = training.toBuilder().setDp(DpPlanner.plan(cfg, training, data.sitePartitions())).build();
     StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
         cfg.roundDeadline(), Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
         cfg.sites(), Duration.ofSeconds(5), true);
@@ -91,8 +98,10 @@ public final class FederatedSimulation {
       java.nio.file.Files.deleteIfExists(cfg.outDir().resolve(f));
     }
     JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"));
+    PrivacyBudgets budgets = cfg.dp().enabled() && !Double.isNaN(cfg.dp().epsilon())
+        ? new PrivacyBudgets(new PrivacyBudgets.Ceiling(cfg.dp().epsilon(), cfg.dp().delta()), Map.of()) : null;
     RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(),
-        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, Clock.systemUTC(), cfg.seed());
+        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, budgets, Clock.systemUTC(), cfg.seed());
 
     List<RoundReport> reports = new ArrayList<>();
     MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
@@ -136,12 +145,16 @@ public final class FederatedSimulation {
         String siteId = siteId(s);
         Dataset local = data.sitePartitions().get(s);
         MultiLayerNetwork net = ModelZoo.newNetwork(arch, nIn, k, cfg.seed() + s, new Sgd(cfg.learningRate()), DataType.FLOAT);
-        LocalTrainer trainer = new PlainSgdTrainer(net, local);
+        SiteLedger siteLedger = new SiteLedger("jdbc:sqlite::memory:");
+        ledgers.add(siteLedger);
+        LocalTrainer trainer = cfg.dp().enabled()
+            ? new DpSgdLocalTrainer(net, local, SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + s),
+                new PrivacyBudget(Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()),
+                () -> siteLedger.events(cfg.studyId()), new java.util.SplittableRandom(cfg.seed() * 7919L + s))
+            : new PlainSgdTrainer(net, local);
         org.cloister.trust.pki.IssuedCertificate party = pki.issue(siteId);
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
-        SiteLedger siteLedger = new SiteLedger("jdbc:sqlite::memory:");
-        ledgers.add(siteLedger);
         SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, UpdateSealer.plaintext(),
             new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
@@ -159,13 +172,18 @@ public final class FederatedSimulation {
       for (int s = 0; s < cfg.sites(); s++) {
         String id = siteId(s);
         int contributed = (int) engine.history().stream().filter(r -> r.aggregated().contains(id)).count();
-        sites.add(new SiteReport(id, data.sitePartitions().get(s).size(), contributed));
+        double eps = cfg.dp().enabled() ? new BudgetGuard(budgets != null ? budgets
+            : new PrivacyBudgets(new PrivacyBudgets.Ceiling(Double.MAX_VALUE, cfg.dp().delta()), Map.of()), store, cfg.studyId(),
+            RdpAccountant::new).epsilon(id, ledgers.get(s).events(cfg.studyId())) : Double.POSITIVE_INFINITY;
+        sites.add(new SiteReport(id, data.sitePartitions().get(s).size(), contributed, eps,
+            cfg.dp().enabled() ? cfg.dp().delta() : Double.NaN));
       }
       ModelArtifact last = engine.model(0).orElseThrow();
       Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), (int) last.getDimension()));
       EvaluationMetrics fin = Evaluator.evaluate(evalNet, test);
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
-      return new SimulationResult(cfg, reports, fin, sites, status, System.currentTimeMillis() - started);
+      return new SimulationResult(cfg, reports, fin, sites, status, System.currentTimeMillis() - started,
+          training.getDp().getEnabled() ? training.getDp().getNoiseMultiplier() : Double.NaN);
     } finally {
       ledgers.forEach(SiteLedger::close);
       store.close();
@@ -193,6 +211,8 @@ public final class FederatedSimulation {
     m.put("id", s.id());
     m.put("examples", s.examples());
     m.put("rounds_contributed", s.roundsContributed());
+    m.put("epsilon", Double.isFinite(s.epsilon()) ? s.epsilon() : null);
+    m.put("delta", Double.isFinite(s.delta()) ? s.delta() : null);
     return m;
   }
 }

@@ -41,7 +41,11 @@ public final class ResultsWriter {
     root.put("sites", r.sites().stream().map(FederatedSimulation::siteMap).toList());
     root.put("status", r.status());
     root.put("wall_ms", r.wallMillis());
-    root.put("config", r.config().describe());
+    Map<String, Object> config = r.config().describe();
+    if (Double.isFinite(r.noiseMultiplier())) {
+      config.put("noise_multiplier_used", r.noiseMultiplier());
+    }
+    root.put("config", config);
     return root;
   }
 

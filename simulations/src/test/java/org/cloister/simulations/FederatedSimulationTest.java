@@ -50,4 +50,19 @@ class FederatedSimulationTest {
         a.rounds().stream().map(RoundReport::accuracy).toList());
     assertThat(b.finalMetrics().logLoss()).isEqualTo(a.finalMetrics().logLoss());
   }
+
+  @Test
+  void dpDemoKeepsEverySiteWithinItsBudgetAndStaysUseful(@TempDir Path out) throws Exception {
+    SimulationConfig cfg = new ScenarioLoader().loadBuiltin("demo").outDir(out).build();
+    SimulationResult r = new FederatedSimulation(cfg, x -> { }).run();
+    assertThat(r.status()).startsWith("finished");
+    assertThat(r.noiseMultiplier()).isGreaterThan(0.5);
+    assertThat(r.sites()).allSatisfy(s -> {
+      assertThat(s.epsilon()).isGreaterThan(2.5).isLessThanOrEqualTo(3.0);
+      assertThat(s.roundsContributed()).isEqualTo(10);
+    });
+    // the seeded demo reaches 0.956; allow for the noise of other seeds but not for a broken trainer
+    assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.93);
+    assertThat(r.finalMetrics().auc()).isGreaterThan(0.98);
+  }
 }

@@ -15,7 +15,10 @@ class ScenarioLoaderTest {
     assertThat(c.sites()).isEqualTo(3);
     assertThat(c.rounds()).isEqualTo(10);
     assertThat(c.minSitesPerRound()).isEqualTo(2);
-    assertThat(c.dp().enabled()).isFalse();
+    assertThat(c.dp().enabled()).isTrue();
+    assertThat(c.dp().epsilon()).isEqualTo(3.0);
+    assertThat(c.dp().delta()).isEqualTo(1e-5);
+    assertThat(loader.loadBuiltin("baseline").build().dp().enabled()).isFalse();
   }
 
   @Test

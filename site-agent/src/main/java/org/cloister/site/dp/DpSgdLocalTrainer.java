@@ -1,0 +1,124 @@
+package org.cloister.site.dp;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+import org.cloister.data.Dataset;
+import org.cloister.dp.accounting.rdp.RdpAccountant;
+import org.cloister.dp.events.DpEvent;
+import org.cloister.dp.noise.GaussianNoise;
+import org.cloister.models.Parameters;
+import org.cloister.protocol.DpSchedule;
+import org.cloister.protocol.v1.DpConfig;
+import org.cloister.protocol.v1.RoundTask;
+import org.cloister.protocol.v1.TrainingConfig;
+import org.cloister.site.agent.LocalTrainer;
+import org.cloister.site.agent.LocalUpdate;
+import org.cloister.site.training.ClippingStats;
+import org.cloister.site.training.DpSgd;
+import org.cloister.site.training.DpSgdTrainer;
+import org.cloister.site.training.PrivacyBudget;
+import org.cloister.site.training.TrainingReport;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A site's round of DP-SGD: the schedule (q, steps) follows {@link DpSchedule} from the round's
+ * configuration, the accountant starts from everything the site's own ledger says it has already
+ * spent, and the site's budget guard stops training before the ceiling. A site configured with a
+ * budget trains only privately: a task asking for non-private training is refused.
+ *
+ * <p>Clipping statistics are kept locally ({@link #lastClipping()}); only epsilon and the number
+ * of steps go to the coordinator with the update.
+ */
+public final class DpSgdLocalTrainer implements LocalTrainer {
+  private static final Logger log = LoggerFactory.getLogger(DpSgdLocalTrainer.class);
+
+  private final MultiLayerNetwork net;
+  private final Dataset data;
+  private final GaussianNoise noise;
+  private final PrivacyBudget budget;
+  private final Supplier<List<DpEvent>> alreadySpent;
+  private final RandomGenerator sampling;
+  private volatile ClippingStats lastClipping = ClippingStats.EMPTY;
+  private volatile double lastEpsilon = 0;
+
+  /**
+   * @param alreadySpent the site's spend history (from its durable ledger), read at every round
+   * @param sampling     randomness of the Poisson sampling ({@code SecureRandom} in deployments)
+   */
+  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, GaussianNoise noise, PrivacyBudget budget,
+                           Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling) {
+    this.net = net;
+    this.data = data;
+    this.noise = noise;
+    this.budget = budget;
+    this.alreadySpent = alreadySpent;
+    this.sampling = sampling;
+  }
+
+  @Override
+  public long numExamples() {
+    return data.size();
+  }
+
+  /** Clipping statistics of the last round (local only: they are not noised). */
+  public ClippingStats lastClipping() {
+    return lastClipping;
+  }
+
+  /** The site's cumulative epsilon after its last round, at its budget's delta. */
+  public double lastEpsilon() {
+    return lastEpsilon;
+  }
+
+  @Override
+  public LocalUpdate train(float[] globalWeights, RoundTask task) {
+    TrainingConfig cfg = task.getConfig();
+    DpConfig dp = cfg.getDp();
+    if (!dp.getEnabled()) {
+      throw new IllegalStateException("this site trains only with DP-SGD, but round " + task.getRound()
+          + " asks for non-private training");
+    }
+    if (!(dp.getNoiseMultiplier() > 0) || !(dp.getClipNorm() > 0)) {
+      throw new IllegalStateException("round " + task.getRound() + " has noise multiplier " + dp.getNoiseMultiplier()
+          + " and clip norm " + dp.getClipNorm() + ": both must be > 0");
+    }
+    DpSchedule schedule = DpSchedule.of(cfg, data.size());
+    if (schedule.steps() > Integer.MAX_VALUE) {
+      throw new IllegalStateException("round " + task.getRound() + " asks for " + schedule.steps() + " steps");
+    }
+    RdpAccountant accountant = new RdpAccountant();
+    for (DpEvent e : alreadySpent.get()) {
+      accountant.compose(e, 1);
+    }
+    Parameters.set(net, globalWeights);
+    if (cfg.getLearningRate() > 0) {
+      net.setLearningRate(cfg.getLearningRate());
+    }
+    DpSgdTrainer trainer = DpSgd.builder()
+        .clipNorm(dp.getClipNorm())
+        .noiseMultiplier(dp.getNoiseMultiplier())
+        .samplingRate(schedule.samplingRate())
+        .noise(noise)
+        .accountant(accountant)
+        .budget(budget)
+        .build(net);
+    TrainingReport report = trainer.train(data, (int) schedule.steps(), sampling);
+    if (report.stepsTaken() == 0) {
+      throw new IllegalStateException("privacy budget: " + report.stopReason().orElse("no step fits the remaining budget"));
+    }
+    lastClipping = report.clipping();
+    lastEpsilon = report.epsilonSpent();
+    log.info("round {}: {} DP-SGD steps (q={}, sigma={}, C={}), epsilon {} at delta {}", task.getRound(), report.stepsTaken(),
+        schedule.samplingRate(), dp.getNoiseMultiplier(), dp.getClipNorm(), report.epsilonSpent(), report.delta());
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    metrics.put("epsilon", report.epsilonSpent());
+    metrics.put("steps", (double) report.stepsTaken());
+    return new LocalUpdate(Parameters.subtract(Parameters.get(net), globalWeights), data.size(), metrics,
+        report.roundEvent(), report.epsilonSpent());
+  }
+}
