@@ -239,6 +239,10 @@ public final class PldAccountant implements PrivacyAccountant {
     if (q == 0) {
       return;
     }
+    if (q == 1.0) {
+      apply(p.event(), count); // no sampling: the mechanism itself
+      return;
+    }
     AdditiveNoise noise;
     if (p.event() instanceof LaplaceEvent l) {
       if (l.scale() == 0) {
@@ -260,15 +264,9 @@ public final class PldAccountant implements PrivacyAccountant {
     CacheKey key = new CacheKey(p, count);
     PrivacyLossDistribution[] pair = cache.get(key);
     if (pair == null) {
-      if (q == 1.0) {
-        PrivacyLossDistribution both = selfCompose(
-            ConnectTheDots.discretize(1.0, noise, Direction.REMOVE, interval), count);
-        pair = new PrivacyLossDistribution[] {both, both};
-      } else {
-        pair = new PrivacyLossDistribution[] {
-            selfCompose(ConnectTheDots.discretize(q, noise, Direction.REMOVE, interval), count),
-            selfCompose(ConnectTheDots.discretize(q, noise, Direction.ADD, interval), count)};
-      }
+      pair = new PrivacyLossDistribution[] {
+          selfCompose(ConnectTheDots.discretize(q, noise, Direction.REMOVE, interval), count),
+          selfCompose(ConnectTheDots.discretize(q, noise, Direction.ADD, interval), count)};
       cache.put(key, pair);
     }
     composePair(pair[0], pair[1]);
