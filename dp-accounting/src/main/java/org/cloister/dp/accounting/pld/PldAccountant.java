@@ -26,10 +26,12 @@ import org.cloister.dp.math.FftConvolver;
  * "remove" and "add" directions are composed separately and the worse is reported. The result
  * is an upper bound on the exact (epsilon, delta) of the composition, tighter than RDP.
  *
- * <p>Truncation: every convolution moves at most {@value #TAIL} of probability from the top of the
- * distribution to "infinite loss", which counts fully toward delta; repeated squaring multiplies
- * early truncations, so a composition of n steps carries up to about 2e-15 * n of such delta
- * (2e-11 at 10^4 steps), always included in the reported delta, never dropped.
+ * <p>Truncation: a convolution producing the distribution of m of n identical steps moves at
+ * most {@code 1e-15 * m / n} of probability from the top of the distribution to "infinite loss",
+ * which counts fully toward delta (later compositions multiply it by at most n / m); the bottom is
+ * merged upward, which can only increase delta. With about 2 log2(n) convolutions per
+ * self-composition plus one per composed event, the delta added is of order 1e-14 (1.6e-14 for
+ * 10^4 steps), reported by {@link #truncationDelta()} and always included, never dropped.
  *
  * <p>Interprets: Gaussian, Laplace, Poisson-sampled Gaussian (or composition of Gaussians) and
  * Poisson-sampled Laplace, self-composition, composition, no-op and non-private events. Not
