@@ -41,6 +41,8 @@ public final class PldAccountant implements PrivacyAccountant {
 
   /** Default width of the privacy-loss grid. */
   public static final double DEFAULT_INTERVAL = 1e-4;
+  /** Most compositions of one event accepted (beyond, use RDP: the loss spreads too wide). */
+  static final long MAX_COUNT = 1_000_000_000L;
   /** Probability truncated from the top of the distribution at each convolution. */
   static final double TAIL = 1e-15;
   private static final String NAME = "pld";
@@ -293,6 +295,10 @@ public final class PldAccountant implements PrivacyAccountant {
   }
 
   private PrivacyLossDistribution selfCompose(PrivacyLossDistribution single, long count) {
+    if (count > MAX_COUNT) {
+      throw new IllegalArgumentException("the PLD accountant composes one event at most " + MAX_COUNT
+          + " times, got " + count + "; use the RDP accountant");
+    }
     // Trim the single step's tails by TAIL / count: its truncation is multiplied count times.
     PrivacyLossDistribution trimmed = single.truncate(Math.max(TAIL / count, 1e-30));
     return count == 1 ? trimmed : trimmed.selfCompose(count, fft, TAIL);

@@ -226,6 +226,8 @@ class PldAccountantTest {
         .hasMessageContaining("Poisson sampling");
     assertThatThrownBy(() -> new PldAccountant(0)).hasMessageContaining("interval must be in [1e-7, 1], got 0");
     assertThatThrownBy(() -> new PldAccountant().compose(new GaussianEvent(0.001))).hasMessageContaining("use the RDP accountant");
+    assertThatThrownBy(() -> new PldAccountant().compose(dpSgd(0.01, 1, 2_000_000_000L)))
+        .hasMessageContaining("at most 1000000000 times, got 2000000000; use the RDP accountant");
   }
 
   @Test
