@@ -193,6 +193,8 @@ public final class DpEventJson {
 
   /** A JSON document that is not a valid DP event. */
   private static final class DpEventJsonException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
     DpEventJsonException(String message) {
       super(message);
     }

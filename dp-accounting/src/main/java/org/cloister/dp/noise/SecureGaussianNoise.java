@@ -33,8 +33,9 @@ import java.security.SecureRandom;
  * are exact: every output lies on the grid gamma * Z whatever x is, and equals the continuous
  * Gaussian mechanism applied to {@code round(x / gamma) gamma} and then rounded to the grid —
  * post-processing, so the accountants' guarantees apply with the sensitivity increased by at
- * most {@code gamma / 2} per coordinate (an L2 increase of at most {@code 2^-37 sigma sqrt(d)},
- * i.e. 7e-8 sigma for d = 10^8 coordinates, negligible). The rounding of sigma * Z needs Z to
+ * most {@code gamma / 2 < 2^-36 sigma} per coordinate (an L2 increase below
+ * {@code 2^-36 sigma sqrt(d)}, i.e. 1.5e-7 sigma for d = 10^8 coordinates, negligible).
+ * The rounding of sigma * Z needs Z to
  * 2^-36 relative resolution; the ziggurat supplies about 2^-53. Inputs are clamped to
  * {@code |x| <= 2^52 gamma} (at least 65536 sigma), which keeps the sum exact; clamping does not
  * increase sensitivity. For {@code float[]} targets the exact double result is rounded to float,
