@@ -74,10 +74,16 @@ public final class Provisioner {
           rounds: 10
           min_sites: %d              # quorum per round
           round_deadline_s: 120
-          local_epochs: 2
+          local_epochs: 1
           batch_size: 16
-          learning_rate: 0.1
+          learning_rate: 0.3
           seed: 42
+          dp:                        # DP-SGD at every site (choose sigma with `cloister privacy calibrate`)
+            noise_multiplier: 1.9
+            clip: 1.0
+        privacy:                     # each site's ceiling; the coordinator does not ask a site that would exceed it
+          epsilon: 3.0
+          delta: 1.0e-5
         """.formatted(spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), String.join(", ", spec.sites()),
         spec.name(), Math.max(1, (2 * spec.sites().size() + 2) / 3)));
     written.add(coord);

@@ -42,7 +42,8 @@ public final class CoordinatorService {
   static final Set<String> PRIVACY_KEYS = Set.of("epsilon", "delta", "sites");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
       "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
-      "learning_rate", "seed");
+      "learning_rate", "seed", "dp");
+  static final Set<String> DP_KEYS = Set.of("noise_multiplier", "clip", "sampling_rate");
 
   private final Path configFile;
   private final PrintWriter out;
@@ -79,6 +80,32 @@ public final class CoordinatorService {
     return new PrivacyBudgets(dflt, per);
   }
 
+  /**
+   * The study's DP-SGD settings ({@code study.dp}: {@code noise_multiplier}, {@code clip}, optional
+   * {@code sampling_rate}); use {@code cloister privacy calibrate} to choose the noise multiplier
+   * for a budget. Absent: a non-private study (which no site with a budget will train for).
+   */
+  static org.cloister.protocol.v1.DpConfig dpConfig(ConfigMap study) {
+    if (!study.has("dp")) {
+      return org.cloister.protocol.v1.DpConfig.getDefaultInstance();
+    }
+    ConfigMap d = study.section("dp", DP_KEYS);
+    double sigma = d.number("noise_multiplier", Double.NaN);
+    double clip = d.number("clip", 1.0);
+    if (!(sigma > 0)) {
+      throw d.error("'study.dp.noise_multiplier' must be given and > 0 (see `cloister privacy calibrate`)");
+    }
+    if (!(clip > 0)) {
+      throw d.error("'study.dp.clip' must be > 0");
+    }
+    double q = d.number("sampling_rate", 0);
+    if (q < 0 || q > 1) {
+      throw d.error("'study.dp.sampling_rate' must be in (0, 1]");
+    }
+    return org.cloister.protocol.v1.DpConfig.newBuilder().setEnabled(true).setNoiseMultiplier(sigma).setClipNorm(clip)
+        .setSamplingRate(q).build();
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
     ConfigMap c = ConfigMap.load(configFile, KEYS);
@@ -104,14 +131,15 @@ public final class CoordinatorService {
         Duration.ofMillis((long) (s.number("round_deadline_s", 120) * 1000)),
         Duration.ofMillis((long) (s.number("join_timeout_s", 600) * 1000)), s.integer("max_round_attempts", 3),
         TrainingConfig.newBuilder().setLocalEpochs(s.integer("local_epochs", 1)).setLocalSteps(s.integer("local_steps", 0))
-            .setBatchSize(s.integer("batch_size", 32)).setLearningRate(s.number("learning_rate", 0.1)).setSeed(seed).build(),
+            .setBatchSize(s.integer("batch_size", 32)).setLearningRate(s.number("learning_rate", 0.1)).setSeed(seed)
+            .setDp(dpConfig(s)).build(),
         StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10), true);
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
     try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"))) {
       RoundEngine engine = new RoundEngine(study, m0, new FedAvgStrategy(),
-          new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, Clock.systemUTC(), seed);
+          new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, budgets(c), Clock.systemUTC(), seed);
       engine.addListener(metrics);
       engine.addListener(new RoundListener() {
         @Override

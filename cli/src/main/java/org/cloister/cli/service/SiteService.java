@@ -24,7 +24,9 @@ import org.cloister.site.agent.SiteRoundRecord;
 import org.cloister.site.agent.UpdateSealer;
 import org.cloister.site.ledger.SiteLedger;
 import org.cloister.site.ledger.SpendSigner;
-import org.cloister.site.plain.PlainSgdTrainer;
+import org.cloister.dp.noise.SecureGaussianNoise;
+import org.cloister.site.dp.DpSgdLocalTrainer;
+import org.cloister.site.training.PrivacyBudget;
 import org.cloister.site.plain.ZooModelTrainer;
 
 /**
@@ -73,13 +75,20 @@ public final class SiteService {
             MutualTls.channelCredentials(tls.chain(), tls.key(), tls.trustRoot()))
         .maxInboundMessageSize(256 * 1024 * 1024).build();
     try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start()) {
-      ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> new PlainSgdTrainer(net, data));
       String siteId = tls.chain().get(0).getSubjectX500Principal().getName().replaceAll(".*CN=([^,]+).*", "$1");
       ConfigMap budget = c.section("budget", Set.of("epsilon", "delta"));
       double delta = budget.number("delta", 1e-5);
       Path stateDir = c.path("state_dir");
       java.nio.file.Files.createDirectories(stateDir);
       SiteLedger ledger = new SiteLedger("jdbc:sqlite:" + stateDir.resolve("site-ledger.db"));
+      // a site with a budget trains only with DP-SGD, under its own guard; noise and sampling from OS entropy
+      PrivacyBudget ceiling = new PrivacyBudget(budget.number("epsilon", 3.0), delta);
+      ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> new DpSgdLocalTrainer(net, data,
+          SecureGaussianNoise.fromOsEntropy(), ceiling, () -> ledger.events(studyId), new java.security.SecureRandom()));
+      List<org.cloister.dp.events.DpEvent> history = ledger.events(studyId);
+      if (!history.isEmpty()) {
+        out.printf(Locale.ROOT, "site: %d rounds already spent in study %s according to the local ledger%n", history.size(), studyId);
+      }
       SiteAgent agent = new SiteAgent(channel, studyId, trainer, UpdateSealer.plaintext(),
           new SpendSigner(siteId, tls.key(), delta), ledger,
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
