@@ -52,10 +52,10 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   @Option(names = "--steps", description = "measured steps of (a) and (b) each (default: mlp 600, cnn 40)")
   Integer steps;
 
-  @Option(names = "--naive-steps", description = "measured steps of the naive loop (c) (default: mlp 50, cnn 20)")
+  @Option(names = "--naive-steps", description = "measured steps of the naive loop (c), run after (a) and (b) in up to 5 blocks each paired with a block of (a) (default: mlp 50, cnn 5)")
   Integer naiveSteps;
 
-  @Option(names = "--blocks", description = "the steps run in this many alternating blocks of (a), (b), (c); "
+  @Option(names = "--blocks", description = "(a) and (b) run in this many alternating blocks; "
       + "ratios are the median of per-block ratios, which cancels slow changes in machine load "
       + "(default: mlp 50, cnn 20)")
   Integer blocks;
@@ -78,7 +78,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
     }
     int measured = steps != null ? steps : model.equals("mlp") ? 1000 : 40;
-    int naive = naiveSteps != null ? naiveSteps : model.equals("mlp") ? 50 : 20;
+    int naive = naiveSteps != null ? naiveSteps : model.equals("mlp") ? 50 : 5;
     Dataset data = model.equals("mlp") ? tabular() : images(examples != null ? examples : 8 * batch, seed);
     int n = data.size();
     if (batch > n) {
@@ -105,9 +105,9 @@ final class BenchDpsgdCommand implements Callable<Integer> {
       throw new IllegalArgumentException("need --steps >= --blocks >= 1 and --naive-steps >= 1");
     }
     int block = measured / nBlocks;
-    int naiveBlock = Math.max(1, naive / nBlocks);
+    int naiveBlock = Math.max(1, naive / Math.min(nBlocks, 5));
     measured = block * nBlocks;
-    naive = naiveBlock * nBlocks;
+    naive = naiveBlock * (naive / naiveBlock);
 
     // warm-up (JIT, native kernels)
     fitSteps(fitNet, data, batch, Math.max(3, block), shuffle);
@@ -127,7 +127,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
     Memory fitMem = null;
     Memory dpMem = null;
     for (int r = 0; r < nBlocks; r++) {
-      // alternate the order so neither method always runs right after the other
+      // (a) and (b) alternate which goes first, so neither always follows the other
       Memory m;
       if (r % 2 == 0) {
         m = timeFit(fitNet, data, block, shuffle, fitMs, fitCpu, r);
@@ -140,23 +140,37 @@ final class BenchDpsgdCommand implements Callable<Integer> {
         m = timeFit(fitNet, data, block, shuffle, fitMs, fitCpu, r);
         fitMem = fitMem == null ? m : fitMem.max(m);
       }
+      dpRatio[r] = dpMs[r] / fitMs[r];
+      dpCpuRatio[r] = dpCpu[r] / fitCpu[r];
+    }
+    // (c) afterwards (it allocates heavily and would slow whatever runs next), each naive block
+    // paired with a block of (a)
+    int naiveBlocks = naive / naiveBlock;
+    naiveMs = new double[naiveBlocks];
+    naiveCpu = new double[naiveBlocks];
+    naiveRatio = new double[naiveBlocks];
+    naiveCpuRatio = new double[naiveBlocks];
+    double[] pairFitMs = new double[naiveBlocks];
+    double[] pairFitCpu = new double[naiveBlocks];
+    for (int r = 0; r < naiveBlocks; r++) {
       long t0 = System.nanoTime();
       long c0 = cpuNanos();
       loop.train(data, naiveBlock, sampling);
       naiveMs[r] = (System.nanoTime() - t0) / 1e6 / naiveBlock;
       naiveCpu[r] = (cpuNanos() - c0) / 1e6 / naiveBlock;
-      dpRatio[r] = dpMs[r] / fitMs[r];
-      naiveRatio[r] = naiveMs[r] / fitMs[r];
-      dpCpuRatio[r] = dpCpu[r] / fitCpu[r];
-      naiveCpuRatio[r] = naiveCpu[r] / fitCpu[r];
+      timeFit(fitNet, data, block, shuffle, pairFitMs, pairFitCpu, r);
+      naiveRatio[r] = naiveMs[r] / pairFitMs[r];
+      naiveCpuRatio[r] = naiveCpu[r] / pairFitCpu[r];
     }
-    // cost of drawing the noise alone (part of b)
-    long t0 = System.nanoTime();
+    // cost of drawing the noise alone (part of b): median of 21 draws of one step's noise
     float[] buf = new float[(int) dpNet.numParams()];
-    for (int i = 0; i < 5; i++) {
+    double[] noiseDraws = new double[21];
+    for (int i = 0; i < noiseDraws.length; i++) {
+      long t0 = System.nanoTime();
       noise.addTo(buf, 1.0);
+      noiseDraws[i] = (System.nanoTime() - t0) / 1e6;
     }
-    double noiseMs = (System.nanoTime() - t0) / 1e6 / 5;
+    double noiseMs = median(noiseDraws);
 
     double a = median(fitMs);
     double b = median(dpMs);
@@ -184,6 +198,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
         "naive", round(median(naiveCpu))));
     out.put("dpsgdOverFitCpu", round(median(dpCpuRatio)));
     out.put("naiveOverFitCpu", round(median(naiveCpuRatio)));
+    out.put("dpsgdMinusNoiseOverFit", round((b - noiseMs) / a));
     out.put("dpsgdOverFitBlocks", roundAll(dpRatio));
     out.put("noiseMsPerStep", round(noiseMs));
     out.put("noiseSource", "SecureRandom.nextGaussian (bench stand-in for SecureGaussianNoise)");
