@@ -31,6 +31,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,6 +43,8 @@ import picocli.CommandLine.Option;
 @Command(name = "dpsgd", mixinStandardHelpOptions = true,
     description = "DP-SGD step time against ordinary DL4J training and the naive per-example loop.")
 final class BenchDpsgdCommand implements Callable<Integer> {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--model", required = true, description = "mlp (wdbc tabular data) or cnn (synthetic 28x28 images)")
   String model;
@@ -49,7 +52,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   @Option(names = "--batch", defaultValue = "256", description = "batch size (expected batch size for DP-SGD)")
   int batch;
 
-  @Option(names = "--steps", description = "measured steps of (a) and (b) each (default: mlp 600, cnn 40)")
+  @Option(names = "--steps", description = "measured steps of (a) and (b) each (default: mlp 1000, cnn 40)")
   Integer steps;
 
   @Option(names = "--naive-steps", description = "measured steps of the naive loop (c), run after (a) and (b) in up to 5 blocks each paired with a block of (a) (default: mlp 50, cnn 5)")
@@ -72,17 +75,18 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (!model.equals("mlp") && !model.equals("cnn")) {
-      throw new IllegalArgumentException("--model must be mlp or cnn, got '" + model + "'");
+      throw new CommandLine.ParameterException(spec.commandLine(), "--model must be mlp or cnn, got '" + model + "'");
     }
     if (batch < 1) {
-      throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+      throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
     }
     int measured = steps != null ? steps : model.equals("mlp") ? 1000 : 40;
     int naive = naiveSteps != null ? naiveSteps : model.equals("mlp") ? 50 : 5;
     Dataset data = model.equals("mlp") ? tabular() : images(examples != null ? examples : 8 * batch, seed);
     int n = data.size();
     if (batch > n) {
-      throw new IllegalArgumentException("--batch " + batch + " is larger than the " + n + " training examples");
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--batch " + batch + " is larger than the " + n + " training examples");
     }
     double q = batch / (double) n;
     ModelArchitecture arch = ModelZoo.byName(model);
@@ -102,7 +106,8 @@ final class BenchDpsgdCommand implements Callable<Integer> {
 
     int nBlocks = blocks != null ? blocks : model.equals("mlp") ? 50 : 20;
     if (nBlocks < 1 || measured < nBlocks || naive < 1) {
-      throw new IllegalArgumentException("need --steps >= --blocks >= 1 and --naive-steps >= 1");
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "need --steps >= --blocks >= 1 and --naive-steps >= 1");
     }
     int block = measured / nBlocks;
     int naiveBlock = Math.max(1, naive / Math.min(nBlocks, 5));
