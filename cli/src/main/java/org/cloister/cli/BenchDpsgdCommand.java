@@ -31,6 +31,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,6 +43,8 @@ import picocli.CommandLine.Option;
 @Command(name = "dpsgd", mixinStandardHelpOptions = true,
     description = "DP-SGD step time against ordinary DL4J training and the naive per-example loop.")
 final class BenchDpsgdCommand implements Callable<Integer> {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--model", required = true, description = "mlp (wdbc tabular data) or cnn (synthetic 28x28 images)")
   String model;
@@ -49,13 +52,13 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   @Option(names = "--batch", defaultValue = "256", description = "batch size (expected batch size for DP-SGD)")
   int batch;
 
-  @Option(names = "--steps", description = "measured steps of (a) and (b) each (default: mlp 600, cnn 40)")
+  @Option(names = "--steps", description = "measured steps of (a) and (b) each (default: mlp 1000, cnn 40)")
   Integer steps;
 
-  @Option(names = "--naive-steps", description = "measured steps of the naive loop (c) (default: mlp 50, cnn 20)")
+  @Option(names = "--naive-steps", description = "measured steps of the naive loop (c), run after (a) and (b) in up to 5 blocks each paired with a block of (a) (default: mlp 50, cnn 5)")
   Integer naiveSteps;
 
-  @Option(names = "--blocks", description = "the steps run in this many alternating blocks of (a), (b), (c); "
+  @Option(names = "--blocks", description = "(a) and (b) run in this many alternating blocks; "
       + "ratios are the median of per-block ratios, which cancels slow changes in machine load "
       + "(default: mlp 50, cnn 20)")
   Integer blocks;
@@ -72,17 +75,18 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (!model.equals("mlp") && !model.equals("cnn")) {
-      throw new IllegalArgumentException("--model must be mlp or cnn, got '" + model + "'");
+      throw new CommandLine.ParameterException(spec.commandLine(), "--model must be mlp or cnn, got '" + model + "'");
     }
     if (batch < 1) {
-      throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+      throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
     }
     int measured = steps != null ? steps : model.equals("mlp") ? 1000 : 40;
-    int naive = naiveSteps != null ? naiveSteps : model.equals("mlp") ? 50 : 20;
+    int naive = naiveSteps != null ? naiveSteps : model.equals("mlp") ? 50 : 5;
     Dataset data = model.equals("mlp") ? tabular() : images(examples != null ? examples : 8 * batch, seed);
     int n = data.size();
     if (batch > n) {
-      throw new IllegalArgumentException("--batch " + batch + " is larger than the " + n + " training examples");
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--batch " + batch + " is larger than the " + n + " training examples");
     }
     double q = batch / (double) n;
     ModelArchitecture arch = ModelZoo.byName(model);
@@ -90,11 +94,10 @@ final class BenchDpsgdCommand implements Callable<Integer> {
         DataType.FLOAT);
     MultiLayerNetwork dpNet = fitNet.clone();
     MultiLayerNetwork naiveNet = fitNet.clone();
-    // TODO(lead): use org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() and
-    // org.cloister.dp.accounting.rdp.RdpAccountant once dp-accounting's implementations are merged.
-    GaussianNoise noise = new SecureRandomNoise();
+    // the production noise source and accountant, as a site runs them
+    GaussianNoise noise = org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy();
     DpSgdTrainer dp = DpSgd.builder().clipNorm(1.0).noiseMultiplier(1.0).samplingRate(q).noise(noise)
-        .accountant(new CountingAccountant()).build(dpNet);
+        .accountant(new org.cloister.dp.accounting.rdp.RdpAccountant()).build(dpNet);
     DpSgdTrainer loop = DpSgd.builder().clipNorm(1.0).noiseMultiplier(1.0).samplingRate(q).noise(noise)
         .accountant(new CountingAccountant()).method(PerExampleMethod.NAIVE_LOOP).build(naiveNet);
     SecureRandom sampling = new SecureRandom();
@@ -102,12 +105,13 @@ final class BenchDpsgdCommand implements Callable<Integer> {
 
     int nBlocks = blocks != null ? blocks : model.equals("mlp") ? 50 : 20;
     if (nBlocks < 1 || measured < nBlocks || naive < 1) {
-      throw new IllegalArgumentException("need --steps >= --blocks >= 1 and --naive-steps >= 1");
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "need --steps >= --blocks >= 1 and --naive-steps >= 1");
     }
     int block = measured / nBlocks;
-    int naiveBlock = Math.max(1, naive / nBlocks);
+    int naiveBlock = Math.max(1, naive / Math.min(nBlocks, 5));
     measured = block * nBlocks;
-    naive = naiveBlock * nBlocks;
+    naive = naiveBlock * (naive / naiveBlock);
 
     // warm-up (JIT, native kernels)
     fitSteps(fitNet, data, batch, Math.max(3, block), shuffle);
@@ -127,7 +131,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
     Memory fitMem = null;
     Memory dpMem = null;
     for (int r = 0; r < nBlocks; r++) {
-      // alternate the order so neither method always runs right after the other
+      // (a) and (b) alternate which goes first, so neither always follows the other
       Memory m;
       if (r % 2 == 0) {
         m = timeFit(fitNet, data, block, shuffle, fitMs, fitCpu, r);
@@ -140,23 +144,37 @@ final class BenchDpsgdCommand implements Callable<Integer> {
         m = timeFit(fitNet, data, block, shuffle, fitMs, fitCpu, r);
         fitMem = fitMem == null ? m : fitMem.max(m);
       }
+      dpRatio[r] = dpMs[r] / fitMs[r];
+      dpCpuRatio[r] = dpCpu[r] / fitCpu[r];
+    }
+    // (c) afterwards (it allocates heavily and would slow whatever runs next), each naive block
+    // paired with a block of (a)
+    int naiveBlocks = naive / naiveBlock;
+    naiveMs = new double[naiveBlocks];
+    naiveCpu = new double[naiveBlocks];
+    naiveRatio = new double[naiveBlocks];
+    naiveCpuRatio = new double[naiveBlocks];
+    double[] pairFitMs = new double[naiveBlocks];
+    double[] pairFitCpu = new double[naiveBlocks];
+    for (int r = 0; r < naiveBlocks; r++) {
       long t0 = System.nanoTime();
       long c0 = cpuNanos();
       loop.train(data, naiveBlock, sampling);
       naiveMs[r] = (System.nanoTime() - t0) / 1e6 / naiveBlock;
       naiveCpu[r] = (cpuNanos() - c0) / 1e6 / naiveBlock;
-      dpRatio[r] = dpMs[r] / fitMs[r];
-      naiveRatio[r] = naiveMs[r] / fitMs[r];
-      dpCpuRatio[r] = dpCpu[r] / fitCpu[r];
-      naiveCpuRatio[r] = naiveCpu[r] / fitCpu[r];
+      timeFit(fitNet, data, block, shuffle, pairFitMs, pairFitCpu, r);
+      naiveRatio[r] = naiveMs[r] / pairFitMs[r];
+      naiveCpuRatio[r] = naiveCpu[r] / pairFitCpu[r];
     }
-    // cost of drawing the noise alone (part of b)
-    long t0 = System.nanoTime();
+    // cost of drawing the noise alone (part of b): median of 21 draws of one step's noise
     float[] buf = new float[(int) dpNet.numParams()];
-    for (int i = 0; i < 5; i++) {
+    double[] noiseDraws = new double[21];
+    for (int i = 0; i < noiseDraws.length; i++) {
+      long t0 = System.nanoTime();
       noise.addTo(buf, 1.0);
+      noiseDraws[i] = (System.nanoTime() - t0) / 1e6;
     }
-    double noiseMs = (System.nanoTime() - t0) / 1e6 / 5;
+    double noiseMs = median(noiseDraws);
 
     double a = median(fitMs);
     double b = median(dpMs);
@@ -184,9 +202,10 @@ final class BenchDpsgdCommand implements Callable<Integer> {
         "naive", round(median(naiveCpu))));
     out.put("dpsgdOverFitCpu", round(median(dpCpuRatio)));
     out.put("naiveOverFitCpu", round(median(naiveCpuRatio)));
+    out.put("dpsgdMinusNoiseOverFit", round((b - noiseMs) / a));
     out.put("dpsgdOverFitBlocks", roundAll(dpRatio));
     out.put("noiseMsPerStep", round(noiseMs));
-    out.put("noiseSource", "SecureRandom.nextGaussian (bench stand-in for SecureGaussianNoise)");
+    out.put("noiseSource", "SecureGaussianNoise (AES-256-CTR ziggurat, OS entropy)");
     out.put("fitPeakHeapMb", round(fitMem.heapMb()));
     out.put("dpsgdPeakHeapMb", round(dpMem.heapMb()));
     out.put("fitPeakOffHeapMb", round(fitMem.offHeapMb()));
@@ -305,20 +324,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
     return Arrays.stream(v).map(BenchDpsgdCommand::round).toArray();
   }
 
-  /**
-   * Benchmark stand-in for dp-accounting's SecureGaussianNoise (not on this branch yet): normal
-   * samples from the platform's SecureRandom. Acceptable for a benchmark baseline only.
-   */
-  private static final class SecureRandomNoise implements GaussianNoise {
-    private final SecureRandom random = new SecureRandom();
-
-    @Override
-    public double nextStandard() {
-      return random.nextGaussian();
-    }
-  }
-
-  /** Records the number of events only; the benchmark measures training speed, not privacy. */
+  /** For the naive-loop baseline: records the number of events only (it measures speed, not privacy). */
   private static final class CountingAccountant implements PrivacyAccountant {
     private long events;
 

@@ -1,6 +1,6 @@
 package org.cloister.site.training;
 
-/** Clip factors min(1, C / ||g||) and the bookkeeping shared by both gradient methods. */
+/** The clip factor min(1, C / ||g||), shared by both gradient methods. */
 final class ClipFactors {
   private ClipFactors() {
   }

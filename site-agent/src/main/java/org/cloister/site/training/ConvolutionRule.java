@@ -7,6 +7,7 @@ import org.deeplearning4j.util.ConvolutionUtils;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
 import org.nd4j.linalg.convolution.Convolution;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -131,11 +132,9 @@ final class ConvolutionRule extends LayerRule {
 
   @Override
   INDArray perExampleSquaredNorms() {
-    INDArray w = perExampleWeightGrad.norm2(true, 1);
-    w.muli(w);
+    INDArray w = Nd4j.getExecutioner().exec(new SquaredNorm(perExampleWeightGrad, true, 1));
     if (perExampleBiasGrad != null) {
-      INDArray b = perExampleBiasGrad.norm2(true, 1);
-      w.addi(b.muli(b));
+      w.addi(Nd4j.getExecutioner().exec(new SquaredNorm(perExampleBiasGrad, true, 1)));
     }
     return w;
   }

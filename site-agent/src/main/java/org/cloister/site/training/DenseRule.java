@@ -4,6 +4,7 @@ import java.util.Map;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 
@@ -84,10 +85,9 @@ final class DenseRule extends LayerRule {
 
   @Override
   INDArray perExampleSquaredNorms() {
-    INDArray d = delta.norm2(true, 1);
-    d.muli(d);
-    INDArray a = input.norm2(true, 1);
-    a.muli(a);
+    // ||a_i^T d_i||_F^2 = ||a_i||^2 ||d_i||^2, plus ||d_i||^2 for the bias
+    INDArray d = Nd4j.getExecutioner().exec(new SquaredNorm(delta, true, 1));
+    INDArray a = Nd4j.getExecutioner().exec(new SquaredNorm(input, true, 1));
     if (bias != null) {
       a.addi(1.0);
     }
@@ -99,7 +99,7 @@ final class DenseRule extends LayerRule {
     INDArray scaled = delta.mulColumnVector(clipFactors);
     Nd4j.gemm(input, scaled, weightGrad, true, false, 1.0, 0.0);
     if (biasGrad != null) {
-      biasGrad.assign(scaled.sum(true, 0));
+      scaled.sum(biasGrad, 0);
     }
   }
 

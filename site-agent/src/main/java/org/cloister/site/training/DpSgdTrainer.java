@@ -1,6 +1,5 @@
 package org.cloister.site.training;
 
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.random.RandomGenerator;

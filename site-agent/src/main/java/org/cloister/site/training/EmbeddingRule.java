@@ -4,6 +4,7 @@ import java.util.Map;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.floating.SquaredNorm;
 import org.nd4j.linalg.api.ops.impl.scatter.ScatterUpdate;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -75,8 +76,7 @@ final class EmbeddingRule extends LayerRule {
 
   @Override
   INDArray perExampleSquaredNorms() {
-    INDArray d = delta.norm2(true, 1);
-    d.muli(d);
+    INDArray d = Nd4j.getExecutioner().exec(new SquaredNorm(delta, true, 1));
     return bias != null ? d.muli(2.0) : d;
   }
 
@@ -86,7 +86,7 @@ final class EmbeddingRule extends LayerRule {
     weightGrad.assign(0);
     Nd4j.scatterUpdate(ScatterUpdate.UpdateOp.ADD, weightGrad, indices.castTo(DataType.INT64), scaled, 1);
     if (biasGrad != null) {
-      biasGrad.assign(scaled.sum(true, 0));
+      scaled.sum(biasGrad, 0);
     }
   }
 

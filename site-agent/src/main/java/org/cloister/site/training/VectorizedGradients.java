@@ -132,6 +132,13 @@ final class VectorizedGradients implements ClippedGradients {
   }
 
   private INDArray column(double[] c) {
-    return Nd4j.createFromArray(c).reshape(c.length, 1).castTo(dataType);
+    if (dataType == DataType.DOUBLE) {
+      return Nd4j.create(c, new long[] {c.length, 1}, DataType.DOUBLE);
+    }
+    float[] f = new float[c.length];
+    for (int i = 0; i < c.length; i++) {
+      f[i] = (float) c[i];
+    }
+    return Nd4j.create(f, new long[] {c.length, 1}, DataType.FLOAT);
   }
 }

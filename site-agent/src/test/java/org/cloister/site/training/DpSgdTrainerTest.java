@@ -109,4 +109,22 @@ class DpSgdTrainerTest {
     assertThat(t.settings().perLayerClipNorms()).hasSize(3).containsOnly(2 / Math.sqrt(3));
     assertThat(t.settings().clipNorm()).isCloseTo(2, org.assertj.core.data.Offset.offset(1e-12));
   }
+
+  @Test
+  void documentedSmallSiteSettingsStillLearn() {
+    // docs/dp-sgd.md: a site with ~140 examples, q = 0.15, sigma = 3, C = 1 can take ~116 steps at
+    // epsilon 3, delta 1e-5 (RDP of the Poisson-subsampled Gaussian); the model must still learn
+    TrainTestSplit split = TrainTestSplit.stratified(BuiltinDatasets.wdbc(), 0.25, 3);
+    Standardizer st = Standardizer.fit(split.train());
+    Dataset all = st.apply(split.train());
+    int[] rows = new int[140];
+    Arrays.setAll(rows, i -> i * 3); // one site's share of the training set
+    Dataset site = all.subset(rows);
+    MultiLayerNetwork net = ModelZoo.newNetwork(ModelZoo.logisticRegression(), 30, 2, 5,
+        new org.nd4j.linalg.learning.config.Sgd(0.5), DataType.FLOAT);
+    DpSgdTrainer trainer = DpSgd.builder().clipNorm(1.0).noiseMultiplier(3.0).samplingRate(0.15)
+        .noise(new SeededGaussianNoise(21)).accountant(new GaussianRdpTestAccountant()).build(net);
+    trainer.train(site, 116, new Random(22));
+    assertThat(Evaluator.evaluate(net, st.apply(split.test())).accuracy()).isGreaterThan(0.9);
+  }
 }
