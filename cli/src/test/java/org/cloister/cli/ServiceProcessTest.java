@@ -120,5 +120,58 @@ class ServiceProcessTest {
     assertThat(count(db, "SELECT COUNT(*) FROM rounds WHERE quorum_met = 1")).isEqualTo(6);
     assertThat(count(db, "SELECT COUNT(DISTINCT round) FROM rounds WHERE quorum_met = 1")).isEqualTo(6);
     assertThat(count(db, "SELECT MAX(version) FROM models")).isEqualTo(7);
+    // exactly one signed ledger entry per (site, committed round); the chain and signatures verify
+    assertThat(count(db, "SELECT COUNT(*) FROM ledger")).isEqualTo(18);
+    assertThat(count(db, "SELECT COUNT(DISTINCT party_id || '/' || round) FROM ledger")).isEqualTo(18);
+    CloisterCommandTest.Run verify = CloisterCommandTest.run("ledger", "verify", "--database", db.toString(),
+        "--trust-root", kits.resolve("ca/ca.crt").toString());
+    assertThat(verify.code()).as(verify.out()).isZero();
+    CloisterCommandTest.Run report = CloisterCommandTest.run("budget", "report", "--study", "proc-study", "--database",
+        db.toString(), "--config", coordYaml.toString(), "--json");
+    assertThat(report.code()).as(report.err()).isZero();
+    var sitesJson = new com.fasterxml.jackson.databind.ObjectMapper().readTree(report.out()).get("sites");
+    assertThat(sitesJson).hasSize(3);
+    for (var site : sitesJson) {
+      assertThat(site.get("epsilon").asDouble()).isGreaterThan(0).isLessThanOrEqualTo(3.0);
+      assertThat(site.get("rounds").asInt()).isEqualTo(6);
+    }
+  }
+
+  @Test
+  void aSiteKilledMidRoundRejoinsAndASiteOverItsBudgetIsLeftOut(@TempDir Path dir) throws Exception {
+    Path kits = provision(dir, "budget-study", 4, 19000 + (int) (ProcessHandle.current().pid() % 2000));
+    Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
+    edit(coordYaml, "round_deadline_s: 30", "round_deadline_s: 8");
+    edit(coordYaml, "min_sites: 2", "min_sites: 1");
+    // site-3's ceiling fits two rounds (epsilon 1.20 after 2, 1.43 after 3 at these settings)
+    edit(coordYaml, "  delta: 1.0e-5\n", "  delta: 1.0e-5\n  sites:\n    site-3: {epsilon: 1.3}\n");
+    Path coordLog = dir.resolve("coord.log");
+    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    assertThat(waitForLine(coordLog, "coordinator: study", 60)).isTrue();
+    Process[] sites = new Process[3];
+    for (int s = 1; s <= 3; s++) {
+      sites[s - 1] = start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString());
+    }
+    // kill site-2 as soon as round 1 is done: it is in the middle of round 2
+    assertThat(waitForLine(coordLog, "round 1 ", 120)).as(Files.readString(coordLog)).isTrue();
+    sites[1].destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    assertThat(waitForLine(coordLog, "round 2 ", 120)).as(Files.readString(coordLog)).isTrue();
+    Path site2Log = dir.resolve("site-2-again.log");
+    Process site2 = start(site2Log, "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
+    assertThat(coordinator.waitFor(240, TimeUnit.SECONDS)).isTrue();
+    String log = Files.readString(coordLog);
+    assertThat(coordinator.exitValue()).as(log).isZero();
+    assertThat(site2.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+    Path db = kits.resolve("coordinator/coordinator.db");
+    // round 2 went on without site-2, which took part again later
+    assertThat(count(db, "SELECT COUNT(*) FROM ledger WHERE party_id = 'site-2' AND round = 2")).isZero();
+    assertThat(count(db, "SELECT COUNT(*) FROM ledger WHERE party_id = 'site-2' AND round >= 3")).isPositive();
+    // site-3 spent two rounds and was not asked after that
+    assertThat(count(db, "SELECT COUNT(*) FROM ledger WHERE party_id = 'site-3'")).isEqualTo(2);
+    CloisterCommandTest.Run report = CloisterCommandTest.run("budget", "report", "--study", "budget-study", "--database",
+        db.toString(), "--config", coordYaml.toString());
+    assertThat(report.out()).contains("round 3: left out: budget: projected epsilon").contains("would exceed the ceiling 1.300");
+    assertThat(report.out()).contains("round 2: left out: no update before the deadline");
   }
 }
