@@ -138,9 +138,13 @@ public final class CoordinatorService {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
     try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"))) {
+      PrivacyBudgets budgets = budgets(c);
       RoundEngine engine = new RoundEngine(study, m0, new FedAvgStrategy(),
-          new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, budgets(c), Clock.systemUTC(), seed);
+          new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, budgets, Clock.systemUTC(), seed);
       engine.addListener(metrics);
+      if (budgets != null) {
+        engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
+      }
       engine.addListener(new RoundListener() {
         @Override
         public void roundCompleted(RoundResult r) {

@@ -83,8 +83,19 @@ public final class SiteService {
       SiteLedger ledger = new SiteLedger("jdbc:sqlite:" + stateDir.resolve("site-ledger.db"));
       // a site with a budget trains only with DP-SGD, under its own guard; noise and sampling from OS entropy
       PrivacyBudget ceiling = new PrivacyBudget(budget.number("epsilon", 3.0), delta);
-      ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> new DpSgdLocalTrainer(net, data,
-          SecureGaussianNoise.fromOsEntropy(), ceiling, () -> ledger.events(studyId), new java.security.SecureRandom()));
+      java.util.concurrent.atomic.AtomicReference<DpSgdLocalTrainer> dpTrainer = new java.util.concurrent.atomic.AtomicReference<>();
+      ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> {
+        DpSgdLocalTrainer t = new DpSgdLocalTrainer(net, data, SecureGaussianNoise.fromOsEntropy(), ceiling,
+            () -> ledger.events(studyId), new java.security.SecureRandom());
+        dpTrainer.set(t);
+        return t;
+      });
+      // site-local metrics: the clip fraction is not noised, so it is served only on this site's own endpoint
+      io.micrometer.core.instrument.Gauge.builder("cloister.site.epsilon", dpTrainer, r -> r.get() == null ? 0 : r.get().lastEpsilon())
+          .description("this site's cumulative epsilon at its budget delta").register(registry);
+      io.micrometer.core.instrument.Gauge.builder("cloister.site.clip_fraction", dpTrainer,
+          r -> r.get() == null ? 0 : r.get().lastClipping().fractionClipped()).description("fraction of examples clipped last round")
+          .register(registry);
       List<org.cloister.dp.events.DpEvent> history = ledger.events(studyId);
       if (!history.isEmpty()) {
         out.printf(Locale.ROOT, "site: %d rounds already spent in study %s according to the local ledger%n", history.size(), studyId);

@@ -144,6 +144,11 @@ public final class RoundEngine implements Runnable {
     return config;
   }
 
+  /** The budget guard (null when the study enforces no budgets). */
+  public BudgetGuard budgetGuard() {
+    return budgetGuard;
+  }
+
   public void addListener(RoundListener l) {
     listeners.add(l);
   }
