@@ -1,19 +1,12 @@
 package org.cloister.cli.provision;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.YAMLException;
+import org.cloister.cli.config.ConfigMap;
 
 /**
  * A consortium as described in {@code CONSORTIUM.yaml}:
@@ -57,53 +50,17 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
   }
 
   public static ConsortiumSpec load(Path file) throws IOException {
-    Object root;
-    try {
-      root = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(file, StandardCharsets.UTF_8));
-    } catch (YAMLException e) {
-      throw new IllegalArgumentException(file + ": not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
-    }
-    if (!(root instanceof Map<?, ?> m)) {
-      throw new IllegalArgumentException(file + ": expected a mapping with consortium, coordinator and sites");
-    }
-    for (Object k : m.keySet()) {
-      if (!Set.of("consortium", "coordinator", "sites", "validity_days").contains(String.valueOf(k))) {
-        throw new IllegalArgumentException(file + ": unknown key '" + k + "'");
-      }
-    }
-    Object name = m.get("consortium");
-    if (name == null) {
-      throw new IllegalArgumentException(file + ": missing 'consortium'");
-    }
+    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days"));
     String host = "127.0.0.1";
     int port = 7443;
-    if (m.get("coordinator") instanceof Map<?, ?> c) {
-      if (c.get("host") != null) {
-        host = String.valueOf(c.get("host"));
-      }
-      if (c.get("port") != null) {
-        if (!(c.get("port") instanceof Integer p)) {
-          throw new IllegalArgumentException(file + ": 'coordinator.port' must be a whole number");
-        }
-        port = p;
-      }
-    } else if (m.get("coordinator") != null) {
-      throw new IllegalArgumentException(file + ": 'coordinator' must be a mapping with host and port");
+    if (c.has("coordinator")) {
+      ConfigMap coord = c.section("coordinator", Set.of("host", "port"));
+      host = coord.string("host", host);
+      port = coord.integer("port", port);
     }
-    if (!(m.get("sites") instanceof List<?> list)) {
-      throw new IllegalArgumentException(file + ": 'sites' must be a list of site ids");
+    if (!c.has("sites")) {
+      throw c.error("'sites' must list the site ids");
     }
-    List<String> sites = new ArrayList<>();
-    for (Object o : list) {
-      sites.add(String.valueOf(o));
-    }
-    int days = 365;
-    if (m.get("validity_days") != null) {
-      if (!(m.get("validity_days") instanceof Integer d)) {
-        throw new IllegalArgumentException(file + ": 'validity_days' must be a whole number");
-      }
-      days = d;
-    }
-    return new ConsortiumSpec(String.valueOf(name), host, port, sites, days);
+    return new ConsortiumSpec(c.string("consortium"), host, port, c.strings("sites"), c.integer("validity_days", 365));
   }
 }

@@ -1,5 +1,7 @@
 package org.cloister.cli.service;
 
+import org.cloister.cli.config.ConfigMap;
+
 import com.google.protobuf.ByteString;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

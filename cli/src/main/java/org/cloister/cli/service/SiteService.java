@@ -1,5 +1,7 @@
 package org.cloister.cli.service;
 
+import org.cloister.cli.config.ConfigMap;
+
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

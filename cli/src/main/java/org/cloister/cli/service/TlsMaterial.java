@@ -1,5 +1,7 @@
 package org.cloister.cli.service;
 
+import org.cloister.cli.config.ConfigMap;
+
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Path;

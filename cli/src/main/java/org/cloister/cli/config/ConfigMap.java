@@ -1,4 +1,4 @@
-package org.cloister.cli.service;
+package org.cloister.cli.config;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +18,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * errors naming the file and the key path (e.g. {@code site.yaml: 'tls.certificate' is missing}).
  * Relative paths resolve against the file's folder.
  */
-final class ConfigMap {
+public final class ConfigMap {
   private final Map<?, ?> map;
   private final String source;
   private final String prefix;
@@ -31,7 +31,7 @@ final class ConfigMap {
     this.baseDir = baseDir;
   }
 
-  static ConfigMap load(Path file, Set<String> allowedKeys) throws IOException {
+  public static ConfigMap load(Path file, Set<String> allowedKeys) throws IOException {
     Object root;
     try {
       root = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(file, StandardCharsets.UTF_8));
@@ -47,7 +47,7 @@ final class ConfigMap {
     return c;
   }
 
-  void allowOnly(Set<String> keys) {
+  public void allowOnly(Set<String> keys) {
     for (Object k : map.keySet()) {
       if (!keys.contains(String.valueOf(k))) {
         throw error("'" + prefix + k + "' is not a known key (known: " + new java.util.TreeSet<>(keys) + ")");
@@ -55,11 +55,11 @@ final class ConfigMap {
     }
   }
 
-  boolean has(String key) {
+  public boolean has(String key) {
     return map.get(key) != null;
   }
 
-  ConfigMap section(String key, Set<String> allowedKeys) {
+  public ConfigMap section(String key, Set<String> allowedKeys) {
     Object v = map.get(key);
     if (!(v instanceof Map<?, ?> m)) {
       throw error("'" + prefix + key + "' must be a mapping");
@@ -69,7 +69,7 @@ final class ConfigMap {
     return c;
   }
 
-  String string(String key) {
+  public String string(String key) {
     Object v = map.get(key);
     if (v == null) {
       throw error("'" + prefix + key + "' is missing");
@@ -80,11 +80,11 @@ final class ConfigMap {
     return String.valueOf(v);
   }
 
-  String string(String key, String dflt) {
+  public String string(String key, String dflt) {
     return has(key) ? string(key) : dflt;
   }
 
-  int integer(String key, int dflt) {
+  public int integer(String key, int dflt) {
     if (!has(key)) {
       return dflt;
     }
@@ -94,7 +94,7 @@ final class ConfigMap {
     throw error("'" + prefix + key + "' must be a whole number, got '" + map.get(key) + "'");
   }
 
-  double number(String key, double dflt) {
+  public double number(String key, double dflt) {
     if (!has(key)) {
       return dflt;
     }
@@ -104,7 +104,7 @@ final class ConfigMap {
     throw error("'" + prefix + key + "' must be a number, got '" + map.get(key) + "'");
   }
 
-  boolean bool(String key, boolean dflt) {
+  public boolean bool(String key, boolean dflt) {
     if (!has(key)) {
       return dflt;
     }
@@ -114,7 +114,7 @@ final class ConfigMap {
     throw error("'" + prefix + key + "' must be true or false");
   }
 
-  List<String> strings(String key) {
+  public List<String> strings(String key) {
     Object v = map.get(key);
     if (v == null) {
       return List.of();
@@ -128,12 +128,12 @@ final class ConfigMap {
   }
 
   /** A file path, relative to the configuration's folder unless absolute. */
-  Path path(String key) {
+  public Path path(String key) {
     return baseDir.resolve(string(key)).normalize();
   }
 
   /** {@code host:port}. */
-  java.net.InetSocketAddress address(String key, String dflt) {
+  public java.net.InetSocketAddress address(String key, String dflt) {
     String v = string(key, dflt);
     int colon = v.lastIndexOf(':');
     if (colon <= 0) {
@@ -151,7 +151,7 @@ final class ConfigMap {
   }
 
   /** Resolves {@code jdbc:sqlite:RELATIVE} against the configuration's folder. */
-  String jdbcUrl(String key, String dflt) {
+  public String jdbcUrl(String key, String dflt) {
     String url = string(key, dflt);
     if (url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:sqlite::memory:")) {
       Path p = Path.of(url.substring("jdbc:sqlite:".length()));
@@ -160,7 +160,7 @@ final class ConfigMap {
     return url;
   }
 
-  IllegalArgumentException error(String message) {
+  public IllegalArgumentException error(String message) {
     return new IllegalArgumentException(source + ": " + message);
   }
 }
