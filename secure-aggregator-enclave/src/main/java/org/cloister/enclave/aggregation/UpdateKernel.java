@@ -1,0 +1,60 @@
+package org.cloister.enclave.aggregation;
+
+/**
+ * The inner loops of aggregation over an update held as little-endian float32 bytes (the decrypted
+ * plaintext, read in place without a copy). Implementations must give bit-identical
+ * {@link #accumulate} results (each element is one fused multiply-add), so that a study's figures
+ * do not depend on which kernel ran.
+ */
+public interface UpdateKernel {
+
+  /** A short name for reports ("vector-512", "scalar"). */
+  String name();
+
+  /**
+   * Sum of the squares of {@code n} float32 values at {@code bytes[off...]}. The result is NaN or
+   * infinite if any value is (and may also be infinite for finite values whose squares overflow
+   * float; callers re-check such updates with {@link #firstNonFinite}).
+   */
+  double sumOfSquares(byte[] bytes, int off, int n);
+
+  /** {@code acc[i] = fma(weight, value[i], acc[i])} for the {@code n} values at {@code bytes[off...]}. */
+  void accumulate(byte[] bytes, int off, int n, float weight, float[] acc);
+
+  /** Index of the first NaN or infinite value, or -1. Slow path, used only for rejected updates. */
+  static int firstNonFinite(byte[] bytes, int off, int n) {
+    for (int i = 0; i < n; i++) {
+      if (!Float.isFinite(ScalarKernel.get(bytes, off + i * Float.BYTES))) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Exact double-precision sum of squares (slow path for updates whose float sum overflowed). */
+  static double exactSumOfSquares(byte[] bytes, int off, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+      double v = ScalarKernel.get(bytes, off + i * Float.BYTES);
+      s += v * v;
+    }
+    return s;
+  }
+
+  /**
+   * The fastest kernel this JVM supports: the Vector API kernel when the {@code jdk.incubator.vector}
+   * module is present (the enclave process is started with {@code --add-modules jdk.incubator.vector}),
+   * otherwise the scalar kernel.
+   */
+  static UpdateKernel best() {
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
+      try {
+        return (UpdateKernel) Class.forName("org.cloister.enclave.aggregation.VectorKernel")
+            .getDeclaredConstructor().newInstance();
+      } catch (ReflectiveOperationException | LinkageError e) {
+        return new ScalarKernel();
+      }
+    }
+    return new ScalarKernel();
+  }
+}

@@ -1,0 +1,62 @@
+package org.cloister.enclave.aggregation;
+
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Kernel on the JDK Vector API (incubator module {@code jdk.incubator.vector}): loads float lanes
+ * straight from the decrypted bytes. Loaded reflectively by {@link UpdateKernel#best()} only when
+ * the module is present. Squares are summed in float lanes over blocks of {@value #BLOCK} vectors,
+ * each block's total added in double, so the rounding error stays far below what a norm bound needs.
+ */
+final class VectorKernel implements UpdateKernel {
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final int BLOCK = 256;
+
+  @Override
+  public String name() {
+    return "vector-" + SPECIES.vectorBitSize();
+  }
+
+  @Override
+  public double sumOfSquares(byte[] bytes, int off, int n) {
+    int lanes = SPECIES.length();
+    int upper = SPECIES.loopBound(n);
+    double total = 0;
+    FloatVector s = FloatVector.zero(SPECIES);
+    int inBlock = 0;
+    int i = 0;
+    for (; i < upper; i += lanes) {
+      FloatVector v = FloatVector.fromByteArray(SPECIES, bytes, off + i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+      s = v.fma(v, s);
+      if (++inBlock == BLOCK) {
+        total += s.reduceLanes(VectorOperators.ADD);
+        s = FloatVector.zero(SPECIES);
+        inBlock = 0;
+      }
+    }
+    total += s.reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      double a = ScalarKernel.get(bytes, off + i * Float.BYTES);
+      total += a * a;
+    }
+    return total;
+  }
+
+  @Override
+  public void accumulate(byte[] bytes, int off, int n, float weight, float[] acc) {
+    int lanes = SPECIES.length();
+    int upper = SPECIES.loopBound(n);
+    FloatVector w = FloatVector.broadcast(SPECIES, weight);
+    int i = 0;
+    for (; i < upper; i += lanes) {
+      FloatVector v = FloatVector.fromByteArray(SPECIES, bytes, off + i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+      v.fma(w, FloatVector.fromArray(SPECIES, acc, i)).intoArray(acc, i);
+    }
+    for (; i < n; i++) {
+      acc[i] = Math.fma(weight, ScalarKernel.get(bytes, off + i * Float.BYTES), acc[i]);
+    }
+  }
+}
