@@ -109,8 +109,7 @@ public final class KeyBrokerMain {
       String warning = "WARNING: the key broker trusts a NON-AWS attestation root (" + root.getSubjectX500Principal().getName()
           + " from " + rootPath + "). Anyone holding that root's key can obtain data keys. Development only: never "
           + "with real patient data.";
-      err.println(warning);
-      log.warn(warning);
+      err.println(warning); // a banner on stderr whatever the logging configuration
     }
     return new NitroAttestationVerifier(root);
   }

@@ -137,8 +137,7 @@ public final class EnclaveMain {
         }
         String warning = "WARNING: SIMULATED attestation platform: documents are signed by a development root, "
             + "not by Nitro hardware; they prove nothing about isolation. Development only: never with real patient data.";
-        err.println(warning);
-        log.warn(warning);
+        err.println(warning); // a banner on stderr whatever the logging configuration
         DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.load(
             Path.of(opts.get("--dev-root-cert")), Path.of(opts.get("--dev-root-key")), Clock.systemUTC(),
             new SecureRandom());

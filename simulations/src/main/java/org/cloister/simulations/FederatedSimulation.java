@@ -17,8 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.cloister.aggregation.UpdateValidator;
-import org.cloister.coordinator.aggregation.PlaintextFedAvgAggregator;
 import org.cloister.coordinator.rounds.RoundEngine;
 import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
@@ -41,7 +39,6 @@ import org.cloister.protocol.v1.TrainingConfig;
 import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.SiteAgent;
 import org.cloister.site.agent.SiteRoundRecord;
-import org.cloister.site.agent.UpdateSealer;
 import org.cloister.site.plain.PlainSgdTrainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -85,15 +82,21 @@ public final class FederatedSimulation {
     StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
         cfg.roundDeadline(), Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
         cfg.sites(), Duration.ofSeconds(5));
-    RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(),
-        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), Clock.systemUTC(), cfg.seed());
+    List<String> members = new ArrayList<>();
+    for (int s = 0; s < cfg.sites(); s++) {
+      members.add(siteId(s));
+    }
+    members.add(EVALUATOR);
+    AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members); // enclave + key broker processes
+    RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(), secure.aggregator(), Clock.systemUTC(),
+        cfg.seed());
 
     List<RoundReport> reports = new ArrayList<>();
     MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
     List<ManagedChannel> channels = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(cfg.sites()); // one agent thread per virtual hospital
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), engine,
-        new DevelopmentHeaderIdentityResolver(), (rpc, reason) -> { }, b -> { })) {
+        new DevelopmentHeaderIdentityResolver(), (rpc, reason) -> { }, secure::registerServices)) {
       server.start();
       ManagedChannel evalChannel = channel(server.port(), EVALUATOR);
       channels.add(evalChannel);
@@ -109,7 +112,7 @@ public final class FederatedSimulation {
           }
           ModelArtifact m = evaluator.withDeadlineAfter(30, TimeUnit.SECONDS).fetchModel(FetchModelRequest.newBuilder()
               .setStudyId(cfg.studyId()).setVersion(r.modelVersion()).build());
-          Parameters.set(evalNet, FloatCodec.decode(m.getPayload(), (int) m.getDimension()));
+          Parameters.set(evalNet, secure.open(EVALUATOR, m, evalChannel));
           EvaluationMetrics em = Evaluator.evaluate(evalNet, test);
           RoundReport rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(),
               em.accuracy(), em.auc(), em.logLoss(), r.durationMillis());
@@ -129,7 +132,7 @@ public final class FederatedSimulation {
         LocalTrainer trainer = new PlainSgdTrainer(net, local);
         ManagedChannel ch = channel(server.port(), siteId);
         channels.add(ch);
-        SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, UpdateSealer.plaintext(),
+        SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch),
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
         futures.add(pool.submit(agent));
@@ -148,7 +151,7 @@ public final class FederatedSimulation {
         sites.add(new SiteReport(id, data.sitePartitions().get(s).size(), contributed));
       }
       ModelArtifact last = engine.model(0).orElseThrow();
-      Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), (int) last.getDimension()));
+      Parameters.set(evalNet, secure.open(EVALUATOR, last, evalChannel));
       EvaluationMetrics fin = Evaluator.evaluate(evalNet, test);
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, sites, status, System.currentTimeMillis() - started);
@@ -157,6 +160,7 @@ public final class FederatedSimulation {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
       }
+      secure.close();
     }
   }
 

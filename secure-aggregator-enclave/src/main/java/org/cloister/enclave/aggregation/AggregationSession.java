@@ -21,8 +21,10 @@ import org.cloister.trust.hpke.HpkeKeyPair;
  * One round inside the enclave: updates are offered one at a time; each is decrypted into a reused
  * buffer, validated (member, not replayed, weight, base version, dimension, finite values, L2 norm
  * within the policy's bound) and, if valid, added to the weighted sum — so memory stays O(dimension)
- * whatever the number of sites, and no update is ever kept. A rejected update does not touch the
- * sum; its reason names what is wrong and never a value.
+ * whatever the number of sites, and no update is ever kept. Validation and summation share one
+ * pass over the decrypted values: the candidate sum is written to a second buffer and adopted only
+ * when the update is valid, so a rejected update never touches the sum. Reasons name what is wrong
+ * and never a value.
  *
  * <p>Not thread-safe: one session per round, driven by one thread.
  */
@@ -63,7 +65,8 @@ public final class AggregationSession {
   private final int dimension;
   private final double maxSquaredNorm;
   private final byte[] plaintext;
-  private final float[] sum;
+  private float[] sum;
+  private float[] spare;
   private final List<String> accepted = new ArrayList<>();
   private final Set<String> acceptedSet = new java.util.HashSet<>();
   private final Map<String, String> rejected = new LinkedHashMap<>();
@@ -84,6 +87,7 @@ public final class AggregationSession {
     this.maxSquaredNorm = policy.maxUpdateL2Norm() * policy.maxUpdateL2Norm();
     this.plaintext = new byte[dimension * Float.BYTES];
     this.sum = new float[dimension];
+    this.spare = new float[dimension];
   }
 
   /**
@@ -145,7 +149,8 @@ public final class AggregationSession {
           + ", round " + round.round() + ", site " + siteId + " (sealed to another key or context, or altered)";
     }
     replays.record(round.roundId(), siteId);
-    double sq = kernel.sumOfSquares(plaintext, 0, dimension);
+    // one pass: the candidate sum goes to the spare buffer, adopted only if the update is valid
+    double sq = kernel.accumulateInto(plaintext, 0, dimension, (float) numExamples, sum, spare);
     if (!Double.isFinite(sq)) {
       if (UpdateKernel.firstNonFinite(plaintext, 0, dimension) >= 0) {
         return tag(RejectReason.NOT_FINITE) + "the update contains NaN or infinite values";
@@ -156,7 +161,9 @@ public final class AggregationSession {
       return tag(RejectReason.NORM_EXCEEDED) + String.format(Locale.ROOT,
           "the update's L2 norm exceeds the policy bound %.6g", policy.maxUpdateL2Norm());
     }
-    kernel.accumulate(plaintext, 0, dimension, (float) numExamples, sum);
+    float[] adopted = spare;
+    spare = sum;
+    sum = adopted;
     totalWeight += numExamples;
     maxWeight = Math.max(maxWeight, numExamples);
     return null;
@@ -218,6 +225,7 @@ public final class AggregationSession {
     finished = true;
     Arrays.fill(plaintext, (byte) 0);
     Arrays.fill(sum, 0f);
+    Arrays.fill(spare, 0f);
   }
 
   /** Standard deviation of the central noise this session would add (0 without central DP). */

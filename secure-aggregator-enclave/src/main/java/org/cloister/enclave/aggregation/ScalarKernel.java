@@ -18,34 +18,23 @@ public final class ScalarKernel implements UpdateKernel {
   }
 
   @Override
-  public double sumOfSquares(byte[] bytes, int off, int n) {
+  public double accumulateInto(byte[] bytes, int off, int n, float weight, float[] in, float[] out) {
     double s0 = 0;
     double s1 = 0;
-    double s2 = 0;
-    double s3 = 0;
     int i = 0;
-    for (; i + 3 < n; i += 4) {
-      int o = off + i * Float.BYTES;
-      double a = get(bytes, o);
-      double b = get(bytes, o + 4);
-      double c = get(bytes, o + 8);
-      double d = get(bytes, o + 12);
-      s0 += a * a;
-      s1 += b * b;
-      s2 += c * c;
-      s3 += d * d;
+    for (; i + 1 < n; i += 2) {
+      float a = get(bytes, off + i * Float.BYTES);
+      float b = get(bytes, off + (i + 1) * Float.BYTES);
+      s0 += (double) a * a;
+      s1 += (double) b * b;
+      out[i] = Math.fma(weight, a, in[i]);
+      out[i + 1] = Math.fma(weight, b, in[i + 1]);
     }
     for (; i < n; i++) {
-      double a = get(bytes, off + i * Float.BYTES);
-      s0 += a * a;
+      float a = get(bytes, off + i * Float.BYTES);
+      s0 += (double) a * a;
+      out[i] = Math.fma(weight, a, in[i]);
     }
-    return (s0 + s1) + (s2 + s3);
-  }
-
-  @Override
-  public void accumulate(byte[] bytes, int off, int n, float weight, float[] acc) {
-    for (int i = 0; i < n; i++) {
-      acc[i] = Math.fma(weight, get(bytes, off + i * Float.BYTES), acc[i]);
-    }
+    return s0 + s1;
   }
 }

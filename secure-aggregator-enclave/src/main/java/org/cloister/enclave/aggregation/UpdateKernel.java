@@ -1,10 +1,9 @@
 package org.cloister.enclave.aggregation;
 
 /**
- * The inner loops of aggregation over an update held as little-endian float32 bytes (the decrypted
- * plaintext, read in place without a copy). Implementations must give bit-identical
- * {@link #accumulate} results (each element is one fused multiply-add), so that a study's figures
- * do not depend on which kernel ran.
+ * The inner loop of aggregation over an update held as little-endian float32 bytes (the decrypted
+ * plaintext, read in place without a copy). Implementations must give bit-identical sums (each
+ * element is one fused multiply-add), so that a study's figures do not depend on which kernel ran.
  */
 public interface UpdateKernel {
 
@@ -12,14 +11,13 @@ public interface UpdateKernel {
   String name();
 
   /**
-   * Sum of the squares of {@code n} float32 values at {@code bytes[off...]}. The result is NaN or
-   * infinite if any value is (and may also be infinite for finite values whose squares overflow
-   * float; callers re-check such updates with {@link #firstNonFinite}).
+   * One pass over the {@code n} float32 values at {@code bytes[off...]}: writes
+   * {@code out[i] = fma(weight, value[i], in[i])} (leaving {@code in} untouched, so a rejected update
+   * is dropped by not adopting {@code out}) and returns the sum of the values' squares. That sum is
+   * NaN or infinite if any value is, and may also be infinite for finite values whose squares
+   * overflow float; callers re-check such updates with {@link #firstNonFinite}.
    */
-  double sumOfSquares(byte[] bytes, int off, int n);
-
-  /** {@code acc[i] = fma(weight, value[i], acc[i])} for the {@code n} values at {@code bytes[off...]}. */
-  void accumulate(byte[] bytes, int off, int n, float weight, float[] acc);
+  double accumulateInto(byte[] bytes, int off, int n, float weight, float[] in, float[] out);
 
   /** Index of the first NaN or infinite value, or -1. Slow path, used only for rejected updates. */
   static int firstNonFinite(byte[] bytes, int off, int n) {

@@ -21,9 +21,10 @@ final class VectorKernel implements UpdateKernel {
   }
 
   @Override
-  public double sumOfSquares(byte[] bytes, int off, int n) {
+  public double accumulateInto(byte[] bytes, int off, int n, float weight, float[] in, float[] out) {
     int lanes = SPECIES.length();
     int upper = SPECIES.loopBound(n);
+    FloatVector w = FloatVector.broadcast(SPECIES, weight);
     double total = 0;
     FloatVector s = FloatVector.zero(SPECIES);
     int inBlock = 0;
@@ -31,6 +32,7 @@ final class VectorKernel implements UpdateKernel {
     for (; i < upper; i += lanes) {
       FloatVector v = FloatVector.fromByteArray(SPECIES, bytes, off + i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
       s = v.fma(v, s);
+      v.fma(w, FloatVector.fromArray(SPECIES, in, i)).intoArray(out, i);
       if (++inBlock == BLOCK) {
         total += s.reduceLanes(VectorOperators.ADD);
         s = FloatVector.zero(SPECIES);
@@ -39,24 +41,10 @@ final class VectorKernel implements UpdateKernel {
     }
     total += s.reduceLanes(VectorOperators.ADD);
     for (; i < n; i++) {
-      double a = ScalarKernel.get(bytes, off + i * Float.BYTES);
-      total += a * a;
+      float a = ScalarKernel.get(bytes, off + i * Float.BYTES);
+      total += (double) a * a;
+      out[i] = Math.fma(weight, a, in[i]);
     }
     return total;
-  }
-
-  @Override
-  public void accumulate(byte[] bytes, int off, int n, float weight, float[] acc) {
-    int lanes = SPECIES.length();
-    int upper = SPECIES.loopBound(n);
-    FloatVector w = FloatVector.broadcast(SPECIES, weight);
-    int i = 0;
-    for (; i < upper; i += lanes) {
-      FloatVector v = FloatVector.fromByteArray(SPECIES, bytes, off + i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-      v.fma(w, FloatVector.fromArray(SPECIES, acc, i)).intoArray(acc, i);
-    }
-    for (; i < n; i++) {
-      acc[i] = Math.fma(weight, ScalarKernel.get(bytes, off + i * Float.BYTES), acc[i]);
-    }
   }
 }
