@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks (each reports ratios against a baseline measured in the same run).",
     subcommands = {
+        BenchAggregateCommand.class,
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec

@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
         SimulateCommand.class,
         BenchCommand.class,
         AttestCommand.class,
+        EnclaveCommand.class,
+        BrokerCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {

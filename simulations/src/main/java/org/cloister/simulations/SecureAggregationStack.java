@@ -285,7 +285,7 @@ public final class SecureAggregationStack implements AggregationStack {
   // ------------------------------------------------------------------ helpers
 
   /** The enclave image jar to run, or null when none was built (development classpath). */
-  static Path locateImage() {
+  public static Path locateImage() {
     String configured = System.getProperty("cloister.enclave.image", System.getenv("CLOISTER_ENCLAVE_IMAGE"));
     if (configured != null && !configured.isBlank()) {
       Path p = Path.of(configured);
@@ -308,7 +308,7 @@ public final class SecureAggregationStack implements AggregationStack {
     return null;
   }
 
-  static List<Path> currentClasspath() {
+  public static List<Path> currentClasspath() {
     List<Path> out = new ArrayList<>();
     for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
       if (!e.isBlank()) {
