@@ -46,6 +46,13 @@ public interface AggregationStack extends AutoCloseable {
     };
   }
 
+  /** One line saying how {@link #forSimulation} will aggregate. */
+  static String describeMode() {
+    return "plaintext".equals(System.getProperty("cloister.aggregation"))
+        ? "plaintext FedAvg in the coordinator (non-private baseline)"
+        : "FedAvg in the attested enclave (simulated platform) with the key broker";
+  }
+
   /** The non-private baseline: plaintext updates averaged in the coordinator's process. */
   static AggregationStack plaintext(int dimension) {
     return new AggregationStack() {
