@@ -41,7 +41,7 @@ final class BenchAggregateCommand implements Callable<Integer> {
   @Option(names = "--params", paramLabel = "P", defaultValue = "1000000", description = "Parameters per update (default ${DEFAULT-VALUE}).")
   int params;
 
-  @Option(names = "--repeat", paramLabel = "R", defaultValue = "5", description = "Measured repetitions; medians are reported (default ${DEFAULT-VALUE}).")
+  @Option(names = "--repeat", paramLabel = "R", defaultValue = "7", description = "Measured repetitions; medians are reported (default ${DEFAULT-VALUE}).")
   int repeat;
 
   @Option(names = "--json", description = "Print the result as JSON.")

@@ -18,13 +18,15 @@ import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;
 
 /**
- * One round inside the enclave: updates are offered one at a time; each is decrypted into a reused
- * buffer, validated (member, not replayed, weight, base version, dimension, finite values, L2 norm
- * within the policy's bound) and, if valid, added to the weighted sum — so memory stays O(dimension)
- * whatever the number of sites, and no update is ever kept. Validation and summation share one
- * pass over the decrypted values: the candidate sum is written to a second buffer and adopted only
- * when the update is valid, so a rejected update never touches the sum. Reasons name what is wrong
- * and never a value.
+ * One round inside the enclave: updates are offered one at a time as they stream in; each is
+ * checked (member, not replayed, weight, base version, dimension), decrypted into one of four
+ * reused buffers, then validated (finite values, L2 norm within the policy's bound) and, if valid,
+ * added to the weighted sum — so memory stays O(dimension) whatever the number of sites, and no
+ * update is kept beyond its batch. Validation and summation share one pass over the decrypted
+ * values, four updates at a time: the candidate sum is written to a second buffer and adopted only
+ * when all four are valid (otherwise the valid ones are added one by one), so a rejected update
+ * never touches the sum and the result is exactly that of adding the valid updates in arrival
+ * order. Reasons name what is wrong and never a value.
  *
  * <p>Not thread-safe: one session per round, driven by one thread.
  */
@@ -51,8 +53,17 @@ public final class AggregationSession {
     }
   }
 
-  /** The outcome of one offered update. */
-  public record Outcome(String siteId, boolean accepted, String reason) {
+  private static final int BATCH = 4;
+
+  /** A decrypted update waiting for the next pass over the sum. */
+  private static final class Pending {
+    final byte[] values;
+    String siteId;
+    long weight;
+
+    Pending(int bytes) {
+      values = new byte[bytes];
+    }
   }
 
   private final AggregationPolicy policy;
@@ -64,11 +75,14 @@ public final class AggregationSession {
   private final ReplayGuard replays;
   private final int dimension;
   private final double maxSquaredNorm;
-  private final byte[] plaintext;
+  private final Pending[] batch = new Pending[BATCH];
+  private final byte[][] batchValues = new byte[BATCH][];
+  private final float[] batchWeights = new float[BATCH];
+  private final double[] batchSquares = new double[BATCH];
+  private int pending;
   private float[] sum;
   private float[] spare;
   private final List<String> accepted = new ArrayList<>();
-  private final Set<String> acceptedSet = new java.util.HashSet<>();
   private final Map<String, String> rejected = new LinkedHashMap<>();
   private double totalWeight;
   private double maxWeight;
@@ -85,38 +99,41 @@ public final class AggregationSession {
     this.replays = replays;
     this.dimension = policy.dimension();
     this.maxSquaredNorm = policy.maxUpdateL2Norm() * policy.maxUpdateL2Norm();
-    this.plaintext = new byte[dimension * Float.BYTES];
+    for (int i = 0; i < BATCH; i++) {
+      batch[i] = new Pending(dimension * Float.BYTES);
+      batchValues[i] = batch[i].values;
+    }
     this.sum = new float[dimension];
     this.spare = new float[dimension];
   }
 
   /**
    * Offers one sealed update ({@code payload[off, off+len)} = HPKE {@code enc || ciphertext}).
-   * Never throws for bad input: a bad update is rejected with a reason.
+   * Never throws for bad input. Checks that need no decryption, and decryption itself, are decided
+   * here; the value checks (finite, norm) are decided when the update's batch of four is summed,
+   * at the latest by {@link #accepted()}, {@link #rejected()} or {@link #meanUpdate}.
    */
-  public Outcome offer(String siteId, long numExamples, long baseModelVersion, String format, byte[] payload, int off,
-                       int len) {
+  public void offer(String siteId, long numExamples, long baseModelVersion, String format, byte[] payload, int off,
+                    int len) {
     if (finished) {
       throw new IllegalStateException("session already finished");
     }
     String reason = check(siteId, numExamples, baseModelVersion, format, len);
     if (reason == null) {
-      reason = decryptValidateAndAdd(siteId, numExamples, payload, off, len);
+      reason = decrypt(siteId, numExamples, payload, off, len);
     }
-    if (reason == null) {
-      accepted.add(siteId);
-      acceptedSet.add(siteId);
-      return new Outcome(siteId, true, "accepted");
+    if (reason != null) {
+      rejected.putIfAbsent(siteId, reason);
+    } else if (pending == BATCH) {
+      settle();
     }
-    rejected.putIfAbsent(siteId, reason);
-    return new Outcome(siteId, false, reason);
   }
 
   private String check(String siteId, long numExamples, long baseModelVersion, String format, int len) {
     if (siteId == null || !members.contains(siteId)) {
       return "not_a_member: site '" + siteId + "' is not in the enclave's consortium configuration";
     }
-    if (acceptedSet.contains(siteId) || replays.seen(round.roundId(), siteId)) {
+    if (replays.seen(round.roundId(), siteId)) {
       return tag(RejectReason.REPLAYED) + "an update from " + siteId + " for round " + round.round() + " (id "
           + round.roundId() + ") was already received";
     }
@@ -140,33 +157,95 @@ public final class AggregationSession {
     return null;
   }
 
-  private String decryptValidateAndAdd(String siteId, long numExamples, byte[] payload, int off, int len) {
+  /** Decrypts into the next free batch slot; null when it worked. */
+  private String decrypt(String siteId, long numExamples, byte[] payload, int off, int len) {
+    Pending slot = batch[pending];
     byte[] aad = aad(round, siteId, dimension);
     try {
-      hpke.open(enclaveKey, payload, off, len, UPDATE_INFO, aad, plaintext, 0);
+      hpke.open(enclaveKey, payload, off, len, UPDATE_INFO, aad, slot.values, 0);
     } catch (HpkeException e) {
       return tag(RejectReason.DECRYPTION_FAILED) + "the update does not decrypt for study " + round.studyId()
           + ", round " + round.round() + ", site " + siteId + " (sealed to another key or context, or altered)";
     }
     replays.record(round.roundId(), siteId);
-    // one pass: the candidate sum goes to the spare buffer, adopted only if the update is valid
-    double sq = kernel.accumulateInto(plaintext, 0, dimension, (float) numExamples, sum, spare);
+    slot.siteId = siteId;
+    slot.weight = numExamples;
+    pending++;
+    return null;
+  }
+
+  /**
+   * Sums the pending updates. A full batch goes through the sum in one pass into the spare buffer,
+   * adopted if all four are valid; otherwise (or for a partial batch) each update is checked and
+   * summed on its own, so a rejected update never touches the sum and the result is bit for bit
+   * the same as adding the valid updates one by one in arrival order.
+   */
+  private void settle() {
+    if (pending == BATCH) {
+      for (int j = 0; j < BATCH; j++) {
+        batchWeights[j] = batch[j].weight;
+      }
+      kernel.accumulate4(batchValues, batchWeights, dimension, sum, spare, batchSquares);
+      boolean allValid = true;
+      String[] reasons = new String[BATCH];
+      for (int j = 0; j < BATCH; j++) {
+        reasons[j] = validate(batch[j], batchSquares[j]);
+        allValid &= reasons[j] == null;
+      }
+      if (allValid) {
+        swap();
+      }
+      for (int j = 0; j < BATCH; j++) {
+        if (reasons[j] == null) {
+          if (!allValid) {
+            kernel.accumulateInto(batch[j].values, 0, dimension, batchWeights[j], sum, sum);
+          }
+          accept(batch[j]);
+        } else {
+          rejected.putIfAbsent(batch[j].siteId, reasons[j]);
+        }
+      }
+    } else {
+      for (int j = 0; j < pending; j++) {
+        Pending u = batch[j];
+        double sq = kernel.accumulateInto(u.values, 0, dimension, (float) u.weight, sum, spare);
+        String reason = validate(u, sq);
+        if (reason == null) {
+          swap();
+          accept(u);
+        } else {
+          rejected.putIfAbsent(u.siteId, reason);
+        }
+      }
+    }
+    pending = 0;
+  }
+
+  private String validate(Pending u, double squares) {
+    double sq = squares;
     if (!Double.isFinite(sq)) {
-      if (UpdateKernel.firstNonFinite(plaintext, 0, dimension) >= 0) {
+      if (UpdateKernel.firstNonFinite(u.values, 0, dimension) >= 0) {
         return tag(RejectReason.NOT_FINITE) + "the update contains NaN or infinite values";
       }
-      sq = UpdateKernel.exactSumOfSquares(plaintext, 0, dimension);
+      sq = UpdateKernel.exactSumOfSquares(u.values, 0, dimension);
     }
     if (!(sq <= maxSquaredNorm)) {
       return tag(RejectReason.NORM_EXCEEDED) + String.format(Locale.ROOT,
           "the update's L2 norm exceeds the policy bound %.6g", policy.maxUpdateL2Norm());
     }
-    float[] adopted = spare;
-    spare = sum;
-    sum = adopted;
-    totalWeight += numExamples;
-    maxWeight = Math.max(maxWeight, numExamples);
     return null;
+  }
+
+  private void accept(Pending u) {
+    accepted.add(u.siteId);
+    totalWeight += u.weight;
+    maxWeight = Math.max(maxWeight, u.weight);
+  }
+
+  private void swap() {
+    float[] t = spare;
+    spare = sum;
+    sum = t;
   }
 
   /** The associated data an update for this round from {@code siteId} is sealed with. */
@@ -185,11 +264,19 @@ public final class AggregationSession {
     return r.name().toLowerCase(Locale.ROOT) + ": ";
   }
 
+  /** Sites whose updates went into the sum, in arrival order (settles pending updates first). */
   public List<String> accepted() {
+    if (!finished) {
+      settle();
+    }
     return List.copyOf(accepted);
   }
 
+  /** Rejected sites and why (settles pending updates first). */
   public Map<String, String> rejected() {
+    if (!finished) {
+      settle();
+    }
     return Map.copyOf(rejected);
   }
 
@@ -202,6 +289,9 @@ public final class AggregationSession {
    * @throws IllegalStateException when no update was accepted
    */
   public float[] meanUpdate(GaussianNoise noise) {
+    if (!finished) {
+      settle();
+    }
     if (accepted.isEmpty()) {
       throw new IllegalStateException("no valid update to average");
     }
@@ -220,16 +310,22 @@ public final class AggregationSession {
     return mean;
   }
 
-  /** Wipes the session's buffers (the last decrypted update and the running sum). */
+  /** Wipes the session's buffers (decrypted updates and the running sum). */
   public void close() {
     finished = true;
-    Arrays.fill(plaintext, (byte) 0);
+    pending = 0;
+    for (Pending p : batch) {
+      Arrays.fill(p.values, (byte) 0);
+    }
     Arrays.fill(sum, 0f);
     Arrays.fill(spare, 0f);
   }
 
   /** Standard deviation of the central noise this session would add (0 without central DP). */
   public double noiseStddev() {
+    if (!finished) {
+      settle();
+    }
     return accepted.isEmpty() ? 0 : policy.centralNoiseMultiplier() * policy.maxUpdateL2Norm() * maxWeight / totalWeight;
   }
 }

@@ -37,4 +37,32 @@ public final class ScalarKernel implements UpdateKernel {
     }
     return s0 + s1;
   }
+
+  @Override
+  public void accumulate4(byte[][] values, float[] weights, int n, float[] in, float[] out, double[] sumsOfSquares) {
+    byte[] b0 = values[0];
+    byte[] b1 = values[1];
+    byte[] b2 = values[2];
+    byte[] b3 = values[3];
+    double s0 = 0;
+    double s1 = 0;
+    double s2 = 0;
+    double s3 = 0;
+    for (int i = 0; i < n; i++) {
+      int o = i * Float.BYTES;
+      float a0 = get(b0, o);
+      float a1 = get(b1, o);
+      float a2 = get(b2, o);
+      float a3 = get(b3, o);
+      s0 += (double) a0 * a0;
+      s1 += (double) a1 * a1;
+      s2 += (double) a2 * a2;
+      s3 += (double) a3 * a3;
+      out[i] = Math.fma(weights[3], a3, Math.fma(weights[2], a2, Math.fma(weights[1], a1, Math.fma(weights[0], a0, in[i]))));
+    }
+    sumsOfSquares[0] = s0;
+    sumsOfSquares[1] = s1;
+    sumsOfSquares[2] = s2;
+    sumsOfSquares[3] = s3;
+  }
 }

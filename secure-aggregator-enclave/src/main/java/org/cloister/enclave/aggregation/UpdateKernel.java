@@ -19,6 +19,15 @@ public interface UpdateKernel {
    */
   double accumulateInto(byte[] bytes, int off, int n, float weight, float[] in, float[] out);
 
+  /**
+   * Four updates in one pass over the sum: {@code out[i] = fma(w3, v3[i], fma(w2, v2[i], fma(w1,
+   * v1[i], fma(w0, v0[i], in[i]))))} — bit for bit what four {@link #accumulateInto} calls in that
+   * order give — and each update's sum of squares into {@code sumsOfSquares[0..3]}. Reading the sum
+   * once per four updates instead of once per update is what keeps aggregation close to the speed
+   * of decryption.
+   */
+  void accumulate4(byte[][] values, float[] weights, int n, float[] in, float[] out, double[] sumsOfSquares);
+
   /** Index of the first NaN or infinite value, or -1. Slow path, used only for rejected updates. */
   static int firstNonFinite(byte[] bytes, int off, int n) {
     for (int i = 0; i < n; i++) {

@@ -197,11 +197,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       }
       ByteString payload = u.getPayload();
       byte[] bytes = payload.toByteArray();
-      AggregationSession.Outcome o = session.offer(u.getSiteId(), u.getNumExamples(), u.getBaseModelVersion(),
-          u.getPayloadFormat(), bytes, 0, bytes.length);
-      if (!o.accepted()) {
-        log.info("round {}: update from {} rejected: {}", header.getRound(), u.getSiteId(), o.reason());
-      }
+      session.offer(u.getSiteId(), u.getNumExamples(), u.getBaseModelVersion(), u.getPayloadFormat(), bytes, 0,
+          bytes.length);
     }
 
     @Override
@@ -235,6 +232,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private AggregateOutput finish() {
       List<String> accepted = session.accepted();
       Map<String, String> rejected = new LinkedHashMap<>(session.rejected());
+      rejected.forEach((site, reason) -> log.info("round {}: update from {} rejected: {}", header.getRound(), site, reason));
       if (accepted.size() < policy.minUpdates()) {
         String detail = accepted.size() + " valid update(s); the policy publishes a model only from at least "
             + policy.minUpdates();

@@ -54,8 +54,12 @@ class AggregationSessionTest {
         AggregationSession.aad(r, site, delta.length), FloatCodec.encode(delta)).toBytes();
   }
 
-  private AggregationSession.Outcome offer(AggregationSession s, String site, long n, byte[] payload) {
-    return s.offer(site, n, 7, AggregationSession.UPDATE_FORMAT, payload, 0, payload.length);
+  private static void offer(AggregationSession s, String site, long n, byte[] payload) {
+    s.offer(site, n, 7, AggregationSession.UPDATE_FORMAT, payload, 0, payload.length);
+  }
+
+  private static String reason(AggregationSession s, String site) {
+    return s.rejected().get(site);
   }
 
   static float[] randomDelta(long seed, int dim, double scale) {
@@ -78,8 +82,8 @@ class AggregationSessionTest {
       long n = 10L * k + 3;
       ref.add(new WeightedUpdate("site-" + k, d, n));
       byte[] payload = seal("site-" + k, round, d);
-      assertThat(offer(vector, "site-" + k, n, payload).accepted()).isTrue();
-      assertThat(offer(scalar, "site-" + k, n, payload).accepted()).isTrue();
+      offer(vector, "site-" + k, n, payload);
+      offer(scalar, "site-" + k, n, payload);
     }
     float[] expected = FedAvg.weightedMeanDelta(DIM, ref);
     float[] v = vector.meanUpdate(null);
@@ -104,16 +108,18 @@ class AggregationSessionTest {
     huge[10] = 1e30f;                        // finite, but its square overflows float
     float[] shortOne = randomDelta(5, DIM - 1, 0.01);
 
-    assertThat(offer(s, "site-1", 5, seal("site-1", round, good)).accepted()).isTrue();
-    assertThat(offer(s, "site-2", 5, seal("site-2", round, nan)).reason())
-        .isEqualTo("not_finite: the update contains NaN or infinite values");
-    assertThat(offer(s, "site-3", 5, seal("site-3", round, inf)).reason()).startsWith("not_finite:");
-    assertThat(offer(s, "site-4", 5, seal("site-4", round, big)).reason())
-        .isEqualTo("norm_exceeded: the update's L2 norm exceeds the policy bound 1.00000");
-    assertThat(offer(s, "site-5", 5, seal("site-5", round, huge)).reason()).startsWith("norm_exceeded:");
+    offer(s, "site-1", 5, seal("site-1", round, good));
+    offer(s, "site-2", 5, seal("site-2", round, nan));
+    offer(s, "site-3", 5, seal("site-3", round, inf));
+    offer(s, "site-4", 5, seal("site-4", round, big));
+    offer(s, "site-5", 5, seal("site-5", round, huge));
+    assertThat(reason(s, "site-2")).isEqualTo("not_finite: the update contains NaN or infinite values");
+    assertThat(reason(s, "site-3")).startsWith("not_finite:");
+    assertThat(reason(s, "site-4")).isEqualTo("norm_exceeded: the update's L2 norm exceeds the policy bound 1.00000");
+    assertThat(reason(s, "site-5")).startsWith("norm_exceeded:");
     AggregationSession s2 = session(policy(1.0, 0), UpdateKernel.best(), new MemoryGuard());
-    assertThat(offer(s2, "site-5", 5, seal("site-5", round, shortOne)).reason())
-        .isEqualTo("wrong_dimension: update has 1002 parameters, expected 1003");
+    offer(s2, "site-5", 5, seal("site-5", round, shortOne));
+    assertThat(reason(s2, "site-5")).isEqualTo("wrong_dimension: update has 1002 parameters, expected 1003");
 
     assertThat(s.accepted()).containsExactly("site-1");
     assertThat(s.rejected()).containsOnlyKeys("site-2", "site-3", "site-4", "site-5");
@@ -129,23 +135,59 @@ class AggregationSessionTest {
     AggregationSession s = session(policy(10, 0), UpdateKernel.best(), guard);
     float[] d = randomDelta(1, DIM, 0.01);
     byte[] fromSite1 = seal("site-1", round, d);
-    assertThat(offer(s, "site-1", 5, fromSite1).accepted()).isTrue();
-    assertThat(offer(s, "site-1", 5, fromSite1).reason()).startsWith("replayed:");
+    offer(s, "site-1", 5, fromSite1);
+    offer(s, "site-1", 5, fromSite1);
+    assertThat(s.accepted()).containsExactly("site-1");
+    assertThat(reason(s, "site-1")).startsWith("replayed:");
     // the host relabels site-1's update as site-2's: the aad no longer matches
-    assertThat(offer(s, "site-2", 5, fromSite1).reason()).startsWith("decryption_failed:");
+    offer(s, "site-2", 5, fromSite1);
+    assertThat(reason(s, "site-2")).startsWith("decryption_failed:");
     // an update sealed for another round id
-    byte[] otherRound = seal("site-3", new AggregationSession.RoundContext("study", 3, "rid-OTHER", 7), d);
-    assertThat(offer(s, "site-3", 5, otherRound).reason()).startsWith("decryption_failed:");
-    assertThat(offer(s, "site-9", 5, seal("site-9", round, d)).reason()).startsWith("not_a_member:");
-    assertThat(offer(s, "site-4", 0, seal("site-4", round, d)).reason()).startsWith("bad_weight:");
-    assertThat(s.offer("site-4", 5, 6, AggregationSession.UPDATE_FORMAT, fromSite1, 0, fromSite1.length).reason())
-        .startsWith("wrong_model_version:");
-    assertThat(s.offer("site-4", 5, 7, "f32le-delta", fromSite1, 0, fromSite1.length).reason())
-        .startsWith("malformed:");
+    offer(s, "site-3", 5, seal("site-3", new AggregationSession.RoundContext("study", 3, "rid-OTHER", 7), d));
+    assertThat(reason(s, "site-3")).startsWith("decryption_failed:");
+    offer(s, "site-9", 5, seal("site-9", round, d));
+    assertThat(reason(s, "site-9")).startsWith("not_a_member:");
+    offer(s, "site-4", 0, seal("site-4", round, d));
+    assertThat(reason(s, "site-4")).startsWith("bad_weight:");
+    AggregationSession t = session(policy(10, 0), UpdateKernel.best(), new MemoryGuard());
+    t.offer("site-4", 5, 6, AggregationSession.UPDATE_FORMAT, fromSite1, 0, fromSite1.length);
+    assertThat(reason(t, "site-4")).startsWith("wrong_model_version:");
+    t.offer("site-5", 5, 7, "f32le-delta", fromSite1, 0, fromSite1.length);
+    assertThat(reason(t, "site-5")).startsWith("malformed:");
 
     // a later session of the same round id (the host replays the round): site-1 is remembered
     AggregationSession again = session(policy(10, 0), UpdateKernel.best(), guard);
-    assertThat(offer(again, "site-1", 5, fromSite1).reason()).startsWith("replayed:");
+    offer(again, "site-1", 5, fromSite1);
+    assertThat(reason(again, "site-1")).startsWith("replayed:");
+  }
+
+  @Test
+  void batchesOfFourGiveExactlyTheSumOfTheValidUpdatesInArrivalOrder() throws Exception {
+    Set<String> many = new java.util.HashSet<>();
+    for (int k = 1; k <= 11; k++) {
+      many.add("s" + k);
+    }
+    for (UpdateKernel kernel : List.of(UpdateKernel.best(), new ScalarKernel())) {
+      AggregationSession mixed = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+          new MemoryGuard());
+      AggregationSession validOnly = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+          new MemoryGuard());
+      List<String> expected = new ArrayList<>();
+      for (int k = 1; k <= 11; k++) {
+        boolean bad = k == 3 || k == 6 || k == 7; // two in the second batch, one in the first
+        float[] d = randomDelta(100 + k, DIM, bad ? 1.0 : 0.01);
+        byte[] p = seal("s" + k, round, d);
+        offer(mixed, "s" + k, k, p);
+        if (!bad) {
+          offer(validOnly, "s" + k, k, p);
+          expected.add("s" + k);
+        }
+      }
+      assertThat(mixed.accepted()).containsExactlyElementsOf(expected);
+      assertThat(mixed.rejected()).containsOnlyKeys("s3", "s6", "s7");
+      assertThat(java.util.Arrays.equals(mixed.meanUpdate(null), validOnly.meanUpdate(null)))
+          .as("kernel %s: rejected updates leave no trace in the sum", kernel.name()).isTrue();
+    }
   }
 
   @Test
