@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A separate JVM started with {@code java -cp CLASSPATH MAIN ARGS}, that announces itself with one
  * line {@code <READY-PREFIX>key=value ...} (or {@code <FAILED-PREFIX>reason}) on standard output.
- * Its output is forwarded line by line to this process's log; its standard input stays open so it
+ * Its output is forwarded line by line to this process's log (warnings and errors as warnings,
+ * the rest as info); its standard input stays open so it
  * can exit when this process dies ({@code --exit-with-parent}). {@link #close()} ends it (only it).
  */
 public final class JavaProcess implements AutoCloseable {
@@ -79,7 +80,12 @@ public final class JavaProcess implements AutoCloseable {
               }
             }
           }
-          out.info("{}", line);
+          if ((line.startsWith("WARNING") && !line.contains("incubator modules")) || line.contains(" WARN ")
+              || line.contains(" ERROR ")) {
+            out.warn("{}", line);
+          } else {
+            out.info("{}", line);
+          }
         }
       } catch (IOException e) {
         // stream closed: the process ended
