@@ -108,6 +108,7 @@ final class BenchAggregateCommand implements Callable<Integer> {
           n.get("sites").asInt(), n.get("params").asInt(), n.get("ciphertext_mib").asDouble(), n.get("kernel").asText(),
           n.get("available_processors").asInt());
       o.printf(Locale.ROOT, "raw AES-256-GCM decryption:       %8.1f MiB/s%n", n.get("raw_aes_gcm_decrypt_mib_s").asDouble());
+      o.printf(Locale.ROOT, "HPKE open alone (breakdown):      %8.1f MiB/s%n", n.get("hpke_open_mib_s").asDouble());
       o.printf(Locale.ROOT, "enclave decrypt-validate-sum:     %8.1f MiB/s%n", n.get("aggregate_mib_s").asDouble());
       double ratio = n.get("ratio").asDouble();
       o.printf(Locale.ROOT, "ratio (median of %d):             %8.3f  (target >= 0.70: %s)%n", repeat, ratio,

@@ -24,6 +24,7 @@ class SecureAggregationCommandsTest {
     assertThat(n.get("params").asInt()).isEqualTo(4096);
     assertThat(n.get("raw_aes_gcm_decrypt_mib_s").asDouble()).isPositive();
     assertThat(n.get("aggregate_mib_s").asDouble()).isPositive();
+    assertThat(n.get("hpke_open_mib_s").asDouble()).isPositive();
     assertThat(n.get("ratio").asDouble()).isPositive();
     assertThat(n.get("kernel").asText()).startsWith("vector-");
     assertThat(n.get("repetitions")).hasSize(2);
