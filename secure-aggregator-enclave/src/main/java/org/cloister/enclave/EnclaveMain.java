@@ -76,6 +76,11 @@ public final class EnclaveMain {
       byte[] policyBytes = Files.readAllBytes(Path.of(opts.get("--policy")));
       EnclaveConfig config = EnclaveConfig.parse(configBytes);
       AggregationPolicy policy = AggregationPolicy.parse(policyBytes);
+      if (policy.centralNoiseMultiplier() > 0) {
+        // needs a cryptographically secure Gaussian source (SecureGaussianNoise, dp-accounting), not wired yet
+        throw new IllegalArgumentException("the aggregation policy asks for central noise (central_noise_multiplier "
+            + policy.centralNoiseMultiplier() + ") but no secure Gaussian noise source is wired into this enclave build");
+      }
       Path artifact = ImageMeasurement.codeArtifact();
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 
@@ -90,8 +95,7 @@ public final class EnclaveMain {
       vault.open(); // the broker checks our PCRs here: a modified enclave stops now
 
       UpdateKernel kernel = UpdateKernel.best();
-      // Central DP noise needs a cryptographically secure Gaussian source (SecureGaussianNoise); it is
-      // wired by the dp-accounting work. Until then a policy with central noise is refused at start.
+      // no noise source: policies with central noise were refused above
       SecureAggregatorService service = new SecureAggregatorService(policy, config, key, platform,
           "simulated".equals(platformName) ? "simulated-nitro" : platformName, pcrs, vault, null, kernel);
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))

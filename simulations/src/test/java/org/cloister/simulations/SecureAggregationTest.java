@@ -253,7 +253,8 @@ class SecureAggregationTest {
     }
     Path log = Path.of("target", "test-logs.txt");
     String logText = Files.exists(log) ? Files.readString(log, StandardCharsets.ISO_8859_1) : "";
-    assertThat(logText).contains("round 2: enclave published version 3"); // the coordinator's and the enclave's log lines
+    assertThat(logText).as("surefire writes the test log to target/test-logs.txt (see the simulations pom)")
+        .contains("round 2: enclave published version 3"); // the coordinator's and the enclave's log lines
     haystacks.add(logText.getBytes(StandardCharsets.ISO_8859_1));
 
     for (byte[] secret : secrets) {
