@@ -195,11 +195,14 @@ public final class SecureAggregationStack implements AggregationStack {
    */
   public static SecureAggregationStack launch(Setup setup, List<Path> enclaveClasspath, boolean ownsWorkDirectory)
       throws IOException {
+    int dimension = AggregationPolicy.parse(Files.readAllBytes(setup.policy())).dimension();
+    // four decrypted updates, the running sum and its spare, one update in transit, and headroom
+    String heap = Math.max(256, (8L * dimension * Float.BYTES) / (1 << 20) + 192) + "m";
     JavaProcess broker = startBroker(setup);
     try {
       EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(
           enclaveClasspath != null ? enclaveClasspath : setup.enclaveClasspath(), setup.config(), setup.policy(),
-          new InetSocketAddress("127.0.0.1", broker.port()), setup.devRootCert(), setup.devRootKey(), "512m"),
+          new InetSocketAddress("127.0.0.1", broker.port()), setup.devRootCert(), setup.devRootKey(), heap),
           START_TIMEOUT);
       log.info("secure aggregation: key broker pid {}, enclave pid {} (PCR0 {})", broker.pid(), enclave.pid(), enclave.pcr0());
       return new SecureAggregationStack(setup, broker, enclave, setup.workDirectory().resolve("coordinator-store"),
