@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         BenchPrivacyCommand.class,
         BenchDpsgdCommand.class,
+        BenchAggregateCommand.class,
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec

@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
         BenchCommand.class,
         AttestCommand.class,
         PrivacyCommand.class,
+        EnclaveCommand.class,
+        BrokerCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {

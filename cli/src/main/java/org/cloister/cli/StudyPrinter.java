@@ -25,7 +25,7 @@ final class StudyPrinter {
     }
     out.printf(Locale.ROOT, "Study %s: %d hospitals, %s partition of %s, model %s, %d rounds, %s%n",
         cfg.studyId(), cfg.sites(), cfg.partition(), cfg.dataset(), cfg.model(), cfg.rounds(),
-        cfg.dp().enabled() ? "DP-SGD" : "non-private baseline (plaintext FedAvg)");
+        (cfg.dp().enabled() ? "DP-SGD" : "no DP") + ", " + org.cloister.simulations.AggregationStack.describeMode());
     out.flush();
   }
 

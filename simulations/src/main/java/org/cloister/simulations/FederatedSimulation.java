@@ -15,8 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.cloister.aggregation.UpdateValidator;
-import org.cloister.coordinator.aggregation.PlaintextFedAvgAggregator;
 import org.cloister.coordinator.rounds.RoundEngine;
 import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
@@ -45,7 +43,6 @@ import org.cloister.protocol.v1.TrainingConfig;
 import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.SiteAgent;
 import org.cloister.site.agent.SiteRoundRecord;
-import org.cloister.site.agent.UpdateSealer;
 import org.cloister.site.ledger.SiteLedger;
 import org.cloister.site.ledger.SpendSigner;
 import org.cloister.site.plain.PlainSgdTrainer;
@@ -100,8 +97,14 @@ public final class FederatedSimulation {
     JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"));
     PrivacyBudgets budgets = cfg.dp().enabled() && !Double.isNaN(cfg.dp().epsilon())
         ? new PrivacyBudgets(new PrivacyBudgets.Ceiling(cfg.dp().epsilon(), cfg.dp().delta()), Map.of()) : null;
-    RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(),
-        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, budgets, Clock.systemUTC(), cfg.seed());
+    List<String> members = new ArrayList<>();
+    for (int s = 0; s < cfg.sites(); s++) {
+      members.add(siteId(s));
+    }
+    members.add(EVALUATOR);
+    AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members); // enclave + key broker processes
+    RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(), secure.aggregator(), store, budgets,
+        Clock.systemUTC(), cfg.seed());
 
     List<RoundReport> reports = new ArrayList<>();
     MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
@@ -112,7 +115,7 @@ public final class FederatedSimulation {
     // the CA certificate (public) lets a privacy officer verify the ledger in coordinator.db afterwards
     org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
-        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, b -> { })) {
+        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, secure::registerServices)) {
       server.start();
       ManagedChannel evalChannel = channel(server.port(), pki.clientCredentials(pki.issue(EVALUATOR)));
       channels.add(evalChannel);
@@ -128,7 +131,7 @@ public final class FederatedSimulation {
           }
           ModelArtifact m = evaluator.withDeadlineAfter(30, TimeUnit.SECONDS).fetchModel(FetchModelRequest.newBuilder()
               .setStudyId(cfg.studyId()).setVersion(r.modelVersion()).build());
-          Parameters.set(evalNet, FloatCodec.decode(m.getPayload(), (int) m.getDimension()));
+          Parameters.set(evalNet, secure.open(EVALUATOR, m, evalChannel));
           EvaluationMetrics em = Evaluator.evaluate(evalNet, test);
           RoundReport rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(),
               em.accuracy(), em.auc(), em.logLoss(), r.durationMillis());
@@ -155,7 +158,7 @@ public final class FederatedSimulation {
         org.cloister.trust.pki.IssuedCertificate party = pki.issue(siteId);
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
-        SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, UpdateSealer.plaintext(),
+        SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch),
             new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
@@ -179,7 +182,7 @@ public final class FederatedSimulation {
             cfg.dp().enabled() ? cfg.dp().delta() : Double.NaN));
       }
       ModelArtifact last = engine.model(0).orElseThrow();
-      Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), (int) last.getDimension()));
+      Parameters.set(evalNet, secure.open(EVALUATOR, last, evalChannel));
       EvaluationMetrics fin = Evaluator.evaluate(evalNet, test);
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, sites, status, System.currentTimeMillis() - started,
@@ -191,6 +194,7 @@ public final class FederatedSimulation {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
       }
+      secure.close();
     }
   }
 

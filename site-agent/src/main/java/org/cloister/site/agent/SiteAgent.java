@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.FederationGrpc;
 import org.cloister.protocol.v1.JoinRequest;
 import org.cloister.protocol.v1.JoinResponse;
@@ -112,19 +111,21 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       log.warn("site {}: round {} already spent according to the local ledger; not training again", siteId, task.getRound());
       return;
     }
-    float[] global = FloatCodec.decode(task.getModel().getPayload(), dimension);
     LocalUpdate update;
+    UpdateSealer.Sealed sealed;
     try {
+      float[] global = sealer.openGlobalModel(task, dimension);
       update = trainer.train(global, task);
+      sealed = sealer.seal(task, update.delta());
     } catch (RuntimeException e) {
-      // e.g. the local privacy guard refusing to spend more budget: the site sits the round out
+      // e.g. the local privacy guard refusing to spend more budget, or the enclave's attestation
+      // failing verification: the site sits the round out
       log.warn("site {}: round {} not trained: {}", siteId, task.getRound(), e.getMessage());
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, e.getMessage(), java.util.Map.of()));
       return;
     }
-    UpdateSealer.Sealed sealed = sealer.seal(task, update.delta());
+    // privacy is spent when the update leaves the hospital: sign and record it durably first
     org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
-    // durable before the update leaves the hospital: the spend counts from here on
     ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), update.spent(), update.epsilonAfter(),
         spend.getSpend().toByteArray(), spend.getSignature().toByteArray());
     UpdateEnvelope env = UpdateEnvelope.newBuilder()

@@ -19,6 +19,15 @@ public interface UpdateSealer {
 
   Sealed seal(RoundTask task, float[] delta);
 
+  /**
+   * The global weights the task starts from. The sealer is the site's end of the channel to the
+   * aggregator, so it also opens what comes back: the default reads plaintext {@code f32le}
+   * weights (development baseline); the attested sealer opens the copy sealed to this site.
+   */
+  default float[] openGlobalModel(RoundTask task, int dimension) {
+    return FloatCodec.decode(task.getModel().getPayload(), dimension);
+  }
+
   /** No encryption: the coordinator can read the update. Development baseline only. */
   static UpdateSealer plaintext() {
     return (task, delta) -> new Sealed(FloatCodec.DELTA_F32LE, FloatCodec.encode(delta), Map.of());

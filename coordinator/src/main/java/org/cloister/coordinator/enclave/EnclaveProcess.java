@@ -1,0 +1,105 @@
+package org.cloister.coordinator.enclave;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The host's handle on the secure aggregator enclave: starts it as a separate process from its
+ * image, the way a parent instance starts a Nitro enclave, and opens the local channel to it
+ * (gRPC on loopback here; vsock through a proxy in production). The coordinator never loads the
+ * enclave's code: it only knows the image, the configuration and the policy files to hand over.
+ */
+public final class EnclaveProcess implements AutoCloseable {
+  /** Main class inside the enclave image. */
+  public static final String MAIN_CLASS = "org.cloister.enclave.EnclaveMain";
+  public static final String READY = "CLOISTER-ENCLAVE READY ";
+  public static final String FAILED = "CLOISTER-ENCLAVE FAILED ";
+
+  /**
+   * What to start.
+   *
+   * @param classpath   the enclave image (one jar), or a development classpath
+   * @param config      configuration file (measured into PCR1)
+   * @param policy      aggregation policy file (measured into PCR2)
+   * @param broker      the key broker's address (reached through the host)
+   * @param devRootCert development attestation root certificate (simulated platform)
+   * @param devRootKey  its private key, handed to the simulated platform only
+   * @param maxHeap     the enclave's memory, e.g. {@code 512m}
+   */
+  public record Launch(List<Path> classpath, Path config, Path policy, InetSocketAddress broker, Path devRootCert,
+                       Path devRootKey, String maxHeap) {
+    public Launch {
+      classpath = List.copyOf(classpath);
+      Objects.requireNonNull(config, "config");
+      Objects.requireNonNull(policy, "policy");
+      Objects.requireNonNull(broker, "broker");
+    }
+  }
+
+  private final JavaProcess process;
+  private final ManagedChannel channel;
+
+  private EnclaveProcess(JavaProcess process) {
+    this.process = process;
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", process.port())
+        .usePlaintext() // loopback stand-in for vsock; everything sensitive on it is end-to-end encrypted
+        .maxInboundMessageSize(512 * 1024 * 1024)
+        .build();
+  }
+
+  /**
+   * Starts the enclave and waits until it serves.
+   *
+   * @throws JavaProcess.StartException with the enclave's reason, e.g. the key broker refusing it
+   */
+  public static EnclaveProcess start(Launch l, Duration timeout) throws IOException {
+    List<String> args = new ArrayList<>(List.of("--config", l.config().toString(), "--policy", l.policy().toString(),
+        "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--listen", "127.0.0.1:0",
+        "--exit-with-parent"));
+    if (l.devRootCert() != null) {
+      args.addAll(List.of("--platform", "simulated", "--dev-root-cert", l.devRootCert().toString(),
+          "--dev-root-key", l.devRootKey().toString()));
+    }
+    List<String> jvm = List.of("-Xmx" + (l.maxHeap() == null ? "512m" : l.maxHeap()), "-XX:+UseSerialGC",
+        "--add-modules", "jdk.incubator.vector", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+        "-Dorg.slf4j.simpleLogger.showDateTime=false");
+    return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, READY, FAILED, timeout));
+  }
+
+  /** The local channel to the enclave. */
+  public ManagedChannel channel() {
+    return channel;
+  }
+
+  /** PCR0 the enclave reported when it started (hex). */
+  public String pcr0() {
+    return process.readyField("pcr0");
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    process.close();
+  }
+}

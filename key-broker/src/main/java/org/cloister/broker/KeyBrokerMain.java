@@ -1,0 +1,141 @@
+package org.cloister.broker;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.Set;
+import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.nitro.AwsNitroRoot;
+import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
+import org.cloister.trust.pki.Pem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The key broker process. Prints {@value #READY}{@code port=N} on standard output once it serves.
+ *
+ * <pre>
+ * java -cp ... org.cloister.broker.KeyBrokerMain --keystore KS.p12 --keystore-password-file PW
+ *     --policies POLICIES.json --tls-cert CHAIN.pem --tls-key KEY.pem --audit-log AUDIT.jsonl
+ *     --admin-token-file TOKEN [--attestation-root DEV_ROOT.pem] [--listen 127.0.0.1:0] [--exit-with-parent]
+ * </pre>
+ */
+public final class KeyBrokerMain {
+  public static final String READY = "CLOISTER-BROKER READY ";
+  public static final String FAILED = "CLOISTER-BROKER FAILED ";
+  private static final Logger log = LoggerFactory.getLogger(KeyBrokerMain.class);
+  private static final Set<String> VALUED = Set.of("--keystore", "--keystore-password-file", "--policies", "--tls-cert",
+      "--tls-key", "--audit-log", "--admin-token-file", "--attestation-root", "--listen");
+  private static final Set<String> FLAGS = Set.of("--exit-with-parent");
+
+  private KeyBrokerMain() {
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs the broker until it is stopped; returns the exit code (2 usage, 1 failure). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    ProcessArgs a;
+    try {
+      a = ProcessArgs.parse(args, VALUED, FLAGS);
+      a.required("--keystore");
+      a.required("--keystore-password-file");
+      a.required("--policies");
+      a.required("--tls-cert");
+      a.required("--tls-key");
+      a.required("--audit-log");
+      a.required("--admin-token-file");
+    } catch (IllegalArgumentException e) {
+      out.println(FAILED + e.getMessage());
+      err.println("key broker: " + e.getMessage());
+      return 2;
+    }
+    KeyBrokerServer server;
+    try {
+      SecureRandom random = new SecureRandom();
+      Clock clock = Clock.systemUTC();
+      char[] password = readSecret(a.requiredPath("--keystore-password-file"));
+      BrokerKeystore keystore = BrokerKeystore.load(a.requiredPath("--keystore"), password, random);
+      Arrays.fill(password, '\0');
+      KeyPolicies policies = KeyPolicies.load(a.requiredPath("--policies"));
+      AttestationVerifier verifier = verifier(a.optional("--attestation-root", null), err);
+      byte[] token = new String(readSecret(a.requiredPath("--admin-token-file"))).getBytes(StandardCharsets.US_ASCII);
+      AuditLog audit = new AuditLog(a.requiredPath("--audit-log"), clock);
+      server = new KeyBrokerServer(ProcessArgs.address("--listen", a.optional("--listen", "127.0.0.1:0")),
+          a.requiredPath("--tls-cert"), a.requiredPath("--tls-key"), keystore, policies, verifier, audit, token,
+          clock, random).start();
+      log.info("key broker serving {} key(s) on port {}", keystore.keyIds().size(), server.port());
+    } catch (IOException | RuntimeException e) {
+      out.println(FAILED + e.getMessage());
+      out.flush();
+      err.println("key broker failed to start: " + e.getMessage());
+      return 1;
+    }
+    out.println(READY + "port=" + server.port());
+    out.flush();
+    KeyBrokerServer s = server;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        s.close();
+      } catch (InterruptedException ignored) {
+        Thread.currentThread().interrupt();
+      }
+    }, "broker-shutdown"));
+    if (a.flag("--exit-with-parent")) {
+      exitWhenStdinCloses();
+    }
+    try {
+      server.awaitTermination();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  private static AttestationVerifier verifier(String rootPath, PrintStream err) throws IOException {
+    if (rootPath == null) {
+      return NitroAttestationVerifier.withAwsRoot();
+    }
+    X509Certificate root = Pem.readCertificate(Path.of(rootPath));
+    if (!root.equals(AwsNitroRoot.certificate())) {
+      String warning = "WARNING: the key broker trusts a NON-AWS attestation root (" + root.getSubjectX500Principal().getName()
+          + " from " + rootPath + "). Anyone holding that root's key can obtain data keys. Development only: never "
+          + "with real patient data.";
+      err.println(warning); // a banner on stderr whatever the logging configuration
+    }
+    return new NitroAttestationVerifier(root);
+  }
+
+  static char[] readSecret(Path file) throws IOException {
+    String s = Files.readString(file, StandardCharsets.UTF_8).strip();
+    if (s.isEmpty()) {
+      throw new IOException(file + " is empty");
+    }
+    return s.toCharArray();
+  }
+
+  /** The parent holds our stdin open; when it dies (or closes it) we stop too. */
+  static void exitWhenStdinCloses() {
+    Thread t = new Thread(() -> {
+      try {
+        while (System.in.read() >= 0) {
+          // ignore input
+        }
+      } catch (IOException ignored) {
+        // treat as closed
+      }
+      log.info("parent closed stdin: stopping");
+      System.exit(0);
+    }, "parent-watch");
+    t.setDaemon(true);
+    t.start();
+  }
+}

@@ -1,0 +1,201 @@
+package org.cloister.broker;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import javax.crypto.SecretKey;
+import org.cloister.protocol.v1.Challenge;
+import org.cloister.protocol.v1.ChallengeRequest;
+import org.cloister.protocol.v1.DecryptRequest;
+import org.cloister.protocol.v1.DecryptResponse;
+import org.cloister.protocol.v1.GenerateDataKeyRequest;
+import org.cloister.protocol.v1.GenerateDataKeyResponse;
+import org.cloister.protocol.v1.KeyBrokerGrpc;
+import org.cloister.protocol.v1.Recipient;
+import org.cloister.protocol.v1.RecipientAad;
+import org.cloister.trust.attestation.AttestationException;
+import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.VerificationPolicy;
+import org.cloister.trust.attestation.VerifiedAttestation;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeException;
+
+/**
+ * The key broker's API for enclaves. A data key is released only when the key exists and is
+ * enabled, the request carries a nonce this broker issued (once, recently), and the attestation
+ * document verifies against the trust root with exactly the PCRs the key's policy pins and that
+ * nonce. The key is then HPKE-sealed to the X25519 public key bound in the document, so only the
+ * attested enclave can read it. Every release and refusal is audited.
+ */
+public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
+  /** HPKE info of keys sealed to a recipient. */
+  public static final byte[] RECIPIENT_INFO = "cloister/v1 broker data key".getBytes(StandardCharsets.US_ASCII);
+
+  private final BrokerKeystore keystore;
+  private final KeyPolicies policies;
+  private final AttestationVerifier verifier;
+  private final NonceRegistry nonces;
+  private final DataKeyWrapper wrapper;
+  private final AuditLog audit;
+  private final Clock clock;
+  private final Hpke hpke = new Hpke();
+
+  KeyBrokerService(BrokerKeystore keystore, KeyPolicies policies, AttestationVerifier verifier, NonceRegistry nonces,
+                   DataKeyWrapper wrapper, AuditLog audit, Clock clock) {
+    this.keystore = keystore;
+    this.policies = policies;
+    this.verifier = verifier;
+    this.nonces = nonces;
+    this.wrapper = wrapper;
+    this.audit = audit;
+    this.clock = clock;
+  }
+
+  @Override
+  public void getChallenge(ChallengeRequest req, StreamObserver<Challenge> out) {
+    respond(out, () -> {
+      NonceRegistry.Issued n = nonces.issue();
+      return Challenge.newBuilder().setNonce(ByteString.copyFrom(n.nonce())).setExpiresUnixMs(n.expiresMillis()).build();
+    });
+  }
+
+  @Override
+  public void generateDataKey(GenerateDataKeyRequest req, StreamObserver<GenerateDataKeyResponse> out) {
+    respond(out, () -> {
+      String op = "GenerateDataKey";
+      Granted g = authorize(op, req.getKeyId(), req.getRecipient());
+      byte[] dataKey = wrapper.newDataKey();
+      try {
+        byte[] blob = wrapper.wrap(g.kek(), req.getKeyId(), req.getEncryptionContextMap(), dataKey);
+        byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.attestation(), dataKey);
+        audit.record("release", fields(op, req.getKeyId(), "released", g.attestation(), req.getEncryptionContextMap()));
+        return GenerateDataKeyResponse.newBuilder().setKeyId(req.getKeyId())
+            .setCiphertextBlob(ByteString.copyFrom(blob))
+            .setCiphertextForRecipient(ByteString.copyFrom(sealed)).build();
+      } catch (GeneralSecurityException e) {
+        throw refuse(op, req.getKeyId(), Status.INTERNAL, "wrap_failed", "cannot wrap the data key: " + e.getMessage());
+      } finally {
+        Arrays.fill(dataKey, (byte) 0);
+      }
+    });
+  }
+
+  @Override
+  public void decrypt(DecryptRequest req, StreamObserver<DecryptResponse> out) {
+    respond(out, () -> {
+      String op = "Decrypt";
+      Granted g = authorize(op, req.getKeyId(), req.getRecipient());
+      byte[] dataKey;
+      try {
+        dataKey = wrapper.unwrap(g.kek(), req.getKeyId(), req.getEncryptionContextMap(), req.getCiphertextBlob().toByteArray());
+      } catch (GeneralSecurityException e) {
+        throw refuse(op, req.getKeyId(), Status.INVALID_ARGUMENT, "bad_ciphertext_blob", e.getMessage());
+      }
+      try {
+        byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.attestation(), dataKey);
+        audit.record("release", fields(op, req.getKeyId(), "released", g.attestation(), req.getEncryptionContextMap()));
+        return DecryptResponse.newBuilder().setKeyId(req.getKeyId())
+            .setCiphertextForRecipient(ByteString.copyFrom(sealed)).build();
+      } finally {
+        Arrays.fill(dataKey, (byte) 0);
+      }
+    });
+  }
+
+  private record Granted(SecretKey kek, VerifiedAttestation attestation) {
+  }
+
+  private Granted authorize(String op, String keyId, Recipient recipient) {
+    KeyPolicy policy = policies.get(keyId).orElse(null);
+    SecretKey kek = policy == null ? null : keystore.key(keyId).orElse(null);
+    if (policy == null || kek == null) {
+      throw refuse(op, keyId, Status.NOT_FOUND, "unknown_key", "no key '" + keyId + "'");
+    }
+    if (!policy.enabled()) {
+      throw refuse(op, keyId, Status.FAILED_PRECONDITION, "key_disabled", "key '" + keyId
+          + "' is disabled: nothing wrapped with it can be unwrapped");
+    }
+    byte[] nonce = recipient.getNonce().toByteArray();
+    if (!nonces.consume(nonce)) {
+      throw refuse(op, keyId, Status.PERMISSION_DENIED, "stale_nonce", "the nonce was not issued by this broker, "
+          + "has expired or was already used (a replayed attestation document?)");
+    }
+    VerificationPolicy vp = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
+    for (Map.Entry<Integer, String> e : policy.expectedPcrs().entrySet()) {
+      vp = vp.withExpectedPcr(e.getKey(), e.getValue());
+    }
+    VerifiedAttestation a;
+    try {
+      a = verifier.verify(recipient.getAttestationDocument().toByteArray(), vp);
+    } catch (AttestationException e) {
+      throw refuse(op, keyId, Status.PERMISSION_DENIED, e.reason().name(), "attestation refused: " + e.reason()
+          + ": " + e.getMessage());
+    }
+    byte[] pk = a.publicKey().orElse(null);
+    if (pk == null || pk.length != Hpke.KEY_BYTES) {
+      throw refuse(op, keyId, Status.PERMISSION_DENIED, "no_recipient_key",
+          "the attestation document binds no 32-byte X25519 public key to seal the data key to");
+    }
+    return new Granted(kek, a);
+  }
+
+  private byte[] sealToRecipient(String op, String keyId, Recipient r, VerifiedAttestation a, byte[] dataKey) {
+    byte[] aad = RecipientAad.newBuilder().setOperation(op).setKeyId(keyId).setNonce(r.getNonce()).build().toByteArray();
+    try {
+      return hpke.seal(a.publicKey().orElseThrow(), RECIPIENT_INFO, aad, dataKey).toBytes();
+    } catch (HpkeException e) {
+      throw refuse(op, keyId, Status.PERMISSION_DENIED, "bad_recipient_key", e.getMessage());
+    }
+  }
+
+  private StatusRuntimeException refuse(String op, String keyId, Status status, String reason, String message) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("operation", op);
+    f.put("key_id", keyId);
+    f.put("reason", reason);
+    f.put("detail", message);
+    audit.record("refusal", f);
+    return status.withDescription(message).asRuntimeException();
+  }
+
+  private static Map<String, Object> fields(String op, String keyId, String outcome, VerifiedAttestation a,
+                                            Map<String, String> context) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("operation", op);
+    f.put("key_id", keyId);
+    f.put("outcome", outcome);
+    f.put("module_id", a.moduleId());
+    f.put("pcr0", a.pcrs().get(0));
+    f.put("recipient_key_sha256", sha256Hex(a.publicKey().orElseThrow()));
+    f.put("encryption_context", new java.util.TreeMap<>(context));
+    return f;
+  }
+
+  private static String sha256Hex(byte[] b) {
+    try {
+      return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static <T> void respond(StreamObserver<T> out, Supplier<T> body) {
+    try {
+      out.onNext(body.get());
+      out.onCompleted();
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+    } catch (RuntimeException e) {
+      out.onError(Status.INTERNAL.withDescription("internal error: " + e.getClass().getSimpleName()).asRuntimeException());
+    }
+  }
+}

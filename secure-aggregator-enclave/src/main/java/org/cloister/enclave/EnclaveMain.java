@@ -1,0 +1,203 @@
+package org.cloister.enclave;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.cloister.enclave.aggregation.UpdateKernel;
+import org.cloister.enclave.service.KeyBrokerClient;
+import org.cloister.enclave.service.ModelVault;
+import org.cloister.enclave.service.SecureAggregatorService;
+import org.cloister.trust.attestation.AttestationPlatform;
+import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
+import org.cloister.trust.attestation.nitro.SimulatedNitroPlatform;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeKeyPair;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The secure aggregator enclave process. The host starts it (in production: as a Nitro enclave from
+ * an image built from this jar; in development: {@code java --add-modules jdk.incubator.vector -cp
+ * ENCLAVE_IMAGE.jar org.cloister.enclave.EnclaveMain ...}) and reaches it only over a local channel.
+ *
+ * <p>At start it measures its code artifact, configuration and policy (PCR0..2), generates its HPKE
+ * key pair (the private key never leaves the process), obtains the model data key from the key
+ * broker by attestation (and stops if the broker refuses), then serves and prints
+ * {@value #READY}{@code port=N pcr0=HEX} on standard output.
+ *
+ * <pre>
+ * --config CONFIG.json --policy POLICY.json --broker HOST:PORT [--listen 127.0.0.1:0]
+ * --platform simulated --dev-root-cert ROOT.pem --dev-root-key ROOT.key   (development platform)
+ * [--exit-with-parent]
+ * </pre>
+ */
+public final class EnclaveMain {
+  public static final String READY = "CLOISTER-ENCLAVE READY ";
+  public static final String FAILED = "CLOISTER-ENCLAVE FAILED ";
+  private static final Logger log = LoggerFactory.getLogger(EnclaveMain.class);
+  private static final Set<String> VALUED = Set.of("--config", "--policy", "--broker", "--listen", "--platform",
+      "--dev-root-cert", "--dev-root-key");
+  private static final Set<String> FLAGS = Set.of("--exit-with-parent");
+
+  private EnclaveMain() {
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    Map<String, String> opts = new HashMap<>();
+    Set<String> flags = new java.util.HashSet<>();
+    try {
+      parse(args, opts, flags);
+      for (String required : new String[] {"--config", "--policy", "--broker"}) {
+        if (!opts.containsKey(required)) {
+          throw new IllegalArgumentException("option " + required + " is required");
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      return failed(out, err, e.getMessage(), 2);
+    }
+    Server server;
+    try {
+      byte[] configBytes = Files.readAllBytes(Path.of(opts.get("--config")));
+      byte[] policyBytes = Files.readAllBytes(Path.of(opts.get("--policy")));
+      EnclaveConfig config = EnclaveConfig.parse(configBytes);
+      AggregationPolicy policy = AggregationPolicy.parse(policyBytes);
+      if (policy.centralNoiseMultiplier() > 0) {
+        // needs a cryptographically secure Gaussian source (SecureGaussianNoise, dp-accounting), not wired yet
+        throw new IllegalArgumentException("the aggregation policy asks for central noise (central_noise_multiplier "
+            + policy.centralNoiseMultiplier() + ") but no secure Gaussian noise source is wired into this enclave build");
+      }
+      Path artifact = ImageMeasurement.codeArtifact();
+      Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
+
+      String platformName = opts.getOrDefault("--platform", "simulated");
+      AttestationPlatform platform = platform(platformName, opts, config, pcrs, err);
+      SecureRandom random = new SecureRandom();
+      HpkeKeyPair key = new Hpke().generateKeyPair();
+
+      KeyBrokerClient broker = new KeyBrokerClient(address("--broker", opts.get("--broker")),
+          config.keyBroker().caCertificatePem(), config.keyBroker().serverName(), platform, key);
+      ModelVault vault = new ModelVault(policy, config, broker, random);
+      vault.open(); // the broker checks our PCRs here: a modified enclave stops now
+
+      UpdateKernel kernel = UpdateKernel.best();
+      // no noise source: policies with central noise were refused above
+      SecureAggregatorService service = new SecureAggregatorService(policy, config, key, platform,
+          "simulated".equals(platformName) ? "simulated-nitro" : platformName, pcrs, vault, null, kernel);
+      server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
+          .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
+          .addService(service)
+          .build().start();
+      log.info("enclave for study {} serving: {} parameters, {} members, kernel {}, PCR0 {}", policy.studyId(),
+          policy.dimension(), config.members().size(), kernel.name(), HexFormat.of().formatHex(pcrs.get(0)));
+      out.println(READY + "port=" + ((InetSocketAddress) server.getListenSockets().get(0)).getPort()
+          + " pcr0=" + HexFormat.of().formatHex(pcrs.get(0)));
+      out.flush();
+    } catch (KeyBrokerClient.RefusedException e) {
+      return failed(out, err, e.getMessage(), 3);
+    } catch (IOException | RuntimeException e) {
+      return failed(out, err, e.getMessage() == null ? e.toString() : e.getMessage(), 1);
+    }
+    Server s = server;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      s.shutdown();
+      try {
+        s.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException ignored) {
+        Thread.currentThread().interrupt();
+      }
+    }, "enclave-shutdown"));
+    if (flags.contains("--exit-with-parent")) {
+      exitWhenStdinCloses();
+    }
+    try {
+      server.awaitTermination();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  private static AttestationPlatform platform(String name, Map<String, String> opts, EnclaveConfig config,
+                                              Map<Integer, byte[]> pcrs, PrintStream err) throws IOException {
+    switch (name) {
+      case "simulated" -> {
+        if (!opts.containsKey("--dev-root-cert") || !opts.containsKey("--dev-root-key")) {
+          throw new IllegalArgumentException("--platform simulated needs --dev-root-cert and --dev-root-key");
+        }
+        String warning = "WARNING: SIMULATED attestation platform: documents are signed by a development root, "
+            + "not by Nitro hardware; they prove nothing about isolation. Development only: never with real patient data.";
+        err.println(warning); // a banner on stderr whatever the logging configuration
+        DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.load(
+            Path.of(opts.get("--dev-root-cert")), Path.of(opts.get("--dev-root-key")), Clock.systemUTC(),
+            new SecureRandom());
+        return new SimulatedNitroPlatform(authority, config.moduleId(), pcrs);
+      }
+      case "nitro" -> throw new IllegalArgumentException("--platform nitro: documents from the Nitro Secure Module "
+          + "(/dev/nsm" + (Files.exists(Path.of("/dev/nsm")) ? ", present here" : ", absent here")
+          + ") need native access that is not implemented yet; see docs/trust.md");
+      default -> throw new IllegalArgumentException("--platform must be simulated or nitro, got '" + name + "'");
+    }
+  }
+
+  private static int failed(PrintStream out, PrintStream err, String message, int code) {
+    out.println(FAILED + message);
+    out.flush();
+    err.println("enclave: " + message);
+    return code;
+  }
+
+  private static void parse(String[] args, Map<String, String> opts, Set<String> flags) {
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (FLAGS.contains(a)) {
+        flags.add(a);
+      } else if (VALUED.contains(a)) {
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("option " + a + " needs a value");
+        }
+        opts.put(a, args[++i]);
+      } else {
+        throw new IllegalArgumentException("unknown option '" + a + "'");
+      }
+    }
+  }
+
+  private static InetSocketAddress address(String option, String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    try {
+      return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(option + " must be HOST:PORT, got '" + hostPort + "'");
+    }
+  }
+
+  private static void exitWhenStdinCloses() {
+    Thread t = new Thread(() -> {
+      try {
+        while (System.in.read() >= 0) {
+          // ignore
+        }
+      } catch (IOException ignored) {
+        // closed
+      }
+      System.exit(0);
+    }, "parent-watch");
+    t.setDaemon(true);
+    t.start();
+  }
+}

@@ -1,0 +1,331 @@
+package org.cloister.enclave.aggregation;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.cloister.aggregation.RejectReason;
+import org.cloister.dp.noise.GaussianNoise;
+import org.cloister.enclave.AggregationPolicy;
+import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.protocol.v1.UpdateAad;
+import org.cloister.trust.hpke.HpkeException;
+import org.cloister.trust.hpke.HpkeKeyPair;
+
+/**
+ * One round inside the enclave: updates are offered one at a time as they stream in; each is
+ * checked (member, not replayed, weight, base version, dimension), decrypted into one of four
+ * reused buffers, then validated (finite values, L2 norm within the policy's bound) and, if valid,
+ * added to the weighted sum — so memory stays O(dimension) whatever the number of sites, and no
+ * update is kept beyond its batch. Validation and summation share one pass over the decrypted
+ * values, four updates at a time: the candidate sum is written to a second buffer and adopted only
+ * when all four are valid (otherwise the valid ones are added one by one), so a rejected update
+ * never touches the sum and the result is exactly that of adding the valid updates in arrival
+ * order. Reasons name what is wrong and never a value.
+ *
+ * <p>Not thread-safe: one session per round, driven by one thread.
+ */
+public final class AggregationSession {
+  /** Payload format of sealed updates. */
+  public static final String UPDATE_FORMAT = "hpke-x25519-aes256gcm-v1";
+  /** HPKE info of sealed updates. */
+  public static final byte[] UPDATE_INFO = "cloister/v1 update".getBytes(StandardCharsets.US_ASCII);
+
+  /** Where replays are remembered across sessions (the enclave's memory of past rounds). */
+  public interface ReplayGuard {
+    /** True the first time ({@code roundId}, {@code siteId}) is recorded; false for a replay. */
+    boolean record(String roundId, String siteId);
+
+    /** True if ({@code roundId}, {@code siteId}) was recorded before. */
+    boolean seen(String roundId, String siteId);
+  }
+
+  /** The context every update of the round must be bound to. */
+  public record RoundContext(String studyId, int round, String roundId, long baseModelVersion) {
+    public RoundContext {
+      Objects.requireNonNull(studyId, "studyId");
+      Objects.requireNonNull(roundId, "roundId");
+    }
+  }
+
+  private static final int BATCH = 4;
+
+  /** A decrypted update waiting for the next pass over the sum. */
+  private static final class Pending {
+    final byte[] values;
+    String siteId;
+    long weight;
+
+    Pending(int bytes) {
+      values = new byte[bytes];
+    }
+  }
+
+  private final AggregationPolicy policy;
+  private final Set<String> members;
+  private final HpkeKeyPair enclaveKey;
+  private final FastHpke hpke;
+  private final UpdateKernel kernel;
+  private final RoundContext round;
+  private final ReplayGuard replays;
+  private final int dimension;
+  private final double maxSquaredNorm;
+  private final Pending[] batch = new Pending[BATCH];
+  private final byte[][] batchValues = new byte[BATCH][];
+  private final float[] batchWeights = new float[BATCH];
+  private final double[] batchSquares = new double[BATCH];
+  private int pending;
+  private float[] sum;
+  private float[] spare;
+  private final List<String> accepted = new ArrayList<>();
+  private final Map<String, String> rejected = new LinkedHashMap<>();
+  private double totalWeight;
+  private double maxWeight;
+  private boolean finished;
+
+  public AggregationSession(AggregationPolicy policy, Set<String> members, HpkeKeyPair enclaveKey, FastHpke hpke,
+                            UpdateKernel kernel, RoundContext round, ReplayGuard replays) {
+    this.policy = policy;
+    this.members = Set.copyOf(members);
+    this.enclaveKey = enclaveKey;
+    this.hpke = hpke;
+    this.kernel = kernel;
+    this.round = round;
+    this.replays = replays;
+    this.dimension = policy.dimension();
+    this.maxSquaredNorm = policy.maxUpdateL2Norm() * policy.maxUpdateL2Norm();
+    for (int i = 0; i < BATCH; i++) {
+      batch[i] = new Pending(dimension * Float.BYTES);
+      batchValues[i] = batch[i].values;
+    }
+    this.sum = new float[dimension];
+    this.spare = new float[dimension];
+  }
+
+  /**
+   * Offers one sealed update ({@code payload[off, off+len)} = HPKE {@code enc || ciphertext}).
+   * Never throws for bad input. Checks that need no decryption, and decryption itself, are decided
+   * here; the value checks (finite, norm) are decided when the update's batch of four is summed,
+   * at the latest by {@link #accepted()}, {@link #rejected()} or {@link #meanUpdate}.
+   */
+  public void offer(String siteId, long numExamples, long baseModelVersion, String format, byte[] payload, int off,
+                    int len) {
+    if (finished) {
+      throw new IllegalStateException("session already finished");
+    }
+    String reason = check(siteId, numExamples, baseModelVersion, format, len);
+    if (reason == null) {
+      reason = decrypt(siteId, numExamples, payload, off, len);
+    }
+    if (reason != null) {
+      rejected.putIfAbsent(siteId, reason);
+    } else if (pending == BATCH) {
+      settle();
+    }
+  }
+
+  private String check(String siteId, long numExamples, long baseModelVersion, String format, int len) {
+    if (siteId == null || !members.contains(siteId)) {
+      return "not_a_member: site '" + siteId + "' is not in the enclave's consortium configuration";
+    }
+    if (replays.seen(round.roundId(), siteId)) {
+      return tag(RejectReason.REPLAYED) + "an update from " + siteId + " for round " + round.round() + " (id "
+          + round.roundId() + ") was already received";
+    }
+    if (numExamples < 1 || numExamples > (1L << 40)) {
+      return tag(RejectReason.BAD_WEIGHT) + "num_examples must be in [1, 2^40], got " + numExamples;
+    }
+    if (baseModelVersion != round.baseModelVersion()) {
+      return tag(RejectReason.WRONG_MODEL_VERSION) + "update is based on model version " + baseModelVersion
+          + " but the round trains version " + round.baseModelVersion();
+    }
+    if (!UPDATE_FORMAT.equals(format)) {
+      return tag(RejectReason.MALFORMED) + "payload format '" + format + "' is not " + UPDATE_FORMAT;
+    }
+    int body = len - FastHpke.OVERHEAD;
+    if (body < 0 || body % Float.BYTES != 0) {
+      return tag(RejectReason.MALFORMED) + "sealed payload of " + len + " bytes is not enc + tag + whole float32 values";
+    }
+    if (body / Float.BYTES != dimension) {
+      return tag(RejectReason.WRONG_DIMENSION) + "update has " + body / Float.BYTES + " parameters, expected " + dimension;
+    }
+    return null;
+  }
+
+  /** Decrypts into the next free batch slot; null when it worked. */
+  private String decrypt(String siteId, long numExamples, byte[] payload, int off, int len) {
+    Pending slot = batch[pending];
+    byte[] aad = aad(round, siteId, dimension);
+    try {
+      hpke.open(enclaveKey, payload, off, len, UPDATE_INFO, aad, slot.values, 0);
+    } catch (HpkeException e) {
+      return tag(RejectReason.DECRYPTION_FAILED) + "the update does not decrypt for study " + round.studyId()
+          + ", round " + round.round() + ", site " + siteId + " (sealed to another key or context, or altered)";
+    }
+    replays.record(round.roundId(), siteId);
+    slot.siteId = siteId;
+    slot.weight = numExamples;
+    pending++;
+    return null;
+  }
+
+  /**
+   * Sums the pending updates. A full batch goes through the sum in one pass into the spare buffer,
+   * adopted if all four are valid; otherwise (or for a partial batch) each update is checked and
+   * summed on its own, so a rejected update never touches the sum and the result is bit for bit
+   * the same as adding the valid updates one by one in arrival order.
+   */
+  private void settle() {
+    if (pending == BATCH) {
+      for (int j = 0; j < BATCH; j++) {
+        batchWeights[j] = batch[j].weight;
+      }
+      kernel.accumulate4(batchValues, batchWeights, dimension, sum, spare, batchSquares);
+      boolean allValid = true;
+      String[] reasons = new String[BATCH];
+      for (int j = 0; j < BATCH; j++) {
+        reasons[j] = validate(batch[j], batchSquares[j]);
+        allValid &= reasons[j] == null;
+      }
+      if (allValid) {
+        swap();
+      }
+      for (int j = 0; j < BATCH; j++) {
+        if (reasons[j] == null) {
+          if (!allValid) {
+            kernel.accumulateInto(batch[j].values, 0, dimension, batchWeights[j], sum, sum);
+          }
+          accept(batch[j]);
+        } else {
+          rejected.putIfAbsent(batch[j].siteId, reasons[j]);
+        }
+      }
+    } else {
+      for (int j = 0; j < pending; j++) {
+        Pending u = batch[j];
+        double sq = kernel.accumulateInto(u.values, 0, dimension, (float) u.weight, sum, spare);
+        String reason = validate(u, sq);
+        if (reason == null) {
+          swap();
+          accept(u);
+        } else {
+          rejected.putIfAbsent(u.siteId, reason);
+        }
+      }
+    }
+    pending = 0;
+  }
+
+  private String validate(Pending u, double squares) {
+    double sq = squares;
+    if (!Double.isFinite(sq)) {
+      if (UpdateKernel.firstNonFinite(u.values, 0, dimension) >= 0) {
+        return tag(RejectReason.NOT_FINITE) + "the update contains NaN or infinite values";
+      }
+      sq = UpdateKernel.exactSumOfSquares(u.values, 0, dimension);
+    }
+    if (!(sq <= maxSquaredNorm)) {
+      return tag(RejectReason.NORM_EXCEEDED) + String.format(Locale.ROOT,
+          "the update's L2 norm exceeds the policy bound %.6g", policy.maxUpdateL2Norm());
+    }
+    return null;
+  }
+
+  private void accept(Pending u) {
+    accepted.add(u.siteId);
+    totalWeight += u.weight;
+    maxWeight = Math.max(maxWeight, u.weight);
+  }
+
+  private void swap() {
+    float[] t = spare;
+    spare = sum;
+    sum = t;
+  }
+
+  /** The associated data an update for this round from {@code siteId} is sealed with. */
+  public static byte[] aad(RoundContext round, String siteId, int dimension) {
+    return UpdateAad.newBuilder()
+        .setStudyId(round.studyId())
+        .setRound(round.round())
+        .setRoundId(round.roundId())
+        .setSiteId(siteId)
+        .setBaseModelVersion(round.baseModelVersion())
+        .setDimension(dimension)
+        .build().toByteArray();
+  }
+
+  private static String tag(RejectReason r) {
+    return r.name().toLowerCase(Locale.ROOT) + ": ";
+  }
+
+  /** Sites whose updates went into the sum, in arrival order (settles pending updates first). */
+  public List<String> accepted() {
+    if (!finished) {
+      settle();
+    }
+    return List.copyOf(accepted);
+  }
+
+  /** Rejected sites and why (settles pending updates first). */
+  public Map<String, String> rejected() {
+    if (!finished) {
+      settle();
+    }
+    return Map.copyOf(rejected);
+  }
+
+  /**
+   * The weighted mean of the accepted updates, with central Gaussian noise when the policy asks for
+   * it: standard deviation z * bound * max(weight) / sum(weights), the sensitivity of the weighted
+   * mean to one site's update (DP-FedAvg with public weights). Ends the session.
+   *
+   * @param noise the noise source; required when the policy's noise multiplier is positive
+   * @throws IllegalStateException when no update was accepted
+   */
+  public float[] meanUpdate(GaussianNoise noise) {
+    if (!finished) {
+      settle();
+    }
+    if (accepted.isEmpty()) {
+      throw new IllegalStateException("no valid update to average");
+    }
+    finished = true;
+    float[] mean = new float[dimension];
+    double inv = 1.0 / totalWeight;
+    for (int i = 0; i < dimension; i++) {
+      mean[i] = (float) (sum[i] * inv);
+    }
+    close();
+    double z = policy.centralNoiseMultiplier();
+    if (z > 0) {
+      Objects.requireNonNull(noise, "the policy asks for central noise but no GaussianNoise source is wired");
+      noise.addTo(mean, z * policy.maxUpdateL2Norm() * maxWeight / totalWeight);
+    }
+    return mean;
+  }
+
+  /** Wipes the session's buffers (decrypted updates and the running sum). */
+  public void close() {
+    finished = true;
+    pending = 0;
+    for (Pending p : batch) {
+      Arrays.fill(p.values, (byte) 0);
+    }
+    Arrays.fill(sum, 0f);
+    Arrays.fill(spare, 0f);
+  }
+
+  /** Standard deviation of the central noise this session would add (0 without central DP). */
+  public double noiseStddev() {
+    if (!finished) {
+      settle();
+    }
+    return accepted.isEmpty() ? 0 : policy.centralNoiseMultiplier() * policy.maxUpdateL2Norm() * maxWeight / totalWeight;
+  }
+}

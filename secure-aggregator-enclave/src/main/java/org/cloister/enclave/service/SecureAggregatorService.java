@@ -1,0 +1,324 @@
+package org.cloister.enclave.service;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.stream.Collectors;
+import org.cloister.dp.noise.GaussianNoise;
+import org.cloister.enclave.AggregationPolicy;
+import org.cloister.enclave.EnclaveConfig;
+import org.cloister.enclave.aggregation.AggregationSession;
+import org.cloister.enclave.aggregation.ServerOptimizer;
+import org.cloister.enclave.aggregation.UpdateKernel;
+import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.v1.AggregateInput;
+import org.cloister.protocol.v1.AggregateOutput;
+import org.cloister.protocol.v1.AttestationRequest;
+import org.cloister.protocol.v1.AttestationResponse;
+import org.cloister.protocol.v1.DescribeRequest;
+import org.cloister.protocol.v1.EnclaveDescription;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.RoundHeader;
+import org.cloister.protocol.v1.SealedModelCopy;
+import org.cloister.protocol.v1.SealedUpdate;
+import org.cloister.protocol.v1.SecureAggregatorGrpc;
+import org.cloister.trust.attestation.AttestationPlatform;
+import org.cloister.trust.hpke.HpkeKeyPair;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The enclave's gRPC service (the host's only way in). Holds, in enclave memory only, the HPKE
+ * private key, the last published model, the server optimizer's state and which (round id, site)
+ * pairs and round ids it has already seen, so that the untrusted host cannot replay an update or a
+ * whole round, nor roll the model back. Logs carry counts and identifiers, never values.
+ */
+public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAggregatorImplBase {
+  private static final Logger log = LoggerFactory.getLogger(SecureAggregatorService.class);
+  private static final int MIN_NONCE = 16;
+  private static final int MAX_NONCE = 64;
+
+  private final AggregationPolicy policy;
+  private final EnclaveConfig config;
+  private final HpkeKeyPair key;
+  private final AttestationPlatform platform;
+  private final String platformName;
+  private final Map<Integer, byte[]> pcrs;
+  private final ModelVault vault;
+  private final GaussianNoise noise;
+  private final UpdateKernel kernel;
+  private final ServerOptimizer optimizer;
+  private final Set<String> members;
+  private final Semaphore roundLock = new Semaphore(1); // released by whichever gRPC thread ends the call
+  private final Set<String> seenUpdates = new HashSet<>();
+  private final Set<String> publishedRounds = new HashSet<>();
+  private Published latest;
+
+  private record Published(long version, byte[] artifactSha256, float[] weights) {
+  }
+
+  /**
+   * @param noise central DP noise source; required when the policy's noise multiplier is positive
+   */
+  public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key,
+                                 AttestationPlatform platform, String platformName, Map<Integer, byte[]> pcrs,
+                                 ModelVault vault, GaussianNoise noise, UpdateKernel kernel) {
+    if (policy.centralNoiseMultiplier() > 0 && noise == null) {
+      throw new IllegalArgumentException("the aggregation policy asks for central noise (z = "
+          + policy.centralNoiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
+    }
+    this.policy = policy;
+    this.config = config;
+    this.key = key;
+    this.platform = platform;
+    this.platformName = platformName;
+    this.pcrs = Map.copyOf(pcrs);
+    this.vault = vault;
+    this.noise = noise;
+    this.kernel = kernel;
+    this.optimizer = ServerOptimizer.of(policy.serverOptimizer(), policy.dimension());
+    this.members = config.members().stream().map(EnclaveConfig.Member::id).collect(Collectors.toUnmodifiableSet());
+  }
+
+  @Override
+  public void getAttestation(AttestationRequest req, StreamObserver<AttestationResponse> out) {
+    int n = req.getNonce().size();
+    if (n < MIN_NONCE || n > MAX_NONCE) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription("nonce must be " + MIN_NONCE + ".." + MAX_NONCE
+          + " bytes, got " + n).asRuntimeException());
+      return;
+    }
+    if (!req.getStudyId().isEmpty() && !req.getStudyId().equals(policy.studyId())) {
+      out.onError(Status.NOT_FOUND.withDescription("this enclave aggregates study " + policy.studyId()
+          + ", not '" + req.getStudyId() + "'").asRuntimeException());
+      return;
+    }
+    byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), null, key.publicKey());
+    out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void describe(DescribeRequest req, StreamObserver<EnclaveDescription> out) {
+    EnclaveDescription.Builder b = EnclaveDescription.newBuilder().setModuleId(config.moduleId())
+        .setHpkePublicKey(ByteString.copyFrom(key.publicKey())).setPlatform(platformName)
+        .addAllMembers(members.stream().sorted().toList());
+    pcrs.forEach((i, v) -> b.putPcrs(i, ByteString.copyFrom(v)));
+    out.onNext(b.build());
+    out.onCompleted();
+  }
+
+  @Override
+  public StreamObserver<AggregateInput> aggregate(StreamObserver<AggregateOutput> out) {
+    return new RoundStream(out);
+  }
+
+  /** One Aggregate call: header, updates (each decrypted, validated and summed as it arrives), result. */
+  private final class RoundStream implements StreamObserver<AggregateInput> {
+    private final StreamObserver<AggregateOutput> out;
+    private AggregationSession session;
+    private RoundHeader header;
+    private float[] base;
+    private boolean done;
+    private boolean locked;
+
+    RoundStream(StreamObserver<AggregateOutput> out) {
+      this.out = out;
+    }
+
+    @Override
+    public void onNext(AggregateInput in) {
+      if (done) {
+        return;
+      }
+      try {
+        switch (in.getItemCase()) {
+          case HEADER -> begin(in.getHeader());
+          case UPDATE -> offer(in.getUpdate());
+          default -> throw Status.INVALID_ARGUMENT.withDescription("empty AggregateInput").asRuntimeException();
+        }
+      } catch (StatusRuntimeException e) {
+        fail(e);
+      } catch (RuntimeException e) {
+        log.error("aggregation failed", e);
+        fail(Status.INTERNAL.withDescription("enclave error: " + e.getClass().getSimpleName()).asRuntimeException());
+      }
+    }
+
+    private void begin(RoundHeader h) {
+      if (session != null) {
+        throw Status.INVALID_ARGUMENT.withDescription("a second round header in one Aggregate call").asRuntimeException();
+      }
+      if (!roundLock.tryAcquire()) {
+        throw Status.FAILED_PRECONDITION.withDescription("another round is being aggregated").asRuntimeException();
+      }
+      locked = true;
+      if (!policy.studyId().equals(h.getStudyId())) {
+        throw Status.FAILED_PRECONDITION.withDescription("this enclave aggregates study " + policy.studyId()
+            + ", not '" + h.getStudyId() + "'").asRuntimeException();
+      }
+      if (h.getRoundId().isEmpty()) {
+        throw Status.INVALID_ARGUMENT.withDescription("round_id is empty").asRuntimeException();
+      }
+      if (publishedRounds.contains(h.getRoundId())) {
+        throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId()
+            + " was already aggregated and published (a replayed round)").asRuntimeException();
+      }
+      base = loadBase(h.getBaseModel());
+      header = h;
+      session = new AggregationSession(policy, members, key, new FastHpke(), kernel,
+          new AggregationSession.RoundContext(h.getStudyId(), h.getRound(), h.getRoundId(), h.getBaseModel().getVersion()),
+          new AggregationSession.ReplayGuard() {
+            @Override
+            public boolean record(String roundId, String siteId) {
+              return seenUpdates.add(roundId + "\u0000" + siteId);
+            }
+
+            @Override
+            public boolean seen(String roundId, String siteId) {
+              return seenUpdates.contains(roundId + "\u0000" + siteId);
+            }
+          });
+    }
+
+    private void offer(SealedUpdate u) {
+      if (session == null) {
+        throw Status.INVALID_ARGUMENT.withDescription("an update before the round header").asRuntimeException();
+      }
+      ByteString payload = u.getPayload();
+      byte[] bytes = payload.toByteArray();
+      session.offer(u.getSiteId(), u.getNumExamples(), u.getBaseModelVersion(), u.getPayloadFormat(), bytes, 0,
+          bytes.length);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      log.info("aggregation call ended by the host: {}", Status.fromThrowable(t).getCode());
+      cleanUp();
+    }
+
+    @Override
+    public void onCompleted() {
+      if (done) {
+        return;
+      }
+      try {
+        if (session == null) {
+          throw Status.INVALID_ARGUMENT.withDescription("no round header").asRuntimeException();
+        }
+        out.onNext(finish());
+        out.onCompleted();
+        done = true;
+      } catch (StatusRuntimeException e) {
+        fail(e);
+      } catch (RuntimeException e) {
+        log.error("aggregation failed", e);
+        fail(Status.INTERNAL.withDescription("enclave error: " + e.getClass().getSimpleName()).asRuntimeException());
+      } finally {
+        cleanUp();
+      }
+    }
+
+    private AggregateOutput finish() {
+      List<String> accepted = session.accepted();
+      Map<String, String> rejected = new LinkedHashMap<>(session.rejected());
+      rejected.forEach((site, reason) -> log.info("round {}: update from {} rejected: {}", header.getRound(), site, reason));
+      if (accepted.size() < policy.minUpdates()) {
+        String detail = accepted.size() + " valid update(s); the policy publishes a model only from at least "
+            + policy.minUpdates();
+        for (String s : accepted) {
+          rejected.put(s, "not_published: " + detail);
+        }
+        session.close();
+        log.info("round {}: not published ({})", header.getRound(), detail);
+        return AggregateOutput.newBuilder().setPublished(false).putAllRejected(rejected).setDetail(detail).build();
+      }
+      float[] mean = session.meanUpdate(noise);
+      float[] next = optimizer.step(base, mean);
+      long version = header.getBaseModel().getVersion() + 1;
+      ModelArtifact artifact = vault.encrypt(next, version);
+      List<SealedModelCopy> copies = vault.sealForMembers(next, version);
+      latest = new Published(version, FloatCodec.sha256(artifact.getPayload().toByteArray()), next);
+      publishedRounds.add(header.getRoundId());
+      log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",
+          header.getRound(), version, accepted.size(), rejected.size(), copies.size());
+      return AggregateOutput.newBuilder().setPublished(true).setModel(artifact).addAllAggregated(accepted)
+          .putAllRejected(rejected).addAllCopies(copies)
+          .setDetail(String.format(java.util.Locale.ROOT, "%d update(s) aggregated%s", accepted.size(),
+              session.noiseStddev() > 0 ? ", central noise added" : ""))
+          .build();
+    }
+
+    private void fail(StatusRuntimeException e) {
+      done = true;
+      log.info("aggregation refused: {}", e.getStatus().getDescription());
+      out.onError(e);
+      cleanUp();
+    }
+
+    private void cleanUp() {
+      if (session != null) {
+        session.close();
+      }
+      if (locked) {
+        locked = false;
+        roundLock.release();
+      }
+    }
+  }
+
+  /** The weights a round trained from, checked against what this enclave published before. */
+  private float[] loadBase(ModelArtifact m) {
+    if (!m.getStudyId().equals(policy.studyId()) || m.getDimension() != policy.dimension()) {
+      throw Status.FAILED_PRECONDITION.withDescription("base model is for study '" + m.getStudyId() + "' with "
+          + m.getDimension() + " parameters; expected " + policy.studyId() + " with " + policy.dimension())
+          .asRuntimeException();
+    }
+    if (FloatCodec.WEIGHTS_F32LE.equals(m.getFormat())) {
+      if (latest != null || m.getVersion() != 1) {
+        throw Status.FAILED_PRECONDITION.withDescription("a plaintext base model is accepted only as the initial "
+            + "version 1 before anything was published (got version " + m.getVersion()
+            + (latest != null ? ", latest published " + latest.version() : "") + ")").asRuntimeException();
+      }
+      byte[] payload = m.getPayload().toByteArray();
+      if (!m.getSha256().isEmpty() && !MessageDigest.isEqual(m.getSha256().toByteArray(), FloatCodec.sha256(payload))) {
+        throw Status.INVALID_ARGUMENT.withDescription("initial model sha256 does not match its payload").asRuntimeException();
+      }
+      try {
+        return FloatCodec.decode(payload, policy.dimension());
+      } catch (IllegalArgumentException e) {
+        throw Status.INVALID_ARGUMENT.withDescription("initial model: " + e.getMessage()).asRuntimeException();
+      }
+    }
+    if (!ModelVault.ARTIFACT_FORMAT.equals(m.getFormat())) {
+      throw Status.INVALID_ARGUMENT.withDescription("base model format '" + m.getFormat() + "' is neither "
+          + FloatCodec.WEIGHTS_F32LE + " nor " + ModelVault.ARTIFACT_FORMAT).asRuntimeException();
+    }
+    if (latest != null) {
+      if (m.getVersion() == latest.version()
+          && MessageDigest.isEqual(latest.artifactSha256(), FloatCodec.sha256(m.getPayload().toByteArray()))) {
+        return latest.weights();
+      }
+      if (m.getVersion() <= latest.version()) {
+        throw Status.FAILED_PRECONDITION.withDescription("base model version " + m.getVersion()
+            + " is not the latest this enclave published (" + latest.version() + "): refusing a rollback")
+            .asRuntimeException();
+      }
+    }
+    try {
+      return vault.decrypt(m);
+    } catch (IOException e) {
+      throw Status.FAILED_PRECONDITION.withDescription("base model: " + e.getMessage()).asRuntimeException();
+    }
+  }
+}

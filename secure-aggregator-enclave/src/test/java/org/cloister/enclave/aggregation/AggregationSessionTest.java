@@ -1,0 +1,223 @@
+package org.cloister.enclave.aggregation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.cloister.aggregation.FedAvg;
+import org.cloister.aggregation.WeightedUpdate;
+import org.cloister.dp.noise.GaussianNoise;
+import org.cloister.enclave.AggregationPolicy;
+import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeKeyPair;
+import org.junit.jupiter.api.Test;
+
+class AggregationSessionTest {
+  private static final int DIM = 1003; // not a multiple of any vector length: exercises the tails
+  private static final Set<String> MEMBERS = Set.of("site-1", "site-2", "site-3", "site-4", "site-5");
+  private final Hpke hpke = new Hpke();
+  private final HpkeKeyPair enclave = hpke.generateKeyPair();
+  private final AggregationSession.RoundContext round = new AggregationSession.RoundContext("study", 3, "rid-3", 7);
+
+  static AggregationPolicy policy(double bound, double noise) {
+    return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, noise,
+        AggregationPolicy.ServerOptimizerSpec.fedAvg());
+  }
+
+  static final class MemoryGuard implements AggregationSession.ReplayGuard {
+    final Set<String> seen = new HashSet<>();
+
+    @Override
+    public boolean record(String roundId, String siteId) {
+      return seen.add(roundId + "/" + siteId);
+    }
+
+    @Override
+    public boolean seen(String roundId, String siteId) {
+      return seen.contains(roundId + "/" + siteId);
+    }
+  }
+
+  private AggregationSession session(AggregationPolicy p, UpdateKernel kernel, AggregationSession.ReplayGuard guard) {
+    return new AggregationSession(p, MEMBERS, enclave, new FastHpke(), kernel, round, guard);
+  }
+
+  /** What a site sends: BouncyCastle HPKE (the site's implementation), bound to round and site. */
+  private byte[] seal(String site, AggregationSession.RoundContext r, float[] delta) throws Exception {
+    return hpke.seal(enclave.publicKey(), AggregationSession.UPDATE_INFO,
+        AggregationSession.aad(r, site, delta.length), FloatCodec.encode(delta)).toBytes();
+  }
+
+  private static void offer(AggregationSession s, String site, long n, byte[] payload) {
+    s.offer(site, n, 7, AggregationSession.UPDATE_FORMAT, payload, 0, payload.length);
+  }
+
+  private static String reason(AggregationSession s, String site) {
+    return s.rejected().get(site);
+  }
+
+  static float[] randomDelta(long seed, int dim, double scale) {
+    Random rnd = new Random(seed);
+    float[] d = new float[dim];
+    for (int i = 0; i < dim; i++) {
+      d[i] = (float) (rnd.nextGaussian() * scale);
+    }
+    return d;
+  }
+
+  @Test
+  void weightedMeanMatchesTheReferenceFedAvgAndBothKernelsAgreeBitForBit() throws Exception {
+    List<WeightedUpdate> ref = new ArrayList<>();
+    AggregationSession vector = session(policy(10, 0), UpdateKernel.best(), new MemoryGuard());
+    AggregationSession scalar = session(policy(10, 0), new ScalarKernel(), new MemoryGuard());
+    assertThat(UpdateKernel.best().name()).startsWith("vector-"); // surefire runs with --add-modules jdk.incubator.vector
+    for (int k = 1; k <= 4; k++) {
+      float[] d = randomDelta(k, DIM, 0.05);
+      long n = 10L * k + 3;
+      ref.add(new WeightedUpdate("site-" + k, d, n));
+      byte[] payload = seal("site-" + k, round, d);
+      offer(vector, "site-" + k, n, payload);
+      offer(scalar, "site-" + k, n, payload);
+    }
+    float[] expected = FedAvg.weightedMeanDelta(DIM, ref);
+    float[] v = vector.meanUpdate(null);
+    float[] s = scalar.meanUpdate(null);
+    assertThat(java.util.Arrays.equals(v, s)).as("vector and scalar kernels agree bit for bit").isTrue();
+    for (int i = 0; i < DIM; i++) {
+      assertThat(v[i]).isCloseTo(expected[i], within(1e-6f));
+    }
+    assertThat(vector.accepted()).containsExactly("site-1", "site-2", "site-3", "site-4");
+  }
+
+  @Test
+  void nanWrongDimensionAndExcessiveNormAreRejectedWithReasonsAndTheOthersAggregated() throws Exception {
+    AggregationSession s = session(policy(1.0, 0), UpdateKernel.best(), new MemoryGuard());
+    float[] good = randomDelta(1, DIM, 0.01);
+    float[] nan = randomDelta(2, DIM, 0.01);
+    nan[500] = Float.NaN;
+    float[] inf = randomDelta(3, DIM, 0.01);
+    inf[DIM - 1] = Float.NEGATIVE_INFINITY; // in the scalar tail
+    float[] big = randomDelta(4, DIM, 1.0);  // norm ~ 31.7 > 1
+    float[] huge = new float[DIM];
+    huge[10] = 1e30f;                        // finite, but its square overflows float
+    float[] shortOne = randomDelta(5, DIM - 1, 0.01);
+
+    offer(s, "site-1", 5, seal("site-1", round, good));
+    offer(s, "site-2", 5, seal("site-2", round, nan));
+    offer(s, "site-3", 5, seal("site-3", round, inf));
+    offer(s, "site-4", 5, seal("site-4", round, big));
+    offer(s, "site-5", 5, seal("site-5", round, huge));
+    assertThat(reason(s, "site-2")).isEqualTo("not_finite: the update contains NaN or infinite values");
+    assertThat(reason(s, "site-3")).startsWith("not_finite:");
+    assertThat(reason(s, "site-4")).isEqualTo("norm_exceeded: the update's L2 norm exceeds the policy bound 1.00000");
+    assertThat(reason(s, "site-5")).startsWith("norm_exceeded:");
+    AggregationSession s2 = session(policy(1.0, 0), UpdateKernel.best(), new MemoryGuard());
+    offer(s2, "site-5", 5, seal("site-5", round, shortOne));
+    assertThat(reason(s2, "site-5")).isEqualTo("wrong_dimension: update has 1002 parameters, expected 1003");
+
+    assertThat(s.accepted()).containsExactly("site-1");
+    assertThat(s.rejected()).containsOnlyKeys("site-2", "site-3", "site-4", "site-5");
+    float[] mean = s.meanUpdate(null); // only the valid update went into the sum (5 * x / 5, up to rounding)
+    for (int i = 0; i < DIM; i++) {
+      assertThat(mean[i]).isCloseTo(good[i], within(1e-7f));
+    }
+  }
+
+  @Test
+  void replaysRelabellingWrongRoundNonMembersAndBadWeightsAreRejected() throws Exception {
+    MemoryGuard guard = new MemoryGuard();
+    AggregationSession s = session(policy(10, 0), UpdateKernel.best(), guard);
+    float[] d = randomDelta(1, DIM, 0.01);
+    byte[] fromSite1 = seal("site-1", round, d);
+    offer(s, "site-1", 5, fromSite1);
+    offer(s, "site-1", 5, fromSite1);
+    assertThat(s.accepted()).containsExactly("site-1");
+    assertThat(reason(s, "site-1")).startsWith("replayed:");
+    // the host relabels site-1's update as site-2's: the aad no longer matches
+    offer(s, "site-2", 5, fromSite1);
+    assertThat(reason(s, "site-2")).startsWith("decryption_failed:");
+    // an update sealed for another round id
+    offer(s, "site-3", 5, seal("site-3", new AggregationSession.RoundContext("study", 3, "rid-OTHER", 7), d));
+    assertThat(reason(s, "site-3")).startsWith("decryption_failed:");
+    offer(s, "site-9", 5, seal("site-9", round, d));
+    assertThat(reason(s, "site-9")).startsWith("not_a_member:");
+    offer(s, "site-4", 0, seal("site-4", round, d));
+    assertThat(reason(s, "site-4")).startsWith("bad_weight:");
+    AggregationSession t = session(policy(10, 0), UpdateKernel.best(), new MemoryGuard());
+    t.offer("site-4", 5, 6, AggregationSession.UPDATE_FORMAT, fromSite1, 0, fromSite1.length);
+    assertThat(reason(t, "site-4")).startsWith("wrong_model_version:");
+    t.offer("site-5", 5, 7, "f32le-delta", fromSite1, 0, fromSite1.length);
+    assertThat(reason(t, "site-5")).startsWith("malformed:");
+
+    // a later session of the same round id (the host replays the round): site-1 is remembered
+    AggregationSession again = session(policy(10, 0), UpdateKernel.best(), guard);
+    offer(again, "site-1", 5, fromSite1);
+    assertThat(reason(again, "site-1")).startsWith("replayed:");
+  }
+
+  @Test
+  void batchesOfFourGiveExactlyTheSumOfTheValidUpdatesInArrivalOrder() throws Exception {
+    Set<String> many = new java.util.HashSet<>();
+    for (int k = 1; k <= 11; k++) {
+      many.add("s" + k);
+    }
+    for (UpdateKernel kernel : List.of(UpdateKernel.best(), new ScalarKernel())) {
+      AggregationSession mixed = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+          new MemoryGuard());
+      AggregationSession validOnly = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+          new MemoryGuard());
+      List<String> expected = new ArrayList<>();
+      for (int k = 1; k <= 11; k++) {
+        boolean bad = k == 3 || k == 6 || k == 7; // two in the second batch, one in the first
+        float[] d = randomDelta(100 + k, DIM, bad ? 1.0 : 0.01);
+        byte[] p = seal("s" + k, round, d);
+        offer(mixed, "s" + k, k, p);
+        if (!bad) {
+          offer(validOnly, "s" + k, k, p);
+          expected.add("s" + k);
+        }
+      }
+      assertThat(mixed.accepted()).containsExactlyElementsOf(expected);
+      assertThat(mixed.rejected()).containsOnlyKeys("s3", "s6", "s7");
+      assertThat(java.util.Arrays.equals(mixed.meanUpdate(null), validOnly.meanUpdate(null)))
+          .as("kernel %s: rejected updates leave no trace in the sum", kernel.name()).isTrue();
+    }
+  }
+
+  @Test
+  void centralNoiseHasTheDpFedAvgScale() throws Exception {
+    AggregationSession s = session(policy(2.0, 1.5), new ScalarKernel(), new MemoryGuard());
+    float[] zero = new float[DIM];
+    offer(s, "site-1", 30, seal("site-1", round, zero));
+    offer(s, "site-2", 10, seal("site-2", round, zero));
+    // sensitivity of the weighted mean: bound * max weight / total weight = 2 * 30 / 40
+    assertThat(s.noiseStddev()).isCloseTo(1.5 * 2.0 * 30 / 40, within(1e-12));
+    GaussianNoise ones = () -> 1.0; // deterministic: every sample is +1
+    float[] mean = s.meanUpdate(ones);
+    assertThat(mean[0]).isCloseTo((float) (1.5 * 2.0 * 30 / 40), within(1e-6f));
+  }
+
+  @Test
+  void serverOptimizersFollowTheirUpdateRules() {
+    float[] x = {1f, -2f};
+    float[] d = {0.5f, 0.1f};
+    assertThat(ServerOptimizer.of(new AggregationPolicy.ServerOptimizerSpec("fedavg", 0.5, 0, 0, 0), 2).step(x, d))
+        .containsExactly(1.25f, -1.95f);
+    double b1 = 0.9;
+    double b2 = 0.99;
+    double tau = 1e-3;
+    float[] adam = ServerOptimizer.of(new AggregationPolicy.ServerOptimizerSpec("fedadam", 0.1, b1, b2, tau), 2).step(x, d);
+    double m = (1 - b1) * 0.5;
+    double v = b2 * tau * tau + (1 - b2) * 0.25;
+    assertThat(adam[0]).isCloseTo((float) (1 + 0.1 * m / (Math.sqrt(v) + tau)), within(1e-6f));
+    float[] yogi = ServerOptimizer.of(new AggregationPolicy.ServerOptimizerSpec("fedyogi", 0.1, b1, b2, tau), 2).step(x, d);
+    double vy = tau * tau - (1 - b2) * 0.25 * Math.signum(tau * tau - 0.25);
+    assertThat(yogi[0]).isCloseTo((float) (1 + 0.1 * m / (Math.sqrt(vy) + tau)), within(1e-6f));
+  }
+}

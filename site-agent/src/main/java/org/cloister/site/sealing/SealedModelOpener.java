@@ -1,0 +1,86 @@
+package org.cloister.site.sealing;
+
+import io.grpc.Channel;
+import io.grpc.StatusRuntimeException;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.v1.AttestationRelayGrpc;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.ModelCopyAad;
+import org.cloister.protocol.v1.SealedModelCopy;
+import org.cloister.protocol.v1.SealedModelRequest;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeCiphertext;
+import org.cloister.trust.hpke.HpkeException;
+import org.cloister.trust.hpke.HpkeKeyPair;
+
+/**
+ * Opens a published global model for one consortium member: the enclave sealed a copy to the
+ * member's X25519 key (listed in the enclave's measured configuration); the coordinator stores it
+ * and hands it out. Only the initial model (version 1: public random initial weights that carry
+ * no patient data) may arrive as plaintext.
+ */
+public final class SealedModelOpener {
+  /** Format of the artifact the coordinator stores (encrypted under a key-broker key). */
+  public static final String ARTIFACT_FORMAT = "cloister-kms-aes256gcm-v1";
+  /** Format of member copies. */
+  public static final String COPY_FORMAT = "hpke-x25519-aes256gcm-v1";
+  static final byte[] COPY_INFO = "cloister/v1 global model".getBytes(StandardCharsets.US_ASCII);
+
+  private final AttestationRelayGrpc.AttestationRelayBlockingStub relay;
+  private final String memberId;
+  private final HpkeKeyPair memberKey;
+  private final Hpke hpke = new Hpke();
+
+  /**
+   * @param coordinator channel to the coordinator (serves the attestation relay)
+   * @param memberId    this member's identity, as in the enclave configuration
+   * @param memberKey   this member's sealing key pair (the private key stays at the member)
+   */
+  public SealedModelOpener(Channel coordinator, String memberId, HpkeKeyPair memberKey) {
+    this.relay = AttestationRelayGrpc.newBlockingStub(coordinator);
+    this.memberId = Objects.requireNonNull(memberId, "memberId");
+    this.memberKey = Objects.requireNonNull(memberKey, "memberKey");
+  }
+
+  /**
+   * The weights of {@code model}.
+   *
+   * @throws SealingException when a plaintext model is offered for a version after the first, the
+   *     copy cannot be fetched, or it does not open (not sealed to this member, or relabelled)
+   */
+  public float[] open(ModelArtifact model, int dimension) {
+    if (FloatCodec.WEIGHTS_F32LE.equals(model.getFormat())) {
+      if (model.getVersion() != 1) {
+        throw new SealingException("refusing a plaintext global model for version " + model.getVersion()
+            + ": only the initial version 1 is public; later versions come sealed from the enclave");
+      }
+      return FloatCodec.decode(model.getPayload(), dimension);
+    }
+    if (!ARTIFACT_FORMAT.equals(model.getFormat())) {
+      throw new SealingException("unknown global model format '" + model.getFormat() + "'");
+    }
+    SealedModelCopy copy;
+    try {
+      copy = relay.withDeadlineAfter(30, TimeUnit.SECONDS).fetchSealedModel(SealedModelRequest.newBuilder()
+          .setStudyId(model.getStudyId()).setVersion(model.getVersion()).setMemberId(memberId).build());
+    } catch (StatusRuntimeException e) {
+      throw new SealingException("cannot fetch this member's copy of model version " + model.getVersion() + ": "
+          + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
+    }
+    if (!COPY_FORMAT.equals(copy.getFormat())) {
+      throw new SealingException("sealed model copy has format '" + copy.getFormat() + "', expected " + COPY_FORMAT);
+    }
+    byte[] aad = ModelCopyAad.newBuilder().setStudyId(model.getStudyId()).setVersion(model.getVersion())
+        .setMemberId(memberId).setModelName(model.getModelName()).setDimension(dimension).build().toByteArray();
+    try {
+      byte[] plain = hpke.open(memberKey, HpkeCiphertext.fromBytes(copy.getPayload().toByteArray()), COPY_INFO, aad);
+      return FloatCodec.decode(plain, dimension);
+    } catch (HpkeException | IllegalArgumentException e) {
+      throw new SealingException("model version " + model.getVersion() + " does not open for member " + memberId
+          + " (not sealed to this member's key, or relabelled): " + e.getMessage(), e);
+    }
+  }
+}

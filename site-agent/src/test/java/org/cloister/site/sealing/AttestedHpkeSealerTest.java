@@ -1,0 +1,153 @@
+package org.cloister.site.sealing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Map;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.v1.AttestationRelayGrpc;
+import org.cloister.protocol.v1.AttestationRequest;
+import org.cloister.protocol.v1.AttestationResponse;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.ModelCopyAad;
+import org.cloister.protocol.v1.RoundTask;
+import org.cloister.protocol.v1.SealedModelCopy;
+import org.cloister.protocol.v1.SealedModelRequest;
+import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
+import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
+import org.cloister.trust.attestation.nitro.SimulatedPcrs;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeCiphertext;
+import org.cloister.trust.hpke.HpkeKeyPair;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The site's sealing against real attestation documents (development authority, Nitro format) and
+ * real HPKE, with the coordinator's relay played by a small gRPC server on loopback that can
+ * misbehave (replay an old document, front an enclave with other measurements).
+ */
+class AttestedHpkeSealerTest {
+  static final Hpke HPKE = new Hpke();
+  final SecureRandom random = new SecureRandom();
+  final DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.generate(Clock.systemUTC(), random);
+  final Map<Integer, byte[]> pcrs = Map.of(0, SimulatedPcrs.measure("enclave image".getBytes()),
+      1, SimulatedPcrs.measure("config".getBytes()), 2, SimulatedPcrs.measure("policy".getBytes()));
+  final HpkeKeyPair enclave = HPKE.generateKeyPair();
+  final HpkeKeyPair siteKey = HPKE.generateKeyPair();
+
+  /** The coordinator's relay as a test double in front of a simulated enclave. */
+  final class Relay extends AttestationRelayGrpc.AttestationRelayImplBase {
+    volatile Map<Integer, byte[]> enclavePcrs = pcrs;
+    volatile DevelopmentAttestationAuthority signer = authority;
+    volatile boolean replay;
+    volatile byte[] last;
+    volatile SealedModelCopy copy;
+
+    @Override
+    public void getAttestation(AttestationRequest req, StreamObserver<AttestationResponse> out) {
+      byte[] doc = replay && last != null ? last
+          : signer.issue("enclave", enclavePcrs, req.getNonce().toByteArray(), null, enclave.publicKey());
+      last = doc;
+      out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void fetchSealedModel(SealedModelRequest req, StreamObserver<SealedModelCopy> out) {
+      out.onNext(copy.toBuilder().setMemberId(req.getMemberId()).build());
+      out.onCompleted();
+    }
+  }
+
+  Relay relay;
+  Server server;
+  ManagedChannel channel;
+  AttestedHpkeSealer sealer;
+
+  @BeforeEach
+  void start() throws Exception {
+    relay = new Relay();
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(relay).build().start();
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+    sealer = new AttestedHpkeSealer(channel, "site-2", new NitroAttestationVerifier(authority.rootCertificate()), pcrs,
+        new SealedModelOpener(channel, "site-2", siteKey), Clock.systemUTC(), random);
+  }
+
+  @AfterEach
+  void stop() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  static RoundTask task(long version) {
+    return RoundTask.newBuilder().setStudyId("s").setRound(4).setRoundId("r-4")
+        .setModel(ModelArtifact.newBuilder().setStudyId("s").setVersion(version).setModelName("logreg").setDimension(3))
+        .build();
+  }
+
+  @Test
+  void sealsToTheAttestedKeyBoundToStudyRoundSiteAndVersion() throws Exception {
+    float[] delta = {0.25f, -1f, 3f};
+    var sealed = sealer.seal(task(5), delta);
+    assertThat(sealed.format()).isEqualTo("hpke-x25519-aes256gcm-v1");
+    byte[] aad = AttestedHpkeSealer.aad("s", 4, "r-4", "site-2", 5, 3);
+    byte[] plain = HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO, aad);
+    assertThat(FloatCodec.decode(plain, 3)).containsExactly(delta);
+    // relabelled as another site's: does not open
+    assertThatThrownBy(() -> HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO,
+        AttestedHpkeSealer.aad("s", 4, "r-4", "site-3", 5, 3))).hasMessageContaining("authentication tag mismatch");
+  }
+
+  @Test
+  void aReplayedAttestationDocumentIsRefused() {
+    sealer.seal(task(5), new float[] {1, 2, 3});
+    relay.replay = true; // the host answers the next request with the previous document (old nonce)
+    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3}))
+        .isInstanceOf(SealingException.class).hasMessageContaining("NONCE_MISMATCH").hasMessageContaining("not sending");
+  }
+
+  @Test
+  void anEnclaveWithOtherMeasurementsOrAForeignRootIsRefused() {
+    relay.enclavePcrs = Map.of(0, SimulatedPcrs.measure("modified enclave image".getBytes()), 1, pcrs.get(1), 2, pcrs.get(2));
+    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3})).hasMessageContaining("PCR_MISMATCH");
+    relay.enclavePcrs = pcrs;
+    relay.signer = DevelopmentAttestationAuthority.generate(Clock.systemUTC(), random); // a root with the same name, other key
+    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3})).hasMessageContaining("BAD_SIGNATURE");
+  }
+
+  @Test
+  void opensOnlyItsOwnSealedCopyAndPlaintextOnlyForTheInitialModel() throws Exception {
+    float[] weights = {1f, 2f, 3f};
+    RoundTask initial = task(1).toBuilder().setModel(task(1).getModel().toBuilder().setFormat("f32le")
+        .setPayload(ByteString.copyFrom(FloatCodec.encode(weights)))).build();
+    assertThat(sealer.openGlobalModel(initial, 3)).containsExactly(weights);
+    RoundTask plainLater = task(6).toBuilder().setModel(initial.getModel().toBuilder().setVersion(6)).build();
+    assertThatThrownBy(() -> sealer.openGlobalModel(plainLater, 3)).hasMessageContaining("refusing a plaintext global model");
+
+    RoundTask sealedTask = task(6).toBuilder().setModel(task(6).getModel().toBuilder()
+        .setFormat(SealedModelOpener.ARTIFACT_FORMAT)).build();
+    byte[] aad = ModelCopyAad.newBuilder().setStudyId("s").setVersion(6).setMemberId("site-2").setModelName("logreg")
+        .setDimension(3).build().toByteArray();
+    relay.copy = SealedModelCopy.newBuilder().setStudyId("s").setVersion(6).setFormat(SealedModelOpener.COPY_FORMAT)
+        .setPayload(ByteString.copyFrom(HPKE.seal(siteKey.publicKey(), SealedModelOpener.COPY_INFO, aad,
+            FloatCodec.encode(weights)).toBytes())).build();
+    assertThat(sealer.openGlobalModel(sealedTask, 3)).containsExactly(weights);
+
+    // a copy sealed to another member's key does not open here
+    relay.copy = relay.copy.toBuilder().setPayload(ByteString.copyFrom(HPKE.seal(HPKE.generateKeyPair().publicKey(),
+        SealedModelOpener.COPY_INFO, aad, FloatCodec.encode(weights)).toBytes())).build();
+    assertThatThrownBy(() -> sealer.openGlobalModel(sealedTask, 3)).isInstanceOf(SealingException.class)
+        .hasMessageContaining("does not open for member site-2");
+  }
+}
