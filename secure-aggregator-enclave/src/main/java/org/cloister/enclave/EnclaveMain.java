@@ -76,11 +76,6 @@ public final class EnclaveMain {
       byte[] policyBytes = Files.readAllBytes(Path.of(opts.get("--policy")));
       EnclaveConfig config = EnclaveConfig.parse(configBytes);
       AggregationPolicy policy = AggregationPolicy.parse(policyBytes);
-      if (policy.centralNoiseMultiplier() > 0) {
-        // needs a cryptographically secure Gaussian source (SecureGaussianNoise, dp-accounting), not wired yet
-        throw new IllegalArgumentException("the aggregation policy asks for central noise (central_noise_multiplier "
-            + policy.centralNoiseMultiplier() + ") but no secure Gaussian noise source is wired into this enclave build");
-      }
       Path artifact = ImageMeasurement.codeArtifact();
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 
@@ -95,9 +90,11 @@ public final class EnclaveMain {
       vault.open(); // the broker checks our PCRs here: a modified enclave stops now
 
       UpdateKernel kernel = UpdateKernel.best();
-      // no noise source: policies with central noise were refused above
+      // central DP noise (DP-FedAvg) from the CSPRNG-driven sampler, seeded from OS entropy inside the enclave
+      org.cloister.dp.noise.GaussianNoise noise = policy.centralNoiseMultiplier() > 0
+          ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
       SecureAggregatorService service = new SecureAggregatorService(policy, config, key, platform,
-          "simulated".equals(platformName) ? "simulated-nitro" : platformName, pcrs, vault, null, kernel);
+          "simulated".equals(platformName) ? "simulated-nitro" : platformName, pcrs, vault, noise, kernel);
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
           .addService(service)

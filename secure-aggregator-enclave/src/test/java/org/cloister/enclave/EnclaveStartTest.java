@@ -33,13 +33,13 @@ class EnclaveStartTest {
   }
 
   @Test
-  void aPolicyAskingForCentralNoiseIsRefusedUntilASecureNoiseSourceIsWired(@TempDir Path dir) throws Exception {
+  void aPolicyAskingForCentralNoiseIsAcceptedAndTheEnclaveGoesOnToTheBroker(@TempDir Path dir) throws Exception {
     Path c = Files.write(dir.resolve("c.json"), config().toJson());
     Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 1.1,
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     Result r = run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1");
-    assertThat(r.code()).isEqualTo(1);
-    assertThat(r.out()).startsWith(EnclaveMain.FAILED).contains("central noise").contains("1.1");
+    // the secure noise source is wired: the policy passes, and the start fails only at the (unreachable) broker
+    assertThat(r.out()).startsWith(EnclaveMain.FAILED).doesNotContain("central noise");
   }
 
   @Test
