@@ -38,7 +38,7 @@ final class SimulationOptions {
   @Option(names = "--model", paramLabel = "NAME", description = "logreg, mlp or cnn.")
   String model;
 
-  @Option(names = "--strategy", paramLabel = "NAME", description = "fedavg.")
+  @Option(names = "--strategy", paramLabel = "NAME", description = "fedavg, fedadam or fedyogi (server optimizers run in the enclave).")
   String strategy;
 
   @Option(names = "--min-sites", paramLabel = "N", description = "Quorum: valid updates needed to aggregate a round.")

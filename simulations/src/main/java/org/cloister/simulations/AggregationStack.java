@@ -41,7 +41,12 @@ public interface AggregationStack extends AutoCloseable {
     String mode = System.getProperty("cloister.aggregation", "enclave");
     return switch (mode) {
       case "enclave" -> SecureAggregationStack.start(cfg, initialModel, members);
-      case "plaintext" -> plaintext((int) initialModel.getDimension());
+      case "plaintext" -> {
+        if (!cfg.strategy().equals("fedavg")) {
+          throw new IllegalArgumentException("strategy " + cfg.strategy() + " runs in the enclave; the plaintext baseline has fedavg only");
+        }
+        yield plaintext((int) initialModel.getDimension());
+      }
       default -> throw new IllegalArgumentException("cloister.aggregation must be enclave or plaintext, got '" + mode + "'");
     };
   }

@@ -97,6 +97,19 @@ public final class SecureAggregationStack implements AggregationStack {
     this.ownsWorkDirectory = ownsWorkDirectory;
   }
 
+  /**
+   * The enclave's server optimizer for a strategy name: plain FedAvg, or the adaptive server
+   * optimizers of Reddi et al. 2021 ("Adaptive Federated Optimization") with their defaults
+   * (server learning rate 0.1, beta1 0.9, beta2 0.99, tau 1e-3), applied to the averaged update.
+   */
+  static AggregationPolicy.ServerOptimizerSpec serverOptimizer(String strategy) {
+    return switch (strategy) {
+      case "fedavg" -> AggregationPolicy.ServerOptimizerSpec.fedAvg();
+      case "fedadam", "fedyogi" -> new AggregationPolicy.ServerOptimizerSpec(strategy, 0.1, 0.9, 0.99, 1e-3);
+      default -> throw new IllegalArgumentException("unknown strategy '" + strategy + "'");
+    };
+  }
+
   /** Sets up the consortium for a simulated study and starts the key broker and the enclave. */
   public static SecureAggregationStack start(SimulationConfig cfg, ModelArtifact initialModel, List<String> members)
       throws IOException {
@@ -106,7 +119,7 @@ public final class SecureAggregationStack implements AggregationStack {
           String.valueOf(DEFAULT_MAX_UPDATE_NORM)));
       AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, cfg.studyId(),
           initialModel.getModelName(), (int) initialModel.getDimension(), bound, cfg.minSitesPerRound(), 0.0,
-          AggregationPolicy.ServerOptimizerSpec.fedAvg());
+          serverOptimizer(cfg.strategy()));
       Setup setup = prepare(work, policy, members, locateImage(), cfg.outDir() == null ? null
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
       return launch(setup, null, true);

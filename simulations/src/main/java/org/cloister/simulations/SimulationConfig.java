@@ -3,6 +3,7 @@ package org.cloister.simulations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -48,8 +49,8 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     if (minSitesPerRound < 1 || minSitesPerRound > sites) {
       throw new IllegalArgumentException("--min-sites must be in [1, " + sites + "], got " + minSitesPerRound);
     }
-    if (!strategy.equals("fedavg")) {
-      throw new IllegalArgumentException("unknown strategy '" + strategy + "' (available: fedavg)");
+    if (!List.of("fedavg", "fedadam", "fedyogi").contains(strategy)) {
+      throw new IllegalArgumentException("unknown strategy '" + strategy + "' (available: fedavg, fedadam, fedyogi)");
     }
   }
 

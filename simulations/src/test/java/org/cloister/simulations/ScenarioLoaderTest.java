@@ -50,6 +50,10 @@ class ScenarioLoaderTest {
         .hasMessageContaining("--delta must be in (0, 1)");
     assertThatThrownBy(() -> loader.load("dp: {eps: 1}\n", "s.yaml")).hasMessageContaining("unknown key 'dp.eps'");
     assertThatThrownBy(() -> loader.load("[1, 2]\n", "s.yaml")).hasMessageContaining("mapping");
+    assertThatThrownBy(() -> loader.load("strategy: fedsgd\n", "s.yaml").build())
+        .hasMessageContaining("unknown strategy 'fedsgd' (available: fedavg, fedadam, fedyogi)");
+    assertThat(loader.load("strategy: fedyogi\n", "s.yaml").build().strategy()).isEqualTo("fedyogi");
+    assertThat(SecureAggregationStack.serverOptimizer("fedadam").beta2()).isEqualTo(0.99);
     assertThatThrownBy(() -> loader.load("a: [\n", "s.yaml")).hasMessageContaining("not valid YAML");
   }
 }
