@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         BenchPrivacyCommand.class,
         BenchDpsgdCommand.class,
         BenchAggregateCommand.class,
+        BenchRoundCommand.class,
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec

@@ -1,0 +1,438 @@
+package org.cloister.simulations.bench;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.cloister.coordinator.aggregation.AggregationResult;
+import org.cloister.coordinator.aggregation.Aggregator;
+import org.cloister.coordinator.ledger.LedgerRecord;
+import org.cloister.coordinator.rounds.ReceivedUpdate;
+import org.cloister.coordinator.rounds.RoundEngine;
+import org.cloister.coordinator.rounds.RoundListener;
+import org.cloister.coordinator.rounds.RoundResult;
+import org.cloister.coordinator.service.CertificateIdentityResolver;
+import org.cloister.coordinator.service.CoordinatorServer;
+import org.cloister.coordinator.store.JdbcStudyStore;
+import org.cloister.coordinator.store.StudyStore;
+import org.cloister.coordinator.strategy.FedAvgStrategy;
+import org.cloister.coordinator.study.StudyConfig;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.RoundTask;
+import org.cloister.protocol.v1.TrainingConfig;
+import org.cloister.simulations.AggregationStack;
+import org.cloister.simulations.ConsortiumCredentials;
+import org.cloister.simulations.SecureAggregationStack;
+import org.cloister.simulations.SimulationConfig;
+import org.cloister.site.agent.LocalTrainer;
+import org.cloister.site.agent.LocalUpdate;
+import org.cloister.site.agent.SiteAgent;
+import org.cloister.site.agent.UpdateSealer;
+import org.cloister.site.ledger.SiteLedger;
+import org.cloister.site.ledger.SpendSigner;
+import org.cloister.trust.pki.IssuedCertificate;
+
+/**
+ * Coordinator overhead per round: a study of N in-process site agents (one thread each) over mTLS
+ * gRPC on loopback, the real round engine, SQLite store, signed privacy ledger and aggregation
+ * stack, with local training replaced by a trainer that returns a precomputed random delta at
+ * once. What remains is everything but training: task delivery, opening the global model,
+ * sealing, spend signing, transfer, aggregation and persistence. The same study runs with the
+ * secure stack (enclave + key broker processes, HPKE-sealed updates) and with the plaintext
+ * baseline, in the same run.
+ */
+public final class RoundBenchmark {
+
+  /** Which aggregation stack a run uses. */
+  public enum Mode { SECURE, PLAINTEXT }
+
+  /**
+   * @param sites   N site agents
+   * @param params  P float32 parameters
+   * @param rounds  measured rounds R
+   * @param warmup  warm-up rounds (not measured), at least 1
+   */
+  public record Options(int sites, int params, int rounds, int warmup, long seed) {
+    public Options {
+      if (sites < 1) {
+        throw new IllegalArgumentException("sites must be >= 1, got " + sites);
+      }
+      if (params < 1 || (long) params * Float.BYTES > Integer.MAX_VALUE - (1 << 20)) {
+        throw new IllegalArgumentException("params out of range: " + params);
+      }
+      if (rounds < 1) {
+        throw new IllegalArgumentException("rounds must be >= 1, got " + rounds);
+      }
+      if (warmup < 1) {
+        throw new IllegalArgumentException("warmup must be >= 1, got " + warmup);
+      }
+    }
+  }
+
+  /** Per-round timings of one measured round, in milliseconds. */
+  public record RoundTiming(int round, double roundMs, double openToCloseMs, double aggregateMs, double persistMs,
+                            double maxSealMs, double maxOpenModelMs, int aggregated) {
+  }
+
+  /** One mode's result. */
+  public record ModeResult(Mode mode, List<RoundTiming> rounds, long setupMillis) {
+    public ModeResult {
+      rounds = List.copyOf(rounds);
+    }
+
+    public Map<String, Object> toMap() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("mode", mode.name().toLowerCase(java.util.Locale.ROOT));
+      m.put("setup_ms", setupMillis);
+      m.put("round_ms", stats(rounds.stream().mapToDouble(RoundTiming::roundMs).toArray()));
+      m.put("open_to_close_ms", stats(rounds.stream().mapToDouble(RoundTiming::openToCloseMs).toArray()));
+      m.put("aggregate_ms", stats(rounds.stream().mapToDouble(RoundTiming::aggregateMs).toArray()));
+      m.put("persist_ms", stats(rounds.stream().mapToDouble(RoundTiming::persistMs).toArray()));
+      m.put("site_seal_max_ms", stats(rounds.stream().mapToDouble(RoundTiming::maxSealMs).toArray()));
+      m.put("site_open_model_max_ms", stats(rounds.stream().mapToDouble(RoundTiming::maxOpenModelMs).toArray()));
+      List<Map<String, Object>> per = new ArrayList<>();
+      for (RoundTiming t : rounds) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("round", t.round());
+        r.put("round_ms", round1(t.roundMs()));
+        r.put("open_to_close_ms", round1(t.openToCloseMs()));
+        r.put("aggregate_ms", round1(t.aggregateMs()));
+        r.put("persist_ms", round1(t.persistMs()));
+        r.put("site_seal_max_ms", round1(t.maxSealMs()));
+        r.put("site_open_model_max_ms", round1(t.maxOpenModelMs()));
+        r.put("aggregated", t.aggregated());
+        per.add(r);
+      }
+      m.put("rounds", per);
+      return m;
+    }
+
+    public double medianRoundMs() {
+      return percentile(rounds.stream().mapToDouble(RoundTiming::roundMs).toArray(), 50);
+    }
+  }
+
+  private final Options opts;
+  private final Consumer<String> progress;
+
+  public RoundBenchmark(Options opts, Consumer<String> progress) {
+    this.opts = opts;
+    this.progress = progress;
+  }
+
+  /** Runs the plaintext baseline, then the secure stack, and reports both and their ratio. */
+  public Map<String, Object> runBoth() throws Exception {
+    ModeResult plain = run(Mode.PLAINTEXT);
+    ModeResult secure = run(Mode.SECURE);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("benchmark", "round");
+    m.put("sites", opts.sites());
+    m.put("params", opts.params());
+    m.put("update_mib", round1(opts.params() * (double) Float.BYTES / (1 << 20)));
+    m.put("measured_rounds", opts.rounds());
+    m.put("warmup_rounds", opts.warmup());
+    m.put("available_processors", Runtime.getRuntime().availableProcessors());
+    m.put("max_heap_mib", Runtime.getRuntime().maxMemory() >> 20);
+    m.put("secure", secure.toMap());
+    m.put("plaintext", plain.toMap());
+    double ratio = secure.medianRoundMs() / plain.medianRoundMs();
+    m.put("ratio_secure_plaintext_median_round", Math.round(ratio * 1000) / 1000.0);
+    m.put("target_ms", 300);
+    m.put("target_met", secure.medianRoundMs() < 300);
+    return m;
+  }
+
+  /** Runs one study of warmup + rounds rounds with the given stack. */
+  public ModeResult run(Mode mode) throws Exception {
+    long setupStart = System.nanoTime();
+    int n = opts.sites();
+    int p = opts.params();
+    int total = opts.warmup() + opts.rounds();
+    String studyId = "bench-round-" + mode.name().toLowerCase(java.util.Locale.ROOT);
+    float[] w0 = new float[p];
+    byte[] payload = FloatCodec.encode(w0);
+    ModelArtifact model0 = ModelArtifact.newBuilder()
+        .setStudyId(studyId).setVersion(1).setModelName("bench-dense").setDimension(p)
+        .setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
+        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
+    TrainingConfig training = TrainingConfig.newBuilder()
+        .setLocalEpochs(1).setBatchSize(1).setLearningRate(0.1).setSeed(opts.seed()).build();
+    // quorum = expected = N: a round closes as soon as all N sites submitted; generous deadline
+    StudyConfig study = new StudyConfig(studyId, "bench-dense", p, total, n, 0, Duration.ofSeconds(300),
+        Duration.ofSeconds(120), 1, training, StudyConfig.defaultMaxUpdateBytes(p), n, Duration.ofSeconds(30), true);
+    Path work = Files.createTempDirectory("cloister-bench-round-");
+    List<String> members = new ArrayList<>();
+    for (int s = 0; s < n; s++) {
+      members.add(siteId(s));
+    }
+    SimulationConfig simCfg = SimulationConfig.builder().studyId(studyId).sites(n).minSitesPerRound(n)
+        .rounds(total).outDir(work).build();
+    progress.accept(mode.name().toLowerCase(java.util.Locale.ROOT) + ": starting " + n + " sites, " + p + " params, "
+        + total + " rounds (" + opts.warmup() + " warm-up)");
+
+    TimedStore store = new TimedStore(new JdbcStudyStore("jdbc:sqlite:" + work.resolve("coordinator.db")));
+    AggregationStack stack = mode == Mode.SECURE
+        ? SecureAggregationStack.start(simCfg, model0, members)
+        : AggregationStack.plaintext(p);
+    TimedAggregator aggregator = new TimedAggregator(stack.aggregator());
+    RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(), aggregator, store, null,
+        Clock.systemUTC(), opts.seed());
+    Map<Integer, Long> completedAt = new ConcurrentHashMap<>();
+    Map<Integer, RoundResult> results = new ConcurrentHashMap<>();
+    Map<Integer, double[]> sealMs = new ConcurrentHashMap<>();
+    Map<Integer, double[]> openMs = new ConcurrentHashMap<>();
+    engine.addListener(new RoundListener() {
+      @Override
+      public void roundCompleted(RoundResult r) {
+        completedAt.put(r.round(), System.nanoTime());
+        results.put(r.round(), r);
+      }
+    });
+    List<ManagedChannel> channels = new ArrayList<>();
+    List<SiteLedger> ledgers = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(studyId, Duration.ofDays(1));
+    long setupMillis;
+    try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
+        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices)) {
+      server.start();
+      long started = System.nanoTime();
+      setupMillis = (started - setupStart) / 1_000_000;
+      List<Future<?>> futures = new ArrayList<>();
+      for (int s = 0; s < n; s++) {
+        String siteId = siteId(s);
+        final int site = s;
+        float[] delta = randomDelta(p, opts.seed() * 1_000_003L + s);
+        LocalTrainer trainer = new LocalTrainer() {
+          @Override
+          public long numExamples() {
+            return 100;
+          }
+
+          @Override
+          public LocalUpdate train(float[] globalWeights, RoundTask task) {
+            return LocalUpdate.nonPrivate(delta, 100, Map.of());
+          }
+        };
+        IssuedCertificate party = pki.issue(siteId);
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.port(), pki.clientCredentials(party))
+            .maxInboundMessageSize(64 * 1024 * 1024).build();
+        channels.add(ch);
+        UpdateSealer timed = timedSealer(stack.sealer(siteId, ch), site, n, total, sealMs, openMs);
+        SiteLedger ledger = new SiteLedger("jdbc:sqlite::memory:");
+        ledgers.add(ledger);
+        SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), 1e-5),
+            ledger, new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(60)));
+        futures.add(pool.submit(agent));
+      }
+      long budget = 120_000L + 60_000L * total;
+      if (!engine.awaitEnd(Duration.ofMillis(budget))) {
+        throw new IllegalStateException(mode + ": study did not finish within " + budget / 1000 + " s");
+      }
+      for (Future<?> f : futures) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+      if (!"finished".equals(engine.status().label())) {
+        throw new IllegalStateException(mode + ": study ended " + engine.status().label() + ": " + engine.statusDetail());
+      }
+      List<RoundTiming> timings = new ArrayList<>();
+      for (int r = opts.warmup() + 1; r <= total; r++) {
+        RoundResult res = results.get(r);
+        if (res == null || !res.quorumMet() || res.aggregated().size() != n) {
+          throw new IllegalStateException(mode + ": round " + r + " did not aggregate all " + n + " sites: " + res);
+        }
+        double roundMs = (completedAt.get(r) - completedAt.get(r - 1)) / 1e6;
+        timings.add(new RoundTiming(r, roundMs, res.durationMillis(), aggregator.millis.getOrDefault(r, Double.NaN),
+            store.millis.getOrDefault(r, Double.NaN), max(sealMs.get(r)), max(openMs.get(r)), res.aggregated().size()));
+        progress.accept(String.format(java.util.Locale.ROOT, "%s: round %d %.1f ms", mode.name().toLowerCase(java.util.Locale.ROOT),
+            r, roundMs));
+      }
+      return new ModeResult(mode, timings, setupMillis);
+    } finally {
+      pool.shutdownNow();
+      for (ManagedChannel ch : channels) {
+        ch.shutdownNow();
+      }
+      ledgers.forEach(SiteLedger::close);
+      store.close();
+      stack.close();
+      deleteTree(work);
+    }
+  }
+
+  static String siteId(int index) {
+    return "site-" + (index + 1);
+  }
+
+  /** A small random delta (L2 norm well under the enclave's default bound). */
+  static float[] randomDelta(int p, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    float[] d = new float[p];
+    float scale = (float) (1.0 / Math.sqrt(p));
+    for (int i = 0; i < p; i++) {
+      d[i] = (float) (rnd.nextDouble(-1.0, 1.0) * scale);
+    }
+    return d;
+  }
+
+  private static UpdateSealer timedSealer(UpdateSealer inner, int site, int n, int total, Map<Integer, double[]> sealMs,
+                                          Map<Integer, double[]> openMs) {
+    return new UpdateSealer() {
+      @Override
+      public Sealed seal(RoundTask task, float[] delta) {
+        long t0 = System.nanoTime();
+        Sealed s = inner.seal(task, delta);
+        sealMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (System.nanoTime() - t0) / 1e6;
+        return s;
+      }
+
+      @Override
+      public float[] openGlobalModel(RoundTask task, int dimension) {
+        long t0 = System.nanoTime();
+        float[] w = inner.openGlobalModel(task, dimension);
+        openMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (System.nanoTime() - t0) / 1e6;
+        return w;
+      }
+    };
+  }
+
+  private static double[] nanArray(int n) {
+    double[] a = new double[n];
+    Arrays.fill(a, Double.NaN);
+    return a;
+  }
+
+  private static double max(double[] a) {
+    if (a == null) {
+      return Double.NaN;
+    }
+    double m = Double.NaN;
+    for (double v : a) {
+      if (!Double.isNaN(v) && (Double.isNaN(m) || v > m)) {
+        m = v;
+      }
+    }
+    return m;
+  }
+
+  /** The aggregator's call time per round (for the secure stack: the gRPC call to the enclave). */
+  private static final class TimedAggregator implements Aggregator {
+    final Aggregator inner;
+    final Map<Integer, Double> millis = new ConcurrentHashMap<>();
+
+    TimedAggregator(Aggregator inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public AggregationResult aggregate(String roundId, int round, ModelArtifact current, List<ReceivedUpdate> updates) {
+      long t0 = System.nanoTime();
+      try {
+        return inner.aggregate(roundId, round, current, updates);
+      } finally {
+        millis.put(round, (System.nanoTime() - t0) / 1e6);
+      }
+    }
+  }
+
+  /** The store's commit time per round (round result, new model, ledger entries in one transaction). */
+  private static final class TimedStore implements StudyStore {
+    final StudyStore inner;
+    final Map<Integer, Double> millis = new ConcurrentHashMap<>();
+
+    TimedStore(StudyStore inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public StudyState openStudy(String studyId, String configFingerprint, ModelArtifact initialModel) {
+      return inner.openStudy(studyId, configFingerprint, initialModel);
+    }
+
+    @Override
+    public void saveSite(String studyId, String siteId, long numExamples) {
+      inner.saveSite(studyId, siteId, numExamples);
+    }
+
+    @Override
+    public void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends) {
+      long t0 = System.nanoTime();
+      inner.commitRound(studyId, result, newModel, spends);
+      millis.put(result.round(), (System.nanoTime() - t0) / 1e6);
+    }
+
+    @Override
+    public List<RoundResult> rounds(String studyId) {
+      return inner.rounds(studyId);
+    }
+
+    @Override
+    public List<LedgerEntry> ledger(String studyId) {
+      return inner.ledger(studyId);
+    }
+
+    @Override
+    public void saveStatus(String studyId, String status, String detail) {
+      inner.saveStatus(studyId, status, detail);
+    }
+
+    @Override
+    public Optional<ModelArtifact> model(String studyId, long version) {
+      return inner.model(studyId, version);
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+
+  static Map<String, Object> stats(double[] v) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("median", round1(percentile(v, 50)));
+    m.put("p90", round1(percentile(v, 90)));
+    m.put("min", round1(Arrays.stream(v).filter(x -> !Double.isNaN(x)).min().orElse(Double.NaN)));
+    m.put("max", round1(Arrays.stream(v).filter(x -> !Double.isNaN(x)).max().orElse(Double.NaN)));
+    return m;
+  }
+
+  /** Nearest-rank percentile of the non-NaN values (NaN when there are none). */
+  static double percentile(double[] v, double pct) {
+    double[] s = Arrays.stream(v).filter(x -> !Double.isNaN(x)).sorted().toArray();
+    if (s.length == 0) {
+      return Double.NaN;
+    }
+    int rank = (int) Math.ceil(pct / 100.0 * s.length);
+    return s[Math.max(0, Math.min(s.length - 1, rank - 1))];
+  }
+
+  private static Object round1(double v) {
+    return Double.isNaN(v) ? null : Math.round(v * 10) / 10.0;
+  }
+
+  private static void deleteTree(Path p) {
+    try (var walk = Files.walk(p)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (java.io.IOException | RuntimeException ignored) {
+      // best effort
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package org.cloister.simulations.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Structure of the round benchmark's result at tiny sizes; never wall-clock figures. */
+class RoundBenchmarkTest {
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void reportsBothStacksWithOneEntryPerMeasuredRoundAndAllSitesAggregated() throws Exception {
+    List<String> progress = new ArrayList<>();
+    Map<String, Object> r = new RoundBenchmark(new RoundBenchmark.Options(2, 1000, 2, 1, 7), progress::add).runBoth();
+
+    assertThat(r).containsEntry("sites", 2).containsEntry("params", 1000).containsEntry("measured_rounds", 2)
+        .containsKeys("ratio_secure_plaintext_median_round", "target_met");
+    assertThat((Double) r.get("ratio_secure_plaintext_median_round")).isPositive();
+    for (String mode : List.of("secure", "plaintext")) {
+      Map<String, Object> m = (Map<String, Object>) r.get(mode);
+      assertThat(m).containsEntry("mode", mode)
+          .containsKeys("round_ms", "open_to_close_ms", "aggregate_ms", "persist_ms", "site_seal_max_ms");
+      assertThat((Map<String, Object>) m.get("round_ms")).containsKeys("median", "p90", "min", "max");
+      List<Map<String, Object>> rounds = (List<Map<String, Object>>) m.get("rounds");
+      assertThat(rounds).extracting(x -> x.get("round")).containsExactly(2, 3); // round 1 is the warm-up
+      assertThat(rounds).allSatisfy(x -> {
+        assertThat(x.get("aggregated")).isEqualTo(2);
+        assertThat((Double) x.get("round_ms")).isPositive();
+        assertThat(x.get("aggregate_ms")).isNotNull();
+        assertThat(x.get("persist_ms")).isNotNull();
+        assertThat(x.get("site_seal_max_ms")).isNotNull();
+      });
+    }
+    assertThat(progress).anyMatch(l -> l.startsWith("secure: round 3"));
+  }
+
+  @Test
+  void percentilesAreNearestRankOverTheNonMissingValues() {
+    double[] v = {5, 1, Double.NaN, 3, 2, 4};
+    assertThat(RoundBenchmark.percentile(v, 50)).isEqualTo(3.0);
+    assertThat(RoundBenchmark.percentile(v, 90)).isEqualTo(5.0);
+    assertThat(RoundBenchmark.percentile(new double[] {Double.NaN}, 50)).isNaN();
+  }
+
+  @Test
+  void rejectsMeaninglessSizes() {
+    assertThatThrownBy(() -> new RoundBenchmark.Options(0, 10, 1, 1, 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new RoundBenchmark.Options(1, 10, 1, 0, 1)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void theRandomDeltaStaysWellWithinTheEnclavesDefaultNormBound() {
+    float[] d = RoundBenchmark.randomDelta(1_000_000, 3);
+    double sq = 0;
+    for (float x : d) {
+      sq += x * x;
+    }
+    assertThat(Math.sqrt(sq)).isLessThan(1.0);
+  }
+}
