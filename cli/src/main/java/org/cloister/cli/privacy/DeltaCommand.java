@@ -2,7 +2,6 @@ package org.cloister.cli.privacy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.concurrent.Callable;
-import org.cloister.dp.accounting.Calibration;
 import org.cloister.dp.accounting.PrivacyAccountant;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.dp.accounting.rdp.RdpGuarantee;
@@ -18,16 +17,8 @@ public final class DeltaCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--sampling-rate", required = true, paramLabel = "Q",
-      description = "Poisson sampling probability per step, in (0, 1]; 1 means no subsampling.")
-  double samplingRate;
-
-  @Option(names = "--noise-multiplier", required = true, paramLabel = "S",
-      description = "Noise standard deviation divided by the clipping norm, > 0.")
-  double noiseMultiplier;
-
-  @Option(names = "--steps", required = true, paramLabel = "T", description = "Number of steps, >= 0.")
-  long steps;
+  @Mixin
+  MechanismOptions mechanism;
 
   @Option(names = "--epsilon", required = true, paramLabel = "E", description = "Epsilon, >= 0.")
   double epsilon;
@@ -37,17 +28,9 @@ public final class DeltaCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    AccountingOptions.checkSamplingRate(spec, samplingRate);
-    AccountingOptions.require(spec, noiseMultiplier > 0 && Double.isFinite(noiseMultiplier),
-        "--noise-multiplier", "a finite number > 0", noiseMultiplier);
-    AccountingOptions.checkSteps(spec, steps);
+    mechanism.validate(spec);
     AccountingOptions.require(spec, epsilon >= 0 && Double.isFinite(epsilon), "--epsilon", "a finite number >= 0", epsilon);
-    PrivacyAccountant accountant = options.accountant.create();
-    try {
-      accountant.compose(Calibration.dpSgdStep(samplingRate, noiseMultiplier), steps);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
+    PrivacyAccountant accountant = mechanism.compose(spec, options.accountant.create());
     ObjectNode node = Output.object();
     node.put("accountant", options.accountant.label());
     String order = "";
@@ -63,7 +46,7 @@ public final class DeltaCommand implements Callable<Integer> {
     Output.print(spec, options.json, node, String.format(java.util.Locale.ROOT,
         "delta = %s at epsilon = %s (%s accountant%s) for %d steps, sampling rate %s, noise multiplier %s",
         Output.format(node.get("delta").asDouble()), Output.format(epsilon), options.accountant.label().toUpperCase(),
-        order, steps, Output.format(samplingRate), Output.format(noiseMultiplier)));
+        order, mechanism.steps, Output.format(mechanism.samplingRate), Output.format(mechanism.noiseMultiplier)));
     return 0;
   }
 }
