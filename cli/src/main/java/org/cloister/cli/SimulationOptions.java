@@ -38,7 +38,7 @@ final class SimulationOptions {
   @Option(names = "--model", paramLabel = "NAME", description = "logreg, mlp or cnn.")
   String model;
 
-  @Option(names = "--strategy", paramLabel = "NAME", description = "fedavg, fedadam or fedyogi (server optimizers run in the enclave).")
+  @Option(names = "--strategy", paramLabel = "NAME", description = "fedavg, fedprox[:MU] (sites add the proximal term (MU/2)||w - w_round||^2, default MU 0.01), fedadam or fedyogi (server optimizers run in the enclave).")
   String strategy;
 
   @Option(names = "--min-sites", paramLabel = "N", description = "Quorum: valid updates needed to aggregate a round.")

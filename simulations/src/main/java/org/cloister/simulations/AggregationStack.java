@@ -42,7 +42,7 @@ public interface AggregationStack extends AutoCloseable {
     return switch (mode) {
       case "enclave" -> SecureAggregationStack.start(cfg, initialModel, members);
       case "plaintext" -> {
-        if (!cfg.strategy().equals("fedavg")) {
+        if (!List.of("fedavg", "fedprox").contains(org.cloister.coordinator.strategy.Strategies.baseName(cfg.strategy()))) {
           throw new IllegalArgumentException("strategy " + cfg.strategy() + " runs in the enclave; the plaintext baseline has fedavg only");
         }
         yield plaintext((int) initialModel.getDimension());

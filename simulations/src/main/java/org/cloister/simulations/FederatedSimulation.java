@@ -20,7 +20,7 @@ import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.service.CertificateIdentityResolver;
-import org.cloister.coordinator.strategy.FedAvgStrategy;
+import org.cloister.coordinator.strategy.Strategies;
 import org.cloister.coordinator.budget.BudgetGuard;
 import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.store.JdbcStudyStore;
@@ -103,7 +103,7 @@ public final class FederatedSimulation {
     }
     members.add(EVALUATOR);
     AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members); // enclave + key broker processes
-    RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(), secure.aggregator(), store, budgets,
+    RoundEngine engine = new RoundEngine(study, model0, Strategies.parse(cfg.strategy()), secure.aggregator(), store, budgets,
         Clock.systemUTC(), cfg.seed());
 
     List<RoundReport> reports = new ArrayList<>();

@@ -103,8 +103,9 @@ public final class SecureAggregationStack implements AggregationStack {
    * (server learning rate 0.1, beta1 0.9, beta2 0.99, tau 1e-3), applied to the averaged update.
    */
   static AggregationPolicy.ServerOptimizerSpec serverOptimizer(String strategy) {
-    return switch (strategy) {
-      case "fedavg" -> AggregationPolicy.ServerOptimizerSpec.fedAvg();
+    return switch (org.cloister.coordinator.strategy.Strategies.baseName(strategy)) {
+      // FedProx's proximal term is applied by the sites; the server averages as FedAvg does
+      case "fedavg", "fedprox" -> AggregationPolicy.ServerOptimizerSpec.fedAvg();
       case "fedadam", "fedyogi" -> new AggregationPolicy.ServerOptimizerSpec(strategy, 0.1, 0.9, 0.99, 1e-3);
       default -> throw new IllegalArgumentException("unknown strategy '" + strategy + "'");
     };

@@ -3,7 +3,6 @@ package org.cloister.simulations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -49,9 +48,7 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     if (minSitesPerRound < 1 || minSitesPerRound > sites) {
       throw new IllegalArgumentException("--min-sites must be in [1, " + sites + "], got " + minSitesPerRound);
     }
-    if (!List.of("fedavg", "fedadam", "fedyogi").contains(strategy)) {
-      throw new IllegalArgumentException("unknown strategy '" + strategy + "' (available: fedavg, fedadam, fedyogi)");
-    }
+    org.cloister.coordinator.strategy.Strategies.parse(strategy); // names a bad strategy or mu
   }
 
   /** The demo study: WDBC over three hospitals, logistic regression, ten rounds. */

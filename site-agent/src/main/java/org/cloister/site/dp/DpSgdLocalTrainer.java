@@ -106,6 +106,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
         .noise(noise)
         .accountant(accountant)
         .budget(budget)
+        .proximalMu(cfg.getProximalMu())
         .build(net);
     TrainingReport report = trainer.train(data, (int) schedule.steps(), sampling);
     if (report.stepsTaken() == 0) {

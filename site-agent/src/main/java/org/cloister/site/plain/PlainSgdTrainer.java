@@ -14,7 +14,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Ordinary (non-private) minibatch SGD with DL4J's {@code fit}: the baseline a study compares
- * DP-SGD against. Its updates carry no privacy guarantee.
+ * DP-SGD against. Its updates carry no privacy guarantee. With FedProx's {@code proximal_mu} each
+ * step also moves the parameters by {@code -lr * mu * (w - w_round)} (exactly the proximal term's
+ * gradient for plain SGD; decoupled from the updater's state for momentum or Adam).
  */
 public final class PlainSgdTrainer implements LocalTrainer {
   private final MultiLayerNetwork net;
@@ -34,7 +36,14 @@ public final class PlainSgdTrainer implements LocalTrainer {
   public LocalUpdate train(float[] globalWeights, RoundTask task) {
     TrainingConfig cfg = task.getConfig();
     Parameters.set(net, globalWeights);
-    net.setLearningRate(cfg.getLearningRate() > 0 ? cfg.getLearningRate() : 0.1);
+    double lr = cfg.getLearningRate() > 0 ? cfg.getLearningRate() : 0.1;
+    net.setLearningRate(lr);
+    double mu = cfg.getProximalMu();
+    if (!(mu >= 0) || !Double.isFinite(mu)) {
+      throw new IllegalArgumentException("round " + task.getRound() + ": proximal mu must be >= 0, got " + mu);
+    }
+    // FedProx's anchor: the round's global model
+    INDArray anchor = mu > 0 ? net.params().dup() : null;
     int batch = cfg.getBatchSize() > 0 ? cfg.getBatchSize() : 32;
     int epochs = Math.max(1, cfg.getLocalEpochs());
     Random rng = new Random(cfg.getSeed() ^ data.size());
@@ -54,7 +63,12 @@ public final class PlainSgdTrainer implements LocalTrainer {
       start += batch;
       INDArray x = Nd4jData.features(data, rows, net.params().dataType());
       INDArray y = Nd4jData.oneHot(data, rows, net.params().dataType());
+      INDArray proximalStep = anchor == null ? null : net.params().sub(anchor).muli(mu * lr);
       net.fit(x, y);
+      if (proximalStep != null) {
+        // the gradient of (mu/2)||w - anchor||^2 at the step's starting point, as an SGD step
+        net.params().subi(proximalStep);
+      }
       lossSum += net.score();
       batches++;
     }

@@ -37,6 +37,7 @@ public final class DpSgd {
     private PrivacyAccountant accountant;
     private PrivacyBudget budget;
     private PerExampleMethod method = PerExampleMethod.VECTORIZED;
+    private double proximalMu;
 
     private Builder() {
     }
@@ -92,6 +93,20 @@ public final class DpSgd {
     /** The site's (epsilon, delta) ceiling, enforced before every step. Optional but advised. */
     public Builder budget(PrivacyBudget budget) {
       this.budget = budget;
+      return this;
+    }
+
+    /**
+     * FedProx: adds {@code mu * (w - w0)} to every noised gradient, where {@code w0} is the
+     * network's parameters when {@link DpSgdTrainer#train} starts (the round's global model).
+     * The term depends on no example, so it is post-processing: it changes no privacy figure.
+     * 0 (the default) turns it off.
+     */
+    public Builder proximalMu(double mu) {
+      if (!(mu >= 0) || !Double.isFinite(mu)) {
+        throw new IllegalArgumentException("proximal mu must be >= 0 and finite, got " + mu);
+      }
+      this.proximalMu = mu;
       return this;
     }
 
@@ -155,7 +170,7 @@ public final class DpSgd {
       DpSgdSettings settings = new DpSgdSettings(policy.sensitivity(),
           policy.perLayer() ? policy.thresholds() : new double[0], noiseMultiplier, samplingRate, method);
       PrivacyGuard guard = budget == null ? null : new PrivacyGuard(budget, accountant);
-      return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard);
+      return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard, proximalMu);
     }
   }
 }

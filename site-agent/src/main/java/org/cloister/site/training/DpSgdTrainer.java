@@ -55,11 +55,14 @@ public final class DpSgdTrainer {
   private final Gradient dl4jGradient;
   private final DataType dataType;
   private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
+  private final double proximalMu;
   private INDArray noiseArray;
 
   DpSgdTrainer(MultiLayerNetwork net, DpSgdSettings settings, ClipPolicy policy, NetworkLayout layout,
-               ClippedGradients gradients, GaussianNoise noise, PrivacyAccountant accountant, PrivacyGuard guard) {
+               ClippedGradients gradients, GaussianNoise noise, PrivacyAccountant accountant, PrivacyGuard guard,
+               double proximalMu) {
     this.net = net;
+    this.proximalMu = proximalMu;
     this.settings = settings;
     this.policy = policy;
     this.layout = layout;
@@ -129,6 +132,8 @@ public final class DpSgdTrainer {
     double scale = 1.0 / (settings.samplingRate() * n);
     int[] batchSizes = new int[allowed];
     ClippingStats stats = ClippingStats.EMPTY;
+    // FedProx's anchor: the parameters this round starts from (the global model)
+    INDArray anchor = proximalMu > 0 ? net.params().dup() : null;
     for (int t = 0; t < allowed; t++) {
       int[] rows = PoissonSampler.sample(n, settings.samplingRate(), sampling);
       batchSizes[t] = rows.length;
@@ -137,6 +142,9 @@ public final class DpSgdTrainer {
           : gradients.clippedSum(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows), policy);
       stats = stats.plus(batch);
       addNoiseAndScale(scale);
+      if (anchor != null) {
+        addProximalTerm(anchor);
+      }
       accountant.compose(stepEvent);
       applyUpdate();
     }
@@ -173,6 +181,13 @@ public final class DpSgdTrainer {
       flat.addi(noiseArray);
     }
     flat.muli(scale);
+  }
+
+  /** Adds mu * (w - anchor) to the noised gradient: data-independent, so post-processing. */
+  private void addProximalTerm(INDArray anchor) {
+    INDArray flat = layout.flatGradient();
+    INDArray params = net.params();
+    flat.addi(params.sub(anchor).muli(proximalMu).reshape(flat.shape()));
   }
 
   private void applyUpdate() {
