@@ -198,7 +198,7 @@ class SecureAggregationTest {
       assertThat(r.rejected().get("site-6")).startsWith("norm_exceeded: the update's L2 norm exceeds the policy bound");
     });
     assertThat(engine.model(0).orElseThrow().getVersion()).isEqualTo(3);
-    assertThat(engine.model(0).orElseThrow().getFormat()).isEqualTo("cloister-kms-aes256gcm-v1");
+    assertThat(engine.model(0).orElseThrow().getFormat()).isEqualTo("cloister-kms-aes256gcm-v2");
 
     // the sites are told why, through the study status
     ManagedChannel ch = channel(server.port(), "site-4");

@@ -68,9 +68,14 @@ public final class EnclaveProcess implements AutoCloseable {
       args.addAll(List.of("--platform", "simulated", "--dev-root-cert", l.devRootCert().toString(),
           "--dev-root-key", l.devRootKey().toString()));
     }
-    List<String> jvm = List.of("-Xmx" + (l.maxHeap() == null ? "512m" : l.maxHeap()), "-XX:+UseSerialGC",
+    List<String> jvm = new ArrayList<>(List.of("-Xmx" + (l.maxHeap() == null ? "512m" : l.maxHeap()), "-XX:+UseSerialGC",
         "--add-modules", "jdk.incubator.vector", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
-        "-Dorg.slf4j.simpleLogger.showDateTime=false");
+        "-Dorg.slf4j.simpleLogger.showDateTime=false"));
+    // extra JVM options for the enclave's JVM (e.g. a profiler); they do not change its measurement
+    String extra = System.getenv("CLOISTER_ENCLAVE_JAVA_OPTS");
+    if (extra != null && !extra.isBlank()) {
+      jvm.addAll(List.of(extra.trim().split("\\s+")));
+    }
     return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, READY, FAILED, timeout));
   }
 

@@ -73,7 +73,7 @@ class EnclaveHostTest {
             return;
           }
           out.onNext(AggregateOutput.newBuilder().setPublished(true)
-              .setModel(BASE.toBuilder().setVersion(5).setFormat("cloister-kms-aes256gcm-v1"))
+              .setModel(BASE.toBuilder().setVersion(5).setFormat("cloister-kms-aes256gcm-v2"))
               .addAggregated("site-1").putRejected("site-2", "not_finite: the update contains NaN or infinite values")
               .addCopies(SealedModelCopy.newBuilder().setStudyId("s").setVersion(5).setMemberId("site-1")
                   .setPayload(ByteString.copyFromUtf8("ciphertext")))

@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -12,9 +11,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.protocol.FloatCodec;
@@ -23,21 +19,24 @@ import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.ModelArtifactAad;
 import org.cloister.protocol.v1.ModelCopyAad;
 import org.cloister.protocol.v1.SealedModelCopy;
-import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.aead.AesGcm;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.HpkeException;
 
 /**
- * How the enclave publishes a global model without the host being able to read it: (a) an
- * artifact encrypted with a model data key from the key broker (envelope encryption; the wrapped
- * key travels with the artifact, so only an attested enclave the broker's policy admits — this one
- * after a restart, or the inference tier — can read it), and (b) one copy per consortium member
- * sealed with HPKE to the member's key from the measured configuration.
+ * How the enclave publishes a global model without the host being able to read it: the weights
+ * are encrypted once per version under a fresh content key (AES-256-GCM), and that key is wrapped
+ * (a) under a model data key from the key broker (envelope encryption; the wrapped data key
+ * travels with the artifact, so only an attested enclave the broker's policy admits — this one
+ * after a restart, or the inference tier — can read it), and (b) for each consortium member with
+ * HPKE to the member's key from the measured configuration (a small copy the member fetches next
+ * to the artifact it already receives with its task).
  */
 public final class ModelVault {
   /** Format of the encrypted artifact (payload: an {@link EncryptedModel}). */
-  public static final String ARTIFACT_FORMAT = "cloister-kms-aes256gcm-v1";
+  public static final String ARTIFACT_FORMAT = "cloister-kms-aes256gcm-v2";
   /** Format of member copies. */
-  public static final String COPY_FORMAT = "hpke-x25519-aes256gcm-v1";
+  public static final String COPY_FORMAT = "hpke-x25519-content-key-v1";
   /** HPKE info of member copies. */
   public static final byte[] COPY_INFO = "cloister/v1 global model".getBytes(StandardCharsets.US_ASCII);
 
@@ -45,7 +44,6 @@ public final class ModelVault {
   private final EnclaveConfig config;
   private final KeyBrokerClient broker;
   private final SecureRandom random;
-  private final Hpke hpke = new Hpke();
   private final Map<String, byte[]> dataKeys = new HashMap<>(); // wrapped (hex) -> data key, enclave memory only
   private KeyBrokerClient.DataKey current;
 
@@ -67,36 +65,47 @@ public final class ModelVault {
     dataKeys.put(HexFormat.of().formatHex(current.wrapped()), current.key());
   }
 
-  /** Encrypts {@code weights} as version {@code version} of the study's model. */
-  public synchronized ModelArtifact encrypt(float[] weights, long version) {
+  /** A published version: the encrypted artifact and each member's sealed copy of its content key. */
+  public record Publication(ModelArtifact artifact, List<SealedModelCopy> copies) {
+    public Publication {
+      copies = List.copyOf(copies);
+    }
+  }
+
+  /**
+   * Publishes {@code weights} as version {@code version}: encrypts them once under a fresh content
+   * key, wraps that key under the broker's data key (for attested enclaves) and seals it with HPKE
+   * to each consortium member's key (for the members).
+   */
+  public synchronized Publication publish(float[] weights, long version) {
     if (current == null) {
       throw new IllegalStateException("model vault not opened");
     }
     byte[] plain = FloatCodec.encode(weights);
-    byte[] nonce = new byte[12];
-    random.nextBytes(nonce);
+    byte[] contentKey = AesGcm.random(random, AesGcm.KEY_BYTES);
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(current.key(), "AES"), new GCMParameterSpec(128, nonce));
-      c.updateAAD(artifactAad(version));
-      byte[] ct = c.doFinal(plain);
+      byte[] aad = artifactAad(version);
+      byte[] nonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
+      byte[] keyNonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
       byte[] payload = EncryptedModel.newBuilder()
           .setKeyId(config.keyBroker().keyId())
           .setWrappedDataKey(ByteString.copyFrom(current.wrapped()))
           .putAllEncryptionContext(context())
           .setNonce(ByteString.copyFrom(nonce))
-          .setCiphertext(ByteString.copyFrom(ct))
+          .setCiphertext(ByteString.copyFrom(AesGcm.seal(contentKey, nonce, aad, plain)))
+          .setContentKeyNonce(ByteString.copyFrom(keyNonce))
+          .setWrappedContentKey(ByteString.copyFrom(AesGcm.seal(current.key(), keyNonce, aad, contentKey)))
           .build().toByteArray();
-      return ModelArtifact.newBuilder()
+      ModelArtifact artifact = ModelArtifact.newBuilder()
           .setStudyId(policy.studyId()).setVersion(version).setModelName(policy.modelName())
           .setDimension(policy.dimension()).setFormat(ARTIFACT_FORMAT)
           .setPayload(ByteString.copyFrom(payload))
           .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
           .build();
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+      return new Publication(artifact, sealForMembers(contentKey, version));
     } finally {
       Arrays.fill(plain, (byte) 0);
+      Arrays.fill(contentKey, (byte) 0);
     }
   }
 
@@ -128,42 +137,42 @@ public final class ModelVault {
       key = broker.decrypt(m.getKeyId(), wrapped, context());
       dataKeys.put(id, key);
     }
+    byte[] aad = artifactAad(artifact.getVersion());
+    byte[] contentKey = null;
+    byte[] plain = null;
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(128, m.getNonce().toByteArray()));
-      c.updateAAD(artifactAad(artifact.getVersion()));
-      byte[] plain = c.doFinal(m.getCiphertext().toByteArray());
-      try {
-        return FloatCodec.decode(plain, policy.dimension());
-      } finally {
-        Arrays.fill(plain, (byte) 0);
-      }
+      contentKey = AesGcm.open(key, m.getContentKeyNonce().toByteArray(), aad, m.getWrappedContentKey().toByteArray());
+      plain = AesGcm.open(contentKey, m.getNonce().toByteArray(), aad, m.getCiphertext().toByteArray());
+      return FloatCodec.decode(plain, policy.dimension());
     } catch (AEADBadTagException e) {
       throw new IOException("model artifact version " + artifact.getVersion() + " does not authenticate "
           + "(altered, or relabelled with another version)", e);
-    } catch (GeneralSecurityException | IllegalArgumentException e) {
+    } catch (IllegalArgumentException e) {
       throw new IOException("model artifact cannot be decrypted: " + e.getMessage(), e);
+    } finally {
+      if (contentKey != null) {
+        Arrays.fill(contentKey, (byte) 0);
+      }
+      if (plain != null) {
+        Arrays.fill(plain, (byte) 0);
+      }
     }
   }
 
-  /** One HPKE-sealed copy of {@code weights} per consortium member. */
-  public List<SealedModelCopy> sealForMembers(float[] weights, long version) {
-    byte[] plain = FloatCodec.encode(weights);
-    try {
-      return config.members().stream().map(member -> {
-        byte[] aad = copyAad(policy, version, member.id());
-        try {
-          return SealedModelCopy.newBuilder().setStudyId(policy.studyId()).setVersion(version)
-              .setMemberId(member.id()).setFormat(COPY_FORMAT)
-              .setPayload(ByteString.copyFrom(hpke.seal(member.publicKey(), COPY_INFO, aad, plain).toBytes()))
-              .build();
-        } catch (HpkeException e) {
-          throw new IllegalStateException("member " + member.id() + ": cannot seal to its key: " + e.getMessage(), e);
-        }
-      }).toList();
-    } finally {
-      Arrays.fill(plain, (byte) 0);
-    }
+  /** Each consortium member's HPKE-sealed copy of a version's content key. */
+  private List<SealedModelCopy> sealForMembers(byte[] contentKey, long version) {
+    FastHpke hpke = new FastHpke();
+    return config.members().stream().map(member -> {
+      byte[] aad = copyAad(policy, version, member.id());
+      try {
+        return SealedModelCopy.newBuilder().setStudyId(policy.studyId()).setVersion(version)
+            .setMemberId(member.id()).setFormat(COPY_FORMAT)
+            .setPayload(ByteString.copyFrom(hpke.seal(member.publicKey(), COPY_INFO, aad, contentKey, random)))
+            .build();
+      } catch (HpkeException e) {
+        throw new IllegalStateException("member " + member.id() + ": cannot seal to its key: " + e.getMessage(), e);
+      }
+    }).toList();
   }
 
   static byte[] copyAad(AggregationPolicy policy, long version, String memberId) {

@@ -19,7 +19,7 @@ import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.ServerOptimizer;
 import org.cloister.enclave.aggregation.UpdateKernel;
-import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
@@ -246,8 +246,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       float[] mean = session.meanUpdate(noise);
       float[] next = optimizer.step(base, mean);
       long version = header.getBaseModel().getVersion() + 1;
-      ModelArtifact artifact = vault.encrypt(next, version);
-      List<SealedModelCopy> copies = vault.sealForMembers(next, version);
+      ModelVault.Publication publication = vault.publish(next, version);
+      ModelArtifact artifact = publication.artifact();
+      List<SealedModelCopy> copies = publication.copies();
       latest = new Published(version, FloatCodec.sha256(artifact.getPayload().toByteArray()), next);
       publishedRounds.add(header.getRoundId());
       log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",

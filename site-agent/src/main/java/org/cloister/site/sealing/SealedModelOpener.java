@@ -8,31 +8,34 @@ import java.util.concurrent.TimeUnit;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AttestationRelayGrpc;
 import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.EncryptedModel;
+import org.cloister.protocol.v1.ModelArtifactAad;
 import org.cloister.protocol.v1.ModelCopyAad;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedModelRequest;
-import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
+import org.cloister.trust.aead.AesGcm;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;
 
 /**
- * Opens a published global model for one consortium member: the enclave sealed a copy to the
- * member's X25519 key (listed in the enclave's measured configuration); the coordinator stores it
- * and hands it out. Only the initial model (version 1: public random initial weights that carry
- * no patient data) may arrive as plaintext.
+ * Opens a published global model for one consortium member. The artifact (which the member
+ * receives with its task) holds the weights encrypted once under the version's content key; the
+ * enclave sealed that key to the member's X25519 key (listed in the enclave's measured
+ * configuration), and the coordinator stores the small sealed copy and hands it out. Only the
+ * initial model (version 1: public random initial weights that carry no patient data) may arrive
+ * as plaintext.
  */
 public final class SealedModelOpener {
   /** Format of the artifact the coordinator stores (encrypted under a key-broker key). */
-  public static final String ARTIFACT_FORMAT = "cloister-kms-aes256gcm-v1";
+  public static final String ARTIFACT_FORMAT = "cloister-kms-aes256gcm-v2";
   /** Format of member copies. */
-  public static final String COPY_FORMAT = "hpke-x25519-aes256gcm-v1";
+  public static final String COPY_FORMAT = "hpke-x25519-content-key-v1";
   static final byte[] COPY_INFO = "cloister/v1 global model".getBytes(StandardCharsets.US_ASCII);
 
   private final AttestationRelayGrpc.AttestationRelayBlockingStub relay;
   private final String memberId;
   private final HpkeKeyPair memberKey;
-  private final Hpke hpke = new Hpke();
 
   /**
    * @param coordinator channel to the coordinator (serves the attestation relay)
@@ -75,12 +78,31 @@ public final class SealedModelOpener {
     }
     byte[] aad = ModelCopyAad.newBuilder().setStudyId(model.getStudyId()).setVersion(model.getVersion())
         .setMemberId(memberId).setModelName(model.getModelName()).setDimension(dimension).build().toByteArray();
+    byte[] contentKey;
     try {
-      byte[] plain = hpke.open(memberKey, HpkeCiphertext.fromBytes(copy.getPayload().toByteArray()), COPY_INFO, aad);
-      return FloatCodec.decode(plain, dimension);
-    } catch (HpkeException | IllegalArgumentException e) {
+      contentKey = new FastHpke().open(memberKey, copy.getPayload().toByteArray(), COPY_INFO, aad);
+    } catch (HpkeException e) {
       throw new SealingException("model version " + model.getVersion() + " does not open for member " + memberId
           + " (not sealed to this member's key, or relabelled): " + e.getMessage(), e);
+    }
+    try {
+      EncryptedModel m = EncryptedModel.parseFrom(model.getPayload());
+      byte[] artifactAad = ModelArtifactAad.newBuilder().setStudyId(model.getStudyId()).setVersion(model.getVersion())
+          .setModelName(model.getModelName()).setDimension(dimension).setKeyId(m.getKeyId()).build().toByteArray();
+      byte[] plain = AesGcm.open(contentKey, m.getNonce().toByteArray(), artifactAad, m.getCiphertext().toByteArray());
+      try {
+        return FloatCodec.decode(plain, dimension);
+      } finally {
+        java.util.Arrays.fill(plain, (byte) 0);
+      }
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new SealingException("model version " + model.getVersion() + ": the artifact's payload is not an "
+          + "EncryptedModel: " + e.getMessage(), e);
+    } catch (javax.crypto.AEADBadTagException | IllegalArgumentException e) {
+      throw new SealingException("model version " + model.getVersion() + " does not decrypt with this member's key "
+          + "copy (artifact altered, or relabelled): " + e.getMessage(), e);
+    } finally {
+      java.util.Arrays.fill(contentKey, (byte) 0);
     }
   }
 }

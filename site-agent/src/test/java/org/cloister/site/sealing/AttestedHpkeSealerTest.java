@@ -135,18 +135,37 @@ class AttestedHpkeSealerTest {
     RoundTask plainLater = task(6).toBuilder().setModel(initial.getModel().toBuilder().setVersion(6)).build();
     assertThatThrownBy(() -> sealer.openGlobalModel(plainLater, 3)).hasMessageContaining("refusing a plaintext global model");
 
+    // the artifact: weights under a content key (independently built here with the JDK's AES-GCM)
+    byte[] contentKey = new byte[32];
+    random.nextBytes(contentKey);
+    byte[] nonce = new byte[12];
+    byte[] artifactAad = org.cloister.protocol.v1.ModelArtifactAad.newBuilder().setStudyId("s").setVersion(6)
+        .setModelName("logreg").setDimension(3).setKeyId("model-key").build().toByteArray();
+    javax.crypto.Cipher gcm = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+    gcm.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(contentKey, "AES"),
+        new javax.crypto.spec.GCMParameterSpec(128, nonce));
+    gcm.updateAAD(artifactAad);
+    org.cloister.protocol.v1.EncryptedModel envelope = org.cloister.protocol.v1.EncryptedModel.newBuilder()
+        .setKeyId("model-key").setNonce(ByteString.copyFrom(nonce))
+        .setCiphertext(ByteString.copyFrom(gcm.doFinal(FloatCodec.encode(weights)))).build();
     RoundTask sealedTask = task(6).toBuilder().setModel(task(6).getModel().toBuilder()
-        .setFormat(SealedModelOpener.ARTIFACT_FORMAT)).build();
+        .setFormat(SealedModelOpener.ARTIFACT_FORMAT).setPayload(envelope.toByteString())).build();
     byte[] aad = ModelCopyAad.newBuilder().setStudyId("s").setVersion(6).setMemberId("site-2").setModelName("logreg")
         .setDimension(3).build().toByteArray();
     relay.copy = SealedModelCopy.newBuilder().setStudyId("s").setVersion(6).setFormat(SealedModelOpener.COPY_FORMAT)
         .setPayload(ByteString.copyFrom(HPKE.seal(siteKey.publicKey(), SealedModelOpener.COPY_INFO, aad,
-            FloatCodec.encode(weights)).toBytes())).build();
+            contentKey).toBytes())).build();
     assertThat(sealer.openGlobalModel(sealedTask, 3)).containsExactly(weights);
+
+    // an artifact relabelled with another version does not decrypt with version 6's key
+    RoundTask relabelled = sealedTask.toBuilder().setModel(sealedTask.getModel().toBuilder()
+        .setPayload(envelope.toBuilder().setKeyId("other-key").build().toByteString())).build();
+    assertThatThrownBy(() -> sealer.openGlobalModel(relabelled, 3)).isInstanceOf(SealingException.class)
+        .hasMessageContaining("does not decrypt");
 
     // a copy sealed to another member's key does not open here
     relay.copy = relay.copy.toBuilder().setPayload(ByteString.copyFrom(HPKE.seal(HPKE.generateKeyPair().publicKey(),
-        SealedModelOpener.COPY_INFO, aad, FloatCodec.encode(weights)).toBytes())).build();
+        SealedModelOpener.COPY_INFO, aad, contentKey).toBytes())).build();
     assertThatThrownBy(() -> sealer.openGlobalModel(sealedTask, 3)).isInstanceOf(SealingException.class)
         .hasMessageContaining("does not open for member site-2");
   }

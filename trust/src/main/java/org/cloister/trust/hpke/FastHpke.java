@@ -1,4 +1,4 @@
-package org.cloister.enclave.crypto;
+package org.cloister.trust.hpke;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -11,8 +11,6 @@ import javax.crypto.Mac;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import org.bouncycastle.math.ec.rfc7748.X25519;
-import org.cloister.trust.hpke.HpkeException;
-import org.cloister.trust.hpke.HpkeKeyPair;
 
 /**
  * Single-shot HPKE (RFC 9180) mode_base with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and

@@ -1,4 +1,4 @@
-package org.cloister.enclave.crypto;
+package org.cloister.trust.hpke;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,10 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.HexFormat;
-import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
-import org.cloister.trust.hpke.HpkeException;
-import org.cloister.trust.hpke.HpkeKeyPair;
 import org.junit.jupiter.api.Test;
 
 /**
