@@ -41,7 +41,7 @@ class EnclaveHostTest {
     List<ReceivedUpdate> out = new ArrayList<>();
     for (int i = 1; i <= n; i++) {
       out.add(new ReceivedUpdate("site-" + i, UpdateEnvelope.newBuilder().setStudyId("s").setRound(3).setRoundId("r3")
-          .setBaseModelVersion(4).setNumExamples(10).setPayloadFormat("hpke-x25519-aes256gcm-v1")
+          .setBaseModelVersion(4).setNumExamples(10).setPayloadFormat("hpke-x25519-aes256gcm-stream4k-v1")
           .setPayload(ByteString.copyFrom(new byte[1 << 16])).build(), null));
     }
     return out;

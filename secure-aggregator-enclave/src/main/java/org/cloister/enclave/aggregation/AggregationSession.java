@@ -32,7 +32,7 @@ import org.cloister.trust.hpke.HpkeKeyPair;
  */
 public final class AggregationSession {
   /** Payload format of sealed updates. */
-  public static final String UPDATE_FORMAT = "hpke-x25519-aes256gcm-v1";
+  public static final String UPDATE_FORMAT = "hpke-x25519-aes256gcm-stream4k-v1";
   /** HPKE info of sealed updates. */
   public static final byte[] UPDATE_INFO = "cloister/v1 update".getBytes(StandardCharsets.US_ASCII);
 
@@ -147,9 +147,10 @@ public final class AggregationSession {
     if (!UPDATE_FORMAT.equals(format)) {
       return tag(RejectReason.MALFORMED) + "payload format '" + format + "' is not " + UPDATE_FORMAT;
     }
-    int body = len - FastHpke.OVERHEAD;
+    int body = FastHpke.streamPlaintextLength(len);
     if (body < 0 || body % Float.BYTES != 0) {
-      return tag(RejectReason.MALFORMED) + "sealed payload of " + len + " bytes is not enc + tag + whole float32 values";
+      return tag(RejectReason.MALFORMED) + "sealed payload of " + len
+          + " bytes is not enc + 4096-byte segments with their tags + whole float32 values";
     }
     if (body / Float.BYTES != dimension) {
       return tag(RejectReason.WRONG_DIMENSION) + "update has " + body / Float.BYTES + " parameters, expected " + dimension;
@@ -162,7 +163,7 @@ public final class AggregationSession {
     Pending slot = batch[pending];
     byte[] aad = aad(round, siteId, dimension);
     try {
-      hpke.open(enclaveKey, payload, off, len, UPDATE_INFO, aad, slot.values, 0);
+      hpke.openStream(enclaveKey, payload, off, len, UPDATE_INFO, aad, slot.values, 0);
     } catch (HpkeException e) {
       return tag(RejectReason.DECRYPTION_FAILED) + "the update does not decrypt for study " + round.studyId()
           + ", round " + round.round() + ", site " + siteId + " (sealed to another key or context, or altered)";

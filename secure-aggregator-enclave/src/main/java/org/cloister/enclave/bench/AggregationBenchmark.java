@@ -21,6 +21,7 @@ import javax.crypto.spec.SecretKeySpec;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.UpdateKernel;
+import org.cloister.trust.aead.AesGcm;
 import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
@@ -98,11 +99,10 @@ public final class AggregationBenchmark {
     Cipher enc = Cipher.getInstance("AES/GCM/NoPadding");
     for (int s = 0; s < sites; s++) {
       byte[] pt = plaintexts[s % plaintexts.length];
-      sealed[s] = hpke.seal(enclave.publicKey(), AggregationSession.UPDATE_INFO,
+      sealed[s] = hpke.sealStream(enclave.publicKey(), AggregationSession.UPDATE_INFO,
           AggregationSession.aad(round, "site-" + s, params), pt, random);
       rawNonce[s] = randomBytes(random, 12);
-      enc.init(Cipher.ENCRYPT_MODE, rawKey, new GCMParameterSpec(128, rawNonce[s]));
-      raw[s] = enc.doFinal(pt);
+      raw[s] = AesGcm.sealStream(rawKey.getEncoded(), rawNonce[s], new byte[0], pt);
     }
     plaintexts = null;
     byte[] out = new byte[params * Float.BYTES];
@@ -127,12 +127,11 @@ public final class AggregationBenchmark {
         int end = Math.min(sites, b + 4);
         long t0 = System.nanoTime();
         for (int s = b; s < end; s++) {
-          dec.init(Cipher.DECRYPT_MODE, rawKey, new GCMParameterSpec(128, rawNonce[s]));
-          dec.doFinal(raw[s], 0, raw[s].length, out, 0);
+          AesGcm.openStream(rawKey.getEncoded(), rawNonce[s], new byte[0], raw[s], 0, raw[s].length, out, 0);
         }
         long t1 = System.nanoTime();
         for (int s = b; s < end; s++) { // HPKE open alone: where the time between raw and aggregate goes
-          hpke.open(enclave, sealed[s], 0, sealed[s].length, AggregationSession.UPDATE_INFO,
+          hpke.openStream(enclave, sealed[s], 0, sealed[s].length, AggregationSession.UPDATE_INFO,
               AggregationSession.aad(round, "site-" + s, params), out, 0);
         }
         long t2 = System.nanoTime();
@@ -197,21 +196,19 @@ public final class AggregationBenchmark {
     for (int dim = 1 << 12; ; dim = Math.min(params, dim * 4)) {
       byte[] pt = new byte[dim * Float.BYTES];
       byte[] nonce = randomBytes(random, 12);
-      c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(128, nonce));
-      byte[] ct = c.doFinal(pt);
+      byte[] ct = AesGcm.sealStream(k.getEncoded(), nonce, new byte[0], pt);
       AggregationPolicy p = new AggregationPolicy(AggregationPolicy.FORMAT, "w", "w", dim, 1e6, 1, 0.0,
           AggregationPolicy.ServerOptimizerSpec.fedAvg());
       AggregationSession.RoundContext round = new AggregationSession.RoundContext("w", 1, "w", 1);
       byte[][] sealed = new byte[5][];
       for (int j = 0; j < 5; j++) {
-        sealed[j] = hpke.seal(key.publicKey(), AggregationSession.UPDATE_INFO, AggregationSession.aad(round, "s" + j, dim),
+        sealed[j] = hpke.sealStream(key.publicKey(), AggregationSession.UPDATE_INFO, AggregationSession.aad(round, "s" + j, dim),
             pt, random);
       }
       byte[] out = new byte[pt.length];
       int calls = (int) Math.max(8, Math.min(4000, (192L << 20) / pt.length));
       for (int i = 0; i < calls; i++) {
-        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(128, nonce));
-        c.doFinal(ct, 0, ct.length, out, 0);
+        AesGcm.openStream(k.getEncoded(), nonce, new byte[0], ct, 0, ct.length, out, 0);
         if (i % 5 == 4) {
           AggregationSession s = new AggregationSession(p, Set.of("s0", "s1", "s2", "s3", "s4"), key, hpke, kernel,
               round, guard());

@@ -92,7 +92,7 @@ public final class ModelVault {
           .setWrappedDataKey(ByteString.copyFrom(current.wrapped()))
           .putAllEncryptionContext(context())
           .setNonce(ByteString.copyFrom(nonce))
-          .setCiphertext(ByteString.copyFrom(AesGcm.seal(contentKey, nonce, aad, plain)))
+          .setCiphertext(ByteString.copyFrom(AesGcm.sealStream(contentKey, nonce, aad, plain)))
           .setContentKeyNonce(ByteString.copyFrom(keyNonce))
           .setWrappedContentKey(ByteString.copyFrom(AesGcm.seal(current.key(), keyNonce, aad, contentKey)))
           .build().toByteArray();
@@ -142,7 +142,7 @@ public final class ModelVault {
     byte[] plain = null;
     try {
       contentKey = AesGcm.open(key, m.getContentKeyNonce().toByteArray(), aad, m.getWrappedContentKey().toByteArray());
-      plain = AesGcm.open(contentKey, m.getNonce().toByteArray(), aad, m.getCiphertext().toByteArray());
+      plain = AesGcm.openStream(contentKey, m.getNonce().toByteArray(), aad, m.getCiphertext().toByteArray());
       return FloatCodec.decode(plain, policy.dimension());
     } catch (AEADBadTagException e) {
       throw new IOException("model artifact version " + artifact.getVersion() + " does not authenticate "

@@ -216,9 +216,12 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         if (session == null) {
           throw Status.INVALID_ARGUMENT.withDescription("no round header").asRuntimeException();
         }
-        out.onNext(finish());
-        out.onCompleted();
+        AggregateOutput result = finish();
         done = true;
+        // release the round before answering, so the host's next call never sees it still held
+        cleanUp();
+        out.onNext(result);
+        out.onCompleted();
       } catch (StatusRuntimeException e) {
         fail(e);
       } catch (RuntimeException e) {
@@ -263,8 +266,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private void fail(StatusRuntimeException e) {
       done = true;
       log.info("aggregation refused: {}", e.getStatus().getDescription());
-      out.onError(e);
       cleanUp();
+      out.onError(e);
     }
 
     private void cleanUp() {

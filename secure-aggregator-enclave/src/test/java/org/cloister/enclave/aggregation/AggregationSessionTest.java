@@ -50,8 +50,8 @@ class AggregationSessionTest {
 
   /** What a site sends: BouncyCastle HPKE (the site's implementation), bound to round and site. */
   private byte[] seal(String site, AggregationSession.RoundContext r, float[] delta) throws Exception {
-    return hpke.seal(enclave.publicKey(), AggregationSession.UPDATE_INFO,
-        AggregationSession.aad(r, site, delta.length), FloatCodec.encode(delta)).toBytes();
+    return hpke.sealStream(enclave.publicKey(), AggregationSession.UPDATE_INFO,
+        AggregationSession.aad(r, site, delta.length), FloatCodec.encode(delta));
   }
 
   private static void offer(AggregationSession s, String site, long n, byte[] payload) {

@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * models are opened with this site's sealing key ({@link SealedModelOpener}).
  */
 public final class AttestedHpkeSealer implements UpdateSealer {
-  /** Payload format of sealed updates. */
-  public static final String UPDATE_FORMAT = "hpke-x25519-aes256gcm-v1";
+  /** Payload format of sealed updates: HPKE's context messages over 4096-byte segments ({@link FastHpke#sealStream}). */
+  public static final String UPDATE_FORMAT = "hpke-x25519-aes256gcm-stream4k-v1";
   static final byte[] UPDATE_INFO = "cloister/v1 update".getBytes(StandardCharsets.US_ASCII);
   private static final Logger log = LoggerFactory.getLogger(AttestedHpkeSealer.class);
   private static final int NONCE_BYTES = 32;
@@ -92,7 +92,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     byte[] plain = FloatCodec.encode(delta);
     try {
       // the JDK's AES-GCM (processor instructions); a FastHpke is cheap and not thread-safe: one per update
-      byte[] sealed = new FastHpke().seal(pk, UPDATE_INFO, aad, plain, random);
+      byte[] sealed = new FastHpke().sealStream(pk, UPDATE_INFO, aad, plain, random);
       return new Sealed(UPDATE_FORMAT, sealed, Map.of());
     } catch (HpkeException e) {
       throw new SealingException("cannot encrypt to the enclave's key: " + e.getMessage(), e);

@@ -89,7 +89,7 @@ public final class SealedModelOpener {
       EncryptedModel m = EncryptedModel.parseFrom(model.getPayload());
       byte[] artifactAad = ModelArtifactAad.newBuilder().setStudyId(model.getStudyId()).setVersion(model.getVersion())
           .setModelName(model.getModelName()).setDimension(dimension).setKeyId(m.getKeyId()).build().toByteArray();
-      byte[] plain = AesGcm.open(contentKey, m.getNonce().toByteArray(), artifactAad, m.getCiphertext().toByteArray());
+      byte[] plain = AesGcm.openStream(contentKey, m.getNonce().toByteArray(), artifactAad, m.getCiphertext().toByteArray());
       try {
         return FloatCodec.decode(plain, dimension);
       } finally {

@@ -100,9 +100,9 @@ class AttestedHpkeSealerTest {
   void sealsToTheAttestedKeyBoundToStudyRoundSiteAndVersion() throws Exception {
     float[] delta = {0.25f, -1f, 3f};
     var sealed = sealer.seal(task(5), delta);
-    assertThat(sealed.format()).isEqualTo("hpke-x25519-aes256gcm-v1");
+    assertThat(sealed.format()).isEqualTo("hpke-x25519-aes256gcm-stream4k-v1");
     byte[] aad = AttestedHpkeSealer.aad("s", 4, "r-4", "site-2", 5, 3);
-    byte[] plain = HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO, aad);
+    byte[] plain = HPKE.openStream(enclave, sealed.payload(), AttestedHpkeSealer.UPDATE_INFO, aad);
     assertThat(FloatCodec.decode(plain, 3)).containsExactly(delta);
     // relabelled as another site's: does not open
     assertThatThrownBy(() -> HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO,
@@ -144,7 +144,9 @@ class AttestedHpkeSealerTest {
     javax.crypto.Cipher gcm = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
     gcm.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(contentKey, "AES"),
         new javax.crypto.spec.GCMParameterSpec(128, nonce));
-    gcm.updateAAD(artifactAad);
+    byte[] segmentAad = java.util.Arrays.copyOf(artifactAad, artifactAad.length + 1);
+    segmentAad[artifactAad.length] = 1; // the streaming form's only (so final) segment: aad || 1
+    gcm.updateAAD(segmentAad);
     org.cloister.protocol.v1.EncryptedModel envelope = org.cloister.protocol.v1.EncryptedModel.newBuilder()
         .setKeyId("model-key").setNonce(ByteString.copyFrom(nonce))
         .setCiphertext(ByteString.copyFrom(gcm.doFinal(FloatCodec.encode(weights)))).build();

@@ -19,6 +19,8 @@ public final class AesGcm {
   public static final int NONCE_BYTES = 12;
   /** Tag size in bytes. */
   public static final int TAG_BYTES = 16;
+  /** Plaintext bytes per segment of the streaming form. */
+  public static final int SEGMENT_BYTES = 4096;
 
   private AesGcm() {
   }
@@ -60,6 +62,132 @@ public final class AesGcm {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
     }
+  }
+
+  // ------------------------------------------------------------------ streaming (segmented) form
+
+  /**
+   * Number of segments for a plaintext of {@code length} bytes (at least one, so an empty message
+   * still carries a tag).
+   */
+  public static int segments(int length) {
+    return Math.max(1, (length + SEGMENT_BYTES - 1) / SEGMENT_BYTES);
+  }
+
+  /** Length of the streaming form of a {@code length}-byte plaintext. */
+  public static int streamLength(int length) {
+    return length + TAG_BYTES * segments(length);
+  }
+
+  /** Plaintext length of a {@code sealedLength}-byte streaming message, or -1 if no plaintext has that form. */
+  public static int streamPlaintextLength(int sealedLength) {
+    if (sealedLength < TAG_BYTES) {
+      return -1;
+    }
+    int n = (sealedLength + SEGMENT_BYTES + TAG_BYTES - 1) / (SEGMENT_BYTES + TAG_BYTES);
+    int plain = sealedLength - n * TAG_BYTES;
+    return plain >= 0 && segments(plain) == n ? plain : -1;
+  }
+
+  /**
+   * The streaming form (the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizar, as
+   * RFC 9180's multi-message context does it): segment {@code i} of {@link #SEGMENT_BYTES}
+   * plaintext bytes is sealed with nonce {@code baseNonce XOR I2OSP(i, 12)} and associated data
+   * {@code aad || final}, where {@code final} is 1 for the last segment and 0 otherwise, so
+   * reordering, dropping, truncating or extending segments fails authentication. The JDK's
+   * AES-GCM runs on its processor-instruction path for segments this size, where it is several
+   * times faster than on one multi-megabyte call.
+   *
+   * @return bytes written to {@code out} ({@link #streamLength})
+   */
+  public static int sealStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] in, int inOff, int inLen, byte[] out,
+                               int outOff) {
+    check(key, baseNonce);
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      SecretKeySpec k = new SecretKeySpec(key, "AES");
+      int n = segments(inLen);
+      int o = outOff;
+      for (int i = 0; i < n; i++) {
+        int from = inOff + i * SEGMENT_BYTES;
+        int len = Math.min(SEGMENT_BYTES, inLen - i * SEGMENT_BYTES);
+        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
+        c.updateAAD(segmentAad(aad, i == n - 1));
+        o += c.doFinal(in, from, len, out, o);
+      }
+      return o - outOff;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  /** Seals {@code plaintext} in the streaming form; see {@link #sealStream(byte[], byte[], byte[], byte[], int, int, byte[], int)}. */
+  public static byte[] sealStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] plaintext) {
+    byte[] out = new byte[streamLength(plaintext.length)];
+    sealStream(key, baseNonce, aad, plaintext, 0, plaintext.length, out, 0);
+    return out;
+  }
+
+  /**
+   * Opens the streaming form of {@code in[inOff, inOff+inLen)} into {@code out[outOff...]}.
+   *
+   * @return the plaintext length
+   * @throws AEADBadTagException if any segment fails to authenticate, or the length is not a
+   *     streaming message's
+   */
+  public static int openStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] in, int inOff, int inLen, byte[] out,
+                               int outOff) throws AEADBadTagException {
+    check(key, baseNonce);
+    int plain = streamPlaintextLength(inLen);
+    if (plain < 0) {
+      throw new AEADBadTagException("a streaming AES-GCM message cannot be " + inLen + " bytes long");
+    }
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      SecretKeySpec k = new SecretKeySpec(key, "AES");
+      int n = segments(plain);
+      int from = inOff;
+      int o = outOff;
+      for (int i = 0; i < n; i++) {
+        int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
+        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
+        c.updateAAD(segmentAad(aad, i == n - 1));
+        o += c.doFinal(in, from, len, out, o);
+        from += len;
+      }
+      return o - outOff;
+    } catch (AEADBadTagException e) {
+      throw e;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  /** Opens a whole streaming message. */
+  public static byte[] openStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] sealed) throws AEADBadTagException {
+    int plain = streamPlaintextLength(sealed.length);
+    if (plain < 0) {
+      throw new AEADBadTagException("a streaming AES-GCM message cannot be " + sealed.length + " bytes long");
+    }
+    byte[] out = new byte[plain];
+    openStream(key, baseNonce, aad, sealed, 0, sealed.length, out, 0);
+    return out;
+  }
+
+  /** RFC 9180 ComputeNonce: the base nonce XOR the big-endian sequence number. */
+  static byte[] segmentNonce(byte[] baseNonce, int seq) {
+    byte[] n = baseNonce.clone();
+    n[NONCE_BYTES - 4] ^= (byte) (seq >>> 24);
+    n[NONCE_BYTES - 3] ^= (byte) (seq >>> 16);
+    n[NONCE_BYTES - 2] ^= (byte) (seq >>> 8);
+    n[NONCE_BYTES - 1] ^= (byte) seq;
+    return n;
+  }
+
+  private static byte[] segmentAad(byte[] aad, boolean last) {
+    byte[] a = java.util.Arrays.copyOf(aad == null ? new byte[0] : aad, (aad == null ? 0 : aad.length) + 1);
+    a[a.length - 1] = (byte) (last ? 1 : 0);
+    return a;
   }
 
   private static void check(byte[] key, byte[] nonce) {

@@ -112,6 +112,63 @@ public final class Hpke {
     }
   }
 
+  /**
+   * The streaming form of {@link FastHpke#sealStream} done with BouncyCastle's RFC 9180 sender
+   * context (one {@code Seal} per {@link org.cloister.trust.aead.AesGcm#SEGMENT_BYTES}-byte
+   * segment, aad {@code aad || final-flag}): an independent implementation to check against.
+   */
+  public byte[] sealStream(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext) throws HpkeException {
+    checkKey(recipientPublicKey, "recipient public key");
+    HPKE hpke = suite();
+    try {
+      HPKEContextWithEncapsulation ctx = hpke.setupBaseS(hpke.deserializePublicKey(recipientPublicKey), orEmpty(info));
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      out.write(ctx.getEncapsulation());
+      int seg = org.cloister.trust.aead.AesGcm.SEGMENT_BYTES;
+      int n = org.cloister.trust.aead.AesGcm.segments(plaintext.length);
+      for (int i = 0; i < n; i++) {
+        byte[] part = java.util.Arrays.copyOfRange(plaintext, i * seg, Math.min(plaintext.length, (i + 1) * seg));
+        out.write(ctx.seal(streamAad(aad, i == n - 1), part));
+      }
+      return out.toByteArray();
+    } catch (InvalidCipherTextException | java.io.IOException | RuntimeException e) {
+      throw new HpkeException("HPKE seal failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Opens the streaming form with BouncyCastle's receiver context; see {@link #sealStream}. */
+  public byte[] openStream(HpkeKeyPair recipient, byte[] message, byte[] info, byte[] aad) throws HpkeException {
+    int plain = FastHpke.streamPlaintextLength(message.length);
+    if (plain < 0) {
+      throw new HpkeException("HPKE streaming message of " + message.length + " bytes has no valid length");
+    }
+    HPKE hpke = suite();
+    try {
+      HPKEContext ctx = hpke.setupBaseR(java.util.Arrays.copyOf(message, KEY_BYTES),
+          hpke.deserializePrivateKey(recipient.privateKey(), recipient.publicKey()), orEmpty(info));
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(plain);
+      int seg = org.cloister.trust.aead.AesGcm.SEGMENT_BYTES;
+      int n = org.cloister.trust.aead.AesGcm.segments(plain);
+      int off = KEY_BYTES;
+      for (int i = 0; i < n; i++) {
+        int len = Math.min(seg, plain - i * seg) + TAG_BYTES;
+        out.write(ctx.open(streamAad(aad, i == n - 1), java.util.Arrays.copyOfRange(message, off, off + len)));
+        off += len;
+      }
+      return out.toByteArray();
+    } catch (InvalidCipherTextException e) {
+      throw new HpkeException("HPKE open failed: authentication tag mismatch", e);
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new HpkeException("HPKE open failed: " + e.getMessage(), e);
+    }
+  }
+
+  private static byte[] streamAad(byte[] aad, boolean last) {
+    byte[] a = java.util.Arrays.copyOf(orEmpty(aad), orEmpty(aad).length + 1);
+    a[a.length - 1] = (byte) (last ? 1 : 0);
+    return a;
+  }
+
   private static HpkeKeyPair toKeyPair(HPKE hpke, AsymmetricCipherKeyPair kp) {
     return new HpkeKeyPair(hpke.serializePublicKey(kp.getPublic()), hpke.serializePrivateKey(kp.getPrivate()));
   }
