@@ -162,6 +162,41 @@ class RoundEngineServiceTest {
   }
 
   @Test
+  void malformedMessagesAreRefusedWithTheRpcNamedAndCountedAndServingContinues() throws Exception {
+    start(1, 1, 1, Duration.ofSeconds(10));
+    var a = site("A");
+    // bytes that are not a protobuf message: field 1 claims a length far past the end
+    io.grpc.MethodDescriptor<byte[], byte[]> raw = FederationGrpc.getSubmitUpdateMethod().toBuilder(
+        new BytesMarshaller(), new BytesMarshaller()).build();
+    io.grpc.Channel ch = channels.get(channels.size() - 1);
+    assertThatThrownBy(() -> io.grpc.stub.ClientCalls.blockingUnaryCall(ch, raw, io.grpc.CallOptions.DEFAULT,
+        new byte[] {0x0a, (byte) 0xff, 0x7f, 1, 2}))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT))
+        .hasMessageContaining("malformed SubmitUpdate request");
+    assertThat(registry.counter("cloister.requests.refused", "rpc", "SubmitUpdate", "reason", "malformed").count()).isEqualTo(1.0);
+    // still serving, on the same connection
+    a.join(JoinRequest.newBuilder().setStudyId(STUDY).setNumExamples(5).build());
+    RoundTask t = poll(a);
+    a.submitUpdate(update(t, new float[] {1f, 1f, 1f}, 5));
+  }
+
+  private static final class BytesMarshaller implements io.grpc.MethodDescriptor.Marshaller<byte[]> {
+    @Override
+    public java.io.InputStream stream(byte[] value) {
+      return new java.io.ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(java.io.InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+  }
+
+  @Test
   void callsWithoutIdentityAreUnauthenticated() throws Exception {
     start(1, 1, 1, Duration.ofSeconds(5));
     assertThatThrownBy(() -> site(null).join(JoinRequest.newBuilder().setStudyId(STUDY).setNumExamples(1).build()))

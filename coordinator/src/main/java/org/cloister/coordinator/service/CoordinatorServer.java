@@ -40,7 +40,10 @@ public final class CoordinatorServer implements AutoCloseable {
     NettyServerBuilder b = NettyServerBuilder.forAddress(address, credentials)
         .maxInboundMessageSize(maxMessage)
         .maxInboundMetadataSize(16 * 1024)
-        .addService(ServerInterceptors.intercept(new FederationService(engine, rejections), new IdentityInterceptor(identity)));
+        .addService(ServerInterceptors.intercept(
+            ServerInterceptors.useInputStreamMessages(
+                ServerInterceptors.intercept(new FederationService(engine, rejections), new IdentityInterceptor(identity))),
+            new MalformedMessageInterceptor(rejections)));
     transport.customize(b);
     this.server = b.build();
     this.engineThread = new Thread(engine, "round-engine-" + engine.config().studyId());
