@@ -34,12 +34,8 @@ public final class AesGcm {
 
   /** Encrypts {@code plaintext}, authenticating {@code aad}; returns ciphertext || tag. */
   public static byte[] seal(byte[] key, byte[] nonce, byte[] aad, byte[] plaintext) {
-    check(key, nonce);
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, nonce));
-      c.updateAAD(aad);
-      return c.doFinal(plaintext);
+      return cipher(Cipher.ENCRYPT_MODE, key, nonce, aad).doFinal(plaintext);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
     }
@@ -51,12 +47,8 @@ public final class AesGcm {
    * @throws AEADBadTagException if the key, nonce, aad or ciphertext differ from what was sealed
    */
   public static byte[] open(byte[] key, byte[] nonce, byte[] aad, byte[] ciphertext) throws AEADBadTagException {
-    check(key, nonce);
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, nonce));
-      c.updateAAD(aad);
-      return c.doFinal(ciphertext);
+      return cipher(Cipher.DECRYPT_MODE, key, nonce, aad).doFinal(ciphertext);
     } catch (AEADBadTagException e) {
       throw e;
     } catch (GeneralSecurityException e) {
@@ -188,6 +180,14 @@ public final class AesGcm {
     byte[] a = java.util.Arrays.copyOf(aad == null ? new byte[0] : aad, (aad == null ? 0 : aad.length) + 1);
     a[a.length - 1] = (byte) (last ? 1 : 0);
     return a;
+  }
+
+  private static Cipher cipher(int mode, byte[] key, byte[] nonce, byte[] aad) throws GeneralSecurityException {
+    check(key, nonce);
+    Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+    c.init(mode, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, nonce));
+    c.updateAAD(aad);
+    return c;
   }
 
   private static void check(byte[] key, byte[] nonce) {

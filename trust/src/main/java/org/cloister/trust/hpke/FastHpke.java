@@ -81,14 +81,8 @@ public final class FastHpke {
     if (len < OVERHEAD) {
       throw new HpkeException("HPKE message is " + len + " bytes, shorter than enc (32) + tag (16)");
     }
-    byte[] enc = Arrays.copyOfRange(message, off, off + KEY_BYTES);
-    byte[] skR = recipient.privateKey();
-    byte[] dh = new byte[KEY_BYTES];
     try {
-      if (!X25519.calculateAgreement(skR, 0, enc, 0, dh, 0)) {
-        throw new HpkeException("HPKE open failed: invalid encapsulated key enc (X25519 result is zero)");
-      }
-      AeadKey k = keySchedule(extractAndExpand(dh, concat(enc, recipient.publicKey())), info);
+      AeadKey k = receiverKey(recipient, message, off, info);
       gcm.init(Cipher.DECRYPT_MODE, new SecretKeySpec(k.key(), "AES"), new GCMParameterSpec(128, k.nonce()));
       if (aad != null && aad.length > 0) {
         gcm.updateAAD(aad);
@@ -102,6 +96,20 @@ public final class FastHpke {
         throw he;
       }
       throw new HpkeException("HPKE open failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** The receiver's AEAD key and base nonce for the {@code enc} at {@code message[off...]}. */
+  private AeadKey receiverKey(HpkeKeyPair recipient, byte[] message, int off, byte[] info)
+      throws GeneralSecurityException {
+    byte[] enc = Arrays.copyOfRange(message, off, off + KEY_BYTES);
+    byte[] skR = recipient.privateKey();
+    byte[] dh = new byte[KEY_BYTES];
+    try {
+      if (!X25519.calculateAgreement(skR, 0, enc, 0, dh, 0)) {
+        throw new HpkeException("HPKE open failed: invalid encapsulated key enc (X25519 result is zero)");
+      }
+      return keySchedule(extractAndExpand(dh, concat(enc, recipient.publicKey())), info);
     } finally {
       Arrays.fill(skR, (byte) 0);
       Arrays.fill(dh, (byte) 0);
@@ -219,14 +227,8 @@ public final class FastHpke {
     if (streamPlaintextLength(len) < 0) {
       throw new HpkeException("HPKE streaming message of " + len + " bytes has no valid length (enc + segments + tags)");
     }
-    byte[] enc = Arrays.copyOfRange(message, off, off + KEY_BYTES);
-    byte[] skR = recipient.privateKey();
-    byte[] dh = new byte[KEY_BYTES];
     try {
-      if (!X25519.calculateAgreement(skR, 0, enc, 0, dh, 0)) {
-        throw new HpkeException("HPKE open failed: invalid encapsulated key enc (X25519 result is zero)");
-      }
-      AeadKey k = keySchedule(extractAndExpand(dh, concat(enc, recipient.publicKey())), info);
+      AeadKey k = receiverKey(recipient, message, off, info);
       try {
         return AesGcm.openStream(k.key(), k.nonce(), aad, message, off + KEY_BYTES, len - KEY_BYTES, out, outOff);
       } finally {
@@ -240,9 +242,6 @@ public final class FastHpke {
         throw he;
       }
       throw new HpkeException("HPKE open failed: " + e.getMessage(), e);
-    } finally {
-      Arrays.fill(skR, (byte) 0);
-      Arrays.fill(dh, (byte) 0);
     }
   }
 
