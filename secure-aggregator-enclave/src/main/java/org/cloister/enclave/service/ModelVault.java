@@ -1,26 +1,21 @@
 package org.cloister.enclave.service;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
+import org.cloister.enclave.runtime.KeyBrokerClient;
+import org.cloister.enclave.runtime.ModelArtifactCipher;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.EncryptedModel;
 import org.cloister.protocol.v1.ModelArtifact;
-import org.cloister.protocol.v1.ModelArtifactAad;
 import org.cloister.protocol.v1.ModelCopyAad;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.trust.hpke.Hpke;
@@ -35,7 +30,7 @@ import org.cloister.trust.hpke.HpkeException;
  */
 public final class ModelVault {
   /** Format of the encrypted artifact (payload: an {@link EncryptedModel}). */
-  public static final String ARTIFACT_FORMAT = "cloister-kms-aes256gcm-v1";
+  public static final String ARTIFACT_FORMAT = ModelArtifactCipher.FORMAT;
   /** Format of member copies. */
   public static final String COPY_FORMAT = "hpke-x25519-aes256gcm-v1";
   /** HPKE info of member copies. */
@@ -58,7 +53,7 @@ public final class ModelVault {
 
   /** The encryption context every model data key of this study is bound to. */
   public Map<String, String> context() {
-    return Map.of("study_id", policy.studyId(), "purpose", "global-model");
+    return ModelArtifactCipher.context(policy.studyId());
   }
 
   /** Obtains this session's model data key from the broker (fails if the broker refuses this enclave). */
@@ -72,32 +67,8 @@ public final class ModelVault {
     if (current == null) {
       throw new IllegalStateException("model vault not opened");
     }
-    byte[] plain = FloatCodec.encode(weights);
-    byte[] nonce = new byte[12];
-    random.nextBytes(nonce);
-    try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(current.key(), "AES"), new GCMParameterSpec(128, nonce));
-      c.updateAAD(artifactAad(version));
-      byte[] ct = c.doFinal(plain);
-      byte[] payload = EncryptedModel.newBuilder()
-          .setKeyId(config.keyBroker().keyId())
-          .setWrappedDataKey(ByteString.copyFrom(current.wrapped()))
-          .putAllEncryptionContext(context())
-          .setNonce(ByteString.copyFrom(nonce))
-          .setCiphertext(ByteString.copyFrom(ct))
-          .build().toByteArray();
-      return ModelArtifact.newBuilder()
-          .setStudyId(policy.studyId()).setVersion(version).setModelName(policy.modelName())
-          .setDimension(policy.dimension()).setFormat(ARTIFACT_FORMAT)
-          .setPayload(ByteString.copyFrom(payload))
-          .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
-          .build();
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
-    } finally {
-      Arrays.fill(plain, (byte) 0);
-    }
+    return ModelArtifactCipher.encrypt(weights, policy.studyId(), version, policy.modelName(),
+        config.keyBroker().keyId(), current.key(), current.wrapped(), random);
   }
 
   /**
@@ -108,19 +79,7 @@ public final class ModelVault {
    *     refuses, or the ciphertext does not authenticate
    */
   public synchronized float[] decrypt(ModelArtifact artifact) throws IOException {
-    EncryptedModel m;
-    try {
-      m = EncryptedModel.parseFrom(artifact.getPayload());
-    } catch (InvalidProtocolBufferException e) {
-      throw new IOException("model artifact payload is not an EncryptedModel: " + e.getMessage(), e);
-    }
-    if (!m.getKeyId().equals(config.keyBroker().keyId())) {
-      throw new IOException("model artifact is encrypted under key '" + m.getKeyId() + "', not this study's key");
-    }
-    if (!m.getEncryptionContextMap().equals(context())) {
-      throw new IOException("model artifact's encryption context " + new java.util.TreeMap<>(m.getEncryptionContextMap())
-          + " is not this study's");
-    }
+    EncryptedModel m = ModelArtifactCipher.envelope(artifact, policy.studyId(), config.keyBroker().keyId());
     byte[] wrapped = m.getWrappedDataKey().toByteArray();
     String id = HexFormat.of().formatHex(wrapped);
     byte[] key = dataKeys.get(id);
@@ -128,22 +87,7 @@ public final class ModelVault {
       key = broker.decrypt(m.getKeyId(), wrapped, context());
       dataKeys.put(id, key);
     }
-    try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(128, m.getNonce().toByteArray()));
-      c.updateAAD(artifactAad(artifact.getVersion()));
-      byte[] plain = c.doFinal(m.getCiphertext().toByteArray());
-      try {
-        return FloatCodec.decode(plain, policy.dimension());
-      } finally {
-        Arrays.fill(plain, (byte) 0);
-      }
-    } catch (AEADBadTagException e) {
-      throw new IOException("model artifact version " + artifact.getVersion() + " does not authenticate "
-          + "(altered, or relabelled with another version)", e);
-    } catch (GeneralSecurityException | IllegalArgumentException e) {
-      throw new IOException("model artifact cannot be decrypted: " + e.getMessage(), e);
-    }
+    return ModelArtifactCipher.decrypt(artifact, m, key, policy.studyId(), policy.modelName(), policy.dimension());
   }
 
   /** One HPKE-sealed copy of {@code weights} per consortium member. */
@@ -169,11 +113,5 @@ public final class ModelVault {
   static byte[] copyAad(AggregationPolicy policy, long version, String memberId) {
     return ModelCopyAad.newBuilder().setStudyId(policy.studyId()).setVersion(version).setMemberId(memberId)
         .setModelName(policy.modelName()).setDimension(policy.dimension()).build().toByteArray();
-  }
-
-  private byte[] artifactAad(long version) {
-    return ModelArtifactAad.newBuilder().setStudyId(policy.studyId()).setVersion(version)
-        .setModelName(policy.modelName()).setDimension(policy.dimension()).setKeyId(config.keyBroker().keyId())
-        .build().toByteArray();
   }
 }
