@@ -35,10 +35,7 @@ final class ServedNetwork {
     }
     INDArray in = Nd4j.create(features, new long[] {rows, policy.numFeatures()}, 'c');
     INDArray out = net.output(in, false);
-    float[] p = out.toFloatVector();
-    in.close();
-    out.close();
-    return p;
+    return out.dup('c').reshape(out.length()).toFloatVector();
   }
 
   synchronized boolean loaded() {
