@@ -65,6 +65,10 @@ final class BenchInferCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the result as JSON.")
   boolean json;
 
+  @Option(names = "--study-dir", paramLabel = "DIR",
+      description = "Serve the last published model of this study's out directory instead of running a short study first.")
+  Path studyDir;
+
   static final int BATCH = 256;
 
   @Override
@@ -76,18 +80,24 @@ final class BenchInferCommand implements Callable<Integer> {
     PrintWriter err = cl.getErr();
     Path work = Files.createTempDirectory("cloister-bench-infer-");
     try {
-      SimulationConfig cfg = new ScenarioLoader().loadBuiltin("demo").outDir(work).studyId("bench-infer")
-          .sites(2).rounds(2).minSitesPerRound(2).dp(DpSettings.off()).build();
-      progress(err, "publishing a model: a 2-round secure-aggregation study...");
-      new FederatedSimulation(cfg, r -> { }).run();
-      Path consortium = work.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY);
+      Path consortium;
+      if (studyDir == null) {
+        SimulationConfig cfg = new ScenarioLoader().loadBuiltin("demo").outDir(work).studyId("bench-infer")
+            .sites(2).rounds(2).minSitesPerRound(2).dp(DpSettings.off()).build();
+        progress(err, "publishing a model: a 2-round secure-aggregation study...");
+        new FederatedSimulation(cfg, r -> { }).run();
+        consortium = work.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY);
+      } else {
+        consortium = studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY);
+      }
       PublishedStudy study = PublishedStudy.read(consortium);
       InferenceDeployment.Provisioned p = InferenceDeployment.provision(consortium,
           InferencePolicy.of(study.studyId(), study.modelName(), study.numFeatures(), study.numClasses()),
           InferenceDeployment.locateImage());
       progress(err, "starting the key broker, the inference enclave and the host relay...");
       try (InferenceDeployment d = InferenceDeployment.serve(consortium, p,
-          InferenceDeployment.artifact(consortium, study.studyId(), cfg.rounds() + 1L), work.resolve("inference-audit.jsonl"),
+          InferenceDeployment.artifact(consortium, study.studyId(), InferenceDeployment.latestVersion(consortium,
+              study.studyId())), work.resolve("inference-audit.jsonl"),
           null, null, new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create(),
           new DevelopmentHeaderIdentityResolver())) {
         Metadata h = new Metadata();

@@ -112,6 +112,26 @@ public final class InferenceDeployment implements AutoCloseable {
     return new Provisioned(dir, configFile, policyFile, classpath, pcrs);
   }
 
+  /** The latest published version of {@code studyId} in the consortium directory's store. */
+  public static long latestVersion(Path consortium, String studyId) throws IOException {
+    Path study = consortium.resolve("coordinator-store").resolve(studyId);
+    long latest = 0;
+    if (Files.isDirectory(study)) {
+      try (Stream<Path> s = Files.list(study)) {
+        for (Path p : (Iterable<Path>) s::iterator) {
+          String n = p.getFileName().toString();
+          if (n.matches("v[0-9]{1,18}") && Files.isRegularFile(p.resolve("model.bin"))) {
+            latest = Math.max(latest, Long.parseLong(n.substring(1)));
+          }
+        }
+      }
+    }
+    if (latest == 0) {
+      throw new IOException("no published model of study " + studyId + " in " + consortium);
+    }
+    return latest;
+  }
+
   /** The published artifact of {@code version} in the consortium directory's store. */
   public static Path artifact(Path consortium, String studyId, long version) throws IOException {
     Path f = consortium.resolve("coordinator-store").resolve(studyId).resolve("v" + version).resolve("model.bin");
@@ -153,6 +173,7 @@ public final class InferenceDeployment implements AutoCloseable {
           artifact, auditLog, consortium.resolve("dev-attestation-root.pem"), consortium.resolve("dev-attestation-root.key"),
           "768m"), START_TIMEOUT);
       Server host = NettyServerBuilder.forAddress(listen, credentials)
+          .directExecutor() // the relay forwards asynchronously and never blocks
           .addService(ServerInterceptors.intercept(new InferenceRelayService(enclave.channel()),
               new IdentityInterceptor(identities)))
           .maxInboundMessageSize(64 * 1024 * 1024)

@@ -57,6 +57,7 @@ public final class InferenceEnclaveProcess implements AutoCloseable {
     this.process = process;
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", process.port())
         .usePlaintext() // loopback stand-in for vsock; queries and answers on it are end-to-end encrypted
+        .directExecutor() // the relay only forwards answers: no executor hand-off
         .maxInboundMessageSize(64 * 1024 * 1024)
         .build();
   }

@@ -25,6 +25,7 @@ import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
 import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.VerifiedAttestation;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
 
@@ -41,7 +42,7 @@ public final class InferenceClient {
   private final Map<Integer, byte[]> expectedPcrs;
   private final Clock clock;
   private final SecureRandom random;
-  private final Hpke hpke = new Hpke();
+  private final FastHpke hpke = new FastHpke();
   private byte[] enclaveKey;
   private AttestationSummary attested;
 
@@ -143,7 +144,7 @@ public final class InferenceClient {
     Hpke.SealedWithSecret sealed;
     try {
       sealed = hpke.sealAndExport(enclaveKey, InferenceSealing.QUERY_INFO, aad, q.build().toByteArray(),
-          InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
+          InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES, random);
     } catch (HpkeException e) {
       throw new InferenceException("cannot seal the query to the attested key: " + e.getMessage(), false, e);
     }

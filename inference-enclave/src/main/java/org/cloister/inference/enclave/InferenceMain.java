@@ -120,6 +120,7 @@ public final class InferenceMain {
       InferenceService service = new InferenceService(policy, served, key, platform, network, audit);
       long maxMessage = (long) policy.maxBatchRows() * policy.numFeatures() * 9L + (1 << 16);
       server = NettyServerBuilder.forAddress(ProcessArgs.address("--listen", a.optional("--listen", "127.0.0.1:0")))
+          .directExecutor() // short calls from one local caller (the host): no executor hand-off per request
           .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxMessage))
           .addService(service.inference())
           .addService(service.admin())

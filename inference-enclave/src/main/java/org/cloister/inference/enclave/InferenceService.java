@@ -19,8 +19,8 @@ import org.cloister.protocol.v1.SealedInferenceRequest;
 import org.cloister.protocol.v1.SealedInferenceResponse;
 import org.cloister.protocol.v1.ServedModel;
 import org.cloister.trust.attestation.AttestationPlatform;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
 import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.slf4j.Logger;
@@ -43,7 +43,7 @@ final class InferenceService {
   private final AttestationPlatform platform;
   private final ServedNetwork network;
   private final AuditTrail audit;
-  private final Hpke hpke = new Hpke();
+  private final ThreadLocal<FastHpke> hpke = ThreadLocal.withInitial(FastHpke::new); // FastHpke is not thread-safe
 
   InferenceService(InferencePolicy policy, ServedModel served, HpkeKeyPair key, AttestationPlatform platform,
                    ServedNetwork network, AuditTrail audit) {
@@ -116,8 +116,8 @@ final class InferenceService {
     byte[] aad = InferenceSealing.aad(requestId, served.getStudyId(), served.getModelVersion());
     Hpke.OpenedWithSecret opened;
     try {
-      opened = hpke.openAndExport(key, HpkeCiphertext.fromBytes(req.getPayload().toByteArray()),
-          InferenceSealing.QUERY_INFO, aad, InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
+      opened = hpke.get().openAndExport(key, req.getPayload().toByteArray(), InferenceSealing.QUERY_INFO, aad,
+          InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
     } catch (HpkeException | IllegalArgumentException e) {
       audit.request(served.getModelVersion(), req.getClientId(), requestId, 0, "undecryptable");
       throw Status.INVALID_ARGUMENT.withDescription("the query does not open with this enclave's key for request "

@@ -12,7 +12,7 @@ import java.util.Set;
 import org.cloister.aggregation.RejectReason;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
-import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.v1.UpdateAad;
 import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;

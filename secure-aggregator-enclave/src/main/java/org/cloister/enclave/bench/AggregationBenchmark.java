@@ -21,7 +21,7 @@ import javax.crypto.spec.SecretKeySpec;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.UpdateKernel;
-import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 

@@ -19,7 +19,7 @@ import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.ServerOptimizer;
 import org.cloister.enclave.aggregation.UpdateKernel;
-import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;

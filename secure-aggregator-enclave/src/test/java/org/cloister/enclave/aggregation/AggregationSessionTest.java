@@ -12,7 +12,7 @@ import org.cloister.aggregation.FedAvg;
 import org.cloister.aggregation.WeightedUpdate;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
-import org.cloister.enclave.crypto.FastHpke;
+import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
