@@ -21,6 +21,11 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import org.cloister.coordinator.service.DevelopmentHeaderIdentityResolver;
 import org.cloister.inference.client.InferenceClient;
+import org.cloister.inference.client.InferenceSealing;
+import org.cloister.protocol.v1.InferenceQuery;
+import org.cloister.trust.hpke.FastHpke;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.inference.enclave.InferencePolicy;
 import org.cloister.models.ModelZoo;
 import org.cloister.protocol.Headers;
@@ -139,6 +144,27 @@ final class BenchInferCommand implements Callable<Integer> {
             sealedSingle[i] = b - a;
             plainSingle[i] = c - b;
           }
+          // breakdown of the single-query difference: the same sealed query sent to the enclave's local
+          // channel directly (no relay hop), and the sealing alone in this JVM (no transport, no model)
+          InferenceClient direct = new InferenceClient(d.enclave().channel(), new NitroAttestationVerifier(
+              Pem.readCertificate(consortium.resolve("dev-attestation-root.pem"))), p.expectedPcrs(), Clock.systemUTC(),
+              new SecureRandom());
+          direct.attest();
+          long[] directSingle = new long[singles];
+          long[] cryptoSingle = new long[singles];
+          for (int i = 0; i < Math.max(200, singles / 5); i++) {
+            direct.predict(one);
+            sealingOnly(one);
+          }
+          for (int i = 0; i < singles; i++) {
+            long a = System.nanoTime();
+            direct.predict(one);
+            long b = System.nanoTime();
+            sealingOnly(one);
+            long c = System.nanoTime();
+            directSingle[i] = b - a;
+            cryptoSingle[i] = c - b;
+          }
           long[] sealedBatch = new long[batches];
           long[] plainBatch = new long[batches];
           for (int i = 0; i < batches; i++) {
@@ -157,6 +183,15 @@ final class BenchInferCommand implements Callable<Integer> {
           root.put("attest_ms", round(attestMs));
           root.put("single", compare(sealedSingle, plainSingle, 1));
           root.put("batch_256", compare(sealedBatch, plainBatch, BATCH));
+          Map<String, Object> breakdown = new LinkedHashMap<>();
+          breakdown.put("single_without_relay_p50_ms", stats(directSingle, 1).get("p50_ms"));
+          breakdown.put("single_sealing_only_p50_ms", stats(cryptoSingle, 1).get("p50_ms"));
+          breakdown.put("note", "without_relay: client to the enclave's local channel (host relay hop left out); "
+              + "sealing_only: HPKE seal + export, HPKE open + export, reply seal and open, in this JVM");
+          root.put("breakdown", breakdown);
+          root.put("load_average_1m", round(java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+              .getSystemLoadAverage()));
+          root.put("cores", Runtime.getRuntime().availableProcessors());
           PrintWriter out = cl.getOut();
           if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
@@ -211,6 +246,29 @@ final class BenchInferCommand implements Callable<Integer> {
 
   static double round(double v) {
     return Math.round(v * 1000) / 1000.0;
+  }
+
+  private final FastHpke hpke = new FastHpke();
+  private final FastHpke enclaveSide = new FastHpke();
+  private final HpkeKeyPair benchKey = new Hpke().generateKeyPair();
+  private final SecureRandom random = new SecureRandom();
+
+  /** The query's and the answer's cryptography alone, as client and enclave do it (to a local key). */
+  private void sealingOnly(double[][] rows) throws Exception {
+    InferenceQuery.Builder q = InferenceQuery.newBuilder().setNumFeatures(rows[0].length);
+    for (double[] row : rows) {
+      for (double v : row) {
+        q.addValues(v);
+      }
+    }
+    byte[] aad = InferenceSealing.aad("bench-request-000001", "bench", 1);
+    Hpke.SealedWithSecret s = hpke.sealAndExport(benchKey.publicKey(), InferenceSealing.QUERY_INFO, aad,
+        q.build().toByteArray(), InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES, random);
+    Hpke.OpenedWithSecret o = enclaveSide.openAndExport(benchKey, s.ciphertext().toBytes(), InferenceSealing.QUERY_INFO,
+        aad, InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
+    InferenceQuery.parseFrom(o.plaintext());
+    byte[] reply = InferenceSealing.sealReply(o.exportedSecret(), aad, new byte[24]);
+    InferenceSealing.openReply(s.exportedSecret(), aad, reply);
   }
 
   static double[][] rows(Random r, int n, int features) {
