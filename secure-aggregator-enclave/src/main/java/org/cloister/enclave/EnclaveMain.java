@@ -12,11 +12,10 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.enclave.runtime.AttestationPlatforms;
 import org.cloister.enclave.runtime.KeyBrokerClient;
-import org.cloister.enclave.runtime.ParentWatch;
+import org.cloister.enclave.runtime.ProcessLifecycle;
 import org.cloister.enclave.service.ModelVault;
 import org.cloister.enclave.service.SecureAggregatorService;
 import org.cloister.trust.attestation.AttestationPlatform;
@@ -109,23 +108,7 @@ public final class EnclaveMain {
     } catch (IOException | RuntimeException e) {
       return failed(out, err, e.getMessage() == null ? e.toString() : e.getMessage(), 1);
     }
-    Server s = server;
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      s.shutdown();
-      try {
-        s.awaitTermination(5, TimeUnit.SECONDS);
-      } catch (InterruptedException ignored) {
-        Thread.currentThread().interrupt();
-      }
-    }, "enclave-shutdown"));
-    if (flags.contains("--exit-with-parent")) {
-      ParentWatch.exitWhenClosed(System.in);
-    }
-    try {
-      server.awaitTermination();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    ProcessLifecycle.serveUntilStopped(server, flags.contains("--exit-with-parent"), null);
     return 0;
   }
 

@@ -2,10 +2,16 @@ package org.cloister.simulations;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URISyntaxException;
@@ -64,11 +70,16 @@ public final class InferenceDeployment implements AutoCloseable {
   private final JavaProcess broker;
   private final InferenceEnclaveProcess enclave;
   private final Server host;
+  private final ManagedChannel toEnclave;
+  private final EventLoopGroup relayLoop;
 
-  private InferenceDeployment(JavaProcess broker, InferenceEnclaveProcess enclave, Server host) {
+  private InferenceDeployment(JavaProcess broker, InferenceEnclaveProcess enclave, Server host, ManagedChannel toEnclave,
+                              EventLoopGroup relayLoop) {
     this.broker = broker;
     this.enclave = enclave;
     this.host = host;
+    this.toEnclave = toEnclave;
+    this.relayLoop = relayLoop;
   }
 
   /**
@@ -163,6 +174,8 @@ public final class InferenceDeployment implements AutoCloseable {
                                           SiteIdentityResolver identities) throws IOException {
     JavaProcess broker = null;
     InferenceEnclaveProcess enclave = null;
+    EventLoopGroup relayLoop = null;
+    ManagedChannel toEnclave = null;
     try {
       if (brokerAddress == null) {
         broker = SecureAggregationStack.startBroker(brokerSetup(consortium));
@@ -172,16 +185,29 @@ public final class InferenceDeployment implements AutoCloseable {
           enclaveClasspath != null ? enclaveClasspath : p.classpath(), p.config(), p.policy(), brokerAddress,
           artifact, auditLog, consortium.resolve("dev-attestation-root.pem"), consortium.resolve("dev-attestation-root.key"),
           "768m"), START_TIMEOUT);
+      // The relay's server and its channel to the enclave share one event-loop thread and run the
+      // relay inline (direct executors): a query crosses the host without a thread hand-off.
+      relayLoop = new NioEventLoopGroup(1);
+      toEnclave = NettyChannelBuilder.forAddress("127.0.0.1", enclave.port()).usePlaintext()
+          .eventLoopGroup(relayLoop).channelType(NioSocketChannel.class).directExecutor()
+          .maxInboundMessageSize(64 * 1024 * 1024).build();
       Server host = NettyServerBuilder.forAddress(listen, credentials)
+          .bossEventLoopGroup(relayLoop).workerEventLoopGroup(relayLoop).channelType(NioServerSocketChannel.class)
           .directExecutor() // the relay forwards asynchronously and never blocks
-          .addService(ServerInterceptors.intercept(new InferenceRelayService(enclave.channel()),
+          .addService(ServerInterceptors.intercept(new InferenceRelayService(toEnclave),
               new IdentityInterceptor(identities)))
           .maxInboundMessageSize(64 * 1024 * 1024)
           .build().start();
       log.info("inference host on port {}: enclave pid {} (PCR0 {}) serving model version {}",
           host.getPort(), enclave.pid(), enclave.pcr0(), enclave.modelVersion());
-      return new InferenceDeployment(broker, enclave, host);
+      return new InferenceDeployment(broker, enclave, host, toEnclave, relayLoop);
     } catch (IOException | RuntimeException e) {
+      if (toEnclave != null) {
+        toEnclave.shutdownNow();
+      }
+      if (relayLoop != null) {
+        relayLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
       if (enclave != null) {
         enclave.close();
       }
@@ -269,6 +295,8 @@ public final class InferenceDeployment implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    toEnclave.shutdownNow();
+    relayLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     enclave.close();
     if (broker != null) {
       broker.close();

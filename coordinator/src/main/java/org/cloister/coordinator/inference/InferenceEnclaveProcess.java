@@ -92,6 +92,11 @@ public final class InferenceEnclaveProcess implements AutoCloseable {
     return process.readyField("pcr0");
   }
 
+  /** The enclave's local port (loopback). */
+  public int port() {
+    return process.port();
+  }
+
   public long modelVersion() {
     return Long.parseLong(process.readyField("model_version"));
   }

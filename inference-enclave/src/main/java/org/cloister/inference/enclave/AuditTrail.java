@@ -17,7 +17,7 @@ import java.util.Map;
  * identity (as the host's transport authenticated it), request id, number of rows and outcome.
  * There is deliberately no field for a query or prediction value. Thread-safe.
  */
-final class AuditTrail implements AutoCloseable {
+final class AuditTrail implements java.io.Closeable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final BufferedWriter out;
   private final Clock clock;

@@ -1,7 +1,7 @@
 package org.cloister.inference.enclave;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import java.io.IOException;
+import org.cloister.enclave.runtime.MeasuredJson;
 
 /**
  * The inference enclave's configuration, measured into PCR1: its module id and the key broker
@@ -40,18 +40,10 @@ public record InferenceConfig(@JsonProperty("format") String format,
   }
 
   public static InferenceConfig parse(byte[] json) {
-    try {
-      return InferencePolicy.mapper().readValue(json, InferenceConfig.class);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("inference config is not valid: " + InferencePolicy.rootMessage(e), e);
-    }
+    return MeasuredJson.parse(json, InferenceConfig.class, "inference config");
   }
 
   public byte[] toJson() {
-    try {
-      return InferencePolicy.mapper().writeValueAsBytes(this);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return MeasuredJson.write(this);
   }
 }

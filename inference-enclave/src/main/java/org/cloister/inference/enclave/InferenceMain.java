@@ -14,11 +14,10 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.cloister.enclave.runtime.AttestationPlatforms;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ModelArtifactCipher;
-import org.cloister.enclave.runtime.ParentWatch;
+import org.cloister.enclave.runtime.ProcessLifecycle;
 import org.cloister.enclave.runtime.ProcessArgs;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.EncryptedModel;
@@ -136,27 +135,7 @@ public final class InferenceMain {
     } catch (IOException | RuntimeException e) {
       return failed(out, err, e.getMessage() == null ? e.toString() : e.getMessage(), 1);
     }
-    Server s = server;
-    AuditTrail trail = audit;
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      s.shutdown();
-      try {
-        s.awaitTermination(5, TimeUnit.SECONDS);
-        trail.close();
-      } catch (InterruptedException ignored) {
-        Thread.currentThread().interrupt();
-      } catch (IOException ignored) {
-        // nothing more to record
-      }
-    }, "inference-shutdown"));
-    if (a.flag("--exit-with-parent")) {
-      ParentWatch.exitWhenClosed(System.in);
-    }
-    try {
-      server.awaitTermination();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    ProcessLifecycle.serveUntilStopped(server, a.flag("--exit-with-parent"), audit);
     return 0;
   }
 

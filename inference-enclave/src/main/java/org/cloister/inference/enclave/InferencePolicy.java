@@ -1,10 +1,7 @@
 package org.cloister.inference.enclave;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import java.io.IOException;
+import org.cloister.enclave.runtime.MeasuredJson;
 
 /**
  * What the inference enclave serves, measured into PCR2: the study whose model it may load, the
@@ -49,35 +46,11 @@ public record InferencePolicy(@JsonProperty("format") String format,
     return new InferencePolicy(FORMAT, studyId, modelName, numFeatures, numClasses, 4096);
   }
 
-  static ObjectMapper mapper() {
-    return new ObjectMapper()
-        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-        .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-        .enable(SerializationFeature.INDENT_OUTPUT);
-  }
-
   public static InferencePolicy parse(byte[] json) {
-    try {
-      return mapper().readValue(json, InferencePolicy.class);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("inference policy is not valid: " + rootMessage(e), e);
-    }
+    return MeasuredJson.parse(json, InferencePolicy.class, "inference policy");
   }
 
   public byte[] toJson() {
-    try {
-      return mapper().writeValueAsBytes(this);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.toString() : t.getMessage().lines().findFirst().orElse("");
+    return MeasuredJson.write(this);
   }
 }
