@@ -315,11 +315,13 @@ final class InferCommand implements Runnable {
       }
       for (String e : expectPcr) {
         int eq = e.indexOf('=');
+        int index;
         try {
-          pcrs.put(Integer.parseInt(e.substring(0, eq)), hex(cl, e.substring(eq + 1), "--expect-pcr"));
+          index = Integer.parseInt(e.substring(0, eq));
         } catch (RuntimeException x) {
           throw new CommandLine.ParameterException(cl, "--expect-pcr must be INDEX=HEX, got '" + e + "'");
         }
+        pcrs.put(index, hex(cl, e.substring(eq + 1), "--expect-pcr"));
       }
       if (!pcrs.containsKey(0)) {
         throw new CommandLine.ParameterException(cl, "give the inference enclave's expected PCRs (at least PCR0) with "

@@ -13,7 +13,7 @@ import org.cloister.trust.attestation.nitro.SimulatedPcrs;
  * SHA-384 of the configuration, PCR2 = SHA-384 of the inference policy.
  */
 public final class InferenceMeasurement {
-  /** File name of the image's own jar inside an image directory (next to {@code lib/}). */
+  /** The directory of an image that holds its libraries (next to the image's own jar). */
   public static final String LIB = "lib";
 
   private InferenceMeasurement() {
