@@ -11,6 +11,6 @@ public record AttestationSummary(String moduleId, Instant timestamp, Map<Integer
                                  String modelName, long modelVersion, int numFeatures, int numClasses,
                                  String artifactSha256) {
   public AttestationSummary {
-    pcrs = Map.copyOf(pcrs);
+    pcrs = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(pcrs));
   }
 }
