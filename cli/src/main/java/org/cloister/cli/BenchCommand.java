@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         BenchDpsgdCommand.class,
         BenchAggregateCommand.class,
         BenchRoundCommand.class,
+        BenchInferCommand.class,
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         PrivacyCommand.class,
         EnclaveCommand.class,
         BrokerCommand.class,
+        InferCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {

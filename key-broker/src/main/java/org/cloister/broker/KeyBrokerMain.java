@@ -10,6 +10,8 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.Set;
+import org.cloister.enclave.runtime.ParentWatch;
+import org.cloister.enclave.runtime.ProcessArgs;
 import org.cloister.trust.attestation.AttestationVerifier;
 import org.cloister.trust.attestation.nitro.AwsNitroRoot;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
@@ -90,7 +92,7 @@ public final class KeyBrokerMain {
       }
     }, "broker-shutdown"));
     if (a.flag("--exit-with-parent")) {
-      exitWhenStdinCloses();
+      ParentWatch.exitWhenClosed(System.in);
     }
     try {
       server.awaitTermination();
@@ -120,22 +122,5 @@ public final class KeyBrokerMain {
       throw new IOException(file + " is empty");
     }
     return s.toCharArray();
-  }
-
-  /** The parent holds our stdin open; when it dies (or closes it) we stop too. */
-  static void exitWhenStdinCloses() {
-    Thread t = new Thread(() -> {
-      try {
-        while (System.in.read() >= 0) {
-          // ignore input
-        }
-      } catch (IOException ignored) {
-        // treat as closed
-      }
-      log.info("parent closed stdin: stopping");
-      System.exit(0);
-    }, "parent-watch");
-    t.setDaemon(true);
-    t.start();
   }
 }

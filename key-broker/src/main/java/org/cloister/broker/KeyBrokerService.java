@@ -24,6 +24,7 @@ import org.cloister.protocol.v1.Recipient;
 import org.cloister.protocol.v1.RecipientAad;
 import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.FailureReason;
 import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.VerifiedAttestation;
 import org.cloister.trust.hpke.Hpke;
@@ -77,7 +78,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       try {
         byte[] blob = wrapper.wrap(g.kek(), req.getKeyId(), req.getEncryptionContextMap(), dataKey);
         byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.attestation(), dataKey);
-        audit.record("release", fields(op, req.getKeyId(), "released", g.attestation(), req.getEncryptionContextMap()));
+        audit.record("release", fields(op, req.getKeyId(), "released", g, req.getEncryptionContextMap()));
         return GenerateDataKeyResponse.newBuilder().setKeyId(req.getKeyId())
             .setCiphertextBlob(ByteString.copyFrom(blob))
             .setCiphertextForRecipient(ByteString.copyFrom(sealed)).build();
@@ -102,7 +103,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       }
       try {
         byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.attestation(), dataKey);
-        audit.record("release", fields(op, req.getKeyId(), "released", g.attestation(), req.getEncryptionContextMap()));
+        audit.record("release", fields(op, req.getKeyId(), "released", g, req.getEncryptionContextMap()));
         return DecryptResponse.newBuilder().setKeyId(req.getKeyId())
             .setCiphertextForRecipient(ByteString.copyFrom(sealed)).build();
       } finally {
@@ -111,7 +112,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
     });
   }
 
-  private record Granted(SecretKey kek, VerifiedAttestation attestation) {
+  private record Granted(SecretKey kek, VerifiedAttestation attestation, String role) {
   }
 
   private Granted authorize(String op, String keyId, Recipient recipient) {
@@ -129,23 +130,40 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       throw refuse(op, keyId, Status.PERMISSION_DENIED, "stale_nonce", "the nonce was not issued by this broker, "
           + "has expired or was already used (a replayed attestation document?)");
     }
-    VerificationPolicy vp = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
-    for (Map.Entry<Integer, String> e : policy.expectedPcrs().entrySet()) {
-      vp = vp.withExpectedPcr(e.getKey(), e.getValue());
+    // the document must verify with exactly the PCRs of one role allowed this operation
+    VerifiedAttestation a = null;
+    String role = null;
+    AttestationException mismatch = null;
+    for (Map.Entry<String, Map<Integer, String>> r : policy.rolesFor(op).entrySet()) {
+      VerificationPolicy vp = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
+      for (Map.Entry<Integer, String> e : r.getValue().entrySet()) {
+        vp = vp.withExpectedPcr(e.getKey(), e.getValue());
+      }
+      try {
+        a = verifier.verify(recipient.getAttestationDocument().toByteArray(), vp);
+        role = r.getKey();
+        break;
+      } catch (AttestationException e) {
+        if (e.reason() != FailureReason.PCR_MISMATCH) {
+          throw refuse(op, keyId, Status.PERMISSION_DENIED, e.reason().name(), "attestation refused: " + e.reason()
+              + ": " + e.getMessage());
+        }
+        if (mismatch == null) {
+          mismatch = e;
+        }
+      }
     }
-    VerifiedAttestation a;
-    try {
-      a = verifier.verify(recipient.getAttestationDocument().toByteArray(), vp);
-    } catch (AttestationException e) {
-      throw refuse(op, keyId, Status.PERMISSION_DENIED, e.reason().name(), "attestation refused: " + e.reason()
-          + ": " + e.getMessage());
+    if (a == null) {
+      throw refuse(op, keyId, Status.PERMISSION_DENIED, FailureReason.PCR_MISMATCH.name(), "attestation refused: "
+          + FailureReason.PCR_MISMATCH + ": the document's PCRs are those of no role allowed " + op + " on this key "
+          + policy.rolesFor(op).keySet() + " (" + mismatch.getMessage() + ")");
     }
     byte[] pk = a.publicKey().orElse(null);
     if (pk == null || pk.length != Hpke.KEY_BYTES) {
       throw refuse(op, keyId, Status.PERMISSION_DENIED, "no_recipient_key",
           "the attestation document binds no 32-byte X25519 public key to seal the data key to");
     }
-    return new Granted(kek, a);
+    return new Granted(kek, a, role);
   }
 
   private byte[] sealToRecipient(String op, String keyId, Recipient r, VerifiedAttestation a, byte[] dataKey) {
@@ -167,12 +185,14 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
     return status.withDescription(message).asRuntimeException();
   }
 
-  private static Map<String, Object> fields(String op, String keyId, String outcome, VerifiedAttestation a,
+  private static Map<String, Object> fields(String op, String keyId, String outcome, Granted g,
                                             Map<String, String> context) {
+    VerifiedAttestation a = g.attestation();
     Map<String, Object> f = new LinkedHashMap<>();
     f.put("operation", op);
     f.put("key_id", keyId);
     f.put("outcome", outcome);
+    f.put("role", g.role());
     f.put("module_id", a.moduleId());
     f.put("pcr0", a.pcrs().get(0));
     f.put("recipient_key_sha256", sha256Hex(a.publicKey().orElseThrow()));

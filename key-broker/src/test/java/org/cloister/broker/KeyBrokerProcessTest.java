@@ -59,6 +59,8 @@ class KeyBrokerProcessTest {
   static KeyBrokerGrpc.KeyBrokerBlockingStub stub;
   static DevelopmentAttestationAuthority authority;
   static Map<Integer, byte[]> goodPcrs;
+  /** Another enclave (the inference tier) granted Decrypt only, under its own PCRs. */
+  static Map<Integer, byte[]> inferencePcrs;
   static final Hpke HPKE = new Hpke();
   static final List<String> brokerOutput = new ArrayList<>();
 
@@ -83,7 +85,8 @@ class KeyBrokerProcessTest {
     ks.createKey(KEY);
     goodPcrs = SimulatedPcrs.of(dir.resolve("pw"), "config".getBytes(), "policy".getBytes());
     KeyPolicies policies = KeyPolicies.create(dir.resolve("policies.json"));
-    policies.put(KeyPolicy.of(KEY, goodPcrs));
+    inferencePcrs = SimulatedPcrs.of(dir.resolve("token"), "inference-config".getBytes(), "inference-policy".getBytes());
+    policies.put(KeyPolicy.of(KEY, goodPcrs).withGrant(KeyPolicy.Grant.of("inference", List.of("Decrypt"), inferencePcrs)));
 
     broker = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), KeyBrokerMain.class.getName(),
@@ -255,5 +258,42 @@ class KeyBrokerProcessTest {
     Files.writeString(p, "{\"format\":\"cloister-key-policies/v1\",\"keys\":[{\"key_id\":\"k\",\"enabled\":true,"
         + "\"expected_pcrs\":{\"0\":\"xyz\"}}]}");
     assertThatThrownBy(() -> KeyPolicies.load(p)).hasMessageContaining("PCR0 must be 32, 48 or 64 bytes of hex");
+  }
+
+  @Test
+  void aGrantAdmitsAnotherEnclaveByItsOwnPcrsForItsOperationsOnly() throws Exception {
+    HpkeKeyPair aggregator = HPKE.generateKeyPair();
+    Recipient ra = recipient(aggregator, goodPcrs);
+    GenerateDataKeyResponse g = stub.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY)
+        .putAllEncryptionContext(CONTEXT).setRecipient(ra).build());
+    byte[] dataKey = open(aggregator, "GenerateDataKey", ra, g.getCiphertextForRecipient());
+
+    // the inference enclave may Decrypt what the aggregator wrapped...
+    HpkeKeyPair inference = HPKE.generateKeyPair();
+    Recipient ri = recipient(inference, inferencePcrs);
+    byte[] got = open(inference, "Decrypt", ri, stub.decrypt(DecryptRequest.newBuilder().setKeyId(KEY)
+        .setCiphertextBlob(g.getCiphertextBlob()).putAllEncryptionContext(CONTEXT).setRecipient(ri).build())
+        .getCiphertextForRecipient());
+    assertThat(got).isEqualTo(dataKey);
+    // ...but not generate data keys of its own
+    assertThatThrownBy(() -> stub.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY)
+        .putAllEncryptionContext(CONTEXT).setRecipient(recipient(inference, inferencePcrs)).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getDescription())
+            .startsWith("attestation refused: PCR_MISMATCH").contains("no role allowed GenerateDataKey").contains("[producer]"));
+    String audit = Files.readString(dir.resolve("audit.jsonl"));
+    assertThat(audit).contains("\"role\":\"inference\"").contains("\"role\":\"producer\"");
+  }
+
+  @Test
+  void grantsAreValidated() {
+    assertThatThrownBy(() -> KeyPolicy.Grant.of("inference", List.of("Encrypt"), goodPcrs))
+        .hasMessageContaining("operations must be a non-empty subset of");
+    assertThatThrownBy(() -> KeyPolicy.Grant.of("producer", List.of("Decrypt"), goodPcrs))
+        .hasMessageContaining("not 'producer'");
+    KeyPolicy.Grant g = KeyPolicy.Grant.of("inference", List.of("Decrypt"), inferencePcrs);
+    assertThatThrownBy(() -> new KeyPolicy(KEY, true, KeyPolicy.of(KEY, goodPcrs).expectedPcrs(), List.of(g, g)))
+        .hasMessageContaining("granted twice");
+    assertThat(KeyPolicy.of(KEY, goodPcrs).withGrant(g).rolesFor("Decrypt")).containsOnlyKeys("producer", "inference");
+    assertThat(KeyPolicy.of(KEY, goodPcrs).withGrant(g).rolesFor("GenerateDataKey")).containsOnlyKeys("producer");
   }
 }

@@ -1,12 +1,9 @@
 package org.cloister.enclave;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import java.io.IOException;
 import java.util.Locale;
 import java.util.Objects;
+import org.cloister.enclave.runtime.MeasuredJson;
 
 /**
  * The study's aggregation policy, measured into PCR2: what the enclave accepts and how it combines
@@ -103,36 +100,11 @@ public record AggregationPolicy(
 
   /** Parses policy bytes (JSON); unknown fields are errors. */
   public static AggregationPolicy parse(byte[] json) {
-    try {
-      return mapper().readValue(json, AggregationPolicy.class);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("aggregation policy is not valid: " + rootMessage(e), e);
-    }
+    return MeasuredJson.parse(json, AggregationPolicy.class, "aggregation policy");
   }
 
   /** The canonical JSON of this policy (what a consortium writes and measures). */
   public byte[] toJson() {
-    try {
-      return mapper().writeValueAsBytes(this);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  static ObjectMapper mapper() {
-    return new ObjectMapper()
-        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-        .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-        .enable(SerializationFeature.INDENT_OUTPUT);
-  }
-
-  static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    String m = t.getMessage();
-    return m == null ? t.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
+    return MeasuredJson.write(this);
   }
 }

@@ -1,12 +1,12 @@
 package org.cloister.enclave;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import java.io.IOException;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.cloister.enclave.runtime.MeasuredJson;
 
 /**
  * The enclave's configuration, measured into PCR1: who the consortium members are (and the X25519
@@ -102,18 +102,10 @@ public record EnclaveConfig(
   }
 
   public static EnclaveConfig parse(byte[] json) {
-    try {
-      return AggregationPolicy.mapper().readValue(json, EnclaveConfig.class);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("enclave configuration is not valid: " + AggregationPolicy.rootMessage(e), e);
-    }
+    return MeasuredJson.parse(json, EnclaveConfig.class, "enclave configuration");
   }
 
   public byte[] toJson() {
-    try {
-      return AggregationPolicy.mapper().writeValueAsBytes(this);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return MeasuredJson.write(this);
   }
 }

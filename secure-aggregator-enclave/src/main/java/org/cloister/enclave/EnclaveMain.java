@@ -8,19 +8,17 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Clock;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.cloister.enclave.aggregation.UpdateKernel;
-import org.cloister.enclave.service.KeyBrokerClient;
+import org.cloister.enclave.runtime.AttestationPlatforms;
+import org.cloister.enclave.runtime.KeyBrokerClient;
+import org.cloister.enclave.runtime.ProcessLifecycle;
 import org.cloister.enclave.service.ModelVault;
 import org.cloister.enclave.service.SecureAggregatorService;
 import org.cloister.trust.attestation.AttestationPlatform;
-import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
-import org.cloister.trust.attestation.nitro.SimulatedNitroPlatform;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.slf4j.Logger;
@@ -80,7 +78,8 @@ public final class EnclaveMain {
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 
       String platformName = opts.getOrDefault("--platform", "simulated");
-      AttestationPlatform platform = platform(platformName, opts, config, pcrs, err);
+      AttestationPlatform platform = AttestationPlatforms.open(platformName, path(opts.get("--dev-root-cert")),
+          path(opts.get("--dev-root-key")), config.moduleId(), pcrs, err);
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();
 
@@ -94,7 +93,7 @@ public final class EnclaveMain {
       org.cloister.dp.noise.GaussianNoise noise = policy.centralNoiseMultiplier() > 0
           ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
       SecureAggregatorService service = new SecureAggregatorService(policy, config, key, platform,
-          "simulated".equals(platformName) ? "simulated-nitro" : platformName, pcrs, vault, noise, kernel);
+          AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel);
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
           .addService(service)
@@ -109,46 +108,8 @@ public final class EnclaveMain {
     } catch (IOException | RuntimeException e) {
       return failed(out, err, e.getMessage() == null ? e.toString() : e.getMessage(), 1);
     }
-    Server s = server;
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      s.shutdown();
-      try {
-        s.awaitTermination(5, TimeUnit.SECONDS);
-      } catch (InterruptedException ignored) {
-        Thread.currentThread().interrupt();
-      }
-    }, "enclave-shutdown"));
-    if (flags.contains("--exit-with-parent")) {
-      exitWhenStdinCloses();
-    }
-    try {
-      server.awaitTermination();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    ProcessLifecycle.serveUntilStopped(server, flags.contains("--exit-with-parent"), null);
     return 0;
-  }
-
-  private static AttestationPlatform platform(String name, Map<String, String> opts, EnclaveConfig config,
-                                              Map<Integer, byte[]> pcrs, PrintStream err) throws IOException {
-    switch (name) {
-      case "simulated" -> {
-        if (!opts.containsKey("--dev-root-cert") || !opts.containsKey("--dev-root-key")) {
-          throw new IllegalArgumentException("--platform simulated needs --dev-root-cert and --dev-root-key");
-        }
-        String warning = "WARNING: SIMULATED attestation platform: documents are signed by a development root, "
-            + "not by Nitro hardware; they prove nothing about isolation. Development only: never with real patient data.";
-        err.println(warning); // a banner on stderr whatever the logging configuration
-        DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.load(
-            Path.of(opts.get("--dev-root-cert")), Path.of(opts.get("--dev-root-key")), Clock.systemUTC(),
-            new SecureRandom());
-        return new SimulatedNitroPlatform(authority, config.moduleId(), pcrs);
-      }
-      case "nitro" -> throw new IllegalArgumentException("--platform nitro: documents from the Nitro Secure Module "
-          + "(/dev/nsm" + (Files.exists(Path.of("/dev/nsm")) ? ", present here" : ", absent here")
-          + ") need native access that is not implemented yet; see docs/trust.md");
-      default -> throw new IllegalArgumentException("--platform must be simulated or nitro, got '" + name + "'");
-    }
   }
 
   private static int failed(PrintStream out, PrintStream err, String message, int code) {
@@ -183,18 +144,7 @@ public final class EnclaveMain {
     }
   }
 
-  private static void exitWhenStdinCloses() {
-    Thread t = new Thread(() -> {
-      try {
-        while (System.in.read() >= 0) {
-          // ignore
-        }
-      } catch (IOException ignored) {
-        // closed
-      }
-      System.exit(0);
-    }, "parent-watch");
-    t.setDaemon(true);
-    t.start();
+  private static Path path(String p) {
+    return p == null ? null : Path.of(p);
   }
 }

@@ -71,6 +71,8 @@ public final class SecureAggregationStack implements AggregationStack {
   public static final double DEFAULT_MAX_UPDATE_NORM = 100.0;
   static final String BROKER_NAME = "cloister-key-broker";
   static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+  /** Where a study with an out directory keeps the consortium's files: OUT/{@value}. */
+  public static final String CONSORTIUM_DIRECTORY = "consortium";
 
   /** What the consortium set up (files in {@link #workDirectory()}). */
   public record Setup(Path workDirectory, Path enclaveImage, List<Path> enclaveClasspath, Path config, Path policy,
@@ -114,7 +116,10 @@ public final class SecureAggregationStack implements AggregationStack {
   /** Sets up the consortium for a simulated study and starts the key broker and the enclave. */
   public static SecureAggregationStack start(SimulationConfig cfg, ModelArtifact initialModel, List<String> members)
       throws IOException {
-    Path work = Files.createTempDirectory("cloister-secure-");
+    // with an out directory the consortium's files and the published (encrypted) models stay in
+    // OUT/consortium, so the inference tier can serve the model after the study (docs/inference.md)
+    Path work = cfg.outDir() == null ? Files.createTempDirectory("cloister-secure-")
+        : freshDirectory(cfg.outDir().resolve(CONSORTIUM_DIRECTORY));
     try {
       double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
           String.valueOf(DEFAULT_MAX_UPDATE_NORM)));
@@ -123,7 +128,10 @@ public final class SecureAggregationStack implements AggregationStack {
           serverOptimizer(cfg.strategy()));
       Setup setup = prepare(work, policy, members, locateImage(), cfg.outDir() == null ? null
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
-      return launch(setup, null, true);
+      if (cfg.outDir() != null) {
+        PublishedStudy.of(cfg, initialModel.getModelName(), initialModel.getDimension()).write(work);
+      }
+      return launch(setup, null, cfg.outDir() == null);
     } catch (IOException | RuntimeException e) {
       deleteTree(work);
       throw e;
@@ -227,7 +235,7 @@ public final class SecureAggregationStack implements AggregationStack {
     }
   }
 
-  private static JavaProcess startBroker(Setup s) throws IOException {
+  static JavaProcess startBroker(Setup s) throws IOException {
     Path d = s.brokerDirectory();
     return JavaProcess.start("key-broker", List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=info"), currentClasspath(), KeyBrokerMain.class.getName(),
@@ -333,6 +341,11 @@ public final class SecureAggregationStack implements AggregationStack {
       }
     }
     return out;
+  }
+
+  private static Path freshDirectory(Path dir) throws IOException {
+    deleteTree(dir);
+    return Files.createDirectories(dir);
   }
 
   private static String randomSecret(SecureRandom random) {

@@ -9,11 +9,11 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import java.util.Optional;
 
-/** Rejects calls without an established identity and puts the identity into the gRPC context. */
-final class IdentityInterceptor implements ServerInterceptor {
+/** Rejects calls without an established identity and puts the identity into the gRPC context ({@link SiteIdentity}). */
+public final class IdentityInterceptor implements ServerInterceptor {
   private final SiteIdentityResolver resolver;
 
-  IdentityInterceptor(SiteIdentityResolver resolver) {
+  public IdentityInterceptor(SiteIdentityResolver resolver) {
     this.resolver = resolver;
   }
 

@@ -1,7 +1,6 @@
 package org.cloister.enclave.service;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -10,13 +9,13 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import javax.crypto.AEADBadTagException;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
+import org.cloister.enclave.runtime.KeyBrokerClient;
+import org.cloister.enclave.runtime.ModelArtifactCipher;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.EncryptedModel;
 import org.cloister.protocol.v1.ModelArtifact;
-import org.cloister.protocol.v1.ModelArtifactAad;
 import org.cloister.protocol.v1.ModelCopyAad;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.trust.aead.AesGcm;
@@ -34,7 +33,7 @@ import org.cloister.trust.hpke.HpkeException;
  */
 public final class ModelVault {
   /** Format of the encrypted artifact (payload: an {@link EncryptedModel}). */
-  public static final String ARTIFACT_FORMAT = "cloister-kms-aes256gcm-v2";
+  public static final String ARTIFACT_FORMAT = ModelArtifactCipher.FORMAT;
   /** Format of member copies. */
   public static final String COPY_FORMAT = "hpke-x25519-content-key-v1";
   /** HPKE info of member copies. */
@@ -56,7 +55,7 @@ public final class ModelVault {
 
   /** The encryption context every model data key of this study is bound to. */
   public Map<String, String> context() {
-    return Map.of("study_id", policy.studyId(), "purpose", "global-model");
+    return ModelArtifactCipher.context(policy.studyId());
   }
 
   /** Obtains this session's model data key from the broker (fails if the broker refuses this enclave). */
@@ -81,30 +80,12 @@ public final class ModelVault {
     if (current == null) {
       throw new IllegalStateException("model vault not opened");
     }
-    byte[] plain = FloatCodec.encode(weights);
     byte[] contentKey = AesGcm.random(random, AesGcm.KEY_BYTES);
     try {
-      byte[] aad = artifactAad(version);
-      byte[] nonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
-      byte[] keyNonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
-      byte[] payload = EncryptedModel.newBuilder()
-          .setKeyId(config.keyBroker().keyId())
-          .setWrappedDataKey(ByteString.copyFrom(current.wrapped()))
-          .putAllEncryptionContext(context())
-          .setNonce(ByteString.copyFrom(nonce))
-          .setCiphertext(ByteString.copyFrom(AesGcm.sealStream(contentKey, nonce, aad, plain)))
-          .setContentKeyNonce(ByteString.copyFrom(keyNonce))
-          .setWrappedContentKey(ByteString.copyFrom(AesGcm.seal(current.key(), keyNonce, aad, contentKey)))
-          .build().toByteArray();
-      ModelArtifact artifact = ModelArtifact.newBuilder()
-          .setStudyId(policy.studyId()).setVersion(version).setModelName(policy.modelName())
-          .setDimension(policy.dimension()).setFormat(ARTIFACT_FORMAT)
-          .setPayload(ByteString.copyFrom(payload))
-          .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
-          .build();
+      ModelArtifact artifact = ModelArtifactCipher.encrypt(weights, policy.studyId(), version, policy.modelName(),
+          config.keyBroker().keyId(), current.key(), current.wrapped(), contentKey, random);
       return new Publication(artifact, sealForMembers(contentKey, version));
     } finally {
-      Arrays.fill(plain, (byte) 0);
       Arrays.fill(contentKey, (byte) 0);
     }
   }
@@ -117,19 +98,7 @@ public final class ModelVault {
    *     refuses, or the ciphertext does not authenticate
    */
   public synchronized float[] decrypt(ModelArtifact artifact) throws IOException {
-    EncryptedModel m;
-    try {
-      m = EncryptedModel.parseFrom(artifact.getPayload());
-    } catch (InvalidProtocolBufferException e) {
-      throw new IOException("model artifact payload is not an EncryptedModel: " + e.getMessage(), e);
-    }
-    if (!m.getKeyId().equals(config.keyBroker().keyId())) {
-      throw new IOException("model artifact is encrypted under key '" + m.getKeyId() + "', not this study's key");
-    }
-    if (!m.getEncryptionContextMap().equals(context())) {
-      throw new IOException("model artifact's encryption context " + new java.util.TreeMap<>(m.getEncryptionContextMap())
-          + " is not this study's");
-    }
+    EncryptedModel m = ModelArtifactCipher.envelope(artifact, policy.studyId(), config.keyBroker().keyId());
     byte[] wrapped = m.getWrappedDataKey().toByteArray();
     String id = HexFormat.of().formatHex(wrapped);
     byte[] key = dataKeys.get(id);
@@ -137,26 +106,7 @@ public final class ModelVault {
       key = broker.decrypt(m.getKeyId(), wrapped, context());
       dataKeys.put(id, key);
     }
-    byte[] aad = artifactAad(artifact.getVersion());
-    byte[] contentKey = null;
-    byte[] plain = null;
-    try {
-      contentKey = AesGcm.open(key, m.getContentKeyNonce().toByteArray(), aad, m.getWrappedContentKey().toByteArray());
-      plain = AesGcm.openStream(contentKey, m.getNonce().toByteArray(), aad, m.getCiphertext().toByteArray());
-      return FloatCodec.decode(plain, policy.dimension());
-    } catch (AEADBadTagException e) {
-      throw new IOException("model artifact version " + artifact.getVersion() + " does not authenticate "
-          + "(altered, or relabelled with another version)", e);
-    } catch (IllegalArgumentException e) {
-      throw new IOException("model artifact cannot be decrypted: " + e.getMessage(), e);
-    } finally {
-      if (contentKey != null) {
-        Arrays.fill(contentKey, (byte) 0);
-      }
-      if (plain != null) {
-        Arrays.fill(plain, (byte) 0);
-      }
-    }
+    return ModelArtifactCipher.decrypt(artifact, m, key, policy.studyId(), policy.modelName(), policy.dimension());
   }
 
   /** Each consortium member's HPKE-sealed copy of a version's content key. */
@@ -178,11 +128,5 @@ public final class ModelVault {
   static byte[] copyAad(AggregationPolicy policy, long version, String memberId) {
     return ModelCopyAad.newBuilder().setStudyId(policy.studyId()).setVersion(version).setMemberId(memberId)
         .setModelName(policy.modelName()).setDimension(policy.dimension()).build().toByteArray();
-  }
-
-  private byte[] artifactAad(long version) {
-    return ModelArtifactAad.newBuilder().setStudyId(policy.studyId()).setVersion(version)
-        .setModelName(policy.modelName()).setDimension(policy.dimension()).setKeyId(config.keyBroker().keyId())
-        .build().toByteArray();
   }
 }

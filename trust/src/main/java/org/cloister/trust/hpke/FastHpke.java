@@ -22,6 +22,9 @@ import org.cloister.trust.aead.AesGcm;
  * 5.1) is written out here and checked against the RFC's test vectors and against BouncyCastle's
  * HPKE in both directions.
  *
+ * <p>{@link #sealAndExport} / {@link #openAndExport} also export a secret from the message's context
+ * (RFC 9180 section 5.3), e.g. a key for the reply.
+ *
  * <p>Instances hold no keys and are not thread-safe (they reuse one {@link Cipher} and {@link Mac}).
  */
 public final class FastHpke {
@@ -63,8 +66,8 @@ public final class FastHpke {
     }
   }
 
-  /** The AEAD key and base nonce of one HPKE context (single-shot: sequence number 0). */
-  record AeadKey(byte[] key, byte[] nonce) {
+  /** The AEAD key, base nonce and exporter secret of one HPKE context (single-shot: sequence number 0). */
+  record AeadKey(byte[] key, byte[] nonce, byte[] exporterSecret) {
   }
 
   /**
@@ -77,6 +80,34 @@ public final class FastHpke {
    */
   public int open(HpkeKeyPair recipient, byte[] message, int off, int len, byte[] info, byte[] aad, byte[] out,
                   int outOff) throws HpkeException {
+    return open(recipient, message, off, len, info, aad, out, outOff, null, null);
+  }
+
+  /**
+   * As {@link #open(HpkeKeyPair, byte[], byte[], byte[])}, and exports {@code length} (16..32)
+   * bytes under {@code exporterContext} from the message's context: the secret the sender got from
+   * {@link #sealAndExport}.
+   */
+  public Hpke.OpenedWithSecret openAndExport(HpkeKeyPair recipient, byte[] message, byte[] info, byte[] aad,
+                                             byte[] exporterContext, int length) throws HpkeException {
+    checkExport(exporterContext, length);
+    if (message.length < OVERHEAD) {
+      throw new HpkeException("HPKE message is " + message.length + " bytes, shorter than enc (32) + tag (16)");
+    }
+    byte[] out = new byte[message.length - OVERHEAD];
+    byte[][] secret = new byte[1][];
+    open(recipient, message, 0, message.length, info, aad, out, 0, exporterContext, k -> secret[0] = export(k,
+        exporterContext, length));
+    return new Hpke.OpenedWithSecret(out, secret[0]);
+  }
+
+  @FunctionalInterface
+  private interface Exporter {
+    void accept(AeadKey k) throws GeneralSecurityException;
+  }
+
+  private int open(HpkeKeyPair recipient, byte[] message, int off, int len, byte[] info, byte[] aad, byte[] out,
+                   int outOff, byte[] exporterContext, Exporter exporter) throws HpkeException {
     Objects.requireNonNull(recipient, "recipient");
     if (len < OVERHEAD) {
       throw new HpkeException("HPKE message is " + len + " bytes, shorter than enc (32) + tag (16)");
@@ -87,7 +118,12 @@ public final class FastHpke {
       if (aad != null && aad.length > 0) {
         gcm.updateAAD(aad);
       }
-      return gcm.doFinal(message, off + KEY_BYTES, len - KEY_BYTES, out, outOff);
+      int n = gcm.doFinal(message, off + KEY_BYTES, len - KEY_BYTES, out, outOff);
+      if (exporter != null) {
+        exporter.accept(k);
+      }
+      Arrays.fill(k.exporterSecret(), (byte) 0);
+      return n;
     } catch (AEADBadTagException e) {
       throw new HpkeException("HPKE open failed: authentication tag mismatch (wrong recipient key, "
           + "or enc, info, aad or ciphertext altered)", e);
@@ -138,8 +174,45 @@ public final class FastHpke {
     }
   }
 
+  /**
+   * As {@link #seal(byte[], byte[], byte[], byte[], SecureRandom)}, and exports {@code length}
+   * (16..32) bytes under {@code exporterContext} from the message's context (RFC 9180 section 5.3).
+   */
+  public Hpke.SealedWithSecret sealAndExport(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext,
+                                             byte[] exporterContext, int length, SecureRandom random)
+      throws HpkeException {
+    checkExport(exporterContext, length);
+    byte[] skE = new byte[KEY_BYTES];
+    X25519.generatePrivateKey(random, skE);
+    byte[][] secret = new byte[1][];
+    try {
+      byte[] sealed = seal(recipientPublicKey, info, aad, plaintext, skE, k -> secret[0] = export(k, exporterContext,
+          length));
+      return new Hpke.SealedWithSecret(HpkeCiphertext.fromBytes(sealed), secret[0]);
+    } finally {
+      Arrays.fill(skE, (byte) 0);
+    }
+  }
+
+  private static void checkExport(byte[] exporterContext, int length) {
+    Objects.requireNonNull(exporterContext, "exporterContext");
+    if (length < 16 || length > NH) {
+      throw new IllegalArgumentException("exported secret length must be 16.." + NH + " bytes, got " + length);
+    }
+  }
+
+  /** Export(exporter_context, L) of RFC 9180 section 5.3. */
+  private byte[] export(AeadKey k, byte[] exporterContext, int length) throws GeneralSecurityException {
+    return labeledExpand(hpkeSuite, k.exporterSecret(), "sec", exporterContext, length);
+  }
+
   /** As {@link #seal(byte[], byte[], byte[], byte[], SecureRandom)} with a given ephemeral private key (test vectors). */
   byte[] seal(byte[] pkR, byte[] info, byte[] aad, byte[] plaintext, byte[] skE) throws HpkeException {
+    return seal(pkR, info, aad, plaintext, skE, null);
+  }
+
+  private byte[] seal(byte[] pkR, byte[] info, byte[] aad, byte[] plaintext, byte[] skE, Exporter exporter)
+      throws HpkeException {
     if (pkR == null || pkR.length != KEY_BYTES) {
       throw new HpkeException("recipient public key must be 32 bytes (raw X25519)");
     }
@@ -157,6 +230,10 @@ public final class FastHpke {
       }
       byte[] out = Arrays.copyOf(enc, KEY_BYTES + plaintext.length + TAG_BYTES);
       gcm.doFinal(plaintext, 0, plaintext.length, out, KEY_BYTES);
+      if (exporter != null) {
+        exporter.accept(k);
+      }
+      Arrays.fill(k.exporterSecret(), (byte) 0);
       return out;
     } catch (GeneralSecurityException e) {
       throw new HpkeException("HPKE seal failed: " + e.getMessage(), e);
@@ -269,7 +346,8 @@ public final class FastHpke {
     byte[] context = concat(new byte[] {MODE_BASE}, pskIdHash, infoHash);
     byte[] secret = labeledExtract(hpkeSuite, sharedSecret, "secret", new byte[0]);
     AeadKey k = new AeadKey(labeledExpand(hpkeSuite, secret, "key", context, nk),
-        labeledExpand(hpkeSuite, secret, "base_nonce", context, NN));
+        labeledExpand(hpkeSuite, secret, "base_nonce", context, NN),
+        labeledExpand(hpkeSuite, secret, "exp", context, NH));
     Arrays.fill(secret, (byte) 0);
     Arrays.fill(sharedSecret, (byte) 0);
     return k;

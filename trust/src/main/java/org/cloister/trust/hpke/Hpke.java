@@ -70,6 +70,57 @@ public final class Hpke {
   /** As {@link #seal(byte[], byte[], byte[], byte[])} with a fixed ephemeral key pair (test vectors only). */
   HpkeCiphertext seal(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext, HpkeKeyPair ephemeral)
       throws HpkeException {
+    return seal(recipientPublicKey, info, aad, plaintext, ephemeral, null, 0).ciphertext();
+  }
+
+  /**
+   * A sealed message and a secret exported from the same HPKE context (RFC 9180 section 5.3):
+   * the recipient derives the same secret when it opens the message, so it can encrypt a reply
+   * that only this sender can read.
+   *
+   * @param ciphertext     the sealed message
+   * @param exportedSecret {@code Export(exporterContext, length)} of the sender's context
+   */
+  public record SealedWithSecret(HpkeCiphertext ciphertext, byte[] exportedSecret) {
+  }
+
+  /**
+   * An opened message and the secret exported from its HPKE context.
+   *
+   * @param plaintext      the message
+   * @param exportedSecret {@code Export(exporterContext, length)} of the recipient's context
+   */
+  public record OpenedWithSecret(byte[] plaintext, byte[] exportedSecret) {
+  }
+
+  /**
+   * As {@link #seal(byte[], byte[], byte[], byte[])}, and exports {@code length} bytes of secret
+   * bound to this message's context under {@code exporterContext} (e.g. a reply key).
+   */
+  public SealedWithSecret sealAndExport(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext,
+                                        byte[] exporterContext, int length) throws HpkeException {
+    Objects.requireNonNull(exporterContext, "exporterContext");
+    checkExportLength(length);
+    return seal(recipientPublicKey, info, aad, plaintext, null, exporterContext, length);
+  }
+
+  /** As {@link #open}, and exports the secret the sender got from {@link #sealAndExport}. */
+  public OpenedWithSecret openAndExport(HpkeKeyPair recipient, HpkeCiphertext message, byte[] info, byte[] aad,
+                                        byte[] exporterContext, int length) throws HpkeException {
+    Objects.requireNonNull(exporterContext, "exporterContext");
+    checkExportLength(length);
+    HPKEContext ctx = receiverContext(recipient, message, info);
+    return new OpenedWithSecret(open(ctx, message, aad), ctx.export(exporterContext, length));
+  }
+
+  private static void checkExportLength(int length) {
+    if (length < 16 || length > 64) {
+      throw new IllegalArgumentException("exported secret length must be 16..64 bytes, got " + length);
+    }
+  }
+
+  private SealedWithSecret seal(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext,
+                                HpkeKeyPair ephemeral, byte[] exporterContext, int exportLength) throws HpkeException {
     checkKey(recipientPublicKey, "recipient public key");
     Objects.requireNonNull(plaintext, "plaintext");
     HPKE hpke = suite();
@@ -80,7 +131,9 @@ public final class Hpke {
           : hpke.setupBaseS(pkR, orEmpty(info),
               hpke.deserializePrivateKey(ephemeral.privateKey(), ephemeral.publicKey()));
       byte[] ciphertext = ctx.seal(orEmpty(aad), plaintext);
-      return new HpkeCiphertext(ctx.getEncapsulation(), ciphertext);
+      HpkeCiphertext out = new HpkeCiphertext(ctx.getEncapsulation(), ciphertext);
+      return exporterContext == null ? new SealedWithSecret(out, null)
+          : new SealedWithSecret(out, ctx.export(exporterContext, exportLength));
     } catch (InvalidCipherTextException | RuntimeException e) {
       throw new HpkeException("HPKE seal failed: invalid recipient public key (" + e.getMessage() + ")", e);
     }
@@ -94,16 +147,23 @@ public final class Hpke {
    *     differ from what was sealed
    */
   public byte[] open(HpkeKeyPair recipient, HpkeCiphertext message, byte[] info, byte[] aad) throws HpkeException {
+    return open(receiverContext(recipient, message, info), message, aad);
+  }
+
+  private static HPKEContext receiverContext(HpkeKeyPair recipient, HpkeCiphertext message, byte[] info)
+      throws HpkeException {
     Objects.requireNonNull(recipient, "recipient");
     Objects.requireNonNull(message, "message");
     HPKE hpke = suite();
-    HPKEContext ctx;
     try {
       AsymmetricCipherKeyPair kpR = hpke.deserializePrivateKey(recipient.privateKey(), recipient.publicKey());
-      ctx = hpke.setupBaseR(message.enc(), kpR, orEmpty(info));
+      return hpke.setupBaseR(message.enc(), kpR, orEmpty(info));
     } catch (RuntimeException e) {
       throw new HpkeException("HPKE open failed: invalid encapsulated key enc (" + e.getMessage() + ")", e);
     }
+  }
+
+  private static byte[] open(HPKEContext ctx, HpkeCiphertext message, byte[] aad) throws HpkeException {
     try {
       return ctx.open(orEmpty(aad), message.ciphertext());
     } catch (InvalidCipherTextException e) {

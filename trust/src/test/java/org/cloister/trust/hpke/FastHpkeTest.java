@@ -108,4 +108,40 @@ class FastHpkeTest {
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }
+
+  @Test
+  void exportedSecretsMatchBouncyCastleHpkeInBothDirectionsAndRfc9180AppendixA1() throws Exception {
+    Hpke bc = new Hpke();
+    FastHpke fast = new FastHpke();
+    HpkeKeyPair r = bc.generateKeyPair();
+    byte[] ctx = "reply".getBytes(StandardCharsets.US_ASCII);
+    byte[] info = "info".getBytes(StandardCharsets.US_ASCII);
+    byte[] aad = "aad".getBytes(StandardCharsets.US_ASCII);
+    byte[] msg = "query".getBytes(StandardCharsets.US_ASCII);
+    Hpke.SealedWithSecret f = fast.sealAndExport(r.publicKey(), info, aad, msg, ctx, 32, new SecureRandom());
+    Hpke.OpenedWithSecret byBc = bc.openAndExport(r, f.ciphertext(), info, aad, ctx, 32);
+    assertThat(byBc.plaintext()).isEqualTo(msg);
+    assertThat(byBc.exportedSecret()).isEqualTo(f.exportedSecret());
+    Hpke.SealedWithSecret b = bc.sealAndExport(r.publicKey(), info, aad, msg, ctx, 32);
+    Hpke.OpenedWithSecret byFast = fast.openAndExport(r, b.ciphertext().toBytes(), info, aad, ctx, 32);
+    assertThat(byFast.plaintext()).isEqualTo(msg);
+    assertThat(byFast.exportedSecret()).isEqualTo(b.exportedSecret());
+    assertThatThrownBy(() -> fast.openAndExport(r, b.ciphertext().toBytes(), info, "other".getBytes(StandardCharsets.US_ASCII),
+        ctx, 32)).isInstanceOf(HpkeException.class);
+
+    // RFC 9180 A.1 (AES-128-GCM suite): the first export vector (empty context, 32 bytes)
+    com.fasterxml.jackson.databind.JsonNode a1;
+    try (java.io.InputStream in = getClass().getResourceAsStream("/hpke/rfc9180-vectors.json")) {
+      a1 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in).get("a1_base_x25519_sha256_aes128gcm");
+    }
+    HexFormat hex = HexFormat.of();
+    FastHpke aes128 = new FastHpke(0x0001, 16);
+    HpkeKeyPair kpR = bc.keyPairFromPrivateKey(hex.parseHex(a1.get("skRm").asText()));
+    byte[] sealed = aes128.seal(kpR.publicKey(), hex.parseHex(a1.get("info").asText()), new byte[0], new byte[0],
+        hex.parseHex(a1.get("skEm").asText()));
+    com.fasterxml.jackson.databind.JsonNode e0 = a1.get("exports").get(0);
+    Hpke.OpenedWithSecret o = aes128.openAndExport(kpR, sealed, hex.parseHex(a1.get("info").asText()), new byte[0],
+        hex.parseHex(e0.get("exportContext").asText()), e0.get("exportLength").asInt());
+    assertThat(hex.formatHex(o.exportedSecret())).isEqualTo(e0.get("exportValue").asText());
+  }
 }

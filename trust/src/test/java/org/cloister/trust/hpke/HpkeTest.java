@@ -176,4 +176,23 @@ class HpkeTest {
   private static byte[] b(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
+
+  @Test
+  void sealAndExportGivesTheRecipientTheSameSecretAndOnlyForThatContext() throws Exception {
+    HpkeKeyPair r = hpke.deriveKeyPair(new byte[32]);
+    byte[] ctx = "reply".getBytes(StandardCharsets.US_ASCII);
+    Hpke.SealedWithSecret s = hpke.sealAndExport(r.publicKey(), b("info"), b("aad"), b("query"), ctx, 32);
+    Hpke.OpenedWithSecret o = hpke.openAndExport(r, s.ciphertext(), b("info"), b("aad"), ctx, 32);
+    assertThat(o.plaintext()).isEqualTo(b("query"));
+    assertThat(o.exportedSecret()).hasSize(32).isEqualTo(s.exportedSecret());
+    assertThat(hpke.openAndExport(r, s.ciphertext(), b("info"), b("aad"), b("other"), 32).exportedSecret())
+        .isNotEqualTo(s.exportedSecret());
+    // a second message to the same key has its own secret
+    assertThat(hpke.sealAndExport(r.publicKey(), b("info"), b("aad"), b("query"), ctx, 32).exportedSecret())
+        .isNotEqualTo(s.exportedSecret());
+    assertThatThrownBy(() -> hpke.openAndExport(r, s.ciphertext(), b("info"), b("other aad"), ctx, 32))
+        .isInstanceOf(HpkeException.class);
+    assertThatThrownBy(() -> hpke.sealAndExport(r.publicKey(), null, null, b("q"), ctx, 8))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }

@@ -1,4 +1,4 @@
-package org.cloister.enclave.service;
+package org.cloister.enclave.runtime;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;

@@ -1,4 +1,4 @@
-package org.cloister.broker;
+package org.cloister.enclave.runtime;
 
 import java.nio.file.Path;
 import java.util.HashMap;

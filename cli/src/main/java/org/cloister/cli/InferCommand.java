@@ -1,0 +1,359 @@
+package org.cloister.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.ServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.cloister.coordinator.service.CertificateIdentityResolver;
+import org.cloister.coordinator.service.DevelopmentHeaderIdentityResolver;
+import org.cloister.coordinator.service.SiteIdentityResolver;
+import org.cloister.enclave.runtime.ProcessArgs;
+import org.cloister.inference.client.AttestationSummary;
+import org.cloister.inference.client.FeatureRows;
+import org.cloister.inference.client.InferenceClient;
+import org.cloister.inference.client.InferenceException;
+import org.cloister.inference.client.Prediction;
+import org.cloister.inference.enclave.InferencePolicy;
+import org.cloister.protocol.Headers;
+import org.cloister.protocol.tls.MutualTls;
+import org.cloister.simulations.InferenceDeployment;
+import org.cloister.simulations.PublishedStudy;
+import org.cloister.simulations.SecureAggregationStack;
+import org.cloister.trust.attestation.AttestationException;
+import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
+import org.cloister.trust.pki.Pem;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code cloister infer}: serve a study's model from an inference enclave, and query it as a clinician. */
+@Command(name = "infer", mixinStandardHelpOptions = true,
+    description = "Serve a study's published model from an attested inference enclave, and query it with sealed requests.",
+    subcommands = {InferCommand.Serve.class, InferCommand.Query.class})
+final class InferCommand implements Runnable {
+  static final String DEFAULT_ENDPOINT = "127.0.0.1:7443";
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** mTLS material: all three or none. */
+  static final class Tls {
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "This party's certificate chain (mutual TLS).")
+    Path cert;
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "Its private key.")
+    Path key;
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "The consortium CA the other side's certificate must chain to.")
+    Path ca;
+
+    boolean enabled(CommandLine cl) {
+      int given = (cert != null ? 1 : 0) + (key != null ? 1 : 0) + (ca != null ? 1 : 0);
+      if (given != 0 && given != 3) {
+        throw new CommandLine.ParameterException(cl, "--tls-cert, --tls-key and --tls-ca go together");
+      }
+      return given == 3;
+    }
+  }
+
+  @Command(name = "serve", mixinStandardHelpOptions = true,
+      description = {
+          "As the host (and, for a simulated study, the consortium): grants the inference enclave Decrypt on the",
+          "study's model key under its own PCRs, starts the key broker from the study's consortium directory, starts",
+          "the inference enclave as a separate process (it obtains the key by attestation and decrypts the published",
+          "artifact in memory) and serves clients on --listen, relaying only ciphertext. Runs until interrupted."})
+  static final class Serve implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--study-dir", paramLabel = "DIR", defaultValue = "out/demo",
+        description = "Out directory of a study run with secure aggregation (holds consortium/) (default ${DEFAULT-VALUE}).")
+    Path studyDir;
+
+    @Option(names = "--model-version", paramLabel = "V", required = true, description = "Published model version to serve.")
+    long version;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = DEFAULT_ENDPOINT,
+        description = "Client endpoint (default ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Option(names = "--broker", paramLabel = "HOST:PORT",
+        description = "Use this running key broker (started after the grant) instead of starting one.")
+    String broker;
+
+    @CommandLine.ArgGroup(exclusive = false)
+    Tls tls = new Tls();
+
+    @Override
+    public Integer call() throws Exception {
+      CommandLine cl = spec.commandLine();
+      PrintWriter out = cl.getOut();
+      if (version < 1) {
+        throw new CommandLine.ParameterException(cl, "--model-version must be >= 1, got " + version);
+      }
+      InetSocketAddress endpoint = address(cl, "--listen", listen);
+      InetSocketAddress brokerAddress = broker == null ? null : address(cl, "--broker", broker);
+      Path consortium = studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY);
+      PublishedStudy study;
+      try {
+        study = PublishedStudy.read(consortium);
+      } catch (IOException e) {
+        cl.getErr().println("infer serve: " + e.getMessage());
+        return 2;
+      }
+      Path artifact;
+      try {
+        artifact = InferenceDeployment.artifact(consortium, study.studyId(), version);
+      } catch (IOException e) {
+        cl.getErr().println("infer serve: " + e.getMessage());
+        return 2;
+      }
+      ServerCredentials credentials;
+      SiteIdentityResolver identities;
+      if (tls.enabled(cl)) {
+        credentials = MutualTls.serverCredentials(Pem.readCertificates(tls.cert), Pem.readPrivateKey(tls.key),
+            Pem.readCertificate(tls.ca), java.util.Set.of()); // no revocation list here
+        identities = new CertificateIdentityResolver();
+      } else {
+        if (!endpoint.getAddress().isLoopbackAddress()) {
+          throw new CommandLine.ParameterException(cl, "without --tls-cert/--tls-key/--tls-ca the endpoint must be on "
+              + "loopback (clients name themselves with a development header)");
+        }
+        credentials = InsecureServerCredentials.create();
+        identities = new DevelopmentHeaderIdentityResolver();
+        cl.getErr().println("WARNING: development endpoint without TLS: clients' identities are self-asserted (queries "
+            + "and answers are still sealed end to end).");
+      }
+      InferenceDeployment.Provisioned p = InferenceDeployment.provision(consortium,
+          InferencePolicy.of(study.studyId(), study.modelName(), study.numFeatures(), study.numClasses()),
+          InferenceDeployment.locateImage());
+      Path audit = studyDir.resolve("inference-audit.jsonl");
+      InferenceDeployment d;
+      try {
+        d = InferenceDeployment.serve(consortium, p, artifact, audit, brokerAddress, null, endpoint, credentials,
+            identities);
+      } catch (IOException e) {
+        cl.getErr().println("infer serve: " + e.getMessage());
+        return 1;
+      }
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        d.close();
+        stopped.countDown();
+      }, "infer-serve-shutdown"));
+      out.printf(Locale.ROOT, "serving study %s model %s version %d (%d features, %d classes) on %s:%d%n",
+          study.studyId(), study.modelName(), version, study.numFeatures(), study.numClasses(),
+          endpoint.getHostString(), d.port());
+      out.printf("inference enclave pid %d, PCR0 %s%n", d.enclave().pid(), d.enclave().pcr0());
+      out.printf("clients pin: %s%n", p.directory().resolve(InferenceDeployment.EXPECTED_PCRS_FILE));
+      out.printf("attestation root (simulated platform): %s%n", consortium.resolve("dev-attestation-root.pem"));
+      out.printf("audit (no payloads): %s%n", audit);
+      out.printf("try: ./cloister infer query --host %s:%d --expect-pcrs %s --trust-root %s --features FILE.csv%n",
+          endpoint.getHostString(), d.port(), p.directory().resolve(InferenceDeployment.EXPECTED_PCRS_FILE),
+          consortium.resolve("dev-attestation-root.pem"));
+      out.flush();
+      stopped.await();
+      return 0;
+    }
+  }
+
+  @Command(name = "query", mixinStandardHelpOptions = true,
+      description = {
+          "As a clinician's client: obtains a fresh attestation document from the inference host, verifies it against",
+          "the trust root and the expected PCRs of the inference enclave (and sends nothing if it does not verify),",
+          "seals the query to the attested key and prints the class probabilities it opens from the answer.",
+          "Exit 0 answered, 1 attestation refused or service failure, 2 bad input."})
+  static final class Query implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--host", paramLabel = "HOST:PORT", defaultValue = DEFAULT_ENDPOINT,
+        description = "The inference host (default ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--features", paramLabel = "CSV_ROW_OR_FILE", required = true,
+        description = "One row of comma-separated feature values, or a CSV file of rows (batch; a header line is skipped).")
+    String features;
+
+    @Option(names = "--expect-pcr", paramLabel = "INDEX=HEX", description = "An expected PCR of the inference enclave (repeatable).")
+    List<String> expectPcr = new ArrayList<>();
+
+    @Option(names = "--expect-pcrs", paramLabel = "FILE", description = "Expected PCRs as published (inference-expected-pcrs.json).")
+    Path expectPcrsFile;
+
+    @Option(names = "--trust-root", paramLabel = "CERT",
+        description = "Attestation root to trust instead of AWS Nitro's (the simulated platform's development root).")
+    Path trustRoot;
+
+    @Option(names = "--client-id", paramLabel = "NAME", defaultValue = "clinician",
+        description = "Development endpoint only: the identity to claim (default ${DEFAULT-VALUE}); with TLS it is the certificate's.")
+    String clientId;
+
+    @CommandLine.ArgGroup(exclusive = false)
+    Tls tls = new Tls();
+
+    @Option(names = "--json", description = "Print the result as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      CommandLine cl = spec.commandLine();
+      PrintWriter out = cl.getOut();
+      PrintWriter err = cl.getErr();
+      Map<Integer, byte[]> pcrs = expectedPcrs(cl);
+      double[][] rows;
+      try {
+        Path file = csvFile(features);
+        rows = file != null ? FeatureRows.parse(Files.readString(file, StandardCharsets.UTF_8), true)
+            : FeatureRows.parse(features, false);
+      } catch (IllegalArgumentException e) {
+        err.println("infer query: --features: " + e.getMessage());
+        return 2;
+      }
+      AttestationVerifier verifier = trustRoot == null ? NitroAttestationVerifier.withAwsRoot()
+          : new NitroAttestationVerifier(Pem.readCertificate(trustRoot));
+      InetSocketAddress target = address(cl, "--host", host);
+      ChannelCredentials creds = tls.enabled(cl) ? MutualTls.channelCredentials(Pem.readCertificates(tls.cert),
+          Pem.readPrivateKey(tls.key), Pem.readCertificate(tls.ca)) : InsecureChannelCredentials.create();
+      NettyChannelBuilder b = NettyChannelBuilder.forAddress(target.getHostString(), target.getPort(), creds)
+          .maxInboundMessageSize(64 << 20);
+      if (tls.cert == null) {
+        Metadata h = new Metadata();
+        h.put(Headers.DEV_SITE_ID, clientId);
+        b.intercept(MetadataUtils.newAttachHeadersInterceptor(h));
+      }
+      ManagedChannel channel = b.build();
+      try {
+        InferenceClient client = new InferenceClient(channel, verifier, pcrs, Clock.systemUTC(), new SecureRandom());
+        AttestationSummary a;
+        try {
+          a = client.attest();
+        } catch (AttestationException e) {
+          err.println("infer query: attestation refused, query NOT sent: " + e.reason() + ": " + e.getMessage());
+          return 1;
+        } catch (IllegalStateException e) {
+          err.println("infer query: " + e.getMessage());
+          return 1;
+        }
+        Prediction p;
+        try {
+          p = client.predict(rows);
+        } catch (InferenceException e) {
+          err.println("infer query: " + (e.inputError() ? "input refused: " : "") + e.getMessage());
+          return e.inputError() ? 2 : 1;
+        }
+        print(out, a, p);
+        return 0;
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+
+    private void print(PrintWriter out, AttestationSummary a, Prediction p) throws IOException {
+      Map<String, Object> att = new LinkedHashMap<>();
+      att.put("module_id", a.moduleId());
+      att.put("timestamp", a.timestamp().toString());
+      att.put("pcrs", a.pcrs());
+      att.put("study_id", a.studyId());
+      att.put("model_name", a.modelName());
+      att.put("model_version", a.modelVersion());
+      att.put("artifact_sha256", a.artifactSha256());
+      if (json) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("request_id", p.requestId());
+        root.put("model_version", p.modelVersion());
+        List<float[]> probs = List.of(p.probabilities());
+        root.put("probabilities", probs);
+        root.put("attestation", att);
+        out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
+      } else {
+        out.printf(Locale.ROOT, "attested: %s (study %s, model %s version %d), PCRs %s at %s%n", a.moduleId(),
+            a.studyId(), a.modelName(), a.modelVersion(), a.pcrs().keySet(), a.timestamp());
+        for (int r = 0; r < p.probabilities().length; r++) {
+          StringBuilder s = new StringBuilder("row " + (r + 1) + ":");
+          for (int k = 0; k < p.probabilities()[r].length; k++) {
+            s.append(String.format(Locale.ROOT, " class %d %.6f", k, p.probabilities()[r][k]));
+          }
+          out.println(s);
+        }
+      }
+      out.flush();
+    }
+
+    private Map<Integer, byte[]> expectedPcrs(CommandLine cl) throws IOException {
+      Map<Integer, byte[]> pcrs = new TreeMap<>();
+      if (expectPcrsFile != null) {
+        Map<?, ?> m = new ObjectMapper().readValue(expectPcrsFile.toFile(), Map.class);
+        m.forEach((k, v) -> pcrs.put(Integer.parseInt(k.toString()), hex(cl, String.valueOf(v), "--expect-pcrs")));
+      }
+      for (String e : expectPcr) {
+        int eq = e.indexOf('=');
+        int index;
+        try {
+          index = Integer.parseInt(e.substring(0, eq));
+        } catch (RuntimeException x) {
+          throw new CommandLine.ParameterException(cl, "--expect-pcr must be INDEX=HEX, got '" + e + "'");
+        }
+        pcrs.put(index, hex(cl, e.substring(eq + 1), "--expect-pcr"));
+      }
+      if (!pcrs.containsKey(0)) {
+        throw new CommandLine.ParameterException(cl, "give the inference enclave's expected PCRs (at least PCR0) with "
+            + "--expect-pcr 0=HEX ... or --expect-pcrs FILE: no query is sent to an enclave the client cannot check");
+      }
+      return pcrs;
+    }
+  }
+
+  /** The file {@code value} names, or null when it is a row of values. */
+  static Path csvFile(String value) {
+    try {
+      Path f = Path.of(value);
+      return Files.isRegularFile(f) ? f : null;
+    } catch (java.nio.file.InvalidPathException e) {
+      return null;
+    }
+  }
+
+  static byte[] hex(CommandLine cl, String s, String option) {
+    try {
+      return HexFormat.of().parseHex(s.trim());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, option + ": '" + s + "' is not hex");
+    }
+  }
+
+  static InetSocketAddress address(CommandLine cl, String option, String hostPort) {
+    try {
+      return ProcessArgs.address(option, hostPort);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,49 @@
+package org.cloister.enclave.runtime;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Map;
+import org.cloister.trust.attestation.AttestationPlatform;
+import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
+import org.cloister.trust.attestation.nitro.SimulatedNitroPlatform;
+
+/** The attestation platform an enclave process runs on, chosen by its {@code --platform} option. */
+public final class AttestationPlatforms {
+  private AttestationPlatforms() {
+  }
+
+  /** The name enclaves report for a platform option ({@code simulated-nitro} or {@code nitro}). */
+  public static String label(String option) {
+    return "simulated".equals(option) ? "simulated-nitro" : option;
+  }
+
+  /**
+   * @param name        {@code simulated} (development root given by its certificate and key) or {@code nitro}
+   * @param devRootCert development root certificate (simulated only), or null
+   * @param devRootKey  its private key (simulated only), or null
+   * @param err         where the simulated platform's warning banner goes
+   */
+  public static AttestationPlatform open(String name, Path devRootCert, Path devRootKey, String moduleId,
+                                         Map<Integer, byte[]> pcrs, PrintStream err) throws IOException {
+    switch (name) {
+      case "simulated" -> {
+        if (devRootCert == null || devRootKey == null) {
+          throw new IllegalArgumentException("--platform simulated needs --dev-root-cert and --dev-root-key");
+        }
+        err.println("WARNING: SIMULATED attestation platform: documents are signed by a development root, "
+            + "not by Nitro hardware; they prove nothing about isolation. Development only: never with real patient data.");
+        DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.load(devRootCert, devRootKey,
+            Clock.systemUTC(), new SecureRandom());
+        return new SimulatedNitroPlatform(authority, moduleId, pcrs);
+      }
+      case "nitro" -> throw new IllegalArgumentException("--platform nitro: documents from the Nitro Secure Module "
+          + "(/dev/nsm" + (Files.exists(Path.of("/dev/nsm")) ? ", present here" : ", absent here")
+          + ") need native access that is not implemented yet; see docs/trust.md");
+      default -> throw new IllegalArgumentException("--platform must be simulated or nitro, got '" + name + "'");
+    }
+  }
+}

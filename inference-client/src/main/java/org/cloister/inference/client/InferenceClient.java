@@ -1,0 +1,184 @@
+package org.cloister.inference.client;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.Channel;
+import io.grpc.StatusRuntimeException;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.cloister.protocol.v1.InferenceAttestation;
+import org.cloister.protocol.v1.InferenceAttestationRequest;
+import org.cloister.protocol.v1.InferenceGrpc;
+import org.cloister.protocol.v1.InferenceQuery;
+import org.cloister.protocol.v1.InferenceResult;
+import org.cloister.protocol.v1.Predictions;
+import org.cloister.protocol.v1.SealedInferenceRequest;
+import org.cloister.protocol.v1.SealedInferenceResponse;
+import org.cloister.protocol.v1.ServedModel;
+import org.cloister.trust.attestation.AttestationException;
+import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.VerificationPolicy;
+import org.cloister.trust.attestation.VerifiedAttestation;
+import org.cloister.trust.hpke.FastHpke;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeException;
+
+/**
+ * A clinician's client of the inference tier. {@link #attest()} asks (through the host) for a
+ * document carrying a fresh nonce of its own, verifies it against the trust root and the expected
+ * PCRs of the inference enclave, and remembers the attested HPKE key; {@link #predict} then seals
+ * each query to that key and opens the sealed answer. Nothing is sent before attestation succeeds.
+ * Not thread-safe.
+ */
+public final class InferenceClient {
+  private final InferenceGrpc.InferenceBlockingStub stub;
+  private final AttestationVerifier verifier;
+  private final Map<Integer, byte[]> expectedPcrs;
+  private final Clock clock;
+  private final SecureRandom random;
+  private final FastHpke hpke = new FastHpke();
+  private byte[] enclaveKey;
+  private AttestationSummary attested;
+
+  /**
+   * @param host         channel to the host that relays to the enclave (or to the enclave itself)
+   * @param verifier     attestation verifier with the trust root (AWS Nitro, or a development root)
+   * @param expectedPcrs the inference enclave's published PCRs (at least PCR0)
+   */
+  public InferenceClient(Channel host, AttestationVerifier verifier, Map<Integer, byte[]> expectedPcrs, Clock clock,
+                         SecureRandom random) {
+    if (expectedPcrs == null || !expectedPcrs.containsKey(0)) {
+      throw new IllegalArgumentException("expected PCRs must include PCR0 (the inference enclave's code)");
+    }
+    this.stub = InferenceGrpc.newBlockingStub(host);
+    this.verifier = Objects.requireNonNull(verifier, "verifier");
+    this.expectedPcrs = Map.copyOf(expectedPcrs);
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /**
+   * Obtains and verifies a fresh attestation document.
+   *
+   * @throws AttestationException when the document does not verify (wrong PCRs, replayed, untrusted): send nothing
+   */
+  public AttestationSummary attest() throws AttestationException {
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    InferenceAttestation doc;
+    try {
+      doc = stub.withDeadlineAfter(30, TimeUnit.SECONDS).attest(InferenceAttestationRequest.newBuilder()
+          .setNonce(ByteString.copyFrom(nonce)).build());
+    } catch (StatusRuntimeException e) {
+      throw new IllegalStateException("cannot reach the inference host: " + e.getStatus().getCode() + ": "
+          + e.getStatus().getDescription(), e);
+    }
+    VerificationPolicy policy = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
+    for (Map.Entry<Integer, byte[]> e : expectedPcrs.entrySet()) {
+      policy = policy.withExpectedPcr(e.getKey(), e.getValue());
+    }
+    VerifiedAttestation a = verifier.verify(doc.getDocument().toByteArray(), policy);
+    byte[] pk = a.publicKey().orElse(null);
+    if (pk == null || pk.length != Hpke.KEY_BYTES) {
+      throw new IllegalStateException("the inference enclave's document binds no X25519 public key");
+    }
+    ServedModel served;
+    try {
+      served = ServedModel.parseFrom(a.userData().orElse(new byte[0]));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("the inference enclave's document does not describe a served model", e);
+    }
+    Map<Integer, String> pcrs = new TreeMap<>();
+    for (Integer i : expectedPcrs.keySet()) {
+      pcrs.put(i, HexFormat.of().formatHex(a.pcr(i).orElseThrow()));
+    }
+    this.enclaveKey = pk;
+    this.attested = new AttestationSummary(a.moduleId(), a.timestamp(), pcrs, served.getStudyId(), served.getModelName(),
+        served.getModelVersion(), served.getNumFeatures(), served.getNumClasses(),
+        HexFormat.of().formatHex(served.getArtifactSha256().toByteArray()));
+    return attested;
+  }
+
+  /** What the last {@link #attest()} verified, or null. */
+  public AttestationSummary attested() {
+    return attested;
+  }
+
+  /** Scores {@code rows} (each of the model's feature count) with a fresh random request id. */
+  public Prediction predict(double[][] rows) throws InferenceException {
+    byte[] id = new byte[16];
+    random.nextBytes(id);
+    return predict(HexFormat.of().formatHex(id), rows);
+  }
+
+  /**
+   * Scores {@code rows}.
+   *
+   * @throws InferenceException {@link InferenceException#inputError()} for a query the enclave refused
+   *     (wrong feature count, NaN or infinite values, too many rows); otherwise a service failure
+   * @throws IllegalStateException before a successful {@link #attest()}
+   */
+  public Prediction predict(String requestId, double[][] rows) throws InferenceException {
+    if (attested == null) {
+      throw new IllegalStateException("attest() first: no query is sent to an unverified enclave");
+    }
+    InferenceSealing.checkRequestId(requestId);
+    int width = rows.length == 0 ? 0 : rows[0].length;
+    InferenceQuery.Builder q = InferenceQuery.newBuilder().setNumFeatures(width);
+    for (int r = 0; r < rows.length; r++) {
+      if (rows[r].length != width) {
+        throw new InferenceException("row " + (r + 1) + " has " + rows[r].length + " features, row 1 has " + width,
+            true, null);
+      }
+      for (double v : rows[r]) {
+        q.addValues(v);
+      }
+    }
+    byte[] aad = InferenceSealing.aad(requestId, attested.studyId(), attested.modelVersion());
+    Hpke.SealedWithSecret sealed;
+    try {
+      sealed = hpke.sealAndExport(enclaveKey, InferenceSealing.QUERY_INFO, aad, q.build().toByteArray(),
+          InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES, random);
+    } catch (HpkeException e) {
+      throw new InferenceException("cannot seal the query to the attested key: " + e.getMessage(), false, e);
+    }
+    SealedInferenceResponse resp;
+    try {
+      resp = stub.withDeadlineAfter(60, TimeUnit.SECONDS).infer(SealedInferenceRequest.newBuilder()
+          .setRequestId(requestId).setPayload(ByteString.copyFrom(sealed.ciphertext().toBytes())).build());
+    } catch (StatusRuntimeException e) {
+      throw new InferenceException("inference failed: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription(),
+          false, e);
+    }
+    InferenceResult result;
+    try {
+      result = InferenceResult.parseFrom(InferenceSealing.openReply(sealed.exportedSecret(), aad,
+          resp.getPayload().toByteArray()));
+    } catch (GeneralSecurityException | InvalidProtocolBufferException e) {
+      throw new InferenceException("the answer does not open with this query's reply key (not from the attested "
+          + "enclave, or altered in transit)", false, e);
+    }
+    if (result.hasInputError()) {
+      throw new InferenceException(result.getInputError(), true, null);
+    }
+    Predictions p = result.getPredictions();
+    int k = p.getNumClasses();
+    if (k <= 0 || p.getProbabilitiesCount() != (long) rows.length * k) {
+      throw new InferenceException("the answer has " + p.getProbabilitiesCount() + " probabilities for " + rows.length
+          + " rows", false, null);
+    }
+    float[][] out = new float[rows.length][k];
+    for (int r = 0; r < rows.length; r++) {
+      for (int c = 0; c < k; c++) {
+        out[r][c] = p.getProbabilities(r * k + c);
+      }
+    }
+    return new Prediction(requestId, p.getModelVersion(), out);
+  }
+}

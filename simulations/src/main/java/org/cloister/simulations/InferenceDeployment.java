@@ -1,0 +1,306 @@
+package org.cloister.simulations;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.cloister.broker.KeyPolicies;
+import org.cloister.broker.KeyPolicy;
+import org.cloister.coordinator.enclave.JavaProcess;
+import org.cloister.coordinator.inference.InferenceEnclaveProcess;
+import org.cloister.coordinator.inference.InferenceRelayService;
+import org.cloister.coordinator.service.IdentityInterceptor;
+import org.cloister.coordinator.service.SiteIdentityResolver;
+import org.cloister.enclave.EnclaveConfig;
+import org.cloister.enclave.runtime.CodeMeasurement;
+import org.cloister.inference.enclave.InferenceConfig;
+import org.cloister.inference.enclave.InferenceMain;
+import org.cloister.inference.enclave.InferenceMeasurement;
+import org.cloister.inference.enclave.InferencePolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inference tier for a study run with secure aggregation, on one machine: as the consortium,
+ * {@link #provision} writes the inference enclave's configuration and policy, measures its PCRs,
+ * publishes them ({@value #EXPECTED_PCRS_FILE}) and grants that enclave {@code Decrypt} on the
+ * model key (a grant of its own, beside the aggregator's PCRs); as the host, {@link #serve} starts
+ * the key broker from the consortium directory, the inference enclave as a separate process, and
+ * the public endpoint that relays ciphertext to it.
+ *
+ * <p>The enclave runs from its image directory (system property {@code cloister.inference.image},
+ * env {@code CLOISTER_INFERENCE_IMAGE}, or {@code inference-enclave/} next to the distribution's
+ * {@code lib/}); without one (a source tree built only to the test phase) from the development
+ * classpath, and PCR0 measures only the inference enclave's own classes.
+ */
+public final class InferenceDeployment implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(InferenceDeployment.class);
+  /** The grant's role in the key policy. */
+  public static final String ROLE = "inference";
+  public static final String EXPECTED_PCRS_FILE = "inference-expected-pcrs.json";
+  static final Duration START_TIMEOUT = Duration.ofSeconds(120);
+
+  /** What the consortium set up for the inference enclave (files in {@code directory}). */
+  public record Provisioned(Path directory, Path config, Path policy, List<Path> classpath,
+                            Map<Integer, byte[]> expectedPcrs) {
+  }
+
+  private final JavaProcess broker;
+  private final InferenceEnclaveProcess enclave;
+  private final Server host;
+  private final ManagedChannel toEnclave;
+  private final EventLoopGroup relayLoop;
+
+  private InferenceDeployment(JavaProcess broker, InferenceEnclaveProcess enclave, Server host, ManagedChannel toEnclave,
+                              EventLoopGroup relayLoop) {
+    this.broker = broker;
+    this.enclave = enclave;
+    this.host = host;
+    this.toEnclave = toEnclave;
+    this.relayLoop = relayLoop;
+  }
+
+  /**
+   * As the consortium: the inference enclave's configuration and policy for the study in
+   * {@code consortium}, its expected PCRs, and a {@code Decrypt}-only grant on the model key.
+   * The key broker reads the grant when it starts.
+   *
+   * @param image the inference enclave's image directory, or null for the development classpath
+   */
+  public static Provisioned provision(Path consortium, InferencePolicy policy, Path image) throws IOException {
+    EnclaveConfig aggregator = EnclaveConfig.parse(Files.readAllBytes(consortium.resolve("enclave-config.json")));
+    Path dir = Files.createDirectories(consortium.resolve("inference"));
+    InferenceConfig config = new InferenceConfig(InferenceConfig.FORMAT, "cloister-inference-enclave",
+        aggregator.keyBroker().keyId(), aggregator.keyBroker().caCertificatePem(), aggregator.keyBroker().serverName());
+    Path configFile = dir.resolve("inference-config.json");
+    Path policyFile = dir.resolve("inference-policy.json");
+    Files.write(configFile, config.toJson());
+    Files.write(policyFile, policy.toJson());
+    List<Path> classpath;
+    Path measured;
+    if (image != null) {
+      classpath = imageClasspath(image);
+      measured = image;
+    } else {
+      classpath = SecureAggregationStack.currentClasspath();
+      measured = CodeMeasurement.codeArtifact(InferenceMain.class);
+      log.warn("no inference enclave image was built: it runs from the development classpath and PCR0 measures only {}",
+          measured);
+    }
+    Map<Integer, byte[]> pcrs = InferenceMeasurement.pcrs(measured, Files.readAllBytes(configFile),
+        Files.readAllBytes(policyFile));
+    Path policiesFile = consortium.resolve("key-broker").resolve("key-policies.json");
+    KeyPolicies policies = KeyPolicies.load(policiesFile);
+    KeyPolicy keyPolicy = policies.get(config.keyId()).orElseThrow(() -> new IOException(policiesFile
+        + " has no policy for the model key " + config.keyId()));
+    policies.put(keyPolicy.withGrant(KeyPolicy.Grant.of(ROLE, List.of("Decrypt"), pcrs)));
+    Map<String, String> hex = new TreeMap<>();
+    pcrs.forEach((k, v) -> hex.put(String.valueOf(k), HexFormat.of().formatHex(v)));
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve(EXPECTED_PCRS_FILE).toFile(),
+        hex);
+    return new Provisioned(dir, configFile, policyFile, classpath, pcrs);
+  }
+
+  /** The latest published version of {@code studyId} in the consortium directory's store. */
+  public static long latestVersion(Path consortium, String studyId) throws IOException {
+    Path study = consortium.resolve("coordinator-store").resolve(studyId);
+    long latest = 0;
+    if (Files.isDirectory(study)) {
+      try (Stream<Path> s = Files.list(study)) {
+        for (Path p : (Iterable<Path>) s::iterator) {
+          String n = p.getFileName().toString();
+          if (n.matches("v[0-9]{1,18}") && Files.isRegularFile(p.resolve("model.bin"))) {
+            latest = Math.max(latest, Long.parseLong(n.substring(1)));
+          }
+        }
+      }
+    }
+    if (latest == 0) {
+      throw new IOException("no published model of study " + studyId + " in " + consortium);
+    }
+    return latest;
+  }
+
+  /** The published artifact of {@code version} in the consortium directory's store. */
+  public static Path artifact(Path consortium, String studyId, long version) throws IOException {
+    Path f = consortium.resolve("coordinator-store").resolve(studyId).resolve("v" + version).resolve("model.bin");
+    if (!Files.isRegularFile(f)) {
+      List<String> versions = new ArrayList<>();
+      Path study = f.getParent().getParent();
+      if (Files.isDirectory(study)) {
+        try (Stream<Path> s = Files.list(study)) {
+          s.map(p -> p.getFileName().toString()).sorted().forEach(versions::add);
+        }
+      }
+      throw new IOException("no published model version " + version + " of study " + studyId + " in " + consortium
+          + (versions.isEmpty() ? "" : " (published: " + String.join(", ", versions) + ")"));
+    }
+    return f;
+  }
+
+  /**
+   * As the host: starts the key broker of the consortium directory (unless {@code brokerAddress} is
+   * given), the inference enclave serving {@code artifact}, and the public endpoint on {@code listen}.
+   *
+   * @param enclaveClasspath another enclave to run than the provisioned one (tests of a modified image), or null
+   * @param credentials      the endpoint's transport (mutual TLS in a deployment)
+   * @param identities       how the endpoint learns the client's identity for the enclave's audit
+   */
+  public static InferenceDeployment serve(Path consortium, Provisioned p, Path artifact, Path auditLog,
+                                          InetSocketAddress brokerAddress, List<Path> enclaveClasspath,
+                                          InetSocketAddress listen, ServerCredentials credentials,
+                                          SiteIdentityResolver identities) throws IOException {
+    JavaProcess broker = null;
+    InferenceEnclaveProcess enclave = null;
+    EventLoopGroup relayLoop = null;
+    ManagedChannel toEnclave = null;
+    try {
+      if (brokerAddress == null) {
+        broker = SecureAggregationStack.startBroker(brokerSetup(consortium));
+        brokerAddress = new InetSocketAddress("127.0.0.1", broker.port());
+      }
+      enclave = InferenceEnclaveProcess.start(new InferenceEnclaveProcess.Launch(
+          enclaveClasspath != null ? enclaveClasspath : p.classpath(), p.config(), p.policy(), brokerAddress,
+          artifact, auditLog, consortium.resolve("dev-attestation-root.pem"), consortium.resolve("dev-attestation-root.key"),
+          "768m"), START_TIMEOUT);
+      // The relay's server and its channel to the enclave share one event-loop thread and run the
+      // relay inline (direct executors): a query crosses the host without a thread hand-off.
+      relayLoop = new NioEventLoopGroup(1);
+      toEnclave = NettyChannelBuilder.forAddress("127.0.0.1", enclave.port()).usePlaintext()
+          .eventLoopGroup(relayLoop).channelType(NioSocketChannel.class).directExecutor()
+          .maxInboundMessageSize(64 * 1024 * 1024).build();
+      Server host = NettyServerBuilder.forAddress(listen, credentials)
+          .bossEventLoopGroup(relayLoop).workerEventLoopGroup(relayLoop).channelType(NioServerSocketChannel.class)
+          .directExecutor() // the relay forwards asynchronously and never blocks
+          .addService(ServerInterceptors.intercept(new InferenceRelayService(toEnclave),
+              new IdentityInterceptor(identities)))
+          .maxInboundMessageSize(64 * 1024 * 1024)
+          .build().start();
+      log.info("inference host on port {}: enclave pid {} (PCR0 {}) serving model version {}",
+          host.getPort(), enclave.pid(), enclave.pcr0(), enclave.modelVersion());
+      return new InferenceDeployment(broker, enclave, host, toEnclave, relayLoop);
+    } catch (IOException | RuntimeException e) {
+      if (toEnclave != null) {
+        toEnclave.shutdownNow();
+      }
+      if (relayLoop != null) {
+        relayLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
+      if (enclave != null) {
+        enclave.close();
+      }
+      if (broker != null) {
+        broker.close();
+      }
+      throw e;
+    }
+  }
+
+  /** The key broker's files in a consortium directory (as {@link SecureAggregationStack#prepare} wrote them). */
+  static SecureAggregationStack.Setup brokerSetup(Path consortium) {
+    Path brokerDir = consortium.resolve("key-broker");
+    Path audit = consortium.getParent() != null ? consortium.getParent().resolve("key-broker-audit.jsonl")
+        : brokerDir.resolve("audit.jsonl");
+    return new SecureAggregationStack.Setup(consortium, null, List.of(), consortium.resolve("enclave-config.json"),
+        consortium.resolve("aggregation-policy.json"), consortium.resolve("dev-attestation-root.pem"),
+        consortium.resolve("dev-attestation-root.key"), Map.of(), null, Map.of(), brokerDir, audit);
+  }
+
+  /** The inference image to run, or null when none was built (development classpath). */
+  public static Path locateImage() {
+    String configured = System.getProperty("cloister.inference.image", System.getenv("CLOISTER_INFERENCE_IMAGE"));
+    if (configured != null && !configured.isBlank()) {
+      Path p = Path.of(configured);
+      if (Files.isDirectory(p.resolve(InferenceMeasurement.LIB))) {
+        return p;
+      }
+      log.warn("inference image {} is not an image directory (build it with ./mvnw -pl inference-enclave -am package)", p);
+    }
+    try {
+      Path self = Path.of(InferenceDeployment.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      if (Files.isRegularFile(self) && self.getParent() != null && self.getParent().getParent() != null) {
+        Path candidate = self.getParent().getParent().resolve("inference-enclave");
+        if (Files.isDirectory(candidate.resolve(InferenceMeasurement.LIB))) {
+          return candidate;
+        }
+      }
+    } catch (URISyntaxException | RuntimeException e) {
+      // fall through to the development classpath
+    }
+    return null;
+  }
+
+  /** The jars of an image directory: its own jar(s), then lib/, each sorted by name. */
+  public static List<Path> imageClasspath(Path image) throws IOException {
+    List<Path> out = new ArrayList<>();
+    for (Path d : new Path[] {image, image.resolve(InferenceMeasurement.LIB)}) {
+      try (Stream<Path> s = Files.list(d)) {
+        s.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().forEach(out::add);
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IOException("inference image " + image + " holds no jars");
+    }
+    return out;
+  }
+
+  /** The public endpoint's port. */
+  public int port() {
+    return host.getPort();
+  }
+
+  public InferenceEnclaveProcess enclave() {
+    return enclave;
+  }
+
+  /** The key broker this deployment started, or null when it uses one already running. */
+  public JavaProcess broker() {
+    return broker;
+  }
+
+  /** Public facts for a client: expected PCRs as hex by index. */
+  public static Map<Integer, String> hex(Map<Integer, byte[]> pcrs) {
+    Map<Integer, String> out = new LinkedHashMap<>();
+    new TreeMap<>(pcrs).forEach((k, v) -> out.put(k, HexFormat.of().formatHex(v)));
+    return out;
+  }
+
+  @Override
+  public void close() {
+    host.shutdownNow();
+    try {
+      host.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    toEnclave.shutdownNow();
+    relayLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    enclave.close();
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+}

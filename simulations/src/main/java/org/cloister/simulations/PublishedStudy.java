@@ -1,0 +1,51 @@
+package org.cloister.simulations;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.cloister.data.Dataset;
+
+/**
+ * The public facts about a simulated study's model that the inference tier needs after the study:
+ * written as {@value #FILE} into the consortium directory next to the published (encrypted)
+ * artifacts. No weights, no data.
+ *
+ * @param studyId     the study
+ * @param modelName   architecture in the model zoo
+ * @param dimension   number of parameters
+ * @param numFeatures features per row
+ * @param numClasses  classes
+ */
+public record PublishedStudy(@JsonProperty("study_id") String studyId,
+                             @JsonProperty("model_name") String modelName,
+                             @JsonProperty("dimension") long dimension,
+                             @JsonProperty("num_features") int numFeatures,
+                             @JsonProperty("num_classes") int numClasses) {
+  public static final String FILE = "study.json";
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Describes the study {@code cfg} runs (the dataset is read for its shape only). */
+  static PublishedStudy of(SimulationConfig cfg, String modelName, long dimension) {
+    Dataset d = SimulationData.load(cfg.dataset(), cfg.labelColumn());
+    return new PublishedStudy(cfg.studyId(), modelName, dimension, d.numFeatures(), d.numClasses());
+  }
+
+  public void write(Path consortiumDirectory) throws IOException {
+    JSON.writeValue(consortiumDirectory.resolve(FILE).toFile(), this);
+  }
+
+  public static PublishedStudy read(Path consortiumDirectory) throws IOException {
+    Path f = consortiumDirectory.resolve(FILE);
+    if (!Files.isRegularFile(f)) {
+      throw new IOException(f + " not found: is " + consortiumDirectory + " the consortium directory of a study run "
+          + "with secure aggregation (./cloister simulate / demo write OUT/consortium)?");
+    }
+    return JSON.readValue(f.toFile(), PublishedStudy.class);
+  }
+}
