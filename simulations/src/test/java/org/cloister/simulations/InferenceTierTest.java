@@ -157,8 +157,9 @@ class InferenceTierTest {
           .orElseThrow();
       byte[] aad = ModelCopyAad.newBuilder().setStudyId(STUDY).setVersion(copy.getVersion()).setMemberId("evaluator")
           .setModelName("logreg").setDimension(DIM).build().toByteArray();
-      published = FloatCodec.decode(new Hpke().open(setup.memberKeys().get("evaluator"),
-          HpkeCiphertext.fromBytes(copy.getPayload().toByteArray()), ModelVault.COPY_INFO, aad), DIM);
+      byte[] contentKey = new Hpke().open(setup.memberKeys().get("evaluator"),
+          HpkeCiphertext.fromBytes(copy.getPayload().toByteArray()), ModelVault.COPY_INFO, aad);
+      published = org.cloister.site.sealing.SealedModelOpener.decrypt(out.getModel(), contentKey, DIM);
       assertThat(out.getModel().getVersion()).isEqualTo(2);
       return out.getModel();
     } finally {

@@ -86,6 +86,21 @@ public final class SealedModelOpener {
           + " (not sealed to this member's key, or relabelled): " + e.getMessage(), e);
     }
     try {
+      return decrypt(model, contentKey, dimension);
+    } finally {
+      java.util.Arrays.fill(contentKey, (byte) 0);
+    }
+  }
+
+  /**
+   * The weights of an artifact (format {@value #ARTIFACT_FORMAT}) given its version's content key
+   * (what a member's sealed copy holds).
+   *
+   * @throws SealingException when the payload is not an envelope or does not decrypt with this key
+   *     (altered, or relabelled)
+   */
+  public static float[] decrypt(ModelArtifact model, byte[] contentKey, int dimension) {
+    try {
       EncryptedModel m = EncryptedModel.parseFrom(model.getPayload());
       byte[] artifactAad = ModelArtifactAad.newBuilder().setStudyId(model.getStudyId()).setVersion(model.getVersion())
           .setModelName(model.getModelName()).setDimension(dimension).setKeyId(m.getKeyId()).build().toByteArray();
@@ -101,8 +116,6 @@ public final class SealedModelOpener {
     } catch (javax.crypto.AEADBadTagException | IllegalArgumentException e) {
       throw new SealingException("model version " + model.getVersion() + " does not decrypt with this member's key "
           + "copy (artifact altered, or relabelled): " + e.getMessage(), e);
-    } finally {
-      java.util.Arrays.fill(contentKey, (byte) 0);
     }
   }
 }
