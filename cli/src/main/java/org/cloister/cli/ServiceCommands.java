@@ -36,7 +36,7 @@ final class ServiceCommands {
       @Override
       public Integer call() throws Exception {
         try {
-          return new CoordinatorService(config, spec.commandLine().getOut()).run();
+          return new CoordinatorService(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
           throw new CommandLine.ParameterException(spec.commandLine(), describe(e));
         }
