@@ -131,7 +131,7 @@ final class ServiceAggregation implements AutoCloseable {
           new AttestationRelayService(channel, store), host, connected, description);
     } catch (AttestationException e) {
       close(host, connected);
-      throw new IllegalArgumentException("refusing to start: the secure aggregator enclave's attestation does not "
+      throw new IllegalStateException("refusing to start: the secure aggregator enclave's attestation does not "
           + "match the consortium's expected PCRs in " + a.path("expected_pcrs") + " (" + e.reason() + "): "
           + e.getMessage(), e);
     } catch (RuntimeException e) {
