@@ -26,7 +26,7 @@ class ProvisionCommandTest {
   void writesAStartupKitPerPartyWithKeysOnlyInTheirOwnFolder(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("consortium.yaml");
     Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: 7443}\nsites: [site-1, site-2]\n"
-        + "study: {strategy: fedyogi}\n");
+        + "study: {strategy: fedyogi}\nobservers: [evaluator]\n");
     Path out = dir.resolve("kits");
     CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
@@ -76,6 +76,12 @@ class ProvisionCommandTest {
     assertThat(Files.readString(out.resolve("coordinator/key-broker/key-policies.json")))
         .contains(HexFormat.of().formatHex(pcrs.get(0)));
     assertThat(r.out()).contains("SIMULATED attestation platform");
+    // an observer receives sealed models (it is in the roster) with its own client certificate, but trains nowhere
+    Path evaluator = out.resolve("evaluator");
+    assertThat(evaluator.resolve("member.crt")).exists();
+    assertThat(Files.readString(out.resolve("coordinator/enclave/enclave-config.json"))).contains(HexFormat.of()
+        .formatHex(SecureAggregationSetup.readSealingKey(evaluator.resolve("sealing.key")).publicKey()));
+    assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("sites: [site-1, site-2]");
     assertThat(out.resolve("coordinator/coordinator.key")).exists();
     assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("listen: 127.0.0.1:7443");
   }

@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.cloister.cli.processes.CloisterProcess;
 import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.protocol.FloatCodec;
@@ -80,11 +81,7 @@ class ServiceProcessTest {
   }
 
   private Process start(Path log, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
-        CloisterCommand.class.getName()));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p = CloisterProcess.start(log, args);
     processes.add(p);
     return p;
   }

@@ -65,21 +65,36 @@ public final class SecureAggregationHost implements AutoCloseable {
    * whose policy pins other PCRs refuses it, and the start fails with the broker's reason).
    */
   public static SecureAggregationHost start(Launch l, Duration timeout) throws IOException {
-    int dimension = AggregationPolicy.parse(Files.readAllBytes(l.enclave().policy())).dimension();
-    // four decrypted updates, the running sum and its spare, one update in transit, and headroom
-    String heap = Math.max(256, (8L * dimension * Float.BYTES) / (1 << 20) + 192) + "m";
     JavaProcess broker = startBroker(l, timeout);
     try {
-      EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(l.enclaveClasspath(),
-          l.enclave().config(), l.enclave().policy(), new InetSocketAddress("127.0.0.1", broker.port()),
-          l.devRootCert(), l.devRootKey(), heap), timeout);
-      log.info("secure aggregation: key broker pid {}, enclave pid {} (PCR0 {})", broker.pid(), enclave.pid(),
-          enclave.pcr0());
-      return new SecureAggregationHost(broker, enclave);
+      return new SecureAggregationHost(broker, startEnclave(l.enclaveClasspath(), l.enclave(),
+          new InetSocketAddress("127.0.0.1", broker.port()), l.devRootCert(), l.devRootKey(), timeout));
     } catch (IOException | RuntimeException e) {
       broker.close();
       throw e;
     }
+  }
+
+  /**
+   * Starts only the enclave, against a key broker that runs elsewhere (e.g. on a machine the
+   * consortium, not the host's operator, controls).
+   */
+  public static SecureAggregationHost startWithRemoteBroker(List<Path> enclaveClasspath,
+      SecureAggregationSetup.EnclaveFiles enclave, InetSocketAddress broker, Path devRootCert, Path devRootKey,
+      Duration timeout) throws IOException {
+    return new SecureAggregationHost(null, startEnclave(enclaveClasspath, enclave, broker, devRootCert, devRootKey,
+        timeout));
+  }
+
+  private static EnclaveProcess startEnclave(List<Path> classpath, SecureAggregationSetup.EnclaveFiles files,
+      InetSocketAddress broker, Path devRootCert, Path devRootKey, Duration timeout) throws IOException {
+    int dimension = AggregationPolicy.parse(Files.readAllBytes(files.policy())).dimension();
+    // four decrypted updates, the running sum and its spare, one update in transit, and headroom
+    String heap = Math.max(256, (8L * dimension * Float.BYTES) / (1 << 20) + 192) + "m";
+    EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(classpath, files.config(), files.policy(),
+        broker, devRootCert, devRootKey, heap), timeout);
+    log.info("secure aggregation: enclave pid {} (PCR0 {}), key broker at {}", enclave.pid(), enclave.pcr0(), broker);
+    return enclave;
   }
 
   private static JavaProcess startBroker(Launch l, Duration timeout) throws IOException {
@@ -132,19 +147,22 @@ public final class SecureAggregationHost implements AutoCloseable {
     return enclave;
   }
 
+  /** The key broker process, or null when it runs elsewhere. */
   public JavaProcess broker() {
     return broker;
   }
 
-  /** One line naming the two processes (no secrets). */
+  /** One line naming the processes (no secrets). */
   public String describe() {
-    return "key broker pid " + broker.pid() + " on 127.0.0.1:" + broker.port() + ", enclave pid " + enclave.pid()
-        + " (PCR0 " + enclave.pcr0() + ")";
+    return (broker == null ? "key broker elsewhere" : "key broker pid " + broker.pid() + " on 127.0.0.1:" + broker.port())
+        + ", enclave pid " + enclave.pid() + " (PCR0 " + enclave.pcr0() + ")";
   }
 
   @Override
   public void close() {
     enclave.close();
-    broker.close();
+    if (broker != null) {
+      broker.close();
+    }
   }
 }

@@ -236,7 +236,8 @@ public final class SecureAggregationStack implements AggregationStack {
     return SecureAggregationSetup.currentClasspath();
   }
 
-  static void deleteTree(Path root) {
+  /** Deletes a directory tree, warning (not failing) about what cannot be deleted. */
+  public static void deleteTree(Path root) {
     if (root == null || !Files.exists(root)) {
       return;
     }

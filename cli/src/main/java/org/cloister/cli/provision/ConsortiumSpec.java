@@ -24,10 +24,11 @@ import org.cloister.cli.config.ConfigMap;
  *   min_sites: 2         # no model is published from fewer updates
  *   strategy: fedavg     # fedavg | fedadam | fedyogi: the enclave's server optimizer
  *   max_update_norm: 100 # the enclave rejects updates with a larger L2 norm
+ * observers: [evaluator] # members who receive the global models sealed to them but do not train
  * </pre>
  */
 public record ConsortiumSpec(String name, String coordinatorHost, int coordinatorPort, List<String> sites, int validityDays,
-                             Study study) {
+                             Study study, List<String> observers) {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "min_sites", "strategy",
       "max_update_norm");
@@ -56,6 +57,7 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
 
   public ConsortiumSpec {
     sites = List.copyOf(sites);
+    observers = List.copyOf(observers);
     if (!ID.matcher(name).matches()) {
       throw new IllegalArgumentException("consortium name '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ -");
     }
@@ -63,7 +65,7 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       throw new IllegalArgumentException("'sites' must list at least one site");
     }
     Set<String> seen = new LinkedHashSet<>();
-    for (String s : sites) {
+    for (String s : java.util.stream.Stream.concat(sites.stream(), observers.stream()).toList()) {
       if (!ID.matcher(s).matches()) {
         throw new IllegalArgumentException("site id '" + s + "' must be 1-64 of A-Z a-z 0-9 . _ -");
       }
@@ -88,7 +90,7 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
   }
 
   public static ConsortiumSpec load(Path file) throws IOException {
-    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days", "study"));
+    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days", "study", "observers"));
     String host = "127.0.0.1";
     int port = 7443;
     if (c.has("coordinator")) {
@@ -107,6 +109,7 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
         : new Study(st.string("id", name + "-study-1"), st.string("model", "logreg"), st.integer("features", 30),
             st.integer("classes", 2), st.integer("min_sites", quorum), st.string("strategy", "fedavg"),
             st.number("max_update_norm", 100.0));
-    return new ConsortiumSpec(name, host, port, sites, c.integer("validity_days", 365), study);
+    return new ConsortiumSpec(name, host, port, sites, c.integer("validity_days", 365), study,
+        c.has("observers") ? c.strings("observers") : List.of());
   }
 }

@@ -39,8 +39,8 @@ import org.cloister.trust.pki.Pem;
  */
 final class ServiceAggregation implements AutoCloseable {
   static final Set<String> KEYS = Set.of("enclave_image", "enclave_config", "aggregation_policy", "expected_pcrs",
-      "platform", "attestation_root", "attestation_root_key", "key_broker", "key_broker_audit_log", "sealed_models",
-      "enclave");
+      "platform", "attestation_root", "attestation_root_key", "key_broker", "key_broker_audit_log",
+      "key_broker_address", "sealed_models", "enclave");
   static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
   private final Aggregator aggregator;
@@ -98,6 +98,8 @@ final class ServiceAggregation implements AutoCloseable {
     err.flush();
     NitroAttestationVerifier verifier = new NitroAttestationVerifier(Pem.readCertificate(root));
     SealedModelStore store = new SealedModelStore(a.path("sealed_models"));
+    SecureAggregationSetup.EnclaveFiles files = new SecureAggregationSetup.EnclaveFiles(a.path("enclave_config"),
+        policyFile, SecureAggregationSetup.modelKeyId(policy.studyId()));
 
     SecureAggregationHost host = null;
     ManagedChannel channel;
@@ -110,14 +112,17 @@ final class ServiceAggregation implements AutoCloseable {
           .maxInboundMessageSize(512 * 1024 * 1024).build();
       channel = connected;
       where = "the enclave already running at " + addr.getHostString() + ":" + addr.getPort();
+    } else if (a.has("key_broker_address")) {
+      host = SecureAggregationHost.startWithRemoteBroker(List.of(a.path("enclave_image")), files,
+          a.address("key_broker_address", null), root, a.path("attestation_root_key"), START_TIMEOUT);
+      channel = host.enclaveChannel();
+      where = host.describe();
     } else {
       Path brokerDir = a.path("key_broker");
       Path audit = a.has("key_broker_audit_log") ? a.path("key_broker_audit_log") : brokerDir.resolve("audit.jsonl");
       host = SecureAggregationHost.start(new SecureAggregationHost.Launch(
-          new SecureAggregationSetup.BrokerFiles(brokerDir), audit, List.of(a.path("enclave_image")),
-          new SecureAggregationSetup.EnclaveFiles(a.path("enclave_config"), policyFile,
-              SecureAggregationSetup.modelKeyId(policy.studyId())), root, a.path("attestation_root_key")),
-          START_TIMEOUT);
+          new SecureAggregationSetup.BrokerFiles(brokerDir), audit, List.of(a.path("enclave_image")), files, root,
+          a.path("attestation_root_key")), START_TIMEOUT);
       channel = host.enclaveChannel();
       where = host.describe();
     }
