@@ -110,4 +110,30 @@ class ProvisionCommandTest {
     assertThat(r4.code()).isEqualTo(2);
     assertThat(r4.err()).contains("study.min_sites 2 exceeds the 1 sites");
   }
+
+  @Test
+  void aCoordinatorWhoseStudyDiffersFromTheMeasuredPolicyRefusesToStart(@TempDir Path dir) throws Exception {
+    Path spec = dir.resolve("c.yaml");
+    Files.writeString(spec, "consortium: p\nsites: [site-1]\nstudy: {id: p-study, min_sites: 1}\n");
+    Path out = dir.resolve("kits");
+    assertThat(CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString()).code()).isZero();
+    Path yaml = out.resolve("coordinator/coordinator.yaml");
+    String original = Files.readString(yaml);
+
+    Files.writeString(yaml, original.replace("strategy: fedavg", "strategy: fedadam"));
+    CloisterCommandTest.Run r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("study.strategy fedadam does not match the aggregation policy")
+        .contains("server optimizer fedavg");
+
+    Files.writeString(yaml, original.replace("features: 30", "features: 12"));
+    r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("study model logreg with 26 parameters does not match").contains("logreg with 62");
+
+    Files.writeString(yaml, original.replace("strategy: fedavg", "strategy: fedprox"));
+    r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("fedprox").contains("not available in this build");
+  }
 }

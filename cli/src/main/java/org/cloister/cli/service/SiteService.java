@@ -141,15 +141,11 @@ public final class SiteService {
    * plaintext (development only, loudly).
    */
   private UpdateSealer sealer(ConfigMap c, String siteId, ManagedChannel channel) throws java.io.IOException {
-    String mode = System.getProperty("cloister.aggregation", "enclave");
-    if (mode.equals("plaintext")) {
+    if (ServiceAggregation.plaintextRequested()) {
       err.println("WARNING: -Dcloister.aggregation=plaintext: this site sends its updates in PLAINTEXT to the "
           + "coordinator. Development only: never with real patient data.");
       err.flush();
       return UpdateSealer.plaintext();
-    }
-    if (!mode.equals("enclave")) {
-      throw new IllegalArgumentException("cloister.aggregation must be enclave or plaintext, got '" + mode + "'");
     }
     if (!c.has("enclave")) {
       throw c.error("there is no 'enclave:' section (expected PCRs, attestation root, sealing key from the kit "
