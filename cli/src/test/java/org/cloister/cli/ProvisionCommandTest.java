@@ -120,20 +120,18 @@ class ProvisionCommandTest {
     Path yaml = out.resolve("coordinator/coordinator.yaml");
     String original = Files.readString(yaml);
 
-    Files.writeString(yaml, original.replace("strategy: fedavg", "strategy: fedadam"));
-    CloisterCommandTest.Run r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());
-    assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err()).contains("study.strategy fedadam does not match the aggregation policy")
-        .contains("server optimizer fedavg");
-
-    Files.writeString(yaml, original.replace("features: 30", "features: 12"));
-    r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());
-    assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err()).contains("study model logreg with 26 parameters does not match").contains("logreg with 62");
-
-    Files.writeString(yaml, original.replace("strategy: fedavg", "strategy: fedprox"));
-    r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());
-    assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err()).contains("fedprox").contains("not available in this build");
+    // each edit of a field the policy fixes, and the message naming it
+    Map<String[], List<String>> edits = new java.util.LinkedHashMap<>();
+    edits.put(new String[] {"strategy: fedavg", "strategy: fedadam"},
+        List.of("study.strategy fedadam does not match the aggregation policy", "server optimizer fedavg"));
+    edits.put(new String[] {"features: 30", "features: 12"},
+        List.of("study model logreg with 26 parameters does not match", "logreg with 62"));
+    edits.put(new String[] {"strategy: fedavg", "strategy: fedprox"}, List.of("fedprox", "not available in this build"));
+    for (Map.Entry<String[], List<String>> e : edits.entrySet()) {
+      Files.writeString(yaml, original.replace(e.getKey()[0], e.getKey()[1]));
+      CloisterCommandTest.Run r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());
+      assertThat(r.code()).as(e.getKey()[1]).isEqualTo(2);
+      assertThat(r.err()).contains(e.getValue());
+    }
   }
 }
