@@ -62,7 +62,7 @@ public final class ProcessSimulation {
 
   private final SimulationConfig cfg;
   private final Consumer<RoundReport> progress;
-  private final List<Process> started = new ArrayList<>();
+  private final List<Process> started = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public ProcessSimulation(SimulationConfig cfg, Consumer<RoundReport> progress) {
     this.cfg = cfg;
@@ -117,6 +117,9 @@ public final class ProcessSimulation {
     }
 
     int exit;
+    // the site processes do not watch this one: end them if this JVM is interrupted
+    Thread stopAll = new Thread(() -> started.forEach(Process::destroyForcibly), "stop-simulated-deployment");
+    Runtime.getRuntime().addShutdownHook(stopAll);
     try {
       Path coordinatorLog = logs.resolve("coordinator.log");
       Process coordinator = start(coordinatorLog, "coordinator", "start", "--config", coordinatorYaml.toString());
@@ -135,8 +138,11 @@ public final class ProcessSimulation {
         p.waitFor(60, TimeUnit.SECONDS);
       }
     } finally {
-      for (Process p : started) {
-        p.destroyForcibly();
+      started.forEach(Process::destroyForcibly);
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopAll);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running already
       }
     }
 
