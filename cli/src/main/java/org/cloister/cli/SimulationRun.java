@@ -32,6 +32,13 @@ final class SimulationRun {
 
   /** @param processes each site a {@code site start} process against a {@code coordinator start} process */
   static int run(CommandLine cl, SimulationConfig cfg, boolean json, boolean processes) throws Exception {
+    if (processes) {
+      try {
+        ProcessSimulation.requireSupported(cfg);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, e.getMessage());
+      }
+    }
     StudyPrinter p = new StudyPrinter(cl.getOut(), json);
     p.header(cfg);
     SimulationResult result;

@@ -69,12 +69,17 @@ public final class ProcessSimulation {
     this.progress = progress;
   }
 
-  public SimulationResult run() throws Exception {
-    long begin = System.currentTimeMillis();
+  /** Refuses what deployed processes cannot run: a study without DP (deployed sites train only privately). */
+  public static void requireSupported(SimulationConfig cfg) {
     if (!cfg.dp().enabled()) {
       throw new IllegalArgumentException("--mode processes runs every site as `site start`, which trains only with "
           + "DP-SGD under its privacy budget: give a budget (e.g. --epsilon 3) or use --mode in-process");
     }
+  }
+
+  public SimulationResult run() throws Exception {
+    long begin = System.currentTimeMillis();
+    requireSupported(cfg);
     Path image = SecureAggregationStack.locateImage();
     if (image == null) {
       throw new IllegalArgumentException("--mode processes needs the enclave image jar: build the distribution with "
