@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import org.cloister.simulations.SecureAggregationStack;
+import org.cloister.consortium.SecureAggregationSetup;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -60,8 +60,8 @@ final class BenchAggregateCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(cl, "--repeat must be >= 1, got " + repeat);
     }
     long heapMb = Math.max(512, (2L * sites * params * Float.BYTES * 12 / 10 + 16L * params * Float.BYTES) / (1 << 20) + 256);
-    Path image = SecureAggregationStack.locateImage();
-    List<Path> classpath = image != null ? List.of(image) : SecureAggregationStack.currentClasspath();
+    Path image = SecureAggregationSetup.locateImage();
+    List<Path> classpath = image != null ? List.of(image) : SecureAggregationSetup.currentClasspath();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-modules", "jdk.incubator.vector", "-Xmx" + heapMb + "m", "-XX:+UseSerialGC",
         "-cp", String.join(java.io.File.pathSeparator, classpath.stream().map(Path::toString).toList()), MAIN,

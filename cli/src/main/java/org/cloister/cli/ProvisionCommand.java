@@ -32,7 +32,12 @@ final class ProvisionCommand implements Callable<Integer> {
     List<Path> dirs;
     try {
       s = ConsortiumSpec.load(consortium);
-      dirs = new Provisioner(new SecureRandom()).provision(s, out, Instant.now());
+      java.nio.file.Path image = org.cloister.consortium.SecureAggregationSetup.locateImage();
+      if (image == null) {
+        throw new IllegalArgumentException("no enclave image jar to measure: build the distribution with "
+            + "./mvnw -pl cli -am package (cli/target/enclave/cloister-enclave.jar) or set -Dcloister.enclave.image=JAR");
+      }
+      dirs = new Provisioner(new SecureRandom(), image).provision(s, out, Instant.now());
     } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
       throw new CommandLine.ParameterException(spec.commandLine(),
           e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage() : e.getMessage());
@@ -42,6 +47,10 @@ final class ProvisionCommand implements Callable<Integer> {
     for (Path d : dirs) {
       o.println("  " + d);
     }
+    o.printf("Study %s: %s, %s in the enclave, quorum %d; the enclave's expected PCRs are in coordinator/enclave/expected-pcrs.json%n",
+        s.study().id(), s.study().model(), s.study().strategy(), s.study().minSites());
+    o.println("WARNING: the enclave runs on a SIMULATED attestation platform (development root in coordinator/enclave/platform/):");
+    o.println("         it shows the protocol, not isolation. Never use these kits with real patient data.");
     o.println("Copy each folder to its machine; keep ca/ offline.");
     o.flush();
     return 0;

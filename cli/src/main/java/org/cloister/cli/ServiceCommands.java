@@ -36,9 +36,14 @@ final class ServiceCommands {
       @Override
       public Integer call() throws Exception {
         try {
-          return new CoordinatorService(config, spec.commandLine().getOut()).run();
+          return new CoordinatorService(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
           throw new CommandLine.ParameterException(spec.commandLine(), describe(e));
+        } catch (IllegalStateException e) {
+          // e.g. an enclave that is not the one the kit expects, a database of another study
+          spec.commandLine().getErr().println("coordinator: " + e.getMessage());
+          spec.commandLine().getErr().flush();
+          return 1;
         }
       }
     }

@@ -28,6 +28,11 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print results.json to standard output instead of progress lines.")
   boolean json;
 
+  @Option(names = "--mode", paramLabel = "in-process|processes", defaultValue = "in-process",
+      description = "in-process (default): every party in this JVM; processes: as deployed, `coordinator start` "
+          + "and one `site start` per hospital as separate processes from provisioned kits (needs a DP budget).")
+  String mode;
+
   @Override
   public Integer call() throws Exception {
     CommandLine cl = spec.commandLine();
@@ -40,6 +45,9 @@ final class SimulateCommand implements Callable<Integer> {
     if (options.out == null) {
       b.outDir(Path.of("out", scenario == null ? "simulation" : scenario.getFileName().toString().replaceFirst("\\.ya?ml$", "")));
     }
-    return SimulationRun.run(cl, SimulationRun.build(cl, options.applyTo(b)), json);
+    if (!mode.equals("in-process") && !mode.equals("processes")) {
+      throw new CommandLine.ParameterException(cl, "--mode must be in-process or processes, got '" + mode + "'");
+    }
+    return SimulationRun.run(cl, SimulationRun.build(cl, options.applyTo(b)), json, mode.equals("processes"));
   }
 }

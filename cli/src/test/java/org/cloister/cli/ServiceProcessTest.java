@@ -12,13 +12,20 @@ import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.cloister.cli.processes.CloisterProcess;
+import org.cloister.consortium.SecureAggregationSetup;
+import org.cloister.coordinator.enclave.SealedModelStore;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.site.sealing.SealedModelOpener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The deployed shape: a provisioned consortium, the coordinator and three sites as separate JVM
- * processes talking mTLS gRPC on loopback, each site with its own CSV.
+ * The deployed shape: a provisioned consortium, the coordinator (which starts the key broker and
+ * the secure aggregator enclave from its kit) and the sites as separate JVM processes talking mTLS
+ * gRPC on loopback, each site with its own CSV, its updates sealed to the attested enclave.
  */
 class ServiceProcessTest {
   private final List<Process> processes = new ArrayList<>();
@@ -29,29 +36,40 @@ class ServiceProcessTest {
   }
 
   private Path provision(Path dir, String studyId, int rounds, int port) throws Exception {
+    return provision(dir, studyId, rounds, port, 3, 2);
+  }
+
+  /** Provisions {@code sites} sites (the study, with quorum {@code minSites}, fixed in the enclave policy). */
+  private Path provision(Path dir, String studyId, int rounds, int port, int sites, int minSites) throws Exception {
     Path spec = dir.resolve("c.yaml");
-    Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port + "}\nsites: [site-1, site-2, site-3]\n");
+    List<String> ids = new ArrayList<>();
+    for (int s = 1; s <= sites; s++) {
+      ids.add("site-" + s);
+    }
+    Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port + "}\nsites: ["
+        + String.join(", ", ids) + "]\nstudy: {id: " + studyId + ", min_sites: " + minSites + "}\n");
     Path kits = dir.resolve("kits");
-    assertThat(CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString()).code()).isZero();
+    CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
+    assertThat(provisioned.code()).as(provisioned.err()).isZero();
     List<String> lines;
     try (var in = ServiceProcessTest.class.getResourceAsStream("/org/cloister/data/datasets/wdbc.csv")) {
       lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
     }
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < sites; s++) {
       StringBuilder b = new StringBuilder(lines.get(0)).append('\n');
-      for (int i = 1 + s; i < lines.size(); i += 3) {
+      for (int i = 1 + s; i < lines.size(); i += sites) {
         b.append(lines.get(i)).append('\n');
       }
       Path site = kits.resolve("site-" + (s + 1));
       Files.writeString(site.resolve("data.csv"), b.toString());
       edit(site.resolve("site.yaml"), "label: label", "label: malignant");
-      edit(site.resolve("site.yaml"), "study_id: wdbc-study-1", "study_id: " + studyId);
+      assertThat(Files.readString(site.resolve("site.yaml"))).contains("study_id: " + studyId);
     }
     Path coord = kits.resolve("coordinator/coordinator.yaml");
-    edit(coord, "id: wdbc-study-1", "id: " + studyId);
+    assertThat(Files.readString(coord)).contains("id: " + studyId).contains("min_sites: " + minSites);
     edit(coord, "rounds: 10", "rounds: " + rounds);
     edit(coord, "metrics: 127.0.0.1:9464", "metrics: 127.0.0.1:0");
-    edit(coord, "round_deadline_s: 120", "round_deadline_s: 30");
+    edit(coord, "round_deadline_s: 120", "round_deadline_s: 60");
     Files.writeString(coord, Files.readString(coord) + "linger_s: 3\n");
     return kits;
   }
@@ -63,19 +81,20 @@ class ServiceProcessTest {
   }
 
   private Process start(Path log, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
-        CloisterCommand.class.getName()));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p = CloisterProcess.start(log, args);
     processes.add(p);
     return p;
   }
 
   private static boolean waitForLine(Path log, String prefix, long seconds) throws Exception {
+    return waitForLine(log, prefix, "", seconds);
+  }
+
+  private static boolean waitForLine(Path log, String prefix, String containing, long seconds) throws Exception {
     long until = System.currentTimeMillis() + seconds * 1000;
     while (System.currentTimeMillis() < until) {
-      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream().anyMatch(l -> l.startsWith(prefix))) {
+      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+          .anyMatch(l -> l.startsWith(prefix) && l.contains(containing))) {
         return true;
       }
       Thread.sleep(200);
@@ -90,19 +109,67 @@ class ServiceProcessTest {
     }
   }
 
+  private static byte[] blob(Path db, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); ResultSet rs = c.createStatement().executeQuery(sql)) {
+      assertThat(rs.next()).as(sql).isTrue();
+      return rs.getBytes(1);
+    }
+  }
+
+  /** Opens a published model as site-1 would: its copy from the coordinator's store, its own key. */
+  private static float[] openAsMember(Path store, Path sealingKey, ModelArtifact model) throws Exception {
+    var copy = new SealedModelStore(store).copy(model.getStudyId(), model.getVersion(), "site-1").orElseThrow();
+    return new SealedModelOpener(null, "site-1", SecureAggregationSetup.readSealingKey(sealingKey))
+        .open(model, copy, (int) model.getDimension());
+  }
+
+  /**
+   * Whether any of {@code haystacks} holds a run of four consecutive weights (f32le) of {@code w},
+   * or one of its weights printed as text.
+   */
+  private static boolean containsWeights(List<byte[]> haystacks, float[] w) {
+    byte[] enc = FloatCodec.encode(w);
+    for (byte[] h : haystacks) {
+      String text = new String(h, StandardCharsets.ISO_8859_1);
+      for (int i = 0; i + 4 <= w.length; i += 4) {
+        if (indexOf(h, java.util.Arrays.copyOfRange(enc, i * 4, i * 4 + 16)) >= 0) {
+          return true;
+        }
+        String printed = Float.toString(w[i]);
+        if (printed.length() >= 9 && text.contains(printed)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static int indexOf(byte[] h, byte[] n) {
+    outer:
+    for (int i = 0; i + n.length <= h.length; i++) {
+      for (int j = 0; j < n.length; j++) {
+        if (h[i + j] != n[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
   @Test
   void studyCompletesAcrossProcessesAndSurvivesACoordinatorKill(@TempDir Path dir) throws Exception {
     Path kits = provision(dir, "proc-study", 6, 17000 + (int) (ProcessHandle.current().pid() % 2000));
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
     Path coordLog = dir.resolve("coord.log");
     Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
-    assertThat(waitForLine(coordLog, "coordinator: study", 60)).as("coordinator started").isTrue();
+    assertThat(waitForLine(coordLog, "coordinator: study", 120)).as("coordinator started").isTrue();
     List<Process> sites = new ArrayList<>();
     for (int s = 1; s <= 3; s++) {
       sites.add(start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString()));
     }
     // SIGKILL the coordinator once round 2 is committed
-    assertThat(waitForLine(coordLog, "round 2 ", 120)).as(Files.readString(coordLog)).isTrue();
+    assertThat(waitForLine(coordLog, "round 2 (attempt", "): aggregated", 180)).as(Files.readString(coordLog)).isTrue();
     coordinator.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
 
     Path coordLog2 = dir.resolve("coord2.log");
@@ -126,6 +193,30 @@ class ServiceProcessTest {
     CloisterCommandTest.Run verify = CloisterCommandTest.run("ledger", "verify", "--database", db.toString(),
         "--trust-root", kits.resolve("ca/ca.crt").toString());
     assertThat(verify.code()).as(verify.out()).isZero();
+    // the models the database committed are the ones the enclave published (also across the restart)
+    Path sealed = kits.resolve("coordinator/sealed-models/proc-study");
+    for (int v = 2; v <= 7; v++) {
+      ModelArtifact committed = ModelArtifact.parseFrom(blob(db, "SELECT artifact FROM models WHERE version = " + v));
+      assertThat(committed.getFormat()).as("version %d", v).isEqualTo(SealedModelOpener.ARTIFACT_FORMAT);
+      assertThat(Files.readAllBytes(sealed.resolve("v" + v).resolve("model.bin"))).as("version %d", v)
+          .isEqualTo(committed.toByteArray());
+    }
+    // the coordinator's host never held a plaintext model after the public initial one: search its
+    // database, logs and store for the final weights, which site-1 opens with its own sealing key
+    float[] last = openAsMember(kits.resolve("coordinator/sealed-models"), kits.resolve("site-1/sealing.key"),
+        ModelArtifact.parseFrom(blob(db, "SELECT artifact FROM models WHERE version = 7")));
+    float[] first = FloatCodec.decode(ModelArtifact.parseFrom(blob(db, "SELECT artifact FROM models WHERE version = 1"))
+        .getPayload(), last.length);
+    List<byte[]> hostFiles = new ArrayList<>();
+    try (var files = Files.walk(kits.resolve("coordinator"))) {
+      for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.toString().endsWith(".jar")).toList()) {
+        hostFiles.add(Files.readAllBytes(f));
+      }
+    }
+    hostFiles.add(Files.readAllBytes(coordLog));
+    hostFiles.add(Files.readAllBytes(coordLog2));
+    assertThat(containsWeights(hostFiles, first)).as("the search finds the public initial model").isTrue();
+    assertThat(containsWeights(hostFiles, last)).as("a plaintext model on the coordinator's host").isFalse();
     CloisterCommandTest.Run report = CloisterCommandTest.run("budget", "report", "--study", "proc-study", "--database",
         db.toString(), "--config", coordYaml.toString(), "--json");
     assertThat(report.code()).as(report.err()).isZero();
@@ -139,23 +230,22 @@ class ServiceProcessTest {
 
   @Test
   void aSiteKilledMidRoundRejoinsAndASiteOverItsBudgetIsLeftOut(@TempDir Path dir) throws Exception {
-    Path kits = provision(dir, "budget-study", 4, 19000 + (int) (ProcessHandle.current().pid() % 2000));
+    Path kits = provision(dir, "budget-study", 4, 19000 + (int) (ProcessHandle.current().pid() % 2000), 3, 1);
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
-    edit(coordYaml, "round_deadline_s: 30", "round_deadline_s: 8");
-    edit(coordYaml, "min_sites: 2", "min_sites: 1");
+    edit(coordYaml, "round_deadline_s: 60", "round_deadline_s: 20");
     // site-3's ceiling fits two rounds (epsilon 1.20 after 2, 1.43 after 3 at these settings)
     edit(coordYaml, "  delta: 1.0e-5\n", "  delta: 1.0e-5\n  sites:\n    site-3: {epsilon: 1.3}\n");
     Path coordLog = dir.resolve("coord.log");
     Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
-    assertThat(waitForLine(coordLog, "coordinator: study", 60)).isTrue();
+    assertThat(waitForLine(coordLog, "coordinator: study", 120)).isTrue();
     Process[] sites = new Process[3];
     for (int s = 1; s <= 3; s++) {
       sites[s - 1] = start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString());
     }
     // kill site-2 as soon as round 1 is done: it is in the middle of round 2
-    assertThat(waitForLine(coordLog, "round 1 ", 120)).as(Files.readString(coordLog)).isTrue();
+    assertThat(waitForLine(coordLog, "round 1 (attempt", "): aggregated", 180)).as(Files.readString(coordLog)).isTrue();
     sites[1].destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    assertThat(waitForLine(coordLog, "round 2 ", 120)).as(Files.readString(coordLog)).isTrue();
+    assertThat(waitForLine(coordLog, "round 2 (attempt", "): aggregated", 180)).as(Files.readString(coordLog)).isTrue();
     Path site2Log = dir.resolve("site-2-again.log");
     Process site2 = start(site2Log, "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
     assertThat(coordinator.waitFor(240, TimeUnit.SECONDS)).isTrue();
@@ -173,5 +263,51 @@ class ServiceProcessTest {
         db.toString(), "--config", coordYaml.toString());
     assertThat(report.out()).contains("round 3: left out: budget: projected epsilon").contains("would exceed the ceiling 1.300");
     assertThat(report.out()).contains("round 2: left out: no update before the deadline");
+  }
+
+  /** Replaces PCR0 in an expected-PCRs file with the measurement of another image build. */
+  private static void expectAnotherImage(Path pcrs) throws IOException {
+    String json = Files.readString(pcrs);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"0\" : \"([0-9a-f]{96})\"").matcher(json);
+    assertThat(m.find()).as(json).isTrue();
+    String other = java.util.HexFormat.of().formatHex(org.cloister.trust.attestation.nitro.SimulatedPcrs.measure(
+        "another enclave image build".getBytes(StandardCharsets.UTF_8)));
+    Files.writeString(pcrs, json.replace(m.group(1), other));
+  }
+
+  @Test
+  void aCoordinatorAndASiteRefuseAnEnclaveWithOtherPcrsThanTheirKits(@TempDir Path dir) throws Exception {
+    Path kits = provision(dir, "pcr-study", 1, 21000 + (int) (ProcessHandle.current().pid() % 2000), 2, 1);
+    Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
+    edit(coordYaml, "round_deadline_s: 60", "round_deadline_s: 25");
+    Path coordPcrs = kits.resolve("coordinator/enclave/expected-pcrs.json");
+    byte[] reviewed = Files.readAllBytes(coordPcrs);
+
+    // the host refuses to serve with an enclave that is not the one its kit expects
+    expectAnotherImage(coordPcrs);
+    Path refusedLog = dir.resolve("coord-refused.log");
+    Process refused = start(refusedLog, "coordinator", "start", "--config", coordYaml.toString());
+    assertThat(refused.waitFor(180, TimeUnit.SECONDS)).isTrue();
+    assertThat(refused.exitValue()).isNotZero();
+    assertThat(Files.readString(refusedLog)).contains("refusing to start").contains("PCR_MISMATCH");
+    Files.write(coordPcrs, reviewed);
+
+    // site-2's kit expects another image: it sits the round out rather than send its update
+    expectAnotherImage(kits.resolve("site-2/expected-pcrs.json"));
+    Path coordLog = dir.resolve("coord.log");
+    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    assertThat(waitForLine(coordLog, "coordinator: study", 120)).as(Files.readString(coordLog)).isTrue();
+    Process site1 = start(dir.resolve("site-1.log"), "site", "start", "--config", kits.resolve("site-1/site.yaml").toString());
+    Process site2 = start(dir.resolve("site-2.log"), "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
+    assertThat(coordinator.waitFor(240, TimeUnit.SECONDS)).isTrue();
+    String log = Files.readString(coordLog);
+    assertThat(coordinator.exitValue()).as(log).isZero();
+    assertThat(log).containsPattern("round 1 \\(attempt \\d\\): aggregated, 1 of 2 sites aggregated");
+    assertThat(site1.waitFor(60, TimeUnit.SECONDS) && site2.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(Files.readString(dir.resolve("site-2.log"))).contains("round 1 not trained")
+        .contains("attestation was refused (PCR_MISMATCH)").contains("not sending the update");
+    Path db = kits.resolve("coordinator/coordinator.db");
+    assertThat(count(db, "SELECT COUNT(*) FROM ledger WHERE party_id = 'site-2'")).isZero();
+    assertThat(count(db, "SELECT COUNT(*) FROM ledger WHERE party_id = 'site-1'")).isEqualTo(1);
   }
 }

@@ -178,7 +178,10 @@ public final class InferenceDeployment implements AutoCloseable {
     ManagedChannel toEnclave = null;
     try {
       if (brokerAddress == null) {
-        broker = SecureAggregationStack.startBroker(brokerSetup(consortium));
+        SecureAggregationStack.Setup b = brokerSetup(consortium);
+        broker = org.cloister.consortium.SecureAggregationHost.startBroker(
+            new org.cloister.consortium.SecureAggregationSetup.BrokerFiles(b.brokerDirectory()), b.auditLog(),
+            b.devRootCert(), START_TIMEOUT);
         brokerAddress = new InetSocketAddress("127.0.0.1", broker.port());
       }
       enclave = InferenceEnclaveProcess.start(new InferenceEnclaveProcess.Launch(

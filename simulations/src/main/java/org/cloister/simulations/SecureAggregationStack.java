@@ -2,12 +2,8 @@ package org.cloister.simulations;
 
 import io.grpc.Channel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -15,19 +11,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Locale;
 import java.util.stream.Stream;
-import org.cloister.broker.BrokerKeystore;
-import org.cloister.broker.KeyBrokerMain;
-import org.cloister.broker.KeyPolicies;
-import org.cloister.broker.KeyPolicy;
+import org.cloister.consortium.SecureAggregationHost;
+import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.enclave.AttestationRelayService;
 import org.cloister.coordinator.enclave.EnclaveAggregator;
@@ -35,19 +25,14 @@ import org.cloister.coordinator.enclave.EnclaveProcess;
 import org.cloister.coordinator.enclave.JavaProcess;
 import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.enclave.AggregationPolicy;
-import org.cloister.enclave.EnclaveConfig;
-import org.cloister.enclave.ImageMeasurement;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.site.agent.UpdateSealer;
 import org.cloister.site.sealing.AttestedHpkeSealer;
 import org.cloister.site.sealing.SealedModelOpener;
-import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
-import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
-import org.cloister.trust.pki.IssuedCertificate;
 import org.cloister.trust.pki.Pem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +54,6 @@ public final class SecureAggregationStack implements AggregationStack {
   private static final Logger log = LoggerFactory.getLogger(SecureAggregationStack.class);
   /** The policy's default bound on an update's L2 norm for a study without DP (a sanity bound). */
   public static final double DEFAULT_MAX_UPDATE_NORM = 100.0;
-  static final String BROKER_NAME = "cloister-key-broker";
   static final Duration START_TIMEOUT = Duration.ofSeconds(90);
   /** Where a study with an out directory keeps the consortium's files: OUT/{@value}. */
   public static final String CONSORTIUM_DIRECTORY = "consortium";
@@ -81,36 +65,25 @@ public final class SecureAggregationStack implements AggregationStack {
   }
 
   private final Setup setup;
-  private final JavaProcess broker;
-  private final EnclaveProcess enclave;
+  private final SecureAggregationHost host;
   private final SealedModelStore store;
   private final EnclaveAggregator aggregator;
   private final NitroAttestationVerifier verifier;
   private final boolean ownsWorkDirectory;
 
-  private SecureAggregationStack(Setup setup, JavaProcess broker, EnclaveProcess enclave, Path storeDirectory,
+  private SecureAggregationStack(Setup setup, SecureAggregationHost host, Path storeDirectory,
                                  boolean ownsWorkDirectory) throws IOException {
     this.setup = setup;
-    this.broker = broker;
-    this.enclave = enclave;
+    this.host = host;
     this.store = new SealedModelStore(storeDirectory);
-    this.aggregator = new EnclaveAggregator(enclave.channel(), store, Duration.ofMinutes(10));
+    this.aggregator = new EnclaveAggregator(host.enclaveChannel(), store, Duration.ofMinutes(10));
     this.verifier = new NitroAttestationVerifier(Pem.readCertificate(setup.devRootCert()));
     this.ownsWorkDirectory = ownsWorkDirectory;
   }
 
-  /**
-   * The enclave's server optimizer for a strategy name: plain FedAvg, or the adaptive server
-   * optimizers of Reddi et al. 2021 ("Adaptive Federated Optimization") with their defaults
-   * (server learning rate 0.1, beta1 0.9, beta2 0.99, tau 1e-3), applied to the averaged update.
-   */
+  /** The enclave's server optimizer for a strategy name ({@link SecureAggregationSetup#serverOptimizer}). */
   static AggregationPolicy.ServerOptimizerSpec serverOptimizer(String strategy) {
-    return switch (org.cloister.coordinator.strategy.Strategies.baseName(strategy)) {
-      // FedProx's proximal term is applied by the sites; the server averages as FedAvg does
-      case "fedavg", "fedprox" -> AggregationPolicy.ServerOptimizerSpec.fedAvg();
-      case "fedadam", "fedyogi" -> new AggregationPolicy.ServerOptimizerSpec(strategy, 0.1, 0.9, 0.99, 1e-3);
-      default -> throw new IllegalArgumentException("unknown strategy '" + strategy + "'");
-    };
+    return SecureAggregationSetup.serverOptimizer(strategy);
   }
 
   /** Sets up the consortium for a simulated study and starts the key broker and the enclave. */
@@ -152,62 +125,33 @@ public final class SecureAggregationStack implements AggregationStack {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
 
     // the development attestation root: verifiers trust it only because we configure it explicitly
-    DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.generate(clock, random);
     Path devCert = work.resolve("dev-attestation-root.pem");
     Path devKey = work.resolve("dev-attestation-root.key");
-    authority.save(devCert, devKey);
+    SecureAggregationSetup.developmentRoot(devCert, devKey, clock, random);
 
-    // the consortium CA and the broker's TLS certificate (the enclave pins the CA in its configuration)
+    // a CA for the broker's TLS certificate (the enclave pins the CA in its configuration)
     CertificateAuthority ca = CertificateAuthority.createRoot("Cloister development consortium CA", EcCurve.P256,
         now.minus(1, ChronoUnit.HOURS), now.plus(30, ChronoUnit.DAYS), random);
-    IssuedCertificate tls = ca.issueServer(BROKER_NAME, List.of(BROKER_NAME, "localhost"), List.of("127.0.0.1"),
+    SecureAggregationSetup.BrokerFiles broker = SecureAggregationSetup.brokerTls(ca, work.resolve("key-broker"),
         now.minus(1, ChronoUnit.HOURS), now.plus(30, ChronoUnit.DAYS));
-    Path brokerDir = Files.createDirectories(work.resolve("key-broker"));
-    Pem.writeCertificates(brokerDir.resolve("tls.pem"), tls.chain());
-    Pem.writePrivateKey(brokerDir.resolve("tls.key"), tls.privateKey());
 
     // members' sealing keys (in a real consortium each member generates its own and sends the public key)
-    Hpke hpke = new Hpke();
     Map<String, HpkeKeyPair> keys = new LinkedHashMap<>();
-    List<EnclaveConfig.Member> roster = new ArrayList<>();
+    Map<String, byte[]> publicKeys = new LinkedHashMap<>();
     for (String m : members) {
-      HpkeKeyPair kp = hpke.generateKeyPair();
+      HpkeKeyPair kp = SecureAggregationSetup.newSealingKey();
       keys.put(m, kp);
-      roster.add(new EnclaveConfig.Member(m, HexFormat.of().formatHex(kp.publicKey())));
+      publicKeys.put(m, kp.publicKey());
     }
-    String keyId = "cloister/model/" + policy.studyId().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "-");
-    EnclaveConfig config = new EnclaveConfig(EnclaveConfig.FORMAT, "cloister-secure-aggregator", roster,
-        new EnclaveConfig.KeyBroker(keyId, Pem.certificatesToPem(List.of(ca.certificate())), BROKER_NAME));
-    Path configFile = work.resolve("enclave-config.json");
-    Path policyFile = work.resolve("aggregation-policy.json");
-    Files.write(configFile, config.toJson());
-    Files.write(policyFile, policy.toJson());
-
-    // what the enclave will run from, and the PCRs the consortium expects of it
-    List<Path> classpath;
-    Path measured;
-    if (image != null) {
-      classpath = List.of(image);
-      measured = image;
-    } else {
-      classpath = currentClasspath();
-      measured = ImageMeasurement.codeArtifact();
-      log.warn("no enclave image jar was built: the enclave runs from the development classpath and PCR0 measures "
-          + "only {}", measured);
-    }
-    Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(measured, Files.readAllBytes(configFile),
-        Files.readAllBytes(policyFile));
-
-    // the key broker's protected keystore and the key's policy pinning those PCRs
-    char[] password = randomSecret(random).toCharArray();
-    writeSecret(brokerDir.resolve("keystore.password"), new String(password));
-    writeSecret(brokerDir.resolve("admin.token"), randomSecret(random));
-    BrokerKeystore keystore = BrokerKeystore.create(brokerDir.resolve("keystore.p12"), password, random);
-    keystore.createKey(keyId);
-    KeyPolicies.create(brokerDir.resolve("key-policies.json")).put(KeyPolicy.of(keyId, pcrs));
-    Path audit = auditLog != null ? auditLog : brokerDir.resolve("audit.jsonl");
+    SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(work, policy, publicKeys,
+        ca.certificate());
+    Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
+    SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pcrs, random);
+    Path audit = auditLog != null ? auditLog : broker.directory().resolve("audit.jsonl");
     Files.createDirectories(audit.toAbsolutePath().getParent());
-    return new Setup(work, image, classpath, configFile, policyFile, devCert, devKey, pcrs, keyId, keys, brokerDir, audit);
+    List<Path> classpath = image != null ? List.of(image) : currentClasspath();
+    return new Setup(work, image, classpath, files.config(), files.policy(), devCert, devKey, pcrs, files.keyId(), keys,
+        broker.directory(), audit);
   }
 
   /**
@@ -217,35 +161,18 @@ public final class SecureAggregationStack implements AggregationStack {
    */
   public static SecureAggregationStack launch(Setup setup, List<Path> enclaveClasspath, boolean ownsWorkDirectory)
       throws IOException {
-    int dimension = AggregationPolicy.parse(Files.readAllBytes(setup.policy())).dimension();
-    // four decrypted updates, the running sum and its spare, one update in transit, and headroom
-    String heap = Math.max(256, (8L * dimension * Float.BYTES) / (1 << 20) + 192) + "m";
-    JavaProcess broker = startBroker(setup);
+    SecureAggregationHost host = SecureAggregationHost.start(new SecureAggregationHost.Launch(
+        new SecureAggregationSetup.BrokerFiles(setup.brokerDirectory()), setup.auditLog(),
+        enclaveClasspath != null ? enclaveClasspath : setup.enclaveClasspath(),
+        new SecureAggregationSetup.EnclaveFiles(setup.config(), setup.policy(), setup.keyId()), setup.devRootCert(),
+        setup.devRootKey()), START_TIMEOUT);
     try {
-      EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(
-          enclaveClasspath != null ? enclaveClasspath : setup.enclaveClasspath(), setup.config(), setup.policy(),
-          new InetSocketAddress("127.0.0.1", broker.port()), setup.devRootCert(), setup.devRootKey(), heap),
-          START_TIMEOUT);
-      log.info("secure aggregation: key broker pid {}, enclave pid {} (PCR0 {})", broker.pid(), enclave.pid(), enclave.pcr0());
-      return new SecureAggregationStack(setup, broker, enclave, setup.workDirectory().resolve("coordinator-store"),
+      return new SecureAggregationStack(setup, host, setup.workDirectory().resolve("coordinator-store"),
           ownsWorkDirectory);
     } catch (IOException | RuntimeException e) {
-      broker.close();
+      host.close();
       throw e;
     }
-  }
-
-  static JavaProcess startBroker(Setup s) throws IOException {
-    Path d = s.brokerDirectory();
-    return JavaProcess.start("key-broker", List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-Dorg.slf4j.simpleLogger.defaultLogLevel=info"), currentClasspath(), KeyBrokerMain.class.getName(),
-        List.of("--keystore", d.resolve("keystore.p12").toString(),
-            "--keystore-password-file", d.resolve("keystore.password").toString(),
-            "--policies", d.resolve("key-policies.json").toString(),
-            "--tls-cert", d.resolve("tls.pem").toString(), "--tls-key", d.resolve("tls.key").toString(),
-            "--audit-log", s.auditLog().toString(), "--admin-token-file", d.resolve("admin.token").toString(),
-            "--attestation-root", s.devRootCert().toString(), "--listen", "127.0.0.1:0", "--exit-with-parent"),
-        KeyBrokerMain.READY, KeyBrokerMain.FAILED, START_TIMEOUT);
   }
 
   @Override
@@ -255,7 +182,7 @@ public final class SecureAggregationStack implements AggregationStack {
 
   @Override
   public void registerServices(NettyServerBuilder coordinatorServer) {
-    coordinatorServer.addService(new AttestationRelayService(enclave.channel(), store));
+    coordinatorServer.addService(new AttestationRelayService(host.enclaveChannel(), store));
   }
 
   @Override
@@ -291,17 +218,16 @@ public final class SecureAggregationStack implements AggregationStack {
   }
 
   public EnclaveProcess enclave() {
-    return enclave;
+    return host.enclave();
   }
 
   public JavaProcess broker() {
-    return broker;
+    return host.broker();
   }
 
   @Override
   public void close() {
-    enclave.close();
-    broker.close();
+    host.close();
     if (ownsWorkDirectory) {
       deleteTree(setup.workDirectory());
     }
@@ -309,38 +235,13 @@ public final class SecureAggregationStack implements AggregationStack {
 
   // ------------------------------------------------------------------ helpers
 
-  /** The enclave image jar to run, or null when none was built (development classpath). */
+  /** The enclave image jar to run, or null when none was built ({@link SecureAggregationSetup#locateImage}). */
   public static Path locateImage() {
-    String configured = System.getProperty("cloister.enclave.image", System.getenv("CLOISTER_ENCLAVE_IMAGE"));
-    if (configured != null && !configured.isBlank()) {
-      Path p = Path.of(configured);
-      if (Files.isRegularFile(p)) {
-        return p;
-      }
-      log.warn("enclave image {} does not exist (build it with ./mvnw -pl secure-aggregator-enclave -am package)", p);
-    }
-    try {
-      Path self = Path.of(SecureAggregationStack.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-      if (Files.isRegularFile(self) && self.getParent() != null && self.getParent().getParent() != null) {
-        Path candidate = self.getParent().getParent().resolve("enclave").resolve("cloister-enclave.jar");
-        if (Files.isRegularFile(candidate)) {
-          return candidate;
-        }
-      }
-    } catch (URISyntaxException | RuntimeException e) {
-      // fall through to the development classpath
-    }
-    return null;
+    return SecureAggregationSetup.locateImage();
   }
 
   public static List<Path> currentClasspath() {
-    List<Path> out = new ArrayList<>();
-    for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
-      if (!e.isBlank()) {
-        out.add(Path.of(e).toAbsolutePath());
-      }
-    }
-    return out;
+    return SecureAggregationSetup.currentClasspath();
   }
 
   private static Path freshDirectory(Path dir) throws IOException {
@@ -348,24 +249,8 @@ public final class SecureAggregationStack implements AggregationStack {
     return Files.createDirectories(dir);
   }
 
-  private static String randomSecret(SecureRandom random) {
-    byte[] b = new byte[32];
-    random.nextBytes(b);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
-  }
-
-  private static void writeSecret(Path file, String secret) throws IOException {
-    Files.deleteIfExists(file);
-    try {
-      Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-    } catch (UnsupportedOperationException e) {
-      Files.createFile(file);
-    }
-    Files.writeString(file, secret, StandardCharsets.US_ASCII);
-  }
-
-  static void deleteTree(Path root) {
+  /** Deletes a directory tree, warning (not failing) about what cannot be deleted. */
+  public static void deleteTree(Path root) {
     if (root == null || !Files.exists(root)) {
       return;
     }

@@ -16,13 +16,48 @@ import org.cloister.cli.config.ConfigMap;
  * coordinator: {host: 127.0.0.1, port: 7443}
  * sites: [site-1, site-2, site-3]
  * validity_days: 365
+ * study:                 # fixed in the enclave's aggregation policy (measured into PCR2)
+ *   id: wdbc-study-1
+ *   model: logreg        # logreg | mlp | cnn
+ *   features: 30
+ *   classes: 2
+ *   min_sites: 2         # no model is published from fewer updates
+ *   strategy: fedavg     # fedavg | fedprox[:MU] (sites' proximal term) | fedadam | fedyogi (the enclave's server optimizer)
+ *   max_update_norm: 100 # the enclave rejects updates with a larger L2 norm
+ * observers: [evaluator] # members who receive the global models sealed to them but do not train
  * </pre>
  */
-public record ConsortiumSpec(String name, String coordinatorHost, int coordinatorPort, List<String> sites, int validityDays) {
+public record ConsortiumSpec(String name, String coordinatorHost, int coordinatorPort, List<String> sites, int validityDays,
+                             Study study, List<String> observers) {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "min_sites", "strategy",
+      "max_update_norm");
+
+  /** What the consortium fixes about its study when it provisions the enclave's policy. */
+  public record Study(String id, String model, int features, int classes, int minSites, String strategy,
+                      double maxUpdateNorm) {
+    public Study {
+      if (!ID.matcher(id).matches()) {
+        throw new IllegalArgumentException("study id '" + id + "' must be 1-64 of A-Z a-z 0-9 . _ -");
+      }
+      if (features < 1) {
+        throw new IllegalArgumentException("study.features must be >= 1, got " + features);
+      }
+      if (classes < 2) {
+        throw new IllegalArgumentException("study.classes must be >= 2, got " + classes);
+      }
+      if (minSites < 1) {
+        throw new IllegalArgumentException("study.min_sites must be >= 1, got " + minSites);
+      }
+      if (!(maxUpdateNorm > 0) || !Double.isFinite(maxUpdateNorm)) {
+        throw new IllegalArgumentException("study.max_update_norm must be a positive number, got " + maxUpdateNorm);
+      }
+    }
+  }
 
   public ConsortiumSpec {
     sites = List.copyOf(sites);
+    observers = List.copyOf(observers);
     if (!ID.matcher(name).matches()) {
       throw new IllegalArgumentException("consortium name '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ -");
     }
@@ -30,7 +65,7 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       throw new IllegalArgumentException("'sites' must list at least one site");
     }
     Set<String> seen = new LinkedHashSet<>();
-    for (String s : sites) {
+    for (String s : java.util.stream.Stream.concat(sites.stream(), observers.stream()).toList()) {
       if (!ID.matcher(s).matches()) {
         throw new IllegalArgumentException("site id '" + s + "' must be 1-64 of A-Z a-z 0-9 . _ -");
       }
@@ -47,10 +82,15 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     if (validityDays < 1 || validityDays > 3650) {
       throw new IllegalArgumentException("validity_days must be in 1..3650, got " + validityDays);
     }
+    java.util.Objects.requireNonNull(study, "study");
+    if (study.minSites() > sites.size()) {
+      throw new IllegalArgumentException("study.min_sites " + study.minSites() + " exceeds the " + sites.size()
+          + " sites of the consortium");
+    }
   }
 
   public static ConsortiumSpec load(Path file) throws IOException {
-    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days"));
+    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days", "study", "observers"));
     String host = "127.0.0.1";
     int port = 7443;
     if (c.has("coordinator")) {
@@ -61,6 +101,15 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     if (!c.has("sites")) {
       throw c.error("'sites' must list the site ids");
     }
-    return new ConsortiumSpec(c.string("consortium"), host, port, c.strings("sites"), c.integer("validity_days", 365));
+    String name = c.string("consortium");
+    List<String> sites = c.strings("sites");
+    ConfigMap st = c.has("study") ? c.section("study", STUDY_KEYS) : null;
+    int quorum = Math.max(1, (2 * sites.size() + 2) / 3);
+    Study study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0)
+        : new Study(st.string("id", name + "-study-1"), st.string("model", "logreg"), st.integer("features", 30),
+            st.integer("classes", 2), st.integer("min_sites", quorum), st.string("strategy", "fedavg"),
+            st.number("max_update_norm", 100.0));
+    return new ConsortiumSpec(name, host, port, sites, c.integer("validity_days", 365), study,
+        c.has("observers") ? c.strings("observers") : List.of());
   }
 }

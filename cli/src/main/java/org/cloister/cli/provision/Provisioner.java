@@ -5,31 +5,51 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.cloister.cli.service.CoordinatorService;
+import org.cloister.consortium.SecureAggregationSetup;
+import org.cloister.enclave.AggregationPolicy;
+import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
 import org.cloister.trust.pki.IssuedCertificate;
 import org.cloister.trust.pki.Pem;
 
 /**
- * Creates a consortium's PKI and one ready-to-run folder per party (a startup kit):
+ * Creates a consortium's PKI, its secure aggregation setup and one ready-to-run folder per party
+ * (a startup kit):
  *
  * <pre>
  * DIR/ca/           ca.crt, ca.key          the consortium CA (keep offline)
- * DIR/coordinator/  coordinator.crt, coordinator.key, ca.crt, coordinator.yaml
- * DIR/SITE/         site.crt, site.key, ca.crt, site.yaml
+ * DIR/coordinator/  coordinator.crt, coordinator.key, ca.crt, coordinator.yaml,
+ *                   enclave/    the enclave image, its configuration and policy, expected-pcrs.json,
+ *                               platform/ (the simulated platform's development attestation root and key)
+ *                   key-broker/ the key broker's TLS certificate, keystore (model key) and PCR-pinned policy
+ * DIR/SITE/         site.crt, site.key, ca.crt, site.yaml,
+ *                   sealing.key (this site's HPKE key for sealed models), expected-pcrs.json, attestation-root.crt
+ * DIR/OBSERVER/     member.crt, member.key, ca.crt, sealing.key, expected-pcrs.json, attestation-root.crt
+ *                   (a member who receives sealed global models, e.g. an evaluator, but does not train)
  * </pre>
  *
  * Every private key is generated for, and written only into, its own folder (owner-readable only).
+ * The aggregation policy fixes the study (model, dimension, norm bound, quorum, server optimizer);
+ * PCR0 is the SHA-384 of the enclave image this distribution ships, copied into the coordinator's
+ * kit so that the host launches exactly the image the consortium measured.
  */
 public final class Provisioner {
   private final SecureRandom random;
+  private final Path enclaveImage;
 
-  public Provisioner(SecureRandom random) {
+  /** @param enclaveImage the enclave image jar to measure and ship to the coordinator's host */
+  public Provisioner(SecureRandom random, Path enclaveImage) {
     this.random = random;
+    this.enclaveImage = java.util.Objects.requireNonNull(enclaveImage, "enclaveImage");
   }
 
   /** Provisions into {@code out}, which must not exist or be empty; returns the folders written. */
@@ -42,6 +62,8 @@ public final class Provisioner {
     Instant na = nb.plus(spec.validityDays(), ChronoUnit.DAYS);
     CertificateAuthority ca = CertificateAuthority.createRoot(spec.name() + " consortium CA", EcCurve.P256, nb, caNa, random);
     List<Path> written = new ArrayList<>();
+    ConsortiumSpec.Study study = spec.study();
+    int dimension = CoordinatorService.initialWeights(study.model(), study.features(), study.classes(), 0).length;
 
     Path caDir = Files.createDirectories(out.resolve("ca"));
     ca.writePem(caDir.resolve("ca.crt"), caDir.resolve("ca.key"));
@@ -66,13 +88,17 @@ public final class Provisioner {
         database: jdbc:sqlite:coordinator.db
         metrics: 127.0.0.1:9464      # Prometheus scrape endpoint
         sites: [%s]
-        study:                       # the study this coordinator runs (edit before starting)
-          id: %s-study-1
-          model: logreg              # logreg | mlp | cnn
-          features: 30               # input features every site's data has
-          classes: 2
+        study:                       # the study this coordinator runs
+          # fixed by the consortium in the enclave's aggregation policy (PCR2): change them in the
+          # consortium file and provision again
+          id: %s
+          model: %s                  # logreg | mlp | cnn
+          features: %d               # input features every site's data has
+          classes: %d
+          min_sites: %d              # quorum per round (no model is published from fewer updates)
+          strategy: %s               # fedavg | fedprox[:MU] (sites' proximal term) | fedadam | fedyogi (the enclave's server optimizer)
+          # the schedule (edit before starting)
           rounds: 10
-          min_sites: %d              # quorum per round
           round_deadline_s: 120
           local_epochs: 1
           batch_size: 16
@@ -84,21 +110,51 @@ public final class Provisioner {
         privacy:                     # each site's ceiling; the coordinator does not ask a site that would exceed it
           epsilon: 3.0
           delta: 1.0e-5
+        aggregation:                 # the secure aggregator enclave and the key broker, started on this host
+          enclave_image: enclave/cloister-enclave.jar   # the image the consortium measured (PCR0)
+          enclave_config: enclave/enclave-config.json     # PCR1
+          aggregation_policy: enclave/aggregation-policy.json  # PCR2
+          expected_pcrs: enclave/expected-pcrs.json
+          platform: simulated        # DEVELOPMENT: no TEE hardware; documents signed by the root below
+          attestation_root: enclave/platform/dev-attestation-root.crt
+          attestation_root_key: enclave/platform/dev-attestation-root.key
+          key_broker: key-broker     # the key broker's directory (it runs on this host, like a cloud KMS)
+          sealed_models: sealed-models   # the encrypted models and members' sealed copies
+          # enclave: 127.0.0.1:PORT  # an enclave already running on this host, instead of starting one
         """.formatted(spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), String.join(", ", spec.sites()),
-        spec.name(), Math.max(1, (2 * spec.sites().size() + 2) / 3)));
+        study.id(), study.model(), study.features(), study.classes(), study.minSites(), study.strategy()));
     written.add(coord);
 
+    // the consortium's secure aggregation setup: sealing keys, enclave files, PCRs, key broker, attestation root
+    Map<String, HpkeKeyPair> sealingKeys = new LinkedHashMap<>();
+    Map<String, byte[]> roster = new LinkedHashMap<>();
+    for (String member : java.util.stream.Stream.concat(spec.sites().stream(), spec.observers().stream()).toList()) {
+      HpkeKeyPair k = SecureAggregationSetup.newSealingKey();
+      sealingKeys.put(member, k);
+      roster.put(member, k.publicKey());
+    }
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, study.id(), study.model(), dimension,
+        study.maxUpdateNorm(), study.minSites(), 0.0, SecureAggregationSetup.serverOptimizer(study.strategy()));
+    Path enclaveDir = Files.createDirectories(coord.resolve("enclave"));
+    Path image = enclaveDir.resolve("cloister-enclave.jar");
+    Files.copy(enclaveImage, image);
+    SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(enclaveDir, policy, roster,
+        ca.certificate());
+    Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
+    SecureAggregationSetup.writePcrs(enclaveDir.resolve("expected-pcrs.json"), pcrs);
+    Path devRoot = enclaveDir.resolve("platform").resolve("dev-attestation-root.crt");
+    SecureAggregationSetup.developmentRoot(devRoot, enclaveDir.resolve("platform").resolve("dev-attestation-root.key"),
+        Clock.systemUTC(), random);
+    SecureAggregationSetup.brokerDirectory(SecureAggregationSetup.brokerTls(ca, coord.resolve("key-broker"), nb, na),
+        files.keyId(), pcrs, random);
+
     for (String site : spec.sites()) {
-      Path dir = Files.createDirectories(out.resolve(site));
-      IssuedCertificate client = ca.issueClient(site, nb, na);
-      Pem.writeCertificates(dir.resolve("site.crt"), client.chain());
-      Pem.writePrivateKey(dir.resolve("site.key"), client.privateKey());
-      Pem.writeCertificates(dir.resolve("ca.crt"), List.of(ca.certificate()));
+      Path dir = memberKit(out.resolve(site), "site", ca.issueClient(site, nb, na), ca, sealingKeys.get(site), pcrs, devRoot);
       write(dir.resolve("site.yaml"), """
           # Site %s of consortium %s (generated by `cloister provision`).
           # Its identity is the certificate in site.crt; its data never leaves this machine.
           coordinator: %s:%d
-          study_id: %s-study-1
+          study_id: %s
           tls:
             certificate: site.crt
             private_key: site.key
@@ -112,10 +168,34 @@ public final class Provisioner {
             delta: 1.0e-5
           state_dir: state             # the site's durable local ledger
           metrics: 127.0.0.1:0
-          """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), spec.name()));
+          enclave:                     # the secure aggregator every update is encrypted to
+            expected_pcrs: expected-pcrs.json   # the enclave image, configuration and policy the consortium reviewed
+            attestation_root: attestation-root.crt  # DEVELOPMENT root of the simulated platform (aws: the AWS Nitro root)
+            sealing_key: sealing.key   # this site's key for the global models sealed to it (never leaves this folder)
+          """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), study.id()));
       written.add(dir);
     }
+    for (String observer : spec.observers()) {
+      written.add(memberKit(out.resolve(observer), "member", ca.issueClient(observer, nb, na), ca,
+          sealingKeys.get(observer), pcrs, devRoot));
+    }
     return written;
+  }
+
+  /**
+   * A member's kit: its client certificate and key ({@code NAME.crt}, {@code NAME.key}) and what it
+   * needs to trust the enclave and open the models sealed to it.
+   */
+  private static Path memberKit(Path dir, String name, IssuedCertificate client, CertificateAuthority ca,
+                                HpkeKeyPair sealingKey, Map<Integer, byte[]> pcrs, Path devRoot) throws IOException {
+    Files.createDirectories(dir);
+    Pem.writeCertificates(dir.resolve(name + ".crt"), client.chain());
+    Pem.writePrivateKey(dir.resolve(name + ".key"), client.privateKey());
+    Pem.writeCertificates(dir.resolve("ca.crt"), List.of(ca.certificate()));
+    SecureAggregationSetup.writeSealingKey(dir.resolve("sealing.key"), sealingKey);
+    SecureAggregationSetup.writePcrs(dir.resolve("expected-pcrs.json"), pcrs);
+    Files.copy(devRoot, dir.resolve("attestation-root.crt"));
+    return dir;
   }
 
   private static boolean isIpLiteral(String host) {

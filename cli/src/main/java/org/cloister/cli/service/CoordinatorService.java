@@ -11,8 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
-import org.cloister.aggregation.UpdateValidator;
-import org.cloister.coordinator.aggregation.PlaintextFedAvgAggregator;
+import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.rounds.CoordinatorMetrics;
 import org.cloister.coordinator.rounds.RoundEngine;
@@ -21,7 +20,7 @@ import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CertificateIdentityResolver;
 import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.store.JdbcStudyStore;
-import org.cloister.coordinator.strategy.FedAvgStrategy;
+import org.cloister.coordinator.strategy.Strategies;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.coordinator.study.StudyStatusKind;
 import org.cloister.models.ModelArchitecture;
@@ -40,19 +39,28 @@ import org.nd4j.linalg.api.buffer.DataType;
  * study found in its database), then exits.
  */
 public final class CoordinatorService {
-  static final Set<String> KEYS = Set.of("listen", "tls", "database", "metrics", "sites", "study", "linger_s", "privacy");
+  static final Set<String> KEYS = Set.of("listen", "tls", "database", "metrics", "sites", "study", "linger_s", "privacy",
+      "aggregation");
   static final Set<String> PRIVACY_KEYS = Set.of("epsilon", "delta", "sites");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
       "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
-      "learning_rate", "seed", "dp");
+      "learning_rate", "seed", "dp", "strategy");
   static final Set<String> DP_KEYS = Set.of("noise_multiplier", "clip", "sampling_rate");
 
   private final Path configFile;
   private final PrintWriter out;
+  private final PrintWriter err;
 
-  public CoordinatorService(Path configFile, PrintWriter out) {
+  public CoordinatorService(Path configFile, PrintWriter out, PrintWriter err) {
     this.configFile = configFile;
     this.out = out;
+    this.err = err;
+  }
+
+  /** The public random initial weights of a study's model (they carry no patient data). */
+  public static float[] initialWeights(String model, int features, int classes, long seed) {
+    ModelArchitecture arch = ModelZoo.byName(model);
+    return Parameters.get(ModelZoo.newNetwork(arch, features, classes, seed, null, DataType.FLOAT));
   }
 
   /**
@@ -121,7 +129,7 @@ public final class CoordinatorService {
     }
     long seed = s.integer("seed", 42);
     // the initial weights are a public random initialization: they carry no patient data
-    float[] w0 = Parameters.get(ModelZoo.newNetwork(arch, features, classes, seed, null, DataType.FLOAT));
+    float[] w0 = initialWeights(arch.name(), features, classes, seed);
     byte[] payload = FloatCodec.encode(w0);
     String studyId = s.string("id");
     ModelArtifact m0 = ModelArtifact.newBuilder().setStudyId(studyId).setVersion(1).setModelName(arch.name())
@@ -137,12 +145,22 @@ public final class CoordinatorService {
             .setDp(dpConfig(s)).build(),
         StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10), true);
 
+    String strategy = s.string("strategy", "fedavg");
+    SecureAggregationSetup.serverOptimizer(strategy); // names an unknown strategy
+    if (!ServiceAggregation.plaintextRequested() && !c.has("aggregation")) {
+      throw c.error("there is no 'aggregation:' section (the enclave and key broker of the kit `cloister provision` "
+          + "wrote); -Dcloister.aggregation=plaintext runs the non-private development baseline instead");
+    }
+
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
-    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"))) {
+    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"));
+         ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
+             ? ServiceAggregation.plaintext(w0.length, strategy, err)
+             : ServiceAggregation.enclave(c.section("aggregation", ServiceAggregation.KEYS), study, strategy, err)) {
       PrivacyBudgets budgets = budgets(c);
-      RoundEngine engine = new RoundEngine(study, m0, new FedAvgStrategy(),
-          new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(w0.length)), store, budgets, Clock.systemUTC(), seed);
+      RoundEngine engine = new RoundEngine(study, m0, Strategies.parse(strategy), aggregation.aggregator(), store, budgets,
+          Clock.systemUTC(), seed);
       engine.addListener(metrics);
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
@@ -159,8 +177,9 @@ public final class CoordinatorService {
       try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start();
            CoordinatorServer server = new CoordinatorServer(c.address("listen", "127.0.0.1:7443"),
                MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials()), engine,
-               new CertificateIdentityResolver(), metrics::refused, b -> { })) {
+               new CertificateIdentityResolver(), metrics::refused, aggregation::registerServices)) {
         server.start();
+        out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
         out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on 127.0.0.1:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
             studyId, study.totalRounds(), server.port(), ep.port(), engine.history().size());
         out.flush();

@@ -30,6 +30,14 @@ import org.cloister.dp.noise.SecureGaussianNoise;
 import org.cloister.site.dp.DpSgdLocalTrainer;
 import org.cloister.site.training.PrivacyBudget;
 import org.cloister.site.plain.ZooModelTrainer;
+import org.cloister.site.sealing.AttestedHpkeSealer;
+import org.cloister.site.sealing.SealedModelOpener;
+import org.cloister.consortium.SecureAggregationSetup;
+import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
+import org.cloister.trust.hpke.HpkeKeyPair;
+import org.cloister.trust.pki.Pem;
+import java.security.SecureRandom;
+import java.time.Clock;
 
 /**
  * A hospital's site agent as a service, from {@code site.yaml}: loads the local CSV (bad rows
@@ -37,7 +45,9 @@ import org.cloister.site.plain.ZooModelTrainer;
  * the site's certificate, trains each round it is asked to, and exits when the study ends.
  */
 public final class SiteService {
-  static final Set<String> KEYS = Set.of("coordinator", "tls", "data", "budget", "state_dir", "metrics", "give_up_after_s", "study_id", "seed");
+  static final Set<String> KEYS = Set.of("coordinator", "tls", "data", "budget", "state_dir", "metrics", "give_up_after_s",
+      "study_id", "seed", "enclave");
+  static final Set<String> ENCLAVE_KEYS = Set.of("expected_pcrs", "attestation_root", "sealing_key");
   static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows");
 
   private final Path configFile;
@@ -102,12 +112,14 @@ public final class SiteService {
       if (!history.isEmpty()) {
         out.printf(Locale.ROOT, "site: %d rounds already spent in study %s according to the local ledger%n", history.size(), studyId);
       }
-      SiteAgent agent = new SiteAgent(channel, studyId, trainer, UpdateSealer.plaintext(),
+      UpdateSealer sealer = sealer(c, siteId, channel);
+      SiteAgent agent = new SiteAgent(channel, studyId, trainer, sealer,
           new SpendSigner(siteId, tls.key(), delta), ledger,
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
               Duration.ofMillis((long) (c.number("give_up_after_s", 600) * 1000))));
-      out.printf(Locale.ROOT, "site: %d local examples (%d features) from %s, joining study %s at %s%n",
-          data.size(), data.numFeatures(), csv.getFileName(), studyId, coord);
+      out.printf(Locale.ROOT, "site: %d local examples (%d features) from %s, joining study %s at %s; updates %s%n",
+          data.size(), data.numFeatures(), csv.getFileName(), studyId, coord,
+          sealer instanceof AttestedHpkeSealer ? "sealed to the attested enclave" : "in PLAINTEXT (development)");
       out.flush();
       List<SiteRoundRecord> records = agent.call();
       for (SiteRoundRecord r : records) {
@@ -120,5 +132,31 @@ public final class SiteService {
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  /**
+   * How updates leave this site: HPKE-sealed to the enclave after verifying a fresh attestation
+   * document against the PCRs in this site's kit ({@code enclave:} section), with global models
+   * opened with this site's sealing key; or, with {@code -Dcloister.aggregation=plaintext}, in
+   * plaintext (development only, loudly).
+   */
+  private UpdateSealer sealer(ConfigMap c, String siteId, ManagedChannel channel) throws java.io.IOException {
+    if (ServiceAggregation.plaintextRequested()) {
+      err.println("WARNING: -Dcloister.aggregation=plaintext: this site sends its updates in PLAINTEXT to the "
+          + "coordinator. Development only: never with real patient data.");
+      err.flush();
+      return UpdateSealer.plaintext();
+    }
+    if (!c.has("enclave")) {
+      throw c.error("there is no 'enclave:' section (expected PCRs, attestation root, sealing key from the kit "
+          + "`cloister provision` wrote): this site does not know which enclave to trust with its updates");
+    }
+    ConfigMap e = c.section("enclave", ENCLAVE_KEYS);
+    String root = e.string("attestation_root");
+    NitroAttestationVerifier verifier = root.equals("aws") ? NitroAttestationVerifier.withAwsRoot()
+        : new NitroAttestationVerifier(Pem.readCertificate(e.path("attestation_root")));
+    HpkeKeyPair key = SecureAggregationSetup.readSealingKey(e.path("sealing_key"));
+    return new AttestedHpkeSealer(channel, siteId, verifier, SecureAggregationSetup.readPcrs(e.path("expected_pcrs")),
+        new SealedModelOpener(channel, siteId, key), Clock.systemUTC(), new SecureRandom());
   }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,8 +41,26 @@ public final class SealedModelStore {
     }
   }
 
+  /**
+   * A member's copy of a published version: from memory, or from the directory (what a restarted
+   * coordinator stored before it stopped).
+   */
   public Optional<SealedModelCopy> copy(String studyId, long version, String memberId) {
-    return Optional.ofNullable(copies.get(key(studyId, version, memberId)));
+    SealedModelCopy c = copies.get(key(studyId, version, memberId));
+    if (c != null || directory == null || !SAFE.matcher(studyId).matches() || !SAFE.matcher(memberId).matches()) {
+      return Optional.ofNullable(c);
+    }
+    Path file = dir(studyId, version).resolve(memberId + ".sealed");
+    if (!Files.isRegularFile(file)) {
+      return Optional.empty();
+    }
+    try {
+      SealedModelCopy read = SealedModelCopy.parseFrom(Files.readAllBytes(file));
+      copies.putIfAbsent(key(studyId, version, memberId), read);
+      return Optional.of(read);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
   }
 
   private Path dir(String study, long version) {
@@ -62,7 +81,10 @@ public final class SealedModelStore {
   private static void write(Path file, byte[] bytes) {
     try {
       Files.createDirectories(file.getParent());
-      Files.write(file, bytes);
+      // atomically: a coordinator killed while writing leaves the previous file or none, never half of one
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      Files.write(tmp, bytes);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot store " + file + ": " + e.getMessage(), e);
     }

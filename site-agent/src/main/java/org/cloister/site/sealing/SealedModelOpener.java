@@ -38,12 +38,13 @@ public final class SealedModelOpener {
   private final HpkeKeyPair memberKey;
 
   /**
-   * @param coordinator channel to the coordinator (serves the attestation relay)
+   * @param coordinator channel to the coordinator (serves the attestation relay), or null to open
+   *                    only copies obtained otherwise ({@link #open(ModelArtifact, SealedModelCopy, int)})
    * @param memberId    this member's identity, as in the enclave configuration
    * @param memberKey   this member's sealing key pair (the private key stays at the member)
    */
   public SealedModelOpener(Channel coordinator, String memberId, HpkeKeyPair memberKey) {
-    this.relay = AttestationRelayGrpc.newBlockingStub(coordinator);
+    this.relay = coordinator == null ? null : AttestationRelayGrpc.newBlockingStub(coordinator);
     this.memberId = Objects.requireNonNull(memberId, "memberId");
     this.memberKey = Objects.requireNonNull(memberKey, "memberKey");
   }
@@ -65,6 +66,9 @@ public final class SealedModelOpener {
     if (!ARTIFACT_FORMAT.equals(model.getFormat())) {
       throw new SealingException("unknown global model format '" + model.getFormat() + "'");
     }
+    if (relay == null) {
+      throw new SealingException("no channel to the coordinator to fetch model version " + model.getVersion());
+    }
     SealedModelCopy copy;
     try {
       copy = relay.withDeadlineAfter(30, TimeUnit.SECONDS).fetchSealedModel(SealedModelRequest.newBuilder()
@@ -73,6 +77,14 @@ public final class SealedModelOpener {
       throw new SealingException("cannot fetch this member's copy of model version " + model.getVersion() + ": "
           + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
     }
+    return open(model, copy, dimension);
+  }
+
+  /**
+   * The weights of {@code model} from this member's sealed {@code copy} (however it was obtained,
+   * e.g. from the coordinator's store by a consortium tool).
+   */
+  public float[] open(ModelArtifact model, SealedModelCopy copy, int dimension) {
     if (!COPY_FORMAT.equals(copy.getFormat())) {
       throw new SealingException("sealed model copy has format '" + copy.getFormat() + "', expected " + COPY_FORMAT);
     }

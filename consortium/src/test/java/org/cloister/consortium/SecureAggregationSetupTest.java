@@ -1,0 +1,63 @@
+package org.cloister.consortium;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import org.cloister.trust.hpke.HpkeKeyPair;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SecureAggregationSetupTest {
+
+  @Test
+  void sealingKeysAndExpectedPcrsRoundTripThroughTheirFiles(@TempDir Path dir) throws IOException {
+    HpkeKeyPair key = SecureAggregationSetup.newSealingKey();
+    Path keyFile = dir.resolve("sealing.key");
+    SecureAggregationSetup.writeSealingKey(keyFile, key);
+    assertThat(SecureAggregationSetup.readSealingKey(keyFile)).isEqualTo(key);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(keyFile))).isEqualTo("rw-------");
+
+    Map<Integer, byte[]> pcrs = Map.of(0, new byte[48], 1, filled(48, 1), 2, filled(48, 2), 8, filled(48, 8));
+    Path pcrFile = dir.resolve("expected-pcrs.json");
+    SecureAggregationSetup.writePcrs(pcrFile, pcrs);
+    Map<Integer, byte[]> read = SecureAggregationSetup.readPcrs(pcrFile);
+    assertThat(read.keySet()).containsExactly(0, 1, 2, 8);
+    pcrs.forEach((i, v) -> assertThat(read.get(i)).isEqualTo(v));
+  }
+
+  @Test
+  void refusesFilesThatDoNotPinTheEnclaveOrAreNotKeys(@TempDir Path dir) throws IOException {
+    Path pcrFile = dir.resolve("expected-pcrs.json");
+    SecureAggregationSetup.writePcrs(pcrFile, Map.of(0, new byte[48], 1, new byte[48]));
+    assertThatThrownBy(() -> SecureAggregationSetup.readPcrs(pcrFile)).isInstanceOf(IOException.class)
+        .hasMessageContaining("lacks PCR2");
+    Path notAKey = dir.resolve("other.json");
+    Files.writeString(notAKey, "{\"format\": \"something-else\"}");
+    assertThatThrownBy(() -> SecureAggregationSetup.readSealingKey(notAKey)).isInstanceOf(IOException.class)
+        .hasMessageContaining("is not a sealing key");
+    assertThatThrownBy(() -> SecureAggregationSetup.readPcrs(notAKey)).isInstanceOf(IOException.class)
+        .hasMessageContaining("does not hold expected PCRs");
+  }
+
+  @Test
+  void strategiesNameTheEnclavesServerOptimizer() {
+    assertThat(SecureAggregationSetup.serverOptimizer("fedavg").learningRate()).isEqualTo(1.0);
+    assertThat(SecureAggregationSetup.serverOptimizer("fedyogi").name()).isEqualTo("fedyogi");
+    // FedProx: the sites add the proximal term; the enclave averages as FedAvg does
+    assertThat(SecureAggregationSetup.serverOptimizer("fedprox:0.1").name()).isEqualTo("fedavg");
+    assertThatThrownBy(() -> SecureAggregationSetup.serverOptimizer("fedprox:-1")).hasMessageContaining("mu must be > 0");
+    assertThatThrownBy(() -> SecureAggregationSetup.serverOptimizer("fedsgd")).hasMessageContaining("unknown strategy");
+    assertThat(SecureAggregationSetup.modelKeyId("WDBC Study/1")).isEqualTo("cloister/model/wdbc-study-1");
+  }
+
+  private static byte[] filled(int n, int v) {
+    byte[] b = new byte[n];
+    java.util.Arrays.fill(b, (byte) v);
+    return b;
+  }
+}
