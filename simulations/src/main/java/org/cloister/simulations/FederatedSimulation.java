@@ -120,12 +120,19 @@ public final class FederatedSimulation {
       ManagedChannel evalChannel = channel(server.port(), pki.clientCredentials(pki.issue(EVALUATOR)));
       channels.add(evalChannel);
       FederationGrpc.FederationBlockingStub evaluator = FederationGrpc.newBlockingStub(evalChannel);
+      Map<String, Double> epsilonSoFar = new java.util.TreeMap<>();
       engine.addListener(new RoundListener() {
         @Override
         public void roundCompleted(RoundResult r) {
+          r.siteMetrics().forEach((site, metrics) -> {
+            Double eps = metrics.get("epsilon");
+            if (eps != null && Double.isFinite(eps)) { // spent whether or not the update was aggregated
+              epsilonSoFar.merge(site, eps, Math::max);
+            }
+          });
           if (!r.quorumMet()) {
             RoundReport rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(),
-                Double.NaN, Double.NaN, Double.NaN, r.durationMillis());
+                Double.NaN, Double.NaN, Double.NaN, r.durationMillis(), epsilonSoFar);
             progress.accept(rep);
             return;
           }
@@ -134,7 +141,7 @@ public final class FederatedSimulation {
           Parameters.set(evalNet, secure.open(EVALUATOR, m, evalChannel));
           EvaluationMetrics em = Evaluator.evaluate(evalNet, test);
           RoundReport rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(),
-              em.accuracy(), em.auc(), em.logLoss(), r.durationMillis());
+              em.accuracy(), em.auc(), em.logLoss(), r.durationMillis(), epsilonSoFar);
           synchronized (reports) {
             reports.add(rep);
           }
