@@ -23,10 +23,16 @@ final class SimulationRun {
     try {
       SimulationConfig cfg = b.build();
       ModelZoo.byName(cfg.model());
-      Partitioners.parse(cfg.partition());
+      checkPartition(cfg.partition());
       return cfg;
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+  }
+
+  private static void checkPartition(String partition) {
+    if (!partition.equals(org.cloister.simulations.SimulationData.BY_SITE)) {
+      Partitioners.parse(partition);
     }
   }
 
@@ -59,7 +65,7 @@ final class SimulationRun {
       grid = sweep.configs(base);
       for (Map.Entry<Map<String, String>, SimulationConfig> e : grid) {
         ModelZoo.byName(e.getValue().model());
-        Partitioners.parse(e.getValue().partition());
+        checkPartition(e.getValue().partition());
       }
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
@@ -105,13 +111,13 @@ final class SimulationRun {
     }
     List<String> cols = rows.get(0).keySet().stream().filter(k -> !k.equals("out") && !k.equals("status")).toList();
     StringBuilder h = new StringBuilder();
-    cols.forEach(c -> h.append(String.format(Locale.ROOT, "%-16s", c)));
+    cols.forEach(c -> h.append(String.format(Locale.ROOT, "%-" + Math.max(12, c.length() + 2) + "s", c)));
     out.println(h.toString().stripTrailing());
     for (Map<String, Object> row : rows) {
       StringBuilder line = new StringBuilder();
       for (String c : cols) {
         Object v = row.get(c);
-        line.append(String.format(Locale.ROOT, "%-16s", v == null ? "-" : v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : v));
+        line.append(String.format(Locale.ROOT, "%-" + Math.max(12, c.length() + 2) + "s", v == null ? "-" : v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : v));
       }
       out.println(line.toString().stripTrailing());
     }

@@ -71,7 +71,7 @@ public record Sweep(List<SweepAxis> axes) {
       StringBuilder dir = new StringBuilder();
       p.forEach((k, v) -> dir.append(dir.length() == 0 ? "" : "_").append(k).append('-').append(v));
       b.outDir(template.outDir().resolve(dir.toString()));
-      out.add(Map.entry(Map.copyOf(p), b.build()));
+      out.add(Map.entry(java.util.Collections.unmodifiableMap(p), b.build()));
     }
     return out;
   }

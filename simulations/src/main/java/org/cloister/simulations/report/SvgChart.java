@@ -67,7 +67,7 @@ final class SvgChart {
       }
     }
     StringBuilder b = new StringBuilder();
-    b.append(String.format(Locale.ROOT, "<svg id=\"%s\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+    b.append(String.format(Locale.ROOT, "<svg id=\"%s\" class=\"chart\" width=\"%d\" height=\"%d\" "
         + "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">%n", id, W, H, W, H, Html.esc(title)));
     b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">%s</text>%n", LEFT, Html.esc(title)));
     if (x0 > x1) {
