@@ -104,6 +104,12 @@ public final class SyntheaGenerator {
           throw new IOException("Synthea did not write csv/" + f + " for " + site + " (see " + dir.resolve("synthea.log") + ")");
         }
       }
+      // the exporter writes every table; keep the cache to the three a simulation reads
+      try (Stream<Path> files = Files.list(dir.resolve("csv"))) {
+        for (Path f : files.filter(f -> !FILES.contains(f.getFileName().toString())).toList()) {
+          Files.delete(f);
+        }
+      }
       try (OutputStream o = Files.newOutputStream(dir.resolve(RECORD))) {
         want.store(o, "how this cohort was generated (cloister synthea); a matching request reuses it");
       }
