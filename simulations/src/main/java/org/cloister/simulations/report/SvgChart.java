@@ -103,7 +103,7 @@ final class SvgChart {
       b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
           + "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>%n", LEFT, LEFT + pw, y, y, LEFT - 4, y + 4, num(v)));
     }
-    for (double v : xTicks(x0, x1)) {
+    for (double v : logX ? logTicks(x0, x1) : xTicks(x0, x1)) {
       double x = LEFT + (v - x0) / (x1 - x0) * pw;
       b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#999\"/>"
           + "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>%n",
@@ -152,6 +152,20 @@ final class SvgChart {
     return logX ? Math.log10(v) : v;
   }
 
+  /** Ticks at 1, 2 and 5 times powers of ten, as log10 positions within [x0, x1]. */
+  private static List<Double> logTicks(double x0, double x1) {
+    List<Double> ticks = new ArrayList<>();
+    for (int e = (int) Math.floor(x0) - 1; e <= (int) Math.ceil(x1); e++) {
+      for (double m : new double[] {1, 2, 5}) {
+        double t = Math.log10(m) + e;
+        if (t >= x0 - 1e-9 && t <= x1 + 1e-9) {
+          ticks.add(t);
+        }
+      }
+    }
+    return ticks;
+  }
+
   private static List<Double> xTicks(double x0, double x1) {
     List<Double> ticks = new ArrayList<>();
     double span = x1 - x0;
@@ -169,8 +183,11 @@ final class SvgChart {
   }
 
   static String num(double v) {
-    if (v == Math.rint(v) && Math.abs(v) < 1e6) {
-      return String.valueOf((long) v);
+    if (Math.abs(v - Math.rint(v)) < 1e-9 * Math.max(1, Math.abs(v)) && Math.abs(v) < 1e6) {
+      return String.valueOf(Math.round(v));
+    }
+    if (Math.abs(v) < 10 && Math.abs(v * 100 - Math.rint(v * 100)) < 1e-9) {
+      return java.math.BigDecimal.valueOf(Math.rint(v * 100) / 100).stripTrailingZeros().toPlainString();
     }
     return String.format(Locale.ROOT, Math.abs(v) >= 10 ? "%.1f" : Math.abs(v) >= 0.1 ? "%.3f" : "%.3g", v);
   }
