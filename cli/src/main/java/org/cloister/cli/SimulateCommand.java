@@ -1,9 +1,13 @@
 package org.cloister.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.cloister.simulations.ScenarioLoader;
 import org.cloister.simulations.SimulationConfig;
+import org.cloister.simulations.Sweep;
+import org.cloister.simulations.SweepAxis;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,6 +37,16 @@ final class SimulateCommand implements Callable<Integer> {
           + "and one `site start` per hospital as separate processes from provisioned kits (needs a DP budget).")
   String mode;
 
+  @Option(names = "--sweep", paramLabel = "NAME=V1,V2,...",
+      description = {"Runs the study for each value (repeat for a grid) and writes a privacy-utility table (sweep.csv, sweep.json).",
+          "NAME: epsilon, sites, alpha, clip, noise_multiplier, sampling_rate, learning_rate, rounds, local_steps,",
+          "local_epochs, batch_size or seed. Example: --sweep epsilon=0.5,1,2,4,8"})
+  List<String> sweep = new ArrayList<>();
+
+  @Option(names = "--report", paramLabel = "FILE",
+      description = "Writes a self-contained HTML report (charts of accuracy/AUC per round, epsilon per site, the privacy-utility curve of a sweep).")
+  Path report;
+
   @Override
   public Integer call() throws Exception {
     CommandLine cl = spec.commandLine();
@@ -48,6 +62,24 @@ final class SimulateCommand implements Callable<Integer> {
     if (!mode.equals("in-process") && !mode.equals("processes")) {
       throw new CommandLine.ParameterException(cl, "--mode must be in-process or processes, got '" + mode + "'");
     }
-    return SimulationRun.run(cl, SimulationRun.build(cl, options.applyTo(b)), json, mode.equals("processes"));
+    boolean processes = mode.equals("processes");
+    try {
+      options.applyTo(b);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+    if (!sweep.isEmpty()) {
+      if (processes) {
+        throw new CommandLine.ParameterException(cl, "--sweep runs in-process only; drop --mode processes");
+      }
+      Sweep grid;
+      try {
+        grid = new Sweep(sweep.stream().map(SweepAxis::parse).toList());
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, e.getMessage());
+      }
+      return SimulationRun.runSweep(cl, b, grid, json, report);
+    }
+    return SimulationRun.run(cl, SimulationRun.build(cl, b), json, processes, report);
   }
 }

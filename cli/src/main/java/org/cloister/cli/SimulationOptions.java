@@ -8,16 +8,21 @@ import picocli.CommandLine.Option;
 
 /** Flags shared by {@code demo} and {@code simulate}; each one given overrides the scenario's value. */
 final class SimulationOptions {
-  @Option(names = "--dataset", paramLabel = "SPEC", description = "builtin:wdbc or csv:PATH (a header row, numeric features).")
+  @Option(names = "--dataset", paramLabel = "SPEC",
+      description = "builtin:wdbc, csv:PATH (a header row, numeric features) or synthea:DIR (a cohort from `cloister synthea`).")
   String dataset;
 
   @Option(names = "--label", paramLabel = "COLUMN", description = "Label column of a CSV dataset.")
   String label;
 
+  @Option(names = "--outcome", paramLabel = "NAME",
+      description = "Outcome of a Synthea cohort: diabetes (default), hypertension or snomed:CODE[+CODE...].")
+  String outcome;
+
   @Option(names = "--sites", paramLabel = "N", description = "Virtual hospitals.")
   Integer sites;
 
-  @Option(names = "--partition", paramLabel = "SPEC", description = "iid, dirichlet:ALPHA, label-skew:K or by-column:NAME.")
+  @Option(names = "--partition", paramLabel = "SPEC", description = "iid, dirichlet:ALPHA, label-skew:K, by-column:NAME or by-site (a Synthea cohort's hospitals).")
   String partition;
 
   @Option(names = "--rounds", paramLabel = "R", description = "Federated rounds.")
@@ -76,8 +81,14 @@ final class SimulationOptions {
     if (dataset != null) {
       b.dataset(dataset);
     }
+    if (label != null && outcome != null) {
+      throw new IllegalArgumentException("give --label (a CSV column) or --outcome (a Synthea outcome), not both");
+    }
     if (label != null) {
       b.labelColumn(label);
+    }
+    if (outcome != null) {
+      b.labelColumn(outcome);
     }
     if (sites != null) {
       b.sites(sites);

@@ -2,12 +2,17 @@ package org.cloister.cli;
 
 import java.nio.file.Path;
 import org.cloister.cli.processes.ProcessSimulation;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.cloister.data.Partitioners;
 import org.cloister.models.ModelZoo;
 import org.cloister.simulations.FederatedSimulation;
 import org.cloister.simulations.ResultsWriter;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.SimulationResult;
+import org.cloister.simulations.Sweep;
+import org.cloister.simulations.report.HtmlReport;
 import picocli.CommandLine;
 
 /** Validates a simulation config (usage errors name the flag), runs it and prints it. Shared by demo and simulate. */
@@ -19,19 +24,29 @@ final class SimulationRun {
     try {
       SimulationConfig cfg = b.build();
       ModelZoo.byName(cfg.model());
-      Partitioners.parse(cfg.partition());
+      checkPartition(cfg.partition());
       return cfg;
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }
   }
 
-  static int run(CommandLine cl, SimulationConfig cfg, boolean json) throws Exception {
-    return run(cl, cfg, json, false);
+  private static void checkPartition(String partition) {
+    if (!partition.equals(org.cloister.simulations.SimulationData.BY_SITE)) {
+      Partitioners.parse(partition);
+    }
   }
 
-  /** @param processes each site a {@code site start} process against a {@code coordinator start} process */
-  static int run(CommandLine cl, SimulationConfig cfg, boolean json, boolean processes) throws Exception {
+  static int run(CommandLine cl, SimulationConfig cfg, boolean json) throws Exception {
+    return run(cl, cfg, json, false, null);
+  }
+
+  /**
+   * One study; {@code report} (may be null) is where the HTML report goes.
+   *
+   * @param processes each site a {@code site start} process against a {@code coordinator start} process
+   */
+  static int run(CommandLine cl, SimulationConfig cfg, boolean json, boolean processes, Path report) throws Exception {
     if (processes) {
       try {
         ProcessSimulation.requireSupported(cfg);
@@ -39,7 +54,7 @@ final class SimulationRun {
         throw new CommandLine.ParameterException(cl, e.getMessage());
       }
     }
-    StudyPrinter p = new StudyPrinter(cl.getOut(), json);
+    StudyPrinter p = new StudyPrinter(cl.getOut(), json, !json && StudyPrinter.stdoutIsTerminal());
     p.header(cfg);
     SimulationResult result;
     try {
@@ -50,6 +65,79 @@ final class SimulationRun {
     }
     Path written = new ResultsWriter().write(result, cfg.outDir());
     p.summary(result, written);
+    if (report != null) {
+      new HtmlReport().writeStudy(result, report);
+      if (!json) {
+        cl.getOut().println("Report: " + report);
+        cl.getOut().flush();
+      }
+    }
     return result.status().startsWith("finished") ? 0 : 1;
+  }
+
+  /** A grid of studies: each writes its own results; the sweep writes sweep.csv/json, prints the table and the report. */
+  static int runSweep(CommandLine cl, SimulationConfig.Builder base, Sweep sweep, boolean json, Path report) throws Exception {
+    SimulationConfig template = build(cl, base);
+    List<Map.Entry<Map<String, String>, SimulationConfig>> grid;
+    try {
+      grid = sweep.configs(base);
+      for (Map.Entry<Map<String, String>, SimulationConfig> e : grid) {
+        ModelZoo.byName(e.getValue().model());
+        checkPartition(e.getValue().partition());
+      }
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+    java.io.PrintWriter out = cl.getOut();
+    boolean terminal = !json && StudyPrinter.stdoutIsTerminal();
+    int[] index = {0};
+    List<Sweep.Point> points = sweep.run(base, cfg -> {
+      index[0]++;
+      if (!json) {
+        out.printf(Locale.ROOT, "== sweep %d/%d: %s%n", index[0], grid.size(), grid.get(index[0] - 1).getKey());
+        out.flush();
+      }
+      StudyPrinter p = new StudyPrinter(out, json, terminal);
+      SimulationResult r = new FederatedSimulation(cfg, rr -> p.round(rr, cfg)).run();
+      new ResultsWriter().write(r, cfg.outDir());
+      if (!json) {
+        out.printf(Locale.ROOT, "   final accuracy %.4f  auc %.4f  (%s)%n", r.finalMetrics().accuracy(), r.finalMetrics().auc(), r.status());
+        out.flush();
+      }
+      return r;
+    });
+    Path csv = sweep.write(points, template.outDir());
+    if (json) {
+      out.println(java.nio.file.Files.readString(template.outDir().resolve("sweep.json")));
+    } else {
+      printTable(out, sweep.table(points));
+      out.println("Sweep: " + csv + " and " + csv.resolveSibling("sweep.json"));
+    }
+    if (report != null) {
+      new HtmlReport().writeSweep(sweep, points, report);
+      if (!json) {
+        out.println("Report: " + report);
+      }
+    }
+    out.flush();
+    return points.stream().allMatch(pt -> pt.result().status().startsWith("finished")) ? 0 : 1;
+  }
+
+  private static void printTable(java.io.PrintWriter out, List<Map<String, Object>> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    List<String> cols = rows.get(0).keySet().stream().filter(k -> !k.equals("out") && !k.equals("status")).toList();
+    StringBuilder h = new StringBuilder();
+    cols.forEach(c -> h.append(String.format(Locale.ROOT, "%-" + Math.max(12, c.length() + 2) + "s", c)));
+    out.println(h.toString().stripTrailing());
+    for (Map<String, Object> row : rows) {
+      StringBuilder line = new StringBuilder();
+      for (String c : cols) {
+        Object v = row.get(c);
+        line.append(String.format(Locale.ROOT, "%-" + Math.max(12, c.length() + 2) + "s", v == null ? "-" : v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : v));
+      }
+      out.println(line.toString().stripTrailing());
+    }
   }
 }

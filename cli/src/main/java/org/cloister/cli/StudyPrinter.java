@@ -11,12 +11,29 @@ import org.cloister.simulations.SiteReport;
 
 /** Prints a simulated study's progress and summary for people, or its results as JSON for machines. */
 final class StudyPrinter {
+  private static final int BAR = 20;
   private final PrintWriter out;
   private final boolean json;
+  private final boolean terminal;
+  private boolean lineOpen;
 
-  StudyPrinter(PrintWriter out, boolean json) {
+  /**
+   * @param terminal true to redraw one progress line with carriage returns (an interactive
+   *                 terminal); false for one plain line per round (logs, pipes, CI)
+   */
+  StudyPrinter(PrintWriter out, boolean json, boolean terminal) {
     this.out = out;
     this.json = json;
+    this.terminal = terminal;
+  }
+
+  StudyPrinter(PrintWriter out, boolean json) {
+    this(out, json, false);
+  }
+
+  /** Whether standard output is an interactive terminal. */
+  static boolean stdoutIsTerminal() {
+    return System.console() != null && !"dumb".equals(System.getenv("TERM"));
   }
 
   void header(SimulationConfig cfg) {
@@ -33,13 +50,46 @@ final class StudyPrinter {
     if (json) {
       return;
     }
-    out.printf(Locale.ROOT, "round %2d/%d  sites %d/%d  accuracy %.4f  auc %.4f  loss %.4f  (%.1f s)%s%n",
-        r.round(), cfg.rounds(), r.sites().size(), cfg.sites(), r.accuracy(), r.auc(), r.loss(), r.durationMillis() / 1000.0,
-        r.leftOut().isEmpty() ? "" : "  left out: " + r.leftOut().keySet());
+    String eps = epsilonSpent(r, cfg);
+    if (terminal) {
+      int filled = (int) Math.round(BAR * (double) r.round() / cfg.rounds());
+      out.printf(Locale.ROOT, "\r[%s%s] round %d/%d  accuracy %.4f  auc %.4f%s  (%.1f s/round)\u001b[K",
+          "#".repeat(Math.min(BAR, filled)), ".".repeat(Math.max(0, BAR - filled)), r.round(), cfg.rounds(),
+          r.accuracy(), r.auc(), eps, r.durationMillis() / 1000.0);
+      lineOpen = true;
+      if (!r.leftOut().isEmpty() || r.round() == cfg.rounds()) {
+        endLine();
+      }
+      if (!r.leftOut().isEmpty()) {
+        out.println("  round " + r.round() + " left out: " + r.leftOut().keySet());
+      }
+    } else {
+      out.printf(Locale.ROOT, "round %2d/%d  sites %d/%d  accuracy %.4f  auc %.4f  loss %.4f%s  (%.1f s)%s%n",
+          r.round(), cfg.rounds(), r.sites().size(), cfg.sites(), r.accuracy(), r.auc(), r.loss(), eps,
+          r.durationMillis() / 1000.0, r.leftOut().isEmpty() ? "" : "  left out: " + r.leftOut().keySet());
+    }
     out.flush();
   }
 
+  /** "  epsilon 0.31/1.00" (the largest spend of any site against the per-site ceiling), or "" without DP. */
+  static String epsilonSpent(RoundReport r, SimulationConfig cfg) {
+    double e = r.maxEpsilon();
+    if (!cfg.dp().enabled() || Double.isNaN(e)) {
+      return "";
+    }
+    return Double.isNaN(cfg.dp().epsilon()) ? String.format(Locale.ROOT, "  epsilon %.2f", e)
+        : String.format(Locale.ROOT, "  epsilon %.2f/%.2f", e, cfg.dp().epsilon());
+  }
+
+  private void endLine() {
+    if (lineOpen) {
+      out.println();
+      lineOpen = false;
+    }
+  }
+
   void summary(SimulationResult result, Path written) throws java.io.IOException {
+    endLine();
     if (json) {
       out.println(new ResultsWriter().toJson(result));
       out.flush();

@@ -110,7 +110,14 @@ public final class FederatedSimulation {
     MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
     List<ManagedChannel> channels = new ArrayList<>();
     List<SiteLedger> ledgers = new ArrayList<>();
-    ExecutorService pool = Executors.newFixedThreadPool(cfg.sites()); // one agent thread per virtual hospital
+    // one agent thread per virtual hospital, mostly waiting on its long poll; training itself is
+    // bounded to the cores (trainingSlots) so 100 sites do not oversubscribe the machine
+    ExecutorService pool = Executors.newFixedThreadPool(cfg.sites(), r -> {
+      Thread t = new Thread(r, "virtual-site");
+      t.setDaemon(true);
+      return t;
+    });
+    java.util.concurrent.Semaphore trainingSlots = new java.util.concurrent.Semaphore(trainingSlots(cfg.sites()));
     ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
     // the CA certificate (public) lets a privacy officer verify the ledger in coordinator.db afterwards
     org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
@@ -120,12 +127,19 @@ public final class FederatedSimulation {
       ManagedChannel evalChannel = channel(server.port(), pki.clientCredentials(pki.issue(EVALUATOR)));
       channels.add(evalChannel);
       FederationGrpc.FederationBlockingStub evaluator = FederationGrpc.newBlockingStub(evalChannel);
+      Map<String, Double> epsilonSoFar = new java.util.TreeMap<>();
       engine.addListener(new RoundListener() {
         @Override
         public void roundCompleted(RoundResult r) {
+          r.siteMetrics().forEach((site, metrics) -> {
+            Double eps = metrics.get("epsilon");
+            if (eps != null && Double.isFinite(eps)) { // spent whether or not the update was aggregated
+              epsilonSoFar.merge(site, eps, Math::max);
+            }
+          });
           if (!r.quorumMet()) {
             RoundReport rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(),
-                Double.NaN, Double.NaN, Double.NaN, r.durationMillis());
+                Double.NaN, Double.NaN, Double.NaN, r.durationMillis(), epsilonSoFar);
             progress.accept(rep);
             return;
           }
@@ -134,7 +148,7 @@ public final class FederatedSimulation {
           Parameters.set(evalNet, secure.open(EVALUATOR, m, evalChannel));
           EvaluationMetrics em = Evaluator.evaluate(evalNet, test);
           RoundReport rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(),
-              em.accuracy(), em.auc(), em.logLoss(), r.durationMillis());
+              em.accuracy(), em.auc(), em.logLoss(), r.durationMillis(), epsilonSoFar);
           synchronized (reports) {
             reports.add(rep);
           }
@@ -150,11 +164,12 @@ public final class FederatedSimulation {
         MultiLayerNetwork net = ModelZoo.newNetwork(arch, nIn, k, cfg.seed() + s, new Sgd(cfg.learningRate()), DataType.FLOAT);
         SiteLedger siteLedger = new SiteLedger("jdbc:sqlite::memory:");
         ledgers.add(siteLedger);
-        LocalTrainer trainer = cfg.dp().enabled()
+        LocalTrainer siteTrainer = cfg.dp().enabled()
             ? new DpSgdLocalTrainer(net, local, SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + s),
                 new PrivacyBudget(Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()),
                 () -> siteLedger.events(cfg.studyId()), new java.util.SplittableRandom(cfg.seed() * 7919L + s))
             : new PlainSgdTrainer(net, local);
+        LocalTrainer trainer = new BoundedTrainer(siteTrainer, trainingSlots);
         org.cloister.trust.pki.IssuedCertificate party = pki.issue(siteId);
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
@@ -196,6 +211,12 @@ public final class FederatedSimulation {
       }
       secure.close();
     }
+  }
+
+  /** Sites that may train at the same time: the cores, at most the sites ({@code -Dcloister.simulation.training-slots=N} overrides). */
+  static int trainingSlots(int sites) {
+    int cores = Integer.getInteger("cloister.simulation.training-slots", Runtime.getRuntime().availableProcessors());
+    return Math.max(1, Math.min(sites, cores));
   }
 
   static String siteId(int index) {

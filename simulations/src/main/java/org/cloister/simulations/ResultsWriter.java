@@ -28,6 +28,9 @@ public final class ResultsWriter {
       m.put("loss", finite(rr.loss()));
       m.put("sites", rr.sites());
       m.put("left_out", rr.leftOut());
+      if (!rr.siteEpsilon().isEmpty()) {
+        m.put("epsilon", rr.siteEpsilon()); // each site's cumulative epsilon after this round
+      }
       m.put("duration_ms", rr.durationMillis());
       rounds.add(m);
     }
@@ -58,10 +61,11 @@ public final class ResultsWriter {
     Files.createDirectories(dir);
     Path out = dir.resolve("results.json");
     Files.writeString(out, toJson(r) + "\n", StandardCharsets.UTF_8);
-    StringBuilder csv = new StringBuilder("round,model_version,sites,accuracy,auc,loss,duration_ms\n");
+    StringBuilder csv = new StringBuilder("round,model_version,sites,accuracy,auc,loss,max_epsilon,duration_ms\n");
     for (RoundReport rr : r.rounds()) {
-      csv.append(String.format(Locale.ROOT, "%d,%d,%d,%.6f,%.6f,%.6f,%d%n", rr.round(), rr.modelVersion(),
-          rr.sites().size(), rr.accuracy(), rr.auc(), rr.loss(), rr.durationMillis()));
+      csv.append(String.format(Locale.ROOT, "%d,%d,%d,%.6f,%.6f,%.6f,%s,%d%n", rr.round(), rr.modelVersion(),
+          rr.sites().size(), rr.accuracy(), rr.auc(), rr.loss(),
+          Double.isNaN(rr.maxEpsilon()) ? "" : String.format(Locale.ROOT, "%.6f", rr.maxEpsilon()), rr.durationMillis()));
     }
     Files.writeString(dir.resolve("rounds.csv"), csv.toString(), StandardCharsets.UTF_8);
     return out;

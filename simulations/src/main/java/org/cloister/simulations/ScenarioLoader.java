@@ -19,7 +19,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * name the key.
  */
 public final class ScenarioLoader {
-  private static final Set<String> KEYS = Set.of("study_id", "dataset", "label", "sites", "partition", "rounds",
+  private static final Set<String> KEYS = Set.of("study_id", "dataset", "label", "outcome", "sites", "partition", "rounds",
       "local_epochs", "local_steps", "batch_size", "learning_rate", "model", "strategy", "min_sites",
       "round_deadline_s", "seed", "test_fraction", "dp");
   private static final Set<String> DP_KEYS = Set.of("enabled", "epsilon", "delta", "noise_multiplier", "clip", "sampling_rate");
@@ -68,7 +68,7 @@ public final class ScenarioLoader {
       switch (key) {
         case "study_id" -> b.studyId(str(source, key, v));
         case "dataset" -> b.dataset(str(source, key, v));
-        case "label" -> b.labelColumn(str(source, key, v));
+        case "label", "outcome" -> b.labelColumn(str(source, key, v)); // outcome: a Synthea cohort's label
         case "sites" -> b.sites(integer(source, key, v));
         case "partition" -> b.partition(str(source, key, v));
         case "rounds" -> b.rounds(integer(source, key, v));
