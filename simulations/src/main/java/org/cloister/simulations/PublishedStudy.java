@@ -32,7 +32,7 @@ public record PublishedStudy(@JsonProperty("study_id") String studyId,
 
   /** Describes the study {@code cfg} runs (the dataset is read for its shape only). */
   static PublishedStudy of(SimulationConfig cfg, String modelName, long dimension) {
-    Dataset d = SimulationData.load(cfg.dataset(), cfg.labelColumn());
+    Dataset d = SimulationData.load(cfg.dataset(), cfg.labelColumn()).dataset();
     return new PublishedStudy(cfg.studyId(), modelName, dimension, d.numFeatures(), d.numClasses());
   }
 
