@@ -53,7 +53,7 @@ import picocli.CommandLine.Option;
 /** {@code cloister infer}: serve a study's model from an inference enclave, and query it as a clinician. */
 @Command(name = "infer", mixinStandardHelpOptions = true,
     description = "Serve a study's published model from an attested inference enclave, and query it with sealed requests.",
-    subcommands = {InferCommand.Serve.class, InferCommand.Query.class})
+    subcommands = {InferCommand.Serve.class, InferCommand.Query.class, InferCommand.Drop.class})
 final class InferCommand implements Runnable {
   static final String DEFAULT_ENDPOINT = "127.0.0.1:7443";
 
@@ -178,9 +178,73 @@ final class InferCommand implements Runnable {
       out.printf("try: ./cloister infer query --host %s:%d --expect-pcrs %s --trust-root %s --features FILE.csv%n",
           endpoint.getHostString(), d.port(), p.directory().resolve(InferenceDeployment.EXPECTED_PCRS_FILE),
           consortium.resolve("dev-attestation-root.pem"));
+      // where `infer drop` finds the enclave's local (host-only) channel
+      Path local = p.directory().resolve(ENCLAVE_ADDRESS_FILE);
+      Files.writeString(local, "127.0.0.1:" + d.enclave().port() + "\n", StandardCharsets.US_ASCII);
+      out.printf("revoke: ./cloister infer drop --study-dir %s (tells the running enclave to erase the model)%n", studyDir);
       out.flush();
       stopped.await();
+      Files.deleteIfExists(local);
       return 0;
+    }
+  }
+
+  /** Where a running {@code infer serve} records its enclave's local address (in the inference directory). */
+  static final String ENCLAVE_ADDRESS_FILE = "enclave-local.address";
+
+  @Command(name = "drop", mixinStandardHelpOptions = true,
+      description = {"Tells the inference enclave of a running `infer serve` (on this host) to erase the model's "
+          + "weights and data key from its memory: queries fail afterwards.",
+          "Together with disabling the model key at the key broker (which stops new enclaves from loading it) this "
+              + "revokes the model. Exit 0: dropped; 1: no model was loaded, or no running enclave."})
+  static final class Drop implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--study-dir", paramLabel = "DIR", defaultValue = "out/demo",
+        description = "The study's output directory that `infer serve` serves from (default: ${DEFAULT-VALUE}).")
+    Path studyDir;
+
+    @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "revoked by the operator",
+        description = "Why (recorded in the enclave's audit log).")
+    String reason;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      Path file = studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY).resolve("inference")
+          .resolve(ENCLAVE_ADDRESS_FILE);
+      if (!Files.isRegularFile(file)) {
+        err.println("infer drop: no running `infer serve` for " + studyDir + " (" + file + " not found)");
+        err.flush();
+        return 1;
+      }
+      InetSocketAddress address;
+      try {
+        address = ProcessArgs.address("the recorded address", Files.readString(file, StandardCharsets.US_ASCII).trim());
+      } catch (IllegalArgumentException e) {
+        err.println("infer drop: " + file + ": " + e.getMessage());
+        err.flush();
+        return 1;
+      }
+      ManagedChannel ch = NettyChannelBuilder.forAddress(address.getHostString(), address.getPort()).usePlaintext().build();
+      try {
+        boolean dropped = org.cloister.protocol.v1.InferenceAdminGrpc.newBlockingStub(ch)
+            .withDeadlineAfter(30, java.util.concurrent.TimeUnit.SECONDS)
+            .dropModel(org.cloister.protocol.v1.DropModelRequest.newBuilder().setReason(reason).build()).getDropped();
+        out.println(dropped ? "infer drop: the enclave erased the model; queries now fail"
+            : "infer drop: the enclave had no model loaded");
+        out.flush();
+        return dropped ? 0 : 1;
+      } catch (io.grpc.StatusRuntimeException e) {
+        err.println("infer drop: the enclave at " + address + " did not answer: " + e.getStatus().getCode() + ": "
+            + e.getStatus().getDescription());
+        err.flush();
+        return 1;
+      } finally {
+        ch.shutdownNow();
+      }
     }
   }
 

@@ -47,4 +47,36 @@ class InferCommandTest {
     assertThat(CloisterCommandTest.run("infer", "query", "--host", "nohostport", "--expect-pcr", PCR0,
         "--features", "1").err()).contains("--host must be HOST:PORT");
   }
+
+  @Test
+  void dropTellsTheRunningEnclaveOverItsLocalChannelAndNamesAMissingServer(@TempDir Path dir) throws Exception {
+    CloisterCommandTest.Run none = CloisterCommandTest.run("infer", "drop", "--study-dir", dir.toString());
+    assertThat(none.code()).isEqualTo(1);
+    assertThat(none.err()).contains("no running `infer serve`");
+
+    // the enclave's admin service (its drop behaviour is tested with the real enclave in InferenceTierTest)
+    java.util.concurrent.atomic.AtomicReference<String> reason = new java.util.concurrent.atomic.AtomicReference<>();
+    io.grpc.Server admin = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder
+        .forAddress(new java.net.InetSocketAddress("127.0.0.1", 0))
+        .addService(new org.cloister.protocol.v1.InferenceAdminGrpc.InferenceAdminImplBase() {
+          @Override
+          public void dropModel(org.cloister.protocol.v1.DropModelRequest req,
+                                io.grpc.stub.StreamObserver<org.cloister.protocol.v1.DropModelResponse> out) {
+            reason.set(req.getReason());
+            out.onNext(org.cloister.protocol.v1.DropModelResponse.newBuilder().setDropped(true).build());
+            out.onCompleted();
+          }
+        }).build().start();
+    try {
+      Path inference = Files.createDirectories(dir.resolve("consortium/inference"));
+      Files.writeString(inference.resolve(InferCommand.ENCLAVE_ADDRESS_FILE), "127.0.0.1:" + admin.getPort() + "\n");
+      CloisterCommandTest.Run r = CloisterCommandTest.run("infer", "drop", "--study-dir", dir.toString(),
+          "--reason", "key compromised");
+      assertThat(r.code()).isEqualTo(0);
+      assertThat(r.out()).contains("erased the model");
+      assertThat(reason.get()).isEqualTo("key compromised");
+    } finally {
+      admin.shutdownNow();
+    }
+  }
 }
