@@ -1,6 +1,5 @@
 package org.cloister.coordinator.enclave;
 
-import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -9,7 +8,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The host's handle on the secure aggregator enclave: starts it as a separate process from its
@@ -17,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * (gRPC on loopback here; vsock through a proxy in production). The coordinator never loads the
  * enclave's code: it only knows the image, the configuration and the policy files to hand over.
  */
-public final class EnclaveProcess implements AutoCloseable {
+public final class EnclaveProcess extends LocalEnclaveProcess {
   /** Main class inside the enclave image. */
   public static final String MAIN_CLASS = "org.cloister.enclave.EnclaveMain";
   public static final String READY = "CLOISTER-ENCLAVE READY ";
@@ -44,15 +42,11 @@ public final class EnclaveProcess implements AutoCloseable {
     }
   }
 
-  private final JavaProcess process;
-  private final ManagedChannel channel;
-
   private EnclaveProcess(JavaProcess process) {
-    this.process = process;
-    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", process.port())
+    super(process, NettyChannelBuilder.forAddress("127.0.0.1", process.port())
         .usePlaintext() // loopback stand-in for vsock; everything sensitive on it is end-to-end encrypted
         .maxInboundMessageSize(512 * 1024 * 1024)
-        .build();
+        .build());
   }
 
   /**
@@ -64,47 +58,9 @@ public final class EnclaveProcess implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("--config", l.config().toString(), "--policy", l.policy().toString(),
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--listen", "127.0.0.1:0",
         "--exit-with-parent"));
-    if (l.devRootCert() != null) {
-      args.addAll(List.of("--platform", "simulated", "--dev-root-cert", l.devRootCert().toString(),
-          "--dev-root-key", l.devRootKey().toString()));
-    }
-    List<String> jvm = new ArrayList<>(List.of("-Xmx" + (l.maxHeap() == null ? "512m" : l.maxHeap()), "-XX:+UseSerialGC",
-        "--add-modules", "jdk.incubator.vector", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
-        "-Dorg.slf4j.simpleLogger.showDateTime=false"));
-    // extra JVM options for the enclave's JVM (e.g. a profiler); they do not change its measurement
-    String extra = System.getenv("CLOISTER_ENCLAVE_JAVA_OPTS");
-    if (extra != null && !extra.isBlank()) {
-      jvm.addAll(List.of(extra.trim().split("\\s+")));
-    }
+    args.addAll(platformArgs(l.devRootCert(), l.devRootKey()));
+    List<String> jvm = jvmOptions(l.maxHeap(), List.of("-XX:+UseSerialGC", "--add-modules", "jdk.incubator.vector",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false"));
     return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, READY, FAILED, timeout));
-  }
-
-  /** The local channel to the enclave. */
-  public ManagedChannel channel() {
-    return channel;
-  }
-
-  /** PCR0 the enclave reported when it started (hex). */
-  public String pcr0() {
-    return process.readyField("pcr0");
-  }
-
-  public long pid() {
-    return process.pid();
-  }
-
-  public boolean isAlive() {
-    return process.isAlive();
-  }
-
-  @Override
-  public void close() {
-    channel.shutdownNow();
-    try {
-      channel.awaitTermination(2, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    process.close();
   }
 }

@@ -1,6 +1,5 @@
 package org.cloister.coordinator.inference;
 
-import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -11,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.cloister.coordinator.enclave.JavaProcess;
+import org.cloister.coordinator.enclave.LocalEnclaveProcess;
 import org.cloister.protocol.v1.DropModelRequest;
 import org.cloister.protocol.v1.InferenceAdminGrpc;
 
@@ -20,7 +20,7 @@ import org.cloister.protocol.v1.InferenceAdminGrpc;
  * the enclave's code; it hands over files it cannot read (the encrypted artifact) or that are
  * public (configuration, policy).
  */
-public final class InferenceEnclaveProcess implements AutoCloseable {
+public final class InferenceEnclaveProcess extends LocalEnclaveProcess {
   public static final String MAIN_CLASS = "org.cloister.inference.enclave.InferenceMain";
   public static final String READY = "CLOISTER-INFERENCE READY ";
   public static final String FAILED = "CLOISTER-INFERENCE FAILED ";
@@ -50,16 +50,12 @@ public final class InferenceEnclaveProcess implements AutoCloseable {
     }
   }
 
-  private final JavaProcess process;
-  private final ManagedChannel channel;
-
   private InferenceEnclaveProcess(JavaProcess process) {
-    this.process = process;
-    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", process.port())
+    super(process, NettyChannelBuilder.forAddress("127.0.0.1", process.port())
         .usePlaintext() // loopback stand-in for vsock; queries and answers on it are end-to-end encrypted
         .directExecutor() // the relay only forwards answers: no executor hand-off
         .maxInboundMessageSize(64 * 1024 * 1024)
-        .build();
+        .build());
   }
 
   /**
@@ -71,58 +67,20 @@ public final class InferenceEnclaveProcess implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("--config", l.config().toString(), "--policy", l.policy().toString(),
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--artifact", l.artifact().toString(),
         "--audit-log", l.auditLog().toString(), "--listen", "127.0.0.1:0", "--exit-with-parent"));
-    if (l.devRootCert() != null) {
-      args.addAll(List.of("--platform", "simulated", "--dev-root-cert", l.devRootCert().toString(),
-          "--dev-root-key", l.devRootKey().toString()));
-    }
-    List<String> jvm = List.of("-Xmx" + (l.maxHeap() == null ? "512m" : l.maxHeap()),
-        "-Dorg.bytedeco.javacpp.maxbytes=1G", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
-        "-Dorg.slf4j.simpleLogger.showDateTime=false");
+    args.addAll(platformArgs(l.devRootCert(), l.devRootKey()));
+    List<String> jvm = jvmOptions(l.maxHeap(), List.of("-Dorg.bytedeco.javacpp.maxbytes=1G",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false"));
     return new InferenceEnclaveProcess(JavaProcess.start("inference-enclave", jvm, l.classpath(), MAIN_CLASS, args,
         READY, FAILED, timeout));
   }
 
-  /** The local channel to the enclave. */
-  public ManagedChannel channel() {
-    return channel;
-  }
-
-  /** PCR0 the enclave reported at start (hex). */
-  public String pcr0() {
-    return process.readyField("pcr0");
-  }
-
-  /** The enclave's local port (loopback). */
-  public int port() {
-    return process.port();
-  }
-
   public long modelVersion() {
-    return Long.parseLong(process.readyField("model_version"));
-  }
-
-  public long pid() {
-    return process.pid();
-  }
-
-  public boolean isAlive() {
-    return process.isAlive();
+    return Long.parseLong(readyField("model_version"));
   }
 
   /** Tells the enclave to erase the model from its memory (after the key was revoked); true if it held one. */
   public boolean dropModel(String reason) {
-    return InferenceAdminGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+    return InferenceAdminGrpc.newBlockingStub(channel()).withDeadlineAfter(30, TimeUnit.SECONDS)
         .dropModel(DropModelRequest.newBuilder().setReason(reason).build()).getDropped();
-  }
-
-  @Override
-  public void close() {
-    channel.shutdownNow();
-    try {
-      channel.awaitTermination(2, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    process.close();
   }
 }
