@@ -196,8 +196,8 @@ public final class CoordinatorService {
                new CertificateIdentityResolver(), metrics::refused, aggregation::registerServices)) {
         server.start();
         out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
-        out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on 127.0.0.1:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
-            studyId, study.totalRounds(), server.port(), ep.port(), engine.history().size());
+        out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on %s:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
+            studyId, study.totalRounds(), server.boundAddress().getAddress().getHostAddress(), server.port(), ep.port(), engine.history().size());
         out.flush();
         while (!engine.awaitEnd(Duration.ofSeconds(5))) {
           // keep serving
