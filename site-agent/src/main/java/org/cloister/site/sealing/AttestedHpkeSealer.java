@@ -67,6 +67,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   private final SealedModelOpener opener;
   private final AtomicInteger attestations = new AtomicInteger();
   private AttestedEnclave attested;
+  private long highestBase;
 
   /**
    * @param coordinator  channel to the coordinator (serves the attestation relay)
@@ -136,6 +137,16 @@ public final class AttestedHpkeSealer implements UpdateSealer {
    * new nonce, and give up if it still does not verify.
    */
   Challenged challenge(RoundTask task) {
+    long base = task.getModel().getVersion();
+    synchronized (this) {
+      // the model only moves forward: a host that restarts the enclave (wiping its memory) and offers
+      // an older published model as the round's base gets no update from this site
+      if (base < highestBase) {
+        throw new SealingException("round " + task.getRound() + " trains from model version " + base + ", older than "
+            + "version " + highestBase + " this site already trained from: refusing a rollback; not sending the update");
+      }
+      highestBase = base;
+    }
     AttestedEnclave e = current(task.getStudyId(), false);
     byte[] challenge = roundChallenge(task, e);
     if (challenge == null) {
