@@ -135,12 +135,13 @@ public final class Provisioner {
       roster.put(member, k.publicKey());
     }
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, study.id(), study.model(), dimension,
-        study.maxUpdateNorm(), study.minSites(), 0.0, SecureAggregationSetup.serverOptimizer(study.strategy()));
+        study.maxUpdateNorm(), study.minSites(), study.cohortFloor(), 0.0,
+        SecureAggregationSetup.serverOptimizer(study.strategy()));
     Path enclaveDir = Files.createDirectories(coord.resolve("enclave"));
     Path image = enclaveDir.resolve("cloister-enclave.jar");
     Files.copy(enclaveImage, image);
     SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(enclaveDir, policy, roster,
-        ca.certificate());
+        new java.util.HashSet<>(spec.observers()), ca.certificate(), ca.certificate());
     Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
     SecureAggregationSetup.writePcrs(enclaveDir.resolve("expected-pcrs.json"), pcrs);
     Path devRoot = enclaveDir.resolve("platform").resolve("dev-attestation-root.crt");

@@ -26,7 +26,7 @@ class AggregationSessionTest {
   private final AggregationSession.RoundContext round = new AggregationSession.RoundContext("study", 3, "rid-3", 7);
 
   static AggregationPolicy policy(double bound, double noise) {
-    return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, noise,
+    return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, 2, noise,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
   }
 

@@ -35,5 +35,7 @@ public enum FailureReason {
   /** The TCB the evidence reports differs from the TCB its signing key was certified for (SEV-SNP VCEK). */
   TCB_MISMATCH,
   /** The guest or TD configuration breaks the policy (SEV-SNP migration agent or VMPL, TDX module identity). */
-  POLICY_VIOLATION
+  POLICY_VIOLATION,
+  /** The document binds no enclave signing key (see {@link EnclaveSignatures}), or a malformed one. */
+  NO_SIGNING_KEY
 }
