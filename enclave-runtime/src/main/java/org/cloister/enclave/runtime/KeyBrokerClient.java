@@ -103,7 +103,7 @@ public final class KeyBrokerClient implements AutoCloseable {
       throw refused("GetChallenge", "-", e);
     }
     byte[] doc = platform.attestationDocument(nonce.toByteArray(), null, enclaveKey.publicKey());
-    return Recipient.newBuilder().setAttestationDocument(ByteString.copyFrom(doc)).setNonce(nonce).build();
+    return Recipient.newBuilder().setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc)).setNonce(nonce).build();
   }
 
   private byte[] open(String op, String keyId, Recipient r, ByteString sealed) throws IOException {

@@ -66,7 +66,7 @@ final class InferenceService {
           return;
         }
         byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), served.toByteArray(), key.publicKey());
-        out.onNext(InferenceAttestation.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+        out.onNext(InferenceAttestation.newBuilder().setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc)).build());
         out.onCompleted();
       }
 

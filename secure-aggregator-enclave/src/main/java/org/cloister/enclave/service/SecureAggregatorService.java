@@ -176,7 +176,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     // binds the verifier's nonce, the HPKE key updates are sealed to and the enclave's signing key
     byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), signer.attestationUserData(),
         key.publicKey());
-    out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+    out.onNext(AttestationResponse.newBuilder().setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc)).build());
     out.onCompleted();
   }
 

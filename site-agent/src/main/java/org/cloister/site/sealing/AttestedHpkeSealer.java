@@ -227,11 +227,17 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     random.nextBytes(nonce);
     byte[] doc;
     try {
-      doc = relay.withDeadlineAfter(30, TimeUnit.SECONDS).getAttestation(AttestationRequest.newBuilder()
-          .setStudyId(studyId).setNonce(ByteString.copyFrom(nonce)).build()).getDocument().toByteArray();
+      org.cloister.protocol.v1.AttestationResponse response = relay.withDeadlineAfter(30, TimeUnit.SECONDS)
+          .getAttestation(AttestationRequest.newBuilder().setStudyId(studyId).setNonce(ByteString.copyFrom(nonce))
+              .build());
+      doc = org.cloister.protocol.EvidenceWire.nitroDocument(response.hasEvidence() ? response.getEvidence() : null,
+          !response.getLegacyDocument().isEmpty(), "the secure aggregator enclave");
     } catch (StatusRuntimeException e) {
       throw new SealingException("cannot obtain the enclave's attestation document: " + e.getStatus().getCode()
           + ": " + e.getStatus().getDescription(), e);
+    } catch (IllegalArgumentException e) {
+      throw new SealingException("the enclave's attestation was refused (MALFORMED): " + e.getMessage()
+          + "; not sending the update", e);
     }
     VerificationPolicy policy = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
     for (Map.Entry<Integer, byte[]> e : expectedPcrs.entrySet()) {

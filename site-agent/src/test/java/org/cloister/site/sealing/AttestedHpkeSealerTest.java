@@ -51,6 +51,7 @@ class AttestedHpkeSealerTest {
     volatile Map<Integer, byte[]> enclavePcrs = pcrs;
     volatile DevelopmentAttestationAuthority signer = authority;
     volatile boolean replay;
+    volatile String wire = "v2";
     volatile byte[] last;
     volatile SealedModelCopy copy;
 
@@ -59,7 +60,13 @@ class AttestedHpkeSealerTest {
       byte[] doc = replay && last != null ? last
           : signer.issue("enclave", enclavePcrs, req.getNonce().toByteArray(), null, enclave.publicKey());
       last = doc;
-      out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+      AttestationResponse.Builder r = AttestationResponse.newBuilder();
+      switch (wire) {
+        case "v1" -> r.setLegacyDocument(ByteString.copyFrom(doc));
+        case "tdx" -> r.setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc).toBuilder().setPlatform("tdx"));
+        default -> r.setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc));
+      }
+      out.onNext(r.build());
       out.onCompleted();
     }
 
@@ -107,6 +114,16 @@ class AttestedHpkeSealerTest {
     // relabelled as another site's: does not open
     assertThatThrownBy(() -> HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO,
         AttestedHpkeSealer.aad("s", 4, "r-4", "site-3", 5, 3))).hasMessageContaining("authentication tag mismatch");
+  }
+
+  @Test
+  void theOldNitroOnlyWireFormAndUnboundPlatformsAreRefused() {
+    relay.wire = "v1"; // an enclave (or host) still speaking attestation wire form v1
+    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3}))
+        .isInstanceOf(SealingException.class).hasMessageContaining("wire form v1").hasMessageContaining("not sending");
+    relay.wire = "tdx"; // a host relabelling a Nitro document as TDX evidence, or a TDX enclave: not bound yet
+    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3}))
+        .isInstanceOf(SealingException.class).hasMessageContaining("'tdx' evidence");
   }
 
   @Test
