@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.math.BigInteger;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
-import java.security.interfaces.ECPublicKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -44,6 +43,26 @@ public final class SnpVerifier implements EvidenceVerifier {
   private static final String AMD_OID = "1.3.6.1.4.1.3704.1.";
   private static final Set<String> NAMES = Set.of("measurement", "host_data", "report_data");
 
+  private final Map<AmdProduct, X509Certificate> arks;
+
+  /** A verifier anchored in the ARKs pinned in this module. */
+  public SnpVerifier() {
+    this(pinned());
+  }
+
+  /** A verifier anchored in {@code arks}: for tests with a test double of AMD's key hierarchy only. */
+  SnpVerifier(Map<AmdProduct, X509Certificate> arks) {
+    this.arks = Map.copyOf(arks);
+  }
+
+  private static Map<AmdProduct, X509Certificate> pinned() {
+    Map<AmdProduct, X509Certificate> m = new java.util.EnumMap<>(AmdProduct.class);
+    for (AmdProduct p : AmdProduct.values()) {
+      m.put(p, p.ark());
+    }
+    return m;
+  }
+
   @Override
   public TeePlatform platform() {
     return TeePlatform.SEV_SNP;
@@ -72,13 +91,12 @@ public final class SnpVerifier implements EvidenceVerifier {
           throw new AttestationException(FailureReason.UNTRUSTED_ROOT, "root certificate '"
               + cn(c.getSubjectX500Principal()) + "' in the collateral is not a pinned AMD ARK");
         }
-      } else if (c.getPublicKey() instanceof ECPublicKey) {
+      } else if (cn(c.getSubjectX500Principal()).equals("SEV-" + leafName)) {
         leaves.add(c);
       } else {
         intermediates.add(c);
       }
     }
-    leaves.removeIf(c -> !cn(c.getSubjectX500Principal()).equals("SEV-" + leafName));
     if (leaves.isEmpty()) {
       throw new AttestationException(FailureReason.MISSING_COLLATERAL,
           "the report is signed by a " + leafName + " but the collateral holds no " + leafName + " certificate");
@@ -106,8 +124,9 @@ public final class SnpVerifier implements EvidenceVerifier {
       if (!CertificateChecks.isSignedBy(leaf, c.getPublicKey())) {
         continue;
       }
-      for (AmdProduct p : AmdProduct.values()) {
-        if (CertificateChecks.isSignedBy(c, p.ark().getPublicKey())) {
+      for (Map.Entry<AmdProduct, X509Certificate> ark : arks.entrySet()) {
+        AmdProduct p = ark.getKey();
+        if (CertificateChecks.isSignedBy(c, ark.getValue().getPublicKey())) {
           intermediate = c;
           product = p;
         }
@@ -127,7 +146,7 @@ public final class SnpVerifier implements EvidenceVerifier {
       throw new AttestationException(FailureReason.UNTRUSTED_ROOT,
           "the " + leafName + " is certified by '" + interCn + "', not by an " + intermediateName);
     }
-    CertificateChecks.checkValidity(product.ark(), policy.instant(), "AMD ARK-" + product.displayName());
+    CertificateChecks.checkValidity(arks.get(product), policy.instant(), "AMD ARK-" + product.displayName());
     CertificateChecks.checkValidity(intermediate, policy.instant(), intermediateName + " " + interCn);
     CertificateChecks.checkValidity(leaf, policy.instant(), leafName + " certificate");
 
@@ -218,11 +237,11 @@ public final class SnpVerifier implements EvidenceVerifier {
     }
   }
 
-  private static Optional<AmdProduct> pinnedProductOf(X509Certificate root) {
-    for (AmdProduct p : AmdProduct.values()) {
+  private Optional<AmdProduct> pinnedProductOf(X509Certificate root) {
+    for (Map.Entry<AmdProduct, X509Certificate> ark : arks.entrySet()) {
       try {
-        if (Arrays.equals(p.ark().getEncoded(), root.getEncoded())) {
-          return Optional.of(p);
+        if (Arrays.equals(ark.getValue().getEncoded(), root.getEncoded())) {
+          return Optional.of(ark.getKey());
         }
       } catch (java.security.cert.CertificateEncodingException e) {
         return Optional.empty();
