@@ -105,7 +105,7 @@ public final class SnpVerifier implements EvidenceVerifier {
     AttestationException firstFailure = null;
     for (X509Certificate leaf : leaves) {
       try {
-        return verifyWith(report, leaf, intermediates, vlek, leafName, intermediateName, policy);
+        return verifyWith(report, leaf, intermediates, vlek, leafName, intermediateName, collateral, policy);
       } catch (AttestationException e) {
         if (firstFailure == null) {
           firstFailure = e;
@@ -116,7 +116,8 @@ public final class SnpVerifier implements EvidenceVerifier {
   }
 
   private VerifiedEvidence verifyWith(SnpReport report, X509Certificate leaf, List<X509Certificate> intermediates,
-      boolean vlek, String leafName, String intermediateName, EvidencePolicy policy) throws AttestationException {
+      boolean vlek, String leafName, String intermediateName, Collateral collateral, EvidencePolicy policy)
+      throws AttestationException {
     // leaf <- intermediate (ASK/ASVK) <- pinned ARK
     X509Certificate intermediate = null;
     AmdProduct product = null;
@@ -146,6 +147,7 @@ public final class SnpVerifier implements EvidenceVerifier {
       throw new AttestationException(FailureReason.UNTRUSTED_ROOT,
           "the " + leafName + " is certified by '" + interCn + "', not by an " + intermediateName);
     }
+    checkAmdCrls(collateral, arks.get(product), intermediate, leaf, product, policy);
     CertificateChecks.checkValidity(arks.get(product), policy.instant(), "AMD ARK-" + product.displayName());
     CertificateChecks.checkValidity(intermediate, policy.instant(), intermediateName + " " + interCn);
     CertificateChecks.checkValidity(leaf, policy.instant(), leafName + " certificate");
@@ -195,6 +197,27 @@ public final class SnpVerifier implements EvidenceVerifier {
     }
     return new VerifiedEvidence(TeePlatform.SEV_SNP, measurements, reportData, Optional.empty(), debug,
         Optional.empty(), Optional.empty());
+  }
+
+  /**
+   * AMD's KDS serves a CRL per product, signed by the ARK, listing revoked ASKs/ASVKs (and VCEKs/VLEKs). When the
+   * collateral holds a CRL of this ARK it must verify, be current, and revoke neither certificate of the chain;
+   * without one, revocation is not checked (docs/trust.md says so).
+   */
+  private static void checkAmdCrls(Collateral collateral, X509Certificate ark, X509Certificate intermediate,
+      X509Certificate leaf, AmdProduct product, EvidencePolicy policy) throws AttestationException {
+    for (java.security.cert.X509CRL crl : collateral.crls()) {
+      if (!crl.getIssuerX500Principal().equals(ark.getSubjectX500Principal())) {
+        continue;
+      }
+      CertificateChecks.checkCrl(crl, ark, policy.instant(), "the CRL of ARK-" + product.displayName());
+      for (X509Certificate c : List.of(intermediate, leaf)) {
+        if (crl.isRevoked(c)) {
+          throw new AttestationException(FailureReason.REVOKED_CERTIFICATE,
+              "'" + cn(c.getSubjectX500Principal()) + "' is revoked by ARK-" + product.displayName());
+        }
+      }
+    }
   }
 
   private static void checkProduct(SnpReport report, X509Certificate leaf, AmdProduct product)

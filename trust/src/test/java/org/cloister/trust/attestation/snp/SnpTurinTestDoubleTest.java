@@ -50,6 +50,7 @@ class SnpTurinTestDoubleTest {
   private static final byte[] MEASUREMENT = new byte[48];
 
   private static X509Certificate ark;
+  private static PrivateKey arkKey;
   private static X509Certificate ask;
   private static PrivateKey askKey;
   private static KeyPair vcekKeys;
@@ -59,6 +60,7 @@ class SnpTurinTestDoubleTest {
     KeyPair arkKeys = rsa();
     KeyPair askKeys = rsa();
     askKey = askKeys.getPrivate();
+    arkKey = arkKeys.getPrivate();
     vcekKeys = p384();
     ark = cert("ARK-Turin", "ARK-Turin", arkKeys.getPublic(), arkKeys.getPrivate(), true, Map.of());
     ask = cert("SEV-Turin", "ARK-Turin", askKeys.getPublic(), arkKeys.getPrivate(), true, Map.of());
@@ -157,6 +159,31 @@ class SnpTurinTestDoubleTest {
         EvidencePolicy.at(AT));
     assertThat(e.reason()).isEqualTo(FailureReason.MISSING_COLLATERAL);
     assertThat(e.getMessage()).contains("VLEK");
+  }
+
+  @Test
+  void anArkCrlInTheCollateralIsEnforced() throws Exception {
+    X509Certificate vcek = vcek(4, HW_ID, "Turin-B0");
+    java.security.cert.X509CRL none = crl(null, "2026-02-01T00:00:00Z");
+    java.security.cert.X509CRL revokesAsk = crl(ask.getSerialNumber(), "2026-02-01T00:00:00Z");
+    java.security.cert.X509CRL stale = crl(null, "2025-12-01T00:00:00Z");
+    assertThat(verifier().verify(goodReport(), new Collateral(List.of(vcek, ask), List.of(none), List.of(), List.of()),
+        EvidencePolicy.at(AT)).platform().id()).isEqualTo("sev-snp");
+    assertThat(refusal(goodReport(), new Collateral(List.of(vcek, ask), List.of(revokesAsk), List.of(), List.of()),
+        EvidencePolicy.at(AT)).reason()).isEqualTo(FailureReason.REVOKED_CERTIFICATE);
+    assertThat(refusal(goodReport(), new Collateral(List.of(vcek, ask), List.of(stale), List.of(), List.of()),
+        EvidencePolicy.at(AT)).reason()).isEqualTo(FailureReason.EXPIRED_COLLATERAL);
+  }
+
+  private static java.security.cert.X509CRL crl(BigInteger revoked, String nextUpdate) throws Exception {
+    org.bouncycastle.cert.X509v2CRLBuilder b = new org.bouncycastle.cert.X509v2CRLBuilder(
+        new X500Name("CN=ARK-Turin"), Date.from(Instant.parse("2025-11-01T00:00:00Z")));
+    b.setNextUpdate(Date.from(Instant.parse(nextUpdate)));
+    if (revoked != null) {
+      b.addCRLEntry(revoked, Date.from(Instant.parse("2025-11-01T00:00:00Z")), 0);
+    }
+    return new org.bouncycastle.cert.jcajce.JcaX509CRLConverter().getCRL(
+        b.build(new JcaContentSignerBuilder("SHA384withRSA").build(arkKey)));
   }
 
   @Test
