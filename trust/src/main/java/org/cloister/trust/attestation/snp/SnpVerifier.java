@@ -63,6 +63,42 @@ public final class SnpVerifier implements EvidenceVerifier {
     return m;
   }
 
+  /**
+   * The AMD KDS path of the VCEK that signed {@code report} ({@code vcek/v1/PRODUCT/HWID?blSPL=..}), reading the
+   * product from the report's CPUID (version 3 and later) or {@code productHint} (version 2 carries none).
+   * Nothing is verified here; the fetched folder is verified afterwards.
+   */
+  public static String vcekKdsPath(byte[] report, AmdProduct productHint) throws AttestationException {
+    SnpReport r = SnpReport.parse(report);
+    if (r.signingKey() != SnpReport.SIGNING_KEY_VCEK) {
+      throw new AttestationException(FailureReason.MISSING_COLLATERAL, "the report is signed by a VLEK: its "
+          + "certificate comes from the cloud provider, not from AMD's KDS");
+    }
+    AmdProduct product = AmdProduct.fromCpuid(r.cpuidFamily(), r.cpuidModel());
+    if (product == null) {
+      product = productHint;
+    }
+    if (product == null) {
+      throw new AttestationException(FailureReason.MISSING_COLLATERAL, "the report (version " + r.version()
+          + ") does not name its product; give it (Milan, Genoa, Turin)");
+    }
+    if (r.chipIdMasked()) {
+      throw new AttestationException(FailureReason.MISSING_COLLATERAL, "the report masks its CHIP_ID: its VCEK cannot "
+          + "be looked up");
+    }
+    SnpReport.Tcb t = SnpReport.Tcb.decode(r.reportedTcb(), product.turinLayout());
+    byte[] chip = product.turinLayout() ? Arrays.copyOf(r.chipId(), 8) : r.chipId();
+    return "vcek/v1/" + product.displayName() + "/" + HexFormat.of().formatHex(chip) + "?"
+        + (product.turinLayout() ? "fmcSPL=" + t.fmc() + "&" : "") + "blSPL=" + t.bootloader() + "&teeSPL=" + t.tee()
+        + "&snpSPL=" + t.snp() + "&ucodeSPL=" + t.microcode();
+  }
+
+  /** The product a report names by CPUID (version 3 and later), if any. */
+  public static Optional<AmdProduct> productOf(byte[] report) throws AttestationException {
+    SnpReport r = SnpReport.parse(report);
+    return Optional.ofNullable(AmdProduct.fromCpuid(r.cpuidFamily(), r.cpuidModel()));
+  }
+
   @Override
   public TeePlatform platform() {
     return TeePlatform.SEV_SNP;

@@ -69,6 +69,30 @@ public final class TdxVerifier implements EvidenceVerifier {
     this.root = root;
   }
 
+  /** What to fetch from Intel PCS for a quote: its FMSPC and the CA ("platform" or "processor") of its PCK. */
+  public record PcsRequest(String fmspc, String pckCa) {}
+
+  /**
+   * Reads the FMSPC and PCK CA of {@code quote} (nothing is verified: the result only says which collateral to
+   * fetch; verification happens on the fetched folder).
+   */
+  public static PcsRequest pcsRequest(byte[] quote) throws AttestationException {
+    TdxQuote q = TdxQuote.parse(quote);
+    List<X509Certificate> chain;
+    try {
+      chain = Pem.parseCertificates(q.pckChainText().getBytes(StandardCharsets.US_ASCII), "PCK chain");
+    } catch (IOException e) {
+      throw new AttestationException(FailureReason.MALFORMED, "the quote's PCK certificate chain: " + e.getMessage(), e);
+    }
+    String issuer = cn(chain.get(0).getIssuerX500Principal());
+    String ca = issuer.contains("Processor") ? "processor" : issuer.contains("Platform") ? "platform" : null;
+    if (ca == null) {
+      throw new AttestationException(FailureReason.MALFORMED, "the PCK is issued by '" + issuer
+          + "', neither the PCK Platform CA nor the PCK Processor CA");
+    }
+    return new PcsRequest(HexFormat.of().formatHex(PckExtensions.of(chain.get(0)).fmspc()).toUpperCase(Locale.ROOT), ca);
+  }
+
   @Override
   public TeePlatform platform() {
     return TeePlatform.TDX;
