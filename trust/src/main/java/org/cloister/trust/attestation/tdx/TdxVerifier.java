@@ -211,27 +211,43 @@ public final class TdxVerifier implements EvidenceVerifier {
       throw new AttestationException(FailureReason.MISSING_COLLATERAL, "the collateral holds no Intel TCB info");
     }
     List<String> seen = new ArrayList<>();
+    SignedPcsJson newest = null;
     for (Collateral.RawJson raw : collateral.tcbInfos()) {
       SignedPcsJson doc = SignedPcsJson.parse(raw, "tcbInfo");
       String f = doc.body().path("fmspc").asText();
       if (f.equalsIgnoreCase(fmspc)) {
-        return doc;
+        newest = newer(newest, doc);
       }
       seen.add(f);
+    }
+    if (newest != null) {
+      return newest;
     }
     throw new AttestationException(FailureReason.MISSING_COLLATERAL,
         "the collateral holds no TCB info for FMSPC " + fmspc + " (only " + seen + ")");
   }
 
   private static SignedPcsJson qeIdentity(Collateral collateral) throws AttestationException {
+    SignedPcsJson newest = null;
     for (Collateral.RawJson raw : collateral.qeIdentities()) {
       SignedPcsJson doc = SignedPcsJson.parse(raw, "enclaveIdentity");
       if ("TD_QE".equals(doc.body().path("id").asText())) {
-        return doc;
+        newest = newer(newest, doc);
       }
+    }
+    if (newest != null) {
+      return newest;
     }
     throw new AttestationException(FailureReason.MISSING_COLLATERAL,
         "the collateral holds no TD quoting enclave identity (enclaveIdentity id TD_QE)");
+  }
+
+  /** Of two documents for the same thing, the one Intel issued later (by issueDate; an unparsable date loses). */
+  private static SignedPcsJson newer(SignedPcsJson a, SignedPcsJson b) {
+    if (a == null) {
+      return b;
+    }
+    return a.body().path("issueDate").asText().compareTo(b.body().path("issueDate").asText()) >= 0 ? a : b;
   }
 
   private void checkPcsDocument(SignedPcsJson doc, List<X509Certificate> pool, List<X509CRL> crls, Instant at,
