@@ -163,18 +163,19 @@ public final class FederatedSimulation {
         Dataset local = data.sitePartitions().get(s);
         MultiLayerNetwork net = ModelZoo.newNetwork(arch, nIn, k, cfg.seed() + s, new Sgd(cfg.learningRate()), DataType.FLOAT);
         SiteLedger siteLedger = new SiteLedger("jdbc:sqlite::memory:");
+        String datasetId = org.cloister.site.ledger.DatasetFingerprint.of(siteId, "simulation:" + cfg.studyId() + ":partition-" + s);
         ledgers.add(siteLedger);
         LocalTrainer siteTrainer = cfg.dp().enabled()
             ? new DpSgdLocalTrainer(net, local, SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + s),
                 new PrivacyBudget(Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()),
-                () -> siteLedger.events(cfg.studyId()), new java.util.SplittableRandom(cfg.seed() * 7919L + s))
+                () -> siteLedger.datasetEvents(datasetId), new java.util.SplittableRandom(cfg.seed() * 7919L + s))
             : new PlainSgdTrainer(net, local);
         LocalTrainer trainer = new BoundedTrainer(siteTrainer, trainingSlots);
         org.cloister.trust.pki.IssuedCertificate party = pki.issue(siteId);
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
         SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch),
-            new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), siteLedger,
+            new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5, datasetId), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
         futures.add(pool.submit(agent));
