@@ -94,7 +94,11 @@ public final class FederatedSimulation {
     for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "consortium-ca.crt"}) {
       java.nio.file.Files.deleteIfExists(cfg.outDir().resolve(f));
     }
-    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"));
+    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
+    // the coordinator signs a checkpoint of the ledger head at every round, as in a deployment
+    org.cloister.trust.pki.IssuedCertificate coordinatorKey = pki.issue("coordinator");
+    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"),
+        new org.cloister.coordinator.ledger.CheckpointSigner(coordinatorKey.privateKey(), coordinatorKey.certificate()));
     PrivacyBudgets budgets = cfg.dp().enabled() && !Double.isNaN(cfg.dp().epsilon())
         ? new PrivacyBudgets(new PrivacyBudgets.Ceiling(cfg.dp().epsilon(), cfg.dp().delta()), Map.of()) : null;
     List<String> members = new ArrayList<>();
@@ -118,7 +122,6 @@ public final class FederatedSimulation {
       return t;
     });
     java.util.concurrent.Semaphore trainingSlots = new java.util.concurrent.Semaphore(trainingSlots(cfg.sites()));
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
     // the CA certificate (public) lets a privacy officer verify the ledger in coordinator.db afterwards
     org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),

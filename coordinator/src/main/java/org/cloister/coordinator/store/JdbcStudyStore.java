@@ -420,6 +420,21 @@ public final class JdbcStudyStore implements StudyStore {
     }
   }
 
+  /** The study's recorded status and detail ("finished: 3 rounds completed"), or empty when unknown. */
+  public synchronized String studyStatus(String studyId) {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT status, status_detail FROM studies WHERE study_id = ?")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        String st = rs.next() ? rs.getString(1) + (rs.getString(2).isEmpty() ? "" : ": " + rs.getString(2)) : "";
+        conn.commit();
+        return st;
+      }
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot read the status of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public synchronized List<String> studies() {
     List<String> out = new ArrayList<>();
