@@ -133,6 +133,45 @@ class LedgerCommandTest {
   }
 
   @Test
+  void aConsistentRewriteIsCaughtAgainstASitesOwnLedger(@TempDir Path dir) throws Exception {
+    Path db = copyDb(dir);
+    Path siteLedger = dir.resolve("site-ledger.db");
+    String study;
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
+         org.cloister.site.ledger.SiteLedger site = new org.cloister.site.ledger.SiteLedger("jdbc:sqlite:" + siteLedger)) {
+      // site-1's own ledger: the spends it signed, as its agent recorded them
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT study_id, round_id, round, spend, signature FROM ledger"
+          + " WHERE party_id = 'site-1' ORDER BY seq")) {
+        study = null;
+        while (rs.next()) {
+          study = rs.getString(1);
+          PrivacySpend p = PrivacySpend.parseFrom(rs.getBytes(4));
+          site.record(study, rs.getString(2), rs.getInt(3), p.getDatasetId(),
+              org.cloister.dp.events.DpEventJson.fromJson(p.getEventJson()), p.getEpsilonAfter(), rs.getBytes(4), rs.getBytes(5));
+        }
+      }
+      // whoever holds the coordinator's key removes the last round everywhere, checkpoint included
+      String lastRound;
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT round_id FROM rounds ORDER BY seq DESC LIMIT 1")) {
+        rs.next();
+        lastRound = rs.getString(1);
+      }
+      for (String table : new String[] {"ledger", "spend_status", "rounds"}) {
+        c.createStatement().executeUpdate("DELETE FROM " + table + " WHERE round_id = '" + lastRound + "'");
+      }
+      c.createStatement().executeUpdate("DELETE FROM ledger_checkpoints WHERE rounds = 3");
+    }
+    // the coordinator's database alone cannot show it ...
+    CloisterCommandTest.Run alone = verify(db);
+    assertThat(alone.code()).as(alone.out()).isZero();
+    // ... the site's own record does
+    CloisterCommandTest.Run r = CloisterCommandTest.run("ledger", "verify", "--database", db.toString(), "--trust-root",
+        out.resolve("consortium-ca.crt").toString(), "--site-ledger", siteLedger.toString());
+    assertThat(r.code()).as(r.out()).isEqualTo(1);
+    assertThat(r.out()).contains("site-1 signed a spend for round 3").contains("that the coordinator's ledger lacks");
+  }
+
+  @Test
   void wrongTrustRootFailsEverySignature(@TempDir Path dir) throws Exception {
     java.nio.file.Path other = dir.resolve("other-ca.crt");
     var ca = org.cloister.trust.pki.CertificateAuthority.createRoot("other", org.cloister.trust.pki.EcCurve.P256,

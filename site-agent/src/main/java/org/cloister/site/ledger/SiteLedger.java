@@ -125,6 +125,24 @@ public final class SiteLedger implements AutoCloseable {
     }
   }
 
+  /** Every signed spend of this site in {@code studyId}, by round id, in order. */
+  public synchronized Map<String, SignedSpend> signedSpends(String studyId) {
+    Map<String, SignedSpend> out = new LinkedHashMap<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT round_id, spend, signature FROM spends WHERE study_id = ?"
+        + " ORDER BY recorded_ms, round")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getString(1), SignedSpend.newBuilder().setSpend(ByteString.copyFrom(rs.getBytes(2)))
+              .setSignature(ByteString.copyFrom(rs.getBytes(3))).build());
+        }
+      }
+      return out;
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read the site ledger: " + e.getMessage(), e);
+    }
+  }
+
   /** This study's signed spends the coordinator has not confirmed holding, by round id, in order. */
   public synchronized Map<String, SignedSpend> unacknowledged(String studyId) {
     Map<String, SignedSpend> out = new LinkedHashMap<>();
