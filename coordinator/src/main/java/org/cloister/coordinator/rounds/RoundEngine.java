@@ -121,6 +121,13 @@ public final class RoundEngine implements Runnable {
     this.current = state.latestModel();
     this.models.put(current.getVersion(), current);
     this.history.addAll(state.rounds());
+    // spends received in a round that never committed (the coordinator stopped mid-round) stay on the ledger
+    int inFlight = store.closeInFlightSpends(config.studyId(), "round never committed (the coordinator stopped mid-round);"
+        + " the spend still counts");
+    if (inFlight > 0) {
+      log.warn("study {}: {} privacy spend(s) received in a round that never committed; they stay on the ledger and count",
+          config.studyId(), inFlight);
+    }
     // restarted sites must poll again before they count as available
     state.sites().forEach((id, n) -> sites.put(id, new SiteRecord(id, n, Long.MIN_VALUE / 2)));
     if ("finished".equals(state.status())) {

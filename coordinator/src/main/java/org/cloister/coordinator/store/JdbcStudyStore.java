@@ -352,6 +352,22 @@ public final class JdbcStudyStore implements StudyStore {
   }
 
   @Override
+  public synchronized int closeInFlightSpends(String studyId, String reason) {
+    try (PreparedStatement ps = conn.prepareStatement("UPDATE spend_status SET status = 'rejected', reason = ?, updated_ms = ?"
+        + " WHERE study_id = ? AND status = 'received'")) {
+      ps.setString(1, reason);
+      ps.setLong(2, System.currentTimeMillis());
+      ps.setString(3, studyId);
+      int n = ps.executeUpdate();
+      conn.commit();
+      return n;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot update the spend statuses of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public synchronized Map<String, SpendStatus> spendStatuses(String studyId) {
     Map<String, SpendStatus> out = new TreeMap<>();
     try (PreparedStatement ps = conn.prepareStatement("SELECT party_id, round_id, status, reason FROM spend_status WHERE study_id = ?")) {

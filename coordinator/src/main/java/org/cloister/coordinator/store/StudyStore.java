@@ -54,6 +54,15 @@ public interface StudyStore extends AutoCloseable {
    */
   boolean recordSpend(String studyId, LedgerRecord spend, String status, String reason);
 
+  /**
+   * Gives every spend still {@code received} (its round never committed, e.g. the coordinator
+   * stopped mid-round) the status {@code rejected} with {@code reason}; the entries stay in the
+   * ledger and keep counting.
+   *
+   * @return how many spends were updated
+   */
+  int closeInFlightSpends(String studyId, String reason);
+
   /** What happened to each recorded spend, by "party/round_id". */
   Map<String, SpendStatus> spendStatuses(String studyId);
 

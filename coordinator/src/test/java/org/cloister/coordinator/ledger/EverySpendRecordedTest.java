@@ -136,7 +136,7 @@ class EverySpendRecordedTest {
       RoundTask t = ((RoundEngine.Poll.Task) engine.pollTask("A", 30_000)).task();
       engine.submit("A", certs.get("A").certificate(), update(t, 1, 12, spend(certs.get("A"), "A", 1, t.getRoundId())));
 
-      // durable before the answer: a second connection (a restarted coordinator) already sees A's spend
+      // durable before the answer: a second connection (a coordinator restarted now) already sees A's spend
       try (JdbcStudyStore other = new JdbcStudyStore(url)) {
         assertThat(other.ledger(STUDY)).extracting(StudyStore.LedgerEntry::partyId).containsExactly("A");
         assertThat(other.spendStatuses(STUDY).get("A/" + t.getRoundId()).status()).isEqualTo("received");
@@ -212,5 +212,36 @@ class EverySpendRecordedTest {
         }
       }
     }
+  }
+
+  @Test
+  void aSpendReceivedBeforeACrashStaysOnTheLedgerAndCountsAfterTheRestart(@TempDir Path dir) throws Exception {
+    String url = "jdbc:sqlite:" + dir.resolve("coordinator.db");
+    IssuedCertificate a = ca.issueClient("A", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.HOURS));
+    HandClock clock = new HandClock();
+    String roundId;
+    JdbcStudyStore first = new JdbcStudyStore(url);
+    RoundEngine engine = new RoundEngine(config(2, Duration.ofSeconds(30)), model0(), new FedAvgStrategy(),
+        new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), first, budgets, clock, 1);
+    engine.join("A", 160);
+    engine.join("B", 160);
+    Thread loop = new Thread(engine, "engine");
+    loop.setDaemon(true);
+    loop.start();
+    RoundTask t = ((RoundEngine.Poll.Task) engine.pollTask("A", 30_000)).task();
+    roundId = t.getRoundId();
+    engine.submit("A", a.certificate(), update(t, 1, 12, spend(a, "A", 1, roundId)));
+    // the coordinator dies before the round commits: its database connection goes away mid-round
+    first.close();
+    try (JdbcStudyStore store = new JdbcStudyStore(url)) {
+      RoundEngine restarted = new RoundEngine(config(2, Duration.ofSeconds(30)), model0(), new FedAvgStrategy(),
+          new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), store, budgets, clock, 1);
+      assertThat(store.rounds(STUDY)).isEmpty();
+      assertThat(restarted.budgetGuard().spent("A")).hasSize(1);
+      StudyStore.SpendStatus s = store.spendStatuses(STUDY).get("A/" + roundId);
+      assertThat(s.status()).isEqualTo("rejected");
+      assertThat(s.reason()).contains("round never committed");
+    }
+    engine.stop();
   }
 }

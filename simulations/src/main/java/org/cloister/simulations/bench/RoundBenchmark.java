@@ -391,6 +391,11 @@ public final class RoundBenchmark {
     }
 
     @Override
+    public int closeInFlightSpends(String studyId, String reason) {
+      return inner.closeInFlightSpends(studyId, reason);
+    }
+
+    @Override
     public Map<String, SpendStatus> spendStatuses(String studyId) {
       return inner.spendStatuses(studyId);
     }
