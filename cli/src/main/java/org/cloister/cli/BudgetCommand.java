@@ -150,7 +150,7 @@ final class BudgetCommand implements Runnable {
           out.println("INVALID: the ledger failed verification; the figures below come from it and must not be relied on");
         }
         out.printf("Privacy budget of study %s (epsilon recomputed with the %s accountant from every signed spend the"
-            + " coordinator holds; `own` is the site's own signed figure)%n", study, accountant.label);
+            + " coordinator holds; `own` is the site's own signed figure, from its RDP guard)%n", study, accountant.label);
         out.printf("%-12s %8s %10s %10s %10s %10s %7s %12s%n", "site", "spends", "epsilon", "own", "ceiling", "remaining", "delta",
             "lifetime");
         for (BudgetReport.SiteBudget s : sites) {

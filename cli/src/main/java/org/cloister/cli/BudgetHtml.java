@@ -52,7 +52,7 @@ final class BudgetHtml {
     b.append("</div>");
     b.append("<p>Epsilon per site, recomputed with the ").append(esc(meta.accountant()))
         .append(" accountant from every signed spend the coordinator holds (whatever happened to the update), at each site's"
-            + " delta; <em>own</em> is the site's own signed figure (cumulative on its dataset), shown beside the recomputation,"
+            + " delta; <em>own</em> is the site's own signed figure (cumulative on its dataset, from its RDP guard), shown beside the recomputation,"
             + " never instead of it. <em>Lifetime</em> adds every study in this database on the same dataset.</p>");
     b.append("<table").append(valid ? "" : " class=\"untrusted\"").append("><tr><th>site</th><th>spends</th><th>epsilon</th>"
         + "<th>own</th><th>ceiling</th><th>remaining</th><th>delta</th><th>lifetime</th><th>spends by status</th><th>left out</th></tr>");
