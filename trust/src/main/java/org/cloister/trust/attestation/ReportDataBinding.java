@@ -1,0 +1,67 @@
+package org.cloister.trust.attestation;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PublicKey;
+import java.util.Objects;
+
+/**
+ * What an enclave on SEV-SNP or TDX puts in the 64 bytes of report data it asks the platform to sign: the
+ * report data is too small for the keys themselves, so it commits to them. It is SHA-512 over
+ *
+ * <pre>
+ *   "cloister/v1 report-data\0"
+ *   || u32be(len nonce)   || nonce            (the verifier's fresh nonce)
+ *   || u32be(len hpke)    || hpke public key  (raw X25519, 32 bytes)
+ *   || u32be(len spki)    || signing key      (X.509 SubjectPublicKeyInfo DER of the P-256 key)
+ * </pre>
+ *
+ * The domain tag keeps the digest from meaning anything else; the length prefixes make the encoding
+ * unambiguous (no split of the same bytes into another nonce and keys). The enclave sends the two keys beside
+ * the evidence; a verifier recomputes this digest from its own nonce and the keys received and requires it to
+ * equal the signed report data, so the keys are as attested as the measurements.
+ */
+public final class ReportDataBinding {
+  /** Domain separation tag hashed first. */
+  public static final String DOMAIN = "cloister/v1 report-data\0";
+  /** Report data size on SEV-SNP and TDX. */
+  public static final int SIZE = 64;
+  private static final int MAX_NONCE = 512;
+
+  private ReportDataBinding() {
+  }
+
+  /** The 64 bytes of report data binding {@code nonce}, the HPKE key and the signing key. */
+  public static byte[] reportData(byte[] nonce, byte[] hpkePublicKey, PublicKey signingKey) {
+    return reportData(nonce, hpkePublicKey, Objects.requireNonNull(signingKey, "signingKey").getEncoded());
+  }
+
+  /** Same, with the signing key as SubjectPublicKeyInfo DER. */
+  public static byte[] reportData(byte[] nonce, byte[] hpkePublicKey, byte[] signingKeySpki) {
+    require(nonce, "nonce");
+    if (nonce.length > MAX_NONCE) {
+      throw new IllegalArgumentException("nonce is " + nonce.length + " bytes, more than " + MAX_NONCE);
+    }
+    require(hpkePublicKey, "HPKE public key");
+    require(signingKeySpki, "signing key");
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-512");
+      md.update(DOMAIN.getBytes(StandardCharsets.US_ASCII));
+      for (byte[] part : new byte[][] {nonce, hpkePublicKey, signingKeySpki}) {
+        md.update(ByteBuffer.allocate(4).putInt(part.length).array());
+        md.update(part);
+      }
+      return md.digest();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-512 is not available", e);
+    }
+  }
+
+  private static void require(byte[] b, String what) {
+    if (b == null || b.length == 0) {
+      throw new IllegalArgumentException(what + " must not be empty");
+    }
+  }
+}
