@@ -31,14 +31,14 @@ import org.junit.jupiter.api.Test;
 class BoundSnpEvidenceTest {
   private static final Instant AT = Instant.parse("2026-01-01T00:00:00Z");
   private static final byte[] MEASUREMENT = filled(48, 0x5a);
-  private static AmdTestDouble amd;
+  private static SimulatedSnpPlatform amd;
   private static byte[] hpke;
   private static byte[] signingSpki;
   private static byte[] nonce;
 
   @BeforeAll
   static void setUp() throws Exception {
-    amd = new AmdTestDouble(19);
+    amd = new SimulatedSnpPlatform(19);
     hpke = filled(32, 0x11);
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
     g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom(new byte[] {3}));
@@ -61,7 +61,7 @@ class BoundSnpEvidenceTest {
   }
 
   private static byte[] boundReport() throws Exception {
-    return amd.report(ReportDataBinding.reportData(nonce, hpke, signingSpki), MEASUREMENT, AmdTestDouble.POLICY);
+    return amd.report(ReportDataBinding.reportData(nonce, hpke, signingSpki), MEASUREMENT, SimulatedSnpPlatform.POLICY);
   }
 
   @Test
@@ -124,7 +124,7 @@ class BoundSnpEvidenceTest {
   @Test
   void aDebugGuestIsRefused() throws Exception {
     byte[] debug = amd.report(ReportDataBinding.reportData(nonce, hpke, signingSpki), MEASUREMENT,
-        AmdTestDouble.POLICY | (1L << 19));
+        SimulatedSnpPlatform.POLICY | (1L << 19));
     assertThat(refusal(pins(), debug, hpke, signingSpki, nonce).reason()).isEqualTo(FailureReason.DEBUG_ENCLAVE);
   }
 
@@ -140,11 +140,11 @@ class BoundSnpEvidenceTest {
   @Test
   void theVcekMayComeFromTheEnclaveButStillChainsToThePinnedArk() throws Exception {
     BoundEvidenceVerifier noFolder = new BoundEvidenceVerifier(List.of(amd.verifier()), pins(), Collateral.empty());
-    assertThat(noFolder.verify("sev-snp", boundReport(), List.of(amd.vcek.getEncoded(), amd.ask.getEncoded()), hpke,
+    assertThat(noFolder.verify("sev-snp", boundReport(), amd.chainDer(), hpke,
         signingSpki, nonce, AT).hpkePublicKey()).isEqualTo(hpke);
-    AmdTestDouble foreign = new AmdTestDouble(20);
+    SimulatedSnpPlatform foreign = new SimulatedSnpPlatform(20);
     AttestationException e = assertThrows(() -> noFolder.verify("sev-snp", boundReport(),
-        List.of(foreign.vcek.getEncoded(), foreign.ask.getEncoded()), hpke, signingSpki, nonce, AT));
+        foreign.chainDer(), hpke, signingSpki, nonce, AT));
     assertThat(e.reason()).isIn(FailureReason.BAD_SIGNATURE, FailureReason.UNTRUSTED_ROOT);
   }
 

@@ -29,21 +29,23 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.cloister.trust.attestation.Collateral;
 
 /**
- * TEST DOUBLE of AMD SEV-SNP hardware: a key hierarchy of our own (ARK-Turin, ASK, VCEK; fresh keys, seeded)
- * and a "firmware" that signs Turin-layout version-3 reports with the VCEK over the report data a guest asks
- * for. Only the package-private {@link SnpVerifier} constructor trusts it; the pinned verifier refuses it.
+ * TEST DOUBLE of AMD SEV-SNP hardware, for development machines and tests (no SEV-SNP CPU here): a key
+ * hierarchy of our own (ARK-Turin, ASK, VCEK; fresh keys from a seed) and a "firmware" that signs Turin-layout
+ * version-3 reports with the VCEK over the report data a guest asks for. Nothing of AMD's is imitated beyond the
+ * formats. The verifiers anchored in the pinned AMD roots refuse its reports; only {@link #verifier()} trusts it,
+ * which proves nothing about isolation: never with real patient data.
  */
-final class AmdTestDouble {
-  static final byte[] HW_ID = HexFormat.of().parseHex("0123456789abcdef");
+public final class SimulatedSnpPlatform {
+  public static final byte[] HW_ID = HexFormat.of().parseHex("0123456789abcdef");
   /** Guest policy: SMT allowed, reserved bit 17; not debug, no migration agent. */
-  static final long POLICY = 0x30000L;
+  public static final long POLICY = 0x30000L;
   private final SecureRandom random;
-  final X509Certificate ark;
-  final X509Certificate ask;
-  final X509Certificate vcek;
+  private final X509Certificate ark;
+  private final X509Certificate ask;
+  private final X509Certificate vcek;
   private final KeyPair vcekKeys;
 
-  AmdTestDouble(long seed) throws Exception {
+  public SimulatedSnpPlatform(long seed) throws java.security.GeneralSecurityException {
     random = SecureRandom.getInstance("SHA1PRNG");
     random.setSeed(seed);
     KeyPair arkKeys = rsa();
@@ -56,18 +58,18 @@ final class AmdTestDouble {
         "3.3", new ASN1Integer(4), "3.8", new ASN1Integer(0x48), "3.9", new ASN1Integer(1), "4", HW_ID));
   }
 
-  /** A verifier trusting this double's ARK (package-private constructor: tests only). */
-  SnpVerifier verifier() {
+  /** A verifier trusting this double's ARK instead of AMD's: development and tests only. */
+  public SnpVerifier verifier() {
     return new SnpVerifier(Map.of(AmdProduct.TURIN, ark));
   }
 
   /** The VCEK and ASK, as a collateral folder would hold them. */
-  Collateral collateral() {
+  public Collateral collateral() {
     return new Collateral(List.of(vcek, ask), List.of(), List.of(), List.of());
   }
 
   /** A report signed by the VCEK binding {@code reportData} (64 bytes) for a guest measured {@code measurement}. */
-  byte[] report(byte[] reportData, byte[] measurement, long policy) throws Exception {
+  public byte[] report(byte[] reportData, byte[] measurement, long policy) throws java.security.GeneralSecurityException {
     ByteBuffer b = ByteBuffer.allocate(SnpReport.SIZE).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(0x00, 3);
     b.putLong(0x08, policy);
@@ -91,6 +93,20 @@ final class AmdTestDouble {
     return r;
   }
 
+  /** This double's root (ARK-Turin), as a party's development configuration would pin it. */
+  public X509Certificate ark() {
+    return ark;
+  }
+
+  /** The VCEK (first) and ASK, DER-encoded, as an enclave may send them beside its report. */
+  public java.util.List<byte[]> chainDer() {
+    try {
+      return java.util.List.of(vcek.getEncoded(), ask.getEncoded());
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static void putLe(byte[] r, int off, BigInteger v) {
     byte[] be = v.toByteArray();
     for (int i = 0; i < be.length && i < 72; i++) {
@@ -98,20 +114,30 @@ final class AmdTestDouble {
     }
   }
 
-  private KeyPair rsa() throws Exception {
+  private KeyPair rsa() throws java.security.GeneralSecurityException {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048, random);
     return g.generateKeyPair();
   }
 
-  private KeyPair p384() throws Exception {
+  private KeyPair p384() throws java.security.GeneralSecurityException {
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
     g.initialize(new ECGenParameterSpec("secp384r1"), random);
     return g.generateKeyPair();
   }
 
   private X509Certificate cert(String subject, String issuer, PublicKey key, PrivateKey signer, boolean ca,
-      Map<String, Object> amd) throws Exception {
+      Map<String, Object> amd) throws java.security.GeneralSecurityException {
+    try {
+      return certOrThrow(subject, issuer, key, signer, ca, amd);
+    } catch (org.bouncycastle.cert.CertIOException | org.bouncycastle.operator.OperatorCreationException e) {
+      throw new java.security.GeneralSecurityException("cannot build the simulated AMD certificate " + subject, e);
+    }
+  }
+
+  private X509Certificate certOrThrow(String subject, String issuer, PublicKey key, PrivateKey signer, boolean ca,
+      Map<String, Object> amd) throws java.security.GeneralSecurityException, org.bouncycastle.cert.CertIOException,
+      org.bouncycastle.operator.OperatorCreationException {
     JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name("CN=" + issuer),
         BigInteger.valueOf(random.nextInt(1 << 30)), Date.from(Instant.parse("2024-01-01T00:00:00Z")),
         Date.from(Instant.parse("2031-01-01T00:00:00Z")), new X500Name("CN=" + subject), key);
@@ -126,4 +152,5 @@ final class AmdTestDouble {
     }
     String alg = signer.getAlgorithm().equals("RSA") ? "SHA384withRSA" : "SHA384withECDSA";
     return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(alg).build(signer)));
-  }}
+  }
+}
