@@ -34,4 +34,24 @@ class EvidenceWireTest {
     assertThatThrownBy(() -> EvidenceWire.nitroDocument(e.toBuilder().setEvidence(ByteString.EMPTY).build(), false, "p"))
         .hasMessageContaining("empty");
   }
+
+  @Test
+  void confidentialVmEvidenceCarriesTheKeysItsReportDataBinds() {
+    byte[] report = {1, 2, 3};
+    byte[] hpke = new byte[32];
+    byte[] spki = {9, 9};
+    Evidence e = EvidenceWire.confidentialVm("sev-snp", report, java.util.List.of(new byte[] {7}), hpke, spki);
+    EvidenceWire.Received r = EvidenceWire.received(e, false, "p");
+    assertThat(r.platform()).isEqualTo("sev-snp");
+    assertThat(r.evidence()).containsExactly(report);
+    assertThat(r.hpkePublicKey()).isEqualTo(hpke);
+    assertThat(r.signingKey()).containsExactly(spki);
+    assertThat(r.collateral()).hasSize(1);
+    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().clearSigningKey().build(), false, "the enclave"))
+        .hasMessageContaining("without the HPKE and signing keys");
+    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().setPlatform("sgx").build(), false, "p"))
+        .hasMessageContaining("unknown platform 'sgx'");
+    assertThatThrownBy(() -> EvidenceWire.confidentialVm("nitro", report, java.util.List.of(), hpke, spki))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }
