@@ -58,6 +58,49 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
     return new MeasurementPins(platform, v, acceptOutOfDateTcb);
   }
 
+  /** Format tag of a measurements file ({@link #read}, {@link #toJson}). */
+  public static final String FORMAT = "cloister-measurements/v1";
+
+  /**
+   * Reads a measurements file: {@code {"format": "cloister-measurements/v1", "platform": "sev-snp",
+   * "measurements": {"measurement": "hex", ...}, "accept_tcb": "up-to-date"}} ({@code accept_tcb} is
+   * {@code up-to-date} or {@code out-of-date}; absent means up-to-date).
+   *
+   * @throws java.io.IOException naming the file and what is wrong
+   */
+  public static MeasurementPins read(java.nio.file.Path file) throws java.io.IOException {
+    com.fasterxml.jackson.databind.JsonNode n;
+    try {
+      n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(java.nio.file.Files.readAllBytes(file));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new java.io.IOException(file + " is not JSON: " + e.getOriginalMessage(), e);
+    }
+    if (n == null || !FORMAT.equals(n.path("format").asText()) || !n.path("measurements").isObject()) {
+      throw new java.io.IOException(file + " does not hold pinned measurements (format " + FORMAT + ")");
+    }
+    String accept = n.path("accept_tcb").asText("up-to-date");
+    if (!accept.equals("up-to-date") && !accept.equals("out-of-date")) {
+      throw new java.io.IOException(file + ": accept_tcb must be up-to-date or out-of-date, not '" + accept + "'");
+    }
+    LinkedHashMap<String, String> hex = new LinkedHashMap<>();
+    n.get("measurements").fields().forEachRemaining(e -> hex.put(e.getKey(), e.getValue().asText()));
+    try {
+      return ofHex(TeePlatform.fromId(n.path("platform").asText()), hex, accept.equals("out-of-date"));
+    } catch (IllegalArgumentException e) {
+      throw new java.io.IOException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The measurements file for these pins. */
+  public String toJson() {
+    com.fasterxml.jackson.databind.node.ObjectNode root = new com.fasterxml.jackson.databind.ObjectMapper()
+        .createObjectNode().put("format", FORMAT).put("platform", platform.id());
+    com.fasterxml.jackson.databind.node.ObjectNode m = root.putObject("measurements");
+    values.forEach((k, v) -> m.put(k, HexFormat.of().formatHex(v)));
+    root.put("accept_tcb", acceptOutOfDateTcb ? "out-of-date" : "up-to-date");
+    return root.toPrettyString() + "\n";
+  }
+
   /** The names a party must pin on {@code platform}. */
   public static List<String> required(TeePlatform platform) {
     return switch (platform) {

@@ -179,4 +179,20 @@ class BoundSnpEvidenceTest {
     }
     throw new AssertionError("accepted");
   }
+
+  @Test
+  void measurementsFileRoundTripsAndFailsClosed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path f = dir.resolve("measurements.json");
+    java.nio.file.Files.writeString(f, pins().toJson());
+    MeasurementPins back = MeasurementPins.read(f);
+    assertThat(back.platform()).isEqualTo(TeePlatform.SEV_SNP);
+    assertThat(back.values().get("measurement")).isEqualTo(MEASUREMENT);
+    assertThat(back.acceptOutOfDateTcb()).isFalse();
+    java.nio.file.Files.writeString(f, pins().toJson().replace("up-to-date", "whatever"));
+    assertThatThrownBy(() -> MeasurementPins.read(f)).hasMessageContaining("accept_tcb");
+    java.nio.file.Files.writeString(f, "{\"format\":\"cloister-measurements/v1\",\"platform\":\"tdx\","
+        + "\"measurements\":{\"mr_td\":\"" + HexFormat.of().formatHex(MEASUREMENT) + "\"}}");
+    assertThatThrownBy(() -> MeasurementPins.read(f)).hasMessageContaining("rtmr0");
+  }
 }
