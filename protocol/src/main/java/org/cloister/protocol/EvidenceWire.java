@@ -19,26 +19,27 @@ public final class EvidenceWire {
         .setEvidence(ByteString.copyFrom(document)).build();
   }
 
-  /** A v2 envelope around a raw SEV-SNP report or TDX quote and the keys its report data binds. */
+  /** A v2 envelope around a raw SEV-SNP report or TDX quote and the key and user data its report data binds. */
   public static Evidence confidentialVm(String platform, byte[] report, java.util.List<byte[]> collateral,
-      byte[] hpkePublicKey, byte[] signingKeySpki) {
+      byte[] hpkePublicKey, byte[] userData) {
     if (!"sev-snp".equals(platform) && !"tdx".equals(platform)) {
       throw new IllegalArgumentException("a confidential-VM platform is sev-snp or tdx, not '" + platform + "'");
     }
     Evidence.Builder b = Evidence.newBuilder().setVersion(VERSION).setPlatform(platform)
-        .setEvidence(ByteString.copyFrom(report)).setHpkePublicKey(ByteString.copyFrom(hpkePublicKey))
-        .setSigningKey(ByteString.copyFrom(signingKeySpki));
+        .setEvidence(ByteString.copyFrom(report)).setPublicKey(ByteString.copyFrom(hpkePublicKey))
+        .setUserData(ByteString.copyFrom(userData));
     collateral.forEach(c -> b.addCollateral(ByteString.copyFrom(c)));
     return b.build();
   }
 
   /** Evidence as received, checked for form only (nothing is verified here). */
   public record Received(String platform, byte[] evidence, java.util.List<byte[]> collateral, byte[] hpkePublicKey,
-      byte[] signingKey) {
+      byte[] userData) {
   }
 
   /**
-   * The evidence inside a v2 envelope, of any platform; for sev-snp and tdx the two keys beside it must be present.
+   * The evidence inside a v2 envelope, of any platform; for sev-snp and tdx the public key and user data beside it
+   * must be present.
    *
    * @throws IllegalArgumentException naming what is wrong: v1 form, another version, no platform, empty
    */
@@ -52,13 +53,13 @@ public final class EvidenceWire {
     if (evidence.getEvidence().isEmpty()) {
       throw new IllegalArgumentException(from + " sent empty " + platform + " evidence");
     }
-    if (!platform.equals("nitro") && (evidence.getHpkePublicKey().isEmpty() || evidence.getSigningKey().isEmpty())) {
-      throw new IllegalArgumentException(from + " sent " + platform + " evidence without the HPKE and signing keys "
-          + "its report data binds");
+    if (!platform.equals("nitro") && (evidence.getPublicKey().isEmpty() || evidence.getUserData().isEmpty())) {
+      throw new IllegalArgumentException(from + " sent " + platform + " evidence without the public key and user "
+          + "data its report data binds");
     }
     return new Received(platform, evidence.getEvidence().toByteArray(),
         evidence.getCollateralList().stream().map(ByteString::toByteArray).toList(),
-        evidence.getHpkePublicKey().toByteArray(), evidence.getSigningKey().toByteArray());
+        evidence.getPublicKey().toByteArray(), evidence.getUserData().toByteArray());
   }
 
   private static void checkEnvelope(Evidence evidence, boolean legacyFormSent, String from) {

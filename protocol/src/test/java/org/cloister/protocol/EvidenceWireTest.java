@@ -45,10 +45,10 @@ class EvidenceWireTest {
     assertThat(r.platform()).isEqualTo("sev-snp");
     assertThat(r.evidence()).containsExactly(report);
     assertThat(r.hpkePublicKey()).isEqualTo(hpke);
-    assertThat(r.signingKey()).containsExactly(spki);
+    assertThat(r.userData()).containsExactly(spki);
     assertThat(r.collateral()).hasSize(1);
-    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().clearSigningKey().build(), false, "the enclave"))
-        .hasMessageContaining("without the HPKE and signing keys");
+    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().clearUserData().build(), false, "the enclave"))
+        .hasMessageContaining("without the public key and user data");
     assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().setPlatform("sgx").build(), false, "p"))
         .hasMessageContaining("unknown platform 'sgx'");
     assertThatThrownBy(() -> EvidenceWire.confidentialVm("nitro", report, java.util.List.of(), hpke, spki))

@@ -185,7 +185,13 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     if (force || attested == null || clock.instant().isAfter(attested.verifiedAt().plus(REATTEST_AFTER))) {
       if (confidentialVm != null) {
         BoundEvidenceVerifier.BoundEnclave b = attestConfidentialVm(studyId);
-        attested = new AttestedEnclave(b.hpkePublicKey(), b.signingKey(), clock.instant());
+        PublicKey signingKey;
+        try {
+          signingKey = b.signingKey();
+        } catch (AttestationException ex) {
+          throw new SealingException("the enclave's attestation was refused (" + ex.reason() + "): " + ex.getMessage(), ex);
+        }
+        attested = new AttestedEnclave(b.hpkePublicKey(), signingKey, clock.instant());
         attestations.incrementAndGet();
         return attested;
       }
@@ -268,7 +274,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     }
     try {
       BoundEvidenceVerifier.BoundEnclave b = confidentialVm.verify(r.platform(), r.evidence(), r.collateral(),
-          r.hpkePublicKey(), r.signingKey(), nonce, clock.instant());
+          r.hpkePublicKey(), r.userData(), nonce, clock.instant());
       log.debug("site {}: enclave attested on {}", siteId, r.platform());
       return b;
     } catch (AttestationException e) {

@@ -123,7 +123,7 @@ class AttestedHpkeSealerTest {
     /** What an enclave on a (simulated) SEV-SNP guest sends: the report binding the nonce and both keys. */
     org.cloister.protocol.v1.Evidence snpEvidence(byte[] nonce) {
       try {
-        byte[] spki = enclaveSigning.getPublic().getEncoded();
+        byte[] spki = EnclaveSignatures.userData(enclaveSigning.getPublic());
         byte[] report = replay && lastSnp != null ? lastSnp : SNP.report(
             org.cloister.trust.attestation.ReportDataBinding.reportData(nonce, enclave.publicKey(), spki),
             snpMeasurement, org.cloister.trust.attestation.snp.SimulatedSnpPlatform.POLICY);

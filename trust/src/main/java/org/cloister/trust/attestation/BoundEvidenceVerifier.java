@@ -1,14 +1,10 @@
 package org.cloister.trust.attestation;
 
 import java.io.IOException;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.PublicKey;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
-import java.security.interfaces.ECPublicKey;
-import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -23,8 +19,10 @@ import org.cloister.trust.attestation.tdx.TdxVerifier;
  * confidential VM (SEV-SNP or TDX): verifies the evidence against the pinned vendor roots with the party's
  * collateral folder (plus whatever collateral the enclave sent, which counts only where it chains to the pinned
  * roots), requires the evidence's platform to be the pinned one, every pinned measurement to match, and the
- * signed report data to equal {@link ReportDataBinding#reportData} of the party's own nonce and the two keys sent
- * beside the evidence. Only then are the keys returned.
+ * signed report data to equal {@link ReportDataBinding#reportData} of the party's own nonce and the public key
+ * and user data sent beside the evidence. Only then are they returned (the user data as a Nitro document's:
+ * the secure aggregator's signing key, {@link EnclaveSignatures#signingKey(byte[])}; the inference enclave's
+ * served model).
  *
  * <p>Nitro documents carry the keys themselves and keep their own path ({@code NitroAttestationVerifier}).
  */
@@ -33,17 +31,27 @@ public final class BoundEvidenceVerifier {
   private final MeasurementPins pins;
   private final Collateral collateral;
 
-  /** An enclave verified and the keys its evidence binds. */
-  public record BoundEnclave(VerifiedEvidence evidence, byte[] hpkePublicKey, PublicKey signingKey) {
+  /** An enclave verified, the HPKE key and the user data its evidence binds. */
+  public record BoundEnclave(VerifiedEvidence evidence, byte[] hpkePublicKey, byte[] userData) {
     public BoundEnclave {
       Objects.requireNonNull(evidence, "evidence");
       hpkePublicKey = hpkePublicKey.clone();
-      Objects.requireNonNull(signingKey, "signingKey");
+      userData = userData.clone();
     }
 
     @Override
     public byte[] hpkePublicKey() {
       return hpkePublicKey.clone();
+    }
+
+    @Override
+    public byte[] userData() {
+      return userData.clone();
+    }
+
+    /** The secure aggregator's signing key in the user data ({@link EnclaveSignatures#userData}). */
+    public PublicKey signingKey() throws AttestationException {
+      return EnclaveSignatures.signingKey(userData);
     }
   }
 
@@ -82,13 +90,13 @@ public final class BoundEvidenceVerifier {
    * @param evidence        the raw SNP report or TDX quote
    * @param sentCollateral  collateral items the enclave sent (certificates, CRLs, PCS JSON), may be empty
    * @param hpkePublicKey   the HPKE public key sent beside the evidence
-   * @param signingKeySpki  the enclave signing key (P-256 SubjectPublicKeyInfo) sent beside the evidence
+   * @param userData        the user data sent beside the evidence
    * @param nonce           this party's fresh nonce
    * @param at              the instant certificates and collateral are judged at
    * @throws AttestationException naming what does not hold
    */
   public BoundEnclave verify(String platform, byte[] evidence, List<byte[]> sentCollateral, byte[] hpkePublicKey,
-      byte[] signingKeySpki, byte[] nonce, Instant at) throws AttestationException {
+      byte[] userData, byte[] nonce, Instant at) throws AttestationException {
     TeePlatform p;
     try {
       p = TeePlatform.fromId(platform);
@@ -103,21 +111,24 @@ public final class BoundEvidenceVerifier {
       throw new AttestationException(FailureReason.MALFORMED, "the enclave sent no 32-byte HPKE public key beside its "
           + p.id() + " evidence");
     }
-    PublicKey signing = signingKey(signingKeySpki);
+    if (userData == null || userData.length == 0) {
+      throw new AttestationException(FailureReason.MALFORMED, "the enclave sent no user data beside its " + p.id()
+          + " evidence");
+    }
     EvidencePolicy policy = EvidencePolicy.at(at).withOutOfDateTcbAccepted(pins.acceptOutOfDateTcb());
     for (Map.Entry<String, byte[]> e : pins.values().entrySet()) {
       policy = policy.withExpected(e.getKey(), e.getValue());
     }
     VerifiedEvidence v = verifiers.get(p).verify(evidence, merged(sentCollateral), policy);
-    byte[] expected = ReportDataBinding.reportData(nonce, hpkePublicKey, signingKeySpki);
+    byte[] expected = ReportDataBinding.reportData(nonce, hpkePublicKey, userData);
     byte[] signed = v.reportData().orElseThrow(() -> new AttestationException(FailureReason.NONCE_MISMATCH,
         "the " + p.id() + " evidence carries no report data"));
     if (!MessageDigest.isEqual(expected, signed)) {
       throw new AttestationException(FailureReason.NONCE_MISMATCH, "the " + p.id() + " report data is not the "
-          + "binding of this verifier's nonce and the HPKE and signing keys sent (a replayed report, or keys "
+          + "binding of this verifier's nonce and the HPKE key and user data sent (a replayed report, or keys "
           + "substituted by the host)");
     }
-    return new BoundEnclave(v, hpkePublicKey, signing);
+    return new BoundEnclave(v, hpkePublicKey, userData);
   }
 
   private Collateral merged(List<byte[]> sent) throws AttestationException {
@@ -142,21 +153,5 @@ public final class BoundEvidenceVerifier {
       i++;
     }
     return new Collateral(certs, crls, tcb, qe);
-  }
-
-  private static PublicKey signingKey(byte[] spki) throws AttestationException {
-    if (spki == null || spki.length == 0) {
-      throw new AttestationException(FailureReason.NO_SIGNING_KEY, "the enclave sent no signing key beside its evidence");
-    }
-    try {
-      PublicKey k = KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(spki));
-      if (!(k instanceof ECPublicKey ec) || ec.getParams().getCurve().getField().getFieldSize() != 256) {
-        throw new AttestationException(FailureReason.NO_SIGNING_KEY, "the enclave signing key is not EC P-256");
-      }
-      return k;
-    } catch (GeneralSecurityException | IllegalArgumentException e) {
-      throw new AttestationException(FailureReason.NO_SIGNING_KEY, "the enclave signing key sent is not an EC "
-          + "public key: " + e.getMessage(), e);
-    }
   }
 }

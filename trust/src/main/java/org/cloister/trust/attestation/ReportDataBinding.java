@@ -15,13 +15,15 @@ import java.util.Objects;
  *   "cloister/v1 report-data\0"
  *   || u32be(len nonce)   || nonce            (the verifier's fresh nonce)
  *   || u32be(len hpke)    || hpke public key  (raw X25519, 32 bytes)
- *   || u32be(len spki)    || signing key      (X.509 SubjectPublicKeyInfo DER of the P-256 key)
+ *   || u32be(len ud)      || user data        (as a Nitro document's user_data: the secure aggregator's
+ *                                             signing key, {@link EnclaveSignatures#userData}; the
+ *                                             inference enclave's served model)
  * </pre>
  *
  * The domain tag keeps the digest from meaning anything else; the length prefixes make the encoding
- * unambiguous (no split of the same bytes into another nonce and keys). The enclave sends the two keys beside
- * the evidence; a verifier recomputes this digest from its own nonce and the keys received and requires it to
- * equal the signed report data, so the keys are as attested as the measurements.
+ * unambiguous (no split of the same bytes into another nonce and keys). The enclave sends the public key and
+ * the user data beside the evidence; a verifier recomputes this digest from its own nonce and what it received
+ * and requires it to equal the signed report data, so both are as attested as the measurements.
  */
 public final class ReportDataBinding {
   /** Domain separation tag hashed first. */
@@ -33,23 +35,23 @@ public final class ReportDataBinding {
   private ReportDataBinding() {
   }
 
-  /** The 64 bytes of report data binding {@code nonce}, the HPKE key and the signing key. */
+  /** The 64 bytes of report data binding {@code nonce}, the HPKE key and the enclave signing key. */
   public static byte[] reportData(byte[] nonce, byte[] hpkePublicKey, PublicKey signingKey) {
-    return reportData(nonce, hpkePublicKey, Objects.requireNonNull(signingKey, "signingKey").getEncoded());
+    return reportData(nonce, hpkePublicKey, EnclaveSignatures.userData(Objects.requireNonNull(signingKey, "signingKey")));
   }
 
-  /** Same, with the signing key as SubjectPublicKeyInfo DER. */
-  public static byte[] reportData(byte[] nonce, byte[] hpkePublicKey, byte[] signingKeySpki) {
+  /** The 64 bytes of report data binding {@code nonce}, the HPKE key and {@code userData}. */
+  public static byte[] reportData(byte[] nonce, byte[] hpkePublicKey, byte[] userData) {
     require(nonce, "nonce");
     if (nonce.length > MAX_NONCE) {
       throw new IllegalArgumentException("nonce is " + nonce.length + " bytes, more than " + MAX_NONCE);
     }
     require(hpkePublicKey, "HPKE public key");
-    require(signingKeySpki, "signing key");
+    require(userData, "user data");
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-512");
       md.update(DOMAIN.getBytes(StandardCharsets.US_ASCII));
-      for (byte[] part : new byte[][] {nonce, hpkePublicKey, signingKeySpki}) {
+      for (byte[] part : new byte[][] {nonce, hpkePublicKey, userData}) {
         md.update(ByteBuffer.allocate(4).putInt(part.length).array());
         md.update(part);
       }

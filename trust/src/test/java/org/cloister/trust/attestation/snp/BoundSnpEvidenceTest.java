@@ -34,6 +34,9 @@ class BoundSnpEvidenceTest {
   private static SimulatedSnpPlatform amd;
   private static byte[] hpke;
   private static byte[] signingSpki;
+  private static java.security.PublicKey signing;
+  /** The secure aggregator's user data: its signing key (EnclaveSignatures.userData). */
+  private static byte[] userData;
   private static byte[] nonce;
 
   @BeforeAll
@@ -42,7 +45,9 @@ class BoundSnpEvidenceTest {
     hpke = filled(32, 0x11);
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
     g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom(new byte[] {3}));
-    signingSpki = g.generateKeyPair().getPublic().getEncoded();
+    signing = g.generateKeyPair().getPublic();
+    signingSpki = signing.getEncoded();
+    userData = org.cloister.trust.attestation.EnclaveSignatures.userData(signing);
     nonce = filled(32, 0x42);
   }
 
@@ -61,12 +66,12 @@ class BoundSnpEvidenceTest {
   }
 
   private static byte[] boundReport() throws Exception {
-    return amd.report(ReportDataBinding.reportData(nonce, hpke, signingSpki), MEASUREMENT, SimulatedSnpPlatform.POLICY);
+    return amd.report(ReportDataBinding.reportData(nonce, hpke, userData), MEASUREMENT, SimulatedSnpPlatform.POLICY);
   }
 
   @Test
   void keysBoundByTheReportAreAccepted() throws Exception {
-    BoundEnclave e = verifier(pins()).verify("sev-snp", boundReport(), List.of(), hpke, signingSpki, nonce, AT);
+    BoundEnclave e = verifier(pins()).verify("sev-snp", boundReport(), List.of(), hpke, userData, nonce, AT);
     assertThat(e.hpkePublicKey()).isEqualTo(hpke);
     assertThat(e.signingKey().getEncoded()).isEqualTo(signingSpki);
     assertThat(e.evidence().measurements().get("measurement")).isEqualTo(HexFormat.of().formatHex(MEASUREMENT));
@@ -74,34 +79,35 @@ class BoundSnpEvidenceTest {
 
   @Test
   void theReportDataIsTheDomainSeparatedDigest() {
-    byte[] rd = ReportDataBinding.reportData(nonce, hpke, signingSpki);
+    byte[] rd = ReportDataBinding.reportData(nonce, hpke, userData);
+    assertThat(ReportDataBinding.reportData(nonce, hpke, signing)).isEqualTo(rd);
     assertThat(rd).hasSize(64);
     // moving a byte from the nonce into the key changes the digest (length prefixes)
     byte[] shorter = Arrays.copyOf(nonce, 31);
     byte[] longer = new byte[33];
     longer[0] = nonce[31];
     System.arraycopy(hpke, 0, longer, 1, 32);
-    assertThat(ReportDataBinding.reportData(shorter, longer, signingSpki)).isNotEqualTo(rd);
+    assertThat(ReportDataBinding.reportData(shorter, longer, userData)).isNotEqualTo(rd);
   }
 
   @Test
   void aSubstitutedHpkeKeyIsRefused() throws Exception {
     byte[] other = filled(32, 0x12);
-    assertThat(refusal(pins(), boundReport(), other, signingSpki, nonce).reason()).isEqualTo(FailureReason.NONCE_MISMATCH);
+    assertThat(refusal(pins(), boundReport(), other, userData, nonce).reason()).isEqualTo(FailureReason.NONCE_MISMATCH);
   }
 
   @Test
   void aSubstitutedSigningKeyIsRefused() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
     g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom(new byte[] {4}));
-    byte[] other = g.generateKeyPair().getPublic().getEncoded();
+    byte[] other = org.cloister.trust.attestation.EnclaveSignatures.userData(g.generateKeyPair().getPublic());
     assertThat(refusal(pins(), boundReport(), hpke, other, nonce).reason()).isEqualTo(FailureReason.NONCE_MISMATCH);
   }
 
   @Test
   void aReplayedReportFailsOnTheFreshNonce() throws Exception {
     byte[] fresh = filled(32, 0x43);
-    AttestationException e = refusal(pins(), boundReport(), hpke, signingSpki, fresh);
+    AttestationException e = refusal(pins(), boundReport(), hpke, userData, fresh);
     assertThat(e.reason()).isEqualTo(FailureReason.NONCE_MISMATCH);
     assertThat(e.getMessage()).contains("nonce");
   }
@@ -109,30 +115,30 @@ class BoundSnpEvidenceTest {
   @Test
   void anotherMeasurementIsRefused() throws Exception {
     MeasurementPins other = new MeasurementPins(TeePlatform.SEV_SNP, Map.of("measurement", filled(48, 0x5b)), false);
-    assertThat(refusal(other, boundReport(), hpke, signingSpki, nonce).reason())
+    assertThat(refusal(other, boundReport(), hpke, userData, nonce).reason())
         .isEqualTo(FailureReason.MEASUREMENT_MISMATCH);
   }
 
   @Test
   void evidenceOfAnotherPlatformThanPinnedIsRefused() throws Exception {
     AttestationException e = assertThrows(() -> verifier(pins()).verify("tdx", boundReport(), List.of(), hpke,
-        signingSpki, nonce, AT));
+        userData, nonce, AT));
     assertThat(e.reason()).isEqualTo(FailureReason.POLICY_VIOLATION);
     assertThat(e.getMessage()).contains("tdx").contains("sev-snp");
   }
 
   @Test
   void aDebugGuestIsRefused() throws Exception {
-    byte[] debug = amd.report(ReportDataBinding.reportData(nonce, hpke, signingSpki), MEASUREMENT,
+    byte[] debug = amd.report(ReportDataBinding.reportData(nonce, hpke, userData), MEASUREMENT,
         SimulatedSnpPlatform.POLICY | (1L << 19));
-    assertThat(refusal(pins(), debug, hpke, signingSpki, nonce).reason()).isEqualTo(FailureReason.DEBUG_ENCLAVE);
+    assertThat(refusal(pins(), debug, hpke, userData, nonce).reason()).isEqualTo(FailureReason.DEBUG_ENCLAVE);
   }
 
   @Test
   void expiredCollateralInThePartysFolderIsNamed() throws Exception {
     // the VCEK of the double is valid until 2031
     AttestationException e = assertThrows(() -> verifier(pins()).verify("sev-snp", boundReport(), List.of(), hpke,
-        signingSpki, nonce, Instant.parse("2031-06-01T00:00:00Z")));
+        userData, nonce, Instant.parse("2031-06-01T00:00:00Z")));
     assertThat(e.reason()).isEqualTo(FailureReason.EXPIRED);
     assertThat(e.getMessage()).contains("expired");
   }
@@ -141,10 +147,10 @@ class BoundSnpEvidenceTest {
   void theVcekMayComeFromTheEnclaveButStillChainsToThePinnedArk() throws Exception {
     BoundEvidenceVerifier noFolder = new BoundEvidenceVerifier(List.of(amd.verifier()), pins(), Collateral.empty());
     assertThat(noFolder.verify("sev-snp", boundReport(), amd.chainDer(), hpke,
-        signingSpki, nonce, AT).hpkePublicKey()).isEqualTo(hpke);
+        userData, nonce, AT).hpkePublicKey()).isEqualTo(hpke);
     SimulatedSnpPlatform foreign = new SimulatedSnpPlatform(20);
     AttestationException e = assertThrows(() -> noFolder.verify("sev-snp", boundReport(),
-        foreign.chainDer(), hpke, signingSpki, nonce, AT));
+        foreign.chainDer(), hpke, userData, nonce, AT));
     assertThat(e.reason()).isIn(FailureReason.BAD_SIGNATURE, FailureReason.UNTRUSTED_ROOT);
   }
 
