@@ -27,7 +27,7 @@ public final class EvidenceWire {
     }
     Evidence.Builder b = Evidence.newBuilder().setVersion(VERSION).setPlatform(platform)
         .setEvidence(ByteString.copyFrom(report)).setPublicKey(ByteString.copyFrom(hpkePublicKey))
-        .setUserData(ByteString.copyFrom(userData));
+        .setUserData(ByteString.copyFrom(userData == null ? new byte[0] : userData));
     collateral.forEach(c -> b.addCollateral(ByteString.copyFrom(c)));
     return b.build();
   }
@@ -38,8 +38,8 @@ public final class EvidenceWire {
   }
 
   /**
-   * The evidence inside a v2 envelope, of any platform; for sev-snp and tdx the public key and user data beside it
-   * must be present.
+   * The evidence inside a v2 envelope, of any platform; for sev-snp and tdx the public key beside it must be
+   * present (the user data may be empty).
    *
    * @throws IllegalArgumentException naming what is wrong: v1 form, another version, no platform, empty
    */
@@ -53,9 +53,9 @@ public final class EvidenceWire {
     if (evidence.getEvidence().isEmpty()) {
       throw new IllegalArgumentException(from + " sent empty " + platform + " evidence");
     }
-    if (!platform.equals("nitro") && (evidence.getPublicKey().isEmpty() || evidence.getUserData().isEmpty())) {
-      throw new IllegalArgumentException(from + " sent " + platform + " evidence without the public key and user "
-          + "data its report data binds");
+    if (!platform.equals("nitro") && evidence.getPublicKey().isEmpty()) {
+      throw new IllegalArgumentException(from + " sent " + platform + " evidence without the public key its "
+          + "report data binds");
     }
     return new Received(platform, evidence.getEvidence().toByteArray(),
         evidence.getCollateralList().stream().map(ByteString::toByteArray).toList(),

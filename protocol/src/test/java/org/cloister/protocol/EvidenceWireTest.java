@@ -47,8 +47,8 @@ class EvidenceWireTest {
     assertThat(r.hpkePublicKey()).isEqualTo(hpke);
     assertThat(r.userData()).containsExactly(spki);
     assertThat(r.collateral()).hasSize(1);
-    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().clearUserData().build(), false, "the enclave"))
-        .hasMessageContaining("without the public key and user data");
+    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().clearPublicKey().build(), false, "the enclave"))
+        .hasMessageContaining("without the public key");
     assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().setPlatform("sgx").build(), false, "p"))
         .hasMessageContaining("unknown platform 'sgx'");
     assertThatThrownBy(() -> EvidenceWire.confidentialVm("nitro", report, java.util.List.of(), hpke, spki))

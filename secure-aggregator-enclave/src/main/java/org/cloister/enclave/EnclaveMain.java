@@ -19,7 +19,6 @@ import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ProcessLifecycle;
 import org.cloister.enclave.service.ModelVault;
 import org.cloister.enclave.service.SecureAggregatorService;
-import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.slf4j.Logger;
@@ -81,7 +80,7 @@ public final class EnclaveMain {
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 
       String platformName = opts.getOrDefault("--platform", "simulated");
-      AttestationPlatform platform = AttestationPlatforms.open(platformName, path(opts.get("--dev-root-cert")),
+      org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(platformName, path(opts.get("--dev-root-cert")),
           path(opts.get("--dev-root-key")), config.moduleId(), pcrs, err);
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();

@@ -39,7 +39,6 @@ import org.cloister.protocol.v1.RoundHeader;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedUpdate;
 import org.cloister.protocol.v1.SecureAggregatorGrpc;
-import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +67,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final EnclaveConfig config;
   private final HpkeKeyPair key;
   private final EnclaveSigner signer;
-  private final AttestationPlatform platform;
+  private final org.cloister.enclave.runtime.EvidenceSource platform;
   private final String platformName;
   private final Map<Integer, byte[]> pcrs;
   private final ModelVault vault;
@@ -95,7 +94,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
    * @param noise central DP noise source; required when the policy's noise multiplier is positive
    */
   public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key, EnclaveSigner signer,
-                                 AttestationPlatform platform, String platformName, Map<Integer, byte[]> pcrs,
+                                 org.cloister.enclave.runtime.EvidenceSource platform, String platformName, Map<Integer, byte[]> pcrs,
                                  ModelVault vault, GaussianNoise noise, UpdateKernel kernel) {
     if (policy.centralNoiseMultiplier() > 0 && noise == null) {
       throw new IllegalArgumentException("the aggregation policy asks for central noise (z = "
@@ -180,9 +179,14 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       return;
     }
     // binds the verifier's nonce, the HPKE key updates are sealed to and the enclave's signing key
-    byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), signer.attestationUserData(),
-        key.publicKey());
-    out.onNext(AttestationResponse.newBuilder().setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc)).build());
+    org.cloister.protocol.v1.Evidence evidence;
+    try {
+      evidence = platform.evidence(req.getNonce().toByteArray(), signer.attestationUserData(), key.publicKey());
+    } catch (IllegalStateException e) {
+      out.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    out.onNext(AttestationResponse.newBuilder().setEvidence(evidence).build());
     out.onCompleted();
   }
 

@@ -111,10 +111,7 @@ public final class BoundEvidenceVerifier {
       throw new AttestationException(FailureReason.MALFORMED, "the enclave sent no 32-byte HPKE public key beside its "
           + p.id() + " evidence");
     }
-    if (userData == null || userData.length == 0) {
-      throw new AttestationException(FailureReason.MALFORMED, "the enclave sent no user data beside its " + p.id()
-          + " evidence");
-    }
+    userData = userData == null ? new byte[0] : userData;
     EvidencePolicy policy = EvidencePolicy.at(at).withOutOfDateTcbAccepted(pins.acceptOutOfDateTcb());
     for (Map.Entry<String, byte[]> e : pins.values().entrySet()) {
       policy = policy.withExpected(e.getKey(), e.getValue());

@@ -40,14 +40,17 @@ public final class ReportDataBinding {
     return reportData(nonce, hpkePublicKey, EnclaveSignatures.userData(Objects.requireNonNull(signingKey, "signingKey")));
   }
 
-  /** The 64 bytes of report data binding {@code nonce}, the HPKE key and {@code userData}. */
+  /**
+   * The 64 bytes of report data binding {@code nonce}, the HPKE key and {@code userData} (null or empty when
+   * the enclave binds none, as when it asks the key broker for a key: then the length prefix is 0).
+   */
   public static byte[] reportData(byte[] nonce, byte[] hpkePublicKey, byte[] userData) {
+    userData = userData == null ? new byte[0] : userData;
     require(nonce, "nonce");
     if (nonce.length > MAX_NONCE) {
       throw new IllegalArgumentException("nonce is " + nonce.length + " bytes, more than " + MAX_NONCE);
     }
     require(hpkePublicKey, "HPKE public key");
-    require(userData, "user data");
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-512");
       md.update(DOMAIN.getBytes(StandardCharsets.US_ASCII));
