@@ -90,7 +90,7 @@ public final class EnclaveMain {
 
       UpdateKernel kernel = UpdateKernel.best();
       // central DP noise (DP-FedAvg) from the CSPRNG-driven sampler, seeded from OS entropy inside the enclave
-      org.cloister.dp.noise.GaussianNoise noise = policy.centralNoiseMultiplier() > 0
+      org.cloister.dp.noise.GaussianNoise noise = policy.centralDp() != null
           ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
       SecureAggregatorService service = new SecureAggregatorService(policy, config, key, platform,
           AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel);

@@ -97,7 +97,7 @@ public final class SecureAggregationStack implements AggregationStack {
       double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
           String.valueOf(DEFAULT_MAX_UPDATE_NORM)));
       AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, cfg.studyId(),
-          initialModel.getModelName(), (int) initialModel.getDimension(), bound, cfg.minSitesPerRound(), 0.0,
+          initialModel.getModelName(), (int) initialModel.getDimension(), bound, cfg.minSitesPerRound(), null,
           serverOptimizer(cfg.strategy()));
       Setup setup = prepare(work, policy, members, locateImage(), cfg.outDir() == null ? null
           : cfg.outDir().resolve("key-broker-audit.jsonl"));

@@ -101,7 +101,7 @@ class InferenceTierTest {
   @BeforeAll
   static void publishAndServe() throws Exception {
     consortium = root.resolve("consortium");
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "logreg", DIM, 5.0, 2, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "logreg", DIM, 5.0, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(consortium, policy,
         List.of("site-1", "site-2", "evaluator"), SecureAggregationStack.locateImage(), root.resolve("key-broker-audit.jsonl"));

@@ -134,7 +134,7 @@ public final class Provisioner {
       roster.put(member, k.publicKey());
     }
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, study.id(), study.model(), dimension,
-        study.maxUpdateNorm(), study.minSites(), 0.0, SecureAggregationSetup.serverOptimizer(study.strategy()));
+        study.maxUpdateNorm(), study.minSites(), null, SecureAggregationSetup.serverOptimizer(study.strategy()));
     Path enclaveDir = Files.createDirectories(coord.resolve("enclave"));
     Path image = enclaveDir.resolve("cloister-enclave.jar");
     Files.copy(enclaveImage, image);

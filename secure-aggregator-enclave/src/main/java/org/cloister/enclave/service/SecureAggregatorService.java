@@ -63,19 +63,20 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final Set<String> seenUpdates = new HashSet<>();
   private final Set<String> publishedRounds = new HashSet<>();
   private Published latest;
+  private int centralReleases;
 
   private record Published(long version, byte[] artifactSha256, float[] weights) {
   }
 
   /**
-   * @param noise central DP noise source; required when the policy's noise multiplier is positive
+   * @param noise central DP noise source; required when the policy asks for central DP
    */
   public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key,
                                  AttestationPlatform platform, String platformName, Map<Integer, byte[]> pcrs,
                                  ModelVault vault, GaussianNoise noise, UpdateKernel kernel) {
-    if (policy.centralNoiseMultiplier() > 0 && noise == null) {
-      throw new IllegalArgumentException("the aggregation policy asks for central noise (z = "
-          + policy.centralNoiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
+    if (policy.centralDp() != null && noise == null) {
+      throw new IllegalArgumentException("the aggregation policy asks for central DP (z = "
+          + policy.centralDp().noiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
     }
     this.policy = policy;
     this.config = config;
@@ -246,7 +247,17 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         log.info("round {}: not published ({})", header.getRound(), detail);
         return AggregateOutput.newBuilder().setPublished(false).putAllRejected(rejected).setDetail(detail).build();
       }
+      if (policy.centralDp() != null && centralReleases >= policy.centralDp().maxReleases()) {
+        session.close();
+        String detail = "the site-level central DP budget allows " + policy.centralDp().maxReleases()
+            + " noised model(s) and all were published";
+        log.info("round {}: not published ({})", header.getRound(), detail);
+        throw Status.FAILED_PRECONDITION.withDescription(detail).asRuntimeException();
+      }
       float[] mean = session.meanUpdate(noise);
+      if (policy.centralDp() != null) {
+        centralReleases++;
+      }
       float[] next = optimizer.step(base, mean);
       long version = header.getBaseModel().getVersion() + 1;
       ModelVault.Publication publication = vault.publish(next, version);
