@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.enclave.runtime.AttestationPlatforms;
+import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ProcessLifecycle;
 import org.cloister.enclave.service.ModelVault;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * ENCLAVE_IMAGE.jar org.cloister.enclave.EnclaveMain ...}) and reaches it only over a local channel.
  *
  * <p>At start it measures its code artifact, configuration and policy (PCR0..2), generates its HPKE
- * key pair (the private key never leaves the process), obtains the model data key from the key
+ * key pair and its ECDSA P-256 signing key bound in its attestation documents (private keys never
+ * leave the process), obtains the model data key from the key
  * broker by attestation (and stops if the broker refuses), then serves and prints
  * {@value #READY}{@code port=N pcr0=HEX} on standard output.
  *
@@ -82,6 +84,7 @@ public final class EnclaveMain {
           path(opts.get("--dev-root-key")), config.moduleId(), pcrs, err);
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();
+      EnclaveSigner signer = EnclaveSigner.generate(random); // attested signing key, enclave memory only
 
       KeyBrokerClient broker = new KeyBrokerClient(address("--broker", opts.get("--broker")),
           config.keyBroker().caCertificatePem(), config.keyBroker().serverName(), platform, key);
@@ -92,7 +95,7 @@ public final class EnclaveMain {
       // central DP noise (DP-FedAvg) from the CSPRNG-driven sampler, seeded from OS entropy inside the enclave
       org.cloister.dp.noise.GaussianNoise noise = policy.centralDp() != null
           ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
-      SecureAggregatorService service = new SecureAggregatorService(policy, config, key, platform,
+      SecureAggregatorService service = new SecureAggregatorService(policy, config, key, signer, platform,
           AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel);
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))

@@ -19,6 +19,7 @@ import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.ServerOptimizer;
 import org.cloister.enclave.aggregation.UpdateKernel;
+import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
@@ -51,6 +52,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final AggregationPolicy policy;
   private final EnclaveConfig config;
   private final HpkeKeyPair key;
+  private final EnclaveSigner signer;
   private final AttestationPlatform platform;
   private final String platformName;
   private final Map<Integer, byte[]> pcrs;
@@ -69,9 +71,10 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   }
 
   /**
+   * @param signer the enclave's attested signing key (bound in every attestation document it serves)
    * @param noise central DP noise source; required when the policy asks for central DP
    */
-  public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key,
+  public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key, EnclaveSigner signer,
                                  AttestationPlatform platform, String platformName, Map<Integer, byte[]> pcrs,
                                  ModelVault vault, GaussianNoise noise, UpdateKernel kernel) {
     if (policy.centralDp() != null && noise == null) {
@@ -81,6 +84,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     this.policy = policy;
     this.config = config;
     this.key = key;
+    this.signer = signer;
     this.platform = platform;
     this.platformName = platformName;
     this.pcrs = Map.copyOf(pcrs);
@@ -104,7 +108,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
           + ", not '" + req.getStudyId() + "'").asRuntimeException());
       return;
     }
-    byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), null, key.publicKey());
+    // binds the verifier's nonce, the HPKE key updates are sealed to and the enclave's signing key
+    byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), signer.attestationUserData(),
+        key.publicKey());
     out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
     out.onCompleted();
   }
