@@ -18,6 +18,7 @@ import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ProcessLifecycle;
 import org.cloister.enclave.service.ModelVault;
+import org.cloister.enclave.service.ReceiptIssuer;
 import org.cloister.enclave.service.SecureAggregatorService;
 import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.Hpke;
@@ -96,7 +97,8 @@ public final class EnclaveMain {
       org.cloister.dp.noise.GaussianNoise noise = policy.centralDp() != null
           ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
       SecureAggregatorService service = new SecureAggregatorService(policy, config, key, signer, platform,
-          AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel);
+          AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel,
+          new ReceiptIssuer(signer, platform, configBytes, policyBytes, java.time.Clock.systemUTC()));
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
           .addService(service)

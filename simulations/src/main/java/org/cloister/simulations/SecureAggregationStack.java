@@ -146,6 +146,8 @@ public final class SecureAggregationStack implements AggregationStack {
     SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(work, policy, publicKeys,
         ca.certificate());
     Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
+    // beside the attestation root: what `cloister receipts verify` checks the enclave's receipts against
+    SecureAggregationSetup.writePcrs(work.resolve("expected-pcrs.json"), pcrs);
     SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pcrs, random);
     Path audit = auditLog != null ? auditLog : broker.directory().resolve("audit.jsonl");
     Files.createDirectories(audit.toAbsolutePath().getParent());

@@ -24,6 +24,10 @@ import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
+import org.cloister.protocol.v1.AggregationReceipt;
+import org.cloister.protocol.v1.ReceiptContribution;
+import org.cloister.protocol.v1.ReceiptRejection;
+import org.cloister.dp.events.DpEventJson;
 import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.AttestationResponse;
 import org.cloister.protocol.v1.DescribeRequest;
@@ -59,6 +63,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final ModelVault vault;
   private final GaussianNoise noise;
   private final UpdateKernel kernel;
+  private final ReceiptIssuer receipts;
   private final ServerOptimizer optimizer;
   private final Set<String> members;
   private final Semaphore roundLock = new Semaphore(1); // released by whichever gRPC thread ends the call
@@ -73,10 +78,11 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   /**
    * @param signer the enclave's attested signing key (bound in every attestation document it serves)
    * @param noise central DP noise source; required when the policy asks for central DP
+   * @param receipts signs the receipt of every published model with the attested key
    */
   public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key, EnclaveSigner signer,
                                  AttestationPlatform platform, String platformName, Map<Integer, byte[]> pcrs,
-                                 ModelVault vault, GaussianNoise noise, UpdateKernel kernel) {
+                                 ModelVault vault, GaussianNoise noise, UpdateKernel kernel, ReceiptIssuer receipts) {
     if (policy.centralDp() != null && noise == null) {
       throw new IllegalArgumentException("the aggregation policy asks for central DP (z = "
           + policy.centralDp().noiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
@@ -91,6 +97,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     this.vault = vault;
     this.noise = noise;
     this.kernel = kernel;
+    this.receipts = java.util.Objects.requireNonNull(receipts, "receipts");
     this.optimizer = ServerOptimizer.of(policy.serverOptimizer(), policy.dimension());
     this.members = config.members().stream().map(EnclaveConfig.Member::id).collect(Collectors.toUnmodifiableSet());
   }
@@ -138,6 +145,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private float[] base;
     private boolean done;
     private boolean locked;
+    private final Map<String, byte[]> statementDigests = new java.util.HashMap<>();
 
     RoundStream(StreamObserver<AggregateOutput> out) {
       this.out = out;
@@ -204,6 +212,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       }
       ByteString payload = u.getPayload();
       byte[] bytes = payload.toByteArray();
+      // what the receipt names for this site: the digest of the sealed update the enclave opened
+      statementDigests.putIfAbsent(u.getSiteId(), ReceiptIssuer.sha256(bytes));
       session.offer(u.getSiteId(), u.getNumExamples(), u.getBaseModelVersion(), u.getPayloadFormat(), bytes, 0,
           bytes.length);
     }
@@ -273,8 +283,22 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       publishedRounds.add(header.getRoundId());
       log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",
           header.getRound(), version, accepted.size(), rejected.size(), copies.size());
+      AggregationReceipt.Builder receipt = AggregationReceipt.newBuilder().setStudyId(policy.studyId())
+          .setRound(header.getRound()).setRoundId(header.getRoundId())
+          .setBaseModelVersion(header.getBaseModel().getVersion()).setModelVersion(version)
+          .setModelSha256(ByteString.copyFrom(latest.artifactSha256())).setCohortFloor(policy.minUpdates());
+      for (String site : accepted) {
+        receipt.addContributions(ReceiptContribution.newBuilder().setSiteId(site)
+            .setStatementSha256(ByteString.copyFrom(statementDigests.get(site))));
+      }
+      new java.util.TreeMap<>(rejected).forEach((site, reason) ->
+          receipt.addRejected(ReceiptRejection.newBuilder().setSiteId(site).setReason(reason)));
+      if (session.centralDpEvent() != null) {
+        receipt.setCentralDpEvent(DpEventJson.toJson(session.centralDpEvent()))
+            .setCentralNoiseStddev(session.noiseStddev());
+      }
       return AggregateOutput.newBuilder().setPublished(true).setModel(artifact).addAllAggregated(accepted)
-          .putAllRejected(rejected).addAllCopies(copies)
+          .putAllRejected(rejected).addAllCopies(copies).setReceipt(receipts.issue(receipt))
           .setDetail(String.format(java.util.Locale.ROOT, "%d update(s) aggregated%s", accepted.size(),
               session.noiseStddev() > 0 ? ", central noise added" : ""))
           .build();
