@@ -82,12 +82,14 @@ public record AggregationPolicy(
    * @param noiseMultiplier z &gt; 0: the noise standard deviation on the sum is z * S
    * @param denominator     public divisor of the noised sum (e.g. the number of training sites)
    * @param maxReleases     the number of noised models the site-level budget was calibrated for
+   * @param delta           the delta at which the consortium states the site-level epsilon
    */
   public record CentralDp(
       @JsonProperty("clip_norm") double clipNorm,
       @JsonProperty("noise_multiplier") double noiseMultiplier,
       @JsonProperty("denominator") double denominator,
-      @JsonProperty("max_releases") int maxReleases) {
+      @JsonProperty("max_releases") int maxReleases,
+      @JsonProperty("delta") double delta) {
 
     public CentralDp {
       requirePositive("central_dp.clip_norm", clipNorm);
@@ -97,6 +99,9 @@ public record AggregationPolicy(
       }
       if (maxReleases < 1) {
         throw new IllegalArgumentException("central_dp.max_releases must be >= 1, got " + maxReleases);
+      }
+      if (!(delta > 0 && delta < 1)) {
+        throw new IllegalArgumentException("central_dp.delta must be in (0, 1), got " + delta);
       }
     }
 

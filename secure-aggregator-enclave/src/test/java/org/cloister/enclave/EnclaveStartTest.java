@@ -35,7 +35,7 @@ class EnclaveStartTest {
   @Test
   void aPolicyAskingForCentralNoiseIsAcceptedAndTheEnclaveGoesOnToTheBroker(@TempDir Path dir) throws Exception {
     Path c = Files.write(dir.resolve("c.json"), config().toJson());
-    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, new AggregationPolicy.CentralDp(1.0, 1.1, 3, 10),
+    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, new AggregationPolicy.CentralDp(1.0, 1.1, 3, 10, 1e-5),
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     Result r = run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1");
     // the secure noise source is wired: the policy passes, and the start fails only at the (unreachable) broker

@@ -26,7 +26,7 @@ class AggregationSessionTest {
   private final AggregationSession.RoundContext round = new AggregationSession.RoundContext("study", 3, "rid-3", 7);
 
   static AggregationPolicy policy(double bound, double noise) {
-    return policy(bound, noise > 0 ? new AggregationPolicy.CentralDp(bound, noise, 4, 10) : null);
+    return policy(bound, noise > 0 ? new AggregationPolicy.CentralDp(bound, noise, 4, 10, 1e-5) : null);
   }
 
   static AggregationPolicy policy(double bound, AggregationPolicy.CentralDp centralDp) {
@@ -197,7 +197,7 @@ class AggregationSessionTest {
   @Test
   void centralNoiseScaleIsFixedByThePolicyNotByWhoTookPartOrTheirWeights() throws Exception {
     // z = 1.5, S = 2, public denominator W = 4: the released update's noise std is z S / W = 0.75
-    AggregationPolicy.CentralDp dp = new AggregationPolicy.CentralDp(2.0, 1.5, 4, 10);
+    AggregationPolicy.CentralDp dp = new AggregationPolicy.CentralDp(2.0, 1.5, 4, 10, 1e-5);
     float[] zero = new float[DIM];
     AggregationSession two = session(policy(100, dp), new ScalarKernel(), new MemoryGuard());
     offer(two, "site-1", 30, seal("site-1", round, zero));
@@ -218,7 +218,7 @@ class AggregationSessionTest {
 
   @Test
   void underCentralDpEveryUpdateIsClippedToThePolicyNormAndSummedWithEqualWeights() throws Exception {
-    AggregationPolicy.CentralDp dp = new AggregationPolicy.CentralDp(1.0, 1.0, 2, 10);
+    AggregationPolicy.CentralDp dp = new AggregationPolicy.CentralDp(1.0, 1.0, 2, 10, 1e-5);
     AggregationSession s = session(policy(Float.MAX_VALUE, dp), new ScalarKernel(), new MemoryGuard());
     float[] small = new float[DIM];
     small[0] = 0.5f;

@@ -36,7 +36,7 @@ class SiteLevelCentralDpTest {
 
   @Test
   void addingAnyOneSiteMovesTheSumByAtMostTheClipNorm() {
-    AggregationPolicy.CentralDp spec = new AggregationPolicy.CentralDp(0.7, 1.0, 3, 5);
+    AggregationPolicy.CentralDp spec = new AggregationPolicy.CentralDp(0.7, 1.0, 3, 5, 1e-5);
     Random rnd = new Random(5);
     float[][] honest = new float[3][DIM];
     for (float[] h : honest) {
@@ -67,7 +67,7 @@ class SiteLevelCentralDpTest {
 
   @Test
   void anUpdateWithinTheBoundIsNotScaledAndTheEventIsTheGaussianMechanismAtTheSiteLevel() {
-    AggregationPolicy.CentralDp spec = new AggregationPolicy.CentralDp(2.0, 1.3, 2, 5);
+    AggregationPolicy.CentralDp spec = new AggregationPolicy.CentralDp(2.0, 1.3, 2, 5, 1e-5);
     float[] u = new float[DIM];
     u[0] = 1f;
     u[1] = -1f;
@@ -80,15 +80,15 @@ class SiteLevelCentralDpTest {
 
   @Test
   void aNonFiniteSumOfSquaresIsRefused() {
-    SiteLevelCentralDp dp = new SiteLevelCentralDp(new AggregationPolicy.CentralDp(1, 1, 1, 1), DIM);
+    SiteLevelCentralDp dp = new SiteLevelCentralDp(new AggregationPolicy.CentralDp(1, 1, 1, 1, 1e-5), DIM);
     assertThatThrownBy(() -> dp.add(new byte[DIM * 4], 0, Double.NaN)).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void thePolicyRefusesCentralDpWithoutNoiseOrWithAZeroDenominator() {
-    assertThatThrownBy(() -> new AggregationPolicy.CentralDp(1, 0, 3, 5))
+    assertThatThrownBy(() -> new AggregationPolicy.CentralDp(1, 0, 3, 5, 1e-5))
         .hasMessageContaining("central_dp.noise_multiplier");
-    assertThatThrownBy(() -> new AggregationPolicy.CentralDp(1, 1, 0, 5)).hasMessageContaining("central_dp.denominator");
-    assertThatThrownBy(() -> new AggregationPolicy.CentralDp(1, 1, 3, 0)).hasMessageContaining("central_dp.max_releases");
+    assertThatThrownBy(() -> new AggregationPolicy.CentralDp(1, 1, 0, 5, 1e-5)).hasMessageContaining("central_dp.denominator");
+    assertThatThrownBy(() -> new AggregationPolicy.CentralDp(1, 1, 3, 0, 1e-5)).hasMessageContaining("central_dp.max_releases");
   }
 }
