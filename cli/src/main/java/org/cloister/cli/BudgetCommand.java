@@ -67,17 +67,20 @@ final class BudgetCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "--config: " + e.getMessage());
       }
       List<BudgetReport.SiteBudget> sites;
+      ReceiptsSection receipts;
       try (JdbcStudyStore store = new JdbcStudyStore(database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database)) {
         if (!store.studies().contains(study)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--study: no study '" + study + "' in " + database);
         }
         sites = BudgetReport.compute(store, study, store.rounds(study), budgets, RdpAccountant::new);
+        receipts = ReceiptsSection.of(store, study);
       }
       if (json) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("study", study);
         root.put("accountant", "rdp");
         root.put("sites", BudgetReport.toMaps(sites));
+        root.put("aggregation", receipts.toMap());
         out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root));
       } else {
         out.printf("Privacy budget of study %s (epsilon recomputed with the RDP accountant from the signed ledger)%n", study);
@@ -87,9 +90,11 @@ final class BudgetCommand implements Runnable {
               s.ceiling() == null ? "-" : fmt(s.ceiling()), s.remaining() == null ? "-" : fmt(s.remaining()), s.delta());
           s.leftOut().forEach((round, why) -> out.printf("    round %d: left out: %s%n", round, why));
         }
+        receipts.printText(out);
       }
       if (html != null) {
-        Files.writeString(html, BudgetHtml.render(study, sites), StandardCharsets.UTF_8);
+        Files.writeString(html, BudgetHtml.render(study, sites).replace("</body>", receipts.html() + "</body>"),
+            StandardCharsets.UTF_8);
         if (!json) {
           out.println("HTML report: " + html);
         }

@@ -85,6 +85,15 @@ class ReceiptsCommandTest {
   }
 
   @Test
+  void theBudgetReportShowsTheReceipts() {
+    CloisterCommandTest.Run r = CloisterCommandTest.run("budget", "report", "--study", "simulation", "--database",
+        out.resolve("coordinator.db").toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("Aggregation receipts (signed by the enclave; check them with `cloister receipts verify`): 2")
+        .contains("round 1: model version 2 from ").contains("Central DP: none recorded");
+  }
+
+  @Test
   void anEditedReceiptFailsItsSignature(@TempDir Path dir) throws Exception {
     Path db = copyDb(dir);
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db)) {
