@@ -71,10 +71,19 @@ final class StudyPrinter {
     out.flush();
   }
 
-  /** "  epsilon 0.31/1.00" (the largest spend of any site against the per-site ceiling), or "" without DP. */
+  /** Marks every line that reports results of a study without DP. */
+  static final String NON_PRIVATE = "  NON-PRIVATE (no DP, epsilon infinite)";
+
+  /**
+   * "  epsilon 0.31/1.00" (the largest spend of any site against the per-site ceiling), or
+   * {@link #NON_PRIVATE} without DP, so no result line of a non-private study can pass for a private one.
+   */
   static String epsilonSpent(RoundReport r, SimulationConfig cfg) {
+    if (!cfg.dp().enabled()) {
+      return NON_PRIVATE;
+    }
     double e = r.maxEpsilon();
-    if (!cfg.dp().enabled() || Double.isNaN(e)) {
+    if (Double.isNaN(e)) {
       return "";
     }
     return Double.isNaN(cfg.dp().epsilon()) ? String.format(Locale.ROOT, "  epsilon %.2f", e)
@@ -107,8 +116,9 @@ final class StudyPrinter {
           s.roundsContributed(), Double.isFinite(s.epsilon())
               ? String.format(Locale.ROOT, "%.3f at delta %.0e", s.epsilon(), s.delta()) : "infinite (non-private)");
     }
-    out.printf(Locale.ROOT, "Final global model on %d held-out patients: accuracy %.4f, AUC %.4f%n",
-        result.finalMetrics().examples(), result.finalMetrics().accuracy(), result.finalMetrics().auc());
+    out.printf(Locale.ROOT, "Final global model on %d held-out patients: accuracy %.4f, AUC %.4f%s%n",
+        result.finalMetrics().examples(), result.finalMetrics().accuracy(), result.finalMetrics().auc(),
+        result.config().dp().enabled() ? "" : NON_PRIVATE);
     out.println("Results: " + written + " and " + written.resolveSibling("rounds.csv"));
     out.flush();
   }

@@ -187,7 +187,7 @@ public final class ReceiptVerifier {
       }
       contributors.add(c.getSiteId());
     }
-    int floor = policy.minUpdates();
+    int floor = policy.publishFloor();
     if (receipt.getCohortFloor() != floor) {
       problems.add("the receipt states cohort floor " + receipt.getCohortFloor() + " but the measured policy's is " + floor);
     }

@@ -17,6 +17,10 @@ import org.cloister.enclave.runtime.MeasuredJson;
  * @param maxUpdateL2Norm         updates with a larger L2 norm are rejected (the bound the study's DP
  *                                policy implies: e.g. DP-SGD's clip norm times learning rate times steps)
  * @param minUpdates              no model is published from fewer valid updates (at least 1)
+ * @param cohortFloor             k: no model is published from fewer than k distinct authenticated
+ *                                training sites (observers never count); at least
+ *                                {@value #MIN_COHORT_FLOOR}, {@value #DEFAULT_COHORT_FLOOR} unless the
+ *                                consortium chose otherwise (docs/trust.md)
  * @param centralDp               site-level central DP in the enclave ({@link CentralDp}), or null for none
  * @param serverOptimizer         the server step applied to the mean update
  */
@@ -27,10 +31,15 @@ public record AggregationPolicy(
     @JsonProperty("dimension") int dimension,
     @JsonProperty("max_update_l2_norm") double maxUpdateL2Norm,
     @JsonProperty("min_updates") int minUpdates,
+    @JsonProperty("cohort_floor") int cohortFloor,
     @JsonProperty("central_dp") CentralDp centralDp,
     @JsonProperty("server_optimizer") ServerOptimizerSpec serverOptimizer) {
 
-  public static final String FORMAT = "cloister-aggregation-policy/v1";
+  public static final String FORMAT = "cloister-aggregation-policy/v2";
+  /** The cohort floor a consortium gets unless it chooses a larger one. */
+  public static final int DEFAULT_COHORT_FLOOR = 3;
+  /** The smallest cohort floor the enclave accepts (one site alone would publish its own update). */
+  public static final int MIN_COHORT_FLOOR = 2;
 
   /**
    * @param name         {@code fedavg}, {@code fedadam} or {@code fedyogi} (Reddi et al. 2021)
@@ -126,7 +135,16 @@ public record AggregationPolicy(
     if (minUpdates < 1) {
       throw new IllegalArgumentException("min_updates must be >= 1, got " + minUpdates);
     }
+    if (cohortFloor < MIN_COHORT_FLOOR) {
+      throw new IllegalArgumentException("cohort_floor must be >= " + MIN_COHORT_FLOOR + " (distinct authenticated "
+          + "training sites per published model), got " + cohortFloor + (cohortFloor == 0 ? " (missing?)" : ""));
+    }
     Objects.requireNonNull(serverOptimizer, "server_optimizer");
+  }
+
+  /** Distinct authenticated training sites a published model needs: max(min_updates, cohort_floor). */
+  public int publishFloor() {
+    return Math.max(minUpdates, cohortFloor);
   }
 
   private static void requirePositive(String field, double v) {

@@ -77,6 +77,7 @@ public final class EnclaveMain {
       byte[] policyBytes = Files.readAllBytes(Path.of(opts.get("--policy")));
       EnclaveConfig config = EnclaveConfig.parse(configBytes);
       AggregationPolicy policy = AggregationPolicy.parse(policyBytes);
+      config.consortiumCa(); // a configuration whose CA does not parse could authenticate nobody: stop now
       Path artifact = ImageMeasurement.codeArtifact();
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 

@@ -102,7 +102,9 @@ public final class FederatedSimulation {
       members.add(siteId(s));
     }
     members.add(EVALUATOR);
-    AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members); // enclave + key broker processes
+    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
+    AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members, java.util.Set.of(EVALUATOR),
+        pki); // enclave + key broker processes
     RoundEngine engine = new RoundEngine(study, model0, Strategies.parse(cfg.strategy()), secure.aggregator(), store, budgets,
         Clock.systemUTC(), cfg.seed());
 
@@ -118,7 +120,6 @@ public final class FederatedSimulation {
       return t;
     });
     java.util.concurrent.Semaphore trainingSlots = new java.util.concurrent.Semaphore(trainingSlots(cfg.sites()));
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
     // the CA certificate (public) lets a privacy officer verify the ledger in coordinator.db afterwards
     org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
@@ -174,7 +175,7 @@ public final class FederatedSimulation {
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
         SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch),
-            new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), siteLedger,
+            new SpendSigner(siteId, party.privateKey(), party.certificate(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
         futures.add(pool.submit(agent));

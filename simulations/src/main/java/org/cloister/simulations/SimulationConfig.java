@@ -101,7 +101,7 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     long seed = 42;
     Duration roundDeadline = Duration.ofSeconds(60);
     Integer minSitesPerRound;
-    DpSettings dp = DpSettings.off();
+    DpSettings dp;
     Path outDir = Path.of("out");
 
     public Builder studyId(String v) { studyId = v; return this; }
@@ -120,13 +120,20 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     public Builder seed(long v) { seed = v; return this; }
     public Builder roundDeadline(Duration v) { roundDeadline = v; return this; }
     public Builder minSitesPerRound(int v) { minSitesPerRound = v; return this; }
-    public Builder dp(DpSettings v) { dp = v; return this; }
+    public Builder dp(DpSettings v) { dp = Objects.requireNonNull(v, "dp"); return this; }
+
+    /**
+     * Whether DP settings were given (a scenario's {@code dp:} block or a flag). The command line
+     * uses this to be private by default; the Java API's default stays the non-private baseline.
+     */
+    public boolean dpGiven() { return dp != null; }
     public Builder outDir(Path v) { outDir = v; return this; }
 
     public SimulationConfig build() {
       int min = minSitesPerRound != null ? minSitesPerRound : Math.max(1, Math.min(sites, (sites * 2 + 2) / 3));
       return new SimulationConfig(studyId, dataset, labelColumn, sites, partition, rounds, localEpochs, localSteps,
-          batchSize, learningRate, model, strategy, testFraction, seed, roundDeadline, min, dp, outDir);
+          batchSize, learningRate, model, strategy, testFraction, seed, roundDeadline, min,
+          dp != null ? dp : DpSettings.off(), outDir);
     }
   }
 

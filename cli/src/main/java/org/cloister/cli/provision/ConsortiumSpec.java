@@ -40,7 +40,7 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
                              Study study, List<String> observers, KeyBrokerPlacement keyBroker) {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "min_sites", "strategy",
-      "max_update_norm", "central_dp");
+      "max_update_norm", "cohort_floor", "central_dp");
   static final Set<String> CENTRAL_DP_KEYS = Set.of("epsilon", "delta", "rounds", "clip_norm", "denominator");
 
   /**
@@ -98,11 +98,15 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
   }
 
   /** What the consortium fixes about its study when it provisions the enclave's policy. */
+  /**
+   * @param cohortFloor k: the enclave publishes no model from fewer distinct authenticated training
+   *                    sites (measured in its policy; default 3, never below 2; observers never count)
+   */
   public record Study(String id, String model, int features, int classes, int minSites, String strategy,
-                      double maxUpdateNorm, CentralDpSpec centralDp) {
+                      double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp) {
     public Study(String id, String model, int features, int classes, int minSites, String strategy,
-                 double maxUpdateNorm) {
-      this(id, model, features, classes, minSites, strategy, maxUpdateNorm, null);
+                 double maxUpdateNorm, int cohortFloor) {
+      this(id, model, features, classes, minSites, strategy, maxUpdateNorm, cohortFloor, null);
     }
 
     public Study {
@@ -117,6 +121,10 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       }
       if (minSites < 1) {
         throw new IllegalArgumentException("study.min_sites must be >= 1, got " + minSites);
+      }
+      if (cohortFloor < 2) {
+        throw new IllegalArgumentException("study.cohort_floor must be >= 2 (one site alone would publish its own "
+            + "update), got " + cohortFloor);
       }
       if (!(maxUpdateNorm > 0) || !Double.isFinite(maxUpdateNorm)) {
         throw new IllegalArgumentException("study.max_update_norm must be a positive number, got " + maxUpdateNorm);
@@ -157,6 +165,10 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       throw new IllegalArgumentException("validity_days must be in 1..3650, got " + validityDays);
     }
     java.util.Objects.requireNonNull(study, "study");
+    if (study.cohortFloor() > sites.size()) {
+      throw new IllegalArgumentException("study.cohort_floor " + study.cohortFloor() + " exceeds the " + sites.size()
+          + " sites of the consortium (observers never count): no model could ever be published");
+    }
     if (study.minSites() > sites.size()) {
       throw new IllegalArgumentException("study.min_sites " + study.minSites() + " exceeds the " + sites.size()
           + " sites of the consortium");
@@ -180,10 +192,13 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     List<String> sites = c.strings("sites");
     ConfigMap st = c.has("study") ? c.section("study", STUDY_KEYS) : null;
     int quorum = Math.max(1, (2 * sites.size() + 2) / 3);
-    Study study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0)
+    Study study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0,
+        org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR)
         : new Study(st.string("id", name + "-study-1"), st.string("model", "logreg"), st.integer("features", 30),
             st.integer("classes", 2), st.integer("min_sites", quorum), st.string("strategy", "fedavg"),
-            st.number("max_update_norm", 100.0), st.has("central_dp") ? centralDp(st, sites.size()) : null);
+            st.number("max_update_norm", 100.0),
+            st.integer("cohort_floor", org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR),
+            st.has("central_dp") ? centralDp(st, sites.size()) : null);
     KeyBrokerPlacement broker = null;
     if (c.has("key_broker")) {
       ConfigMap kb = c.section("key_broker", Set.of("host", "address"));

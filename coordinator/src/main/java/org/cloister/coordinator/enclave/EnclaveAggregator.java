@@ -60,7 +60,7 @@ public final class EnclaveAggregator implements Aggregator {
         UpdateEnvelope e = u.envelope();
         sender.send(AggregateInput.newBuilder().setUpdate(SealedUpdate.newBuilder().setSiteId(u.siteId())
             .setNumExamples(e.getNumExamples()).setBaseModelVersion(e.getBaseModelVersion())
-            .setPayloadFormat(e.getPayloadFormat()).setPayload(e.getPayload())).build());
+            .setPayloadFormat(e.getPayloadFormat()).setPayload(e.getPayload()).setContribution(e.getContribution())).build());
       }
       sender.complete();
       AggregateOutput out = result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);

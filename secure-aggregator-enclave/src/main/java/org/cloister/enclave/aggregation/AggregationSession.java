@@ -130,6 +130,14 @@ public final class AggregationSession {
     }
   }
 
+  /** Records an update refused before the session saw it (e.g. its statement did not verify). */
+  public void reject(String label, String reason) {
+    if (finished) {
+      throw new IllegalStateException("session already finished");
+    }
+    rejected.putIfAbsent(label, reason);
+  }
+
   private String check(String siteId, long numExamples, long baseModelVersion, String format, int len) {
     if (siteId == null || !members.contains(siteId)) {
       return "not_a_member: site '" + siteId + "' is not in the enclave's consortium configuration";

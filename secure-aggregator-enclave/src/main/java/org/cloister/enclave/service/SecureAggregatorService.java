@@ -12,11 +12,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
+import java.security.SecureRandom;
+import java.time.Clock;
 import java.util.stream.Collectors;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.aggregation.AggregationSession;
+import org.cloister.enclave.aggregation.ContributionVerifier;
 import org.cloister.enclave.aggregation.ServerOptimizer;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.enclave.runtime.EnclaveSigner;
@@ -33,6 +36,9 @@ import org.cloister.protocol.v1.AttestationResponse;
 import org.cloister.protocol.v1.DescribeRequest;
 import org.cloister.protocol.v1.EnclaveDescription;
 import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.RoundChallenge;
+import org.cloister.protocol.v1.RoundChallengeBody;
+import org.cloister.protocol.v1.RoundChallengeRequest;
 import org.cloister.protocol.v1.RoundHeader;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedUpdate;
@@ -52,6 +58,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private static final Logger log = LoggerFactory.getLogger(SecureAggregatorService.class);
   private static final int MIN_NONCE = 16;
   private static final int MAX_NONCE = 64;
+  private static final int MAX_OPEN_ROUNDS = 64;
+  /** The purpose (domain) of round challenge signatures ({@link org.cloister.trust.attestation.EnclaveSignatures}). */
+  public static final String ROUND_CHALLENGE_PURPOSE = "round-challenge";
 
   private final AggregationPolicy policy;
   private final EnclaveConfig config;
@@ -69,6 +78,12 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final Semaphore roundLock = new Semaphore(1); // released by whichever gRPC thread ends the call
   private final Set<String> seenUpdates = new HashSet<>();
   private final Set<String> publishedRounds = new HashSet<>();
+  /** Rounds opened by GetRoundChallenge and not yet aggregated, oldest first (bounded). */
+  private final LinkedHashMap<String, ContributionVerifier.OpenRound> openRounds = new LinkedHashMap<>();
+  /** Round ids whose challenge an Aggregate call spent: never opened again. */
+  private final Set<String> spentRounds = new HashSet<>();
+  private final ContributionVerifier contributions;
+  private final SecureRandom random;
   private Published latest;
   private int centralReleases;
 
@@ -100,6 +115,57 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     this.receipts = java.util.Objects.requireNonNull(receipts, "receipts");
     this.optimizer = ServerOptimizer.of(policy.serverOptimizer(), policy.dimension());
     this.members = config.members().stream().map(EnclaveConfig.Member::id).collect(Collectors.toUnmodifiableSet());
+    this.contributions = new ContributionVerifier(config, Clock.systemUTC());
+    this.random = new SecureRandom();
+  }
+
+  @Override
+  public void getRoundChallenge(RoundChallengeRequest req, StreamObserver<RoundChallenge> out) {
+    int n = req.getNonce().size();
+    if (n < MIN_NONCE || n > MAX_NONCE) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription("nonce must be " + MIN_NONCE + ".." + MAX_NONCE
+          + " bytes, got " + n).asRuntimeException());
+      return;
+    }
+    if (!req.getStudyId().equals(policy.studyId())) {
+      out.onError(Status.NOT_FOUND.withDescription("this enclave aggregates study " + policy.studyId()
+          + ", not '" + req.getStudyId() + "'").asRuntimeException());
+      return;
+    }
+    if (req.getRoundId().isEmpty() || req.getRoundId().length() > 128) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription("round_id must be 1..128 characters").asRuntimeException());
+      return;
+    }
+    ContributionVerifier.OpenRound open;
+    synchronized (openRounds) {
+      if (spentRounds.contains(req.getRoundId()) || publishedRounds.contains(req.getRoundId())) {
+        out.onError(Status.FAILED_PRECONDITION.withDescription("round id " + req.getRoundId()
+            + " was already aggregated by this enclave: its challenge is spent").asRuntimeException());
+        return;
+      }
+      open = openRounds.get(req.getRoundId());
+      if (open == null) {
+        byte[] challenge = new byte[32];
+        random.nextBytes(challenge);
+        open = new ContributionVerifier.OpenRound(policy.studyId(), req.getRound(), req.getRoundId(),
+            req.getBaseModelVersion(), challenge);
+        openRounds.put(req.getRoundId(), open);
+        while (openRounds.size() > MAX_OPEN_ROUNDS) { // the host cannot grow enclave memory without bound
+          openRounds.remove(openRounds.keySet().iterator().next());
+        }
+      } else if (open.round() != req.getRound() || open.baseModelVersion() != req.getBaseModelVersion()) {
+        out.onError(Status.FAILED_PRECONDITION.withDescription("round id " + req.getRoundId() + " is open as round "
+            + open.round() + " on model version " + open.baseModelVersion() + ", not round " + req.getRound()
+            + " on version " + req.getBaseModelVersion()).asRuntimeException());
+        return;
+      }
+    }
+    byte[] body = RoundChallengeBody.newBuilder().setStudyId(open.studyId()).setRound(open.round())
+        .setRoundId(open.roundId()).setBaseModelVersion(open.baseModelVersion())
+        .setChallenge(ByteString.copyFrom(open.challenge())).setNonce(req.getNonce()).build().toByteArray();
+    out.onNext(RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body))
+        .setSignature(ByteString.copyFrom(signer.sign(ROUND_CHALLENGE_PURPOSE, body))).build());
+    out.onCompleted();
   }
 
   @Override
@@ -142,6 +208,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private final StreamObserver<AggregateOutput> out;
     private AggregationSession session;
     private RoundHeader header;
+    private ContributionVerifier.OpenRound round;
     private float[] base;
     private boolean done;
     private boolean locked;
@@ -189,8 +256,25 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId()
             + " was already aggregated and published (a replayed round)").asRuntimeException();
       }
+      ContributionVerifier.OpenRound open;
+      synchronized (openRounds) {
+        open = openRounds.remove(h.getRoundId());
+        if (open == null) {
+          throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId() + " has no open challenge: "
+              + (spentRounds.contains(h.getRoundId()) ? "it was already aggregated (its challenge is spent)"
+              : "this enclave instance never opened it (GetRoundChallenge), or opened it before a restart"))
+              .asRuntimeException();
+        }
+        spentRounds.add(h.getRoundId()); // one Aggregate call per challenge, whatever its outcome
+      }
+      if (open.round() != h.getRound() || open.baseModelVersion() != h.getBaseModel().getVersion()) {
+        throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId() + " was opened as round "
+            + open.round() + " on model version " + open.baseModelVersion() + ", but the header says round "
+            + h.getRound() + " on version " + h.getBaseModel().getVersion()).asRuntimeException();
+      }
       base = loadBase(h.getBaseModel());
       header = h;
+      round = open;
       session = new AggregationSession(policy, members, key, new FastHpke(), kernel,
           new AggregationSession.RoundContext(h.getStudyId(), h.getRound(), h.getRoundId(), h.getBaseModel().getVersion()),
           new AggregationSession.ReplayGuard() {
@@ -210,12 +294,19 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       if (session == null) {
         throw Status.INVALID_ARGUMENT.withDescription("an update before the round header").asRuntimeException();
       }
-      ByteString payload = u.getPayload();
-      byte[] bytes = payload.toByteArray();
-      // what the receipt names for this site: the digest of the sealed update the enclave opened
-      statementDigests.putIfAbsent(u.getSiteId(), ReceiptIssuer.sha256(bytes));
-      session.offer(u.getSiteId(), u.getNumExamples(), u.getBaseModelVersion(), u.getPayloadFormat(), bytes, 0,
-          bytes.length);
+      byte[] bytes = u.getPayload().toByteArray();
+      ContributionVerifier.Verified v;
+      try {
+        v = contributions.verify(u, bytes, round);
+      } catch (ContributionVerifier.Refused e) {
+        // keyed by the host's label: the only name an unauthenticated update has
+        session.reject(u.getSiteId().isEmpty() ? "(unlabelled)" : u.getSiteId(), e.getMessage());
+        return;
+      }
+      // what the receipt names for this site: the digest of its verified contribution statement
+      statementDigests.putIfAbsent(v.siteId(), v.statementSha256());
+      // identity and weight from the verified statement only; the host's copies are ignored
+      session.offer(v.siteId(), v.weight(), round.baseModelVersion(), u.getPayloadFormat(), bytes, 0, bytes.length);
     }
 
     @Override
@@ -253,9 +344,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       List<String> accepted = session.accepted();
       Map<String, String> rejected = new LinkedHashMap<>(session.rejected());
       rejected.forEach((site, reason) -> log.info("round {}: update from {} rejected: {}", header.getRound(), site, reason));
-      if (accepted.size() < policy.minUpdates()) {
-        String detail = accepted.size() + " valid update(s); the policy publishes a model only from at least "
-            + policy.minUpdates();
+      if (accepted.size() < policy.publishFloor()) {
+        String detail = "below_cohort_floor: " + accepted.size() + " authenticated valid training site(s); the "
+            + "policy publishes a model only from at least " + policy.publishFloor();
         for (String s : accepted) {
           rejected.put(s, "not_published: " + detail);
         }
@@ -286,7 +377,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       AggregationReceipt.Builder receipt = AggregationReceipt.newBuilder().setStudyId(policy.studyId())
           .setRound(header.getRound()).setRoundId(header.getRoundId())
           .setBaseModelVersion(header.getBaseModel().getVersion()).setModelVersion(version)
-          .setModelSha256(ByteString.copyFrom(latest.artifactSha256())).setCohortFloor(policy.minUpdates());
+          .setModelSha256(ByteString.copyFrom(latest.artifactSha256())).setCohortFloor(policy.publishFloor());
       for (String site : accepted) {
         receipt.addContributions(ReceiptContribution.newBuilder().setSiteId(site)
             .setStatementSha256(ByteString.copyFrom(statementDigests.get(site))));

@@ -30,7 +30,7 @@ class AggregationSessionTest {
   }
 
   static AggregationPolicy policy(double bound, AggregationPolicy.CentralDp centralDp) {
-    return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, centralDp,
+    return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, 2, centralDp,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
   }
 

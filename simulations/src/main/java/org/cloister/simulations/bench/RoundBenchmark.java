@@ -189,8 +189,9 @@ public final class RoundBenchmark {
         + total + " rounds (" + opts.warmup() + " warm-up)");
 
     TimedStore store = new TimedStore(new JdbcStudyStore("jdbc:sqlite:" + work.resolve("coordinator.db")));
+    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(studyId, Duration.ofDays(1));
     AggregationStack stack = mode == Mode.SECURE
-        ? SecureAggregationStack.start(simCfg, model0, members)
+        ? SecureAggregationStack.start(simCfg, model0, members, java.util.Set.of(), pki.ca())
         : AggregationStack.plaintext(p);
     TimedAggregator aggregator = new TimedAggregator(stack.aggregator());
     RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(), aggregator, store, null,
@@ -209,7 +210,6 @@ public final class RoundBenchmark {
     List<ManagedChannel> channels = new ArrayList<>();
     List<SiteLedger> ledgers = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(n);
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(studyId, Duration.ofDays(1));
     long setupMillis;
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
         engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices)) {
@@ -239,7 +239,7 @@ public final class RoundBenchmark {
         UpdateSealer timed = timedSealer(stack.sealer(siteId, ch), site, n, total, sealMs, openMs);
         SiteLedger ledger = new SiteLedger("jdbc:sqlite::memory:");
         ledgers.add(ledger);
-        SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), 1e-5),
+        SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), party.certificate(), 1e-5),
             ledger, new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(60)));
         futures.add(pool.submit(agent));
       }
