@@ -105,7 +105,8 @@ class ReceiptsCommandTest {
     }
     CloisterCommandTest.Run r = verify(db, "--json");
     assertThat(r.code()).isEqualTo(1);
-    assertThat(r.out()).contains("\"valid\":false").contains("round 2").contains("attestation does not verify");
+    assertThat(r.out()).contains("\"valid\":false").contains("round 2 (model version 3): the receipt is not the one the "
+        + "enclave attested").contains("altered after signing");
   }
 
   @Test

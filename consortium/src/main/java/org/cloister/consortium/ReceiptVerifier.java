@@ -126,8 +126,7 @@ public final class ReceiptVerifier {
       return null;
     }
     byte[] body = signed.getReceipt().toByteArray();
-    VerificationPolicy vp = VerificationPolicy.at(Instant.ofEpochMilli(receipt.getIssuedAtMs()))
-        .withExpectedNonce(sha(body, "SHA-256"));
+    VerificationPolicy vp = VerificationPolicy.at(Instant.ofEpochMilli(receipt.getIssuedAtMs()));
     for (Map.Entry<Integer, byte[]> e : new TreeMap<>(expectedPcrs).entrySet()) {
       vp = vp.withExpectedPcr(e.getKey(), e.getValue());
     }
@@ -136,6 +135,11 @@ public final class ReceiptVerifier {
       doc = attestation.verify(signed.getAttestationDocument().toByteArray(), vp);
     } catch (AttestationException e) {
       problems.add("its attestation does not verify (" + e.reason() + "): " + e.getMessage());
+      return null;
+    }
+    if (doc.nonce().isEmpty() || !MessageDigest.isEqual(doc.nonce().get(), sha(body, "SHA-256"))) {
+      problems.add("the receipt is not the one the enclave attested (its SHA-256 is not the document's nonce): "
+          + "altered after signing");
       return null;
     }
     try {
