@@ -26,7 +26,7 @@ class ProvisionCommandTest {
   void writesAStartupKitPerPartyWithKeysOnlyInTheirOwnFolder(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("consortium.yaml");
     Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: 7443}\nsites: [site-1, site-2]\n"
-        + "study: {strategy: fedyogi}\nobservers: [evaluator]\n");
+        + "study: {strategy: fedyogi, cohort_floor: 2}\nobservers: [evaluator]\n");
     Path out = dir.resolve("kits");
     CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
@@ -70,6 +70,13 @@ class ProvisionCommandTest {
     assertThat(policy.studyId()).isEqualTo("wdbc-study-1");
     assertThat(policy.dimension()).isEqualTo(62); // logistic regression (softmax) on 30 features, 2 classes
     assertThat(policy.minUpdates()).isEqualTo(2);
+    assertThat(policy.cohortFloor()).isEqualTo(2);
+    // the consortium CA signs contributions; the observer never counts as a training site
+    org.cloister.enclave.EnclaveConfig config = org.cloister.enclave.EnclaveConfig.parse(
+        Files.readAllBytes(enclave.resolve("enclave-config.json")));
+    assertThat(config.consortiumCa()).isEqualTo(Pem.readCertificate(out.resolve("site-1/ca.crt")));
+    assertThat(config.member("evaluator").trains()).isFalse();
+    assertThat(config.member("site-1").trains()).isTrue();
     assertThat(policy.serverOptimizer().name()).isEqualTo("fedyogi");
     assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("strategy: fedyogi");
     // the key broker's directory (on the coordinator's host) pins the same PCRs for the model key
@@ -90,7 +97,8 @@ class ProvisionCommandTest {
   @Test
   void aPublicCoordinatorNameIsDialledButNotBound(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("consortium.yaml");
-    Files.writeString(spec, "consortium: c\ncoordinator: {host: coordinator.example.org, port: 7443}\nsites: [site-1, site-2]\n");
+    Files.writeString(spec, "consortium: c\ncoordinator: {host: coordinator.example.org, port: 7443}\nsites: [site-1, site-2]\n"
+        + "study: {cohort_floor: 2}\n");
     Path out = dir.resolve("kits");
     CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
@@ -110,14 +118,14 @@ class ProvisionCommandTest {
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("site id 'a' appears twice");
 
-    Files.writeString(spec, "consortium: x\nsites: [a]\n");
+    Files.writeString(spec, "consortium: x\nsites: [a, b, c]\n");
     Files.createDirectories(dir.resolve("full"));
     Files.writeString(dir.resolve("full/keep.txt"), "x");
     CloisterCommandTest.Run r2 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("full").toString());
     assertThat(r2.code()).isEqualTo(2);
     assertThat(r2.err()).contains("not empty");
 
-    Files.writeString(spec, "consortium: x\nsites: [a]\nstudy: {strategy: fedsgd}\n");
+    Files.writeString(spec, "consortium: x\nsites: [a, b, c]\nstudy: {strategy: fedsgd}\n");
     CloisterCommandTest.Run r3 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o3").toString());
     assertThat(r3.code()).isEqualTo(2);
     assertThat(r3.err()).contains("unknown strategy 'fedsgd'");
@@ -125,12 +133,21 @@ class ProvisionCommandTest {
     CloisterCommandTest.Run r4 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o4").toString());
     assertThat(r4.code()).isEqualTo(2);
     assertThat(r4.err()).contains("study.min_sites 2 exceeds the 1 sites");
+    // the cohort floor: 3 unless chosen, never below 2, never above the number of training sites
+    Files.writeString(spec, "consortium: x\nsites: [a, b]\nobservers: [c]\n");
+    CloisterCommandTest.Run r5 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o5").toString());
+    assertThat(r5.code()).isEqualTo(2);
+    assertThat(r5.err()).contains("study.cohort_floor 3 exceeds the 2 sites");
+    Files.writeString(spec, "consortium: x\nsites: [a, b, c]\nstudy: {cohort_floor: 1}\n");
+    CloisterCommandTest.Run r6 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o6").toString());
+    assertThat(r6.code()).isEqualTo(2);
+    assertThat(r6.err()).contains("study.cohort_floor must be >= 2");
   }
 
   @Test
   void aCoordinatorWhoseStudyDiffersFromTheMeasuredPolicyRefusesToStart(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("c.yaml");
-    Files.writeString(spec, "consortium: p\nsites: [site-1]\nstudy: {id: p-study, min_sites: 1}\n");
+    Files.writeString(spec, "consortium: p\nsites: [site-1, site-2]\nstudy: {id: p-study, min_sites: 1, cohort_floor: 2}\n");
     Path out = dir.resolve("kits");
     assertThat(CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString()).code()).isZero();
     Path yaml = out.resolve("coordinator/coordinator.yaml");

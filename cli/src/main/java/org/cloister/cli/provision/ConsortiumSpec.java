@@ -165,13 +165,13 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       throw new IllegalArgumentException("validity_days must be in 1..3650, got " + validityDays);
     }
     java.util.Objects.requireNonNull(study, "study");
-    if (study.cohortFloor() > sites.size()) {
-      throw new IllegalArgumentException("study.cohort_floor " + study.cohortFloor() + " exceeds the " + sites.size()
-          + " sites of the consortium (observers never count): no model could ever be published");
-    }
     if (study.minSites() > sites.size()) {
       throw new IllegalArgumentException("study.min_sites " + study.minSites() + " exceeds the " + sites.size()
           + " sites of the consortium");
+    }
+    if (study.cohortFloor() > sites.size()) {
+      throw new IllegalArgumentException("study.cohort_floor " + study.cohortFloor() + " exceeds the " + sites.size()
+          + " sites of the consortium (observers never count): no model could ever be published");
     }
   }
 

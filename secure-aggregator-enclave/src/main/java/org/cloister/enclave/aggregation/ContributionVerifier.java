@@ -1,5 +1,6 @@
 package org.cloister.enclave.aggregation;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.ByteArrayInputStream;
 import java.security.MessageDigest;
@@ -10,6 +11,8 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -60,9 +63,41 @@ public final class ContributionVerifier {
     }
   }
 
+  /** Certificates whose path to the CA was validated (by DER): a site's certificate is validated once per instance. */
+  private final Map<ByteString, X509Certificate> validated = new ConcurrentHashMap<>();
   private final EnclaveConfig config;
   private final X509Certificate ca;
   private final Clock clock;
+
+  /** The statement's certificate, its path to the consortium CA validated (and its validity now). */
+  private X509Certificate validated(ByteString der) throws Refused {
+    X509Certificate cert = validated.get(der);
+    if (cert != null) {
+      try {
+        cert.checkValidity(java.util.Date.from(clock.instant()));
+        return cert;
+      } catch (java.security.cert.CertificateException e) {
+        validated.remove(der);
+      }
+    }
+    try {
+      cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new ByteArrayInputStream(der.toByteArray()));
+    } catch (CertificateException | RuntimeException e) {
+      throw new Refused(RejectReason.UNAUTHENTICATED, "the statement's certificate is not an X.509 certificate");
+    }
+    try {
+      CertificatePaths.validate(List.of(cert), ca, clock.instant());
+    } catch (CertPathValidatorException | RuntimeException e) {
+      throw new Refused(RejectReason.UNAUTHENTICATED, "the statement's certificate ("
+          + cert.getSubjectX500Principal().getName() + ") is not valid under the consortium CA of the enclave's "
+          + "configuration");
+    }
+    if (validated.size() < 4 * config.members().size() + 16) { // bounded: the host cannot grow it at will
+      validated.put(der, cert);
+    }
+    return cert;
+  }
 
   public ContributionVerifier(EnclaveConfig config, Clock clock) {
     this.config = config;
@@ -78,20 +113,7 @@ public final class ContributionVerifier {
       throw new Refused(RejectReason.UNAUTHENTICATED, "the update carries no contribution statement signed by a site");
     }
     SignedContribution sc = u.getContribution();
-    X509Certificate cert;
-    try {
-      cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(sc.getCertificate().toByteArray()));
-    } catch (CertificateException | RuntimeException e) {
-      throw new Refused(RejectReason.UNAUTHENTICATED, "the statement's certificate is not an X.509 certificate");
-    }
-    try {
-      CertificatePaths.validate(List.of(cert), ca, clock.instant());
-    } catch (CertPathValidatorException | RuntimeException e) {
-      throw new Refused(RejectReason.UNAUTHENTICATED, "the statement's certificate ("
-          + cert.getSubjectX500Principal().getName() + ") is not valid under the consortium CA of the enclave's "
-          + "configuration");
-    }
+    X509Certificate cert = validated(sc.getCertificate());
     Matcher m = CN.matcher(cert.getSubjectX500Principal().getName());
     if (!m.find()) {
       throw new Refused(RejectReason.UNAUTHENTICATED, "the statement's certificate has no usable common name");

@@ -77,7 +77,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final Set<String> members;
   private final Semaphore roundLock = new Semaphore(1); // released by whichever gRPC thread ends the call
   private final Set<String> seenUpdates = new HashSet<>();
-  private final Set<String> publishedRounds = new HashSet<>();
+  private final Set<String> publishedRounds = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** Rounds opened by GetRoundChallenge and not yet aggregated, oldest first (bounded). */
   private final LinkedHashMap<String, ContributionVerifier.OpenRound> openRounds = new LinkedHashMap<>();
   /** Round ids whose challenge an Aggregate call spent: never opened again. */
