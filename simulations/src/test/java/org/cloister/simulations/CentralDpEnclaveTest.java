@@ -94,6 +94,9 @@ class CentralDpEnclaveTest {
         RoundTask task = RoundTask.newBuilder().setStudyId(STUDY).setRound(1).setRoundId("r1").setModel(base).build();
         Map<String, float[]> values = new HashMap<>();
         List<SealedUpdate> updates = new ArrayList<>();
+        // site-1 first sends a signed update the enclave refuses (wrong dimension), then its real one:
+        // the receipt must name the statement of the update that went into the sum
+        updates.add(honest(stack, relayChannel, certs.get("site-1"), "site-1", 10, task, new float[DIM - 4]));
         for (String s : SITES) {
           // site-3's update is huge (norm ~ 4.5e4) and carries a signed weight of 2^40
           values.put(s, values(s, s.equals("site-3") ? 1e3 : 0.01));
@@ -123,7 +126,11 @@ class CentralDpEnclaveTest {
         assertThat(receipt.getCentralNoiseStddev()).isEqualTo(Z * S / W);
         assertThat(receipt.getContributionsList()).extracting(ReceiptContribution::getSiteId)
             .containsExactlyElementsOf(SITES);
-        assertThat(receipt.getContributionsList()).allSatisfy(c -> assertThat(c.getStatementSha256().size()).isEqualTo(32));
+        for (int i = 0; i < SITES.size(); i++) {
+          assertThat(receipt.getContributions(i).getStatementSha256().toByteArray()).as(SITES.get(i))
+              .isEqualTo(FloatCodec.sha256(updates.get(i + 1).getContribution().getStatement().toByteArray()));
+        }
+        assertThat(receipt.getRejectedList()).anySatisfy(r -> assertThat(r.getReason()).startsWith("wrong_dimension"));
         assertThat(receipt.getModelSha256().toByteArray())
             .isEqualTo(FloatCodec.sha256(out.getModel().getPayload().toByteArray()));
 

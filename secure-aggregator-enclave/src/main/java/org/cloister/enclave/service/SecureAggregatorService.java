@@ -303,10 +303,15 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         session.reject(u.getSiteId().isEmpty() ? "(unlabelled)" : u.getSiteId(), e.getMessage());
         return;
       }
-      // what the receipt names for this site: the digest of its verified contribution statement
-      statementDigests.putIfAbsent(v.siteId(), v.statementSha256());
+      String replayKey = round.roundId() + "\u0000" + v.siteId();
+      boolean openedBefore = seenUpdates.contains(replayKey);
       // identity and weight from the verified statement only; the host's copies are ignored
       session.offer(v.siteId(), v.weight(), round.baseModelVersion(), u.getPayloadFormat(), bytes, 0, bytes.length);
+      if (!openedBefore && seenUpdates.contains(replayKey)) {
+        // this offer is the one the enclave opened for the site (at most one per round): the receipt
+        // names the digest of its verified contribution statement
+        statementDigests.put(v.siteId(), v.statementSha256());
+      }
     }
 
     @Override
