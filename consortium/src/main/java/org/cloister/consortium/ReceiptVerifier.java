@@ -38,7 +38,7 @@ import org.cloister.trust.attestation.nitro.SimulatedPcrs;
  * attestation document chains to the root, carries the expected PCR0..2 and binds, as its nonce,
  * the SHA-256 of the receipt; the receipt is signed by the signing key the document binds; the
  * configuration and policy it carries are the measured ones (PCR1, PCR2); its contributors are
- * distinct consortium members, at least the policy's cohort floor; its model digest matches the
+ * distinct training sites of that configuration, at least the policy's publish floor; its model digest matches the
  * model stored for that version; and every round that published a model has exactly one receipt.
  * Problems name the round and what is wrong.
  */
@@ -179,12 +179,20 @@ public final class ReceiptVerifier {
           + "), model version " + receipt.getModelVersion() + ", not the round it is stored with");
     }
     Set<String> members = new HashSet<>();
-    config.members().forEach(m -> members.add(m.id()));
+    Set<String> trainers = new HashSet<>();
+    config.members().forEach(m -> {
+      members.add(m.id());
+      if (EnclaveConfig.ROLE_SITE.equals(m.role())) {
+        trainers.add(m.id());
+      }
+    });
     Set<String> seen = new HashSet<>();
     List<String> contributors = new ArrayList<>();
     for (ReceiptContribution c : receipt.getContributionsList()) {
       if (!members.contains(c.getSiteId())) {
         problems.add("contributor '" + c.getSiteId() + "' is not a consortium member");
+      } else if (!trainers.contains(c.getSiteId())) {
+        problems.add("contributor '" + c.getSiteId() + "' is an observer, not a training site");
       }
       if (!seen.add(c.getSiteId())) {
         problems.add("contributor '" + c.getSiteId() + "' is listed twice");
