@@ -48,7 +48,7 @@ class SecureAggregationCommandsTest {
     Files.writeString(config, """
         {"format":"cloister-enclave-config/v2","module_id":"m",
          "members":[{"id":"site-1","role":"site","sealing_public_key":"%s"}],
-         "consortium_ca_pem":"-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----",
+         "consortium_ca_pem":"-----BEGIN CERTIFICATE-----\\nx\\n-----END CERTIFICATE-----",
          "key_broker":{"key_id":"k","ca_certificate_pem":"-----BEGIN CERTIFICATE-----\\nx\\n-----END CERTIFICATE-----","server_name":"b"}}
         """.formatted("ab".repeat(32)));
     CloisterCommandTest.Run r = CloisterCommandTest.run("enclave", "measure", "--image", image.toString(), "--config",

@@ -127,13 +127,16 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
      * uses this to be private by default; the Java API's default stays the non-private baseline.
      */
     public boolean dpGiven() { return dp != null; }
+
+    /** The DP settings as they stand (the non-private baseline when none were given). */
+    DpSettings currentDp() { return dp != null ? dp : DpSettings.off(); }
     public Builder outDir(Path v) { outDir = v; return this; }
 
     public SimulationConfig build() {
       int min = minSitesPerRound != null ? minSitesPerRound : Math.max(1, Math.min(sites, (sites * 2 + 2) / 3));
       return new SimulationConfig(studyId, dataset, labelColumn, sites, partition, rounds, localEpochs, localSteps,
           batchSize, learningRate, model, strategy, testFraction, seed, roundDeadline, min,
-          dp != null ? dp : DpSettings.off(), outDir);
+          currentDp(), outDir);
     }
   }
 

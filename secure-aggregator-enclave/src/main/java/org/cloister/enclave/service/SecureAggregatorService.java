@@ -50,9 +50,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The enclave's gRPC service (the host's only way in). Holds, in enclave memory only, the HPKE
- * private key, the last published model, the server optimizer's state and which (round id, site)
- * pairs and round ids it has already seen, so that the untrusted host cannot replay an update or a
- * whole round, nor roll the model back. Logs carry counts and identifiers, never values.
+ * private key, the attested signing key, the open rounds' challenges, the last published model, the
+ * server optimizer's state and which (round id, site) pairs and round ids it has already seen. An
+ * update counts only with a site's contribution statement that verifies under the consortium CA of
+ * the measured configuration and carries the challenge this instance issued for the round
+ * ({@link ContributionVerifier}); each challenge serves one Aggregate call; no model is published
+ * from fewer than the policy's cohort floor of authenticated training sites. So the untrusted host
+ * cannot forge, re-weight, swap or replay an update, replay a round, nor roll the model back within
+ * an instance; a restart invalidates every earlier challenge (docs/trust.md). Logs carry counts and
+ * identifiers, never values.
  */
 public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAggregatorImplBase {
   private static final Logger log = LoggerFactory.getLogger(SecureAggregatorService.class);
