@@ -179,7 +179,7 @@ class CentralDpEnclaveTest {
   static SealedUpdate honest(SecureAggregationStack stack, ManagedChannel relay, IssuedCertificate cert, String site,
                              long examples, RoundTask task, float[] v) {
     UpdateSealer.Sealed sealed = stack.sealer(site, relay).seal(task, v);
-    SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5);
+    SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5, "ds-" + site);
     SignedSpend spend = signer.sign(task, LocalUpdate.nonPrivate(v, examples, Map.of()));
     return SealedUpdate.newBuilder().setSiteId(site).setNumExamples(examples)
         .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(sealed.format())
