@@ -87,10 +87,25 @@ class ReceiptsCommandTest {
   @Test
   void theBudgetReportShowsTheReceipts() {
     CloisterCommandTest.Run r = CloisterCommandTest.run("budget", "report", "--study", "simulation", "--database",
-        out.resolve("coordinator.db").toString());
-    assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("Aggregation receipts (signed by the enclave; check them with `cloister receipts verify`): 2")
+        out.resolve("coordinator.db").toString(), "--trust-root", out.resolve("consortium-ca.crt").toString(),
+        "--attestation-root", out.resolve("consortium").resolve("dev-attestation-root.pem").toString());
+    assertThat(r.code()).as(r.out() + r.err()).isZero();
+    assertThat(r.out()).contains("aggregation receipts: verified (2 receipts signed by the attested enclave)")
+        .contains("Aggregation receipts (signed by the enclave; check them with `cloister receipts verify`): 2")
         .contains("round 1: model version 2 from ").contains("Central DP: none recorded");
+  }
+
+  @Test
+  void theBudgetReportIsInvalidWhenAReceiptIsNot(@TempDir Path dir) throws Exception {
+    Path db = copyDb(dir);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db)) {
+      c.createStatement().executeUpdate("DELETE FROM receipts WHERE round = 2");
+    }
+    CloisterCommandTest.Run r = CloisterCommandTest.run("budget", "report", "--study", "simulation", "--database",
+        db.toString(), "--trust-root", out.resolve("consortium-ca.crt").toString(),
+        "--attestation-root", out.resolve("consortium").resolve("dev-attestation-root.pem").toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.out()).contains("aggregation receipts: INVALID").contains("round 2 published model version 3 but has no receipt");
   }
 
   @Test
