@@ -138,12 +138,6 @@ public final class DpSgdTrainer {
     INDArray y = Nd4jData.oneHot(data, all, dataType);
 
     int allowed = affordableSteps(steps);
-    // the round's steps are composed in one operation, the very one the guard projected: composing
-    // them one by one sums in another order and can end an ulp above the ceiling the guard checked.
-    // Composed before any step runs, so a round that fails midway is over-counted, never under-counted.
-    if (allowed > 0) {
-      accountant.compose(stepEvent, allowed);
-    }
     double scale = 1.0 / (settings.samplingRate() * n);
     int[] batchSizes = new int[allowed];
     ClippingStats stats = ClippingStats.EMPTY;
@@ -178,6 +172,7 @@ public final class DpSgdTrainer {
       if (anchor != null) {
         addProximalTerm(anchor);
       }
+      accountant.compose(stepEvent);
       applyUpdate();
     }
     boolean stopped = allowed < steps;
