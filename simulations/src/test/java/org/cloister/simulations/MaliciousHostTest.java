@@ -414,7 +414,7 @@ class MaliciousHostTest {
     float[] v = values(site, task.getRound());
     UpdateSealer.Sealed sealed = sealer(site).seal(task, v);
     IssuedCertificate cert = certs.get(site);
-    SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5);
+    SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5, "ds-" + site);
     SignedSpend spend = signer.sign(task, LocalUpdate.nonPrivate(v, examples, Map.of()));
     return SealedUpdate.newBuilder().setSiteId(site).setNumExamples(examples)
         .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(sealed.format())

@@ -160,7 +160,7 @@ class SecureAggregationTest {
       ManagedChannel ch = channel(server.port(), site);
       org.cloister.trust.pki.IssuedCertificate cert = setup.issue(site);
       futures.add(pool.submit(new SiteAgent(ch, STUDY, new KnownTrainer(site, 10L + i), stack.sealer(site, ch),
-          new org.cloister.site.ledger.SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5),
+          new org.cloister.site.ledger.SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5, "ds-test"),
           new org.cloister.site.ledger.SiteLedger("jdbc:sqlite::memory:"),
           new SiteAgent.Options(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(30)))));
     }

@@ -23,7 +23,7 @@ final class SiteUpdates {
   static SealedUpdate signed(SecureAggregationStack stack, IssuedCertificate cert, String site, long examples,
                              RoundTask task, float[] values, Channel coordinator) {
     UpdateSealer.Sealed sealed = stack.sealer(site, coordinator).seal(task, values);
-    SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5);
+    SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5, "ds-" + site);
     SignedSpend spend = signer.sign(task, LocalUpdate.nonPrivate(values, examples, Map.of()));
     return SealedUpdate.newBuilder().setSiteId(site).setNumExamples(examples)
         .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(sealed.format())

@@ -170,7 +170,9 @@ public final class CoordinatorService {
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
-    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"));
+    // the coordinator's consortium key signs a checkpoint of the ledger head at every committed round
+    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"),
+             new org.cloister.coordinator.ledger.CheckpointSigner(tls.key(), tls.chain().get(0)));
          ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
              ? ServiceAggregation.plaintext(w0.length, strategy, err)
              : ServiceAggregation.enclave(c.section("aggregation", ServiceAggregation.KEYS), study, strategy, err)) {

@@ -22,26 +22,37 @@ public final class SpendSigner {
   private final PrivateKey key;
   private final X509Certificate certificate;
   private final double delta;
+  private final String datasetId;
 
   /**
    * A signer of spends only: contributions to the secure aggregator cannot be authenticated with it.
    *
-   * @param siteId the site's identity (its certificate's common name)
-   * @param delta  the delta at which the site reports its cumulative epsilon
+   * @param siteId    the site's identity (its certificate's common name)
+   * @param delta     the delta at which the site reports its cumulative epsilon
+   * @param datasetId the dataset the site trains on ({@link DatasetFingerprint}); its budget spans studies
    */
-  public SpendSigner(String siteId, PrivateKey key, double delta) {
-    this(siteId, key, null, delta);
+  public SpendSigner(String siteId, PrivateKey key, double delta, String datasetId) {
+    this(siteId, key, null, delta, datasetId);
   }
 
   /**
    * @param certificate the site's consortium certificate (the public half of {@code key}), sent with
    *                    every contribution statement
    */
-  public SpendSigner(String siteId, PrivateKey key, X509Certificate certificate, double delta) {
+  public SpendSigner(String siteId, PrivateKey key, X509Certificate certificate, double delta, String datasetId) {
+    if (datasetId == null || datasetId.isBlank()) {
+      throw new IllegalArgumentException("a spend signer needs the dataset id its spends are filed under");
+    }
     this.siteId = siteId;
     this.key = key;
     this.certificate = certificate;
     this.delta = delta;
+    this.datasetId = datasetId;
+  }
+
+  /** The dataset this site's spends are made on. */
+  public String datasetId() {
+    return datasetId;
   }
 
   /** Whether this signer can sign contribution statements (it holds the site's certificate). */
@@ -85,6 +96,7 @@ public final class SpendSigner {
         .setEpsilonAfter(update.epsilonAfter())
         .setDelta(delta)
         .setTimestampMs(System.currentTimeMillis())
+        .setDatasetId(datasetId)
         .build();
     byte[] bytes = spend.toByteArray();
     return SignedSpend.newBuilder().setSpend(ByteString.copyFrom(bytes))
