@@ -56,12 +56,14 @@ public final class DpSgdTrainer {
   private final DataType dataType;
   private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
   private final double proximalMu;
+  private final double expectedBatchSize;
   private INDArray noiseArray;
 
   DpSgdTrainer(MultiLayerNetwork net, DpSgdSettings settings, ClipPolicy policy, NetworkLayout layout,
                ClippedGradients gradients, GaussianNoise noise, PrivacyAccountant accountant, PrivacyGuard guard,
-               double proximalMu) {
+               double proximalMu, double expectedBatchSize) {
     this.net = net;
+    this.expectedBatchSize = expectedBatchSize;
     this.proximalMu = proximalMu;
     this.settings = settings;
     this.policy = policy;
@@ -129,7 +131,8 @@ public final class DpSgdTrainer {
     INDArray y = Nd4jData.oneHot(data, all, dataType);
 
     int allowed = affordableSteps(steps);
-    double scale = 1.0 / (settings.samplingRate() * n);
+    // NaN: the expected batch size q*n (n is then part of what the update reveals)
+    double scale = 1.0 / (Double.isNaN(expectedBatchSize) ? settings.samplingRate() * n : expectedBatchSize);
     int[] batchSizes = new int[allowed];
     ClippingStats stats = ClippingStats.EMPTY;
     // FedProx's anchor: the parameters this round starts from (the global model)
