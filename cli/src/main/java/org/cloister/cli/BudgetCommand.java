@@ -54,6 +54,11 @@ final class BudgetCommand implements Runnable {
     @Option(names = "--html", paramLabel = "FILE", description = "Also write a self-contained HTML report.")
     Path html;
 
+    /** What the figures cover (docs/privacy-accounting.md, "What the guarantee covers"). */
+    static final String GUARANTEE = "Covers: each site's signed releases (updates, and private preprocessing composed into "
+        + "its first spend) under add-or-remove-one record. Public, not protected: the study's definition (features, "
+        + "classes, preprocessing bounds, schedule) and, unless the study is count-private, each site's record count.";
+
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
@@ -77,6 +82,7 @@ final class BudgetCommand implements Runnable {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("study", study);
         root.put("accountant", "rdp");
+        root.put("guarantee", GUARANTEE);
         root.put("sites", BudgetReport.toMaps(sites));
         out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root));
       } else {
@@ -87,6 +93,7 @@ final class BudgetCommand implements Runnable {
               s.ceiling() == null ? "-" : fmt(s.ceiling()), s.remaining() == null ? "-" : fmt(s.remaining()), s.delta());
           s.leftOut().forEach((round, why) -> out.printf("    round %d: left out: %s%n", round, why));
         }
+        out.println(GUARANTEE);
       }
       if (html != null) {
         Files.writeString(html, BudgetHtml.render(study, sites), StandardCharsets.UTF_8);

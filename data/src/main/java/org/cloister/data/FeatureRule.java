@@ -44,7 +44,7 @@ public record FeatureRule(String feature, Kind kind, double lo, double hi, doubl
     }
   }
 
-  /** Public clinical bounds: clamp to [lo, hi], centre at the midpoint, a quarter of the range as the unit. */
+  /** Public clinical bounds: clamp to [lo, hi], centre at the midpoint, a quarter of the range as the unit (inputs in [-2, 2]). */
   public static FeatureRule bounds(String feature, double lo, double hi) {
     return new FeatureRule(feature, Kind.PUBLIC, lo, hi, (lo + hi) / 2, (hi - lo) / 4, false);
   }
