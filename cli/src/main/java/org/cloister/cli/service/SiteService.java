@@ -80,7 +80,14 @@ public final class SiteService {
       throw d.error("'data.classes' (the study's class labels) and 'data.preprocessing' (the study's rule for every "
           + "feature) must both be given: a site never derives them from its own file");
     }
-    PreprocessingSpec spec = PreprocessingSpec.parse(d.mapping("preprocessing"), configFile.getFileName().toString());
+    PreprocessingSpec spec;
+    if (d.isMapping("preprocessing")) {
+      spec = PreprocessingSpec.parse(d.mapping("preprocessing"), configFile.getFileName().toString());
+    } else if (d.string("preprocessing").equals("builtin:wdbc")) {
+      spec = org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+    } else {
+      throw d.error("'data.preprocessing' must be builtin:wdbc or a mapping of feature names to rules");
+    }
     StudySchema schema = new StudySchema(spec.features(), d.string("label"), d.strings("classes"));
     CsvLoadResult loaded = new CsvDatasetLoader(schema, policy).load(csv);
     for (DataFormatException e : loaded.skippedRows()) {
