@@ -19,7 +19,6 @@ import org.cloister.data.Dataset;
 import org.cloister.data.Standardizer;
 import org.cloister.dp.accounting.PrivacyAccountant;
 import org.cloister.dp.events.DpEvent;
-import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.models.ModelArchitecture;
 import org.cloister.models.ModelZoo;
 import org.cloister.models.Nd4jData;
@@ -95,7 +94,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
     MultiLayerNetwork dpNet = fitNet.clone();
     MultiLayerNetwork naiveNet = fitNet.clone();
     // the production noise source and accountant, as a site runs them
-    GaussianNoise noise = org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy();
+    org.cloister.dp.noise.SecureGaussianNoise noise = org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy();
     DpSgdTrainer dp = DpSgd.builder().clipNorm(1.0).noiseMultiplier(1.0).samplingRate(q).noise(noise)
         .accountant(new org.cloister.dp.accounting.rdp.RdpAccountant()).build(dpNet);
     DpSgdTrainer loop = DpSgd.builder().clipNorm(1.0).noiseMultiplier(1.0).samplingRate(q).noise(noise)
@@ -205,7 +204,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
     out.put("dpsgdMinusNoiseOverFit", round((b - noiseMs) / a));
     out.put("dpsgdOverFitBlocks", roundAll(dpRatio));
     out.put("noiseMsPerStep", round(noiseMs));
-    out.put("noiseSource", "SecureGaussianNoise (AES-256-CTR ziggurat, OS entropy)");
+    out.put("noiseSource", "GridGaussian: exact discrete Gaussian on the grid (AES-256-CTR bits, OS entropy)");
     out.put("fitPeakHeapMb", round(fitMem.heapMb()));
     out.put("dpsgdPeakHeapMb", round(dpMem.heapMb()));
     out.put("fitPeakOffHeapMb", round(fitMem.offHeapMb()));

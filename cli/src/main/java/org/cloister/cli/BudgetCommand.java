@@ -5,21 +5,28 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.cloister.cli.service.CoordinatorService;
 import org.cloister.coordinator.budget.BudgetReport;
 import org.cloister.coordinator.budget.PrivacyBudgets;
+import org.cloister.coordinator.ledger.LedgerVerifier;
 import org.cloister.coordinator.store.JdbcStudyStore;
+import org.cloister.dp.accounting.PrivacyAccountant;
+import org.cloister.dp.accounting.pld.PldAccountant;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
+import org.cloister.trust.pki.Pem;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code cloister budget report}: per-site privacy spend against ceilings, from the signed ledger. */
+/** {@code cloister budget report}: verifies the ledger, then shows per-site privacy spend against ceilings. */
 @Command(name = "budget", mixinStandardHelpOptions = true, description = "Privacy budgets.",
     subcommands = BudgetCommand.Report.class)
 final class BudgetCommand implements Runnable {
@@ -31,22 +38,47 @@ final class BudgetCommand implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (report)");
   }
 
+  /** The accountants the report can recompute with. */
+  enum Accountant {
+    rdp(RdpAccountant::new, "RDP"), pld(PldAccountant::new, "PLD");
+
+    final Supplier<PrivacyAccountant> factory;
+    final String label;
+
+    Accountant(Supplier<PrivacyAccountant> factory, String label) {
+      this.factory = factory;
+      this.label = label;
+    }
+  }
+
   @Command(name = "report", mixinStandardHelpOptions = true,
-      description = {"Shows, per site, the epsilon it has spent (recomputed with the RDP accountant from the signed",
-          "ledger; the site's own figure beside it), its ceiling and what remains, the history, and the rounds it was",
-          "left out of and why. Run `cloister ledger verify` first: the report assumes an intact ledger."})
+      description = {"Verifies the study's privacy ledger first (as `cloister ledger verify` does: signatures, hash chain,",
+          "rounds and signed checkpoints), then shows per site the epsilon it has spent, recomputed from every signed spend",
+          "the coordinator received (whatever happened to the update), beside the site's own signed figure, with any",
+          "difference flagged; its ceiling and what remains; its lifetime spend on its dataset over every study in the",
+          "database; the history; and the rounds it was left out of and why. Exit 1, and INVALID on every output, when",
+          "the ledger fails verification."})
   static final class Report implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--study", required = true, paramLabel = "ID")
+    @Option(names = "--study", required = true, paramLabel = "ID", description = "The study to report on.")
     String study;
 
     @Option(names = "--database", required = true, paramLabel = "JDBC_URL_OR_FILE", description = "The coordinator's database.")
     String database;
 
+    @Option(names = "--trust-root", required = true, paramLabel = "ca.crt",
+        description = "The consortium CA certificate the ledger's signatures are verified against.")
+    Path trustRoot;
+
     @Option(names = "--config", paramLabel = "coordinator.yaml", description = "Read the sites' ceilings from the coordinator's configuration.")
     Path config;
+
+    @Option(names = "--accountant", paramLabel = "rdp|pld", defaultValue = "pld",
+        description = "Accountant the epsilons are recomputed with: pld (default, the tighter bound the docs recommend"
+            + " reporting) or rdp (what the sites' guards enforce).")
+    Accountant accountant;
 
     @Option(names = "--json", description = "Machine-readable output.")
     boolean json;
@@ -71,38 +103,87 @@ final class BudgetCommand implements Runnable {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--config: " + e.getMessage());
       }
+      LedgerVerifier verifier;
+      try {
+        verifier = new LedgerVerifier(Pem.readCertificate(trustRoot));
+      } catch (java.io.IOException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--trust-root: " + e.getMessage());
+      }
       List<BudgetReport.SiteBudget> sites;
+      LedgerVerifier.Report ledger;
+      String status;
       try (JdbcStudyStore store = new JdbcStudyStore(database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database)) {
         if (!store.studies().contains(study)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--study: no study '" + study + "' in " + database);
         }
-        sites = BudgetReport.compute(store, study, store.rounds(study), budgets, RdpAccountant::new);
+        // verify before reporting: figures from an altered ledger must never look like a clean report
+        ledger = verifier.verify(store, study);
+        sites = BudgetReport.compute(store, study, store.rounds(study), budgets, accountant.factory);
+        status = store.studyStatus(study);
       }
+      // the hook for further verifications (signed aggregation receipts): each is one Check
+      List<BudgetReport.Check> checks = new ArrayList<>();
+      checks.add(new BudgetReport.Check("privacy ledger", ledger.valid(),
+          ledger.entries() + " entries, head " + ledger.headHash(), ledger.problems()));
+      boolean valid = checks.stream().allMatch(BudgetReport.Check::valid);
+      BudgetHtml.Meta meta = new BudgetHtml.Meta(study, status, accountant.label, ledger.headHash(), Instant.now(), checks);
       if (json) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("study", study);
-        root.put("accountant", "rdp");
+        root.put("status", status);
+        root.put("valid", valid);
+        root.put("verdict", valid ? "VALID" : "INVALID");
+        List<Map<String, Object>> cs = new ArrayList<>();
+        for (BudgetReport.Check c : checks) {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("name", c.name());
+          m.put("valid", c.valid());
+          m.put("summary", c.summary());
+          m.put("problems", c.problems());
+          cs.add(m);
+        }
+        root.put("verification", cs);
+        root.put("accountant", accountant.name());
         root.put("guarantee", GUARANTEE);
         root.put("sites", BudgetReport.toMaps(sites));
         out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root));
       } else {
-        out.printf("Privacy budget of study %s (epsilon recomputed with the RDP accountant from the signed ledger)%n", study);
-        out.printf("%-12s %8s %10s %10s %10s %7s%n", "site", "rounds", "epsilon", "ceiling", "remaining", "delta");
+        for (BudgetReport.Check c : checks) {
+          out.printf("%s: %s (%s)%n", c.name(), c.valid() ? "verified" : "INVALID", c.summary());
+          c.problems().forEach(p -> out.println("  " + p));
+        }
+        if (!valid) {
+          out.println("INVALID: the ledger failed verification; the figures below come from it and must not be relied on");
+        }
+        out.printf("Privacy budget of study %s (epsilon recomputed with the %s accountant from every signed spend the"
+            + " coordinator holds; `own` is the site's own signed figure, from its RDP guard)%n", study, accountant.label);
+        out.printf("%-12s %8s %10s %10s %10s %10s %7s %12s%n", "site", "spends", "epsilon", "own", "ceiling", "remaining", "delta",
+            "lifetime");
         for (BudgetReport.SiteBudget s : sites) {
-          out.printf(Locale.ROOT, "%-12s %8d %10s %10s %10s %7.0e%n", s.siteId(), s.history().size(), fmt(s.epsilon()),
-              s.ceiling() == null ? "-" : fmt(s.ceiling()), s.remaining() == null ? "-" : fmt(s.remaining()), s.delta());
+          out.printf(Locale.ROOT, "%-12s %8d %10s %10s %10s %10s %7.0e %12s%n", s.siteId(), s.history().size(), fmt(s.epsilon()),
+              fmt(s.reportedEpsilon()), s.ceiling() == null ? "-" : fmt(s.ceiling()), s.remaining() == null ? "-" : fmt(s.remaining()),
+              s.delta(), fmt(s.lifetimeEpsilon()) + (s.lifetimeStudies() > 1 ? " (" + s.lifetimeStudies() + " studies)" : ""));
+          if (!s.byStatus().isEmpty()) {
+            out.printf("    spends: %s%n", s.byStatus());
+          }
+          if (s.discrepancy() != null) {
+            out.printf("    DIFFERENCE: %s%n", s.discrepancy());
+          }
           s.leftOut().forEach((round, why) -> out.printf("    round %d: left out: %s%n", round, why));
+        }
+        if (!valid) {
+          out.println("INVALID: see the verification problems above");
         }
         out.println(GUARANTEE);
       }
       if (html != null) {
-        Files.writeString(html, BudgetHtml.render(study, sites), StandardCharsets.UTF_8);
+        Files.writeString(html, BudgetHtml.render(meta, sites), StandardCharsets.UTF_8);
         if (!json) {
-          out.println("HTML report: " + html);
+          out.println("HTML report: " + html + (valid ? "" : " (marked INVALID)"));
         }
       }
       out.flush();
-      return 0;
+      return valid ? 0 : 1;
     }
 
     private static String fmt(double v) {

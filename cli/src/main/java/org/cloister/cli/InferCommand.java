@@ -108,6 +108,10 @@ final class InferCommand implements Runnable {
         description = "Use this running key broker (started after the grant) instead of starting one.")
     String broker;
 
+    @Option(names = org.cloister.simulations.SimulationOnly.ALLOW_FLAG,
+        description = "Serve a model a simulation produced (seeded noise: no privacy guarantee). Demos and tests only.")
+    boolean allowSimulationModel;
+
     @CommandLine.ArgGroup(exclusive = false)
     Tls tls = new Tls();
 
@@ -134,6 +138,17 @@ final class InferCommand implements Runnable {
       } catch (IOException e) {
         cl.getErr().println("infer serve: " + e.getMessage());
         return 2;
+      }
+      java.util.Optional<Path> marker = org.cloister.simulations.SimulationOnly.find(artifact);
+      if (study.isSimulationOnly() || marker.isPresent()) {
+        String what = "model version " + version + " of study " + study.studyId();
+        Path by = marker.orElse(consortium.resolve(PublishedStudy.FILE));
+        if (!allowSimulationModel) {
+          cl.getErr().println("infer serve: " + org.cloister.simulations.SimulationOnly.refusal(what, by));
+          return 2;
+        }
+        cl.getErr().println("WARNING: serving " + what + ", a simulation's model (seeded noise, NO privacy guarantee), "
+            + "because of " + org.cloister.simulations.SimulationOnly.ALLOW_FLAG);
       }
       ServerCredentials credentials;
       SiteIdentityResolver identities;

@@ -27,8 +27,10 @@ final class LedgerCommand implements Runnable {
   }
 
   @Command(name = "verify", mixinStandardHelpOptions = true,
-      description = {"Checks every ledger entry's signature against the consortium CA and the hash chain linking them.",
-          "Exit 0 when the ledger is intact, 1 when any entry was edited, inserted, removed or forged."})
+      description = {"Checks every ledger entry's signature against the consortium CA, the hash chain linking them, and the chain",
+          "against the rounds the coordinator recorded and the ledger-head checkpoints it signed at every round (so entries",
+          "removed from the end are caught). Exit 0 when the ledger is intact, 1 when any entry was edited, inserted, removed",
+          "or forged."})
   static final class Verify implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -42,6 +44,12 @@ final class LedgerCommand implements Runnable {
 
     @Option(names = "--study", paramLabel = "ID", description = "One study (default: every study in the database).")
     String study;
+
+    @Option(names = "--site-ledger", paramLabel = "site-ledger.db",
+        description = "A site's own ledger (state_dir/site-ledger.db, repeatable): every spend it signed must be in the"
+            + " coordinator's ledger with the same bytes. An anchor outside the coordinator's control: it catches a"
+            + " ledger rewritten by whoever holds the coordinator's key.")
+    List<Path> siteLedgers = List.of();
 
     @Option(names = "--json", description = "Machine-readable output.")
     boolean json;
@@ -67,7 +75,13 @@ final class LedgerCommand implements Runnable {
           throw new CommandLine.ParameterException(spec.commandLine(), "--study: no study '" + study + "' in " + database);
         }
         for (String s : studies) {
-          LedgerVerifier.Report r = verifier.verify(store.ledger(s));
+          LedgerVerifier.Report r = verifier.verify(store, s);
+          List<String> siteProblems = againstSiteLedgers(store.ledger(s), s);
+          if (!siteProblems.isEmpty()) {
+            List<String> all = new java.util.ArrayList<>(r.problems());
+            all.addAll(siteProblems);
+            r = new LedgerVerifier.Report(r.entries(), r.headHash(), all);
+          }
           allValid &= r.valid();
           if (json) {
             result.put(s, Map.of("valid", r.valid(), "entries", r.entries(), "head_hash", r.headHash(), "problems", r.problems()));
@@ -82,6 +96,40 @@ final class LedgerCommand implements Runnable {
       }
       out.flush();
       return allValid ? 0 : 1;
+    }
+
+    /** Every spend a site's own ledger holds for {@code study} must be in the coordinator's, byte for byte. */
+    private List<String> againstSiteLedgers(List<org.cloister.coordinator.store.StudyStore.LedgerEntry> entries, String study) {
+      Map<String, byte[]> held = new java.util.HashMap<>();
+      for (var e : entries) {
+        held.put(e.partyId() + "/" + e.roundId(), e.spend());
+      }
+      List<String> problems = new java.util.ArrayList<>();
+      for (Path p : siteLedgers) {
+        if (!java.nio.file.Files.exists(p)) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--site-ledger: no such file " + p);
+        }
+        try (org.cloister.site.ledger.SiteLedger site = new org.cloister.site.ledger.SiteLedger("jdbc:sqlite:" + p)) {
+          for (var e : site.signedSpends(study).entrySet()) {
+            org.cloister.protocol.v1.PrivacySpend spend;
+            try {
+              spend = org.cloister.protocol.v1.PrivacySpend.parseFrom(e.getValue().getSpend());
+            } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+              problems.add(p + ": the spend for round id " + e.getKey() + " is unreadable");
+              continue;
+            }
+            byte[] there = held.get(spend.getPartyId() + "/" + e.getKey());
+            if (there == null) {
+              problems.add(p + ": " + spend.getPartyId() + " signed a spend for round " + spend.getRound() + " (" + e.getKey()
+                  + ") that the coordinator's ledger lacks (removed, or not yet reconciled)");
+            } else if (!java.util.Arrays.equals(there, e.getValue().getSpend().toByteArray())) {
+              problems.add(p + ": the coordinator's entry for " + spend.getPartyId() + ", round " + spend.getRound()
+                  + " differs from the spend the site signed");
+            }
+          }
+        }
+      }
+      return problems;
     }
   }
 }

@@ -33,8 +33,13 @@ final class ServiceCommands {
       @Option(names = "--config", required = true, paramLabel = "coordinator.yaml")
       Path config;
 
+      @Option(names = org.cloister.simulations.SimulationOnly.ALLOW_FLAG,
+          description = "Start from a simulation's directory anyway (its models carry no privacy guarantee).")
+      boolean allowSimulationModel;
+
       @Override
       public Integer call() throws Exception {
+        refuseSimulationOutput(spec, config, allowSimulationModel);
         try {
           return new CoordinatorService(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
@@ -69,8 +74,13 @@ final class ServiceCommands {
       @Option(names = "--config", required = true, paramLabel = "site.yaml")
       Path config;
 
+      @Option(names = org.cloister.simulations.SimulationOnly.ALLOW_FLAG,
+          description = "Start from a simulation's directory anyway (its models carry no privacy guarantee).")
+      boolean allowSimulationModel;
+
       @Override
       public Integer call() throws Exception {
+        refuseSimulationOutput(spec, config, allowSimulationModel);
         try {
           return new SiteService(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         } catch (IllegalArgumentException | java.nio.file.NoSuchFileException | org.cloister.data.DataFormatException e) {
@@ -82,5 +92,22 @@ final class ServiceCommands {
 
   static String describe(Exception e) {
     return e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage() : e.getMessage();
+  }
+
+  /**
+   * Services never start from a simulation's output (models trained with seeded noise): a config
+   * under a directory marked {@code SIMULATION-ONLY} is refused unless explicitly allowed.
+   */
+  static void refuseSimulationOutput(CommandLine.Model.CommandSpec spec, Path config, boolean allowed) {
+    java.util.Optional<Path> marker = org.cloister.simulations.SimulationOnly.find(config);
+    if (marker.isEmpty()) {
+      return;
+    }
+    if (!allowed) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          org.cloister.simulations.SimulationOnly.refusal("the directory of " + config, marker.get()));
+    }
+    spec.commandLine().getErr().println("WARNING: starting from a simulation's directory (" + marker.get()
+        + "): its models carry NO privacy guarantee");
   }
 }

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.cloister.simulations.DpSettings;
 import org.cloister.simulations.ScenarioLoader;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.Sweep;
@@ -47,6 +48,14 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Writes a self-contained HTML report (charts of accuracy/AUC per round, epsilon per site, the privacy-utility curve of a sweep).")
   Path report;
 
+  static final double DEFAULT_EPSILON = 3.0;
+  static final double DEFAULT_DELTA = 1e-5;
+  static final double DEFAULT_CLIP = 1.0;
+
+  private boolean sweepSetsDp() {
+    return sweep.stream().anyMatch(a -> a.startsWith("epsilon=") || a.startsWith("noise_multiplier="));
+  }
+
   @Override
   public Integer call() throws Exception {
     CommandLine cl = spec.commandLine();
@@ -67,6 +76,13 @@ final class SimulateCommand implements Callable<Integer> {
       options.applyTo(b);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+    if (!b.dpGiven() && !sweepSetsDp()) {
+      // Private by default: a study without DP settings is never silently non-private.
+      b.dp(DpSettings.budget(DEFAULT_EPSILON, DEFAULT_DELTA, DEFAULT_CLIP));
+      cl.getErr().printf(java.util.Locale.ROOT, "No DP settings given: DP-SGD within epsilon %s at delta %s per site, clip %s (the default);"
+          + " choose with --epsilon or --noise-multiplier, or --no-dp for the non-private baseline.%n",
+          DEFAULT_EPSILON, DEFAULT_DELTA, DEFAULT_CLIP);
     }
     if (!sweep.isEmpty()) {
       if (processes) {

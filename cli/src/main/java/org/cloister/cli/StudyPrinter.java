@@ -3,6 +3,7 @@ package org.cloister.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
+import org.cloister.dp.accounting.SafeRounding;
 import org.cloister.simulations.ResultsWriter;
 import org.cloister.simulations.RoundReport;
 import org.cloister.simulations.SimulationConfig;
@@ -71,10 +72,19 @@ final class StudyPrinter {
     out.flush();
   }
 
-  /** "  epsilon 0.31/1.00" (the largest spend of any site against the per-site ceiling), or "" without DP. */
+  /** Marks every line that reports results of a study without DP. */
+  static final String NON_PRIVATE = "  NON-PRIVATE (no DP, epsilon infinite)";
+
+  /**
+   * "  epsilon 0.31/1.00" (the largest spend of any site against the per-site ceiling), or
+   * {@link #NON_PRIVATE} without DP, so no result line of a non-private study can pass for a private one.
+   */
   static String epsilonSpent(RoundReport r, SimulationConfig cfg) {
+    if (!cfg.dp().enabled()) {
+      return NON_PRIVATE;
+    }
     double e = r.maxEpsilon();
-    if (!cfg.dp().enabled() || Double.isNaN(e)) {
+    if (Double.isNaN(e)) {
       return "";
     }
     return Double.isNaN(cfg.dp().epsilon()) ? String.format(Locale.ROOT, "  epsilon %.2f", e)
@@ -97,18 +107,22 @@ final class StudyPrinter {
     }
     out.printf(Locale.ROOT, "Study %s: %s in %.1f s%n", result.config().studyId(), result.status(), result.wallMillis() / 1000.0);
     if (Double.isFinite(result.noiseMultiplier())) {
-      out.printf(Locale.ROOT, "DP-SGD: noise multiplier %.4f, clip norm %.2f%s%n", result.noiseMultiplier(), result.config().dp().clipNorm(),
+      // privacy figures are rounded in the safe direction (sigma, epsilon, delta up)
+      out.printf(Locale.ROOT, "DP-SGD: noise multiplier %s, clip norm %.2f%s%n",
+          SafeRounding.upFixed(result.noiseMultiplier(), 4), result.config().dp().clipNorm(),
           Double.isNaN(result.config().dp().epsilon()) ? "" : String.format(Locale.ROOT,
-              " (calibrated so that %d rounds fit epsilon %.2f at delta %.0e per site)", result.config().rounds(),
-              result.config().dp().epsilon(), result.config().dp().delta()));
+              " (calibrated so that %d rounds fit epsilon %s at delta %s per site)", result.config().rounds(),
+              SafeRounding.upFixed(result.config().dp().epsilon(), 2), SafeRounding.up(result.config().dp().delta(), 3)));
     }
     for (SiteReport s : result.sites()) {
       out.printf(Locale.ROOT, "  %-8s %5d training examples, contributed to %d rounds, epsilon %s%n", s.id(), s.examples(),
           s.roundsContributed(), Double.isFinite(s.epsilon())
-              ? String.format(Locale.ROOT, "%.3f at delta %.0e", s.epsilon(), s.delta()) : "infinite (non-private)");
+              ? String.format(Locale.ROOT, "%s at delta %s", SafeRounding.upFixed(s.epsilon(), 3),
+                  SafeRounding.up(s.delta(), 3)) : "infinite (non-private)");
     }
-    out.printf(Locale.ROOT, "Final global model on %d held-out patients: accuracy %.4f, AUC %.4f%n",
-        result.finalMetrics().examples(), result.finalMetrics().accuracy(), result.finalMetrics().auc());
+    out.printf(Locale.ROOT, "Final global model on %d held-out patients: accuracy %.4f, AUC %.4f%s%n",
+        result.finalMetrics().examples(), result.finalMetrics().accuracy(), result.finalMetrics().auc(),
+        result.config().dp().enabled() ? "" : NON_PRIVATE);
     out.println("Results: " + written + " and " + written.resolveSibling("rounds.csv"));
     out.flush();
   }

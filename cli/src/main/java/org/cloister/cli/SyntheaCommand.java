@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
         "Generates a synthetic multi-hospital cohort with Synthea (org.mitre.synthea, Apache 2.0): one run per site,",
         "each with its own seed and its own state and city, so the hospitals differ naturally. Writes DIR/site-N/csv/",
         "(patients.csv, conditions.csv, observations.csv). A site already generated with the same settings is reused.",
-        "Then: cloister simulate --dataset synthea:DIR --partition by-site --sites N --outcome diabetes"})
+        "Then: cloister simulate --dataset synthea:DIR --partition by-site --sites N --outcome diabetes --epsilon 3"})
 final class SyntheaCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -73,7 +73,7 @@ final class SyntheaCommand implements Callable<Integer> {
     for (var o : outcomes) {
       cl.getOut().printf("  %-8s %5d patients%s%n", o.site(), o.patients(), o.reused() ? " (cached)" : "");
     }
-    cl.getOut().printf("Cohort: %s%nNext: ./cloister simulate --dataset synthea:%s --partition by-site --sites %d --outcome diabetes%n",
+    cl.getOut().printf("Cohort: %s%nNext: ./cloister simulate --dataset synthea:%s --partition by-site --sites %d --outcome diabetes --epsilon 3%n",
         out, out, sites);
     cl.getOut().flush();
     return 0;

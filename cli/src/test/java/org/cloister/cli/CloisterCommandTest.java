@@ -71,4 +71,27 @@ class CloisterCommandTest {
     Run r3 = run("simulate", "--dataset", "csv:" + dir.resolve("missing.csv"));
     assertThat(r3.code()).isNotZero();
   }
+
+  /** A privacy switch that is not the YAML boolean false never turns DP off: exit 2 naming the key. */
+  @Test
+  void scenarioPrivacySwitchesFailClosed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    for (String dp : java.util.List.of("dp: {enabled: \"true\", epsilon: 1}", "dp: {enabled: 1, epsilon: 1}", "dp:")) {
+      java.nio.file.Path f = dir.resolve("s.yaml");
+      java.nio.file.Files.writeString(f, dp + "\n");
+      Run r = run("simulate", f.toString());
+      assertThat(r.code()).as(dp).isEqualTo(2);
+      assertThat(r.err()).as(dp).contains("'dp");
+    }
+  }
+
+  /** Without any DP setting, simulate is private (and says which default it took), never silently non-private. */
+  @Test
+  void simulateIsPrivateByDefault(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    Run r = run("simulate", "--rounds", "1", "--json", "--out", dir.toString());
+    assertThat(r.code()).isZero();
+    assertThat(r.err()).contains("No DP settings given: DP-SGD within epsilon 3.0 at delta 1.0E-5");
+    var results = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("results.json").toFile());
+    assertThat(results.at("/config/dp/enabled").asBoolean()).isTrue();
+    assertThat(results.at("/config/dp/epsilon").asDouble()).isEqualTo(3.0);
+  }
 }

@@ -40,6 +40,58 @@ class InferCommandTest {
     assertThat(r.err()).contains("study.json not found").contains("consortium");
   }
 
+  /** A consortium directory as a simulation leaves it: study.json, one published artifact. */
+  private static Path simulatedStudy(Path dir, String studyJson) throws Exception {
+    Path consortium = Files.createDirectories(dir.resolve("consortium"));
+    Files.writeString(consortium.resolve("study.json"), studyJson);
+    Path v1 = Files.createDirectories(consortium.resolve("coordinator-store/s1/v1"));
+    Files.write(v1.resolve("model.bin"), new byte[] {1, 2, 3});
+    return consortium;
+  }
+
+  @Test
+  void aSimulationsModelIsRefusedUnlessExplicitlyAllowed(@TempDir Path dir) throws Exception {
+    simulatedStudy(dir, "{\"study_id\":\"s1\",\"model_name\":\"logreg\",\"dimension\":62,\"num_features\":30,"
+        + "\"num_classes\":2,\"simulation_only\":true}");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("infer", "serve", "--study-dir", dir.toString(),
+        "--model-version", "1");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("model version 1 of study s1 comes from a simulation")
+        .contains("no privacy guarantee").contains("--allow-simulation-model");
+    // allowed explicitly: it goes on (and fails later here, on the missing enclave configuration)
+    CloisterCommandTest.Run allowed = CloisterCommandTest.run("infer", "serve", "--study-dir", dir.toString(),
+        "--model-version", "1", "--allow-simulation-model");
+    assertThat(allowed.err()).doesNotContain("comes from a simulation").contains("NO privacy guarantee");
+  }
+
+  @Test
+  void aStudyWithoutProvenanceCountsAsASimulation(@TempDir Path dir) throws Exception {
+    // study.json files written before the field existed were all simulations': fail closed
+    simulatedStudy(dir, "{\"study_id\":\"s1\",\"model_name\":\"logreg\",\"dimension\":62,\"num_features\":30,"
+        + "\"num_classes\":2}");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("infer", "serve", "--study-dir", dir.toString(),
+        "--model-version", "1");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("comes from a simulation");
+  }
+
+  @Test
+  void servicesRefuseToStartFromASimulationsDirectory(@TempDir Path dir) throws Exception {
+    org.cloister.simulations.SimulationOnly.mark(dir);
+    Path kit = Files.createDirectories(dir.resolve("kits/coordinator"));
+    Files.writeString(kit.resolve("coordinator.yaml"), "study: {}\n");
+    Files.writeString(kit.resolve("site.yaml"), "site: {}\n");
+    for (String[] cmd : new String[][] {{"coordinator", "start"}, {"site", "start"}}) {
+      String yaml = cmd[0] + ".yaml";
+      CloisterCommandTest.Run r = CloisterCommandTest.run(cmd[0], cmd[1], "--config", kit.resolve(yaml).toString());
+      assertThat(r.code()).as(cmd[0]).isEqualTo(2);
+      assertThat(r.err()).contains("comes from a simulation").contains("--allow-simulation-model");
+      CloisterCommandTest.Run allowed = CloisterCommandTest.run(cmd[0], cmd[1], "--config",
+          kit.resolve(yaml).toString(), "--allow-simulation-model");
+      assertThat(allowed.err()).as(cmd[0]).doesNotContain("comes from a simulation");
+    }
+  }
+
   @Test
   void badPcrAndEndpointArgumentsAreUsageErrors() {
     assertThat(CloisterCommandTest.run("infer", "query", "--expect-pcr", "0=zz", "--features", "1").err())

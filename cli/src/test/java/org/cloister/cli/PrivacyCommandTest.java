@@ -60,7 +60,8 @@ class PrivacyCommandTest {
     Result r = run("privacy", "epsilon", "--sampling-rate", "0.04", "--noise-multiplier", "1.5",
         "--steps", "2250", "--delta", "1e-5");
     assertThat(r.code()).isZero();
-    assertThat(r.out()).startsWith("epsilon = 7.32911 at delta = 1e-05 (RDP accountant, optimal RDP order 3.9)")
+    // 7.329111 is printed rounded up
+    assertThat(r.out()).startsWith("epsilon = 7.32912 at delta = 1e-05 (RDP accountant, optimal RDP order 3.9)")
         .contains("2250 steps").contains("sampling rate 0.04").contains("noise multiplier 1.5");
   }
 
@@ -94,6 +95,24 @@ class PrivacyCommandTest {
     Result text = run("privacy", "calibrate", "--target-epsilon", "8", "--delta", "1e-5", "--sampling-rate", "0.04",
         "--steps", "2250");
     assertThat(text.out()).startsWith("noise multiplier = 1.41");
+  }
+
+  @Test
+  void calibratePrintsSigmaRoundedUpSoThePrintedSigmaMeetsTheTarget() throws Exception {
+    // target 1.6, delta 1e-5, q 0.04, 500 steps: sigma = 2.5378418..., which %.6g prints as
+    // 2.53784, and sigma 2.53784 gives epsilon 1.6000012 > 1.6. The sentence must print 2.53785.
+    Result r = run("privacy", "calibrate", "--target-epsilon", "1.6", "--delta", "1e-5", "--sampling-rate", "0.04",
+        "--steps", "500");
+    assertThat(r.code()).isZero();
+    String printed = r.out().replaceFirst("^noise multiplier = (\\S+) .*\\R?$", "$1").trim();
+    assertThat(printed).isEqualTo("2.53785");
+    Result back = run("privacy", "epsilon", "--sampling-rate", "0.04", "--noise-multiplier", printed,
+        "--steps", "500", "--delta", "1e-5", "--json");
+    assertThat(back.json().get("epsilon").asDouble()).isLessThanOrEqualTo(1.6);
+    // the naive rendering would not have met the target (the test has teeth)
+    Result naive = run("privacy", "epsilon", "--sampling-rate", "0.04", "--noise-multiplier", "2.53784",
+        "--steps", "500", "--delta", "1e-5", "--json");
+    assertThat(naive.json().get("epsilon").asDouble()).isGreaterThan(1.6);
   }
 
   @ParameterizedTest(name = "{0}")

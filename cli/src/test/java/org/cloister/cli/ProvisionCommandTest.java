@@ -86,6 +86,22 @@ class ProvisionCommandTest {
     assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("listen: 127.0.0.1:7443");
   }
 
+  /** A public host name is what sites dial, not an address this host can bind: the kit listens on all interfaces. */
+  @Test
+  void aPublicCoordinatorNameIsDialledButNotBound(@TempDir Path dir) throws Exception {
+    Path spec = dir.resolve("consortium.yaml");
+    Files.writeString(spec, "consortium: c\ncoordinator: {host: coordinator.example.org, port: 7443}\nsites: [site-1, site-2]\n");
+    Path out = dir.resolve("kits");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    java.util.Map<String, Object> yaml = new org.yaml.snakeyaml.Yaml().load(Files.readString(out.resolve("coordinator/coordinator.yaml")));
+    String listen = String.valueOf(yaml.get("listen"));
+    String host = listen.substring(0, listen.lastIndexOf(':'));
+    assertThat(java.net.InetAddress.getByName(host).isAnyLocalAddress()).as(listen).isTrue();
+    assertThat(listen).endsWith(":7443");
+    assertThat(Files.readString(out.resolve("site-1/site.yaml"))).contains("coordinator.example.org:7443");
+  }
+
   @Test
   void refusesToOverwriteAndNamesBadSpecs(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("c.yaml");

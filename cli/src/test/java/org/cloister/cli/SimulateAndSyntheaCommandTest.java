@@ -15,7 +15,7 @@ class SimulateAndSyntheaCommandTest {
     var r = CloisterCommandTest.run("simulate", "--sweep", "gamma=1,2");
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("--sweep: unknown parameter 'gamma'");
-    var r2 = CloisterCommandTest.run("simulate", "--sweep", "clip=0.5,1");
+    var r2 = CloisterCommandTest.run("simulate", "--no-dp", "--sweep", "clip=0.5,1");
     assertThat(r2.code()).isEqualTo(2);
     assertThat(r2.err()).contains("--sweep clip needs DP-SGD");
     var r3 = CloisterCommandTest.run("simulate", "--label", "x", "--outcome", "diabetes");

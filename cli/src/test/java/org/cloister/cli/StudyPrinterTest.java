@@ -53,4 +53,14 @@ class StudyPrinterTest {
     new StudyPrinter(new PrintWriter(s), true, true).round(round(1), cfg);
     assertThat(s.toString()).isEmpty();
   }
+
+  @Test
+  void everyResultLineOfANonPrivateStudySaysSo() {
+    SimulationConfig baseline = SimulationConfig.builder().rounds(4).dp(DpSettings.off()).outDir(Path.of("unused")).build();
+    StringWriter s = new StringWriter();
+    StudyPrinter p = new StudyPrinter(new PrintWriter(s), false, false);
+    p.round(round(1), baseline);
+    p.round(round(2), baseline);
+    assertThat(s.toString().lines()).hasSize(2).allSatisfy(l -> assertThat(l).contains("NON-PRIVATE"));
+  }
 }

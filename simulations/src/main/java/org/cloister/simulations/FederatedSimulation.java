@@ -94,7 +94,11 @@ public final class FederatedSimulation {
     for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "consortium-ca.crt"}) {
       java.nio.file.Files.deleteIfExists(cfg.outDir().resolve(f));
     }
-    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"));
+    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
+    // the coordinator signs a checkpoint of the ledger head at every round, as in a deployment
+    org.cloister.trust.pki.IssuedCertificate coordinatorKey = pki.issue("coordinator");
+    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"),
+        new org.cloister.coordinator.ledger.CheckpointSigner(coordinatorKey.privateKey(), coordinatorKey.certificate()));
     PrivacyBudgets budgets = cfg.dp().enabled() && !Double.isNaN(cfg.dp().epsilon())
         ? new PrivacyBudgets(new PrivacyBudgets.Ceiling(cfg.dp().epsilon(), cfg.dp().delta()), Map.of()) : null;
     List<String> members = new ArrayList<>();
@@ -118,7 +122,6 @@ public final class FederatedSimulation {
       return t;
     });
     java.util.concurrent.Semaphore trainingSlots = new java.util.concurrent.Semaphore(trainingSlots(cfg.sites()));
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
     // the CA certificate (public) lets a privacy officer verify the ledger in coordinator.db afterwards
     org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
@@ -163,11 +166,12 @@ public final class FederatedSimulation {
         Dataset local = data.sitePartitions().get(s);
         MultiLayerNetwork net = ModelZoo.newNetwork(arch, nIn, k, cfg.seed() + s, new Sgd(cfg.learningRate()), DataType.FLOAT);
         SiteLedger siteLedger = new SiteLedger("jdbc:sqlite::memory:");
+        String datasetId = org.cloister.site.ledger.DatasetFingerprint.of(siteId, "simulation:" + cfg.studyId() + ":partition-" + s);
         ledgers.add(siteLedger);
         LocalTrainer siteTrainer = cfg.dp().enabled()
             ? new DpSgdLocalTrainer(net, local, SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + s),
                 new PrivacyBudget(Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()),
-                () -> siteLedger.events(cfg.studyId()), new java.util.SplittableRandom(cfg.seed() * 7919L + s),
+                () -> siteLedger.datasetEvents(datasetId), new java.util.SplittableRandom(cfg.seed() * 7919L + s),
                 data.preprocessingEvent(), cfg.countPrivate())
             : new PlainSgdTrainer(net, local);
         LocalTrainer trainer = new BoundedTrainer(siteTrainer, trainingSlots);
@@ -175,7 +179,7 @@ public final class FederatedSimulation {
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
         SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch),
-            new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), siteLedger,
+            new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5, datasetId), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
         futures.add(pool.submit(agent));

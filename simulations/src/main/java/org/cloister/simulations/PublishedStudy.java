@@ -19,12 +19,16 @@ import org.cloister.data.Dataset;
  * @param dimension   number of parameters
  * @param numFeatures features per row
  * @param numClasses  classes
+ * @param simulationOnly whether the study's models come from a simulation with seeded noise (no
+ *     privacy guarantee); absent counts as true (fail closed: study.json files predating the field
+ *     were all written by simulations)
  */
 public record PublishedStudy(@JsonProperty("study_id") String studyId,
                              @JsonProperty("model_name") String modelName,
                              @JsonProperty("dimension") long dimension,
                              @JsonProperty("num_features") int numFeatures,
-                             @JsonProperty("num_classes") int numClasses) {
+                             @JsonProperty("num_classes") int numClasses,
+                             @JsonProperty("simulation_only") Boolean simulationOnly) {
   public static final String FILE = "study.json";
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -33,7 +37,13 @@ public record PublishedStudy(@JsonProperty("study_id") String studyId,
   /** Describes the study {@code cfg} runs (the dataset is read for its shape only). */
   static PublishedStudy of(SimulationConfig cfg, String modelName, long dimension) {
     Dataset d = SimulationData.load(cfg.dataset(), cfg.labelColumn()).dataset();
-    return new PublishedStudy(cfg.studyId(), modelName, dimension, d.numFeatures(), d.numClasses());
+    return new PublishedStudy(cfg.studyId(), modelName, dimension, d.numFeatures(), d.numClasses(), true);
+  }
+
+  /** True unless the study says explicitly that its models are not a simulation's. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  public boolean isSimulationOnly() {
+    return simulationOnly == null || simulationOnly;
   }
 
   public void write(Path consortiumDirectory) throws IOException {

@@ -43,6 +43,8 @@ public final class ResultsWriter {
     root.put("final", fin);
     root.put("sites", r.sites().stream().map(FederatedSimulation::siteMap).toList());
     root.put("status", r.status());
+    // simulations draw DP noise from seeded generators: their models carry no privacy guarantee
+    root.put("simulation_only", true);
     root.put("wall_ms", r.wallMillis());
     Map<String, Object> config = r.config().describe();
     if (Double.isFinite(r.noiseMultiplier())) {

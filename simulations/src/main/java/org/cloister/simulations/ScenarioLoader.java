@@ -102,6 +102,9 @@ public final class ScenarioLoader {
   }
 
   private static DpSettings dp(String source, Object v) {
+    if (v == null) {
+      throw new IllegalArgumentException(source + ": 'dp' is empty: give 'epsilon' (or 'noise_multiplier'), or 'enabled: false' for the non-private baseline");
+    }
     if (!(v instanceof Map<?, ?> m)) {
       throw new IllegalArgumentException(source + ": 'dp' must be a mapping");
     }
@@ -110,8 +113,20 @@ public final class ScenarioLoader {
         throw new IllegalArgumentException(source + ": unknown key 'dp." + k + "' (known: " + new java.util.TreeSet<>(DP_KEYS) + ")");
       }
     }
-    boolean enabled = !m.containsKey("enabled") || Boolean.TRUE.equals(m.get("enabled"));
+    if (m.isEmpty()) {
+      throw new IllegalArgumentException(source + ": 'dp' is empty: give 'epsilon' (or 'noise_multiplier'), or 'enabled: false' for the non-private baseline");
+    }
+    // Fail closed: only the YAML boolean false turns DP off; "true", 1 or an empty value are errors.
+    Object enabledValue = m.containsKey("enabled") ? m.get("enabled") : Boolean.TRUE;
+    if (!(enabledValue instanceof Boolean enabled)) {
+      throw new IllegalArgumentException(source + ": 'dp.enabled' must be true or false, got '" + enabledValue + "'");
+    }
     if (!enabled) {
+      for (Object k : m.keySet()) {
+        if (!"enabled".equals(String.valueOf(k))) {
+          throw new IllegalArgumentException(source + ": 'dp.enabled' is false but 'dp." + k + "' is set: remove one of them");
+        }
+      }
       return DpSettings.off();
     }
     return new DpSettings(true, opt(source, "dp.epsilon", m.get("epsilon")), opt(source, "dp.delta", m.get("delta")),

@@ -103,6 +103,7 @@ public final class SecureAggregationStack implements AggregationStack {
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
       if (cfg.outDir() != null) {
         PublishedStudy.of(cfg, initialModel.getModelName(), initialModel.getDimension()).write(work);
+        SimulationOnly.mark(work); // seeded noise: the published models carry no privacy guarantee
       }
       return launch(setup, null, cfg.outDir() == null);
     } catch (IOException | RuntimeException e) {

@@ -112,7 +112,7 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     long seed = 42;
     Duration roundDeadline = Duration.ofSeconds(60);
     Integer minSitesPerRound;
-    DpSettings dp = DpSettings.off();
+    DpSettings dp;
     Path outDir = Path.of("out");
     org.cloister.data.PreprocessingSpec preprocessing;
     boolean countPrivate;
@@ -133,7 +133,16 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     public Builder seed(long v) { seed = v; return this; }
     public Builder roundDeadline(Duration v) { roundDeadline = v; return this; }
     public Builder minSitesPerRound(int v) { minSitesPerRound = v; return this; }
-    public Builder dp(DpSettings v) { dp = v; return this; }
+    public Builder dp(DpSettings v) { dp = Objects.requireNonNull(v, "dp"); return this; }
+
+    /**
+     * Whether DP settings were given (a scenario's {@code dp:} block or a flag). The command line
+     * uses this to be private by default; the Java API's default stays the non-private baseline.
+     */
+    public boolean dpGiven() { return dp != null; }
+
+    /** The DP settings as they stand (the non-private baseline when none were given). */
+    DpSettings currentDp() { return dp != null ? dp : DpSettings.off(); }
     public Builder outDir(Path v) { outDir = v; return this; }
     public Builder preprocessing(org.cloister.data.PreprocessingSpec v) { preprocessing = v; return this; }
     public Builder countPrivate(boolean v) { countPrivate = v; return this; }
@@ -141,8 +150,8 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     public SimulationConfig build() {
       int min = minSitesPerRound != null ? minSitesPerRound : Math.max(1, Math.min(sites, (sites * 2 + 2) / 3));
       return new SimulationConfig(studyId, dataset, labelColumn, sites, partition, rounds, localEpochs, localSteps,
-          batchSize, learningRate, model, strategy, testFraction, seed, roundDeadline, min, dp, outDir, preprocessing,
-          countPrivate);
+          batchSize, learningRate, model, strategy, testFraction, seed, roundDeadline, min,
+          currentDp(), outDir, preprocessing, countPrivate);
     }
   }
 

@@ -52,12 +52,12 @@ public record SweepAxis(String name, List<String> values) {
   SimulationConfig.Builder apply(SimulationConfig.Builder b, String value) {
     switch (name) {
       case "epsilon" -> {
-        DpSettings d = b.dp;
+        DpSettings d = b.currentDp();
         b.dp(new DpSettings(true, positive(value), d.enabled() ? d.delta() : 1e-5, Double.NaN,
             d.enabled() ? d.clipNorm() : 1.0, d.enabled() ? d.samplingRate() : Double.NaN));
       }
       case "noise_multiplier" -> {
-        DpSettings d = b.dp;
+        DpSettings d = b.currentDp();
         b.dp(new DpSettings(true, Double.NaN, d.enabled() ? d.delta() : 1e-5, positive(value),
             d.enabled() ? d.clipNorm() : 1.0, d.enabled() ? d.samplingRate() : Double.NaN));
       }
@@ -86,10 +86,10 @@ public record SweepAxis(String name, List<String> values) {
   }
 
   private DpSettings requireDp(SimulationConfig.Builder b) {
-    if (!b.dp.enabled()) {
+    if (!b.currentDp().enabled()) {
       throw new IllegalArgumentException("--sweep " + name + " needs DP-SGD: give --epsilon or --noise-multiplier too");
     }
-    return b.dp;
+    return b.currentDp();
   }
 
   private double positive(String v) {

@@ -58,4 +58,22 @@ class ScenarioLoaderTest {
     assertThat(SecureAggregationStack.serverOptimizer("fedadam").beta2()).isEqualTo(0.99);
     assertThatThrownBy(() -> loader.load("a: [\n", "s.yaml")).hasMessageContaining("not valid YAML");
   }
+
+  /** A privacy switch that is not a plain boolean must never turn DP off (it used to, silently). */
+  @Test
+  void dpSwitchFailsClosed() {
+    assertThatThrownBy(() -> loader.load("dp: {enabled: \"true\", epsilon: 1}\n", "s.yaml"))
+        .hasMessageContaining("s.yaml: 'dp.enabled' must be true or false");
+    assertThatThrownBy(() -> loader.load("dp: {enabled: 1, epsilon: 1}\n", "s.yaml"))
+        .hasMessageContaining("'dp.enabled' must be true or false");
+    assertThatThrownBy(() -> loader.load("dp: {enabled: , epsilon: 1}\n", "s.yaml"))
+        .hasMessageContaining("'dp.enabled' must be true or false");
+    assertThatThrownBy(() -> loader.load("dp:\n", "s.yaml")).hasMessageContaining("'dp' is empty");
+    assertThatThrownBy(() -> loader.load("dp: {}\n", "s.yaml")).hasMessageContaining("'dp' is empty");
+    assertThat(loader.load("dp: {enabled: false}\n", "s.yaml").build().dp().enabled()).isFalse();
+    assertThat(loader.load("dp: {enabled: false}\n", "s.yaml").dpGiven()).isTrue();
+    assertThat(loader.load("sites: 3\n", "s.yaml").dpGiven()).isFalse();
+    assertThatThrownBy(() -> loader.load("dp: {enabled: false, epsilon: 1}\n", "s.yaml"))
+        .hasMessageContaining("'dp.enabled' is false but 'dp.epsilon' is set");
+  }
 }

@@ -161,7 +161,7 @@ class SecureAggregationTest {
       java.security.KeyPairGenerator kpg = java.security.KeyPairGenerator.getInstance("EC");
       kpg.initialize(256);
       futures.add(pool.submit(new SiteAgent(ch, STUDY, new KnownTrainer(site, 10L + i), stack.sealer(site, ch),
-          new org.cloister.site.ledger.SpendSigner(site, kpg.generateKeyPair().getPrivate(), 1e-5),
+          new org.cloister.site.ledger.SpendSigner(site, kpg.generateKeyPair().getPrivate(), 1e-5, "ds-test"),
           new org.cloister.site.ledger.SiteLedger("jdbc:sqlite::memory:"),
           new SiteAgent.Options(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(30)))));
     }

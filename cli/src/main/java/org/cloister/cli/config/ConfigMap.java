@@ -117,6 +117,14 @@ public final class ConfigMap {
     throw error("'" + prefix + key + "' must be a number, got '" + map.get(key) + "'");
   }
 
+  /** A number that must be given (no default). */
+  public double requiredNumber(String key) {
+    if (!has(key)) {
+      throw error("'" + prefix + key + "' is missing (a required number)");
+    }
+    return number(key, Double.NaN);
+  }
+
   public boolean bool(String key, boolean dflt) {
     if (!has(key)) {
       return dflt;

@@ -59,7 +59,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     node.put("steps", steps);
     Output.print(spec, options.json, node, String.format(java.util.Locale.ROOT,
         "noise multiplier = %s gives epsilon = %s <= %s at delta = %s (%s accountant) for %d steps, sampling rate %s",
-        Output.format(sigma), Output.format(achieved), Output.format(targetEpsilon), Output.format(delta),
+        Output.up(sigma), Output.up(achieved), Output.format(targetEpsilon), Output.up(delta),
         options.accountant.label().toUpperCase(), steps, Output.format(samplingRate)));
     return 0;
   }

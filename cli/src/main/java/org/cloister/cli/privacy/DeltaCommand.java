@@ -45,7 +45,7 @@ public final class DeltaCommand implements Callable<Integer> {
     }
     Output.print(spec, options.json, node, String.format(java.util.Locale.ROOT,
         "delta = %s at epsilon = %s (%s accountant%s) for %d steps, sampling rate %s, noise multiplier %s",
-        Output.format(node.get("delta").asDouble()), Output.format(epsilon), options.accountant.label().toUpperCase(),
+        Output.up(node.get("delta").asDouble()), Output.format(epsilon), options.accountant.label().toUpperCase(),
         order, mechanism.steps, Output.format(mechanism.samplingRate), Output.format(mechanism.noiseMultiplier)));
     return 0;
   }

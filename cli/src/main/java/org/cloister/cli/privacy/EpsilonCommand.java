@@ -46,7 +46,7 @@ public final class EpsilonCommand implements Callable<Integer> {
     }
     Output.print(spec, options.json, node, String.format(java.util.Locale.ROOT,
         "epsilon = %s at delta = %s (%s accountant%s) for %d steps, sampling rate %s, noise multiplier %s",
-        Output.format(node.get("epsilon").asDouble()), Output.format(delta), options.accountant.label().toUpperCase(),
+        Output.up(node.get("epsilon").asDouble()), Output.up(delta), options.accountant.label().toUpperCase(),
         order, mechanism.steps, Output.format(mechanism.samplingRate), Output.format(mechanism.noiseMultiplier)));
     return 0;
   }

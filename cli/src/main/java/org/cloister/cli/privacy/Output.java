@@ -40,6 +40,11 @@ final class Output {
     }
   }
 
+  /** Rounded up to 6 significant digits: for sigma, epsilon and delta (the safe direction). */
+  static String up(double v) {
+    return org.cloister.dp.accounting.SafeRounding.up(v, 6);
+  }
+
   static String format(double v) {
     if (Double.isInfinite(v)) {
       return "infinity";

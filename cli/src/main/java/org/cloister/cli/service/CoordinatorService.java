@@ -45,7 +45,7 @@ public final class CoordinatorService {
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
       "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
       "learning_rate", "seed", "dp", "strategy");
-  static final Set<String> DP_KEYS = Set.of("noise_multiplier", "clip", "sampling_rate");
+  static final Set<String> DP_KEYS = Set.of("enabled", "noise_multiplier", "clip", "sampling_rate");
 
   private final Path configFile;
   private final PrintWriter out;
@@ -72,11 +72,21 @@ public final class CoordinatorService {
   }
 
   static PrivacyBudgets budgets(ConfigMap c) {
+    // Fail closed: no missing, empty or partial privacy section ever turns budget enforcement off
+    // or picks a ceiling the operator did not write.
     if (!c.has("privacy")) {
-      return null;
+      throw c.error("'privacy' is missing or empty: give each site's ceiling, e.g. privacy: {epsilon: 3.0, delta: 1.0e-5}");
     }
     ConfigMap p = c.section("privacy", PRIVACY_KEYS);
-    PrivacyBudgets.Ceiling dflt = new PrivacyBudgets.Ceiling(p.number("epsilon", 3.0), p.number("delta", 1e-5));
+    double epsilon = p.requiredNumber("epsilon");
+    double delta = p.requiredNumber("delta");
+    if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
+      throw p.error("'privacy.epsilon' must be a finite number > 0, got " + epsilon);
+    }
+    if (!(delta > 0 && delta < 1)) {
+      throw p.error("'privacy.delta' must be in (0, 1), got " + delta);
+    }
+    PrivacyBudgets.Ceiling dflt = new PrivacyBudgets.Ceiling(epsilon, delta);
     java.util.Map<String, PrivacyBudgets.Ceiling> per = new java.util.TreeMap<>();
     if (p.has("sites")) {
       ConfigMap sites = p.section("sites", new java.util.HashSet<>(c.strings("sites")));
@@ -96,10 +106,16 @@ public final class CoordinatorService {
    * for a budget. Absent: a non-private study (which no site with a budget will train for).
    */
   static org.cloister.protocol.v1.DpConfig dpConfig(ConfigMap study) {
+    // Fail closed: a missing or empty dp block is an error; only dp: {enabled: false} is non-private.
     if (!study.has("dp")) {
-      return org.cloister.protocol.v1.DpConfig.getDefaultInstance();
+      throw study.error("'study.dp' is missing or empty: give noise_multiplier and clip (see `cloister privacy calibrate`),"
+          + " or 'enabled: false' for a non-private study");
     }
     ConfigMap d = study.section("dp", DP_KEYS);
+    if (d.has("enabled") && !d.bool("enabled", true)) {  // bool(): "true", 1 and the like are errors
+      d.allowOnly(Set.of("enabled"));
+      return org.cloister.protocol.v1.DpConfig.getDefaultInstance();
+    }
     double sigma = d.number("noise_multiplier", Double.NaN);
     double clip = d.number("clip", 1.0);
     if (!(sigma > 0)) {
@@ -154,7 +170,9 @@ public final class CoordinatorService {
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
-    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"));
+    // the coordinator's consortium key signs a checkpoint of the ledger head at every committed round
+    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"),
+             new org.cloister.coordinator.ledger.CheckpointSigner(tls.key(), tls.chain().get(0)));
          ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
              ? ServiceAggregation.plaintext(w0.length, strategy, err)
              : ServiceAggregation.enclave(c.section("aggregation", ServiceAggregation.KEYS), study, strategy, err)) {
@@ -180,8 +198,8 @@ public final class CoordinatorService {
                new CertificateIdentityResolver(), metrics::refused, aggregation::registerServices)) {
         server.start();
         out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
-        out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on 127.0.0.1:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
-            studyId, study.totalRounds(), server.port(), ep.port(), engine.history().size());
+        out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on %s:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
+            studyId, study.totalRounds(), server.boundAddress().getAddress().getHostAddress(), server.port(), ep.port(), engine.history().size());
         out.flush();
         while (!engine.awaitEnd(Duration.ofSeconds(5))) {
           // keep serving

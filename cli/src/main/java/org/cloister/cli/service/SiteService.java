@@ -27,6 +27,7 @@ import org.cloister.protocol.tls.MutualTls;
 import org.cloister.site.agent.SiteAgent;
 import org.cloister.site.agent.SiteRoundRecord;
 import org.cloister.site.agent.UpdateSealer;
+import org.cloister.site.ledger.DatasetFingerprint;
 import org.cloister.site.ledger.SiteLedger;
 import org.cloister.site.ledger.SpendSigner;
 import org.cloister.dp.noise.SecureGaussianNoise;
@@ -51,7 +52,7 @@ public final class SiteService {
   static final Set<String> KEYS = Set.of("coordinator", "tls", "data", "budget", "state_dir", "metrics", "give_up_after_s",
       "study_id", "seed", "enclave", "count_private");
   static final Set<String> ENCLAVE_KEYS = Set.of("expected_pcrs", "attestation_root", "sealing_key");
-  static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows", "classes", "preprocessing");
+  static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows", "dataset", "classes", "preprocessing");
 
   private final Path configFile;
   private final PrintWriter out;
@@ -125,11 +126,13 @@ public final class SiteService {
       Path stateDir = c.path("state_dir");
       java.nio.file.Files.createDirectories(stateDir);
       SiteLedger ledger = new SiteLedger("jdbc:sqlite:" + stateDir.resolve("site-ledger.db"));
+      // the budget belongs to the dataset, across studies: a new study on the same data starts from what was spent
+      String datasetId = d.has("dataset") ? DatasetFingerprint.of(siteId, d.string("dataset")) : DatasetFingerprint.of(siteId, csv);
       // a site with a budget trains only with DP-SGD, under its own guard; noise and sampling from OS entropy
       java.util.concurrent.atomic.AtomicReference<DpSgdLocalTrainer> dpTrainer = new java.util.concurrent.atomic.AtomicReference<>();
       ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> {
         DpSgdLocalTrainer t = new DpSgdLocalTrainer(net, data, SecureGaussianNoise.fromOsEntropy(), ceiling,
-            () -> ledger.events(studyId), new java.security.SecureRandom(), firstSpend, countPrivate);
+            () -> ledger.datasetEvents(datasetId), new java.security.SecureRandom(), firstSpend, countPrivate);
         dpTrainer.set(t);
         return t;
       });
@@ -139,13 +142,14 @@ public final class SiteService {
       io.micrometer.core.instrument.Gauge.builder("cloister.site.clip_fraction", dpTrainer,
           r -> r.get() == null ? 0 : r.get().lastClipping().fractionClipped()).description("fraction of examples clipped last round")
           .register(registry);
-      List<org.cloister.dp.events.DpEvent> history = ledger.events(studyId);
+      List<org.cloister.dp.events.DpEvent> history = ledger.datasetEvents(datasetId);
       if (!history.isEmpty()) {
-        out.printf(Locale.ROOT, "site: %d rounds already spent in study %s according to the local ledger%n", history.size(), studyId);
+        out.printf(Locale.ROOT, "site: dataset %s: %d rounds already spent (%d in study %s) according to the local ledger;"
+            + " the budget counts them all%n", datasetId.substring(0, 15), history.size(), ledger.events(studyId).size(), studyId);
       }
       UpdateSealer sealer = sealer(c, siteId, channel);
       SiteAgent agent = new SiteAgent(channel, studyId, trainer, sealer,
-          new SpendSigner(siteId, tls.key(), delta), ledger,
+          new SpendSigner(siteId, tls.key(), delta, datasetId), ledger,
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
               Duration.ofMillis((long) (c.number("give_up_after_s", 600) * 1000))));
       out.printf(Locale.ROOT, "site: %d local examples (%d features, preprocessing %s%s) from %s, joining study %s at %s; updates %s%n",

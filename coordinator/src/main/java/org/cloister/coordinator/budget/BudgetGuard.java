@@ -46,19 +46,34 @@ public final class BudgetGuard {
     return new SelfComposedEvent(new PoissonSampledEvent(s.samplingRate(), new GaussianEvent(cfg.getDp().getNoiseMultiplier())), s.steps());
   }
 
-  /** The events {@code siteId} has spent in this study, from the ledger. */
+  /**
+   * The events {@code siteId} has spent in this study, from the ledger: every signed spend the
+   * coordinator received, whether or not its update was aggregated.
+   */
   public List<DpEvent> spent(String siteId) {
     List<DpEvent> out = new ArrayList<>();
     for (StudyStore.LedgerEntry e : store.ledger(studyId)) {
       if (e.partyId().equals(siteId)) {
         try {
-          out.add(DpEventJson.fromJson(PrivacySpend.parseFrom(e.spend()).getEventJson()));
+          out.add(event(PrivacySpend.parseFrom(e.spend())));
         } catch (InvalidProtocolBufferException ex) {
           throw new IllegalStateException("ledger entry " + e.seq() + " is unreadable", ex);
         }
       }
     }
     return out;
+  }
+
+  /**
+   * The event a signed spend declares. A genuinely signed spend whose event cannot be read still
+   * released something: it counts as unbounded (a {@link NonPrivateEvent}), never as nothing.
+   */
+  public static DpEvent event(PrivacySpend spend) {
+    try {
+      return DpEventJson.fromJson(spend.getEventJson());
+    } catch (RuntimeException e) {
+      return new NonPrivateEvent();
+    }
   }
 
   /** Epsilon at the site's ceiling delta after {@code events}. */

@@ -4,33 +4,50 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.store.StudyStore;
 import org.cloister.dp.accounting.PrivacyAccountant;
-import org.cloister.dp.events.DpEventJson;
+import org.cloister.dp.accounting.rdp.RdpAccountant;
+import org.cloister.dp.events.DpEvent;
 import org.cloister.dp.events.NonPrivateEvent;
 import org.cloister.protocol.v1.PrivacySpend;
 
 /**
- * Per-site privacy spend of a study, recomputed by an accountant from the signed ledger (the
- * sites' own epsilon figures are shown beside it, not trusted), against each site's ceiling,
- * with the rounds in which a site was left out and why.
+ * Per-site privacy spend of a study, recomputed by an accountant from the signed ledger (every
+ * spend the coordinator received or was handed on reconciliation, whatever happened to its
+ * update), against each site's ceiling, with the rounds in which a site was left out and why. The
+ * site's own signed figure stands beside the recomputation, never instead of it, and any
+ * difference between the two is flagged. Lifetime spend per dataset adds up every study in the
+ * database that spent on the same dataset.
  */
 public final class BudgetReport {
+  /** Relative tolerance when comparing the site's own figure with the RDP recomputation. */
+  static final double TOLERANCE = 1e-6;
 
   /** One ledger entry as the report sees it. */
-  public record Point(int round, String roundId, String eventJson, double epsilon, double reportedEpsilon) {
+  public record Point(int round, String roundId, String eventJson, double epsilon, double reportedEpsilon, String status) {
   }
 
-  /** One site's line. */
+  /**
+   * One site's line.
+   *
+   * @param reportedEpsilon  the site's own signed figure (its last spend's epsilon_after: cumulative on its dataset)
+   * @param datasetId        the dataset the site's spends name ("" when they name none)
+   * @param lifetimeEpsilon  recomputed over every spend on that dataset in every study of the database
+   * @param byStatus         how many of the site's spends ended how (aggregated, rejected, reconciled, received)
+   * @param discrepancy      why the site's own figure and the recomputation differ, or null
+   */
   public record SiteBudget(String siteId, double delta, Double ceiling, double epsilon, double reportedEpsilon,
-                           List<Point> history, Map<Integer, String> leftOut) {
+                           List<Point> history, Map<Integer, String> leftOut, String datasetId, double lifetimeEpsilon,
+                           int lifetimeStudies, Map<String, Integer> byStatus, String discrepancy) {
     public SiteBudget {
       history = List.copyOf(history);
       leftOut = Map.copyOf(leftOut);
+      byStatus = Map.copyOf(byStatus);
     }
 
     public Double remaining() {
@@ -38,22 +55,42 @@ public final class BudgetReport {
     }
   }
 
+  /**
+   * One verification the report ran before reporting (the ledger's; signed aggregation receipts
+   * add theirs here): a report whose checks are not all valid is INVALID.
+   */
+  public record Check(String name, boolean valid, String summary, List<String> problems) {
+    public Check {
+      problems = List.copyOf(problems);
+    }
+  }
+
   private BudgetReport() {
   }
 
+  private record Spent(String study, PrivacySpend spend) {
+  }
+
   /**
-   * @param budgets ceilings (null when unknown: the report then shows spend only)
+   * @param budgets     ceilings (null when unknown: the report then shows spend only)
+   * @param accountants the accountant the figures are computed with (RDP or PLD); the comparison with
+   *                    the sites' own (RDP) figures always uses RDP
    */
   public static List<SiteBudget> compute(StudyStore store, String studyId, List<RoundResult> rounds, PrivacyBudgets budgets,
                                          Supplier<PrivacyAccountant> accountants) {
     Map<String, List<PrivacySpend>> bySite = new TreeMap<>();
     for (StudyStore.LedgerEntry e : store.ledger(studyId)) {
-      try {
-        bySite.computeIfAbsent(e.partyId(), k -> new ArrayList<>()).add(PrivacySpend.parseFrom(e.spend()));
-      } catch (InvalidProtocolBufferException ex) {
-        throw new IllegalStateException("ledger entry " + e.seq() + " is unreadable: run `cloister ledger verify`", ex);
+      bySite.computeIfAbsent(e.partyId(), k -> new ArrayList<>()).add(parse(e));
+    }
+    // every spend on each (site, dataset) in every study of this database: lifetime per dataset
+    Map<String, List<Spent>> byDataset = new TreeMap<>();
+    for (String s : store.studies()) {
+      for (StudyStore.LedgerEntry e : store.ledger(s)) {
+        PrivacySpend p = parse(e);
+        byDataset.computeIfAbsent(e.partyId() + "\0" + p.getDatasetId(), k -> new ArrayList<>()).add(new Spent(s, p));
       }
     }
+    Map<String, StudyStore.SpendStatus> statuses = store.spendStatuses(studyId);
     Map<String, Map<Integer, String>> leftOut = new TreeMap<>();
     for (RoundResult r : rounds) {
       r.excluded().forEach((site, why) -> leftOut.computeIfAbsent(site, k -> new TreeMap<>()).put(r.round(), why));
@@ -68,23 +105,71 @@ public final class BudgetReport {
       PrivacyAccountant acc = accountants.get();
       boolean nonPrivate = false;
       List<Point> history = new ArrayList<>();
+      Map<String, Integer> byStatus = new TreeMap<>();
       double eps = 0;
       double reported = 0;
       for (PrivacySpend s : spends) {
-        var ev = DpEventJson.fromJson(s.getEventJson());
+        DpEvent ev = BudgetGuard.event(s);
         if (ev instanceof NonPrivateEvent) {
           nonPrivate = true;
         } else {
           acc.compose(ev, 1);
         }
         eps = nonPrivate ? Double.POSITIVE_INFINITY : acc.epsilon(delta);
-        reported = s.getEpsilonAfter();
-        history.add(new Point(s.getRound(), s.getRoundId(), s.getEventJson(), eps, reported));
+        reported = Math.max(reported, s.getEpsilonAfter());
+        StudyStore.SpendStatus st = statuses.get(site + "/" + s.getRoundId());
+        String status = st == null ? "unknown" : st.status();
+        byStatus.merge(status, 1, Integer::sum);
+        history.add(new Point(s.getRound(), s.getRoundId(), s.getEventJson(), eps, s.getEpsilonAfter(),
+            st == null || st.reason().isEmpty() ? status : status + ": " + st.reason()));
       }
+      String dataset = spends.isEmpty() ? "" : spends.get(spends.size() - 1).getDatasetId();
+      List<Spent> lifetime = byDataset.getOrDefault(site + "\0" + dataset, List.of());
+      double lifetimeEps = epsilon(lifetime, accountants.get(), delta);
+      int lifetimeStudies = (int) lifetime.stream().map(Spent::study).distinct().count();
+      String discrepancy = spends.isEmpty() ? null : discrepancy(reported, epsilon(lifetime, new RdpAccountant(),
+          spends.get(spends.size() - 1).getDelta()));
       Double ceiling = budgets == null ? null : budgets.ceilingOf(site).epsilon();
-      out.add(new SiteBudget(site, delta, ceiling, eps, reported, history, leftOut.getOrDefault(site, Map.of())));
+      out.add(new SiteBudget(site, delta, ceiling, eps, reported, history, leftOut.getOrDefault(site, Map.of()), dataset,
+          lifetimeEps, lifetimeStudies, byStatus, discrepancy));
     }
     return out;
+  }
+
+  private static PrivacySpend parse(StudyStore.LedgerEntry e) {
+    try {
+      return PrivacySpend.parseFrom(e.spend());
+    } catch (InvalidProtocolBufferException ex) {
+      throw new IllegalStateException("ledger entry " + e.seq() + " is unreadable: run `cloister ledger verify`", ex);
+    }
+  }
+
+  private static double epsilon(List<Spent> spends, PrivacyAccountant acc, double delta) {
+    for (Spent s : spends) {
+      DpEvent ev = BudgetGuard.event(s.spend());
+      if (ev instanceof NonPrivateEvent) {
+        return Double.POSITIVE_INFINITY;
+      }
+      acc.compose(ev, 1);
+    }
+    return spends.isEmpty() ? 0 : acc.epsilon(delta);
+  }
+
+  /** Compares the site's own signed figure with the RDP recomputation of what this database holds on its dataset. */
+  static String discrepancy(double reported, double recomputed) {
+    if (Double.isInfinite(recomputed) && Double.isInfinite(reported)) {
+      return null;
+    }
+    double scale = Math.max(1e-12, Math.max(Math.abs(reported), Math.abs(recomputed)));
+    if (Double.isFinite(reported) && Double.isFinite(recomputed) && Math.abs(reported - recomputed) <= TOLERANCE * scale) {
+      return null;
+    }
+    if (reported > recomputed) {
+      return String.format(Locale.ROOT, "the site's own signed figure %.4f exceeds the %.4f its spends in this database add up to:"
+          + " spends are missing from this ledger (or were made in studies on another coordinator)", reported, recomputed);
+    }
+    return String.format(Locale.ROOT, "the site's own signed figure %.4f is below the %.4f its signed spends add up to:"
+        + " the site under-reports", reported, recomputed);
   }
 
   /** A JSON-friendly view. */
@@ -98,6 +183,11 @@ public final class BudgetReport {
       m.put("ceiling", s.ceiling());
       m.put("remaining", s.remaining() == null ? null : finite(s.remaining()));
       m.put("reported_epsilon", finite(s.reportedEpsilon()));
+      m.put("dataset", s.datasetId());
+      m.put("lifetime_epsilon", finite(s.lifetimeEpsilon()));
+      m.put("lifetime_studies", s.lifetimeStudies());
+      m.put("discrepancy", s.discrepancy());
+      m.put("spends_by_status", s.byStatus());
       m.put("rounds", s.history().size());
       List<Map<String, Object>> h = new ArrayList<>();
       for (Point p : s.history()) {
@@ -105,6 +195,7 @@ public final class BudgetReport {
         pm.put("round", p.round());
         pm.put("epsilon", finite(p.epsilon()));
         pm.put("reported_epsilon", finite(p.reportedEpsilon()));
+        pm.put("status", p.status());
         pm.put("event", p.eventJson());
         h.add(pm);
       }

@@ -121,6 +121,13 @@ public final class RoundEngine implements Runnable {
     this.current = state.latestModel();
     this.models.put(current.getVersion(), current);
     this.history.addAll(state.rounds());
+    // spends received in a round that never committed (the coordinator stopped mid-round) stay on the ledger
+    int inFlight = store.closeInFlightSpends(config.studyId(), "round never committed (the coordinator stopped mid-round);"
+        + " the spend still counts");
+    if (inFlight > 0) {
+      log.warn("study {}: {} privacy spend(s) received in a round that never committed; they stay on the ledger and count",
+          config.studyId(), inFlight);
+    }
     // restarted sites must poll again before they count as available
     state.sites().forEach((id, n) -> sites.put(id, new SiteRecord(id, n, Long.MIN_VALUE / 2)));
     if ("finished".equals(state.status())) {
@@ -206,7 +213,10 @@ public final class RoundEngine implements Runnable {
   }
 
   /**
-   * Accepts a site's update for the open round after checking it belongs there.
+   * Accepts a site's update for the open round after checking it belongs there. When the study
+   * keeps a privacy ledger, a genuinely signed spend is recorded durably before this returns or
+   * throws, whatever happens to the update (late, wrong round or version, oversized, ...): the
+   * site spent that privacy when the update left it.
    *
    * @param certificate the site's verified client certificate (null on the development transport)
    */
@@ -216,6 +226,39 @@ public final class RoundEngine implements Runnable {
     if (!config.studyId().equals(env.getStudyId())) {
       throw new RequestRejectedException(NOT_FOUND, "unknown_study", "unknown study '" + env.getStudyId() + "'");
     }
+    LedgerRecord ledger = null;
+    if (config.privacyLedger()) {
+      if (!env.hasSpend()) {
+        throw new RequestRejectedException(INVALID_ARGUMENT, "bad_spend",
+            "update carries no signed privacy spend; this study keeps a privacy ledger");
+      }
+      ledger = SpendVerifier.verifySigned(siteId, certificate, env.getSpend(), config.studyId());
+    }
+    if (open != null && open.roundId.equals(env.getRoundId()) && open.received.containsKey(siteId)) {
+      // the same update again: its spend is on record already, with the first update's status
+      throw new RequestRejectedException(ALREADY_EXISTS, "replayed", "site " + siteId + " already submitted an update for round " + open.round);
+    }
+    try {
+      checkAcceptable(siteId, env, ledger);
+    } catch (RequestRejectedException e) {
+      if (ledger != null) {
+        store.recordSpend(config.studyId(), ledger, "rejected", e.metricReason() + ": " + e.getMessage());
+        log.info("round {}: update from {} refused ({}); its privacy spend is recorded", env.getRound(), siteId, e.metricReason());
+      }
+      throw e;
+    }
+    if (ledger != null) {
+      store.recordSpend(config.studyId(), ledger, "received", "");
+    }
+    open.received.put(siteId, new ReceivedUpdate(siteId, env, ledger));
+    for (RoundListener l : listeners) {
+      l.updateAccepted(siteId, env.getPayload().size());
+    }
+    log.info("round {}: update from {} accepted ({} of {})", open.round, siteId, open.received.size(), open.selected.size());
+    notifyAll();
+  }
+
+  private void checkAcceptable(String siteId, UpdateEnvelope env, LedgerRecord ledger) {
     if (open == null || !open.roundId.equals(env.getRoundId()) || open.round != env.getRound()) {
       String replay = history.stream().anyMatch(r -> r.roundId().equals(env.getRoundId())) ? " (already closed)" : "";
       throw new RequestRejectedException(FAILED_PRECONDITION, "wrong_round",
@@ -223,9 +266,6 @@ public final class RoundEngine implements Runnable {
     }
     if (!open.selected.contains(siteId)) {
       throw new RequestRejectedException(PERMISSION_DENIED, "not_selected", "site " + siteId + " was not asked to train in round " + open.round);
-    }
-    if (open.received.containsKey(siteId)) {
-      throw new RequestRejectedException(ALREADY_EXISTS, "replayed", "site " + siteId + " already submitted an update for round " + open.round);
     }
     if (clock.millis() >= open.deadlineMillis) {
       throw new RequestRejectedException(FAILED_PRECONDITION, "late", "round " + open.round + " deadline has passed");
@@ -244,13 +284,59 @@ public final class RoundEngine implements Runnable {
     if (env.getNumExamples() < 1) {
       throw new RequestRejectedException(INVALID_ARGUMENT, "bad_num_examples", "num_examples must be >= 1");
     }
-    LedgerRecord ledger = config.privacyLedger() ? SpendVerifier.verify(siteId, certificate, env) : null;
-    open.received.put(siteId, new ReceivedUpdate(siteId, env, ledger));
-    for (RoundListener l : listeners) {
-      l.updateAccepted(siteId, env.getPayload().size());
+    if (ledger != null) {
+      SpendVerifier.contentProblem(ledger, env).ifPresent(why -> {
+        throw new RequestRejectedException(INVALID_ARGUMENT, "bad_spend", why);
+      });
     }
-    log.info("round {}: update from {} accepted ({} of {})", open.round, siteId, open.received.size(), open.selected.size());
-    notifyAll();
+  }
+
+  /** The outcome of {@link #reconcile}: the round ids of the site's spends now on record, and the refused ones with why. */
+  public record Reconciliation(List<String> recordedRoundIds, List<String> refused, int added) {
+    public Reconciliation {
+      recordedRoundIds = List.copyOf(recordedRoundIds);
+      refused = List.copyOf(refused);
+    }
+  }
+
+  /**
+   * Records the signed spends a site hands over that the ledger lacks (e.g. an update lost in a
+   * coordinator crash, or refused before it could be recorded): each is verified like an update's
+   * spend and recorded with status {@code reconciled}.
+   */
+  public synchronized Reconciliation reconcile(String siteId, java.security.cert.X509Certificate certificate,
+                                               List<org.cloister.protocol.v1.SignedSpend> spends) {
+    requireJoined(siteId);
+    if (!config.privacyLedger()) {
+      throw new RequestRejectedException(FAILED_PRECONDITION, "no_ledger", "study " + config.studyId() + " keeps no privacy ledger");
+    }
+    if (spends.size() > 100_000) {
+      throw new RequestRejectedException(RESOURCE_EXHAUSTED, "too_many_spends", "at most 100000 spends per reconciliation, got " + spends.size());
+    }
+    List<String> refused = new ArrayList<>();
+    int added = 0;
+    for (org.cloister.protocol.v1.SignedSpend ss : spends) {
+      try {
+        LedgerRecord r = SpendVerifier.verifySigned(siteId, certificate, ss, config.studyId());
+        if (store.recordSpend(config.studyId(), r, "reconciled", "handed over by the site on reconciliation")) {
+          added++;
+        }
+      } catch (RequestRejectedException e) {
+        String roundId;
+        try {
+          roundId = org.cloister.protocol.v1.PrivacySpend.parseFrom(ss.getSpend()).getRoundId();
+        } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+          roundId = "?";
+        }
+        refused.add(roundId + ": " + e.getMessage());
+      }
+    }
+    List<String> recorded = store.ledger(config.studyId()).stream().filter(e -> e.partyId().equals(siteId))
+        .map(StudyStore.LedgerEntry::roundId).toList();
+    if (added > 0 || !refused.isEmpty()) {
+      log.warn("site {}: reconciliation recorded {} privacy spend(s) the ledger lacked, refused {}", siteId, added, refused.size());
+    }
+    return new Reconciliation(recorded, refused, added);
   }
 
   // ---------------------------------------------------------------- read side

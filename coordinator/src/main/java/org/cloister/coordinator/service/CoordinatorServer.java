@@ -58,6 +58,11 @@ public final class CoordinatorServer implements AutoCloseable {
     return this;
   }
 
+  /** The address the server actually bound (e.g. 0.0.0.0:7443 for all interfaces). */
+  public InetSocketAddress boundAddress() {
+    return (InetSocketAddress) server.getListenSockets().get(0);
+  }
+
   public int port() {
     return ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
   }

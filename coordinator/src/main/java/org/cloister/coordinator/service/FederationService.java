@@ -14,6 +14,8 @@ import org.cloister.protocol.v1.JoinResponse;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.PollTaskRequest;
 import org.cloister.protocol.v1.PollTaskResponse;
+import org.cloister.protocol.v1.ReconcileSpendsRequest;
+import org.cloister.protocol.v1.ReconcileSpendsResponse;
 import org.cloister.protocol.v1.RoundSummary;
 import org.cloister.protocol.v1.StudyFinished;
 import org.cloister.protocol.v1.StudyStatus;
@@ -90,6 +92,15 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
       requireStudy(req.getStudyId());
       engine.submit(SiteIdentity.current(), SiteIdentity.certificate(), req);
       return SubmitUpdateResponse.newBuilder().setAccepted(true).build();
+    });
+  }
+
+  @Override
+  public void reconcileSpends(ReconcileSpendsRequest req, StreamObserver<ReconcileSpendsResponse> out) {
+    respond("ReconcileSpends", out, () -> {
+      requireStudy(req.getStudyId());
+      RoundEngine.Reconciliation r = engine.reconcile(SiteIdentity.current(), SiteIdentity.certificate(), req.getSpendsList());
+      return ReconcileSpendsResponse.newBuilder().addAllRecordedRoundIds(r.recordedRoundIds()).addAllRefused(r.refused()).build();
     });
   }
 

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.cloister.coordinator.ledger.CheckpointSigner;
 import org.cloister.coordinator.ledger.LedgerRecord;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.trust.ledger.LedgerChain;
@@ -31,9 +32,21 @@ public final class JdbcStudyStore implements StudyStore {
   private final Connection conn;
   private final boolean sqlite;
   private final ObjectMapper json = new ObjectMapper();
+  private final CheckpointSigner checkpointSigner;
 
-  /** Opens (creating if needed) the database at {@code jdbcUrl}, e.g. {@code jdbc:sqlite:/var/lib/cloister/coordinator.db}. */
+  /**
+   * Opens (creating if needed) the database at {@code jdbcUrl}, e.g. {@code jdbc:sqlite:/var/lib/cloister/coordinator.db},
+   * without signing checkpoints (for reading, or a development coordinator).
+   */
   public JdbcStudyStore(String jdbcUrl) {
+    this(jdbcUrl, null);
+  }
+
+  /**
+   * @param checkpointSigner signs a checkpoint of the ledger head with every committed round (null: none)
+   */
+  public JdbcStudyStore(String jdbcUrl, CheckpointSigner checkpointSigner) {
+    this.checkpointSigner = checkpointSigner;
     try {
       this.conn = DriverManager.getConnection(jdbcUrl);
       this.sqlite = jdbcUrl.startsWith("jdbc:sqlite:");
@@ -59,6 +72,12 @@ public final class JdbcStudyStore implements StudyStore {
             + " PRIMARY KEY (study_id, seq), UNIQUE (study_id, party_id, round_id))");
         st.execute("CREATE TABLE IF NOT EXISTS sites (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
             + " site_id VARCHAR(128) NOT NULL, num_examples BIGINT NOT NULL, PRIMARY KEY (study_id, site_id))");
+        st.execute("CREATE TABLE IF NOT EXISTS spend_status (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
+            + " party_id VARCHAR(128) NOT NULL, round_id VARCHAR(64) NOT NULL, status VARCHAR(32) NOT NULL, reason TEXT NOT NULL,"
+            + " updated_ms BIGINT NOT NULL, PRIMARY KEY (study_id, party_id, round_id))");
+        st.execute("CREATE TABLE IF NOT EXISTS ledger_checkpoints (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
+            + " rounds INTEGER NOT NULL, checkpoint " + blob + " NOT NULL, signature " + blob + " NOT NULL,"
+            + " signer_cert " + blob + " NOT NULL, PRIMARY KEY (study_id, rounds))");
       }
       conn.setAutoCommit(false);
       conn.commit();
@@ -159,7 +178,14 @@ public final class JdbcStudyStore implements StudyStore {
         ps.setString(7, json.writeValueAsString(result));
         ps.executeUpdate();
       }
-      appendLedger(studyId, spends);
+      for (LedgerRecord r : spends) {
+        String party = r.partyId();
+        boolean aggregated = result.quorumMet() && result.aggregated().contains(party);
+        String reason = aggregated ? "" : result.rejected().getOrDefault(party, result.quorumMet() ? "not aggregated"
+            : "round " + result.round() + " without quorum");
+        appendIfAbsent(studyId, r);
+        setStatus(studyId, party, r.spend().getRoundId(), aggregated ? "aggregated" : "rejected", reason);
+      }
       if (newModel != null) {
         insertModel(studyId, newModel);
         try (PreparedStatement ps = conn.prepareStatement("UPDATE studies SET latest_version = ? WHERE study_id = ?")) {
@@ -167,6 +193,9 @@ public final class JdbcStudyStore implements StudyStore {
           ps.setString(2, studyId);
           ps.executeUpdate();
         }
+      }
+      if (checkpointSigner != null) {
+        writeCheckpoint(studyId, (int) seq);
       }
       conn.commit();
     } catch (SQLException | JsonProcessingException e) {
@@ -205,9 +234,38 @@ public final class JdbcStudyStore implements StudyStore {
     }
   }
 
-  private void appendLedger(String studyId, List<LedgerRecord> spends) throws SQLException {
-    if (spends.isEmpty()) {
-      return;
+  @Override
+  public synchronized boolean recordSpend(String studyId, LedgerRecord spend, String status, String reason) {
+    try {
+      boolean added = appendIfAbsent(studyId, spend);
+      // a spend already on record keeps its outcome; only one still in flight ("received") gets the new one
+      if (added || "received".equals(currentStatus(studyId, spend.partyId(), spend.spend().getRoundId()))) {
+        setStatus(studyId, spend.partyId(), spend.spend().getRoundId(), status, reason);
+      }
+      conn.commit();
+      return added;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot record the privacy spend of " + spend.partyId() + " for round " + spend.spend().getRound()
+          + " of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Chains {@code r} after the study's last entry unless (party, round id) is already there; true when added. */
+  private boolean appendIfAbsent(String studyId, LedgerRecord r) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT spend FROM ledger WHERE study_id = ? AND party_id = ? AND round_id = ?")) {
+      ps.setString(1, studyId);
+      ps.setString(2, r.partyId());
+      ps.setString(3, r.spend().getRoundId());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          if (!java.util.Arrays.equals(rs.getBytes(1), r.spendBytes())) {
+            log.warn("study {}: {} signed a second, different spend for round {}; the first is kept in the ledger",
+                studyId, r.partyId(), r.spend().getRound());
+          }
+          return false;
+        }
+      }
     }
     long seq = 0;
     byte[] prev = LedgerChain.GENESIS;
@@ -221,21 +279,128 @@ public final class JdbcStudyStore implements StudyStore {
       }
     }
     try (PreparedStatement ps = conn.prepareStatement("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-      for (LedgerRecord r : spends) {
-        byte[] hash = LedgerChain.link(prev, r.spendBytes(), r.signature());
-        ps.setString(1, studyId);
-        ps.setLong(2, ++seq);
-        ps.setString(3, r.partyId());
-        ps.setInt(4, r.spend().getRound());
-        ps.setString(5, r.spend().getRoundId());
-        ps.setBytes(6, r.spendBytes());
-        ps.setBytes(7, r.signature());
-        ps.setBytes(8, r.signerCertificate());
-        ps.setBytes(9, prev);
-        ps.setBytes(10, hash);
-        ps.executeUpdate();
-        prev = hash;
+      byte[] hash = LedgerChain.link(prev, r.spendBytes(), r.signature());
+      ps.setString(1, studyId);
+      ps.setLong(2, seq + 1);
+      ps.setString(3, r.partyId());
+      ps.setInt(4, r.spend().getRound());
+      ps.setString(5, r.spend().getRoundId());
+      ps.setBytes(6, r.spendBytes());
+      ps.setBytes(7, r.signature());
+      ps.setBytes(8, r.signerCertificate());
+      ps.setBytes(9, prev);
+      ps.setBytes(10, hash);
+      ps.executeUpdate();
+    }
+    return true;
+  }
+
+  private String currentStatus(String studyId, String party, String roundId) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT status FROM spend_status WHERE study_id = ? AND party_id = ? AND round_id = ?")) {
+      ps.setString(1, studyId);
+      ps.setString(2, party);
+      ps.setString(3, roundId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
       }
+    }
+  }
+
+  private void setStatus(String studyId, String party, String roundId, String status, String reason) throws SQLException {
+    try (PreparedStatement del = conn.prepareStatement("DELETE FROM spend_status WHERE study_id = ? AND party_id = ? AND round_id = ?");
+         PreparedStatement ins = conn.prepareStatement("INSERT INTO spend_status VALUES (?, ?, ?, ?, ?, ?)")) {
+      del.setString(1, studyId);
+      del.setString(2, party);
+      del.setString(3, roundId);
+      del.executeUpdate();
+      ins.setString(1, studyId);
+      ins.setString(2, party);
+      ins.setString(3, roundId);
+      ins.setString(4, status);
+      ins.setString(5, reason == null ? "" : reason);
+      ins.setLong(6, System.currentTimeMillis());
+      ins.executeUpdate();
+    }
+  }
+
+  private void writeCheckpoint(String studyId, int rounds) throws SQLException {
+    long entries = 0;
+    byte[] head = LedgerChain.GENESIS;
+    try (PreparedStatement ps = conn.prepareStatement("SELECT seq, hash FROM ledger WHERE study_id = ? ORDER BY seq DESC LIMIT 1")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          entries = rs.getLong(1);
+          head = rs.getBytes(2);
+        }
+      }
+    }
+    byte[] cp = org.cloister.protocol.v1.LedgerCheckpoint.newBuilder().setStudyId(studyId).setEntries(entries)
+        .setHeadHash(com.google.protobuf.ByteString.copyFrom(head)).setRounds(rounds).setTimestampMs(System.currentTimeMillis())
+        .build().toByteArray();
+    byte[] sig = org.cloister.trust.ledger.SpendSignatures.sign(cp, checkpointSigner.key());
+    try (PreparedStatement ps = conn.prepareStatement("INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?)")) {
+      ps.setString(1, studyId);
+      ps.setInt(2, rounds);
+      ps.setBytes(3, cp);
+      ps.setBytes(4, sig);
+      ps.setBytes(5, checkpointSigner.certificate().getEncoded());
+      ps.executeUpdate();
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new SQLException("cannot encode the checkpoint signer's certificate", e);
+    }
+  }
+
+  @Override
+  public synchronized int closeInFlightSpends(String studyId, String reason) {
+    try (PreparedStatement ps = conn.prepareStatement("UPDATE spend_status SET status = 'rejected', reason = ?, updated_ms = ?"
+        + " WHERE study_id = ? AND status = 'received'")) {
+      ps.setString(1, reason);
+      ps.setLong(2, System.currentTimeMillis());
+      ps.setString(3, studyId);
+      int n = ps.executeUpdate();
+      conn.commit();
+      return n;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot update the spend statuses of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized Map<String, SpendStatus> spendStatuses(String studyId) {
+    Map<String, SpendStatus> out = new TreeMap<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT party_id, round_id, status, reason FROM spend_status WHERE study_id = ?")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getString(1) + "/" + rs.getString(2), new SpendStatus(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)));
+        }
+      }
+      conn.commit();
+      return out;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot read the spend statuses of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized List<Checkpoint> checkpoints(String studyId) {
+    List<Checkpoint> out = new ArrayList<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT rounds, checkpoint, signature, signer_cert FROM ledger_checkpoints"
+        + " WHERE study_id = ? ORDER BY rounds")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Checkpoint(rs.getInt(1), rs.getBytes(2), rs.getBytes(3), rs.getBytes(4)));
+        }
+      }
+      conn.commit();
+      return out;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot read the ledger checkpoints of " + studyId + ": " + e.getMessage(), e);
     }
   }
 
@@ -271,7 +436,22 @@ public final class JdbcStudyStore implements StudyStore {
     }
   }
 
-  /** Study ids in the database. */
+  /** The study's recorded status and detail ("finished: 3 rounds completed"), or empty when unknown. */
+  public synchronized String studyStatus(String studyId) {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT status, status_detail FROM studies WHERE study_id = ?")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        String st = rs.next() ? rs.getString(1) + (rs.getString(2).isEmpty() ? "" : ": " + rs.getString(2)) : "";
+        conn.commit();
+        return st;
+      }
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot read the status of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public synchronized List<String> studies() {
     List<String> out = new ArrayList<>();
     try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT study_id FROM studies ORDER BY created_ms")) {

@@ -36,11 +36,49 @@ public interface StudyStore extends AutoCloseable {
 
   /**
    * Atomically records a round's result, its new model when the round aggregated, and the
-   * round's privacy-ledger entries, chained after the study's last entry.
+   * round's privacy-ledger entries (those not yet recorded are chained after the study's last
+   * entry; each spend's status becomes "aggregated" or "rejected" with the round's reason), and,
+   * when the store has a checkpoint signer, a signed checkpoint of the ledger head.
    *
    * @param newModel the new model, or null when the round did not reach quorum
    */
   void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends);
+
+  /**
+   * Durably records a verified signed spend the moment it is received, whatever then happens to
+   * its update, with a status ({@code received}, {@code rejected}, {@code reconciled}, ...) and a
+   * reason beside it. Idempotent: a spend already recorded for the same party and round is kept
+   * and only its status is updated.
+   *
+   * @return true when the spend was new to the ledger
+   */
+  boolean recordSpend(String studyId, LedgerRecord spend, String status, String reason);
+
+  /**
+   * Gives every spend still {@code received} (its round never committed, e.g. the coordinator
+   * stopped mid-round) the status {@code rejected} with {@code reason}; the entries stay in the
+   * ledger and keep counting.
+   *
+   * @return how many spends were updated
+   */
+  int closeInFlightSpends(String studyId, String reason);
+
+  /** What happened to each recorded spend, by "party/round_id". */
+  Map<String, SpendStatus> spendStatuses(String studyId);
+
+  /** The status beside a ledger entry (not part of the signed chain: the coordinator's own account). */
+  record SpendStatus(String partyId, String roundId, String status, String reason) {
+  }
+
+  /** The signed ledger-head checkpoints of a study, oldest first. */
+  List<Checkpoint> checkpoints(String studyId);
+
+  /** A stored checkpoint: the serialized {@code LedgerCheckpoint}, its signature and the signer's certificate (DER). */
+  record Checkpoint(int rounds, byte[] checkpoint, byte[] signature, byte[] signerCertificate) {
+  }
+
+  /** Study ids in the store, oldest first. */
+  List<String> studies();
 
   /** The study's round results in the order they were committed. */
   List<RoundResult> rounds(String studyId);

@@ -41,7 +41,7 @@ import java.security.SecureRandom;
  * increase sensitivity. For {@code float[]} targets the exact double result is rounded to float,
  * again post-processing of a released value.
  */
-public final class SecureGaussianNoise implements GaussianNoise {
+public final class SecureGaussianNoise implements GaussianNoise, java.util.random.RandomGenerator {
 
   /** gamma = 2^(ceil(log2 sigma) - RESOLUTION_BITS). */
   static final int RESOLUTION_BITS = 36;
@@ -75,6 +75,15 @@ public final class SecureGaussianNoise implements GaussianNoise {
   @Override
   public double nextStandard() {
     return Ziggurat.sample(random);
+  }
+
+  /**
+   * 64 uniform bits from the AES-256-CTR stream: the bit source of the exact discrete Gaussian
+   * ({@link DiscreteGaussian}, {@link GridGaussian}).
+   */
+  @Override
+  public long nextLong() {
+    return random.nextLong();
   }
 
   /** The output grid for noise of standard deviation {@code stddev}. */

@@ -239,7 +239,8 @@ public final class RoundBenchmark {
         UpdateSealer timed = timedSealer(stack.sealer(siteId, ch), site, n, total, sealMs, openMs);
         SiteLedger ledger = new SiteLedger("jdbc:sqlite::memory:");
         ledgers.add(ledger);
-        SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), 1e-5),
+        SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), 1e-5,
+            org.cloister.site.ledger.DatasetFingerprint.of(siteId, "benchmark")),
             ledger, new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(60)));
         futures.add(pool.submit(agent));
       }
@@ -382,6 +383,31 @@ public final class RoundBenchmark {
     @Override
     public List<RoundResult> rounds(String studyId) {
       return inner.rounds(studyId);
+    }
+
+    @Override
+    public boolean recordSpend(String studyId, LedgerRecord spend, String status, String reason) {
+      return inner.recordSpend(studyId, spend, status, reason);
+    }
+
+    @Override
+    public int closeInFlightSpends(String studyId, String reason) {
+      return inner.closeInFlightSpends(studyId, reason);
+    }
+
+    @Override
+    public Map<String, SpendStatus> spendStatuses(String studyId) {
+      return inner.spendStatuses(studyId);
+    }
+
+    @Override
+    public List<Checkpoint> checkpoints(String studyId) {
+      return inner.checkpoints(studyId);
+    }
+
+    @Override
+    public List<String> studies() {
+      return inner.studies();
     }
 
     @Override

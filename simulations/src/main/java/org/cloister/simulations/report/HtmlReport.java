@@ -162,10 +162,11 @@ public final class HtmlReport {
     if (!cfg.dp().enabled()) {
       return "No differential privacy: the non-private baseline (epsilon is infinite).";
     }
-    return String.format(Locale.ROOT, "DP-SGD at every site: noise multiplier %.4f, clip norm %.2f, %s.", r.noiseMultiplier(),
+    return String.format(Locale.ROOT, "DP-SGD at every site: noise multiplier %s, clip norm %.2f, %s.",
+        org.cloister.dp.accounting.SafeRounding.upFixed(r.noiseMultiplier(), 4),
         cfg.dp().clipNorm(), Double.isNaN(cfg.dp().epsilon()) ? "epsilon as the accountant reports it (no ceiling)"
             : String.format(Locale.ROOT, "per-site ceiling epsilon %s at delta %s", SvgChart.num(cfg.dp().epsilon()),
-                String.format(Locale.ROOT, "%.0e", cfg.dp().delta())));
+                org.cloister.dp.accounting.SafeRounding.up(cfg.dp().delta(), 3)));
   }
 
   private static double[] rounds(List<RoundReport> rs) {

@@ -36,6 +36,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   private final Options options;
   private final List<SiteRoundRecord> records = new ArrayList<>();
   private volatile boolean stopped;
+  private volatile boolean reconcileDue;
   private String siteId = "?";
 
   /**
@@ -82,13 +83,20 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     trainer.joined(joined.getModelName(), joined.getModelDimension());
     log.info("site {} joined study {} (model {}, {} parameters, {} rounds)", siteId, studyId,
         joined.getModelName(), joined.getModelDimension(), joined.getTotalRounds());
+    reconcileDue = !reconcile(); // spends of earlier rounds the coordinator may lack (e.g. lost in its crash)
     while (!stopped) {
+      if (reconcileDue) {
+        reconcileDue = !reconcile();
+      }
       PollTaskResponse resp = withRetry("poll", () -> stub
           .withDeadlineAfter(options.pollWait().toMillis() + 30_000, TimeUnit.MILLISECONDS)
           .pollTask(PollTaskRequest.newBuilder().setStudyId(studyId).setWaitMs((int) options.pollWait().toMillis()).build()));
       switch (resp.getOutcomeCase()) {
         case TASK -> handle(resp.getTask(), joined.getModelDimension());
         case FINISHED -> {
+          if (reconcileDue) {
+            reconcile();
+          }
           log.info("site {}: study finished after {} rounds ({})", siteId, resp.getFinished().getRoundsCompleted(),
               resp.getFinished().getStatus());
           return records();
@@ -126,7 +134,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     }
     // privacy is spent when the update leaves the hospital: sign and record it durably first
     org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
-    ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), update.spent(), update.epsilonAfter(),
+    ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), signer.datasetId(), update.spent(), update.epsilonAfter(),
         spend.getSpend().toByteArray(), spend.getSignature().toByteArray());
     UpdateEnvelope env = UpdateEnvelope.newBuilder()
         .setStudyId(task.getStudyId())
@@ -143,14 +151,43 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     try {
       // retried while the coordinator is unreachable, until the round's deadline
       withRetry("submit", () -> stub.withDeadlineAfter(60, TimeUnit.SECONDS).submitUpdate(env), task.getDeadlineUnixMs());
+      ledger.acknowledge(task.getStudyId(), List.of(task.getRoundId())); // an accepted update's spend is on record
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), true, "accepted", update.metrics()));
     } catch (StatusRuntimeException e) {
       String why = e.getStatus().getCode() + ": " + e.getStatus().getDescription();
       log.warn("site {}: update for round {} not accepted: {}", siteId, task.getRound(), why);
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, why, update.metrics()));
+      reconcileDue = !reconcile(); // make sure the coordinator holds this round's spend all the same
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       stopped = true;
+    }
+  }
+
+  /**
+   * Hands the coordinator this study's signed spends it has not confirmed holding, and marks
+   * those it now holds. Best effort: what is not confirmed is handed over again next time.
+   */
+  boolean reconcile() {
+    java.util.Map<String, org.cloister.protocol.v1.SignedSpend> pending = ledger.unacknowledged(studyId);
+    if (pending.isEmpty()) {
+      return true;
+    }
+    try {
+      org.cloister.protocol.v1.ReconcileSpendsResponse r = stub.withDeadlineAfter(60, TimeUnit.SECONDS).reconcileSpends(
+          org.cloister.protocol.v1.ReconcileSpendsRequest.newBuilder().setStudyId(studyId).addAllSpends(pending.values()).build());
+      java.util.Set<String> held = new java.util.HashSet<>(r.getRecordedRoundIdsList());
+      List<String> confirmed = pending.keySet().stream().filter(held::contains).toList();
+      ledger.acknowledge(studyId, confirmed);
+      log.info("site {}: {} of {} unconfirmed privacy spend(s) now on the coordinator's ledger", siteId, confirmed.size(), pending.size());
+      for (String refused : r.getRefusedList()) {
+        log.warn("site {}: the coordinator refused a privacy spend: {}", siteId, refused);
+      }
+      return true;
+    } catch (StatusRuntimeException e) {
+      log.warn("site {}: could not reconcile {} privacy spend(s) with the coordinator ({}); will retry", siteId, pending.size(),
+          e.getStatus().getCode());
+      return false;
     }
   }
 

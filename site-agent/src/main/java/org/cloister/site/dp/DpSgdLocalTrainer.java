@@ -8,7 +8,6 @@ import java.util.random.RandomGenerator;
 import org.cloister.data.Dataset;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.dp.events.DpEvent;
-import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.models.Parameters;
 import org.cloister.protocol.DpSchedule;
 import org.cloister.protocol.v1.DpConfig;
@@ -39,7 +38,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
 
   private final MultiLayerNetwork net;
   private final Dataset data;
-  private final GaussianNoise noise;
+  private final RandomGenerator noise;
   private final PrivacyBudget budget;
   private final Supplier<List<DpEvent>> alreadySpent;
   private final RandomGenerator sampling;
@@ -49,10 +48,11 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
   private volatile double lastEpsilon = 0;
 
   /**
+   * @param noise        uniform bits of the DP noise (dp-accounting's {@code SecureGaussianNoise})
    * @param alreadySpent the site's spend history (from its durable ledger), read at every round
    * @param sampling     randomness of the Poisson sampling ({@code SecureRandom} in deployments)
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, GaussianNoise noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling) {
     this(net, data, noise, budget, alreadySpent, sampling, null, false);
   }
@@ -63,7 +63,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    * @param countPrivate  release nothing that depends on the record count: weight 1, no step count,
    *                      q and steps fixed by the study, the noisy sum divided by the study's batch size
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, GaussianNoise noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
                            boolean countPrivate) {
     this.pendingPreprocessing = preprocessing instanceof org.cloister.dp.events.NoOpEvent ? null : preprocessing;

@@ -14,15 +14,26 @@ public final class SpendSigner {
   private final String siteId;
   private final PrivateKey key;
   private final double delta;
+  private final String datasetId;
 
   /**
-   * @param siteId the site's identity (its certificate's common name)
-   * @param delta  the delta at which the site reports its cumulative epsilon
+   * @param siteId    the site's identity (its certificate's common name)
+   * @param delta     the delta at which the site reports its cumulative epsilon
+   * @param datasetId the dataset the site trains on ({@link DatasetFingerprint}); its budget spans studies
    */
-  public SpendSigner(String siteId, PrivateKey key, double delta) {
+  public SpendSigner(String siteId, PrivateKey key, double delta, String datasetId) {
+    if (datasetId == null || datasetId.isBlank()) {
+      throw new IllegalArgumentException("a spend signer needs the dataset id its spends are filed under");
+    }
     this.siteId = siteId;
     this.key = key;
     this.delta = delta;
+    this.datasetId = datasetId;
+  }
+
+  /** The dataset this site's spends are made on. */
+  public String datasetId() {
+    return datasetId;
   }
 
   public SignedSpend sign(RoundTask task, LocalUpdate update) {
@@ -35,6 +46,7 @@ public final class SpendSigner {
         .setEpsilonAfter(update.epsilonAfter())
         .setDelta(delta)
         .setTimestampMs(System.currentTimeMillis())
+        .setDatasetId(datasetId)
         .build();
     byte[] bytes = spend.toByteArray();
     return SignedSpend.newBuilder().setSpend(ByteString.copyFrom(bytes))

@@ -2,7 +2,8 @@ package org.cloister.site.training;
 
 import java.util.Objects;
 import org.cloister.dp.accounting.PrivacyAccountant;
-import org.cloister.dp.noise.GaussianNoise;
+import java.util.random.RandomGenerator;
+import org.cloister.dp.noise.GridGaussian;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
@@ -33,7 +34,7 @@ public final class DpSgd {
     private boolean perLayerEqualSplit;
     private double noiseMultiplier = Double.NaN;
     private double samplingRate = Double.NaN;
-    private GaussianNoise noise;
+    private RandomGenerator noise;
     private PrivacyAccountant accountant;
     private PrivacyBudget budget;
     private PerExampleMethod method = PerExampleMethod.VECTORIZED;
@@ -79,8 +80,12 @@ public final class DpSgd {
       return this;
     }
 
-    /** The Gaussian noise source (production: the secure one from dp-accounting). */
-    public Builder noise(GaussianNoise noise) {
+    /**
+     * The uniform bits of the exact discrete Gaussian noise (production: dp-accounting's
+     * {@code SecureGaussianNoise}, AES-256-CTR keyed from OS entropy; a seeded one only in
+     * simulations and tests).
+     */
+    public Builder noise(RandomGenerator noise) {
       this.noise = noise;
       return this;
     }
@@ -137,7 +142,7 @@ public final class DpSgd {
     public DpSgdTrainer build(MultiLayerNetwork net) {
       Objects.requireNonNull(net, "net");
       if (noise == null) {
-        throw new IllegalStateException("DP-SGD needs a Gaussian noise source: call noise(...)");
+        throw new IllegalStateException("DP-SGD needs a noise source: call noise(...)");
       }
       if (accountant == null) {
         throw new IllegalStateException("DP-SGD needs a privacy accountant: call accountant(...)");
@@ -183,7 +188,11 @@ public final class DpSgd {
           ? new VectorizedGradients(net, layout) : new NaiveGradients(net, layout);
       DpSgdSettings settings = new DpSgdSettings(policy.sensitivity(),
           policy.perLayer() ? policy.thresholds() : new double[0], noiseMultiplier, samplingRate, method);
-      PrivacyGuard guard = budget == null ? null : new PrivacyGuard(budget, accountant);
+      // the grid release's discretisation delta (GridGaussian), reserved out of the budget's delta
+      // for up to 2^40 lifetime steps of this model size
+      PrivacyGuard guard = budget == null ? null : new PrivacyGuard(budget, accountant,
+          noiseMultiplier == 0 ? 0 : GridGaussian.discretisationDelta(layout.flatGradient().length(),
+              PrivacyGuard.RESERVED_STEPS, budget.epsilon()));
       return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard, proximalMu,
           expectedBatchSize);
     }

@@ -2,6 +2,7 @@ package org.cloister.site.training;
 
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 import java.util.random.RandomGenerator;
 import org.cloister.data.Dataset;
 import org.cloister.dp.accounting.PrivacyAccountant;
@@ -10,7 +11,7 @@ import org.cloister.dp.events.DpEvent;
 import org.cloister.dp.events.GaussianEvent;
 import org.cloister.dp.events.PoissonSampledEvent;
 import org.cloister.dp.events.SelfComposedEvent;
-import org.cloister.dp.noise.GaussianNoise;
+import org.cloister.dp.noise.GridGaussian;
 import org.cloister.models.Nd4jData;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -31,9 +32,11 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>Poisson-samples a batch (each example independently with probability q; empty batches are
  *       steps too);</li>
- *   <li>clips every example's gradient to L2 norm C and sums (one batched pass);</li>
- *   <li>adds N(0, sigma^2 C^2) to every coordinate from the injected noise source and divides by
- *       the expected batch size q*n;</li>
+ *   <li>clips every example's gradient to L2 norm C and sums (one batched pass); an example whose
+ *       gradient is NaN or infinite is dropped from the batch (counted in the local log);</li>
+ *   <li>releases the sum on a grid with exact discrete Gaussian noise ({@link GridGaussian}:
+ *       {@code gamma * (round(sum / gamma) + k)}, noise multiplier sigma for sensitivity C) and
+ *       divides by the expected batch size q*n (post-processing);</li>
  *   <li>composes PoissonSampled(q, Gaussian(sigma)) into the accountant and lets the network's own
  *       updater (SGD, momentum, Adam...) take the step, which is post-processing.</li>
  * </ol>
@@ -48,7 +51,8 @@ public final class DpSgdTrainer {
   private final ClipPolicy policy;
   private final NetworkLayout layout;
   private final ClippedGradients gradients;
-  private final GaussianNoise noise;
+  private final RandomGenerator noiseBits;
+  private final GridGaussian grid;
   private final PrivacyAccountant accountant;
   private final PrivacyGuard guard;
   private final DpEvent stepEvent;
@@ -56,11 +60,13 @@ public final class DpSgdTrainer {
   private final DataType dataType;
   private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
   private final double proximalMu;
+  /** White-box hook for tests: (clipped sum, released noised sum) of every step, before scaling. */
+  private BiConsumer<double[], double[]> releaseObserver;
+  private long droppedNonFinite;
   private final double expectedBatchSize;
-  private INDArray noiseArray;
 
   DpSgdTrainer(MultiLayerNetwork net, DpSgdSettings settings, ClipPolicy policy, NetworkLayout layout,
-               ClippedGradients gradients, GaussianNoise noise, PrivacyAccountant accountant, PrivacyGuard guard,
+               ClippedGradients gradients, RandomGenerator noiseBits, PrivacyAccountant accountant, PrivacyGuard guard,
                double proximalMu, double expectedBatchSize) {
     this.net = net;
     this.expectedBatchSize = expectedBatchSize;
@@ -69,7 +75,7 @@ public final class DpSgdTrainer {
     this.policy = policy;
     this.layout = layout;
     this.gradients = gradients;
-    this.noise = noise;
+    this.noiseBits = noiseBits;
     this.accountant = accountant;
     this.guard = guard;
     this.stepEvent = new PoissonSampledEvent(settings.samplingRate(), new GaussianEvent(settings.noiseMultiplier()));
@@ -83,6 +89,9 @@ public final class DpSgdTrainer {
     }
     if (settings.noiseMultiplier() == 0) {
       LOG.warn("DP-SGD with noise multiplier 0: clipping only, no differential privacy");
+      this.grid = null;
+    } else {
+      this.grid = new GridGaussian(settings.noiseMultiplier(), policy.sensitivity(), layout.flatGradient().length());
     }
   }
 
@@ -135,14 +144,25 @@ public final class DpSgdTrainer {
     double scale = 1.0 / (Double.isNaN(expectedBatchSize) ? settings.samplingRate() * n : expectedBatchSize);
     int[] batchSizes = new int[allowed];
     ClippingStats stats = ClippingStats.EMPTY;
+    long droppedInRound = 0;
     // FedProx's anchor: the parameters this round starts from (the global model)
     INDArray anchor = proximalMu > 0 ? net.params().dup() : null;
     for (int t = 0; t < allowed; t++) {
       int[] rows = PoissonSampler.sample(n, settings.samplingRate(), sampling);
       batchSizes[t] = rows.length;
-      ClippedBatch batch = rows.length == 0
-          ? gradients.clippedSum(null, null, policy)
-          : gradients.clippedSum(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows), policy);
+      ClippedBatch batch = clippedSum(x, y, rows);
+      if (!batch.complete()) {
+        // a record whose gradient is NaN/infinite is dropped from this step's batch, locally
+        // (dropping depends on that record alone, like clipping it to zero)
+        int[] bad = batch.nonFinite();
+        droppedInRound += bad.length;
+        rows = without(rows, bad);
+        batch = clippedSum(x, y, rows);
+        if (!batch.complete()) {
+          throw new IllegalStateException("per-example gradients are still not finite after dropping "
+              + bad.length + " example(s)");
+        }
+      }
       stats = stats.plus(batch);
       addNoiseAndScale(scale);
       if (anchor != null) {
@@ -154,9 +174,14 @@ public final class DpSgdTrainer {
     boolean stopped = allowed < steps;
     String reason = stopped ? guard.refusal(stepEvent, allowed) : null;
     double delta = guard == null ? Double.NaN : guard.budget().delta();
-    double epsilon = guard == null ? Double.NaN : accountant.epsilon(delta);
+    double epsilon = guard == null ? Double.NaN : guard.epsilonNow();
     if (stopped) {
       LOG.warn(reason);
+    }
+    if (droppedInRound > 0) {
+      droppedNonFinite += droppedInRound;
+      LOG.warn("DP-SGD round: {} sampled example(s) had a NaN or infinite gradient and were dropped from their "
+          + "batch (local count only; lower the learning rate or check the inputs)", droppedInRound);
     }
     LOG.info("DP-SGD round: {} of {} steps (q={}, sigma={}, C={}), epsilon spent {} at delta {}",
         allowed, steps, settings.samplingRate(), settings.noiseMultiplier(), settings.clipNorm(), epsilon, delta);
@@ -164,26 +189,58 @@ public final class DpSgdTrainer {
         new SelfComposedEvent(stepEvent, allowed), epsilon, delta, stats, batchSizes);
   }
 
+  private ClippedBatch clippedSum(INDArray x, INDArray y, int[] rows) {
+    return rows.length == 0
+        ? gradients.clippedSum(null, null, policy)
+        : gradients.clippedSum(Nd4j.pullRows(x, 1, rows), Nd4j.pullRows(y, 1, rows), policy);
+  }
+
+  private static int[] without(int[] rows, int[] positions) {
+    boolean[] drop = new boolean[rows.length];
+    for (int p : positions) {
+      drop[p] = true;
+    }
+    return java.util.stream.IntStream.range(0, rows.length).filter(i -> !drop[i]).map(i -> rows[i]).toArray();
+  }
+
+  /**
+   * Releases the clipped sum on the grid (exact discrete Gaussian noise, see {@link GridGaussian}),
+   * then scales by 1/(qn). The released integers depend on the sum only through
+   * round(sum / gamma); everything after the release is post-processing.
+   */
   private void addNoiseAndScale(double scale) {
     INDArray flat = layout.flatGradient();
-    double std = settings.noiseMultiplier() * policy.sensitivity();
-    if (std > 0) {
-      int p = (int) flat.length();
-      if (noiseArray == null) {
-        noiseArray = Nd4j.create(dataType, flat.shape(), flat.ordering());
-      }
+    if (grid != null) {
+      double[] before = releaseObserver == null ? null : flat.toDoubleVector();
       if (dataType == DataType.DOUBLE) {
-        double[] buf = new double[p];
-        noise.addTo(buf, std);
-        noiseArray.data().setData(buf);
+        double[] buf = flat.toDoubleVector();
+        grid.release(buf, noiseBits);
+        flat.assign(Nd4j.createFromArray(buf).reshape(flat.shape()));
       } else {
-        float[] buf = new float[p];
-        noise.addTo(buf, std);
-        noiseArray.data().setData(buf);
+        float[] buf = flat.toFloatVector();
+        grid.release(buf, noiseBits);
+        flat.assign(Nd4j.createFromArray(buf).reshape(flat.shape()));
       }
-      flat.addi(noiseArray);
+      if (releaseObserver != null) {
+        releaseObserver.accept(before, flat.toDoubleVector());
+      }
     }
     flat.muli(scale);
+  }
+
+  /** The grid mechanism of this trainer (empty when sigma = 0). */
+  public Optional<GridGaussian> gridMechanism() {
+    return Optional.ofNullable(grid);
+  }
+
+  /** Sampled examples dropped so far because their gradient was NaN or infinite (local only). */
+  public long droppedNonFinite() {
+    return droppedNonFinite;
+  }
+
+  /** TEST ONLY (white box): sees every step's clipped sum and its release, before scaling. */
+  void observeReleases(BiConsumer<double[], double[]> observer) {
+    this.releaseObserver = observer;
   }
 
   /** Adds mu * (w - anchor) to the noised gradient: data-independent, so post-processing. */

@@ -62,6 +62,9 @@ final class NaiveGradients implements ClippedGradients {
         total += n * n;
       }
       norms[b] = Math.sqrt(total);
+      if (!Double.isFinite(norms[b])) {
+        continue; // reported below: the caller drops this example
+      }
       if (!policy.perLayer()) {
         double c = ClipFactors.factor(norms[b], policy.threshold(0));
         sum.addi(g.mul(c));
@@ -81,6 +84,10 @@ final class NaiveGradients implements ClippedGradients {
       }
     }
     net.clear();
+    int[] nonFinite = ClippedBatch.nonFinitePositions(norms);
+    if (nonFinite.length > 0) {
+      return ClippedBatch.nonFinite(norms, nonFinite);
+    }
     flat.assign(sum);
     return new ClippedBatch(norms, clipped);
   }

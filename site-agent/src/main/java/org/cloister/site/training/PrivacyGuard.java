@@ -10,12 +10,42 @@ import org.cloister.dp.events.DpEvent;
  * plus that step stays within (epsilon, delta). The site never relies on anyone else for this.
  */
 public final class PrivacyGuard {
+  /** Lifetime steps the reserved delta covers (see {@link #PrivacyGuard(PrivacyBudget, PrivacyAccountant, double)}). */
+  public static final long RESERVED_STEPS = 1L << 40;
+
   private final PrivacyBudget budget;
   private final PrivacyAccountant accountant;
+  private final double accountantDelta;
 
   public PrivacyGuard(PrivacyBudget budget, PrivacyAccountant accountant) {
+    this(budget, accountant, 0);
+  }
+
+  /**
+   * @param reservedDelta delta spent outside the accountant's events (the grid release's
+   *     discretisation, {@code GridGaussian.discretisationDelta}): the accountant is asked for
+   *     epsilon at the budget's delta minus this, rounded down, so that the total stays within the
+   *     budget's delta
+   */
+  public PrivacyGuard(PrivacyBudget budget, PrivacyAccountant accountant, double reservedDelta) {
     this.budget = Objects.requireNonNull(budget, "budget");
     this.accountant = Objects.requireNonNull(accountant, "accountant");
+    if (!(reservedDelta >= 0) || reservedDelta >= budget.delta() / 2) {
+      throw new IllegalArgumentException("the discretisation delta of the grid release (" + reservedDelta
+          + ") is not small against the budget's delta " + budget.delta() + ": the epsilon ceiling "
+          + budget.epsilon() + " is too large for the grid release's guarantee (keep it below 200)");
+    }
+    this.accountantDelta = reservedDelta == 0 ? budget.delta() : Math.nextDown(budget.delta() - reservedDelta);
+  }
+
+  /** The delta at which the accountant is evaluated: the budget's, minus the reserved delta. */
+  public double accountantDelta() {
+    return accountantDelta;
+  }
+
+  /** Epsilon of the accountant's history now, at {@link #accountantDelta()}. */
+  public double epsilonNow() {
+    return accountant.epsilon(accountantDelta);
   }
 
   public PrivacyBudget budget() {
@@ -31,7 +61,7 @@ public final class PrivacyGuard {
     if (count > 0) {
       projected.compose(event, count);
     }
-    return projected.epsilon(budget.delta());
+    return projected.epsilon(accountantDelta);
   }
 
   /** Whether one more {@code event} keeps the site within its budget. */
@@ -77,7 +107,7 @@ public final class PrivacyGuard {
 
   /** The message explaining why the step after {@code taken} steps of this round was refused. */
   public String refusal(DpEvent event, int taken) {
-    double now = accountant.epsilon(budget.delta());
+    double now = accountant.epsilon(accountantDelta);
     double next = epsilonAfter(event, 1);
     return String.format(java.util.Locale.ROOT,
         "privacy budget reached: step %d of this round would raise epsilon to %.4g, above the site's ceiling "

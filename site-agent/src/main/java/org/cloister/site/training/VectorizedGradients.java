@@ -89,6 +89,10 @@ final class VectorizedGradients implements ClippedGradients {
           total[b] += sq[l][b];
         }
       }
+      int[] nonFinite = ClippedBatch.nonFinitePositions(total);
+      if (nonFinite.length > 0) {
+        return ClippedBatch.nonFinite(total, nonFinite);
+      }
       double[] norms = new double[batch];
       int clipped = 0;
       if (!policy.perLayer()) {

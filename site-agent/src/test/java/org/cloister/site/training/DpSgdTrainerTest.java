@@ -31,7 +31,7 @@ class DpSgdTrainerTest {
     MultiLayerNetwork net = ModelZoo.newNetwork(ModelZoo.mlp(), 30, 2, 7, new Adam(0.01), DataType.FLOAT);
     GaussianRdpTestAccountant acc = new GaussianRdpTestAccountant();
     DpSgdTrainer trainer = DpSgd.builder().clipNorm(1.0).noiseMultiplier(1.0).samplingRate(0.1)
-        .noise(new SeededGaussianNoise(11)).accountant(acc).budget(new PrivacyBudget(1000, 1e-5)).build(net);
+        .noise(new SeededGaussianNoise(11)).accountant(acc).budget(new PrivacyBudget(190, 1e-5)).build(net);
     TrainingReport r = trainer.train(train, 150, new Random(12));
 
     EvaluationMetrics m = Evaluator.evaluate(net, test);
@@ -39,7 +39,7 @@ class DpSgdTrainerTest {
     assertThat(r.stepsTaken()).isEqualTo(150);
     assertThat(r.stoppedByGuard()).isFalse();
     assertThat(acc.events()).isEqualTo(150);
-    assertThat(r.epsilonSpent()).isPositive().isLessThan(1000);
+    assertThat(r.epsilonSpent()).isPositive().isLessThan(190);
     assertThat(r.delta()).isEqualTo(1e-5);
     assertThat(r.clipping().examples()).isEqualTo(Arrays.stream(r.batchSizes()).sum());
     assertThat(r.clipping().fractionClipped()).isBetween(0.0, 1.0);

@@ -99,11 +99,26 @@ final class RdpMechanisms {
   /**
    * Fractional order: the two-part series of Mironov, Talwar, Zhang (2019, Sec. 3.3), split at
    * z0 = sigma^2 log(1/q - 1) + 1/2. The generalized binomial coefficients C(alpha, i) change sign
-   * for i > alpha; every term is added with its sign (in log space), so the result is the value
-   * of A, not an upper bound. The tail of the series alternates and decreases, so stopping when
-   * both terms fall below exp(-30) bounds the error in A by 1e-13 (A >= 1).
+   * for i > alpha; every term is added with its sign (in log space). The series is cut once both
+   * terms fall below exp(-30) and then <b>rounded up</b> by a bound on the whole omitted tail
+   * (absolute values), so the result is an upper bound on A:
+   * <pre>
+   * sum_{i>N} |S0_i| + |S1_i| <= (1-q)^alpha exp(-z0^2/(2 sigma^2)) |C(alpha, N+1)| (1 + (N+1)/alpha)
+   *                              * (g((N+1-z0)/(sqrt2 sigma)) + g((N+1-alpha+z0)/(sqrt2 sigma))) / 2
+   * </pre>
+   * with {@code g(x) = min(1, 1/(x sqrt(pi)))}, valid for {@code N+1 > alpha}, {@code N+1 > z0},
+   * {@code N+1 > alpha - z0}. Proof: {@code erfc(x) <= exp(-x^2) g(x)} for x > 0; with
+   * {@code z0 = sigma^2 log(1/q-1) + 1/2} the exponent of each term then collapses to
+   * {@code (1-q)^alpha exp(-z0^2/(2 sigma^2))}; {@code |C(alpha,i)| <= |C(alpha,N+1)| ((N+1)/i)^(alpha+1)}
+   * for i > N+1 > alpha (Bernoulli's inequality), and the sum of {@code ((N+1)/i)^(alpha+1)} over
+   * i >= N+1 is at most {@code 1 + (N+1)/alpha}.
    */
   static double logAFractional(double q, double sigma, double alpha) {
+    return logAFractional(q, sigma, alpha, LOG_NEGLIGIBLE, true);
+  }
+
+  /** The series cut at terms below exp(logNegligible), with or without the tail bound (tests). */
+  static double logAFractional(double q, double sigma, double alpha, double logNegligible, boolean boundTail) {
     double logQ = Math.log(q);
     double log1mQ = Math.log1p(-q);
     double sigma2 = sigma * sigma;
@@ -123,10 +138,27 @@ final class RdpMechanisms {
       double logS1 = logT1 + (j * j - j) / (2 * sigma2) + logE1;
       a0.add(sign, logS0);
       a1.add(sign, logS1);
-      if (i > alpha && Math.max(logS0, logS1) < LOG_NEGLIGIBLE) {
+      double next = i + 1.0;
+      if (i > alpha && next > z0 && next > alpha - z0 && Math.max(logS0, logS1) < logNegligible) {
+        double logBinomNext = logAbsBinom + Math.log(Math.abs(alpha - i)) - Math.log(next);
+        double g0 = tailFactor((next - z0) * erfcScale);
+        double g1 = tailFactor((next - alpha + z0) * erfcScale);
+        double logTail = alpha * log1mQ - z0 * z0 / (2 * sigma2) + logBinomNext + Math.log1p(next / alpha)
+            + Math.log(0.5 * (g0 + g1));
+        if (boundTail && logTail >= logNegligible - 2) {
+          // keep summing until the bound on the omitted tail is itself negligible (below e^-32)
+          logAbsBinom = logBinomNext;
+          if (alpha - i < 0) {
+            sign = -sign;
+          }
+          continue;
+        }
         LogSpace.SignedSum total = new LogSpace.SignedSum();
         total.add(a0.isNegative() ? -1 : 1, a0.logMagnitude());
         total.add(a1.isNegative() ? -1 : 1, a1.logMagnitude());
+        if (boundTail) {
+          total.add(1, logTail + 1e-9); // rounded up (relative 1e-9 covers the arithmetic)
+        }
         if (total.isNegative()) {
           throw new ArithmeticException("A_alpha series summed to a negative value for q=" + q
               + ", sigma=" + sigma + ", alpha=" + alpha);
@@ -142,6 +174,11 @@ final class RdpMechanisms {
     }
     throw new ArithmeticException("A_alpha series did not converge in " + MAX_SERIES_TERMS
         + " terms for q=" + q + ", sigma=" + sigma + ", alpha=" + alpha);
+  }
+
+  /** min(1, 1/(x sqrt(pi))) for x > 0: erfc(x) <= exp(-x^2) times this. */
+  private static double tailFactor(double x) {
+    return Math.min(1.0, 1.0 / (x * Math.sqrt(Math.PI)));
   }
 
   /** log(e^x - 1) for x >= 0 (-inf at 0). */
