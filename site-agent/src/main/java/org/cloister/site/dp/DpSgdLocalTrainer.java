@@ -66,7 +66,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
   public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
                            boolean countPrivate) {
-    this.pendingPreprocessing = preprocessing instanceof org.cloister.dp.events.NoOpEvent ? null : preprocessing;
+    this.pendingPreprocessing = preprocessing;
     this.countPrivate = countPrivate;
     this.net = net;
     this.data = data;
