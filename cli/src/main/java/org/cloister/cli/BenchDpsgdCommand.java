@@ -167,10 +167,11 @@ final class BenchDpsgdCommand implements Callable<Integer> {
     }
     // cost of drawing the noise alone (part of b): median of 21 draws of one step's noise
     float[] buf = new float[(int) dpNet.numParams()];
+    org.cloister.dp.noise.GridGaussian grid = dp.gridMechanism().orElseThrow();
     double[] noiseDraws = new double[21];
     for (int i = 0; i < noiseDraws.length; i++) {
       long t0 = System.nanoTime();
-      noise.addTo(buf, 1.0);
+      grid.release(buf, noise);
       noiseDraws[i] = (System.nanoTime() - t0) / 1e6;
     }
     double noiseMs = median(noiseDraws);

@@ -148,6 +148,13 @@ public final class DpSgdTrainer {
     // FedProx's anchor: the parameters this round starts from (the global model)
     INDArray anchor = proximalMu > 0 ? net.params().dup() : null;
     for (int t = 0; t < allowed; t++) {
+      // the plan above projected the round in bulk (compose(event, k)); composing step by step
+      // can round differently in the last bit, so each step is also checked on the real history
+      if (guard != null && !guard.allows(stepEvent)) {
+        allowed = t;
+        batchSizes = java.util.Arrays.copyOf(batchSizes, t);
+        break;
+      }
       int[] rows = PoissonSampler.sample(n, settings.samplingRate(), sampling);
       batchSizes[t] = rows.length;
       ClippedBatch batch = clippedSum(x, y, rows);
