@@ -62,7 +62,7 @@ class FederatedSimulationTest {
       assertThat(s.epsilon()).isGreaterThan(2.5).isLessThanOrEqualTo(3.0);
       assertThat(s.roundsContributed()).isEqualTo(10);
     });
-    // the seeded demo reaches 0.920 (AUC 0.974) on the public bounds, 0.956 before on inputs
+    // the seeded demo reaches 0.920 (AUC 0.974) on the public bounds, 0.974 before on inputs
     // standardized with pooled statistics (issue 12, docs/benchmarks.md); not a broken trainer
     assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.90);
     assertThat(r.finalMetrics().auc()).isGreaterThan(0.97);
