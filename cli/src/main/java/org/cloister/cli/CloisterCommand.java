@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         ServiceCommands.CoordinatorCommand.class,
         ServiceCommands.SiteCommand.class,
         LedgerCommand.class,
+        ReceiptsCommand.class,
         BudgetCommand.class,
         BenchCommand.class,
         AttestCommand.class,

@@ -167,4 +167,85 @@ class ProvisionCommandTest {
       assertThat(r.err()).contains(e.getValue());
     }
   }
+
+  @Test
+  void theKeyBrokerCanBePlacedWithAnotherPartySoTheCoordinatorsHostNeverHoldsTheModelKey(@TempDir Path dir)
+      throws Exception {
+    Path spec = dir.resolve("c.yaml");
+    Files.writeString(spec, "consortium: kb\nsites: [site-1, site-2, site-3]\n"
+        + "key_broker: {host: trustee, address: 10.0.0.7:7450}\n");
+    Path out = dir.resolve("kits");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("Key broker: with trustee at 10.0.0.7:7450").contains(out.resolve("trustee").toString());
+    // the coordinator's kit has no broker directory, no keystore anywhere, and points its enclave at the remote broker
+    assertThat(out.resolve("coordinator/key-broker")).doesNotExist();
+    try (Stream<Path> all = Files.walk(out.resolve("coordinator"))) {
+      assertThat(all.filter(p -> p.toString().endsWith(".p12") || p.toString().contains("keystore"))).isEmpty();
+    }
+    String yaml = Files.readString(out.resolve("coordinator/coordinator.yaml"));
+    assertThat(yaml).contains("key_broker_address: 10.0.0.7:7450").doesNotContain("key_broker: key-broker");
+    // the trustee's kit: keystore, its password, the PCR-pinned policy, TLS, the attestation root and how to run it
+    Path broker = out.resolve("trustee/key-broker");
+    for (String f : List.of("keystore.p12", "tls.pem", "tls.key", "key-policies.json", "attestation-root.crt", "README.txt")) {
+      assertThat(broker.resolve(f)).as(f).exists();
+    }
+    Map<Integer, byte[]> pcrs = SecureAggregationSetup.readPcrs(out.resolve("coordinator/enclave/expected-pcrs.json"));
+    assertThat(Files.readString(broker.resolve("key-policies.json"))).contains(HexFormat.of().formatHex(pcrs.get(0)));
+    assertThat(Files.readString(broker.resolve("README.txt"))).contains("cloister broker run --keystore keystore.p12")
+        .contains("--listen 0.0.0.0:7450");
+
+    // and it works: the broker started from the trustee's kit releases the model key to the enclave started from
+    // the coordinator's kit (both real processes), so the enclave comes up
+    Path enclave = out.resolve("coordinator/enclave");
+    AggregationPolicy policy = AggregationPolicy.parse(Files.readAllBytes(enclave.resolve("aggregation-policy.json")));
+    try (var host = org.cloister.consortium.SecureAggregationHost.start(new org.cloister.consortium.SecureAggregationHost.Launch(
+        new SecureAggregationSetup.BrokerFiles(broker), dir.resolve("audit.jsonl"), List.of(enclave.resolve("cloister-enclave.jar")),
+        new SecureAggregationSetup.EnclaveFiles(enclave.resolve("enclave-config.json"), enclave.resolve("aggregation-policy.json"),
+            SecureAggregationSetup.modelKeyId(policy.studyId())),
+        enclave.resolve("platform/dev-attestation-root.crt"), enclave.resolve("platform/dev-attestation-root.key")),
+        java.time.Duration.ofSeconds(120))) {
+      assertThat(host.describe()).isNotBlank();
+    }
+    assertThat(Files.readString(dir.resolve("audit.jsonl"))).contains(SecureAggregationSetup.modelKeyId(policy.studyId()));
+
+    Files.writeString(spec, "consortium: kb\nsites: [site-1, site-2, site-3]\nkey_broker: {host: coordinator, address: 10.0.0.7:7450}\n");
+    CloisterCommandTest.Run bad = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o2").toString());
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err()).contains("the broker must run with a party other than the coordinator");
+  }
+
+  @Test
+  void centralDpIsCalibratedToTheSiteLevelTargetAndRoundedInTheSafeDirection(@TempDir Path dir) throws Exception {
+    Path spec = dir.resolve("c.yaml");
+    Files.writeString(spec, "consortium: cdp\nsites: [site-1, site-2, site-3]\n"
+        + "study: {central_dp: {epsilon: 4.0, delta: 1.0e-5, rounds: 10, clip_norm: 3.0}}\n");
+    Path out = dir.resolve("kits");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    AggregationPolicy.CentralDp dp = AggregationPolicy.parse(Files.readAllBytes(
+        out.resolve("coordinator/enclave/aggregation-policy.json"))).centralDp();
+    assertThat(dp.clipNorm()).isEqualTo(3.0);
+    assertThat(dp.denominator()).isEqualTo(3.0); // default: the number of sites
+    assertThat(dp.maxReleases()).isEqualTo(10);
+    assertThat(dp.delta()).isEqualTo(1e-5);
+    // ten Gaussian releases at the calibrated z meet epsilon 4 (independent check with the RDP accountant) ...
+    double eps = new org.cloister.dp.accounting.rdp.RdpAccountant()
+        .compose(new org.cloister.dp.events.GaussianEvent(dp.noiseMultiplier()), 10).epsilon(1e-5);
+    assertThat(eps).isLessThanOrEqualTo(4.0);
+    // ... and the calibration is tight: 0.01 % less noise misses it
+    double less = new org.cloister.dp.accounting.rdp.RdpAccountant()
+        .compose(new org.cloister.dp.events.GaussianEvent(dp.noiseMultiplier() * (1 - 1e-4)), 10).epsilon(1e-5);
+    assertThat(less).isGreaterThan(4.0);
+    // the printed multiplier is rounded up, so it meets the target too
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("noise multiplier ([0-9.]+) on the sum").matcher(r.out());
+    assertThat(m.find()).as(r.out()).isTrue();
+    assertThat(Double.parseDouble(m.group(1))).isGreaterThanOrEqualTo(dp.noiseMultiplier());
+
+    // every privacy setting of central DP is explicit: none defaults
+    Files.writeString(spec, "consortium: cdp\nsites: [site-1, site-2, site-3]\nstudy: {central_dp: {epsilon: 4.0, rounds: 10, clip_norm: 3}}\n");
+    CloisterCommandTest.Run bad = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o2").toString());
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err()).contains("study.central_dp.delta is required");
+  }
 }

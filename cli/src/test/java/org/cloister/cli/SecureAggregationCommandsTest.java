@@ -42,7 +42,7 @@ class SecureAggregationCommandsTest {
     Path image = dir.resolve("image.jar");
     Files.writeString(image, "not really a jar, but bytes to measure");
     Path policy = dir.resolve("policy.json");
-    Files.write(policy, new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 2, 0,
+    Files.write(policy, new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     Path config = dir.resolve("config.json");
     Files.writeString(config, """

@@ -35,7 +35,7 @@ class EnclaveStartTest {
   @Test
   void aPolicyAskingForCentralNoiseIsAcceptedAndTheEnclaveGoesOnToTheBroker(@TempDir Path dir) throws Exception {
     Path c = Files.write(dir.resolve("c.json"), config().toJson());
-    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, 1.1,
+    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, new AggregationPolicy.CentralDp(1.0, 1.1, 3, 10, 1e-5),
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     Result r = run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1");
     // the secure noise source is wired: the policy passes, and the start fails only at the (unreachable) broker
@@ -49,7 +49,7 @@ class EnclaveStartTest {
     assertThat(run("--config", "c").out()).contains("option --policy is required");
     Path c = Files.writeString(dir.resolve("c.json"), new String(config().toJson(), StandardCharsets.UTF_8)
         .replace("ab".repeat(32), "xyz"));
-    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, 0,
+    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     assertThat(run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1").out())
         .contains("member site-1: sealing_public_key must be 64 hex digits");
@@ -67,13 +67,13 @@ class EnclaveStartTest {
   @Test
   void theCohortFloorRolesAndConsortiumCaFailClosed(@TempDir Path dir) throws Exception {
     // k below 2, or absent from the measured policy, is refused: never a silent looser default
-    assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 1, 0,
+    assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 1, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg())).hasMessageContaining("cohort_floor must be >= 2");
-    String policy = new String(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, 0,
+    String policy = new String(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson(), StandardCharsets.UTF_8);
     assertThatThrownBy(() -> AggregationPolicy.parse(policy.replaceAll("\"cohort_floor\" : 3,", "")
         .getBytes(StandardCharsets.UTF_8))).hasMessageContaining("cohort_floor");
-    assertThat(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 4, 3, 0,
+    assertThat(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 4, 3, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).publishFloor()).isEqualTo(4);
     // every member has a role, and an observer is not a site
     assertThatThrownBy(() -> new EnclaveConfig.Member("a", "trainer", "ab".repeat(32)))

@@ -125,7 +125,7 @@ public final class SecureAggregationStack implements AggregationStack {
           String.valueOf(DEFAULT_MAX_UPDATE_NORM)));
       AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, cfg.studyId(),
           initialModel.getModelName(), (int) initialModel.getDimension(), bound, cfg.minSitesPerRound(),
-          cohortFloor(members.size() - observers.size()), 0.0, serverOptimizer(cfg.strategy()));
+          cohortFloor(members.size() - observers.size()), null, serverOptimizer(cfg.strategy()));
       Setup setup = prepare(work, policy, members, observers, consortiumCa, locateImage(), cfg.outDir() == null ? null
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
       if (cfg.outDir() != null) {
@@ -189,6 +189,8 @@ public final class SecureAggregationStack implements AggregationStack {
     SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(work, policy, publicKeys, observers,
         consortium.certificate(), ca.certificate());
     Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
+    // beside the attestation root: what `cloister receipts verify` checks the enclave's receipts against
+    SecureAggregationSetup.writePcrs(work.resolve("expected-pcrs.json"), pcrs);
     SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pcrs, random);
     Path audit = auditLog != null ? auditLog : broker.directory().resolve("audit.jsonl");
     Files.createDirectories(audit.toAbsolutePath().getParent());

@@ -101,7 +101,7 @@ class InferenceTierTest {
   @BeforeAll
   static void publishAndServe() throws Exception {
     consortium = root.resolve("consortium");
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "logreg", DIM, 5.0, 2, 2, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "logreg", DIM, 5.0, 2, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(consortium, policy,
         List.of("site-1", "site-2", "evaluator"), java.util.Set.of("evaluator"), null, SecureAggregationStack.locateImage(),

@@ -133,7 +133,7 @@ class SecureAggregationTest {
   static void runStudy() throws Exception {
     List<String> members = new ArrayList<>(SITES);
     members.add("evaluator");
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "toy", DIM, 5.0, 2, 2, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "toy", DIM, 5.0, 2, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(work, policy, members,
         java.util.Set.of("evaluator"), null, SecureAggregationStack.locateImage(), null);
@@ -415,7 +415,7 @@ class SecureAggregationTest {
     assumeTrue(image != null, "the enclave image jar is built in the package phase (run install or verify)");
     Path modified = dir.resolve("modified-enclave.jar");
     copyWithExtraEntry(image, modified, "org/cloister/enclave/patch.txt", "one changed byte is enough");
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "modified-test", "toy", 10, 5.0, 1, 2, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "modified-test", "toy", 10, 5.0, 1, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(dir.resolve("work"), policy,
         List.of("site-1", "site-2"), image, null);

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import org.cloister.cli.service.CoordinatorService;
 import org.cloister.consortium.SecureAggregationSetup;
+import org.cloister.dp.accounting.Calibration;
+import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.trust.pki.CertificateAuthority;
@@ -135,7 +137,7 @@ public final class Provisioner {
       roster.put(member, k.publicKey());
     }
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, study.id(), study.model(), dimension,
-        study.maxUpdateNorm(), study.minSites(), study.cohortFloor(), 0.0,
+        study.maxUpdateNorm(), study.minSites(), study.cohortFloor(), centralDp(study.centralDp()),
         SecureAggregationSetup.serverOptimizer(study.strategy()));
     Path enclaveDir = Files.createDirectories(coord.resolve("enclave"));
     Path image = enclaveDir.resolve("cloister-enclave.jar");
@@ -147,8 +149,24 @@ public final class Provisioner {
     Path devRoot = enclaveDir.resolve("platform").resolve("dev-attestation-root.crt");
     SecureAggregationSetup.developmentRoot(devRoot, enclaveDir.resolve("platform").resolve("dev-attestation-root.key"),
         Clock.systemUTC(), random);
-    SecureAggregationSetup.brokerDirectory(SecureAggregationSetup.brokerTls(ca, coord.resolve("key-broker"), nb, na),
-        files.keyId(), pcrs, random);
+    // the key broker holds the model key: on the coordinator's host unless the consortium places it with another party
+    ConsortiumSpec.KeyBrokerPlacement placement = spec.keyBroker();
+    Path brokerDir = placement == null ? coord.resolve("key-broker")
+        : out.resolve(placement.party()).resolve("key-broker");
+    SecureAggregationSetup.BrokerFiles broker = SecureAggregationSetup.brokerDirectory(
+        SecureAggregationSetup.brokerTls(ca, brokerDir, nb, na), files.keyId(), pcrs, random);
+    if (placement != null) {
+      Files.copy(devRoot, brokerDir.resolve("attestation-root.crt"));
+      write(brokerDir.resolve("README.txt"), brokerReadme(spec, placement, broker));
+      if (!spec.sites().contains(placement.party()) && !spec.observers().contains(placement.party())) {
+        written.add(out.resolve(placement.party()));
+      }
+      String yaml = Files.readString(coord.resolve("coordinator.yaml"));
+      Files.writeString(coord.resolve("coordinator.yaml"), yaml.replace(
+          "  key_broker: key-broker     # the key broker's directory (it runs on this host, like a cloud KMS)\n",
+          "  key_broker_address: " + placement.address() + "   # run by " + placement.party()
+              + " (its kit: " + placement.party() + "/key-broker/); the model key is not on this host\n"));
+    }
 
     for (String site : spec.sites()) {
       Path dir = memberKit(out.resolve(site), "site", ca.issueClient(site, nb, na), ca, sealingKeys.get(site), pcrs, devRoot);
@@ -164,7 +182,12 @@ public final class Provisioner {
           data:
             csv: data.csv              # a header row, numeric features, one label column
             label: label
-            bad_rows: fail             # fail | skip (skipped rows are reported by line)
+            classes: [%s]              # the study's class labels, in class-index order (an unknown label is a bad row)
+            # the study's rule for every feature, fixed before any record is read (docs/privacy-accounting.md):
+            # builtin:wdbc (the shipped WDBC study's public bounds), or a mapping such as
+            #   age: {bounds: [18, 90]}  |  bmi: {centre: 25, scale: 5}  |  glucose: {private: [40, 400]}
+            preprocessing: builtin:wdbc
+            bad_rows: fail             # fail | skip (skipped rows are reported by line, in this site's log only)
           budget:                      # this site's own privacy ceiling for the study
             epsilon: 3.0
             delta: 1.0e-5
@@ -174,7 +197,8 @@ public final class Provisioner {
             expected_pcrs: expected-pcrs.json   # the enclave image, configuration and policy the consortium reviewed
             attestation_root: attestation-root.crt  # DEVELOPMENT root of the simulated platform (aws: the AWS Nitro root)
             sealing_key: sealing.key   # this site's key for the global models sealed to it (never leaves this folder)
-          """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), study.id()));
+          """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), study.id(),
+          String.join(", ", java.util.stream.IntStream.range(0, study.classes()).mapToObj(Integer::toString).toList())));
       written.add(dir);
     }
     for (String observer : spec.observers()) {
@@ -207,6 +231,38 @@ public final class Provisioner {
    */
   static String listenHost(String publicHost) {
     return publicHost.equals("localhost") || publicHost.startsWith("127.") || publicHost.equals("::1") ? publicHost : "0.0.0.0";
+  }
+
+  /**
+   * The policy's central DP: the smallest noise multiplier (rounded up, see {@link Calibration}) for
+   * which {@code rounds} Gaussian releases of sensitivity S are (epsilon, delta)-DP at the site level
+   * (RDP accountant), or null when the study asks for none.
+   */
+  public static AggregationPolicy.CentralDp centralDp(ConsortiumSpec.CentralDpSpec dp) {
+    if (dp == null) {
+      return null;
+    }
+    double z = new Calibration(RdpAccountant::new).noiseMultiplier(dp.epsilon(), dp.delta(), 1.0, dp.rounds());
+    return new AggregationPolicy.CentralDp(dp.clipNorm(), z, dp.denominator(), dp.rounds(), dp.delta());
+  }
+
+  private static String brokerReadme(ConsortiumSpec spec, ConsortiumSpec.KeyBrokerPlacement placement,
+                                     SecureAggregationSetup.BrokerFiles broker) {
+    String port = placement.address().substring(placement.address().lastIndexOf(':') + 1);
+    return """
+        Key broker of consortium %s, run by %s (generated by `cloister provision`).
+        It holds the key that protects every stored model and releases it only to an enclave whose
+        attestation shows the consortium's PCRs (key-policies.json). Keep this folder on %s's machine;
+        the coordinator's host never has it. The coordinator's enclave connects to %s.
+
+          cloister broker run --keystore %s --keystore-password-file %s --policies %s \\
+            --tls-cert %s --tls-key %s --audit-log audit.jsonl --admin-token-file %s \\
+            --attestation-root attestation-root.crt --listen 0.0.0.0:%s
+
+        (--attestation-root: the DEVELOPMENT root of the simulated platform; omit it with real Nitro hardware.)
+        """.formatted(spec.name(), placement.party(), placement.party(), placement.address(),
+        broker.keystore().getFileName(), broker.keystorePassword().getFileName(), broker.policies().getFileName(),
+        broker.tlsCertificate().getFileName(), broker.tlsKey().getFileName(), broker.adminToken().getFileName(), port);
   }
 
   private static boolean isIpLiteral(String host) {

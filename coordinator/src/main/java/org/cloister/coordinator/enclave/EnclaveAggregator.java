@@ -74,7 +74,7 @@ public final class EnclaveAggregator implements Aggregator {
           out.getPublished() ? "published version " + out.getModel().getVersion() : "published nothing",
           out.getAggregatedCount(), out.getRejectedCount());
       return new AggregationResult(out.getPublished() ? out.getModel() : null, out.getAggregatedList(),
-          new LinkedHashMap<>(out.getRejectedMap()));
+          new LinkedHashMap<>(out.getRejectedMap()), out.getPublished() && out.hasReceipt() ? out.getReceipt() : null);
     } catch (ExecutionException e) {
       return failed(round, updates, Status.fromThrowable(e.getCause()));
     } catch (TimeoutException e) {

@@ -23,8 +23,19 @@ public interface EvidenceSource {
 
   /** Nitro-format documents from {@code platform}. */
   static EvidenceSource nitro(AttestationPlatform platform) {
-    Objects.requireNonNull(platform, "platform");
-    return (nonce, userData, publicKey) -> EvidenceWire.nitro(platform.attestationDocument(nonce, userData, publicKey));
+    return new Nitro(platform);
+  }
+
+  /** Nitro-format documents (simulated or NSM); {@link #platform()} also serves the documents receipts embed. */
+  record Nitro(AttestationPlatform platform) implements EvidenceSource {
+    public Nitro {
+      Objects.requireNonNull(platform, "platform");
+    }
+
+    @Override
+    public Evidence evidence(byte[] nonce, byte[] userData, byte[] publicKey) {
+      return EvidenceWire.nitro(platform.attestationDocument(nonce, userData, publicKey));
+    }
   }
 
   /** SEV-SNP or TDX evidence through configfs-tsm; the platform is the one the kernel's provider names. */

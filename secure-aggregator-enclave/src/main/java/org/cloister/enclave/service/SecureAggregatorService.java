@@ -27,6 +27,10 @@ import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
+import org.cloister.protocol.v1.AggregationReceipt;
+import org.cloister.protocol.v1.ReceiptContribution;
+import org.cloister.protocol.v1.ReceiptRejection;
+import org.cloister.dp.events.DpEventJson;
 import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.AttestationResponse;
 import org.cloister.protocol.v1.DescribeRequest;
@@ -73,6 +77,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final ModelVault vault;
   private final GaussianNoise noise;
   private final UpdateKernel kernel;
+  private final ReceiptIssuer receipts;
   private final ServerOptimizer optimizer;
   private final Set<String> members;
   private final Semaphore roundLock = new Semaphore(1); // released by whichever gRPC thread ends the call
@@ -85,20 +90,22 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final ContributionVerifier contributions;
   private final SecureRandom random;
   private Published latest;
+  private int centralReleases;
 
   private record Published(long version, byte[] artifactSha256, float[] weights) {
   }
 
   /**
    * @param signer the enclave's attested signing key (bound in every attestation document it serves)
-   * @param noise central DP noise source; required when the policy's noise multiplier is positive
+   * @param noise central DP noise source; required when the policy asks for central DP
+   * @param receipts signs the receipt of every published model with the attested key
    */
   public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key, EnclaveSigner signer,
                                  org.cloister.enclave.runtime.EvidenceSource platform, String platformName, Map<Integer, byte[]> pcrs,
-                                 ModelVault vault, GaussianNoise noise, UpdateKernel kernel) {
-    if (policy.centralNoiseMultiplier() > 0 && noise == null) {
-      throw new IllegalArgumentException("the aggregation policy asks for central noise (z = "
-          + policy.centralNoiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
+                                 ModelVault vault, GaussianNoise noise, UpdateKernel kernel, ReceiptIssuer receipts) {
+    if (policy.centralDp() != null && noise == null) {
+      throw new IllegalArgumentException("the aggregation policy asks for central DP (z = "
+          + policy.centralDp().noiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
     }
     this.policy = policy;
     this.config = config;
@@ -110,6 +117,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     this.vault = vault;
     this.noise = noise;
     this.kernel = kernel;
+    this.receipts = java.util.Objects.requireNonNull(receipts, "receipts");
     this.optimizer = ServerOptimizer.of(policy.serverOptimizer(), policy.dimension());
     this.members = config.members().stream().map(EnclaveConfig.Member::id).collect(Collectors.toUnmodifiableSet());
     this.contributions = new ContributionVerifier(config, Clock.systemUTC());
@@ -214,6 +222,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private float[] base;
     private boolean done;
     private boolean locked;
+    private final Map<String, byte[]> statementDigests = new java.util.HashMap<>();
 
     RoundStream(StreamObserver<AggregateOutput> out) {
       this.out = out;
@@ -304,8 +313,15 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         session.reject(u.getSiteId().isEmpty() ? "(unlabelled)" : u.getSiteId(), e.getMessage());
         return;
       }
+      String replayKey = round.roundId() + "\u0000" + v.siteId();
+      boolean openedBefore = seenUpdates.contains(replayKey);
       // identity and weight from the verified statement only; the host's copies are ignored
       session.offer(v.siteId(), v.weight(), round.baseModelVersion(), u.getPayloadFormat(), bytes, 0, bytes.length);
+      if (!openedBefore && seenUpdates.contains(replayKey)) {
+        // this offer is the one the enclave opened for the site (at most one per round): the receipt
+        // names the digest of its verified contribution statement
+        statementDigests.put(v.siteId(), v.statementSha256());
+      }
     }
 
     @Override
@@ -353,7 +369,17 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         log.info("round {}: not published ({})", header.getRound(), detail);
         return AggregateOutput.newBuilder().setPublished(false).putAllRejected(rejected).setDetail(detail).build();
       }
+      if (policy.centralDp() != null && centralReleases >= policy.centralDp().maxReleases()) {
+        session.close();
+        String detail = "the site-level central DP budget allows " + policy.centralDp().maxReleases()
+            + " noised model(s) and all were published";
+        log.info("round {}: not published ({})", header.getRound(), detail);
+        throw Status.FAILED_PRECONDITION.withDescription(detail).asRuntimeException();
+      }
       float[] mean = session.meanUpdate(noise);
+      if (policy.centralDp() != null) {
+        centralReleases++;
+      }
       float[] next = optimizer.step(base, mean);
       long version = header.getBaseModel().getVersion() + 1;
       ModelVault.Publication publication = vault.publish(next, version);
@@ -363,8 +389,22 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       publishedRounds.add(header.getRoundId());
       log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",
           header.getRound(), version, accepted.size(), rejected.size(), copies.size());
+      AggregationReceipt.Builder receipt = AggregationReceipt.newBuilder().setStudyId(policy.studyId())
+          .setRound(header.getRound()).setRoundId(header.getRoundId())
+          .setBaseModelVersion(header.getBaseModel().getVersion()).setModelVersion(version)
+          .setModelSha256(ByteString.copyFrom(latest.artifactSha256())).setCohortFloor(policy.publishFloor());
+      for (String site : accepted) {
+        receipt.addContributions(ReceiptContribution.newBuilder().setSiteId(site)
+            .setStatementSha256(ByteString.copyFrom(statementDigests.get(site))));
+      }
+      new java.util.TreeMap<>(rejected).forEach((site, reason) ->
+          receipt.addRejected(ReceiptRejection.newBuilder().setSiteId(site).setReason(reason)));
+      if (session.centralDpEvent() != null) {
+        receipt.setCentralDpEvent(DpEventJson.toJson(session.centralDpEvent()))
+            .setCentralNoiseStddev(session.noiseStddev());
+      }
       return AggregateOutput.newBuilder().setPublished(true).setModel(artifact).addAllAggregated(accepted)
-          .putAllRejected(rejected).addAllCopies(copies)
+          .putAllRejected(rejected).addAllCopies(copies).setReceipt(receipts.issue(receipt))
           .setDetail(String.format(java.util.Locale.ROOT, "%d update(s) aggregated%s", accepted.size(),
               session.noiseStddev() > 0 ? ", central noise added" : ""))
           .build();

@@ -374,9 +374,10 @@ public final class RoundBenchmark {
     }
 
     @Override
-    public void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends) {
+    public void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends,
+                            byte[] receipt) {
       long t0 = System.nanoTime();
-      inner.commitRound(studyId, result, newModel, spends);
+      inner.commitRound(studyId, result, newModel, spends, receipt);
       millis.put(result.round(), (System.nanoTime() - t0) / 1e6);
     }
 
@@ -413,6 +414,11 @@ public final class RoundBenchmark {
     @Override
     public List<LedgerEntry> ledger(String studyId) {
       return inner.ledger(studyId);
+    }
+
+    @Override
+    public List<StoredReceipt> receipts(String studyId) {
+      return inner.receipts(studyId);
     }
 
     @Override
