@@ -177,7 +177,7 @@ public final class SiteService {
    * opened with this site's sealing key; or, with {@code -Dcloister.aggregation=plaintext}, in
    * plaintext (development only, loudly).
    */
-  private UpdateSealer sealer(ConfigMap c, String siteId, ManagedChannel channel) throws java.io.IOException {
+  UpdateSealer sealer(ConfigMap c, String siteId, ManagedChannel channel) throws java.io.IOException {
     if (ServiceAggregation.plaintextRequested()) {
       err.println("WARNING: -Dcloister.aggregation=plaintext: this site sends its updates in PLAINTEXT to the "
           + "coordinator. Development only: never with real patient data.");
