@@ -20,6 +20,12 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  * }</pre>
  */
 public final class DpSgd {
+  /**
+   * The largest epsilon a guard enforces: the grid release's discretisation delta, reserved at this
+   * epsilon for 2^40 steps, stays below 1e-55 per coordinate count (GridGaussian.discretisationDelta).
+   */
+  public static final double MAX_GRID_EPSILON = 150;
+
   private DpSgd() {
   }
 
@@ -190,9 +196,14 @@ public final class DpSgd {
           policy.perLayer() ? policy.thresholds() : new double[0], noiseMultiplier, samplingRate, method);
       // the grid release's discretisation delta (GridGaussian), reserved out of the budget's delta
       // for up to 2^40 lifetime steps of this model size
-      PrivacyGuard guard = budget == null ? null : new PrivacyGuard(budget, accountant,
+      // An absent (Double.MAX_VALUE) or very large ceiling is enforced at MAX_GRID_EPSILON, where the
+      // reserved delta is still negligible: past it the grid release's guarantee is not established,
+      // so no step may go there (it used to refuse such a study's every round instead).
+      PrivacyBudget enforced = budget == null || budget.epsilon() <= MAX_GRID_EPSILON ? budget
+          : new PrivacyBudget(MAX_GRID_EPSILON, budget.delta());
+      PrivacyGuard guard = enforced == null ? null : new PrivacyGuard(enforced, accountant,
           noiseMultiplier == 0 ? 0 : GridGaussian.discretisationDelta(layout.flatGradient().length(),
-              PrivacyGuard.RESERVED_STEPS, budget.epsilon()));
+              PrivacyGuard.RESERVED_STEPS, enforced.epsilon()));
       return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard, proximalMu,
           expectedBatchSize);
     }

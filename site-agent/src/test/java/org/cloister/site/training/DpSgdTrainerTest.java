@@ -127,4 +127,21 @@ class DpSgdTrainerTest {
     trainer.train(site, 116, new Random(22));
     assertThat(Evaluator.evaluate(net, st.apply(split.test())).accuracy()).isGreaterThan(0.9);
   }
+
+  /**
+   * A study with a noise multiplier and no ceiling (a simulation's --noise-multiplier alone) trains:
+   * its guard is enforced at DpSgd.MAX_GRID_EPSILON (it used to refuse every round, the grid
+   * release's reserved delta being computed at epsilon Double.MAX_VALUE).
+   */
+  @Test
+  void noCeilingIsEnforcedAtTheGridReleasesLimitInsteadOfRefusingEveryStep() {
+    Dataset data = TestNets.dataset(TestNets.gaussian(30, 4, 1), TestNets.labels(30, 2, 2), 2);
+    DpSgdTrainer trainer = DpSgd.builder().clipNorm(1).noiseMultiplier(1).samplingRate(0.2)
+        .noise(new SeededGaussianNoise(1)).accountant(new org.cloister.dp.accounting.rdp.RdpAccountant())
+        .budget(new PrivacyBudget(Double.MAX_VALUE, 1e-5))
+        .build(TestNets.single(4, 2, LossFunction.MCXENT, Activation.SOFTMAX, 1));
+    TrainingReport r = trainer.train(data, 10, new Random(5));
+    assertThat(r.stepsTaken()).isEqualTo(10);
+    assertThat(r.epsilonSpent()).isPositive().isLessThanOrEqualTo(DpSgd.MAX_GRID_EPSILON);
+  }
 }
