@@ -20,6 +20,7 @@ import org.cloister.simulations.audit.AuditJson;
 import org.cloister.simulations.audit.AuditOutcome;
 import org.cloister.simulations.audit.AuditSettings;
 import org.cloister.simulations.audit.GradientCanaryAudit;
+import org.cloister.simulations.audit.InputCanaryAudit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,7 +47,8 @@ final class AuditCommand implements Callable<Integer> {
   @Option(names = "--model", defaultValue = "logreg", description = "logreg or mlp (default: ${DEFAULT-VALUE})")
   String model;
 
-  @Option(names = "--kind", defaultValue = "gradient", description = "canary kind: gradient (input and sites: not yet)")
+  @Option(names = "--kind", defaultValue = "gradient", description = "canary kind: gradient (white box, Dirac canaries) or input (black box, out-of-range records "
+      + "scored by the final model's loss); sites: not implemented yet (default: ${DEFAULT-VALUE})")
   String kind;
 
   @Option(names = "--canaries", defaultValue = "1000", description = "m, the number of canaries (default: ${DEFAULT-VALUE})")
@@ -93,9 +95,13 @@ final class AuditCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
-    if (!kind.equals("gradient")) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--kind " + kind
-          + " is not implemented yet (only gradient canaries; input and sites are planned, see docs/privacy-audit.md)");
+    if (kind.equals("sites")) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--kind sites is not implemented yet "
+          + "(gradient and input canaries are; see docs/privacy-audit.md)");
+    }
+    if (!kind.equals("gradient") && !kind.equals("input")) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be gradient, input or sites, got '"
+          + kind + "'");
     }
     AuditSettings settings;
     try {
@@ -108,14 +114,16 @@ final class AuditCommand implements Callable<Integer> {
     Dataset data = load();
     data = Standardizer.fit(data).apply(data);
     boolean terminal = !json && StudyPrinter.stdoutIsTerminal();
-    AuditOutcome o = new GradientCanaryAudit(settings).run(data, done -> {
+    java.util.function.IntConsumer progress = done -> {
       if (terminal) {
         int filled = (int) Math.round(30.0 * done / settings.steps());
         stdout.printf(Locale.ROOT, "\r[%s%s] step %d/%d\u001b[K", "#".repeat(filled), ".".repeat(30 - filled),
             done, settings.steps());
         stdout.flush();
       }
-    });
+    };
+    AuditOutcome o = kind.equals("input") ? new InputCanaryAudit(settings).run(data, progress)
+        : new GradientCanaryAudit(settings).run(data, progress);
     if (terminal) {
       stdout.println();
     }
