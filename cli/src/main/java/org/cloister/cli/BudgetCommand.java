@@ -14,7 +14,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.cloister.cli.service.CoordinatorService;
+import org.cloister.consortium.ReceiptVerifier;
+import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.budget.BudgetReport;
+import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.ledger.LedgerVerifier;
 import org.cloister.coordinator.store.JdbcStudyStore;
@@ -80,6 +83,14 @@ final class BudgetCommand implements Runnable {
             + " reporting) or rdp (what the sites' guards enforce).")
     Accountant accountant;
 
+    @Option(names = "--attestation-root", paramLabel = "CERT",
+        description = "Also verify the enclave's aggregation receipts (as `cloister receipts verify`) against this"
+            + " attestation root and the expected PCRs beside it (or --expected-pcrs).")
+    Path attestationRoot;
+
+    @Option(names = "--expected-pcrs", paramLabel = "FILE", description = "The consortium's expected PCRs (with --attestation-root).")
+    Path expectedPcrs;
+
     @Option(names = "--json", description = "Machine-readable output.")
     boolean json;
 
@@ -107,6 +118,8 @@ final class BudgetCommand implements Runnable {
       List<BudgetReport.SiteBudget> sites;
       LedgerVerifier.Report ledger;
       String status;
+      ReceiptsSection receipts;
+      ReceiptVerifier.Result receiptCheck = null;
       try (JdbcStudyStore store = new JdbcStudyStore(database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database)) {
         if (!store.studies().contains(study)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--study: no study '" + study + "' in " + database);
@@ -115,11 +128,19 @@ final class BudgetCommand implements Runnable {
         ledger = verifier.verify(store, study);
         sites = BudgetReport.compute(store, study, store.rounds(study), budgets, accountant.factory);
         status = store.studyStatus(study);
+        receipts = ReceiptsSection.of(store, study);
+        if (attestationRoot != null) {
+          receiptCheck = receiptVerifier().verify(store, List.of(study));
+        }
       }
       // the hook for further verifications (signed aggregation receipts): each is one Check
       List<BudgetReport.Check> checks = new ArrayList<>();
       checks.add(new BudgetReport.Check("privacy ledger", ledger.valid(),
           ledger.entries() + " entries, head " + ledger.headHash(), ledger.problems()));
+      if (receiptCheck != null) {
+        checks.add(new BudgetReport.Check("aggregation receipts", receiptCheck.valid(),
+            receiptCheck.receipts() + " receipts signed by the attested enclave", receiptCheck.problems()));
+      }
       boolean valid = checks.stream().allMatch(BudgetReport.Check::valid);
       BudgetHtml.Meta meta = new BudgetHtml.Meta(study, status, accountant.label, ledger.headHash(), Instant.now(), checks);
       if (json) {
@@ -140,6 +161,7 @@ final class BudgetCommand implements Runnable {
         root.put("verification", cs);
         root.put("accountant", accountant.name());
         root.put("sites", BudgetReport.toMaps(sites));
+        root.put("aggregation", receipts.toMap());
         out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root));
       } else {
         for (BudgetReport.Check c : checks) {
@@ -165,18 +187,34 @@ final class BudgetCommand implements Runnable {
           }
           s.leftOut().forEach((round, why) -> out.printf("    round %d: left out: %s%n", round, why));
         }
+        receipts.printText(out);
         if (!valid) {
           out.println("INVALID: see the verification problems above");
         }
       }
       if (html != null) {
-        Files.writeString(html, BudgetHtml.render(meta, sites), StandardCharsets.UTF_8);
+        Files.writeString(html, BudgetHtml.render(meta, sites).replace("</body>", receipts.html() + "</body>"),
+            StandardCharsets.UTF_8);
         if (!json) {
           out.println("HTML report: " + html + (valid ? "" : " (marked INVALID)"));
         }
       }
       out.flush();
       return valid ? 0 : 1;
+    }
+
+    private ReceiptVerifier receiptVerifier() {
+      try {
+        Path pcrs = expectedPcrs != null ? expectedPcrs : ReceiptsCommand.Verify.locatePcrs(attestationRoot);
+        if (pcrs == null) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--expected-pcrs: no "
+              + ReceiptsCommand.PCRS_FILE + " beside " + attestationRoot + " or in its parent folder");
+        }
+        return new ReceiptVerifier(new NitroAttestationVerifier(Pem.readCertificate(attestationRoot)),
+            SecureAggregationSetup.readPcrs(pcrs));
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--attestation-root: " + e.getMessage());
+      }
     }
 
     private static String fmt(double v) {

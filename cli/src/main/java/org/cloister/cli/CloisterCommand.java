@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         ServiceCommands.CoordinatorCommand.class,
         ServiceCommands.SiteCommand.class,
         LedgerCommand.class,
+        ReceiptsCommand.class,
         BudgetCommand.class,
         BenchCommand.class,
         AttestCommand.class,

@@ -49,6 +49,21 @@ final class ProvisionCommand implements Callable<Integer> {
     }
     o.printf("Study %s: %s, %s in the enclave, quorum %d; the enclave's expected PCRs are in coordinator/enclave/expected-pcrs.json%n",
         s.study().id(), s.study().model(), s.study().strategy(), s.study().minSites());
+    if (s.study().centralDp() != null) {
+      var dp = Provisioner.centralDp(s.study().centralDp());
+      // printed rounded up: the printed multiplier also meets the target
+      String z = new java.math.BigDecimal(dp.noiseMultiplier()).round(new java.math.MathContext(6, java.math.RoundingMode.UP))
+          .toPlainString();
+      o.printf("Central DP (site level) in the enclave: updates clipped to %s, noise multiplier %s on the sum, divided by %s;"
+              + " at most %d noised models: epsilon <= %s at delta %s per site (RDP accountant)%n",
+          dp.clipNorm(), z, dp.denominator(), dp.maxReleases(), s.study().centralDp().epsilon(), dp.delta());
+    }
+    if (s.keyBroker() != null) {
+      o.printf("Key broker: with %s at %s (its kit: %s/key-broker/); the coordinator's host does not hold the model key%n",
+          s.keyBroker().party(), s.keyBroker().address(), s.keyBroker().party());
+    } else {
+      o.println("Key broker: on the coordinator's host (it can read the model key there; see docs/trust.md, key_broker: in the consortium file)");
+    }
     o.println("WARNING: the enclave runs on a SIMULATED attestation platform (development root in coordinator/enclave/platform/):");
     o.println("         it shows the protocol, not isolation. Never use these kits with real patient data.");
     o.println("Copy each folder to its machine; keep ca/ offline.");

@@ -26,7 +26,7 @@ class ProvisionCommandTest {
   void writesAStartupKitPerPartyWithKeysOnlyInTheirOwnFolder(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("consortium.yaml");
     Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: 7443}\nsites: [site-1, site-2]\n"
-        + "study: {strategy: fedyogi}\nobservers: [evaluator]\n");
+        + "study: {strategy: fedyogi, cohort_floor: 2}\nobservers: [evaluator]\n");
     Path out = dir.resolve("kits");
     CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
@@ -70,6 +70,13 @@ class ProvisionCommandTest {
     assertThat(policy.studyId()).isEqualTo("wdbc-study-1");
     assertThat(policy.dimension()).isEqualTo(62); // logistic regression (softmax) on 30 features, 2 classes
     assertThat(policy.minUpdates()).isEqualTo(2);
+    assertThat(policy.cohortFloor()).isEqualTo(2);
+    // the consortium CA signs contributions; the observer never counts as a training site
+    org.cloister.enclave.EnclaveConfig config = org.cloister.enclave.EnclaveConfig.parse(
+        Files.readAllBytes(enclave.resolve("enclave-config.json")));
+    assertThat(config.consortiumCa()).isEqualTo(Pem.readCertificate(out.resolve("site-1/ca.crt")));
+    assertThat(config.member("evaluator").trains()).isFalse();
+    assertThat(config.member("site-1").trains()).isTrue();
     assertThat(policy.serverOptimizer().name()).isEqualTo("fedyogi");
     assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("strategy: fedyogi");
     // the key broker's directory (on the coordinator's host) pins the same PCRs for the model key
@@ -90,7 +97,8 @@ class ProvisionCommandTest {
   @Test
   void aPublicCoordinatorNameIsDialledButNotBound(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("consortium.yaml");
-    Files.writeString(spec, "consortium: c\ncoordinator: {host: coordinator.example.org, port: 7443}\nsites: [site-1, site-2]\n");
+    Files.writeString(spec, "consortium: c\ncoordinator: {host: coordinator.example.org, port: 7443}\nsites: [site-1, site-2]\n"
+        + "study: {cohort_floor: 2}\n");
     Path out = dir.resolve("kits");
     CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
@@ -110,14 +118,14 @@ class ProvisionCommandTest {
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("site id 'a' appears twice");
 
-    Files.writeString(spec, "consortium: x\nsites: [a]\n");
+    Files.writeString(spec, "consortium: x\nsites: [a, b, c]\n");
     Files.createDirectories(dir.resolve("full"));
     Files.writeString(dir.resolve("full/keep.txt"), "x");
     CloisterCommandTest.Run r2 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("full").toString());
     assertThat(r2.code()).isEqualTo(2);
     assertThat(r2.err()).contains("not empty");
 
-    Files.writeString(spec, "consortium: x\nsites: [a]\nstudy: {strategy: fedsgd}\n");
+    Files.writeString(spec, "consortium: x\nsites: [a, b, c]\nstudy: {strategy: fedsgd}\n");
     CloisterCommandTest.Run r3 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o3").toString());
     assertThat(r3.code()).isEqualTo(2);
     assertThat(r3.err()).contains("unknown strategy 'fedsgd'");
@@ -125,12 +133,21 @@ class ProvisionCommandTest {
     CloisterCommandTest.Run r4 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o4").toString());
     assertThat(r4.code()).isEqualTo(2);
     assertThat(r4.err()).contains("study.min_sites 2 exceeds the 1 sites");
+    // the cohort floor: 3 unless chosen, never below 2, never above the number of training sites
+    Files.writeString(spec, "consortium: x\nsites: [a, b]\nobservers: [c]\n");
+    CloisterCommandTest.Run r5 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o5").toString());
+    assertThat(r5.code()).isEqualTo(2);
+    assertThat(r5.err()).contains("study.cohort_floor 3 exceeds the 2 sites");
+    Files.writeString(spec, "consortium: x\nsites: [a, b, c]\nstudy: {cohort_floor: 1}\n");
+    CloisterCommandTest.Run r6 = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o6").toString());
+    assertThat(r6.code()).isEqualTo(2);
+    assertThat(r6.err()).contains("study.cohort_floor must be >= 2");
   }
 
   @Test
   void aCoordinatorWhoseStudyDiffersFromTheMeasuredPolicyRefusesToStart(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("c.yaml");
-    Files.writeString(spec, "consortium: p\nsites: [site-1]\nstudy: {id: p-study, min_sites: 1}\n");
+    Files.writeString(spec, "consortium: p\nsites: [site-1, site-2]\nstudy: {id: p-study, min_sites: 1, cohort_floor: 2}\n");
     Path out = dir.resolve("kits");
     assertThat(CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString()).code()).isZero();
     Path yaml = out.resolve("coordinator/coordinator.yaml");
@@ -149,5 +166,86 @@ class ProvisionCommandTest {
       assertThat(r.code()).as(e.getKey()[1]).isEqualTo(2);
       assertThat(r.err()).contains(e.getValue());
     }
+  }
+
+  @Test
+  void theKeyBrokerCanBePlacedWithAnotherPartySoTheCoordinatorsHostNeverHoldsTheModelKey(@TempDir Path dir)
+      throws Exception {
+    Path spec = dir.resolve("c.yaml");
+    Files.writeString(spec, "consortium: kb\nsites: [site-1, site-2, site-3]\n"
+        + "key_broker: {host: trustee, address: 10.0.0.7:7450}\n");
+    Path out = dir.resolve("kits");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("Key broker: with trustee at 10.0.0.7:7450").contains(out.resolve("trustee").toString());
+    // the coordinator's kit has no broker directory, no keystore anywhere, and points its enclave at the remote broker
+    assertThat(out.resolve("coordinator/key-broker")).doesNotExist();
+    try (Stream<Path> all = Files.walk(out.resolve("coordinator"))) {
+      assertThat(all.filter(p -> p.toString().endsWith(".p12") || p.toString().contains("keystore"))).isEmpty();
+    }
+    String yaml = Files.readString(out.resolve("coordinator/coordinator.yaml"));
+    assertThat(yaml).contains("key_broker_address: 10.0.0.7:7450").doesNotContain("key_broker: key-broker");
+    // the trustee's kit: keystore, its password, the PCR-pinned policy, TLS, the attestation root and how to run it
+    Path broker = out.resolve("trustee/key-broker");
+    for (String f : List.of("keystore.p12", "tls.pem", "tls.key", "key-policies.json", "attestation-root.crt", "README.txt")) {
+      assertThat(broker.resolve(f)).as(f).exists();
+    }
+    Map<Integer, byte[]> pcrs = SecureAggregationSetup.readPcrs(out.resolve("coordinator/enclave/expected-pcrs.json"));
+    assertThat(Files.readString(broker.resolve("key-policies.json"))).contains(HexFormat.of().formatHex(pcrs.get(0)));
+    assertThat(Files.readString(broker.resolve("README.txt"))).contains("cloister broker run --keystore keystore.p12")
+        .contains("--listen 0.0.0.0:7450");
+
+    // and it works: the broker started from the trustee's kit releases the model key to the enclave started from
+    // the coordinator's kit (both real processes), so the enclave comes up
+    Path enclave = out.resolve("coordinator/enclave");
+    AggregationPolicy policy = AggregationPolicy.parse(Files.readAllBytes(enclave.resolve("aggregation-policy.json")));
+    try (var host = org.cloister.consortium.SecureAggregationHost.start(new org.cloister.consortium.SecureAggregationHost.Launch(
+        new SecureAggregationSetup.BrokerFiles(broker), dir.resolve("audit.jsonl"), List.of(enclave.resolve("cloister-enclave.jar")),
+        new SecureAggregationSetup.EnclaveFiles(enclave.resolve("enclave-config.json"), enclave.resolve("aggregation-policy.json"),
+            SecureAggregationSetup.modelKeyId(policy.studyId())),
+        enclave.resolve("platform/dev-attestation-root.crt"), enclave.resolve("platform/dev-attestation-root.key")),
+        java.time.Duration.ofSeconds(120))) {
+      assertThat(host.describe()).isNotBlank();
+    }
+    assertThat(Files.readString(dir.resolve("audit.jsonl"))).contains(SecureAggregationSetup.modelKeyId(policy.studyId()));
+
+    Files.writeString(spec, "consortium: kb\nsites: [site-1, site-2, site-3]\nkey_broker: {host: coordinator, address: 10.0.0.7:7450}\n");
+    CloisterCommandTest.Run bad = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o2").toString());
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err()).contains("the broker must run with a party other than the coordinator");
+  }
+
+  @Test
+  void centralDpIsCalibratedToTheSiteLevelTargetAndRoundedInTheSafeDirection(@TempDir Path dir) throws Exception {
+    Path spec = dir.resolve("c.yaml");
+    Files.writeString(spec, "consortium: cdp\nsites: [site-1, site-2, site-3]\n"
+        + "study: {central_dp: {epsilon: 4.0, delta: 1.0e-5, rounds: 10, clip_norm: 3.0}}\n");
+    Path out = dir.resolve("kits");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    AggregationPolicy.CentralDp dp = AggregationPolicy.parse(Files.readAllBytes(
+        out.resolve("coordinator/enclave/aggregation-policy.json"))).centralDp();
+    assertThat(dp.clipNorm()).isEqualTo(3.0);
+    assertThat(dp.denominator()).isEqualTo(3.0); // default: the number of sites
+    assertThat(dp.maxReleases()).isEqualTo(10);
+    assertThat(dp.delta()).isEqualTo(1e-5);
+    // ten Gaussian releases at the calibrated z meet epsilon 4 (independent check with the RDP accountant) ...
+    double eps = new org.cloister.dp.accounting.rdp.RdpAccountant()
+        .compose(new org.cloister.dp.events.GaussianEvent(dp.noiseMultiplier()), 10).epsilon(1e-5);
+    assertThat(eps).isLessThanOrEqualTo(4.0);
+    // ... and the calibration is tight: 0.01 % less noise misses it
+    double less = new org.cloister.dp.accounting.rdp.RdpAccountant()
+        .compose(new org.cloister.dp.events.GaussianEvent(dp.noiseMultiplier() * (1 - 1e-4)), 10).epsilon(1e-5);
+    assertThat(less).isGreaterThan(4.0);
+    // the printed multiplier is rounded up, so it meets the target too
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("noise multiplier ([0-9.]+) on the sum").matcher(r.out());
+    assertThat(m.find()).as(r.out()).isTrue();
+    assertThat(Double.parseDouble(m.group(1))).isGreaterThanOrEqualTo(dp.noiseMultiplier());
+
+    // every privacy setting of central DP is explicit: none defaults
+    Files.writeString(spec, "consortium: cdp\nsites: [site-1, site-2, site-3]\nstudy: {central_dp: {epsilon: 4.0, rounds: 10, clip_norm: 3}}\n");
+    CloisterCommandTest.Run bad = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o2").toString());
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err()).contains("study.central_dp.delta is required");
   }
 }

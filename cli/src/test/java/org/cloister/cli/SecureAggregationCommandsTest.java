@@ -42,12 +42,13 @@ class SecureAggregationCommandsTest {
     Path image = dir.resolve("image.jar");
     Files.writeString(image, "not really a jar, but bytes to measure");
     Path policy = dir.resolve("policy.json");
-    Files.write(policy, new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 0,
+    Files.write(policy, new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     Path config = dir.resolve("config.json");
     Files.writeString(config, """
-        {"format":"cloister-enclave-config/v1","module_id":"m",
-         "members":[{"id":"site-1","sealing_public_key":"%s"}],
+        {"format":"cloister-enclave-config/v2","module_id":"m",
+         "members":[{"id":"site-1","role":"site","sealing_public_key":"%s"}],
+         "consortium_ca_pem":"-----BEGIN CERTIFICATE-----\\nx\\n-----END CERTIFICATE-----",
          "key_broker":{"key_id":"k","ca_certificate_pem":"-----BEGIN CERTIFICATE-----\\nx\\n-----END CERTIFICATE-----","server_name":"b"}}
         """.formatted("ab".repeat(32)));
     CloisterCommandTest.Run r = CloisterCommandTest.run("enclave", "measure", "--image", image.toString(), "--config",

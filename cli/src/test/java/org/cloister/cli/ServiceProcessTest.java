@@ -47,7 +47,7 @@ class ServiceProcessTest {
       ids.add("site-" + s);
     }
     Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port + "}\nsites: ["
-        + String.join(", ", ids) + "]\nstudy: {id: " + studyId + ", min_sites: " + minSites + "}\n");
+        + String.join(", ", ids) + "]\nstudy: {id: " + studyId + ", min_sites: " + minSites + ", cohort_floor: 2}\n");
     Path kits = dir.resolve("kits");
     CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
     assertThat(provisioned.code()).as(provisioned.err()).isZero();
@@ -280,7 +280,7 @@ class ServiceProcessTest {
 
   @Test
   void aCoordinatorAndASiteRefuseAnEnclaveWithOtherPcrsThanTheirKits(@TempDir Path dir) throws Exception {
-    Path kits = provision(dir, "pcr-study", 1, 21000 + (int) (ProcessHandle.current().pid() % 2000), 2, 1);
+    Path kits = provision(dir, "pcr-study", 1, 21000 + (int) (ProcessHandle.current().pid() % 2000), 3, 2);
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
     edit(coordYaml, "round_deadline_s: 60", "round_deadline_s: 25");
     Path coordPcrs = kits.resolve("coordinator/enclave/expected-pcrs.json");
@@ -302,11 +302,14 @@ class ServiceProcessTest {
     assertThat(waitForLine(coordLog, "coordinator: study", 120)).as(Files.readString(coordLog)).isTrue();
     Process site1 = start(dir.resolve("site-1.log"), "site", "start", "--config", kits.resolve("site-1/site.yaml").toString());
     Process site2 = start(dir.resolve("site-2.log"), "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
+    // a third site, so that the round can still reach the cohort floor (k = 2) without site-2
+    Process site3 = start(dir.resolve("site-3.log"), "site", "start", "--config", kits.resolve("site-3/site.yaml").toString());
     assertThat(coordinator.waitFor(240, TimeUnit.SECONDS)).isTrue();
     String log = Files.readString(coordLog);
     assertThat(coordinator.exitValue()).as(log).isZero();
-    assertThat(log).containsPattern("round 1 \\(attempt \\d\\): aggregated, 1 of 2 sites aggregated");
-    assertThat(site1.waitFor(60, TimeUnit.SECONDS) && site2.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(log).containsPattern("round 1 \\(attempt \\d\\): aggregated, 2 of 3 sites aggregated");
+    assertThat(site1.waitFor(60, TimeUnit.SECONDS) && site2.waitFor(60, TimeUnit.SECONDS)
+        && site3.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(Files.readString(dir.resolve("site-2.log"))).contains("round 1 not trained")
         .contains("attestation was refused (PCR_MISMATCH)").contains("not sending the update");
     Path db = kits.resolve("coordinator/coordinator.db");

@@ -165,16 +165,32 @@ public final class SecureAggregationSetup {
    * Writes the enclave configuration (the members who receive sealed models, the key broker) and
    * the aggregation policy into {@code directory}.
    *
-   * @param members  member id to the member's sealing public key, in roster order
-   * @param brokerCa the CA that issued the key broker's TLS certificate
+   * @param members      member id to the member's sealing public key, in roster order
+   * @param observers    the members that never train (evaluators): they receive models, never count
+   *                     toward the cohort floor, and their updates are refused
+   * @param consortiumCa the CA that issues members' certificates (they sign contribution statements)
+   * @param brokerCa     the CA that issued the key broker's TLS certificate
    */
   public static EnclaveFiles enclaveFiles(Path directory, AggregationPolicy policy, Map<String, byte[]> members,
+                                          java.util.Set<String> observers, X509Certificate consortiumCa,
                                           X509Certificate brokerCa) throws IOException {
     Files.createDirectories(directory);
+    for (String o : observers) {
+      if (!members.containsKey(o)) {
+        throw new IllegalArgumentException("observer " + o + " is not a member");
+      }
+    }
+    long sites = members.keySet().stream().filter(m -> !observers.contains(m)).count();
+    if (sites < policy.cohortFloor()) {
+      throw new IllegalArgumentException("the consortium has " + sites + " training site(s), fewer than the policy's "
+          + "cohort floor k = " + policy.cohortFloor() + ": no model could ever be published");
+    }
     List<EnclaveConfig.Member> roster = new ArrayList<>();
-    members.forEach((id, pk) -> roster.add(new EnclaveConfig.Member(id, HexFormat.of().formatHex(pk))));
+    members.forEach((id, pk) -> roster.add(new EnclaveConfig.Member(id,
+        observers.contains(id) ? EnclaveConfig.ROLE_OBSERVER : EnclaveConfig.ROLE_SITE, HexFormat.of().formatHex(pk))));
     String keyId = modelKeyId(policy.studyId());
     EnclaveConfig config = new EnclaveConfig(EnclaveConfig.FORMAT, "cloister-secure-aggregator", roster,
+        Pem.certificatesToPem(List.of(consortiumCa)),
         new EnclaveConfig.KeyBroker(keyId, Pem.certificatesToPem(List.of(brokerCa)), BROKER_NAME));
     Path configFile = directory.resolve("enclave-config.json");
     Path policyFile = directory.resolve("aggregation-policy.json");

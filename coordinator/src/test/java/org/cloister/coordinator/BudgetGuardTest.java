@@ -37,7 +37,11 @@ class BudgetGuardTest {
       .setDp(DpConfig.newBuilder().setEnabled(true).setNoiseMultiplier(1.0).setClipNorm(1.0)).build();
 
   private LedgerRecord spend(int round, DpEvent event) throws Exception {
-    byte[] bytes = PrivacySpend.newBuilder().setStudyId("s").setPartyId("site-1").setRound(round).setRoundId("r" + round)
+    return spend("s", "ds-1", "r" + round, round, event);
+  }
+
+  private LedgerRecord spend(String study, String dataset, String roundId, int round, DpEvent event) throws Exception {
+    byte[] bytes = PrivacySpend.newBuilder().setStudyId(study).setDatasetId(dataset).setPartyId("site-1").setRound(round).setRoundId(roundId)
         .setEventJson(DpEventJson.toJson(event)).setEpsilonAfter(0).setDelta(1e-5).setTimestampMs(NOW.toEpochMilli()).build().toByteArray();
     return new LedgerRecord("site-1", bytes, SpendSignatures.sign(bytes, site.privateKey()), site.certificate().getEncoded(),
         PrivacySpend.parseFrom(bytes));
@@ -70,6 +74,30 @@ class BudgetGuardTest {
       assertThat(guard.refusal("site-1", 160, cfg)).get().asString()
           .contains("budget: projected epsilon").contains("would exceed the ceiling 5.000");
       assertThat(guard.spent("site-1")).hasSize(firstOver - 1);
+    }
+  }
+
+  @Test
+  void spendsOnTheSameDatasetInAnotherStudyOfTheDatabaseCount() throws Exception {
+    DpEvent perRound = BudgetGuard.plannedEvent(cfg, 160);
+    byte[] p = FloatCodec.encode(new float[1]);
+    try (JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite::memory:")) {
+      for (String study : List.of("first", "second")) {
+        store.openStudy(study, "fp", ModelArtifact.newBuilder().setStudyId(study).setVersion(1).setDimension(1)
+            .setPayload(ByteString.copyFrom(p)).build());
+      }
+      // the first study: three rounds on ds-1, one on another dataset of the same site
+      for (int r = 1; r <= 3; r++) {
+        store.recordSpend("first", spend("first", "ds-1", "f" + r, r, perRound), "aggregated", "");
+      }
+      store.recordSpend("first", spend("first", "ds-2", "f9", 9, perRound), "aggregated", "");
+      BudgetGuard guard = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling(100, 1e-5), Map.of()), store, "second",
+          RdpAccountant::new);
+      assertThat(guard.spent("site-1")).isEmpty(); // no spend in this study yet: its dataset is not known here
+      store.recordSpend("second", spend("second", "ds-1", "s1", 1, perRound), "aggregated", "");
+      assertThat(guard.spent("site-1")).hasSize(4);
+      assertThat(guard.epsilon("site-1", guard.spent("site-1")))
+          .isEqualTo(new RdpAccountant().compose(perRound, 4).epsilon(1e-5));
     }
   }
 

@@ -17,9 +17,11 @@ import org.cloister.enclave.runtime.MeasuredJson;
  * @param maxUpdateL2Norm         updates with a larger L2 norm are rejected (the bound the study's DP
  *                                policy implies: e.g. DP-SGD's clip norm times learning rate times steps)
  * @param minUpdates              no model is published from fewer valid updates (at least 1)
- * @param centralNoiseMultiplier  z &gt;= 0: Gaussian noise of standard deviation
- *                                z * maxUpdateL2Norm * max(weight) / sum(weights) on the mean update
- *                                (site-level DP-FedAvg); 0 = none
+ * @param cohortFloor             k: no model is published from fewer than k distinct authenticated
+ *                                training sites (observers never count); at least
+ *                                {@value #MIN_COHORT_FLOOR}, {@value #DEFAULT_COHORT_FLOOR} unless the
+ *                                consortium chose otherwise (docs/trust.md)
+ * @param centralDp               site-level central DP in the enclave ({@link CentralDp}), or null for none
  * @param serverOptimizer         the server step applied to the mean update
  */
 public record AggregationPolicy(
@@ -29,10 +31,15 @@ public record AggregationPolicy(
     @JsonProperty("dimension") int dimension,
     @JsonProperty("max_update_l2_norm") double maxUpdateL2Norm,
     @JsonProperty("min_updates") int minUpdates,
-    @JsonProperty("central_noise_multiplier") double centralNoiseMultiplier,
+    @JsonProperty("cohort_floor") int cohortFloor,
+    @JsonProperty("central_dp") CentralDp centralDp,
     @JsonProperty("server_optimizer") ServerOptimizerSpec serverOptimizer) {
 
-  public static final String FORMAT = "cloister-aggregation-policy/v1";
+  public static final String FORMAT = "cloister-aggregation-policy/v2";
+  /** The cohort floor a consortium gets unless it chooses a larger one. */
+  public static final int DEFAULT_COHORT_FLOOR = 3;
+  /** The smallest cohort floor the enclave accepts (one site alone would publish its own update). */
+  public static final int MIN_COHORT_FLOOR = 2;
 
   /**
    * @param name         {@code fedavg}, {@code fedadam} or {@code fedyogi} (Reddi et al. 2021)
@@ -71,6 +78,48 @@ public record AggregationPolicy(
     }
   }
 
+  /**
+   * Site-level central DP (DP-FedAvg with a fixed denominator, McMahan et al. 2018): every accepted
+   * update is clipped in the enclave to L2 norm {@code clipNorm}, the clipped updates are summed with
+   * equal weights (the sites' example counts are ignored), Gaussian noise of standard deviation
+   * {@code noiseMultiplier * clipNorm} is added to the sum and the result divided by the public
+   * {@code denominator}. Adding or removing one site moves the sum by at most {@code clipNorm}, so
+   * each release is the Gaussian mechanism with noise multiplier z at the site level, whoever took
+   * part; the enclave publishes at most {@code maxReleases} noised models.
+   *
+   * @param clipNorm        S: the L2 norm every site's update is clipped to in the enclave
+   * @param noiseMultiplier z &gt; 0: the noise standard deviation on the sum is z * S
+   * @param denominator     public divisor of the noised sum (e.g. the number of training sites)
+   * @param maxReleases     the number of noised models the site-level budget was calibrated for
+   * @param delta           the delta at which the consortium states the site-level epsilon
+   */
+  public record CentralDp(
+      @JsonProperty("clip_norm") double clipNorm,
+      @JsonProperty("noise_multiplier") double noiseMultiplier,
+      @JsonProperty("denominator") double denominator,
+      @JsonProperty("max_releases") int maxReleases,
+      @JsonProperty("delta") double delta) {
+
+    public CentralDp {
+      requirePositive("central_dp.clip_norm", clipNorm);
+      requirePositive("central_dp.noise_multiplier", noiseMultiplier);
+      if (!(denominator >= 1) || !Double.isFinite(denominator)) {
+        throw new IllegalArgumentException("central_dp.denominator must be a finite number >= 1, got " + denominator);
+      }
+      if (maxReleases < 1) {
+        throw new IllegalArgumentException("central_dp.max_releases must be >= 1, got " + maxReleases);
+      }
+      if (!(delta > 0 && delta < 1)) {
+        throw new IllegalArgumentException("central_dp.delta must be in (0, 1), got " + delta);
+      }
+    }
+
+    /** Standard deviation of the noise on each released mean update: z * S / denominator. */
+    public double meanNoiseStddev() {
+      return noiseMultiplier * clipNorm / denominator;
+    }
+  }
+
   public AggregationPolicy {
     if (!FORMAT.equals(format)) {
       throw new IllegalArgumentException("policy format must be '" + FORMAT + "', got '" + format + "'");
@@ -86,10 +135,16 @@ public record AggregationPolicy(
     if (minUpdates < 1) {
       throw new IllegalArgumentException("min_updates must be >= 1, got " + minUpdates);
     }
-    if (!(centralNoiseMultiplier >= 0) || !Double.isFinite(centralNoiseMultiplier)) {
-      throw new IllegalArgumentException("central_noise_multiplier must be >= 0, got " + centralNoiseMultiplier);
+    if (cohortFloor < MIN_COHORT_FLOOR) {
+      throw new IllegalArgumentException("cohort_floor must be >= " + MIN_COHORT_FLOOR + " (distinct authenticated "
+          + "training sites per published model), got " + cohortFloor + (cohortFloor == 0 ? " (missing?)" : ""));
     }
     Objects.requireNonNull(serverOptimizer, "server_optimizer");
+  }
+
+  /** Distinct authenticated training sites a published model needs: max(min_updates, cohort_floor). */
+  public int publishFloor() {
+    return Math.max(minUpdates, cohortFloor);
   }
 
   private static void requirePositive(String field, double v) {

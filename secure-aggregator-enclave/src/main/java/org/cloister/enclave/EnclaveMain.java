@@ -14,9 +14,11 @@ import java.util.Map;
 import java.util.Set;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.enclave.runtime.AttestationPlatforms;
+import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ProcessLifecycle;
 import org.cloister.enclave.service.ModelVault;
+import org.cloister.enclave.service.ReceiptIssuer;
 import org.cloister.enclave.service.SecureAggregatorService;
 import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.Hpke;
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * ENCLAVE_IMAGE.jar org.cloister.enclave.EnclaveMain ...}) and reaches it only over a local channel.
  *
  * <p>At start it measures its code artifact, configuration and policy (PCR0..2), generates its HPKE
- * key pair (the private key never leaves the process), obtains the model data key from the key
+ * key pair and its ECDSA P-256 signing key bound in its attestation documents (private keys never
+ * leave the process), obtains the model data key from the key
  * broker by attestation (and stops if the broker refuses), then serves and prints
  * {@value #READY}{@code port=N pcr0=HEX} on standard output.
  *
@@ -74,6 +77,7 @@ public final class EnclaveMain {
       byte[] policyBytes = Files.readAllBytes(Path.of(opts.get("--policy")));
       EnclaveConfig config = EnclaveConfig.parse(configBytes);
       AggregationPolicy policy = AggregationPolicy.parse(policyBytes);
+      config.consortiumCa(); // a configuration whose CA does not parse could authenticate nobody: stop now
       Path artifact = ImageMeasurement.codeArtifact();
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 
@@ -82,6 +86,7 @@ public final class EnclaveMain {
           path(opts.get("--dev-root-key")), config.moduleId(), pcrs, err);
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();
+      EnclaveSigner signer = EnclaveSigner.generate(random); // attested signing key, enclave memory only
 
       KeyBrokerClient broker = new KeyBrokerClient(address("--broker", opts.get("--broker")),
           config.keyBroker().caCertificatePem(), config.keyBroker().serverName(), platform, key);
@@ -90,10 +95,11 @@ public final class EnclaveMain {
 
       UpdateKernel kernel = UpdateKernel.best();
       // central DP noise (DP-FedAvg) from the CSPRNG-driven sampler, seeded from OS entropy inside the enclave
-      org.cloister.dp.noise.GaussianNoise noise = policy.centralNoiseMultiplier() > 0
+      org.cloister.dp.noise.GaussianNoise noise = policy.centralDp() != null
           ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
-      SecureAggregatorService service = new SecureAggregatorService(policy, config, key, platform,
-          AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel);
+      SecureAggregatorService service = new SecureAggregatorService(policy, config, key, signer, platform,
+          AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel,
+          new ReceiptIssuer(signer, platform, configBytes, policyBytes, java.time.Clock.systemUTC()));
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
           .addService(service)

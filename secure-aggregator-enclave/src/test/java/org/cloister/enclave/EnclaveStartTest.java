@@ -17,8 +17,8 @@ class EnclaveStartTest {
   static final String CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
   static EnclaveConfig config() {
-    return new EnclaveConfig(EnclaveConfig.FORMAT, "m", List.of(new EnclaveConfig.Member("site-1", "ab".repeat(32))),
-        new EnclaveConfig.KeyBroker("k", CA, "broker"));
+    return new EnclaveConfig(EnclaveConfig.FORMAT, "m", List.of(new EnclaveConfig.Member("site-1", "site", "ab".repeat(32))),
+        CA, new EnclaveConfig.KeyBroker("k", CA, "broker"));
   }
 
   record Result(int code, String out) {
@@ -35,7 +35,7 @@ class EnclaveStartTest {
   @Test
   void aPolicyAskingForCentralNoiseIsAcceptedAndTheEnclaveGoesOnToTheBroker(@TempDir Path dir) throws Exception {
     Path c = Files.write(dir.resolve("c.json"), config().toJson());
-    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 1.1,
+    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, new AggregationPolicy.CentralDp(1.0, 1.1, 3, 10, 1e-5),
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     Result r = run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1");
     // the secure noise source is wired: the policy passes, and the start fails only at the (unreachable) broker
@@ -49,7 +49,7 @@ class EnclaveStartTest {
     assertThat(run("--config", "c").out()).contains("option --policy is required");
     Path c = Files.writeString(dir.resolve("c.json"), new String(config().toJson(), StandardCharsets.UTF_8)
         .replace("ab".repeat(32), "xyz"));
-    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 0,
+    Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
     assertThat(run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1").out())
         .contains("member site-1: sealing_public_key must be 64 hex digits");
@@ -59,8 +59,31 @@ class EnclaveStartTest {
         p0.toString(), "--broker", "127.0.0.1:1").out()).contains("max_update_l2_norm must be a positive finite number");
     assertThatThrownBy(() -> new AggregationPolicy.ServerOptimizerSpec("sgd", 1, 0, 0, 0))
         .hasMessageContaining("fedavg, fedadam or fedyogi");
-    assertThatThrownBy(() -> new EnclaveConfig(EnclaveConfig.FORMAT, "m", List.of(new EnclaveConfig.Member("a", "ab".repeat(32)),
-        new EnclaveConfig.Member("a", "cd".repeat(32))), new EnclaveConfig.KeyBroker("k", CA, "b")))
+    assertThatThrownBy(() -> new EnclaveConfig(EnclaveConfig.FORMAT, "m", List.of(new EnclaveConfig.Member("a", "site", "ab".repeat(32)),
+        new EnclaveConfig.Member("a", "site", "cd".repeat(32))), CA, new EnclaveConfig.KeyBroker("k", CA, "b")))
         .hasMessageContaining("member a is listed twice");
+  }
+
+  @Test
+  void theCohortFloorRolesAndConsortiumCaFailClosed(@TempDir Path dir) throws Exception {
+    // k below 2, or absent from the measured policy, is refused: never a silent looser default
+    assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 1, null,
+        AggregationPolicy.ServerOptimizerSpec.fedAvg())).hasMessageContaining("cohort_floor must be >= 2");
+    String policy = new String(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
+        AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson(), StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> AggregationPolicy.parse(policy.replaceAll("\"cohort_floor\" : 3,", "")
+        .getBytes(StandardCharsets.UTF_8))).hasMessageContaining("cohort_floor");
+    assertThat(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 4, 3, null,
+        AggregationPolicy.ServerOptimizerSpec.fedAvg()).publishFloor()).isEqualTo(4);
+    // every member has a role, and an observer is not a site
+    assertThatThrownBy(() -> new EnclaveConfig.Member("a", "trainer", "ab".repeat(32)))
+        .hasMessageContaining("role must be 'site' or 'observer'");
+    assertThat(new EnclaveConfig.Member("eval", "observer", "ab".repeat(32)).trains()).isFalse();
+    assertThatThrownBy(() -> new EnclaveConfig(EnclaveConfig.FORMAT, "m", List.of(new EnclaveConfig.Member("a", "site",
+        "ab".repeat(32))), null, new EnclaveConfig.KeyBroker("k", CA, "b"))).hasMessageContaining("consortium_ca_pem");
+    Path c = Files.write(dir.resolve("c.json"), config().toJson());
+    Path p = Files.writeString(dir.resolve("p.json"), policy);
+    assertThat(run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1").out())
+        .contains("consortium_ca_pem is not a certificate");
   }
 }

@@ -35,12 +35,17 @@ public interface AggregationStack extends AutoCloseable {
   @Override
   void close();
 
-  /** The stack a simulation uses: the secure one unless {@code -Dcloister.aggregation=plaintext}. */
-  static AggregationStack forSimulation(SimulationConfig cfg, ModelArtifact initialModel, List<String> members)
-      throws IOException {
+  /**
+   * The stack a simulation uses: the secure one unless {@code -Dcloister.aggregation=plaintext}.
+   *
+   * @param observers members that never train
+   * @param pki       the consortium's credentials (its CA is pinned in the enclave's configuration)
+   */
+  static AggregationStack forSimulation(SimulationConfig cfg, ModelArtifact initialModel, List<String> members,
+                                        java.util.Set<String> observers, ConsortiumCredentials pki) throws IOException {
     String mode = System.getProperty("cloister.aggregation", "enclave");
     return switch (mode) {
-      case "enclave" -> SecureAggregationStack.start(cfg, initialModel, members);
+      case "enclave" -> SecureAggregationStack.start(cfg, initialModel, members, observers, pki.ca());
       case "plaintext" -> {
         if (!List.of("fedavg", "fedprox").contains(org.cloister.coordinator.strategy.Strategies.baseName(cfg.strategy()))) {
           throw new IllegalArgumentException("strategy " + cfg.strategy() + " runs in the enclave; the plaintext baseline has fedavg only");

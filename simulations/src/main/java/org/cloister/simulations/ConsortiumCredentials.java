@@ -51,6 +51,11 @@ public final class ConsortiumCredentials {
     return MutualTls.channelCredentials(party.chain(), party.privateKey(), ca.certificate());
   }
 
+  /** The consortium CA (it issues the members' certificates; the enclave's configuration pins it). */
+  public CertificateAuthority ca() {
+    return ca;
+  }
+
   public java.security.cert.X509Certificate caCertificate() {
     return ca.certificate();
   }

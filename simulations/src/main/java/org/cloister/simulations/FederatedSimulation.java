@@ -106,7 +106,8 @@ public final class FederatedSimulation {
       members.add(siteId(s));
     }
     members.add(EVALUATOR);
-    AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members); // enclave + key broker processes
+    AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members, java.util.Set.of(EVALUATOR),
+        pki); // enclave + key broker processes
     RoundEngine engine = new RoundEngine(study, model0, Strategies.parse(cfg.strategy()), secure.aggregator(), store, budgets,
         Clock.systemUTC(), cfg.seed());
 
@@ -178,7 +179,7 @@ public final class FederatedSimulation {
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
         SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch),
-            new SpendSigner(siteId, party.privateKey(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5, datasetId), siteLedger,
+            new SpendSigner(siteId, party.privateKey(), party.certificate(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5, datasetId), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
         futures.add(pool.submit(agent));

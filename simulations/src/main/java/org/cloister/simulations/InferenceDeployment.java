@@ -228,7 +228,7 @@ public final class InferenceDeployment implements AutoCloseable {
         : brokerDir.resolve("audit.jsonl");
     return new SecureAggregationStack.Setup(consortium, null, List.of(), consortium.resolve("enclave-config.json"),
         consortium.resolve("aggregation-policy.json"), consortium.resolve("dev-attestation-root.pem"),
-        consortium.resolve("dev-attestation-root.key"), Map.of(), null, Map.of(), brokerDir, audit);
+        consortium.resolve("dev-attestation-root.key"), Map.of(), null, Map.of(), brokerDir, audit, null);
   }
 
   /** The inference image to run, or null when none was built (development classpath). */

@@ -61,7 +61,13 @@ public final class SecureAggregationStack implements AggregationStack {
   /** What the consortium set up (files in {@link #workDirectory()}). */
   public record Setup(Path workDirectory, Path enclaveImage, List<Path> enclaveClasspath, Path config, Path policy,
                       Path devRootCert, Path devRootKey, Map<Integer, byte[]> expectedPcrs, String keyId,
-                      Map<String, HpkeKeyPair> memberKeys, Path brokerDirectory, Path auditLog) {
+                      Map<String, HpkeKeyPair> memberKeys, Path brokerDirectory, Path auditLog,
+                      CertificateAuthority consortium) {
+    /** A member's consortium certificate (what it signs its contributions with), valid for a day. */
+    public org.cloister.trust.pki.IssuedCertificate issue(String member) {
+      Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      return consortium.issueClient(member, now.minus(1, ChronoUnit.HOURS), now.plus(1, ChronoUnit.DAYS));
+    }
   }
 
   private final Setup setup;
@@ -86,8 +92,29 @@ public final class SecureAggregationStack implements AggregationStack {
     return SecureAggregationSetup.serverOptimizer(strategy);
   }
 
-  /** Sets up the consortium for a simulated study and starts the key broker and the enclave. */
-  public static SecureAggregationStack start(SimulationConfig cfg, ModelArtifact initialModel, List<String> members)
+  /**
+   * The cohort floor k of a simulated study: {@value AggregationPolicy#DEFAULT_COHORT_FLOOR}, or the
+   * number of sites when a simulation has fewer (never below {@value AggregationPolicy#MIN_COHORT_FLOOR}),
+   * said loudly: such a study offers the weaker guarantee of a smaller cohort.
+   */
+  public static int cohortFloor(int sites) {
+    if (sites >= AggregationPolicy.DEFAULT_COHORT_FLOOR) {
+      return AggregationPolicy.DEFAULT_COHORT_FLOOR;
+    }
+    int k = Math.max(AggregationPolicy.MIN_COHORT_FLOOR, sites);
+    log.warn("a simulation with {} site(s): the enclave's cohort floor is k = {} instead of the default {}", sites, k,
+        AggregationPolicy.DEFAULT_COHORT_FLOOR);
+    return k;
+  }
+
+  /**
+   * Sets up the consortium for a simulated study and starts the key broker and the enclave.
+   *
+   * @param observers    members that never train (evaluators)
+   * @param consortiumCa the CA that issues the members' certificates (they sign contributions)
+   */
+  public static SecureAggregationStack start(SimulationConfig cfg, ModelArtifact initialModel, List<String> members,
+                                             java.util.Set<String> observers, CertificateAuthority consortiumCa)
       throws IOException {
     // with an out directory the consortium's files and the published (encrypted) models stay in
     // OUT/consortium, so the inference tier can serve the model after the study (docs/inference.md)
@@ -97,9 +124,9 @@ public final class SecureAggregationStack implements AggregationStack {
       double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
           String.valueOf(DEFAULT_MAX_UPDATE_NORM)));
       AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, cfg.studyId(),
-          initialModel.getModelName(), (int) initialModel.getDimension(), bound, cfg.minSitesPerRound(), 0.0,
-          serverOptimizer(cfg.strategy()));
-      Setup setup = prepare(work, policy, members, locateImage(), cfg.outDir() == null ? null
+          initialModel.getModelName(), (int) initialModel.getDimension(), bound, cfg.minSitesPerRound(),
+          cohortFloor(members.size() - observers.size()), null, serverOptimizer(cfg.strategy()));
+      Setup setup = prepare(work, policy, members, observers, consortiumCa, locateImage(), cfg.outDir() == null ? null
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
       if (cfg.outDir() != null) {
         PublishedStudy.of(cfg, initialModel.getModelName(), initialModel.getDimension()).write(work);
@@ -120,6 +147,20 @@ public final class SecureAggregationStack implements AggregationStack {
    */
   public static Setup prepare(Path work, AggregationPolicy policy, List<String> members, Path image, Path auditLog)
       throws IOException {
+    return prepare(work, policy, members, java.util.Set.of(), null, image, auditLog);
+  }
+
+  /**
+   * Writes every file the consortium and the parties need into {@code work}.
+   *
+   * @param observers    members that never train
+   * @param consortiumCa the CA that issues the members' certificates, or null to create one (then
+   *                     {@link Setup#consortium()} issues them)
+   * @param image        the enclave image jar, or null to run the enclave from the development classpath
+   * @param auditLog     where the key broker writes its audit log (null: in the broker's directory)
+   */
+  public static Setup prepare(Path work, AggregationPolicy policy, List<String> members, java.util.Set<String> observers,
+                              CertificateAuthority consortiumCa, Path image, Path auditLog) throws IOException {
     Files.createDirectories(work);
     SecureRandom random = new SecureRandom();
     Clock clock = Clock.systemUTC();
@@ -144,15 +185,18 @@ public final class SecureAggregationStack implements AggregationStack {
       keys.put(m, kp);
       publicKeys.put(m, kp.publicKey());
     }
-    SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(work, policy, publicKeys,
-        ca.certificate());
+    CertificateAuthority consortium = consortiumCa != null ? consortiumCa : ca;
+    SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(work, policy, publicKeys, observers,
+        consortium.certificate(), ca.certificate());
     Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
+    // beside the attestation root: what `cloister receipts verify` checks the enclave's receipts against
+    SecureAggregationSetup.writePcrs(work.resolve("expected-pcrs.json"), pcrs);
     SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pcrs, random);
     Path audit = auditLog != null ? auditLog : broker.directory().resolve("audit.jsonl");
     Files.createDirectories(audit.toAbsolutePath().getParent());
     List<Path> classpath = image != null ? List.of(image) : currentClasspath();
     return new Setup(work, image, classpath, files.config(), files.policy(), devCert, devKey, pcrs, files.keyId(), keys,
-        broker.directory(), audit);
+        broker.directory(), audit, consortium);
   }
 
   /**

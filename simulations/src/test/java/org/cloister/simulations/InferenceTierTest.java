@@ -101,10 +101,11 @@ class InferenceTierTest {
   @BeforeAll
   static void publishAndServe() throws Exception {
     consortium = root.resolve("consortium");
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "logreg", DIM, 5.0, 2, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "logreg", DIM, 5.0, 2, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(consortium, policy,
-        List.of("site-1", "site-2", "evaluator"), SecureAggregationStack.locateImage(), root.resolve("key-broker-audit.jsonl"));
+        List.of("site-1", "site-2", "evaluator"), java.util.Set.of("evaluator"), null, SecureAggregationStack.locateImage(),
+        root.resolve("key-broker-audit.jsonl"));
     // the consortium admits the inference enclave to the model key before the broker starts
     provisioned = InferenceDeployment.provision(consortium, InferencePolicy.of(STUDY, "logreg", FEATURES, CLASSES),
         InferenceDeployment.locateImage());
@@ -145,9 +146,7 @@ class InferenceTierTest {
         for (int i = 0; i < DIM; i++) {
           d[i] = (float) (r.nextGaussian() * 0.3);
         }
-        updates.add(SealedUpdate.newBuilder().setSiteId(site).setNumExamples(10).setBaseModelVersion(1)
-            .setPayloadFormat(AttestedHpkeSealer.UPDATE_FORMAT)
-            .setPayload(ByteString.copyFrom(stack.sealer(site, coordinator).seal(task, d).payload())).build());
+        updates.add(SiteUpdates.signed(stack, setup.issue(site), site, 10, task, d, coordinator));
       }
       AggregateOutput out = SecureAggregationTest.aggregate(SecureAggregatorGrpc.newStub(stack.enclave().channel()),
           SecureAggregationTest.header(task), updates.toArray(new SealedUpdate[0]));

@@ -133,10 +133,10 @@ class SecureAggregationTest {
   static void runStudy() throws Exception {
     List<String> members = new ArrayList<>(SITES);
     members.add("evaluator");
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "toy", DIM, 5.0, 2, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "toy", DIM, 5.0, 2, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(work, policy, members,
-        SecureAggregationStack.locateImage(), null);
+        java.util.Set.of("evaluator"), null, SecureAggregationStack.locateImage(), null);
     stack = SecureAggregationStack.launch(setup, null, false);
 
     float[] w0 = new float[DIM];
@@ -158,10 +158,9 @@ class SecureAggregationTest {
     for (int i = 0; i < SITES.size(); i++) {
       String site = SITES.get(i);
       ManagedChannel ch = channel(server.port(), site);
-      java.security.KeyPairGenerator kpg = java.security.KeyPairGenerator.getInstance("EC");
-      kpg.initialize(256);
+      org.cloister.trust.pki.IssuedCertificate cert = setup.issue(site);
       futures.add(pool.submit(new SiteAgent(ch, STUDY, new KnownTrainer(site, 10L + i), stack.sealer(site, ch),
-          new org.cloister.site.ledger.SpendSigner(site, kpg.generateKeyPair().getPrivate(), 1e-5, "ds-test"),
+          new org.cloister.site.ledger.SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5, "ds-test"),
           new org.cloister.site.ledger.SiteLedger("jdbc:sqlite::memory:"),
           new SiteAgent.Options(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(30)))));
     }
@@ -309,14 +308,9 @@ class SecureAggregationTest {
   void theEnclaveRejectsReplayedUpdatesAndRoundsAndAStaleBaseModel() throws Exception {
     SecureAggregatorGrpc.SecureAggregatorStub host = SecureAggregatorGrpc.newStub(stack.enclave().channel());
     ModelArtifact latest = engine.model(0).orElseThrow();
-    ManagedChannel siteChannel = channel(server.port(), "site-1");
-    UpdateSealer sealer = stack.sealer("site-1", siteChannel);
     RoundTask task = RoundTask.newBuilder().setStudyId(STUDY).setRound(3).setRoundId("replay-test-1").setModel(latest).build();
-    byte[] sealed = sealer.seal(task, new KnownTrainerValues("site-1", 3).values()).payload();
-    SealedUpdate u = SealedUpdate.newBuilder().setSiteId("site-1").setNumExamples(10).setBaseModelVersion(latest.getVersion())
-        .setPayloadFormat(AttestedHpkeSealer.UPDATE_FORMAT).setPayload(ByteString.copyFrom(sealed)).build();
-    SealedUpdate u2 = u.toBuilder().setSiteId("site-2").setPayload(ByteString.copyFrom(stack.sealer("site-2",
-        channel(server.port(), "site-2")).seal(task, new KnownTrainerValues("site-2", 3).values()).payload())).build();
+    SealedUpdate u = signedUpdate("site-1", 10, task, new KnownTrainerValues("site-1", 3).values());
+    SealedUpdate u2 = signedUpdate("site-2", 11, task, new KnownTrainerValues("site-2", 3).values());
 
     // the same update twice in one round: the second is a replay
     AggregateOutput out = aggregate(host, header(task), u, u, u2);
@@ -324,16 +318,31 @@ class SecureAggregationTest {
     assertThat(out.getAggregatedList()).containsExactly("site-1", "site-2");
     assertThat(out.getRejectedMap().get("site-1")).startsWith("replayed:");
 
-    // the whole round again (same round id): refused
-    assertThatThrownBy(() -> aggregate(host, header(task), u, u2)).hasMessageContaining("a replayed round");
-    // the update replayed into another round: bound to its round id, it does not decrypt
+    // the whole round again (same round id): refused, its challenge is spent
+    assertThatThrownBy(() -> aggregate(host, header(task), u, u2)).hasMessageContaining("already aggregated");
+    // the update replayed into another round: its statement carries the old round and challenge
     RoundTask next = task.toBuilder().setRound(4).setRoundId("replay-test-2").setModel(out.getModel()).build();
+    openRound(next);
     AggregateOutput other = aggregate(host, header(next), u.toBuilder().setBaseModelVersion(out.getModel().getVersion()).build());
     assertThat(other.getPublished()).isFalse();
-    assertThat(other.getRejectedMap().get("site-1")).startsWith("decryption_failed:");
+    assertThat(other.getRejectedMap().get("site-1")).startsWith("wrong_round:");
     // rolling the model back to an older version: refused
-    assertThatThrownBy(() -> aggregate(host, header(task.toBuilder().setRoundId("replay-test-3").build())))
-        .hasMessageContaining("refusing a rollback");
+    RoundTask back = task.toBuilder().setRoundId("replay-test-3").build();
+    openRound(back);
+    assertThatThrownBy(() -> aggregate(host, header(back))).hasMessageContaining("refusing a rollback");
+  }
+
+  static SealedUpdate signedUpdate(String site, long examples, RoundTask task, float[] values) {
+    return SiteUpdates.signed(stack, stack.setup().issue(site), site, examples, task, values,
+        channel(server.port(), site));
+  }
+
+  /** Opens a round in the enclave, as a site's first challenge request does. */
+  static void openRound(RoundTask t) {
+    SecureAggregatorGrpc.newBlockingStub(stack.enclave().channel()).getRoundChallenge(
+        org.cloister.protocol.v1.RoundChallengeRequest.newBuilder().setStudyId(t.getStudyId()).setRound(t.getRound())
+            .setRoundId(t.getRoundId()).setBaseModelVersion(t.getModel().getVersion())
+            .setNonce(ByteString.copyFrom(new byte[16])).build());
   }
 
   static AggregateInput header(RoundTask t) {
@@ -406,10 +415,10 @@ class SecureAggregationTest {
     assumeTrue(image != null, "the enclave image jar is built in the package phase (run install or verify)");
     Path modified = dir.resolve("modified-enclave.jar");
     copyWithExtraEntry(image, modified, "org/cloister/enclave/patch.txt", "one changed byte is enough");
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "modified-test", "toy", 10, 5.0, 1, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "modified-test", "toy", 10, 5.0, 1, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
-    SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(dir.resolve("work"), policy, List.of("site-1"),
-        image, null);
+    SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(dir.resolve("work"), policy,
+        List.of("site-1", "site-2"), image, null);
     assertThat(ImageMeasurement.measure(modified)).isNotEqualTo(setup.expectedPcrs().get(0));
 
     assertThatThrownBy(() -> SecureAggregationStack.launch(setup, List.of(modified), false))

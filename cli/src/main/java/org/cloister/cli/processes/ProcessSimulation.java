@@ -107,7 +107,8 @@ public final class ProcessSimulation {
         String.valueOf(SecureAggregationStack.DEFAULT_MAX_UPDATE_NORM)));
     ConsortiumSpec spec = new ConsortiumSpec("simulation", "127.0.0.1", freePort(), sites, 1,
         new ConsortiumSpec.Study(cfg.studyId(), cfg.model(), test.numFeatures(), test.numClasses(),
-            cfg.minSitesPerRound(), cfg.strategy(), bound), List.of(EVALUATOR));
+            cfg.minSitesPerRound(), cfg.strategy(), bound, SecureAggregationStack.cohortFloor(cfg.sites())),
+        List.of(EVALUATOR));
     new Provisioner(new SecureRandom(), image).provision(spec, kits, Instant.now());
     Files.copy(kits.resolve("ca/ca.crt"), out.resolve("consortium-ca.crt"));
 

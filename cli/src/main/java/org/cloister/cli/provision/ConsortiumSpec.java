@@ -24,18 +24,91 @@ import org.cloister.cli.config.ConfigMap;
  *   min_sites: 2         # no model is published from fewer updates
  *   strategy: fedavg     # fedavg | fedprox[:MU] (sites' proximal term) | fedadam | fedyogi (the enclave's server optimizer)
  *   max_update_norm: 100 # the enclave rejects updates with a larger L2 norm
+ *   central_dp:          # optional: site-level central DP in the enclave (noise calibrated at provisioning)
+ *     epsilon: 4.0       # site-level target over all rounds
+ *     delta: 1.0e-5
+ *     rounds: 10         # noised models the budget covers (the enclave publishes no more)
+ *     clip_norm: 3.0     # S: the enclave clips every site's update to this L2 norm
+ *     denominator: 3     # public divisor of the noised sum (default: the number of sites)
  * observers: [evaluator] # members who receive the global models sealed to them but do not train
+ * key_broker:            # optional: run the key broker with another party than the coordinator's host
+ *   host: trustee        # a member or a separate party: its folder receives the broker's kit
+ *   address: 10.0.0.7:7450   # where that party runs it; the coordinator's enclave connects there
  * </pre>
  */
 public record ConsortiumSpec(String name, String coordinatorHost, int coordinatorPort, List<String> sites, int validityDays,
-                             Study study, List<String> observers) {
+                             Study study, List<String> observers, KeyBrokerPlacement keyBroker) {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "min_sites", "strategy",
-      "max_update_norm");
+      "max_update_norm", "cohort_floor", "central_dp");
+  static final Set<String> CENTRAL_DP_KEYS = Set.of("epsilon", "delta", "rounds", "clip_norm", "denominator");
+
+  /**
+   * Site-level central DP as the consortium asks for it; provisioning calibrates the noise.
+   *
+   * @param epsilon     site-level epsilon over {@code rounds} noised models
+   * @param delta       its delta
+   * @param rounds      the number of noised models the enclave may publish
+   * @param clipNorm    the L2 norm the enclave clips each site's update to
+   * @param denominator the public divisor of the noised sum
+   */
+  public record CentralDpSpec(double epsilon, double delta, int rounds, double clipNorm, double denominator) {
+    public CentralDpSpec {
+      if (!(epsilon > 0) || !Double.isFinite(epsilon)) {
+        throw new IllegalArgumentException("study.central_dp.epsilon must be a positive number, got " + epsilon);
+      }
+      if (!(delta > 0 && delta < 1)) {
+        throw new IllegalArgumentException("study.central_dp.delta must be in (0, 1), got " + delta);
+      }
+      if (rounds < 1) {
+        throw new IllegalArgumentException("study.central_dp.rounds must be >= 1, got " + rounds);
+      }
+      if (!(clipNorm > 0) || !Double.isFinite(clipNorm)) {
+        throw new IllegalArgumentException("study.central_dp.clip_norm must be a positive number, got " + clipNorm);
+      }
+      if (!(denominator >= 1) || !Double.isFinite(denominator)) {
+        throw new IllegalArgumentException("study.central_dp.denominator must be a number >= 1, got " + denominator);
+      }
+    }
+  }
+
+  /**
+   * Where the key broker runs when it is not on the coordinator's host.
+   *
+   * @param party   the party whose folder receives the broker's kit (a member or a separate party)
+   * @param address HOST:PORT at which that party serves it
+   */
+  public record KeyBrokerPlacement(String party, String address) {
+    public KeyBrokerPlacement {
+      if (party == null || !ID.matcher(party).matches()) {
+        throw new IllegalArgumentException("key_broker.host '" + party + "' must be 1-64 of A-Z a-z 0-9 . _ -");
+      }
+      if (party.equals("coordinator") || party.equals("ca")) {
+        throw new IllegalArgumentException("key_broker.host '" + party + "': the broker must run with a party other "
+            + "than the coordinator (omit key_broker to keep it on the coordinator's host)");
+      }
+      if (address == null || !address.matches("[A-Za-z0-9.\\-]+:[0-9]{1,5}")) {
+        throw new IllegalArgumentException("key_broker.address must be HOST:PORT, got '" + address + "'");
+      }
+      int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("key_broker.address port must be in 1..65535, got " + port);
+      }
+    }
+  }
 
   /** What the consortium fixes about its study when it provisions the enclave's policy. */
+  /**
+   * @param cohortFloor k: the enclave publishes no model from fewer distinct authenticated training
+   *                    sites (measured in its policy; default 3, never below 2; observers never count)
+   */
   public record Study(String id, String model, int features, int classes, int minSites, String strategy,
-                      double maxUpdateNorm) {
+                      double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp) {
+    public Study(String id, String model, int features, int classes, int minSites, String strategy,
+                 double maxUpdateNorm, int cohortFloor) {
+      this(id, model, features, classes, minSites, strategy, maxUpdateNorm, cohortFloor, null);
+    }
+
     public Study {
       if (!ID.matcher(id).matches()) {
         throw new IllegalArgumentException("study id '" + id + "' must be 1-64 of A-Z a-z 0-9 . _ -");
@@ -49,10 +122,19 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       if (minSites < 1) {
         throw new IllegalArgumentException("study.min_sites must be >= 1, got " + minSites);
       }
+      if (cohortFloor < 2) {
+        throw new IllegalArgumentException("study.cohort_floor must be >= 2 (one site alone would publish its own "
+            + "update), got " + cohortFloor);
+      }
       if (!(maxUpdateNorm > 0) || !Double.isFinite(maxUpdateNorm)) {
         throw new IllegalArgumentException("study.max_update_norm must be a positive number, got " + maxUpdateNorm);
       }
     }
+  }
+
+  public ConsortiumSpec(String name, String coordinatorHost, int coordinatorPort, List<String> sites, int validityDays,
+                        Study study, List<String> observers) {
+    this(name, coordinatorHost, coordinatorPort, sites, validityDays, study, observers, null);
   }
 
   public ConsortiumSpec {
@@ -87,10 +169,15 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       throw new IllegalArgumentException("study.min_sites " + study.minSites() + " exceeds the " + sites.size()
           + " sites of the consortium");
     }
+    if (study.cohortFloor() > sites.size()) {
+      throw new IllegalArgumentException("study.cohort_floor " + study.cohortFloor() + " exceeds the " + sites.size()
+          + " sites of the consortium (observers never count): no model could ever be published");
+    }
   }
 
   public static ConsortiumSpec load(Path file) throws IOException {
-    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days", "study", "observers"));
+    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days", "study", "observers",
+        "key_broker"));
     String host = "127.0.0.1";
     int port = 7443;
     if (c.has("coordinator")) {
@@ -105,11 +192,34 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     List<String> sites = c.strings("sites");
     ConfigMap st = c.has("study") ? c.section("study", STUDY_KEYS) : null;
     int quorum = Math.max(1, (2 * sites.size() + 2) / 3);
-    Study study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0)
+    Study study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0,
+        org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR)
         : new Study(st.string("id", name + "-study-1"), st.string("model", "logreg"), st.integer("features", 30),
             st.integer("classes", 2), st.integer("min_sites", quorum), st.string("strategy", "fedavg"),
-            st.number("max_update_norm", 100.0));
+            st.number("max_update_norm", 100.0),
+            st.integer("cohort_floor", org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR),
+            st.has("central_dp") ? centralDp(st, sites.size()) : null);
+    KeyBrokerPlacement broker = null;
+    if (c.has("key_broker")) {
+      ConfigMap kb = c.section("key_broker", Set.of("host", "address"));
+      if (!kb.has("host") || !kb.has("address")) {
+        throw kb.error("key_broker needs both 'host' (the party that runs it) and 'address' (HOST:PORT)");
+      }
+      broker = new KeyBrokerPlacement(kb.string("host"), kb.string("address"));
+    }
     return new ConsortiumSpec(name, host, port, sites, c.integer("validity_days", 365), study,
-        c.has("observers") ? c.strings("observers") : List.of());
+        c.has("observers") ? c.strings("observers") : List.of(), broker);
+  }
+
+  /** The central DP section: every privacy setting explicit (none defaults), the denominator defaults to the sites. */
+  private static CentralDpSpec centralDp(ConfigMap st, int sites) {
+    ConfigMap dp = st.section("central_dp", CENTRAL_DP_KEYS);
+    for (String k : new String[] {"epsilon", "delta", "rounds", "clip_norm"}) {
+      if (!dp.has(k)) {
+        throw dp.error("study.central_dp." + k + " is required when central DP is on");
+      }
+    }
+    return new CentralDpSpec(dp.number("epsilon", Double.NaN), dp.number("delta", Double.NaN),
+        dp.integer("rounds", 0), dp.number("clip_norm", Double.NaN), dp.number("denominator", sites));
   }
 }

@@ -118,7 +118,7 @@ public final class SiteService {
       }
       UpdateSealer sealer = sealer(c, siteId, channel);
       SiteAgent agent = new SiteAgent(channel, studyId, trainer, sealer,
-          new SpendSigner(siteId, tls.key(), delta, datasetId), ledger,
+          new SpendSigner(siteId, tls.key(), tls.chain().get(0), delta, datasetId), ledger,
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
               Duration.ofMillis((long) (c.number("give_up_after_s", 600) * 1000))));
       out.printf(Locale.ROOT, "site: %d local examples (%d features) from %s, joining study %s at %s; updates %s%n",

@@ -47,21 +47,48 @@ public final class BudgetGuard {
   }
 
   /**
-   * The events {@code siteId} has spent in this study, from the ledger: every signed spend the
-   * coordinator received, whether or not its update was aggregated.
+   * The events {@code siteId} has spent, from the ledger: every signed spend the coordinator
+   * received in this study, whether or not its update was aggregated, and, once the site's spends
+   * name their dataset, its spends on that dataset in the other studies of this database (a budget
+   * belongs to the dataset). Before the site's first spend in this study its dataset is unknown
+   * here; the site's own guard, which always knows it, still counts every study.
    */
   public List<DpEvent> spent(String siteId) {
     List<DpEvent> out = new ArrayList<>();
+    String dataset = "";
     for (StudyStore.LedgerEntry e : store.ledger(studyId)) {
       if (e.partyId().equals(siteId)) {
-        try {
-          out.add(event(PrivacySpend.parseFrom(e.spend())));
-        } catch (InvalidProtocolBufferException ex) {
-          throw new IllegalStateException("ledger entry " + e.seq() + " is unreadable", ex);
+        PrivacySpend p = parse(e);
+        out.add(event(p));
+        if (!p.getDatasetId().isEmpty()) {
+          dataset = p.getDatasetId();
+        }
+      }
+    }
+    if (!dataset.isEmpty()) {
+      for (String other : store.studies()) {
+        if (other.equals(studyId)) {
+          continue;
+        }
+        for (StudyStore.LedgerEntry e : store.ledger(other)) {
+          if (e.partyId().equals(siteId)) {
+            PrivacySpend p = parse(e);
+            if (p.getDatasetId().equals(dataset)) {
+              out.add(event(p));
+            }
+          }
         }
       }
     }
     return out;
+  }
+
+  private static PrivacySpend parse(StudyStore.LedgerEntry e) {
+    try {
+      return PrivacySpend.parseFrom(e.spend());
+    } catch (InvalidProtocolBufferException ex) {
+      throw new IllegalStateException("ledger entry " + e.seq() + " is unreadable", ex);
+    }
   }
 
   /**

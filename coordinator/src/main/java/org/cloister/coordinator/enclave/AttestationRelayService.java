@@ -8,13 +8,16 @@ import java.util.concurrent.TimeUnit;
 import org.cloister.protocol.v1.AttestationRelayGrpc;
 import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.AttestationResponse;
+import org.cloister.protocol.v1.RoundChallenge;
+import org.cloister.protocol.v1.RoundChallengeRequest;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedModelRequest;
 import org.cloister.protocol.v1.SecureAggregatorGrpc;
 
 /**
  * Served by the coordinator next to {@code Federation}: relays sites' attestation requests to the
- * enclave unchanged (sites verify the documents themselves; the coordinator is not trusted with
+ * and round-challenge requests to the enclave unchanged (sites verify the documents and the
+ * enclave's signatures themselves; the coordinator is not trusted with
  * that) and hands out the sealed model copies it stores (ciphertext only their member can open).
  * Register it on the coordinator's server, e.g. through the server builder customizer.
  */
@@ -31,6 +34,17 @@ public final class AttestationRelayService extends AttestationRelayGrpc.Attestat
   public void getAttestation(AttestationRequest req, StreamObserver<AttestationResponse> out) {
     try {
       out.onNext(enclave.withDeadlineAfter(30, TimeUnit.SECONDS).getAttestation(req));
+      out.onCompleted();
+    } catch (StatusRuntimeException e) {
+      out.onError(e.getStatus().getCode() == Status.Code.UNAVAILABLE
+          ? Status.UNAVAILABLE.withDescription("the secure aggregator is not reachable").asRuntimeException() : e);
+    }
+  }
+
+  @Override
+  public void getRoundChallenge(RoundChallengeRequest req, StreamObserver<RoundChallenge> out) {
+    try {
+      out.onNext(enclave.withDeadlineAfter(30, TimeUnit.SECONDS).getRoundChallenge(req));
       out.onCompleted();
     } catch (StatusRuntimeException e) {
       out.onError(e.getStatus().getCode() == Status.Code.UNAVAILABLE

@@ -60,7 +60,7 @@ public final class EnclaveAggregator implements Aggregator {
         UpdateEnvelope e = u.envelope();
         sender.send(AggregateInput.newBuilder().setUpdate(SealedUpdate.newBuilder().setSiteId(u.siteId())
             .setNumExamples(e.getNumExamples()).setBaseModelVersion(e.getBaseModelVersion())
-            .setPayloadFormat(e.getPayloadFormat()).setPayload(e.getPayload())).build());
+            .setPayloadFormat(e.getPayloadFormat()).setPayload(e.getPayload()).setContribution(e.getContribution())).build());
       }
       sender.complete();
       AggregateOutput out = result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -74,7 +74,7 @@ public final class EnclaveAggregator implements Aggregator {
           out.getPublished() ? "published version " + out.getModel().getVersion() : "published nothing",
           out.getAggregatedCount(), out.getRejectedCount());
       return new AggregationResult(out.getPublished() ? out.getModel() : null, out.getAggregatedList(),
-          new LinkedHashMap<>(out.getRejectedMap()));
+          new LinkedHashMap<>(out.getRejectedMap()), out.getPublished() && out.hasReceipt() ? out.getReceipt() : null);
     } catch (ExecutionException e) {
       return failed(round, updates, Status.fromThrowable(e.getCause()));
     } catch (TimeoutException e) {

@@ -599,7 +599,8 @@ public final class RoundEngine implements Runnable {
       // durable first: a crash after this line resumes after this round, a crash before it re-runs it
       // every update that left a site spent privacy, aggregated or not: all go into the ledger
       List<LedgerRecord> spends = updates.stream().map(ReceivedUpdate::ledger).filter(java.util.Objects::nonNull).toList();
-      store.commitRound(config.studyId(), result, quorum ? agg.model() : null, spends);
+      store.commitRound(config.studyId(), result, quorum ? agg.model() : null, spends,
+          quorum && agg.receipt() != null ? agg.receipt().toByteArray() : null);
       if (quorum) {
         current = agg.model();
         models.put(current.getVersion(), current);

@@ -70,6 +70,9 @@ public final class JdbcStudyStore implements StudyStore {
             + " spend " + blob + " NOT NULL, signature " + blob + " NOT NULL, signer_cert " + blob + " NOT NULL,"
             + " prev_hash " + blob + " NOT NULL, hash " + blob + " NOT NULL,"
             + " PRIMARY KEY (study_id, seq), UNIQUE (study_id, party_id, round_id))");
+        st.execute("CREATE TABLE IF NOT EXISTS receipts (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
+            + " seq BIGINT NOT NULL, round INTEGER NOT NULL, round_id VARCHAR(64) NOT NULL, model_version BIGINT NOT NULL,"
+            + " receipt " + blob + " NOT NULL, PRIMARY KEY (study_id, seq), UNIQUE (round_id))");
         st.execute("CREATE TABLE IF NOT EXISTS sites (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
             + " site_id VARCHAR(128) NOT NULL, num_examples BIGINT NOT NULL, PRIMARY KEY (study_id, site_id))");
         st.execute("CREATE TABLE IF NOT EXISTS spend_status (study_id VARCHAR(128) NOT NULL REFERENCES studies(study_id),"
@@ -158,7 +161,8 @@ public final class JdbcStudyStore implements StudyStore {
   }
 
   @Override
-  public synchronized void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends) {
+  public synchronized void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends,
+                                       byte[] receipt) {
     try {
       long seq;
       try (PreparedStatement ps = conn.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM rounds WHERE study_id = ?")) {
@@ -185,6 +189,17 @@ public final class JdbcStudyStore implements StudyStore {
             : "round " + result.round() + " without quorum");
         appendIfAbsent(studyId, r);
         setStatus(studyId, party, r.spend().getRoundId(), aggregated ? "aggregated" : "rejected", reason);
+      }
+      if (receipt != null) {
+        try (PreparedStatement ps = conn.prepareStatement("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)")) {
+          ps.setString(1, studyId);
+          ps.setLong(2, seq);
+          ps.setInt(3, result.round());
+          ps.setString(4, result.roundId());
+          ps.setLong(5, result.modelVersion());
+          ps.setBytes(6, receipt);
+          ps.executeUpdate();
+        }
       }
       if (newModel != null) {
         insertModel(studyId, newModel);
@@ -413,6 +428,25 @@ public final class JdbcStudyStore implements StudyStore {
     } catch (SQLException e) {
       rollback();
       throw new StoreException("cannot read the rounds of " + studyId + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized List<StoredReceipt> receipts(String studyId) {
+    List<StoredReceipt> out = new ArrayList<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT round, round_id, model_version, receipt FROM receipts"
+        + " WHERE study_id = ? ORDER BY seq")) {
+      ps.setString(1, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new StoredReceipt(rs.getInt(1), rs.getString(2), rs.getLong(3), rs.getBytes(4)));
+        }
+      }
+      conn.commit();
+      return out;
+    } catch (SQLException e) {
+      rollback();
+      throw new StoreException("cannot read the receipts of " + studyId + ": " + e.getMessage(), e);
     }
   }
 

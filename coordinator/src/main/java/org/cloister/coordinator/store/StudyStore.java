@@ -42,7 +42,27 @@ public interface StudyStore extends AutoCloseable {
    *
    * @param newModel the new model, or null when the round did not reach quorum
    */
-  void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends);
+  default void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends) {
+    commitRound(studyId, result, newModel, spends, null);
+  }
+
+  /**
+   * As {@link #commitRound(String, RoundResult, ModelArtifact, List)}, with the enclave's signed
+   * receipt for the new model (a {@code SignedReceipt}'s bytes) stored in the same transaction.
+   *
+   * @param receipt null when there is none (no new model, or plaintext aggregation)
+   */
+  void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends,
+                   byte[] receipt);
+
+  /** A stored aggregation receipt: the round it came with and the {@code SignedReceipt} bytes. */
+  record StoredReceipt(int round, String roundId, long modelVersion, byte[] signedReceipt) {
+  }
+
+  /** The study's aggregation receipts in commit order. */
+  default List<StoredReceipt> receipts(String studyId) {
+    return List.of();
+  }
 
   /**
    * Durably records a verified signed spend the moment it is received, whatever then happens to

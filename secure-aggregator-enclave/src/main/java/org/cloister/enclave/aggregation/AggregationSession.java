@@ -85,7 +85,7 @@ public final class AggregationSession {
   private final List<String> accepted = new ArrayList<>();
   private final Map<String, String> rejected = new LinkedHashMap<>();
   private double totalWeight;
-  private double maxWeight;
+  private final SiteLevelCentralDp centralDp;
   private boolean finished;
 
   public AggregationSession(AggregationPolicy policy, Set<String> members, HpkeKeyPair enclaveKey, FastHpke hpke,
@@ -103,8 +103,9 @@ public final class AggregationSession {
       batch[i] = new Pending(dimension * Float.BYTES);
       batchValues[i] = batch[i].values;
     }
-    this.sum = new float[dimension];
-    this.spare = new float[dimension];
+    this.centralDp = policy.centralDp() == null ? null : new SiteLevelCentralDp(policy.centralDp(), dimension);
+    this.sum = centralDp == null ? new float[dimension] : new float[0];
+    this.spare = centralDp == null ? new float[dimension] : new float[0];
   }
 
   /**
@@ -127,6 +128,14 @@ public final class AggregationSession {
     } else if (pending == BATCH) {
       settle();
     }
+  }
+
+  /** Records an update refused before the session saw it (e.g. its statement did not verify). */
+  public void reject(String label, String reason) {
+    if (finished) {
+      throw new IllegalStateException("session already finished");
+    }
+    rejected.putIfAbsent(label, reason);
   }
 
   private String check(String siteId, long numExamples, long baseModelVersion, String format, int len) {
@@ -182,7 +191,9 @@ public final class AggregationSession {
    * the same as adding the valid updates one by one in arrival order.
    */
   private void settle() {
-    if (pending == BATCH) {
+    if (centralDp != null) {
+      settleClipped();
+    } else if (pending == BATCH) {
       for (int j = 0; j < BATCH; j++) {
         batchWeights[j] = batch[j].weight;
       }
@@ -222,6 +233,22 @@ public final class AggregationSession {
     pending = 0;
   }
 
+  /** Central DP: each valid update is clipped to the policy's norm and added with weight 1. */
+  private void settleClipped() {
+    for (int j = 0; j < pending; j++) {
+      Pending u = batch[j];
+      double sq = UpdateKernel.exactSumOfSquares(u.values, 0, dimension);
+      String reason = validate(u, sq);
+      if (reason == null) {
+        centralDp.add(u.values, 0, sq);
+        accept(u);
+      } else {
+        rejected.putIfAbsent(u.siteId, reason);
+      }
+    }
+    pending = 0;
+  }
+
   private String validate(Pending u, double squares) {
     double sq = squares;
     if (!Double.isFinite(sq)) {
@@ -240,7 +267,6 @@ public final class AggregationSession {
   private void accept(Pending u) {
     accepted.add(u.siteId);
     totalWeight += u.weight;
-    maxWeight = Math.max(maxWeight, u.weight);
   }
 
   private void swap() {
@@ -282,11 +308,12 @@ public final class AggregationSession {
   }
 
   /**
-   * The weighted mean of the accepted updates, with central Gaussian noise when the policy asks for
-   * it: standard deviation z * bound * max(weight) / sum(weights), the sensitivity of the weighted
-   * mean to one site's update (DP-FedAvg with public weights). Ends the session.
+   * The released update. Without central DP: the mean of the accepted updates weighted by their
+   * example counts. With central DP ({@link SiteLevelCentralDp}): the sum of the clipped updates
+   * plus Gaussian noise of standard deviation z * S, divided by the policy's public denominator.
+   * Ends the session.
    *
-   * @param noise the noise source; required when the policy's noise multiplier is positive
+   * @param noise the noise source; required when the policy asks for central DP
    * @throws IllegalStateException when no update was accepted
    */
   public float[] meanUpdate(GaussianNoise noise) {
@@ -298,16 +325,20 @@ public final class AggregationSession {
     }
     finished = true;
     float[] mean = new float[dimension];
-    double inv = 1.0 / totalWeight;
-    for (int i = 0; i < dimension; i++) {
-      mean[i] = (float) (sum[i] * inv);
+    if (centralDp != null) {
+      Objects.requireNonNull(noise, "the policy asks for central DP but no GaussianNoise source is wired");
+      double[] released = centralDp.release(noise);
+      for (int i = 0; i < dimension; i++) {
+        mean[i] = (float) released[i];
+      }
+      Arrays.fill(released, 0);
+    } else {
+      double inv = 1.0 / totalWeight;
+      for (int i = 0; i < dimension; i++) {
+        mean[i] = (float) (sum[i] * inv);
+      }
     }
     close();
-    double z = policy.centralNoiseMultiplier();
-    if (z > 0) {
-      Objects.requireNonNull(noise, "the policy asks for central noise but no GaussianNoise source is wired");
-      noise.addTo(mean, z * policy.maxUpdateL2Norm() * maxWeight / totalWeight);
-    }
     return mean;
   }
 
@@ -320,13 +351,21 @@ public final class AggregationSession {
     }
     Arrays.fill(sum, 0f);
     Arrays.fill(spare, 0f);
+    if (centralDp != null) {
+      centralDp.wipe();
+    }
   }
 
-  /** Standard deviation of the central noise this session would add (0 without central DP). */
+  /**
+   * Standard deviation of the central noise on the released update: z * S / W from the policy
+   * (whoever took part), 0 without central DP.
+   */
   public double noiseStddev() {
-    if (!finished) {
-      settle();
-    }
-    return accepted.isEmpty() ? 0 : policy.centralNoiseMultiplier() * policy.maxUpdateL2Norm() * maxWeight / totalWeight;
+    return centralDp == null ? 0 : centralDp.meanNoiseStddev();
+  }
+
+  /** What one release spends per site (the Gaussian mechanism at the site level), or null without central DP. */
+  public org.cloister.dp.events.DpEvent centralDpEvent() {
+    return centralDp == null ? null : centralDp.event();
   }
 }

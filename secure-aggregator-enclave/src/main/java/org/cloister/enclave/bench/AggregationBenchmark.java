@@ -70,7 +70,7 @@ public final class AggregationBenchmark {
     SecureRandom random = new SecureRandom();
     HpkeKeyPair enclave = new Hpke().generateKeyPair();
     FastHpke hpke = new FastHpke();
-    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "bench", "bench", params, 1e6, 1, 0.0,
+    AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "bench", "bench", params, 1e6, 1, 2, null,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
     Set<String> members = new java.util.HashSet<>();
     for (int s = 0; s < sites; s++) {
@@ -197,7 +197,7 @@ public final class AggregationBenchmark {
       byte[] pt = new byte[dim * Float.BYTES];
       byte[] nonce = randomBytes(random, 12);
       byte[] ct = AesGcm.sealStream(k.getEncoded(), nonce, new byte[0], pt);
-      AggregationPolicy p = new AggregationPolicy(AggregationPolicy.FORMAT, "w", "w", dim, 1e6, 1, 0.0,
+      AggregationPolicy p = new AggregationPolicy(AggregationPolicy.FORMAT, "w", "w", dim, 1e6, 1, 2, null,
           AggregationPolicy.ServerOptimizerSpec.fedAvg());
       AggregationSession.RoundContext round = new AggregationSession.RoundContext("w", 1, "w", 1);
       byte[][] sealed = new byte[5][];

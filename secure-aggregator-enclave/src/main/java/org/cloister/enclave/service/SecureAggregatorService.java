@@ -12,22 +12,33 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
+import java.security.SecureRandom;
+import java.time.Clock;
 import java.util.stream.Collectors;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.aggregation.AggregationSession;
+import org.cloister.enclave.aggregation.ContributionVerifier;
 import org.cloister.enclave.aggregation.ServerOptimizer;
 import org.cloister.enclave.aggregation.UpdateKernel;
+import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
+import org.cloister.protocol.v1.AggregationReceipt;
+import org.cloister.protocol.v1.ReceiptContribution;
+import org.cloister.protocol.v1.ReceiptRejection;
+import org.cloister.dp.events.DpEventJson;
 import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.AttestationResponse;
 import org.cloister.protocol.v1.DescribeRequest;
 import org.cloister.protocol.v1.EnclaveDescription;
 import org.cloister.protocol.v1.ModelArtifact;
+import org.cloister.protocol.v1.RoundChallenge;
+import org.cloister.protocol.v1.RoundChallengeBody;
+import org.cloister.protocol.v1.RoundChallengeRequest;
 import org.cloister.protocol.v1.RoundHeader;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedUpdate;
@@ -39,55 +50,128 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The enclave's gRPC service (the host's only way in). Holds, in enclave memory only, the HPKE
- * private key, the last published model, the server optimizer's state and which (round id, site)
- * pairs and round ids it has already seen, so that the untrusted host cannot replay an update or a
- * whole round, nor roll the model back. Logs carry counts and identifiers, never values.
+ * private key, the attested signing key, the open rounds' challenges, the last published model, the
+ * server optimizer's state and which (round id, site) pairs and round ids it has already seen. An
+ * update counts only with a site's contribution statement that verifies under the consortium CA of
+ * the measured configuration and carries the challenge this instance issued for the round
+ * ({@link ContributionVerifier}); each challenge serves one Aggregate call; no model is published
+ * from fewer than the policy's cohort floor of authenticated training sites. So the untrusted host
+ * cannot forge, re-weight, swap or replay an update, replay a round, nor roll the model back within
+ * an instance; a restart invalidates every earlier challenge (docs/trust.md). Logs carry counts and
+ * identifiers, never values.
  */
 public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAggregatorImplBase {
   private static final Logger log = LoggerFactory.getLogger(SecureAggregatorService.class);
   private static final int MIN_NONCE = 16;
   private static final int MAX_NONCE = 64;
+  private static final int MAX_OPEN_ROUNDS = 64;
+  /** The purpose (domain) of round challenge signatures ({@link org.cloister.trust.attestation.EnclaveSignatures}). */
+  public static final String ROUND_CHALLENGE_PURPOSE = "round-challenge";
 
   private final AggregationPolicy policy;
   private final EnclaveConfig config;
   private final HpkeKeyPair key;
+  private final EnclaveSigner signer;
   private final AttestationPlatform platform;
   private final String platformName;
   private final Map<Integer, byte[]> pcrs;
   private final ModelVault vault;
   private final GaussianNoise noise;
   private final UpdateKernel kernel;
+  private final ReceiptIssuer receipts;
   private final ServerOptimizer optimizer;
   private final Set<String> members;
   private final Semaphore roundLock = new Semaphore(1); // released by whichever gRPC thread ends the call
   private final Set<String> seenUpdates = new HashSet<>();
-  private final Set<String> publishedRounds = new HashSet<>();
+  private final Set<String> publishedRounds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Rounds opened by GetRoundChallenge and not yet aggregated, oldest first (bounded). */
+  private final LinkedHashMap<String, ContributionVerifier.OpenRound> openRounds = new LinkedHashMap<>();
+  /** Round ids whose challenge an Aggregate call spent: never opened again. */
+  private final Set<String> spentRounds = new HashSet<>();
+  private final ContributionVerifier contributions;
+  private final SecureRandom random;
   private Published latest;
+  private int centralReleases;
 
   private record Published(long version, byte[] artifactSha256, float[] weights) {
   }
 
   /**
-   * @param noise central DP noise source; required when the policy's noise multiplier is positive
+   * @param signer the enclave's attested signing key (bound in every attestation document it serves)
+   * @param noise central DP noise source; required when the policy asks for central DP
+   * @param receipts signs the receipt of every published model with the attested key
    */
-  public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key,
+  public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key, EnclaveSigner signer,
                                  AttestationPlatform platform, String platformName, Map<Integer, byte[]> pcrs,
-                                 ModelVault vault, GaussianNoise noise, UpdateKernel kernel) {
-    if (policy.centralNoiseMultiplier() > 0 && noise == null) {
-      throw new IllegalArgumentException("the aggregation policy asks for central noise (z = "
-          + policy.centralNoiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
+                                 ModelVault vault, GaussianNoise noise, UpdateKernel kernel, ReceiptIssuer receipts) {
+    if (policy.centralDp() != null && noise == null) {
+      throw new IllegalArgumentException("the aggregation policy asks for central DP (z = "
+          + policy.centralDp().noiseMultiplier() + ") but no secure Gaussian noise source is wired into the enclave");
     }
     this.policy = policy;
     this.config = config;
     this.key = key;
+    this.signer = signer;
     this.platform = platform;
     this.platformName = platformName;
     this.pcrs = Map.copyOf(pcrs);
     this.vault = vault;
     this.noise = noise;
     this.kernel = kernel;
+    this.receipts = java.util.Objects.requireNonNull(receipts, "receipts");
     this.optimizer = ServerOptimizer.of(policy.serverOptimizer(), policy.dimension());
     this.members = config.members().stream().map(EnclaveConfig.Member::id).collect(Collectors.toUnmodifiableSet());
+    this.contributions = new ContributionVerifier(config, Clock.systemUTC());
+    this.random = new SecureRandom();
+  }
+
+  @Override
+  public void getRoundChallenge(RoundChallengeRequest req, StreamObserver<RoundChallenge> out) {
+    int n = req.getNonce().size();
+    if (n < MIN_NONCE || n > MAX_NONCE) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription("nonce must be " + MIN_NONCE + ".." + MAX_NONCE
+          + " bytes, got " + n).asRuntimeException());
+      return;
+    }
+    if (!req.getStudyId().equals(policy.studyId())) {
+      out.onError(Status.NOT_FOUND.withDescription("this enclave aggregates study " + policy.studyId()
+          + ", not '" + req.getStudyId() + "'").asRuntimeException());
+      return;
+    }
+    if (req.getRoundId().isEmpty() || req.getRoundId().length() > 128) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription("round_id must be 1..128 characters").asRuntimeException());
+      return;
+    }
+    ContributionVerifier.OpenRound open;
+    synchronized (openRounds) {
+      if (spentRounds.contains(req.getRoundId()) || publishedRounds.contains(req.getRoundId())) {
+        out.onError(Status.FAILED_PRECONDITION.withDescription("round id " + req.getRoundId()
+            + " was already aggregated by this enclave: its challenge is spent").asRuntimeException());
+        return;
+      }
+      open = openRounds.get(req.getRoundId());
+      if (open == null) {
+        byte[] challenge = new byte[32];
+        random.nextBytes(challenge);
+        open = new ContributionVerifier.OpenRound(policy.studyId(), req.getRound(), req.getRoundId(),
+            req.getBaseModelVersion(), challenge);
+        openRounds.put(req.getRoundId(), open);
+        while (openRounds.size() > MAX_OPEN_ROUNDS) { // the host cannot grow enclave memory without bound
+          openRounds.remove(openRounds.keySet().iterator().next());
+        }
+      } else if (open.round() != req.getRound() || open.baseModelVersion() != req.getBaseModelVersion()) {
+        out.onError(Status.FAILED_PRECONDITION.withDescription("round id " + req.getRoundId() + " is open as round "
+            + open.round() + " on model version " + open.baseModelVersion() + ", not round " + req.getRound()
+            + " on version " + req.getBaseModelVersion()).asRuntimeException());
+        return;
+      }
+    }
+    byte[] body = RoundChallengeBody.newBuilder().setStudyId(open.studyId()).setRound(open.round())
+        .setRoundId(open.roundId()).setBaseModelVersion(open.baseModelVersion())
+        .setChallenge(ByteString.copyFrom(open.challenge())).setNonce(req.getNonce()).build().toByteArray();
+    out.onNext(RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body))
+        .setSignature(ByteString.copyFrom(signer.sign(ROUND_CHALLENGE_PURPOSE, body))).build());
+    out.onCompleted();
   }
 
   @Override
@@ -103,7 +187,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
           + ", not '" + req.getStudyId() + "'").asRuntimeException());
       return;
     }
-    byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), null, key.publicKey());
+    // binds the verifier's nonce, the HPKE key updates are sealed to and the enclave's signing key
+    byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), signer.attestationUserData(),
+        key.publicKey());
     out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
     out.onCompleted();
   }
@@ -128,9 +214,11 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private final StreamObserver<AggregateOutput> out;
     private AggregationSession session;
     private RoundHeader header;
+    private ContributionVerifier.OpenRound round;
     private float[] base;
     private boolean done;
     private boolean locked;
+    private final Map<String, byte[]> statementDigests = new java.util.HashMap<>();
 
     RoundStream(StreamObserver<AggregateOutput> out) {
       this.out = out;
@@ -174,8 +262,25 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId()
             + " was already aggregated and published (a replayed round)").asRuntimeException();
       }
+      ContributionVerifier.OpenRound open;
+      synchronized (openRounds) {
+        open = openRounds.remove(h.getRoundId());
+        if (open == null) {
+          throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId() + " has no open challenge: "
+              + (spentRounds.contains(h.getRoundId()) ? "it was already aggregated (its challenge is spent)"
+              : "this enclave instance never opened it (GetRoundChallenge), or opened it before a restart"))
+              .asRuntimeException();
+        }
+        spentRounds.add(h.getRoundId()); // one Aggregate call per challenge, whatever its outcome
+      }
+      if (open.round() != h.getRound() || open.baseModelVersion() != h.getBaseModel().getVersion()) {
+        throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId() + " was opened as round "
+            + open.round() + " on model version " + open.baseModelVersion() + ", but the header says round "
+            + h.getRound() + " on version " + h.getBaseModel().getVersion()).asRuntimeException();
+      }
       base = loadBase(h.getBaseModel());
       header = h;
+      round = open;
       session = new AggregationSession(policy, members, key, new FastHpke(), kernel,
           new AggregationSession.RoundContext(h.getStudyId(), h.getRound(), h.getRoundId(), h.getBaseModel().getVersion()),
           new AggregationSession.ReplayGuard() {
@@ -195,10 +300,24 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       if (session == null) {
         throw Status.INVALID_ARGUMENT.withDescription("an update before the round header").asRuntimeException();
       }
-      ByteString payload = u.getPayload();
-      byte[] bytes = payload.toByteArray();
-      session.offer(u.getSiteId(), u.getNumExamples(), u.getBaseModelVersion(), u.getPayloadFormat(), bytes, 0,
-          bytes.length);
+      byte[] bytes = u.getPayload().toByteArray();
+      ContributionVerifier.Verified v;
+      try {
+        v = contributions.verify(u, bytes, round);
+      } catch (ContributionVerifier.Refused e) {
+        // keyed by the host's label: the only name an unauthenticated update has
+        session.reject(u.getSiteId().isEmpty() ? "(unlabelled)" : u.getSiteId(), e.getMessage());
+        return;
+      }
+      String replayKey = round.roundId() + "\u0000" + v.siteId();
+      boolean openedBefore = seenUpdates.contains(replayKey);
+      // identity and weight from the verified statement only; the host's copies are ignored
+      session.offer(v.siteId(), v.weight(), round.baseModelVersion(), u.getPayloadFormat(), bytes, 0, bytes.length);
+      if (!openedBefore && seenUpdates.contains(replayKey)) {
+        // this offer is the one the enclave opened for the site (at most one per round): the receipt
+        // names the digest of its verified contribution statement
+        statementDigests.put(v.siteId(), v.statementSha256());
+      }
     }
 
     @Override
@@ -236,9 +355,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       List<String> accepted = session.accepted();
       Map<String, String> rejected = new LinkedHashMap<>(session.rejected());
       rejected.forEach((site, reason) -> log.info("round {}: update from {} rejected: {}", header.getRound(), site, reason));
-      if (accepted.size() < policy.minUpdates()) {
-        String detail = accepted.size() + " valid update(s); the policy publishes a model only from at least "
-            + policy.minUpdates();
+      if (accepted.size() < policy.publishFloor()) {
+        String detail = "below_cohort_floor: " + accepted.size() + " authenticated valid training site(s); the "
+            + "policy publishes a model only from at least " + policy.publishFloor();
         for (String s : accepted) {
           rejected.put(s, "not_published: " + detail);
         }
@@ -246,7 +365,17 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         log.info("round {}: not published ({})", header.getRound(), detail);
         return AggregateOutput.newBuilder().setPublished(false).putAllRejected(rejected).setDetail(detail).build();
       }
+      if (policy.centralDp() != null && centralReleases >= policy.centralDp().maxReleases()) {
+        session.close();
+        String detail = "the site-level central DP budget allows " + policy.centralDp().maxReleases()
+            + " noised model(s) and all were published";
+        log.info("round {}: not published ({})", header.getRound(), detail);
+        throw Status.FAILED_PRECONDITION.withDescription(detail).asRuntimeException();
+      }
       float[] mean = session.meanUpdate(noise);
+      if (policy.centralDp() != null) {
+        centralReleases++;
+      }
       float[] next = optimizer.step(base, mean);
       long version = header.getBaseModel().getVersion() + 1;
       ModelVault.Publication publication = vault.publish(next, version);
@@ -256,8 +385,22 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       publishedRounds.add(header.getRoundId());
       log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",
           header.getRound(), version, accepted.size(), rejected.size(), copies.size());
+      AggregationReceipt.Builder receipt = AggregationReceipt.newBuilder().setStudyId(policy.studyId())
+          .setRound(header.getRound()).setRoundId(header.getRoundId())
+          .setBaseModelVersion(header.getBaseModel().getVersion()).setModelVersion(version)
+          .setModelSha256(ByteString.copyFrom(latest.artifactSha256())).setCohortFloor(policy.publishFloor());
+      for (String site : accepted) {
+        receipt.addContributions(ReceiptContribution.newBuilder().setSiteId(site)
+            .setStatementSha256(ByteString.copyFrom(statementDigests.get(site))));
+      }
+      new java.util.TreeMap<>(rejected).forEach((site, reason) ->
+          receipt.addRejected(ReceiptRejection.newBuilder().setSiteId(site).setReason(reason)));
+      if (session.centralDpEvent() != null) {
+        receipt.setCentralDpEvent(DpEventJson.toJson(session.centralDpEvent()))
+            .setCentralNoiseStddev(session.noiseStddev());
+      }
       return AggregateOutput.newBuilder().setPublished(true).setModel(artifact).addAllAggregated(accepted)
-          .putAllRejected(rejected).addAllCopies(copies)
+          .putAllRejected(rejected).addAllCopies(copies).setReceipt(receipts.issue(receipt))
           .setDetail(String.format(java.util.Locale.ROOT, "%d update(s) aggregated%s", accepted.size(),
               session.noiseStddev() > 0 ? ", central noise added" : ""))
           .build();

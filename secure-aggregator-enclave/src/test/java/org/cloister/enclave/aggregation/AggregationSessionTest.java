@@ -26,7 +26,11 @@ class AggregationSessionTest {
   private final AggregationSession.RoundContext round = new AggregationSession.RoundContext("study", 3, "rid-3", 7);
 
   static AggregationPolicy policy(double bound, double noise) {
-    return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, noise,
+    return policy(bound, noise > 0 ? new AggregationPolicy.CentralDp(bound, noise, 4, 10, 1e-5) : null);
+  }
+
+  static AggregationPolicy policy(double bound, AggregationPolicy.CentralDp centralDp) {
+    return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, 2, centralDp,
         AggregationPolicy.ServerOptimizerSpec.fedAvg());
   }
 
@@ -191,16 +195,52 @@ class AggregationSessionTest {
   }
 
   @Test
-  void centralNoiseHasTheDpFedAvgScale() throws Exception {
-    AggregationSession s = session(policy(2.0, 1.5), new ScalarKernel(), new MemoryGuard());
+  void centralNoiseScaleIsFixedByThePolicyNotByWhoTookPartOrTheirWeights() throws Exception {
+    // z = 1.5, S = 2, public denominator W = 4: the released update's noise std is z S / W = 0.75
+    AggregationPolicy.CentralDp dp = new AggregationPolicy.CentralDp(2.0, 1.5, 4, 10, 1e-5);
     float[] zero = new float[DIM];
-    offer(s, "site-1", 30, seal("site-1", round, zero));
-    offer(s, "site-2", 10, seal("site-2", round, zero));
-    // sensitivity of the weighted mean: bound * max weight / total weight = 2 * 30 / 40
-    assertThat(s.noiseStddev()).isCloseTo(1.5 * 2.0 * 30 / 40, within(1e-12));
-    GaussianNoise ones = () -> 1.0; // deterministic: every sample is +1
-    float[] mean = s.meanUpdate(ones);
-    assertThat(mean[0]).isCloseTo((float) (1.5 * 2.0 * 30 / 40), within(1e-6f));
+    AggregationSession two = session(policy(100, dp), new ScalarKernel(), new MemoryGuard());
+    offer(two, "site-1", 30, seal("site-1", round, zero));
+    offer(two, "site-2", 10, seal("site-2", round, zero));
+    AggregationSession one = session(policy(100, dp), new ScalarKernel(), new MemoryGuard());
+    offer(one, "site-1", 1L << 40, seal("site-1", round, zero)); // a host-inflated weight changes nothing
+    assertThat(two.noiseStddev()).isEqualTo(one.noiseStddev()).isEqualTo(1.5 * 2.0 / 4);
+    // and measured: the empirical std of the released coordinates (seeded secure noise) is 0.75 for both sets
+    for (AggregationSession s : List.of(one, two)) {
+      float[] mean = s.meanUpdate(org.cloister.dp.noise.SecureGaussianNoise.seeded(11));
+      double sq = 0;
+      for (float v : mean) {
+        sq += (double) v * v;
+      }
+      assertThat(Math.sqrt(sq / DIM)).isCloseTo(0.75, within(0.75 * 0.07)); // 1003 samples: ~2.2% sd
+    }
+  }
+
+  @Test
+  void underCentralDpEveryUpdateIsClippedToThePolicyNormAndSummedWithEqualWeights() throws Exception {
+    AggregationPolicy.CentralDp dp = new AggregationPolicy.CentralDp(1.0, 1.0, 2, 10, 1e-5);
+    AggregationSession s = session(policy(Float.MAX_VALUE, dp), new ScalarKernel(), new MemoryGuard());
+    float[] small = new float[DIM];
+    small[0] = 0.5f;
+    float[] huge = new float[DIM];
+    java.util.Arrays.fill(huge, 1e30f); // an adversarial update, finite but enormous
+    float[] nan = new float[DIM];
+    nan[5] = Float.NaN;
+    offer(s, "site-1", 1, seal("site-1", round, small));
+    offer(s, "site-2", 1L << 40, seal("site-2", round, huge));
+    offer(s, "site-3", 7, seal("site-3", round, nan));
+    assertThat(s.accepted()).containsExactly("site-1", "site-2");
+    assertThat(reason(s, "site-3")).startsWith("not_finite");
+    float[] mean = s.meanUpdate(new GaussianNoise() {
+      @Override
+      public double nextStandard() {
+        return 0; // a zero noise source: shows the clipped sum itself
+      }
+    });
+    // (0.5 e0 + huge clipped to norm 1) / 2: the huge update contributes 1/sqrt(DIM) per coordinate
+    double c = 1.0 / Math.sqrt(DIM);
+    assertThat(mean[0]).isCloseTo((float) ((0.5 + c) / 2), within(1e-6f));
+    assertThat(mean[1]).isCloseTo((float) (c / 2), within(1e-6f));
   }
 
   @Test

@@ -189,8 +189,9 @@ public final class RoundBenchmark {
         + total + " rounds (" + opts.warmup() + " warm-up)");
 
     TimedStore store = new TimedStore(new JdbcStudyStore("jdbc:sqlite:" + work.resolve("coordinator.db")));
+    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(studyId, Duration.ofDays(1));
     AggregationStack stack = mode == Mode.SECURE
-        ? SecureAggregationStack.start(simCfg, model0, members)
+        ? SecureAggregationStack.start(simCfg, model0, members, java.util.Set.of(), pki.ca())
         : AggregationStack.plaintext(p);
     TimedAggregator aggregator = new TimedAggregator(stack.aggregator());
     RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(), aggregator, store, null,
@@ -209,7 +210,6 @@ public final class RoundBenchmark {
     List<ManagedChannel> channels = new ArrayList<>();
     List<SiteLedger> ledgers = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(n);
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(studyId, Duration.ofDays(1));
     long setupMillis;
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
         engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices)) {
@@ -239,7 +239,7 @@ public final class RoundBenchmark {
         UpdateSealer timed = timedSealer(stack.sealer(siteId, ch), site, n, total, sealMs, openMs);
         SiteLedger ledger = new SiteLedger("jdbc:sqlite::memory:");
         ledgers.add(ledger);
-        SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), 1e-5,
+        SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), party.certificate(), 1e-5,
             org.cloister.site.ledger.DatasetFingerprint.of(siteId, "benchmark")),
             ledger, new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(60)));
         futures.add(pool.submit(agent));
@@ -374,9 +374,10 @@ public final class RoundBenchmark {
     }
 
     @Override
-    public void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends) {
+    public void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends,
+                            byte[] receipt) {
       long t0 = System.nanoTime();
-      inner.commitRound(studyId, result, newModel, spends);
+      inner.commitRound(studyId, result, newModel, spends, receipt);
       millis.put(result.round(), (System.nanoTime() - t0) / 1e6);
     }
 
@@ -413,6 +414,11 @@ public final class RoundBenchmark {
     @Override
     public List<LedgerEntry> ledger(String studyId) {
       return inner.ledger(studyId);
+    }
+
+    @Override
+    public List<StoredReceipt> receipts(String studyId) {
+      return inner.receipts(studyId);
     }
 
     @Override

@@ -132,11 +132,18 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, e.getMessage(), java.util.Map.of()));
       return;
     }
+    if (sealed.roundChallenge() != null && !signer.signsContributions()) {
+      String why = "the secure aggregator needs a signed contribution statement and this site has no consortium "
+          + "certificate to sign it with";
+      log.warn("site {}: round {} not sent: {}", siteId, task.getRound(), why);
+      addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, why, java.util.Map.of()));
+      return;
+    }
     // privacy is spent when the update leaves the hospital: sign and record it durably first
     org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
     ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), signer.datasetId(), update.spent(), update.epsilonAfter(),
         spend.getSpend().toByteArray(), spend.getSignature().toByteArray());
-    UpdateEnvelope env = UpdateEnvelope.newBuilder()
+    UpdateEnvelope env0 = UpdateEnvelope.newBuilder()
         .setStudyId(task.getStudyId())
         .setRound(task.getRound())
         .setRoundId(task.getRoundId())
@@ -148,6 +155,10 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         .putAllMetrics(update.metrics())
         .setSpend(spend)
         .build();
+    // the statement the secure aggregator authenticates the update by (identity and weight come only from it)
+    UpdateEnvelope env = sealed.roundChallenge() == null ? env0 : env0.toBuilder().setContribution(
+        signer.signContribution(task, update.numExamples(), sealed.format(), sealed.payload(), sealed.roundChallenge(),
+            spend)).build();
     try {
       // retried while the coordinator is unreachable, until the round's deadline
       withRetry("submit", () -> stub.withDeadlineAfter(60, TimeUnit.SECONDS).submitUpdate(env), task.getDeadlineUnixMs());

@@ -11,9 +11,18 @@ import org.cloister.protocol.v1.RoundTask;
  */
 public interface UpdateSealer {
 
-  record Sealed(String format, byte[] payload, Map<String, String> metadata) {
+  /**
+   * @param roundChallenge the secure aggregator's verified challenge for the round, which the site's
+   *                       signed contribution statement must carry; null when nothing is to be signed
+   *                       (the plaintext development baseline)
+   */
+  record Sealed(String format, byte[] payload, Map<String, String> metadata, byte[] roundChallenge) {
     public Sealed {
       metadata = Map.copyOf(metadata);
+    }
+
+    public Sealed(String format, byte[] payload, Map<String, String> metadata) {
+      this(format, payload, metadata, null);
     }
   }
 

@@ -5,7 +5,11 @@ import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.security.PublicKey;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
@@ -14,11 +18,15 @@ import java.util.concurrent.TimeUnit;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AttestationRelayGrpc;
 import org.cloister.protocol.v1.AttestationRequest;
+import org.cloister.protocol.v1.RoundChallenge;
+import org.cloister.protocol.v1.RoundChallengeBody;
+import org.cloister.protocol.v1.RoundChallengeRequest;
 import org.cloister.protocol.v1.RoundTask;
 import org.cloister.protocol.v1.UpdateAad;
 import org.cloister.site.agent.UpdateSealer;
 import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.EnclaveSignatures;
 import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.VerifiedAttestation;
 import org.cloister.trust.attestation.nitro.AwsNitroRoot;
@@ -29,10 +37,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Seals each update to the attested secure aggregator. For every update it asks (through the
- * coordinator's relay) for a fresh attestation document carrying its own random nonce, verifies the
- * document's chain, its PCRs against the values the consortium expects and the nonce, and
- * encrypts the update with HPKE (RFC 9180: X25519, HKDF-SHA256, AES-256-GCM) to the public key
+ * Seals each update to the attested secure aggregator. Once per enclave instance it asks (through
+ * the coordinator's relay) for an attestation document carrying its own random nonce and verifies
+ * the document's chain, its PCRs against the values the consortium expects and the nonce; the
+ * document binds the enclave's HPKE key and its signing key. Every round it then asks for the
+ * enclave's round challenge with a fresh nonce and checks the enclave's signature over both (so
+ * freshness is kept without re-verifying the chain), and encrypts the update with HPKE (RFC 9180: X25519, HKDF-SHA256, AES-256-GCM) to the public key
  * the document binds. The associated data binds study, round, round id, site, base model version
  * and dimension, so the coordinator cannot relabel or replay it into another context. Global
  * models are opened with this site's sealing key ({@link SealedModelOpener}).
@@ -43,6 +53,10 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   static final byte[] UPDATE_INFO = "cloister/v1 update".getBytes(StandardCharsets.US_ASCII);
   private static final Logger log = LoggerFactory.getLogger(AttestedHpkeSealer.class);
   private static final int NONCE_BYTES = 32;
+  /** Purpose of the enclave's round challenge signatures (the enclave's {@code ROUND_CHALLENGE_PURPOSE}). */
+  static final String ROUND_CHALLENGE_PURPOSE = "round-challenge";
+  /** A verified attestation is re-verified in full after this long (certificate validity, revocation by expiry). */
+  public static final Duration REATTEST_AFTER = Duration.ofHours(1);
 
   private final AttestationRelayGrpc.AttestationRelayBlockingStub relay;
   private final String siteId;
@@ -51,6 +65,9 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   private final Clock clock;
   private final SecureRandom random;
   private final SealedModelOpener opener;
+  private final AtomicInteger attestations = new AtomicInteger();
+  private AttestedEnclave attested;
+  private long highestBase;
 
   /**
    * @param coordinator  channel to the coordinator (serves the attestation relay)
@@ -84,16 +101,14 @@ public final class AttestedHpkeSealer implements UpdateSealer {
 
   @Override
   public Sealed seal(RoundTask task, float[] delta) {
-    VerifiedAttestation enclave = attest(task.getStudyId());
-    byte[] pk = enclave.publicKey().orElseThrow(() -> new SealingException(
-        "the enclave's attestation document binds no public key to encrypt to"));
+    Challenged c = challenge(task);
     byte[] aad = aad(task.getStudyId(), task.getRound(), task.getRoundId(), siteId, task.getModel().getVersion(),
         delta.length);
     byte[] plain = FloatCodec.encode(delta);
     try {
       // the JDK's AES-GCM (processor instructions); a FastHpke is cheap and not thread-safe: one per update
-      byte[] sealed = new FastHpke().sealStream(pk, UPDATE_INFO, aad, plain, random);
-      return new Sealed(UPDATE_FORMAT, sealed, Map.of());
+      byte[] sealed = new FastHpke().sealStream(c.enclave().hpkePublicKey(), UPDATE_INFO, aad, plain, random);
+      return new Sealed(UPDATE_FORMAT, sealed, Map.of(), c.challenge());
     } catch (HpkeException e) {
       throw new SealingException("cannot encrypt to the enclave's key: " + e.getMessage(), e);
     } finally {
@@ -104,6 +119,106 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   @Override
   public float[] openGlobalModel(RoundTask task, int dimension) {
     return opener.open(task.getModel(), dimension);
+  }
+
+  /** An enclave instance whose attestation this site verified: the keys the document binds. */
+  record AttestedEnclave(VerifiedAttestation attestation, byte[] hpkePublicKey, PublicKey signingKey, Instant verifiedAt) {
+  }
+
+  /** The round's challenge, verified under the attested enclave's signing key. */
+  record Challenged(AttestedEnclave enclave, byte[] challenge) {
+  }
+
+  /**
+   * The enclave's challenge for the task's round, signed over our fresh nonce by the key of an
+   * enclave instance whose attestation we verified (the full document, chain included, is checked
+   * once per instance, and again after {@link #REATTEST_AFTER}). A signature that does not verify
+   * under the cached key means another instance (a restart) or a forgery: we re-attest once, with a
+   * new nonce, and give up if it still does not verify.
+   */
+  Challenged challenge(RoundTask task) {
+    long base = task.getModel().getVersion();
+    synchronized (this) {
+      // the model only moves forward: a host that restarts the enclave (wiping its memory) and offers
+      // an older published model as the round's base gets no update from this site
+      if (base < highestBase) {
+        throw new SealingException("round " + task.getRound() + " trains from model version " + base + ", older than "
+            + "version " + highestBase + " this site already trained from: refusing a rollback; not sending the update");
+      }
+      highestBase = base;
+    }
+    AttestedEnclave e = current(task.getStudyId(), false);
+    byte[] challenge = roundChallenge(task, e);
+    if (challenge == null) {
+      e = current(task.getStudyId(), true);
+      challenge = roundChallenge(task, e);
+      if (challenge == null) {
+        throw new SealingException("the round challenge for round " + task.getRound() + " is not signed by the "
+            + "attested enclave's key (" + EnclaveSignatures.USER_DATA_TAG + "); not sending the update");
+      }
+    }
+    return new Challenged(e, challenge);
+  }
+
+  private synchronized AttestedEnclave current(String studyId, boolean force) {
+    if (force || attested == null || clock.instant().isAfter(attested.verifiedAt().plus(REATTEST_AFTER))) {
+      VerifiedAttestation a = attest(studyId);
+      byte[] pk = a.publicKey().orElseThrow(() -> new SealingException(
+          "the enclave's attestation document binds no public key to encrypt to"));
+      PublicKey signing;
+      try {
+        signing = EnclaveSignatures.signingKey(a);
+      } catch (AttestationException ex) {
+        throw new SealingException("the enclave's attestation was refused (" + ex.reason() + "): " + ex.getMessage(), ex);
+      }
+      attested = new AttestedEnclave(a, pk, signing, clock.instant());
+      attestations.incrementAndGet();
+    }
+    return attested;
+  }
+
+  /** The verified 32-byte challenge, or null when the answer is not signed by {@code e}'s key. */
+  private byte[] roundChallenge(RoundTask task, AttestedEnclave e) {
+    byte[] nonce = new byte[NONCE_BYTES];
+    random.nextBytes(nonce);
+    RoundChallenge rc;
+    try {
+      rc = relay.withDeadlineAfter(30, TimeUnit.SECONDS).getRoundChallenge(RoundChallengeRequest.newBuilder()
+          .setStudyId(task.getStudyId()).setRound(task.getRound()).setRoundId(task.getRoundId())
+          .setBaseModelVersion(task.getModel().getVersion()).setNonce(ByteString.copyFrom(nonce)).build());
+    } catch (StatusRuntimeException ex) {
+      throw new SealingException("cannot obtain the enclave's round challenge: " + ex.getStatus().getCode() + ": "
+          + ex.getStatus().getDescription(), ex);
+    }
+    if (!EnclaveSignatures.verify(e.signingKey(), ROUND_CHALLENGE_PURPOSE, rc.getBody().toByteArray(),
+        rc.getSignature().toByteArray())) {
+      return null;
+    }
+    RoundChallengeBody b;
+    try {
+      b = RoundChallengeBody.parseFrom(rc.getBody());
+    } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+      throw new SealingException("the enclave's round challenge does not parse", ex);
+    }
+    if (!java.security.MessageDigest.isEqual(b.getNonce().toByteArray(), nonce)) {
+      throw new SealingException("the round challenge does not echo this site's nonce (a stale answer replayed); "
+          + "not sending the update");
+    }
+    if (!b.getStudyId().equals(task.getStudyId()) || b.getRound() != task.getRound()
+        || !b.getRoundId().equals(task.getRoundId()) || b.getBaseModelVersion() != task.getModel().getVersion()) {
+      throw new SealingException("the enclave's challenge is for round " + b.getRound() + " (id " + b.getRoundId()
+          + ") on model version " + b.getBaseModelVersion() + ", not the task's round " + task.getRound() + " (id "
+          + task.getRoundId() + ") on version " + task.getModel().getVersion() + "; not sending the update");
+    }
+    if (b.getChallenge().size() != 32) {
+      throw new SealingException("the enclave's round challenge is not 32 bytes");
+    }
+    return b.getChallenge().toByteArray();
+  }
+
+  /** How many attestation documents this sealer verified in full (one per enclave instance, normally). */
+  public int attestationsVerified() {
+    return attestations.get();
   }
 
   /** A fresh document with our own nonce, verified against the consortium's expectations. */

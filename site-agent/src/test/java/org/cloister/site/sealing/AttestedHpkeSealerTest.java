@@ -10,7 +10,11 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.util.Map;
 import org.cloister.protocol.FloatCodec;
@@ -19,9 +23,13 @@ import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.AttestationResponse;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.ModelCopyAad;
+import org.cloister.protocol.v1.RoundChallenge;
+import org.cloister.protocol.v1.RoundChallengeBody;
+import org.cloister.protocol.v1.RoundChallengeRequest;
 import org.cloister.protocol.v1.RoundTask;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedModelRequest;
+import org.cloister.trust.attestation.EnclaveSignatures;
 import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.attestation.nitro.SimulatedPcrs;
@@ -46,20 +54,58 @@ class AttestedHpkeSealerTest {
   final HpkeKeyPair enclave = HPKE.generateKeyPair();
   final HpkeKeyPair siteKey = HPKE.generateKeyPair();
 
-  /** The coordinator's relay as a test double in front of a simulated enclave. */
+  static KeyPair p256() {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+      g.initialize(new ECGenParameterSpec("secp256r1"));
+      return g.generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The coordinator's relay as a test double in front of a simulated enclave (with its attested signing key). */
   final class Relay extends AttestationRelayGrpc.AttestationRelayImplBase {
     volatile Map<Integer, byte[]> enclavePcrs = pcrs;
     volatile DevelopmentAttestationAuthority signer = authority;
+    volatile KeyPair enclaveSigning = p256();
+    /** Signs challenges with this key instead (a host forging them), when set. */
+    volatile KeyPair challengeSigner;
     volatile boolean replay;
     volatile byte[] last;
+    volatile RoundChallenge replayChallenge;
     volatile SealedModelCopy copy;
+    final byte[] challenge = new byte[32];
+    int attestations;
+
+    Relay() {
+      random.nextBytes(challenge);
+    }
 
     @Override
     public void getAttestation(AttestationRequest req, StreamObserver<AttestationResponse> out) {
+      attestations++;
       byte[] doc = replay && last != null ? last
-          : signer.issue("enclave", enclavePcrs, req.getNonce().toByteArray(), null, enclave.publicKey());
+          : signer.issue("enclave", enclavePcrs, req.getNonce().toByteArray(),
+              EnclaveSignatures.userData(enclaveSigning.getPublic()), enclave.publicKey());
       last = doc;
       out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void getRoundChallenge(RoundChallengeRequest req, StreamObserver<RoundChallenge> out) {
+      if (replayChallenge != null) {
+        out.onNext(replayChallenge);
+        out.onCompleted();
+        return;
+      }
+      byte[] body = RoundChallengeBody.newBuilder().setStudyId(req.getStudyId()).setRound(req.getRound())
+          .setRoundId(req.getRoundId()).setBaseModelVersion(req.getBaseModelVersion())
+          .setChallenge(ByteString.copyFrom(challenge)).setNonce(req.getNonce()).build().toByteArray();
+      KeyPair k = challengeSigner != null ? challengeSigner : enclaveSigning;
+      out.onNext(RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body)).setSignature(ByteString.copyFrom(
+          EnclaveSignatures.sign(k.getPrivate(), AttestedHpkeSealer.ROUND_CHALLENGE_PURPOSE, body))).build());
       out.onCompleted();
     }
 
@@ -104,6 +150,8 @@ class AttestedHpkeSealerTest {
     byte[] aad = AttestedHpkeSealer.aad("s", 4, "r-4", "site-2", 5, 3);
     byte[] plain = HPKE.openStream(enclave, sealed.payload(), AttestedHpkeSealer.UPDATE_INFO, aad);
     assertThat(FloatCodec.decode(plain, 3)).containsExactly(delta);
+    assertThat(sealed.roundChallenge()).as("the enclave's verified challenge, for the signed statement")
+        .containsExactly(relay.challenge);
     // relabelled as another site's: does not open
     assertThatThrownBy(() -> HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO,
         AttestedHpkeSealer.aad("s", 4, "r-4", "site-3", 5, 3))).hasMessageContaining("authentication tag mismatch");
@@ -113,8 +161,44 @@ class AttestedHpkeSealerTest {
   void aReplayedAttestationDocumentIsRefused() {
     sealer.seal(task(5), new float[] {1, 2, 3});
     relay.replay = true; // the host answers the next request with the previous document (old nonce)
-    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3}))
+    AttestedHpkeSealer another = new AttestedHpkeSealer(channel, "site-2",
+        new NitroAttestationVerifier(authority.rootCertificate()), pcrs, new SealedModelOpener(channel, "site-2", siteKey),
+        Clock.systemUTC(), random);
+    assertThatThrownBy(() -> another.seal(task(5), new float[] {1, 2, 3}))
         .isInstanceOf(SealingException.class).hasMessageContaining("NONCE_MISMATCH").hasMessageContaining("not sending");
+  }
+
+  @Test
+  void theAttestationIsVerifiedOncePerEnclaveInstanceAndEveryRoundsChallengeUnderItsKey() {
+    for (int i = 0; i < 3; i++) {
+      sealer.seal(task(5 + i), new float[] {1, 2, 3});
+    }
+    assertThat(relay.attestations).isEqualTo(1);
+    assertThat(sealer.attestationsVerified()).isEqualTo(1);
+    // a restarted enclave (new signing key): the cached key fails, the site re-attests once and goes on
+    relay.enclaveSigning = p256();
+    sealer.seal(task(8), new float[] {1, 2, 3});
+    assertThat(sealer.attestationsVerified()).isEqualTo(2);
+  }
+
+  @Test
+  void aChallengeForgedByTheHostOrReplayedOrARolledBackBaseIsRefused() {
+    sealer.seal(task(5), new float[] {1, 2, 3});
+    // signed by a key the host made: not the attested one, even after re-attesting
+    relay.challengeSigner = p256();
+    assertThatThrownBy(() -> sealer.seal(task(6), new float[] {1, 2, 3}))
+        .hasMessageContaining("not signed by the attested enclave's key");
+    relay.challengeSigner = null;
+    // a genuine challenge from earlier, replayed: it does not carry this request's nonce
+    byte[] body = RoundChallengeBody.newBuilder().setStudyId("s").setRound(4).setRoundId("r-4").setBaseModelVersion(6)
+        .setChallenge(ByteString.copyFrom(relay.challenge)).setNonce(ByteString.copyFrom(new byte[32])).build().toByteArray();
+    relay.replayChallenge = RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body)).setSignature(ByteString.copyFrom(
+        EnclaveSignatures.sign(relay.enclaveSigning.getPrivate(), AttestedHpkeSealer.ROUND_CHALLENGE_PURPOSE, body))).build();
+    assertThatThrownBy(() -> sealer.seal(task(6), new float[] {1, 2, 3})).hasMessageContaining("does not echo this site's nonce");
+    relay.replayChallenge = null;
+    // the host offers an older model than one this site already trained from
+    sealer.seal(task(7), new float[] {1, 2, 3});
+    assertThatThrownBy(() -> sealer.seal(task(6), new float[] {1, 2, 3})).hasMessageContaining("refusing a rollback");
   }
 
   @Test

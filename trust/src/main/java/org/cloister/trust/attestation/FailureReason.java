@@ -17,5 +17,7 @@ public enum FailureReason {
   /** The document's nonce is absent or differs from the nonce the verifier expects. */
   NONCE_MISMATCH,
   /** The evidence is not a well-formed document of the expected format, or breaks a field limit. */
-  MALFORMED
+  MALFORMED,
+  /** The document binds no enclave signing key (see {@link EnclaveSignatures}), or a malformed one. */
+  NO_SIGNING_KEY
 }

@@ -1,0 +1,116 @@
+package org.cloister.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.cloister.consortium.ReceiptVerifier;
+import org.cloister.consortium.SecureAggregationSetup;
+import org.cloister.coordinator.store.JdbcStudyStore;
+import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
+import org.cloister.trust.pki.Pem;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code cloister receipts verify}: checks the enclave's signed aggregation receipts. */
+@Command(name = "receipts", mixinStandardHelpOptions = true, description = "The enclave's signed aggregation receipts.",
+    subcommands = ReceiptsCommand.Verify.class)
+final class ReceiptsCommand implements Runnable {
+  static final String PCRS_FILE = "expected-pcrs.json";
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (verify)");
+  }
+
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = {"Checks every aggregation receipt in a coordinator database: the enclave's signature, its attestation",
+          "(chain to the trust root, the consortium's expected PCRs), that contributors are consortium members and at",
+          "least the policy's cohort floor, that the stored model matches the signed digest, and that every published",
+          "model has a receipt. Prints {\"receipts\": N, \"valid\": true|false, \"problems\": [...]}.",
+          "Exit 0 when all hold, 1 when any does not."})
+  static final class Verify implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--database", required = true, paramLabel = "JDBC_URL_OR_FILE",
+        description = "The coordinator's database (a coordinator.db file or a JDBC URL).")
+    String database;
+
+    @Option(names = "--trust-root", required = true, paramLabel = "CERT",
+        description = "The attestation platform's root (a site kit's attestation-root.crt; the AWS Nitro root in production).")
+    Path trustRoot;
+
+    @Option(names = "--expected-pcrs", paramLabel = "FILE",
+        description = "The consortium's expected PCRs (default: " + PCRS_FILE + " beside the trust root or in its parent folder).")
+    Path expectedPcrs;
+
+    @Option(names = "--study", paramLabel = "ID", description = "One study (default: every study in the database).")
+    String study;
+
+    @Option(names = "--json", description = "Print only the JSON result.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      CommandLine cl = spec.commandLine();
+      PrintWriter out = cl.getOut();
+      if (!database.startsWith("jdbc:") && !Files.exists(Path.of(database))) {
+        throw new CommandLine.ParameterException(cl, "--database: no such file " + database);
+      }
+      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
+      ReceiptVerifier verifier;
+      try {
+        Path pcrs = expectedPcrs != null ? expectedPcrs : locatePcrs(trustRoot);
+        if (pcrs == null) {
+          throw new CommandLine.ParameterException(cl, "--expected-pcrs: no " + PCRS_FILE + " beside " + trustRoot
+              + " or in its parent folder; name the consortium's file");
+        }
+        verifier = new ReceiptVerifier(new NitroAttestationVerifier(Pem.readCertificate(trustRoot)),
+            SecureAggregationSetup.readPcrs(pcrs));
+      } catch (IOException | IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, e.getMessage());
+      }
+      ReceiptVerifier.Result r;
+      try (JdbcStudyStore store = new JdbcStudyStore(url)) {
+        if (study != null && !store.studies().contains(study)) {
+          throw new CommandLine.ParameterException(cl, "--study: no study '" + study + "' in " + database);
+        }
+        r = verifier.verify(store, study != null ? List.of(study) : store.studies());
+      }
+      if (!json) {
+        for (ReceiptVerifier.Checked c : r.verified()) {
+          out.printf("study %s round %d: model version %d from %s%s%n", c.studyId(), c.round(), c.modelVersion(),
+              String.join(", ", c.contributors()), c.centralDpEvent().isEmpty() ? ""
+                  : String.format(java.util.Locale.ROOT, ", central noise std %.4g", c.centralNoiseStddev()));
+        }
+      }
+      Map<String, Object> result = new LinkedHashMap<>();
+      result.put("receipts", r.receipts());
+      result.put("valid", r.valid());
+      result.put("problems", r.problems());
+      out.println(new ObjectMapper().writeValueAsString(result));
+      out.flush();
+      return r.valid() ? 0 : 1;
+    }
+
+    static Path locatePcrs(Path trustRoot) {
+      Path dir = trustRoot.toAbsolutePath().getParent();
+      for (Path d = dir; d != null && (d.equals(dir) || d.equals(dir.getParent())); d = d.getParent()) {
+        if (Files.isRegularFile(d.resolve(PCRS_FILE))) {
+          return d.resolve(PCRS_FILE);
+        }
+      }
+      return null;
+    }
+  }
+}
