@@ -20,6 +20,7 @@ public final class AuditJson {
     m.put("epsilon_upper_bound", o.epsilonUpperBound());
     m.put("upper_bound_accountant", "rdp");
     m.put("delta", r.delta());
+    m.put("accountant_delta", s.delta());
     m.put("verdict", o.verdict());
     m.put("canaries", r.canaries());
     m.put("included", r.included());

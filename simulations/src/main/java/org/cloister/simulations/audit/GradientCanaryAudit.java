@@ -11,6 +11,7 @@ import org.cloister.data.Dataset;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.dp.events.GaussianEvent;
 import org.cloister.dp.events.PoissonSampledEvent;
+import org.cloister.dp.noise.GridGaussian;
 import org.cloister.models.ModelArchitecture;
 import org.cloister.models.ModelZoo;
 import org.cloister.site.training.DpSgd;
@@ -50,6 +51,15 @@ public final class GradientCanaryAudit {
   }
 
   /**
+   * The delta of the hypothesis the audit tests: the accountant's delta plus the grid release's
+   * discretisation delta for T releases of the model's coordinates (the trainer's mechanism is
+   * (epsilon_upper, delta + that)-DP, docs/privacy-accounting.md "Noise generation").
+   */
+  static double hypothesisDelta(AuditSettings s, long parameters, double epsilonUpper) {
+    return s.delta() + GridGaussian.discretisationDelta(parameters, s.steps(), epsilonUpper);
+  }
+
+  /**
    * Runs the audit on {@code data} (already standardised).
    *
    * @param progress called with the number of steps done so far
@@ -86,8 +96,9 @@ public final class GradientCanaryAudit {
       progress.accept(done);
     }
     double[] scores = canaries.scores();
-    AuditResult result = new OneRunAuditor(settings.beta(), settings.delta()).audit(scores, included);
     double upper = accountantEpsilon(settings);
+    AuditResult result = new OneRunAuditor(settings.beta(), hypothesisDelta(settings, net.numParams(), upper))
+        .audit(scores, included);
     String verdict = result.epsilonLowerBound() > upper ? AuditOutcome.VIOLATION : AuditOutcome.CONSISTENT;
     return new AuditOutcome("gradient", settings, result, upper, verdict, scores, included,
         (System.nanoTime() - t0) / 1e9);

@@ -92,8 +92,9 @@ public final class InputCanaryAudit {
     for (int i = 0; i < m; i++) {
       scores[i] = Math.log(Math.max(probs.getDouble(i, cy[i]), Double.MIN_NORMAL));
     }
-    AuditResult result = new OneRunAuditor(settings.beta(), settings.delta()).audit(scores, included);
     double upper = GradientCanaryAudit.accountantEpsilon(settings);
+    AuditResult result = new OneRunAuditor(settings.beta(),
+        GradientCanaryAudit.hypothesisDelta(settings, net.numParams(), upper)).audit(scores, included);
     String verdict = result.epsilonLowerBound() > upper ? AuditOutcome.VIOLATION : AuditOutcome.CONSISTENT;
     return new AuditOutcome("input", settings, result, upper, verdict, scores, included,
         (System.nanoTime() - t0) / 1e9);
