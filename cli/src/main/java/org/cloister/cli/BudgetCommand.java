@@ -97,6 +97,11 @@ final class BudgetCommand implements Runnable {
     @Option(names = "--html", paramLabel = "FILE", description = "Also write a self-contained HTML report.")
     Path html;
 
+    /** What the figures cover (docs/privacy-accounting.md, "What the guarantee covers"). */
+    static final String GUARANTEE = "Covers: each site's signed releases (updates, and private preprocessing composed into "
+        + "its first spend) under add-or-remove-one record. Public, not protected: the study's definition (features, "
+        + "classes, preprocessing bounds, schedule) and, unless the study is count-private, each site's record count.";
+
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
@@ -160,6 +165,7 @@ final class BudgetCommand implements Runnable {
         }
         root.put("verification", cs);
         root.put("accountant", accountant.name());
+        root.put("guarantee", GUARANTEE);
         root.put("sites", BudgetReport.toMaps(sites));
         root.put("aggregation", receipts.toMap());
         out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root));
@@ -191,6 +197,7 @@ final class BudgetCommand implements Runnable {
         if (!valid) {
           out.println("INVALID: see the verification problems above");
         }
+        out.println(GUARANTEE);
       }
       if (html != null) {
         Files.writeString(html, BudgetHtml.render(meta, sites).replace("</body>", receipts.html() + "</body>"),

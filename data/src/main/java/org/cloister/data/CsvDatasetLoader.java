@@ -17,17 +17,38 @@ import java.util.TreeMap;
 /**
  * Loads a CSV file with a header row, numeric feature columns and one label column.
  *
- * <p>Every feature must parse as a finite number. Labels may be integers or strings; they are
- * mapped to class indices in sorted order of their distinct values (so "0","1" map to 0,1). Errors
- * name the 1-based line (the header is line 1) and the column.
+ * <p>Every feature must parse as a finite number. With a {@link StudySchema} (a site's file), the
+ * header must hold exactly the study's features and label (any order), features come out in the
+ * study's order, and a label outside the study's classes is a bad row: the shape of the data (and
+ * so of the model) never depends on what the file holds. Without one ({@link #inferringClasses},
+ * for a study designer's whole file only), labels are mapped to class indices in sorted order of
+ * their distinct values (so "0","1" map to 0,1). Errors name the 1-based line (the header is line
+ * 1) and the column.
  */
 public final class CsvDatasetLoader {
   private final String labelColumn;
+  private final StudySchema schema;
   private final BadRowPolicy policy;
 
-  public CsvDatasetLoader(String labelColumn, BadRowPolicy policy) {
+  /** A site's loader: features and classes fixed by the study. */
+  public CsvDatasetLoader(StudySchema schema, BadRowPolicy policy) {
+    this.schema = Objects.requireNonNull(schema, "schema");
+    this.labelColumn = schema.label();
+    this.policy = Objects.requireNonNull(policy, "policy");
+  }
+
+  private CsvDatasetLoader(String labelColumn, BadRowPolicy policy) {
+    this.schema = null;
     this.labelColumn = Objects.requireNonNull(labelColumn, "labelColumn");
     this.policy = Objects.requireNonNull(policy, "policy");
+  }
+
+  /**
+   * A loader that takes the class list from the labels in the file: only for a file that defines
+   * the study (a simulation's pooled data, a shipped dataset), never for one site's data.
+   */
+  public static CsvDatasetLoader inferringClasses(String labelColumn, BadRowPolicy policy) {
+    return new CsvDatasetLoader(labelColumn, policy);
   }
 
   public CsvLoadResult load(Path file) {
@@ -61,6 +82,24 @@ public final class CsvDatasetLoader {
           featureNames.add(cols[i]);
         }
       }
+      // position in the file of each output feature
+      int[] source = new int[featureNames.size()];
+      if (schema != null) {
+        for (String f : featureNames) {
+          if (!schema.features().contains(f)) {
+            throw new DataFormatException(1, "column '" + f + "' is not a feature of the study " + schema.features());
+          }
+        }
+        for (String f : schema.features()) {
+          if (!featureNames.contains(f)) {
+            throw new DataFormatException(1, "the study's feature '" + f + "' is not in header " + Arrays.toString(cols));
+          }
+        }
+        featureNames = schema.features();
+      }
+      for (int j = 0; j < source.length; j++) {
+        source[j] = Arrays.asList(cols).indexOf(featureNames.get(j));
+      }
       List<double[]> rows = new ArrayList<>();
       List<String> rawLabels = new ArrayList<>();
       List<DataFormatException> skipped = new ArrayList<>();
@@ -76,17 +115,17 @@ public final class CsvDatasetLoader {
           if (parts.length != cols.length) {
             throw new DataFormatException(lineNo, "expected " + cols.length + " columns but found " + parts.length);
           }
-          double[] f = new double[cols.length - 1];
-          int j = 0;
-          for (int i = 0; i < parts.length; i++) {
-            if (i == labelIdx) {
-              continue;
-            }
-            f[j++] = parseFinite(parts[i], lineNo, cols[i]);
+          double[] f = new double[source.length];
+          for (int j = 0; j < source.length; j++) {
+            f[j] = parseFinite(parts[source[j]], lineNo, cols[source[j]]);
           }
           String label = parts[labelIdx];
           if (label.isEmpty()) {
             throw new DataFormatException(lineNo, "column '" + labelColumn + "': missing label");
+          }
+          if (schema != null && !schema.classes().contains(label)) {
+            throw new DataFormatException(lineNo, "column '" + labelColumn + "': label '" + abbreviate(label)
+                + "' is not one of the study's classes " + schema.classes());
           }
           rows.add(f);
           rawLabels.add(label);
@@ -99,6 +138,14 @@ public final class CsvDatasetLoader {
       }
       if (rows.isEmpty()) {
         throw new DataFormatException("no data rows (" + skipped.size() + " skipped)");
+      }
+      if (schema != null) {
+        int[] labels = new int[rawLabels.size()];
+        for (int i = 0; i < labels.length; i++) {
+          labels[i] = schema.classes().indexOf(rawLabels.get(i));
+        }
+        return new CsvLoadResult(new Dataset(featureNames, labelColumn, schema.classes(), rows.toArray(new double[0][]), labels),
+            skipped);
       }
       // Distinct labels in sorted order (numeric order when all are numbers).
       Map<String, Integer> classIndex = new TreeMap<>(CsvDatasetLoader::compareLabels);

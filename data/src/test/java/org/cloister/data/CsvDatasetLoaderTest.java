@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class CsvDatasetLoaderTest {
 
   private static CsvLoadResult load(String csv, BadRowPolicy policy) {
-    return new CsvDatasetLoader("y", policy).load(new StringReader(csv));
+    return CsvDatasetLoader.inferringClasses("y", policy).load(new StringReader(csv));
   }
 
   @Test
@@ -62,5 +62,41 @@ class CsvDatasetLoaderTest {
     assertThat(d.numFeatures()).isEqualTo(30);
     assertThat(d.classCounts()).containsExactly(357, 212);
     assertThat(d.featureNames().get(0)).isEqualTo("radius_mean");
+  }
+
+  // ---- issue 12 item 3: the label set and the features come from the study
+
+  private static final StudySchema STUDY = new StudySchema(java.util.List.of("b", "a"), "y", java.util.List.of("0", "1"));
+
+  @Test
+  void aRareLabelOutsideTheStudyIsAnErrorNamingItsLineAndNeverChangesTheShape() {
+    String csv = "a,y,b\n1,1,2\n3,0,4\n5,2,6\n";
+    assertThatThrownBy(() -> new CsvDatasetLoader(STUDY, BadRowPolicy.FAIL).load(new StringReader(csv)))
+        .isInstanceOf(DataFormatException.class)
+        .hasMessageContaining("line 4").hasMessageContaining("label '2' is not one of the study's classes [0, 1]");
+    // skipped (and counted in the site's log) under the skip policy: the class list stays the study's
+    CsvLoadResult r = new CsvDatasetLoader(STUDY, BadRowPolicy.SKIP).load(new StringReader(csv));
+    assertThat(r.dataset().classNames()).containsExactly("0", "1");
+    assertThat(r.skippedRows()).extracting(DataFormatException::line).containsExactly(4L);
+    // today's loader would have made three classes of it (a 2x3 logistic regression instead of 2x2)
+    assertThat(CsvDatasetLoader.inferringClasses("y", BadRowPolicy.FAIL).load(new StringReader(csv)).dataset().numClasses())
+        .isEqualTo(3);
+  }
+
+  @Test
+  void aSiteMissingAClassLocallyStillHasTheStudysClassesAndFeatureOrder() {
+    Dataset d = new CsvDatasetLoader(STUDY, BadRowPolicy.FAIL).load(new StringReader("a,y,b\n1,1,2\n3,1,4\n")).dataset();
+    assertThat(d.classNames()).containsExactly("0", "1");
+    assertThat(d.labels()).containsExactly(1, 1);
+    assertThat(d.featureNames()).containsExactly("b", "a");
+    assertThat(d.features()[0]).containsExactly(2.0, 1.0);
+  }
+
+  @Test
+  void anUnknownOrMissingFeatureColumnIsAnErrorOnTheHeaderLine() {
+    assertThatThrownBy(() -> new CsvDatasetLoader(STUDY, BadRowPolicy.FAIL).load(new StringReader("a,y,b,c\n1,1,2,3\n")))
+        .hasMessageContaining("line 1").hasMessageContaining("column 'c' is not a feature of the study");
+    assertThatThrownBy(() -> new CsvDatasetLoader(STUDY, BadRowPolicy.FAIL).load(new StringReader("a,y\n1,1\n")))
+        .hasMessageContaining("line 1").hasMessageContaining("the study's feature 'b' is not in header");
   }
 }

@@ -16,6 +16,10 @@ public record DpSchedule(double samplingRate, long steps) {
     if (examples < 1) {
       throw new IllegalArgumentException("a site needs at least one example, got " + examples);
     }
+    if (cfg.getDp().getCountPrivate() && !(cfg.getDp().getSamplingRate() > 0 && cfg.getLocalSteps() > 0)) {
+      throw new IllegalArgumentException("a count-private study must fix dp.sampling_rate and local_steps: "
+          + "otherwise q and the step count depend on (and reveal) the site's record count");
+    }
     double q = cfg.getDp().getSamplingRate() > 0 ? cfg.getDp().getSamplingRate()
         : Math.min(1.0, Math.max(1, cfg.getBatchSize()) / (double) examples);
     long steps = cfg.getLocalSteps() > 0 ? cfg.getLocalSteps()

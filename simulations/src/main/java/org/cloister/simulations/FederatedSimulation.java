@@ -85,7 +85,7 @@ public final class FederatedSimulation {
     TrainingConfig training = TrainingConfig.newBuilder()
         .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize()).setLearningRate(cfg.learningRate())
         .setSeed(cfg.seed()).build();
-    training = training.toBuilder().setDp(DpPlanner.plan(cfg, training, data.sitePartitions())).build();
+    training = training.toBuilder().setDp(DpPlanner.plan(cfg, training, data.sitePartitions(), data.preprocessingEvent())).build();
     StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
         cfg.roundDeadline(), Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
         cfg.sites(), Duration.ofSeconds(5), true);
@@ -172,7 +172,8 @@ public final class FederatedSimulation {
         LocalTrainer siteTrainer = cfg.dp().enabled()
             ? new DpSgdLocalTrainer(net, local, SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + s),
                 new PrivacyBudget(Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()),
-                () -> siteLedger.datasetEvents(datasetId), new java.util.SplittableRandom(cfg.seed() * 7919L + s))
+                () -> siteLedger.datasetEvents(datasetId), new java.util.SplittableRandom(cfg.seed() * 7919L + s),
+                data.preprocessingEvent(), cfg.countPrivate())
             : new PlainSgdTrainer(net, local);
         LocalTrainer trainer = new BoundedTrainer(siteTrainer, trainingSlots);
         org.cloister.trust.pki.IssuedCertificate party = pki.issue(siteId);

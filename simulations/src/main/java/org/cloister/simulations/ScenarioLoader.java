@@ -21,7 +21,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 public final class ScenarioLoader {
   private static final Set<String> KEYS = Set.of("study_id", "dataset", "label", "outcome", "sites", "partition", "rounds",
       "local_epochs", "local_steps", "batch_size", "learning_rate", "model", "strategy", "min_sites",
-      "round_deadline_s", "seed", "test_fraction", "dp");
+      "round_deadline_s", "seed", "test_fraction", "dp", "preprocessing", "count_private");
   private static final Set<String> DP_KEYS = Set.of("enabled", "epsilon", "delta", "noise_multiplier", "clip", "sampling_rate");
 
   /** The scenario shipped as {@code examples/NAME.yaml}. */
@@ -83,6 +83,18 @@ public final class ScenarioLoader {
         case "seed" -> b.seed(integer(source, key, v));
         case "test_fraction" -> b.testFraction(number(source, key, v));
         case "dp" -> b.dp(dp(source, v));
+        case "preprocessing" -> {
+          if (!(v instanceof Map<?, ?> pm)) {
+            throw new IllegalArgumentException(source + ": 'preprocessing' must be a mapping of feature names to rules");
+          }
+          b.preprocessing(org.cloister.data.PreprocessingSpec.parse(pm, source));
+        }
+        case "count_private" -> {
+          if (!(v instanceof Boolean flag)) {
+            throw new IllegalArgumentException(source + ": 'count_private' must be true or false, got '" + v + "'");
+          }
+          b.countPrivate(flag);
+        }
         default -> throw new IllegalStateException(key);
       }
     }

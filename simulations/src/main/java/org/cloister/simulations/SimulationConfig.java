@@ -16,11 +16,16 @@ import java.util.Objects;
  * @param localEpochs  local epochs per round (used when {@code localSteps} is 0)
  * @param localSteps   local optimizer steps per round; 0 = use {@code localEpochs}
  * @param testFraction stratified hold-out fraction kept by the simulation as the global test split
+ * @param preprocessing the study's feature handling; null = the dataset's own (public bounds for the
+ *                     shipped datasets, private estimation for a CSV)
+ * @param countPrivate sites release nothing that depends on their record counts: q and steps fixed by
+ *                     the study, equal aggregation weights, no count in Join, envelopes or metrics
  */
 public record SimulationConfig(String studyId, String dataset, String labelColumn, int sites, String partition,
                                int rounds, int localEpochs, int localSteps, int batchSize, double learningRate,
                                String model, String strategy, double testFraction, long seed, Duration roundDeadline,
-                               int minSitesPerRound, DpSettings dp, Path outDir) {
+                               int minSitesPerRound, DpSettings dp, Path outDir,
+                               org.cloister.data.PreprocessingSpec preprocessing, boolean countPrivate) {
 
   public SimulationConfig {
     Objects.requireNonNull(dp, "dp");
@@ -49,6 +54,10 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
       throw new IllegalArgumentException("--min-sites must be in [1, " + sites + "], got " + minSitesPerRound);
     }
     org.cloister.coordinator.strategy.Strategies.parse(strategy); // names a bad strategy or mu
+    if (countPrivate && dp.enabled() && (Double.isNaN(dp.samplingRate()) || localSteps == 0)) {
+      throw new IllegalArgumentException("count_private needs dp.sampling_rate and local_steps fixed by the study "
+          + "(otherwise q = batch/n and the step count reveal each site's record count)");
+    }
   }
 
   /** The demo study: WDBC over three hospitals, logistic regression, ten rounds. */
@@ -80,6 +89,8 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     b.minSitesPerRound = minSitesPerRound;
     b.dp = dp;
     b.outDir = outDir;
+    b.preprocessing = preprocessing;
+    b.countPrivate = countPrivate;
     return b;
   }
 
@@ -103,6 +114,8 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     Integer minSitesPerRound;
     DpSettings dp;
     Path outDir = Path.of("out");
+    org.cloister.data.PreprocessingSpec preprocessing;
+    boolean countPrivate;
 
     public Builder studyId(String v) { studyId = v; return this; }
     public Builder dataset(String v) { dataset = v; return this; }
@@ -131,12 +144,14 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     /** The DP settings as they stand (the non-private baseline when none were given). */
     DpSettings currentDp() { return dp != null ? dp : DpSettings.off(); }
     public Builder outDir(Path v) { outDir = v; return this; }
+    public Builder preprocessing(org.cloister.data.PreprocessingSpec v) { preprocessing = v; return this; }
+    public Builder countPrivate(boolean v) { countPrivate = v; return this; }
 
     public SimulationConfig build() {
       int min = minSitesPerRound != null ? minSitesPerRound : Math.max(1, Math.min(sites, (sites * 2 + 2) / 3));
       return new SimulationConfig(studyId, dataset, labelColumn, sites, partition, rounds, localEpochs, localSteps,
           batchSize, learningRate, model, strategy, testFraction, seed, roundDeadline, min,
-          currentDp(), outDir);
+          currentDp(), outDir, preprocessing, countPrivate);
     }
   }
 
@@ -160,6 +175,8 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     m.put("round_deadline_s", roundDeadline.toSeconds());
     m.put("min_sites_per_round", minSitesPerRound);
     m.put("dp", dp.describe());
+    m.put("preprocessing", preprocessing == null ? "dataset default" : "declared (" + preprocessing.rules().size() + " features)");
+    m.put("count_private", countPrivate);
     return m;
   }
 }

@@ -7,21 +7,32 @@ import org.cloister.data.BadRowPolicy;
 import org.cloister.data.BuiltinDatasets;
 import org.cloister.data.CsvDatasetLoader;
 import org.cloister.data.Dataset;
-import org.cloister.data.MeanImputer;
+import org.cloister.data.Preprocessing;
+import org.cloister.data.PreprocessingSpec;
+import org.cloister.data.PrivateFeatureStats;
 import org.cloister.data.Partitioners;
-import org.cloister.data.Standardizer;
 import org.cloister.data.TrainTestSplit;
 import org.cloister.data.synthea.SyntheaCohort;
+import org.cloister.dp.events.DpEvent;
+import org.cloister.dp.noise.SecureGaussianNoise;
 
 /**
  * The data of a simulated study: a stratified test split held by the simulation, and the
- * training rows (missing values imputed and features standardized with training statistics only)
- * split over the sites.
+ * training rows split over the sites, every row turned into model inputs by the study's
+ * {@link PreprocessingSpec} record by record (never by statistics pooled over the rows).
+ *
+ * <p>The spec comes from the scenario ({@code preprocessing:}), else from the dataset (WDBC and
+ * Synthea cohorts ship public bounds), else every feature is estimated privately: each site
+ * releases its bounded statistics through the Gaussian mechanism ({@link PrivateFeatureStats},
+ * noise multiplier from {@link DpPlanner#preprocessingNoise}), the releases are pooled into one
+ * study transform, and {@link #preprocessingEvent()} is spent by every site in its first round.
  *
  * <p>Partition {@code by-site} keeps the hospitals a dataset comes from (a Synthea cohort with one
  * folder per site): each site trains on its own hospital's training rows.
+ *
+ * @param preprocessingEvent what each site's release cost ({@code null} when the spec is public)
  */
-public record SimulationData(Dataset test, List<Dataset> sitePartitions) {
+public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent preprocessingEvent) {
   /** The partition that keeps each row at the hospital it comes from. */
   public static final String BY_SITE = "by-site";
   private static final String SITE_COLUMN = "__site";
@@ -30,6 +41,8 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions) {
     Source src = load(cfg.dataset(), cfg.labelColumn());
     boolean bySite = cfg.partition().equals(BY_SITE);
     Dataset all = src.dataset();
+    List<String> features = all.featureNames();
+    PreprocessingSpec spec = (cfg.preprocessing() != null ? cfg.preprocessing() : src.preprocessing()).orderedFor(features);
     if (bySite) {
       if (src.siteOfRow() == null) {
         throw new IllegalArgumentException("partition by-site needs a dataset with hospitals (synthea:DIR with one folder per site); "
@@ -42,54 +55,63 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions) {
       all = withColumn(all, SITE_COLUMN, src.siteOfRow());
     }
     TrainTestSplit split = TrainTestSplit.stratified(all, cfg.testFraction(), cfg.seed());
-    Dataset trainRaw = split.train();
-    Dataset testRaw = split.test();
-    if (MeanImputer.hasMissing(trainRaw) || MeanImputer.hasMissing(testRaw)) {
-      MeanImputer imp = MeanImputer.fit(trainRaw);
-      trainRaw = imp.apply(trainRaw);
-      testRaw = imp.apply(testRaw);
-    }
-    Standardizer st = Standardizer.fit(trainRaw);
-    Dataset train = st.apply(trainRaw);
-    Dataset test = st.apply(testRaw);
+    Dataset train = split.train();
+    Dataset test = split.test();
+    List<Dataset> raw = new ArrayList<>();
     if (!bySite) {
-      List<Dataset> parts = Partitioners.parse(cfg.partition()).split(train, cfg.sites(), cfg.seed() + 1);
-      return new SimulationData(test, parts);
-    }
-    int col = train.numFeatures() - 1;
-    List<List<Integer>> rows = new ArrayList<>();
-    for (int s = 0; s < cfg.sites(); s++) {
-      rows.add(new ArrayList<>());
-    }
-    for (int i = 0; i < train.size(); i++) {
-      rows.get((int) Math.round(trainRaw.features()[i][col])).add(i);
-    }
-    List<Dataset> parts = new ArrayList<>();
-    for (int s = 0; s < cfg.sites(); s++) {
-      if (rows.get(s).isEmpty()) {
-        throw new IllegalArgumentException("partition by-site: site folder " + src.siteNames().get(s) + " has no training rows");
+      raw.addAll(Partitioners.parse(cfg.partition()).split(train, cfg.sites(), cfg.seed() + 1));
+    } else {
+      int col = train.numFeatures() - 1;
+      List<List<Integer>> rows = new ArrayList<>();
+      for (int s = 0; s < cfg.sites(); s++) {
+        rows.add(new ArrayList<>());
       }
-      parts.add(withoutLastColumn(train.subset(rows.get(s).stream().mapToInt(Integer::intValue).toArray())));
+      for (int i = 0; i < train.size(); i++) {
+        rows.get((int) Math.round(train.features()[i][col])).add(i);
+      }
+      for (int s = 0; s < cfg.sites(); s++) {
+        if (rows.get(s).isEmpty()) {
+          throw new IllegalArgumentException("partition by-site: site folder " + src.siteNames().get(s) + " has no training rows");
+        }
+        raw.add(withoutLastColumn(train.subset(rows.get(s).stream().mapToInt(Integer::intValue).toArray())));
+      }
+      test = withoutLastColumn(test);
     }
-    return new SimulationData(withoutLastColumn(test), parts);
+    Preprocessing prep;
+    DpEvent event = null;
+    if (spec.needsPrivateEstimate()) {
+      double sigma = DpPlanner.preprocessingNoise(cfg);
+      List<PrivateFeatureStats> releases = new ArrayList<>();
+      for (int s = 0; s < raw.size(); s++) {
+        releases.add(PrivateFeatureStats.release(raw.get(s), spec, sigma, SecureGaussianNoise.seeded(cfg.seed() * 1_000_033L + s)));
+      }
+      prep = PrivateFeatureStats.resolve(spec, features, releases);
+      event = PrivateFeatureStats.event(sigma);
+    } else {
+      prep = spec.resolvePublic();
+    }
+    return new SimulationData(prep.apply(test), raw.stream().map(prep::apply).toList(), event);
   }
 
   /** A loaded dataset and, when it has them, the hospital of each row. */
-  record Source(Dataset dataset, int[] siteOfRow, List<String> siteNames) {
+  record Source(Dataset dataset, int[] siteOfRow, List<String> siteNames, PreprocessingSpec preprocessing) {
   }
 
   static Source load(String spec, String label) {
     if (spec.equals("builtin:wdbc")) {
-      return new Source(BuiltinDatasets.wdbc(), null, List.of());
+      return new Source(BuiltinDatasets.wdbc(), null, List.of(), BuiltinDatasets.wdbcPreprocessing());
     }
     if (spec.startsWith("csv:")) {
-      return new Source(new CsvDatasetLoader(label, BadRowPolicy.FAIL).load(Path.of(spec.substring(4))).dataset(), null, List.of());
+      // the scenario's file defines the study (its classes are the study's); nothing declared about
+      // the features: every one is estimated privately unless the scenario says otherwise
+      Dataset d = CsvDatasetLoader.inferringClasses(label, BadRowPolicy.FAIL).load(Path.of(spec.substring(4))).dataset();
+      return new Source(d, null, List.of(), PreprocessingSpec.privateDefault(d.featureNames()));
     }
     if (spec.startsWith("synthea:")) {
       // the label is the outcome; "malignant" is the builder's default (the WDBC label), i.e. none given
       String outcome = label == null || label.equals("malignant") ? "diabetes" : label;
       SyntheaCohort.Cohort c = new SyntheaCohort(outcome).load(Path.of(spec.substring("synthea:".length())));
-      return new Source(c.dataset(), c.siteOfRow(), c.siteNames());
+      return new Source(c.dataset(), c.siteOfRow(), c.siteNames(), SyntheaCohort.preprocessing());
     }
     throw new IllegalArgumentException("unknown dataset '" + spec + "' (expected builtin:wdbc, csv:PATH or synthea:DIR)");
   }

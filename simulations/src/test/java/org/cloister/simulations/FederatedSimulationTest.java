@@ -24,9 +24,10 @@ class FederatedSimulationTest {
     assertThat(seen).hasSize(cfg.rounds());
     assertThat(seen).extracting(RoundReport::round).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
     assertThat(seen).allSatisfy(rep -> assertThat(rep.sites()).containsExactly("site-1", "site-2", "site-3"));
-    // non-private FedAvg on WDBC: at least 0.95 test accuracy (central logistic regression ~0.97)
-    assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.95);
-    assertThat(r.finalMetrics().auc()).isGreaterThan(0.98);
+    // non-private FedAvg on WDBC with the study's public bounds (issue 12: no statistics pooled over
+    // the patients): 0.920 at this seed, 0.982 before on standardized inputs (docs/benchmarks.md)
+    assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.90);
+    assertThat(r.finalMetrics().auc()).isGreaterThan(0.97);
     assertThat(r.sites()).extracting(SiteReport::examples).containsExactly(152, 152, 152);
     // each round produced a new model version
     assertThat(seen.get(seen.size() - 1).modelVersion()).isEqualTo(11);
@@ -61,8 +62,9 @@ class FederatedSimulationTest {
       assertThat(s.epsilon()).isGreaterThan(2.5).isLessThanOrEqualTo(3.0);
       assertThat(s.roundsContributed()).isEqualTo(10);
     });
-    // the seeded demo reaches 0.956; allow for the noise of other seeds but not for a broken trainer
-    assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.93);
-    assertThat(r.finalMetrics().auc()).isGreaterThan(0.98);
+    // the seeded demo reaches 0.920 (AUC 0.974) on the public bounds, 0.974 before on inputs
+    // standardized with pooled statistics (issue 12, docs/benchmarks.md); not a broken trainer
+    assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.90);
+    assertThat(r.finalMetrics().auc()).isGreaterThan(0.97);
   }
 }

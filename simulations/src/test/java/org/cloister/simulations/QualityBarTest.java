@@ -23,6 +23,9 @@ class QualityBarTest {
     SimulationResult r = new FederatedSimulation(cfg, x -> { }).run();
     assertThat(r.status()).startsWith("finished");
     assertThat(r.sites()).allSatisfy(s -> assertThat(s.epsilon()).isLessThanOrEqualTo(1.0));
-    assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.93);
+    // issue 12: inputs from the study's public bounds instead of statistics pooled over all patients
+    // cost the bar: 0.885 at this seed (AUC 0.979), 0.974 before (docs/benchmarks.md)
+    assertThat(r.finalMetrics().accuracy()).isGreaterThanOrEqualTo(0.85);
+    assertThat(r.finalMetrics().auc()).isGreaterThanOrEqualTo(0.95);
   }
 }

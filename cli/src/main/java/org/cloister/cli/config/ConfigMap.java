@@ -69,6 +69,19 @@ public final class ConfigMap {
     return c;
   }
 
+  public boolean isMapping(String key) {
+    return map.get(key) instanceof Map;
+  }
+
+  /** A nested mapping as parsed (for a parser that names its own errors), or an error naming the key. */
+  public Map<?, ?> mapping(String key) {
+    Object v = map.get(key);
+    if (!(v instanceof Map<?, ?> m)) {
+      throw error("'" + prefix + key + "' must be a mapping");
+    }
+    return m;
+  }
+
   public String string(String key) {
     Object v = map.get(key);
     if (v == null) {

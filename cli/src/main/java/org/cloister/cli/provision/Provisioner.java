@@ -182,7 +182,12 @@ public final class Provisioner {
           data:
             csv: data.csv              # a header row, numeric features, one label column
             label: label
-            bad_rows: fail             # fail | skip (skipped rows are reported by line)
+            classes: [%s]              # the study's class labels, in class-index order (an unknown label is a bad row)
+            # the study's rule for every feature, fixed before any record is read (docs/privacy-accounting.md):
+            # builtin:wdbc (the shipped WDBC study's public bounds), or a mapping such as
+            #   age: {bounds: [18, 90]}  |  bmi: {centre: 25, scale: 5}  |  glucose: {private: [40, 400]}
+            preprocessing: builtin:wdbc
+            bad_rows: fail             # fail | skip (skipped rows are reported by line, in this site's log only)
           budget:                      # this site's own privacy ceiling for the study
             epsilon: 3.0
             delta: 1.0e-5
@@ -192,7 +197,8 @@ public final class Provisioner {
             expected_pcrs: expected-pcrs.json   # the enclave image, configuration and policy the consortium reviewed
             attestation_root: attestation-root.crt  # DEVELOPMENT root of the simulated platform (aws: the AWS Nitro root)
             sealing_key: sealing.key   # this site's key for the global models sealed to it (never leaves this folder)
-          """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), study.id()));
+          """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), study.id(),
+          String.join(", ", java.util.stream.IntStream.range(0, study.classes()).mapToObj(Integer::toString).toList())));
       written.add(dir);
     }
     for (String observer : spec.observers()) {

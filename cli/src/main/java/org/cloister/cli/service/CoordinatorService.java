@@ -45,7 +45,7 @@ public final class CoordinatorService {
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
       "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
       "learning_rate", "seed", "dp", "strategy");
-  static final Set<String> DP_KEYS = Set.of("enabled", "noise_multiplier", "clip", "sampling_rate");
+  static final Set<String> DP_KEYS = Set.of("enabled", "noise_multiplier", "clip", "sampling_rate", "count_private");
 
   private final Path configFile;
   private final PrintWriter out;
@@ -128,8 +128,13 @@ public final class CoordinatorService {
     if (q < 0 || q > 1) {
       throw d.error("'study.dp.sampling_rate' must be in (0, 1]");
     }
+    boolean countPrivate = d.bool("count_private", false);
+    if (countPrivate && !(q > 0 && study.integer("local_steps", 0) > 0)) {
+      throw d.error("'study.dp.count_private' needs study.dp.sampling_rate and study.local_steps: otherwise q and the "
+          + "step count depend on (and reveal) each site's record count");
+    }
     return org.cloister.protocol.v1.DpConfig.newBuilder().setEnabled(true).setNoiseMultiplier(sigma).setClipNorm(clip)
-        .setSamplingRate(q).build();
+        .setSamplingRate(q).setCountPrivate(countPrivate).build();
   }
 
   /** Runs the study; returns 0 when it finished, 1 when it paused. */

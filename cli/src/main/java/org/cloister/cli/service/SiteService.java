@@ -18,7 +18,10 @@ import org.cloister.data.CsvDatasetLoader;
 import org.cloister.data.CsvLoadResult;
 import org.cloister.data.DataFormatException;
 import org.cloister.data.Dataset;
-import org.cloister.data.Standardizer;
+import org.cloister.data.Preprocessing;
+import org.cloister.data.PreprocessingSpec;
+import org.cloister.data.PrivateFeatureStats;
+import org.cloister.data.StudySchema;
 import org.cloister.observability.PrometheusEndpoint;
 import org.cloister.protocol.tls.MutualTls;
 import org.cloister.site.agent.SiteAgent;
@@ -47,9 +50,9 @@ import java.time.Clock;
  */
 public final class SiteService {
   static final Set<String> KEYS = Set.of("coordinator", "tls", "data", "budget", "state_dir", "metrics", "give_up_after_s",
-      "study_id", "seed", "enclave");
+      "study_id", "seed", "enclave", "count_private");
   static final Set<String> ENCLAVE_KEYS = Set.of("expected_pcrs", "attestation_root", "sealing_key");
-  static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows", "dataset");
+  static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows", "dataset", "classes", "preprocessing");
 
   private final Path configFile;
   private final PrintWriter out;
@@ -72,13 +75,44 @@ public final class SiteService {
       default -> throw d.error("'data.bad_rows' must be fail or skip, got '" + policyName + "'");
     };
     Path csv = d.path("csv");
-    CsvLoadResult loaded = new CsvDatasetLoader(d.string("label"), policy).load(csv);
+    // the study fixes the features (the keys of data.preprocessing, in order), the classes and the
+    // feature handling: nothing about the model's shape or inputs is taken from this file
+    if (!d.has("classes") || !d.has("preprocessing")) {
+      throw d.error("'data.classes' (the study's class labels) and 'data.preprocessing' (the study's rule for every "
+          + "feature) must both be given: a site never derives them from its own file");
+    }
+    PreprocessingSpec spec;
+    if (d.isMapping("preprocessing")) {
+      spec = PreprocessingSpec.parse(d.mapping("preprocessing"), configFile.getFileName().toString());
+    } else if (d.string("preprocessing").equals("builtin:wdbc")) {
+      spec = org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+    } else {
+      throw d.error("'data.preprocessing' must be builtin:wdbc or a mapping of feature names to rules");
+    }
+    StudySchema schema = new StudySchema(spec.features(), d.string("label"), d.strings("classes"));
+    CsvLoadResult loaded = new CsvDatasetLoader(schema, policy).load(csv);
     for (DataFormatException e : loaded.skippedRows()) {
-      err.println("site: skipped " + csv.getFileName() + " " + e.getMessage());
+      err.println("site: skipped " + csv.getFileName() + " " + e.getMessage()); // local log only
     }
     err.flush();
-    // local standardization: statistics of this site's own data, which never leave it
-    Dataset data = Standardizer.fit(loaded.dataset()).apply(loaded.dataset());
+    ConfigMap budget = c.section("budget", Set.of("epsilon", "delta"));
+    double delta = budget.number("delta", 1e-5);
+    PrivacyBudget ceiling = new PrivacyBudget(budget.number("epsilon", 3.0), delta);
+    Dataset raw = loaded.dataset();
+    org.cloister.dp.events.DpEvent preprocessingEvent = null;
+    Preprocessing prep;
+    if (spec.needsPrivateEstimate()) {
+      // bounded DP statistics of this site's own data, counted in its epsilon with its first update
+      double sigma = PrivateFeatureStats.calibratedNoise(ceiling.epsilon(), delta);
+      prep = PrivateFeatureStats.resolve(spec, schema.features(),
+          List.of(PrivateFeatureStats.release(raw, spec, sigma, SecureGaussianNoise.fromOsEntropy())));
+      preprocessingEvent = PrivateFeatureStats.event(sigma);
+    } else {
+      prep = spec.resolvePublic();
+    }
+    Dataset data = prep.apply(raw);
+    boolean countPrivate = c.bool("count_private", false);
+    org.cloister.dp.events.DpEvent firstSpend = preprocessingEvent;
     long seed = c.integer("seed", 42);
     String studyId = c.string("study_id");
     InetSocketAddress coord = c.address("coordinator", null);
@@ -89,19 +123,16 @@ public final class SiteService {
         .maxInboundMessageSize(256 * 1024 * 1024).build();
     try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start()) {
       String siteId = tls.chain().get(0).getSubjectX500Principal().getName().replaceAll(".*CN=([^,]+).*", "$1");
-      ConfigMap budget = c.section("budget", Set.of("epsilon", "delta"));
-      double delta = budget.number("delta", 1e-5);
       Path stateDir = c.path("state_dir");
       java.nio.file.Files.createDirectories(stateDir);
       SiteLedger ledger = new SiteLedger("jdbc:sqlite:" + stateDir.resolve("site-ledger.db"));
       // the budget belongs to the dataset, across studies: a new study on the same data starts from what was spent
       String datasetId = d.has("dataset") ? DatasetFingerprint.of(siteId, d.string("dataset")) : DatasetFingerprint.of(siteId, csv);
       // a site with a budget trains only with DP-SGD, under its own guard; noise and sampling from OS entropy
-      PrivacyBudget ceiling = new PrivacyBudget(budget.number("epsilon", 3.0), delta);
       java.util.concurrent.atomic.AtomicReference<DpSgdLocalTrainer> dpTrainer = new java.util.concurrent.atomic.AtomicReference<>();
       ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> {
         DpSgdLocalTrainer t = new DpSgdLocalTrainer(net, data, SecureGaussianNoise.fromOsEntropy(), ceiling,
-            () -> ledger.datasetEvents(datasetId), new java.security.SecureRandom());
+            () -> ledger.datasetEvents(datasetId), new java.security.SecureRandom(), firstSpend, countPrivate);
         dpTrainer.set(t);
         return t;
       });
@@ -121,8 +152,9 @@ public final class SiteService {
           new SpendSigner(siteId, tls.key(), tls.chain().get(0), delta, datasetId), ledger,
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
               Duration.ofMillis((long) (c.number("give_up_after_s", 600) * 1000))));
-      out.printf(Locale.ROOT, "site: %d local examples (%d features) from %s, joining study %s at %s; updates %s%n",
-          data.size(), data.numFeatures(), csv.getFileName(), studyId, coord,
+      out.printf(Locale.ROOT, "site: %d local examples (%d features, preprocessing %s%s) from %s, joining study %s at %s; updates %s%n",
+          data.size(), data.numFeatures(), spec.needsPrivateEstimate() ? "privately estimated" : "public",
+          countPrivate ? ", count-private" : "", csv.getFileName(), studyId, coord,
           sealer instanceof AttestedHpkeSealer ? "sealed to the attested enclave" : "in PLAINTEXT (development)");
       out.flush();
       List<SiteRoundRecord> records = agent.call();

@@ -58,5 +58,15 @@ class CoordinatorConfigTest {
     var dp = CoordinatorService.dpConfig(config("study: {dp: {noise_multiplier: 1.5, clip: 0.5}}\n").section("study", CoordinatorService.STUDY_KEYS));
     assertThat(dp.getEnabled()).isTrue();
     assertThat(dp.getNoiseMultiplier()).isEqualTo(1.5);
+    assertThat(dp.getCountPrivate()).isFalse();
+  }
+
+  @Test
+  void countPrivateStudyMustFixSamplingRateAndSteps() throws Exception {
+    assertThatThrownBy(() -> CoordinatorService.dpConfig(config("study: {dp: {noise_multiplier: 1.5, count_private: true}}\n")
+        .section("study", CoordinatorService.STUDY_KEYS))).hasMessageContaining("count_private' needs");
+    var dp = CoordinatorService.dpConfig(config("study: {local_steps: 3, dp: {noise_multiplier: 1.5, sampling_rate: 0.25, "
+        + "count_private: true}}\n").section("study", CoordinatorService.STUDY_KEYS));
+    assertThat(dp.getCountPrivate()).isTrue();
   }
 }

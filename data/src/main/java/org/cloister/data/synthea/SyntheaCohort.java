@@ -59,6 +59,23 @@ public final class SyntheaCohort {
     LOINC_FEATURES = java.util.Collections.unmodifiableMap(m);
   }
 
+  /**
+   * Public clinical bounds of every feature (physiologically plausible adult ranges, public
+   * knowledge, not computed from any cohort): the study's preprocessing. Values outside are
+   * clamped; a missing value is the middle of the range.
+   */
+  public static org.cloister.data.PreprocessingSpec preprocessing() {
+    double[][] b = {{18, 110}, {0, 1}, {10, 70}, {60, 250}, {30, 150}, {30, 220}, {5, 60}, {25, 300}, {120, 220},
+        {20, 600}, {3, 20}, {50, 500}, {20, 2000}, {10, 400}, {5, 150}, {0.1, 15}};
+    List<String> names = new ArrayList<>(List.of("age_years", "male"));
+    names.addAll(LOINC_FEATURES.values());
+    List<org.cloister.data.FeatureRule> rules = new ArrayList<>();
+    for (int i = 0; i < names.size(); i++) {
+      rules.add(org.cloister.data.FeatureRule.bounds(names.get(i), b[i][0], b[i][1]));
+    }
+    return new org.cloister.data.PreprocessingSpec(rules);
+  }
+
   /** The outcomes by name, as SNOMED CT codes of the diagnosis. */
   public static final Map<String, Set<String>> OUTCOMES = Map.of(
       "diabetes", Set.of("44054006", "46635009"),        // diabetes mellitus type 2, type 1

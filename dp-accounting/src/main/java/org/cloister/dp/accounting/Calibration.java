@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import org.cloister.dp.events.DpEvent;
 import org.cloister.dp.events.GaussianEvent;
+import org.cloister.dp.events.NoOpEvent;
 import org.cloister.dp.events.PoissonSampledEvent;
 
 /**
@@ -58,6 +59,15 @@ public final class Calibration {
    *     meets the target
    */
   public double noiseMultiplier(double targetEpsilon, double delta, double samplingRate, long steps) {
+    return noiseMultiplier(targetEpsilon, delta, samplingRate, steps, new NoOpEvent());
+  }
+
+  /**
+   * As {@link #noiseMultiplier(double, double, double, long)}, after {@code prior} was spent (e.g. a
+   * private preprocessing release): the composition of both meets the target.
+   */
+  public double noiseMultiplier(double targetEpsilon, double delta, double samplingRate, long steps, DpEvent prior) {
+    Objects.requireNonNull(prior, "prior");
     checkTarget(targetEpsilon, delta);
     checkSamplingRate(samplingRate);
     if (steps < 0) {
@@ -67,7 +77,12 @@ public final class Calibration {
       return 0.0;
     }
     double hi = 1.0;
-    while (!meets(hi, targetEpsilon, delta, samplingRate, steps)) {
+    PrivacyAccountant before = accountants.get();
+    before.compose(prior, 1);
+    if (before.epsilon(delta) >= targetEpsilon) {
+      throw new IllegalArgumentException("target epsilon " + targetEpsilon + " is already spent by " + prior);
+    }
+    while (!meets(hi, targetEpsilon, delta, samplingRate, steps, prior)) {
       hi *= 2;
       if (hi > MAX_NOISE) {
         throw new IllegalArgumentException("target epsilon " + targetEpsilon + " at delta " + delta
@@ -75,7 +90,7 @@ public final class Calibration {
       }
     }
     double lo = hi / 2;
-    while (meets(lo, targetEpsilon, delta, samplingRate, steps)) {
+    while (meets(lo, targetEpsilon, delta, samplingRate, steps, prior)) {
       hi = lo;
       lo /= 2;
       if (lo < MIN_NOISE) {
@@ -85,7 +100,7 @@ public final class Calibration {
     // invariant: lo fails, hi meets the target
     while (hi / lo - 1 > relativeTolerance) {
       double mid = Math.sqrt(lo * hi);
-      if (meets(mid, targetEpsilon, delta, samplingRate, steps)) {
+      if (meets(mid, targetEpsilon, delta, samplingRate, steps, prior)) {
         hi = mid;
       } else {
         lo = mid;
@@ -141,9 +156,10 @@ public final class Calibration {
     return spent.copy().compose(step, count).epsilon(delta) <= budget;
   }
 
-  private boolean meets(double noise, double targetEpsilon, double delta, double samplingRate, long steps) {
+  private boolean meets(double noise, double targetEpsilon, double delta, double samplingRate, long steps, DpEvent prior) {
     PrivacyAccountant accountant = accountants.get();
     try {
+      accountant.compose(prior, 1);
       accountant.compose(dpSgdStep(samplingRate, noise), steps);
     } catch (IllegalArgumentException tooSmall) {
       // e.g. the PLD grid for a tiny noise multiplier would not fit in memory: such noise is

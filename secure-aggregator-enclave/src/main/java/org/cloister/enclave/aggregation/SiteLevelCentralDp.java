@@ -4,21 +4,30 @@ import java.util.Arrays;
 import java.util.Objects;
 import org.cloister.dp.events.DpEvent;
 import org.cloister.dp.events.GaussianEvent;
+import java.util.random.RandomGenerator;
 import org.cloister.dp.noise.GaussianNoise;
+import org.cloister.dp.noise.GridGaussian;
 import org.cloister.enclave.AggregationPolicy;
 
 /**
  * Site-level central DP inside the enclave (see {@link AggregationPolicy.CentralDp}): each accepted
- * update is clipped to L2 norm S, the clipped updates are summed with equal weights in double
- * precision, and the release is {@code (sum + N(0, (zS)^2)) / W} with z, S and the public
- * denominator W fixed by the measured policy. Neither the noise scale nor the denominator depends on
- * which sites took part or on their (host-supplied) example counts, so every release is the Gaussian
- * mechanism with noise multiplier z under adding or removing one site ({@link #event()}).
+ * update is clipped to L2 norm S, the clipped updates are summed with equal weights, and the release
+ * is {@code (sum + N(0, (zS)^2)) / W} with z, S and the public denominator W fixed by the measured
+ * policy. Neither the noise scale nor the denominator depends on which sites took part or on their
+ * (host-supplied) example counts, so every release is the Gaussian mechanism with noise multiplier z
+ * under adding or removing one site ({@link #event()}).
  *
- * <p>Floating point: the clip factor is {@code S / ||u||} shrunk by {@value #CLIP_MARGIN} relative,
- * which keeps each clipped contribution's norm at most S despite the rounding of the norm and the
- * products (each within a few ulps, ~1e-16 relative); the sum is accumulated in double and noised by
- * the snapping {@code SecureGaussianNoise}, whose output grid does not depend on the sum.
+ * <p>Floating point: the release must not carry any bit of the sum below the noise's resolution
+ * (adding a snapped noise to a double sum would leak {@code sum mod gamma}, exactly the DP-SGD bug of
+ * issue 12). So each clipped contribution is rounded to the grid of {@link GridGaussian} for noise
+ * z*S (gamma a power of two) and the grid integers are summed exactly in {@code long}; the release
+ * is {@code gamma * (sum + k)} with {@code k} exact discrete Gaussian noise ({@link GridGaussian}).
+ * Rounding each contribution moves it by at most gamma/2 per coordinate, so one site moves the
+ * integer sum by at most {@code S/gamma + sqrt(d)/2} grid units, within the sensitivity
+ * {@code S/gamma + ceil(sqrt d)} that {@link GridGaussian}'s accounting as {@code Gaussian(z)} covers
+ * (its discretisation delta, below 1e-90, is documented there). The clip factor is
+ * {@code S / ||u||} shrunk by {@value #CLIP_MARGIN} relative, which keeps each clipped contribution's
+ * norm at most S despite the rounding of the norm and the products.
  *
  * <p>Not thread-safe; one instance per round.
  */
@@ -27,16 +36,19 @@ public final class SiteLevelCentralDp {
   static final double CLIP_MARGIN = 1e-9;
 
   private final AggregationPolicy.CentralDp spec;
-  private final double[] sum;
+  private final GridGaussian grid;
+  private final long[] gridSum;
   private int contributions;
 
   public SiteLevelCentralDp(AggregationPolicy.CentralDp spec, int dimension) {
     this.spec = Objects.requireNonNull(spec, "spec");
-    this.sum = new double[dimension];
+    this.grid = new GridGaussian(spec.noiseMultiplier(), spec.clipNorm(), dimension);
+    this.gridSum = new long[dimension];
   }
 
   /**
-   * Adds one validated (finite) update held as little-endian float32 bytes, clipped to norm S.
+   * Adds one validated (finite) update held as little-endian float32 bytes, clipped to norm S and
+   * rounded to the grid.
    *
    * @param sumOfSquares the update's exact sum of squares (finite)
    */
@@ -45,8 +57,9 @@ public final class SiteLevelCentralDp {
       throw new IllegalArgumentException("sum of squares must be finite and >= 0");
     }
     double scale = clipFactor(Math.sqrt(sumOfSquares));
-    for (int i = 0; i < sum.length; i++) {
-      sum[i] += scale * ScalarKernel.get(values, off + i * Float.BYTES);
+    for (int i = 0; i < gridSum.length; i++) {
+      // |grid integer| <= S/gamma + 1 < 2^37 per site: the long sum is exact for any realistic cohort
+      gridSum[i] += grid.gridInteger(scale * ScalarKernel.get(values, off + i * Float.BYTES));
     }
     contributions++;
   }
@@ -62,19 +75,39 @@ public final class SiteLevelCentralDp {
     return contributions;
   }
 
+  /** The grid step gamma of the release. */
+  public double gamma() {
+    return grid.gamma();
+  }
+
+  /** The exact sum of the clipped contributions in grid units (a copy; for tests of the sensitivity). */
+  long[] gridSum() {
+    return gridSum.clone();
+  }
+
   /**
-   * The released mean update {@code (sum + N(0, (zS)^2)) / W}; wipes the sum.
+   * The released mean update {@code gamma * (sum + k) / W}; wipes the sum.
    *
-   * @param noise a cryptographically secure, snapping source in production ({@code SecureGaussianNoise})
+   * @param noise the source of random bits: a {@link RandomGenerator} (in production
+   *     {@code SecureGaussianNoise}, AES-CTR from OS entropy). Any other source is refused: only the
+   *     exact grid release carries the guarantee.
    */
   public double[] release(GaussianNoise noise) {
-    Objects.requireNonNull(noise, "central DP needs a Gaussian noise source");
-    double[] out = sum.clone();
-    Arrays.fill(sum, 0);
-    noise.addTo(out, spec.noiseMultiplier() * spec.clipNorm());
+    Objects.requireNonNull(noise, "central DP needs a source of random bits");
+    if (!(noise instanceof RandomGenerator bits)) {
+      throw new IllegalArgumentException("central DP releases on the grid with exact discrete Gaussian noise and needs "
+          + "a RandomGenerator source of bits (SecureGaussianNoise), got " + noise.getClass().getName());
+    }
+    double[] out = new double[gridSum.length];
+    double gamma = grid.gamma();
+    for (int i = 0; i < out.length; i++) {
+      out[i] = gamma * gridSum[i]; // exact: |gridSum| < 2^53 and gamma is a power of two
+    }
+    Arrays.fill(gridSum, 0);
+    grid.release(out, bits); // re-reads the same integers (exact) and adds the discrete noise
     double w = spec.denominator();
     for (int i = 0; i < out.length; i++) {
-      out[i] /= w;
+      out[i] /= w; // post-processing of the released integers
     }
     return out;
   }
@@ -91,6 +124,6 @@ public final class SiteLevelCentralDp {
 
   /** Zeroes the running sum. */
   public void wipe() {
-    Arrays.fill(sum, 0);
+    Arrays.fill(gridSum, 0);
   }
 }

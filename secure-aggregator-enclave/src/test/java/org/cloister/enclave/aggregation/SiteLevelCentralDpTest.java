@@ -26,12 +26,57 @@ class SiteLevelCentralDpTest {
     return s;
   }
 
+  /** The clipped sum as the enclave holds it (on the grid, before noise), divided by W. */
   private static double[] release(AggregationPolicy.CentralDp spec, float[]... updates) {
     SiteLevelCentralDp dp = new SiteLevelCentralDp(spec, DIM);
     for (float[] u : updates) {
       dp.add(bytes(u), 0, squares(u));
     }
-    return dp.release(ZERO);
+    long[] grid = dp.gridSum();
+    double[] out = new double[DIM];
+    for (int i = 0; i < DIM; i++) {
+      out[i] = grid[i] * dp.gamma() / spec.denominator();
+    }
+    return out;
+  }
+
+  /**
+   * The release is on the grid and no bit of the sum below it reaches the output: for the same
+   * random bits, two sums that round to the same grid integers give bit-identical releases. The old
+   * release (sum + snapped noise in double) fails both.
+   */
+  @Test
+  void theReleaseIsOnTheGridAndCarriesNoBitOfTheSumBelowIt() {
+    AggregationPolicy.CentralDp spec = new AggregationPolicy.CentralDp(1.0, 1.0, 1, 5, 1e-5);
+    float[] u = new float[DIM];
+    float[] v = new float[DIM];
+    Random rnd = new Random(3);
+    for (int i = 0; i < DIM; i++) {
+      u[i] = (float) Math.scalb((double) (rnd.nextInt(2001) - 1000), -30); // on the grid (gamma = 2^-36 here)
+      v[i] = Math.nextUp(u[i]); // at most 2^-43 away: far below half a grid step
+    }
+    SiteLevelCentralDp a = new SiteLevelCentralDp(spec, DIM);
+    SiteLevelCentralDp b = new SiteLevelCentralDp(spec, DIM);
+    a.add(bytes(u), 0, squares(u));
+    b.add(bytes(v), 0, squares(v));
+    double gamma = a.gamma();
+    assertThat(Math.getExponent(gamma)).isEqualTo(Math.getExponent(org.cloister.dp.noise.GridGaussian.granularity(1.0)));
+    double[] ra = a.release(org.cloister.dp.noise.SecureGaussianNoise.seeded(7));
+    double[] rb = b.release(org.cloister.dp.noise.SecureGaussianNoise.seeded(7));
+    boolean differs = false;
+    for (int i = 0; i < DIM; i++) {
+      double units = ra[i] * spec.denominator() / gamma;
+      assertThat(units).as("coordinate %d on the grid", i).isEqualTo(Math.rint(units));
+      differs |= u[i] != v[i];
+    }
+    assertThat(differs).isTrue();
+    assertThat(ra).containsExactly(rb);
+  }
+
+  @Test
+  void aNoiseSourceWithoutRandomBitsIsRefused() {
+    SiteLevelCentralDp dp = new SiteLevelCentralDp(new AggregationPolicy.CentralDp(1.0, 1.0, 1, 5, 1e-5), DIM);
+    assertThatThrownBy(() -> dp.release(ZERO)).hasMessageContaining("RandomGenerator");
   }
 
   @Test
@@ -61,7 +106,9 @@ class SiteLevelCentralDpTest {
         double d = (with[i] - without[i]) * spec.denominator();
         d2 += d * d;
       }
-      assertThat(Math.sqrt(d2)).isLessThanOrEqualTo(spec.clipNorm());
+      // in grid units: S/gamma plus half a unit of rounding per coordinate (what GridGaussian accounts for)
+      double gamma = new SiteLevelCentralDp(spec, DIM).gamma();
+      assertThat(Math.sqrt(d2)).isLessThanOrEqualTo(spec.clipNorm() + Math.sqrt(DIM) * gamma / 2);
     }
   }
 
@@ -72,8 +119,9 @@ class SiteLevelCentralDpTest {
     u[0] = 1f;
     u[1] = -1f;
     double[] out = release(spec, u);
-    assertThat(out[0]).isEqualTo(0.5);
-    assertThat(out[1]).isEqualTo(-0.5);
+    double gamma = new SiteLevelCentralDp(spec, DIM).gamma();
+    assertThat(out[0]).isCloseTo(0.5, org.assertj.core.api.Assertions.within(gamma));
+    assertThat(out[1]).isCloseTo(-0.5, org.assertj.core.api.Assertions.within(gamma));
     assertThat(new SiteLevelCentralDp(spec, DIM).event()).isEqualTo(new GaussianEvent(1.3));
     assertThat(new SiteLevelCentralDp(spec, DIM).meanNoiseStddev()).isEqualTo(1.3 * 2.0 / 2);
   }

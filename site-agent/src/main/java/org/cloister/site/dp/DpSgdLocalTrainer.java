@@ -42,6 +42,8 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
   private final PrivacyBudget budget;
   private final Supplier<List<DpEvent>> alreadySpent;
   private final RandomGenerator sampling;
+  private final boolean countPrivate;
+  private DpEvent pendingPreprocessing;
   private volatile ClippingStats lastClipping = ClippingStats.EMPTY;
   private volatile double lastEpsilon = 0;
 
@@ -52,6 +54,20 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    */
   public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling) {
+    this(net, data, noise, budget, alreadySpent, sampling, null, false);
+  }
+
+  /**
+   * @param preprocessing the site's private preprocessing release ({@code null} when the study's
+   *                      preprocessing is public): spent with, and composed into, the first round's event
+   * @param countPrivate  release nothing that depends on the record count: weight 1, no step count,
+   *                      q and steps fixed by the study, the noisy sum divided by the study's batch size
+   */
+  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+                           Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
+                           boolean countPrivate) {
+    this.pendingPreprocessing = preprocessing;
+    this.countPrivate = countPrivate;
     this.net = net;
     this.data = data;
     this.noise = noise;
@@ -62,7 +78,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
 
   @Override
   public long numExamples() {
-    return data.size();
+    return countPrivate ? 1 : data.size();
   }
 
   /** Clipping statistics of the last round (local only: they are not noised). */
@@ -87,6 +103,10 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
       throw new IllegalStateException("round " + task.getRound() + " has noise multiplier " + dp.getNoiseMultiplier()
           + " and clip norm " + dp.getClipNorm() + ": both must be > 0");
     }
+    if (countPrivate != dp.getCountPrivate()) {
+      throw new IllegalStateException("this site is " + (countPrivate ? "" : "not ") + "count-private but round "
+          + task.getRound() + (dp.getCountPrivate() ? " is" : " is not") + ": the study and the site must agree");
+    }
     DpSchedule schedule = DpSchedule.of(cfg, data.size());
     if (schedule.steps() > Integer.MAX_VALUE) {
       throw new IllegalStateException("round " + task.getRound() + " asks for " + schedule.steps() + " steps");
@@ -95,19 +115,26 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
     for (DpEvent e : alreadySpent.get()) {
       accountant.compose(e, 1);
     }
+    DpEvent preprocessing = pendingPreprocessing;
+    if (preprocessing != null) {
+      accountant.compose(preprocessing, 1); // the budget guard sees it before the first step
+    }
     Parameters.set(net, globalWeights);
     if (cfg.getLearningRate() > 0) {
       net.setLearningRate(cfg.getLearningRate());
     }
-    DpSgdTrainer trainer = DpSgd.builder()
+    DpSgd.Builder builder = DpSgd.builder()
         .clipNorm(dp.getClipNorm())
         .noiseMultiplier(dp.getNoiseMultiplier())
         .samplingRate(schedule.samplingRate())
         .noise(noise)
         .accountant(accountant)
         .budget(budget)
-        .proximalMu(cfg.getProximalMu())
-        .build(net);
+        .proximalMu(cfg.getProximalMu());
+    if (countPrivate) {
+      builder.expectedBatchSize(Math.max(1, cfg.getBatchSize()));
+    }
+    DpSgdTrainer trainer = builder.build(net);
     TrainingReport report = trainer.train(data, (int) schedule.steps(), sampling);
     if (report.stepsTaken() == 0) {
       throw new IllegalStateException("privacy budget: " + report.stopReason().orElse("no step fits the remaining budget"));
@@ -118,8 +145,15 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
         schedule.samplingRate(), dp.getNoiseMultiplier(), dp.getClipNorm(), report.epsilonSpent(), report.delta());
     Map<String, Double> metrics = new LinkedHashMap<>();
     metrics.put("epsilon", report.epsilonSpent());
-    metrics.put("steps", (double) report.stepsTaken());
-    return new LocalUpdate(Parameters.subtract(Parameters.get(net), globalWeights), data.size(), metrics,
-        report.roundEvent(), report.epsilonSpent());
+    if (!countPrivate) {
+      metrics.put("steps", (double) report.stepsTaken());
+    }
+    DpEvent spent = report.roundEvent();
+    if (preprocessing != null) {
+      spent = new org.cloister.dp.events.ComposedEvent(List.of(preprocessing, spent));
+      pendingPreprocessing = null;
+    }
+    return new LocalUpdate(Parameters.subtract(Parameters.get(net), globalWeights), numExamples(), metrics,
+        spent, report.epsilonSpent());
   }
 }

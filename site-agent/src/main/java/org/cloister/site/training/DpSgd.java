@@ -39,6 +39,7 @@ public final class DpSgd {
     private PrivacyBudget budget;
     private PerExampleMethod method = PerExampleMethod.VECTORIZED;
     private double proximalMu;
+    private double expectedBatchSize = Double.NaN;
 
     private Builder() {
     }
@@ -115,6 +116,19 @@ public final class DpSgd {
       return this;
     }
 
+    /**
+     * The public denominator of each step's noisy sum (a count-private study's batch size). By
+     * default it is q*n, the expected batch size, which depends on (and so releases) the site's
+     * record count n.
+     */
+    public Builder expectedBatchSize(double b) {
+      if (!(b > 0) || !Double.isFinite(b)) {
+        throw new IllegalArgumentException("expected batch size must be > 0, got " + b);
+      }
+      this.expectedBatchSize = b;
+      return this;
+    }
+
     /** How per-example gradients are computed (default {@link PerExampleMethod#VECTORIZED}). */
     public Builder method(PerExampleMethod method) {
       this.method = Objects.requireNonNull(method, "method");
@@ -179,7 +193,8 @@ public final class DpSgd {
       PrivacyGuard guard = budget == null ? null : new PrivacyGuard(budget, accountant,
           noiseMultiplier == 0 ? 0 : GridGaussian.discretisationDelta(layout.flatGradient().length(),
               PrivacyGuard.RESERVED_STEPS, budget.epsilon()));
-      return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard, proximalMu);
+      return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard, proximalMu,
+          expectedBatchSize);
     }
   }
 }

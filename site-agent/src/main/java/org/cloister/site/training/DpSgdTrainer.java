@@ -65,11 +65,13 @@ public final class DpSgdTrainer {
   /** Audit only: Dirac gradient canaries summed into every step and scored on its release. */
   private GradientCanaries canaries;
   private long droppedNonFinite;
+  private final double expectedBatchSize;
 
   DpSgdTrainer(MultiLayerNetwork net, DpSgdSettings settings, ClipPolicy policy, NetworkLayout layout,
                ClippedGradients gradients, RandomGenerator noiseBits, PrivacyAccountant accountant, PrivacyGuard guard,
-               double proximalMu) {
+               double proximalMu, double expectedBatchSize) {
     this.net = net;
+    this.expectedBatchSize = expectedBatchSize;
     this.proximalMu = proximalMu;
     this.settings = settings;
     this.policy = policy;
@@ -140,7 +142,8 @@ public final class DpSgdTrainer {
     INDArray y = Nd4jData.oneHot(data, all, dataType);
 
     int allowed = affordableSteps(steps);
-    double scale = 1.0 / (settings.samplingRate() * n);
+    // NaN: the expected batch size q*n (n is then part of what the update reveals)
+    double scale = 1.0 / (Double.isNaN(expectedBatchSize) ? settings.samplingRate() * n : expectedBatchSize);
     int[] batchSizes = new int[allowed];
     ClippingStats stats = ClippingStats.EMPTY;
     long droppedInRound = 0;
