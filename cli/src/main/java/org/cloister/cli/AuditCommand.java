@@ -168,7 +168,7 @@ final class AuditCommand implements Callable<Integer> {
       return BuiltinDatasets.wdbc();
     }
     if (dataset.startsWith("csv:")) {
-      return new CsvDatasetLoader(label, BadRowPolicy.FAIL).load(Path.of(dataset.substring(4))).dataset();
+      return CsvDatasetLoader.inferringClasses(label, BadRowPolicy.FAIL).load(Path.of(dataset.substring(4))).dataset();
     }
     throw new CommandLine.ParameterException(spec.commandLine(),
         "unknown --dataset '" + dataset + "' (expected builtin:wdbc or csv:PATH)");
