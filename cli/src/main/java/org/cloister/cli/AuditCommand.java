@@ -21,6 +21,7 @@ import org.cloister.simulations.audit.AuditOutcome;
 import org.cloister.simulations.audit.AuditSettings;
 import org.cloister.simulations.audit.GradientCanaryAudit;
 import org.cloister.simulations.audit.InputCanaryAudit;
+import org.cloister.simulations.audit.SiteCanaryAudit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,8 +49,15 @@ final class AuditCommand implements Callable<Integer> {
   String model;
 
   @Option(names = "--kind", defaultValue = "gradient", description = "canary kind: gradient (white box, Dirac canaries) or input (black box, out-of-range records "
-      + "scored by the final model's loss); sites: not implemented yet (default: ${DEFAULT-VALUE})")
+      + "scored by the final model's loss) or sites (federated canary sites through the enclave's central DP; --steps "
+      + "is the number of rounds, --noise-multiplier 0 means no central DP) (default: ${DEFAULT-VALUE})")
   String kind;
+
+  @Option(names = "--dimension", defaultValue = "1000", description = "--kind sites: the model's parameter count d (default: ${DEFAULT-VALUE})")
+  int dimension;
+
+  @Option(names = "--background-sites", defaultValue = "10", description = "--kind sites: ordinary sites in every round (default: ${DEFAULT-VALUE})")
+  int backgroundSites;
 
   @Option(names = "--canaries", defaultValue = "1000", description = "m, the number of canaries (default: ${DEFAULT-VALUE})")
   int canaries;
@@ -96,8 +104,7 @@ final class AuditCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
     if (kind.equals("sites")) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--kind sites is not implemented yet "
-          + "(gradient and input canaries are; see docs/privacy-audit.md)");
+      return sites(stdout);
     }
     if (!kind.equals("gradient") && !kind.equals("input")) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be gradient, input or sites, got '"
@@ -157,6 +164,66 @@ final class AuditCommand implements Callable<Integer> {
       stdout.printf(Locale.ROOT, "guesses %d, correct %d; TPR@FPR 1e-3 %.3f, 1e-2 %.3f; AUROC %.3f; %.1f s%n",
           o.result().guesses(), o.result().correct(), o.result().tprAtFpr1e3(), o.result().tprAtFpr1e2(),
           o.result().auroc(), o.seconds());
+      stdout.println("verdict: " + o.verdict());
+    }
+    stdout.flush();
+    return 0;
+  }
+
+  private int sites(PrintWriter stdout) throws Exception {
+    SiteCanaryAudit.Settings s;
+    try {
+      s = new SiteCanaryAudit.Settings(canaries, backgroundSites, dimension, steps, noiseMultiplier,
+          assumedNoiseMultiplier == null ? noiseMultiplier : assumedNoiseMultiplier, clip, delta, beta,
+          seed != null ? seed : new SecureRandom().nextLong());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    if (report != null) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--report is not available for --kind sites yet "
+          + "(use --out or --json)");
+    }
+    SiteCanaryAudit.Outcome o = new SiteCanaryAudit(s).run(done -> { });
+    Map<String, Object> j = new java.util.LinkedHashMap<>();
+    j.put("kind", "sites");
+    j.put("epsilon_lower_bound", o.result().epsilonLowerBound());
+    j.put("confidence", o.result().confidence());
+    // JSON has no infinity: without central DP the upper bound is null and the verdict not_protected
+    j.put("epsilon_upper_bound", Double.isInfinite(o.epsilonUpperBound()) ? null : o.epsilonUpperBound());
+    j.put("epsilon_estimate", o.epsilonEstimate());
+    j.put("epsilon_estimate_per_round", o.roundEstimates());
+    j.put("verdict", o.verdict());
+    j.put("canaries", o.result().canaries());
+    j.put("guesses", o.result().guesses());
+    j.put("correct", o.result().correct());
+    j.put("tpr_at_fpr_1e-3", o.result().tprAtFpr1e3());
+    j.put("tpr_at_fpr_1e-2", o.result().tprAtFpr1e2());
+    j.put("auroc", o.result().auroc());
+    j.put("rounds", s.rounds());
+    j.put("noise_multiplier", s.noiseMultiplier());
+    j.put("assumed_noise_multiplier", s.assumedNoiseMultiplier());
+    j.put("delta", s.delta());
+    j.put("seed", s.seed());
+    ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    if (out != null) {
+      Files.createDirectories(out);
+      Files.writeString(out.resolve("audit.json"), mapper.writeValueAsString(j) + "\n", StandardCharsets.UTF_8);
+      StringBuilder csv = new StringBuilder("canary,included,score\n");
+      double[] scores = o.scores();
+      boolean[] in = o.included();
+      for (int i = 0; i < scores.length; i++) {
+        csv.append(i).append(',').append(in[i] ? 1 : 0).append(',').append(scores[i]).append('\n');
+      }
+      Files.writeString(out.resolve("scores.csv"), csv, StandardCharsets.UTF_8);
+    }
+    if (json) {
+      stdout.println(new ObjectMapper().writeValueAsString(j));
+    } else {
+      stdout.printf(Locale.ROOT, "Audit (canary sites, m=%d, %d rounds): epsilon >= %.3f with confidence %.2f; "
+              + "Gaussian-fit estimate %.3f; accountant (RDP, central DP z'=%s): epsilon <= %s at delta %s%n",
+          s.canaries(), s.rounds(), o.result().epsilonLowerBound(), o.result().confidence(), o.epsilonEstimate(),
+          s.assumedNoiseMultiplier(), Double.isInfinite(o.epsilonUpperBound()) ? "infinity (no central DP)"
+              : String.format(Locale.ROOT, "%.3f", o.epsilonUpperBound()), s.delta());
       stdout.println("verdict: " + o.verdict());
     }
     stdout.flush();

@@ -45,10 +45,28 @@ class AuditCommandTest {
   }
 
   @Test
-  void unimplementedKindAndBadSettingsAreUsageErrors() {
-    Result r = run("audit", "--noise-multiplier", "1", "--kind", "sites");
+  void canarySitesWithoutCentralDpAreNotProtectedAndWithItConsistent() throws Exception {
+    Result r = run("audit", "--kind", "sites", "--canaries", "500", "--steps", "3", "--noise-multiplier", "0",
+        "--seed", "4", "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertThat(j.get("verdict").asText()).isEqualTo("not_protected");
+    assertThat(j.get("epsilon_upper_bound").isNull()).isTrue();
+    assertThat(j.get("epsilon_lower_bound").asDouble()).isPositive();
+    r = run("audit", "--kind", "sites", "--canaries", "500", "--steps", "3", "--noise-multiplier", "1",
+        "--seed", "4", "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    j = new ObjectMapper().readTree(r.out());
+    assertThat(j.get("verdict").asText()).isEqualTo("consistent");
+    assertThat(j.get("epsilon_estimate_per_round")).hasSize(3);
+    assertThat(j.get("epsilon_lower_bound").asDouble()).isLessThanOrEqualTo(j.get("epsilon_upper_bound").asDouble());
+  }
+
+  @Test
+  void badSettingsAreUsageErrors() {
+    Result r = run("audit", "--kind", "sites", "--noise-multiplier", "1", "--canaries", "1");
     assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err()).contains("--kind sites is not implemented yet");
+    assertThat(r.err()).contains("at least 2 canary sites");
     r = run("audit", "--noise-multiplier", "1", "--sampling-rate", "1.5");
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("sampling rate must be in (0, 1]");
