@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
     description = "Attestation documents of trusted execution environments.",
     subcommands = {
         AttestVerifyCommand.class,
+        org.cloister.cli.attest.AttestCollateralCommand.class,
     })
 final class AttestCommand implements Runnable {
   @CommandLine.Spec
@@ -16,6 +17,6 @@ final class AttestCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (verify)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (verify, collateral)");
   }
 }

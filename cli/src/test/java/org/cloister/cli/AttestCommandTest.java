@@ -24,9 +24,9 @@ import picocli.CommandLine;
 
 /** {@code cloister attest verify}, run in-process on the real Nitro fixtures of the trust module. */
 class AttestCommandTest {
-  /** The trust module's copies of the fixtures (with their attribution in NOTICE.md beside them). */
-  private static final Path FIXTURES = Path.of("").toAbsolutePath().resolveSibling("trust")
-      .resolve("src/test/resources/nitro");
+  /** ../shared/fixtures/nitro (real documents, attribution in its README; never committed to the project). */
+  private static final Path FIXTURES = SharedAttestationFixtures.root().orElse(Path.of("missing-shared-fixtures"))
+      .resolve("nitro");
   private static final String PROD = FIXTURES.resolve("anjuna-sample-prod-doc.bin").toString();
   private static final String DEBUG = FIXTURES.resolve("ppmag-nitro-ad-debug.bin").toString();
   private static final String PROD_PCR0 =
@@ -34,6 +34,11 @@ class AttestCommandTest {
 
   @TempDir
   Path dir;
+
+  @org.junit.jupiter.api.BeforeEach
+  void requireFixtures() {
+    SharedAttestationFixtures.require();
+  }
 
   private record Result(int exit, String out, String err) {}
 
@@ -91,6 +96,23 @@ class AttestCommandTest {
     Result bad = run("attest", "verify", PROD, "--at", "2021-03-17T23:00:00Z", "--expect-pcr", "0=" + other);
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.out()).startsWith("invalid: pcr mismatch:");
+  }
+
+  @Test
+  void expectPcrNameBesideExpectPcr() throws Exception {
+    Result ok = run("attest", "verify", PROD, "--platform", "nitro", "--at", "2021-03-17T23:00:00Z", "--expect",
+        "pcr0=" + PROD_PCR0, "--json");
+    assertThat(ok.exit()).as(ok.out() + ok.err()).isZero();
+    JsonNode v = new ObjectMapper().readTree(ok.out());
+    assertThat(v.get("platform").asText()).isEqualTo("nitro");
+    assertThat(v.get("measurements").get("pcr0").asText()).isEqualTo(PROD_PCR0);
+    assertThat(v.get("tcb_status").isNull()).isTrue();
+    assertThat(v.get("debug").asBoolean()).isFalse();
+    Result bad = run("attest", "verify", PROD, "--at", "2021-03-17T23:00:00Z", "--expect",
+        "pcr0=" + PROD_PCR0.replace("2d15", "2d16"));
+    assertThat(bad.exit()).isEqualTo(1);
+    assertThat(bad.out()).startsWith("invalid: pcr mismatch:");
+    assertThat(run("attest", "verify", PROD, "--expect", "mr_td=" + PROD_PCR0).exit()).isEqualTo(2);
   }
 
   @Test

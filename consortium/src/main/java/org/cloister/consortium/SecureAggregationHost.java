@@ -132,9 +132,14 @@ public final class SecureAggregationHost implements AutoCloseable {
     random.nextBytes(nonce);
     byte[] doc;
     try {
-      doc = SecureAggregatorGrpc.newBlockingStub(enclave).withDeadlineAfter(30, TimeUnit.SECONDS)
+      org.cloister.protocol.v1.AttestationResponse response = SecureAggregatorGrpc.newBlockingStub(enclave)
+          .withDeadlineAfter(30, TimeUnit.SECONDS)
           .getAttestation(AttestationRequest.newBuilder().setStudyId(studyId).setNonce(ByteString.copyFrom(nonce))
-              .build()).getDocument().toByteArray();
+              .build());
+      doc = org.cloister.protocol.EvidenceWire.nitroDocument(response.hasEvidence() ? response.getEvidence() : null,
+          !response.getLegacyDocument().isEmpty(), "the secure aggregator enclave");
+    } catch (IllegalArgumentException e) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
     } catch (StatusRuntimeException e) {
       throw new IllegalStateException("the secure aggregator enclave did not answer an attestation request: "
           + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);

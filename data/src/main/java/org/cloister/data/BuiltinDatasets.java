@@ -49,8 +49,16 @@ public final class BuiltinDatasets {
           header = false;
           continue;
         }
-        String[] p = line.split(",");
-        rules.add(FeatureRule.bounds(p[0], Double.parseDouble(p[1]), Double.parseDouble(p[2])));
+        String[] p = line.split(",", -1);
+        String transform = p.length > 3 ? p[3].strip() : "";
+        double lo = Double.parseDouble(p[1]);
+        double hi = Double.parseDouble(p[2]);
+        rules.add(switch (transform) {
+          case "", "none" -> FeatureRule.bounds(p[0], lo, hi);
+          case "log" -> FeatureRule.logBounds(p[0], lo, hi);
+          default -> throw new IllegalStateException("wdbc.bounds.csv: feature '" + p[0] + "': unknown transform '"
+              + transform + "' (known: none, log)");
+        });
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

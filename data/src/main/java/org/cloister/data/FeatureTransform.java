@@ -2,16 +2,21 @@ package org.cloister.data;
 
 /**
  * One feature's resolved transform: {@code x -> (clamp(t(x), lo, hi) - centre) / scale}, where t is
- * asinh or the identity and a missing value (NaN) becomes the centre. Every constant is public or
- * DP-released; nothing is refitted from the records it is applied to.
+ * the rule's fixed {@link FeatureRule.Transform} (identity, asinh or log) and a missing value (NaN)
+ * becomes the centre. Every constant is public or DP-released; nothing is refitted from the records
+ * it is applied to.
  */
-public record FeatureTransform(double lo, double hi, double centre, double scale, boolean asinh) {
+public record FeatureTransform(double lo, double hi, double centre, double scale, FeatureRule.Transform transform) {
+
+  public FeatureTransform {
+    java.util.Objects.requireNonNull(transform, "transform");
+  }
 
   public double apply(double x) {
     if (Double.isNaN(x)) {
       return 0;
     }
-    double t = asinh ? asinh(x) : x;
+    double t = transform.apply(x);
     return (Math.min(hi, Math.max(lo, t)) - centre) / scale;
   }
 

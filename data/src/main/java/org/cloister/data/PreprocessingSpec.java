@@ -12,6 +12,7 @@ import java.util.Map;
  * <pre>
  * preprocessing:
  *   age:     {bounds: [18, 100]}          # public clinical bounds: clamp, centre and scale from them
+ *   crp:     {log_bounds: [0.1, 300]}     # the same on log x (clamp x, then log): right-skewed positive values
  *   bmi:     {centre: 25, scale: 5}       # public constants (with optional bounds: [lo, hi])
  *   glucose: {private: [40, 400]}         # DP mean and variance within public bounds
  *   ldl:     {private: auto}              # DP estimate on asinh(x): nothing known about the feature
@@ -64,7 +65,7 @@ public record PreprocessingSpec(List<FeatureRule> rules) {
       throw new IllegalStateException("preprocessing has private rules: resolve it with PrivateFeatureStats");
     }
     return new Preprocessing(features(), rules.stream()
-        .map(r -> new FeatureTransform(r.lo(), r.hi(), r.centre(), r.scale(), r.asinh())).toList());
+        .map(r -> new FeatureTransform(r.lo(), r.hi(), r.centre(), r.scale(), r.transform())).toList());
   }
 
   /**
@@ -80,8 +81,8 @@ public record PreprocessingSpec(List<FeatureRule> rules) {
         throw new IllegalArgumentException(at + " must be a mapping ({bounds: [lo, hi]}, {centre: C, scale: S} or {private: [lo, hi] | auto})");
       }
       for (Object k : r.keySet()) {
-        if (!List.of("bounds", "centre", "scale", "private").contains(String.valueOf(k))) {
-          throw new IllegalArgumentException(at + ": unknown key '" + k + "' (known: bounds, centre, scale, private)");
+        if (!List.of("bounds", "log_bounds", "centre", "scale", "private").contains(String.valueOf(k))) {
+          throw new IllegalArgumentException(at + ": unknown key '" + k + "' (known: bounds, log_bounds, centre, scale, private)");
         }
       }
       try {
@@ -91,10 +92,16 @@ public record PreprocessingSpec(List<FeatureRule> rules) {
           }
           Object p = r.get("private");
           rules.add("auto".equals(p) ? FeatureRule.privateDefault(f) : privateRule(f, pair(p)));
+        } else if (r.containsKey("log_bounds")) {
+          if (r.size() != 1) {
+            throw new IllegalArgumentException("'log_bounds' excludes bounds, centre and scale");
+          }
+          double[] b = pair(r.get("log_bounds"));
+          rules.add(FeatureRule.logBounds(f, b[0], b[1]));
         } else if (r.containsKey("centre") || r.containsKey("scale")) {
           double[] b = r.containsKey("bounds") ? pair(r.get("bounds")) : new double[] {Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY};
           rules.add(new FeatureRule(f, FeatureRule.Kind.PUBLIC, b[0], b[1], number(r.get("centre"), "centre"),
-              number(r.get("scale"), "scale"), false));
+              number(r.get("scale"), "scale"), FeatureRule.Transform.IDENTITY));
         } else if (r.containsKey("bounds")) {
           double[] b = pair(r.get("bounds"));
           rules.add(FeatureRule.bounds(f, b[0], b[1]));

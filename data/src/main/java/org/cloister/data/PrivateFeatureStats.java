@@ -88,7 +88,7 @@ public record PrivateFeatureStats(double count, double[] sum, double[] sumSq, do
     List<Integer> cols = privateColumns(rules);
     List<FeatureTransform> out = new ArrayList<>();
     for (FeatureRule r : rules) {
-      out.add(new FeatureTransform(r.lo(), r.hi(), r.centre(), r.scale(), r.asinh()));
+      out.add(new FeatureTransform(r.lo(), r.hi(), r.centre(), r.scale(), r.transform()));
     }
     for (int k = 0; k < cols.size(); k++) {
       double n = 0;
@@ -108,13 +108,13 @@ public record PrivateFeatureStats(double count, double[] sum, double[] sumSq, do
       FeatureRule r = rules.get(cols.get(k));
       double mid = (r.lo() + r.hi()) / 2;
       double half = (r.hi() - r.lo()) / 2;
-      out.set(cols.get(k), new FeatureTransform(r.lo(), r.hi(), mid + half * mean, half * std, r.asinh()));
+      out.set(cols.get(k), new FeatureTransform(r.lo(), r.hi(), mid + half * mean, half * std, r.transform()));
     }
     return new Preprocessing(features, out);
   }
 
   private static double unit(FeatureRule r, double x) {
-    double t = r.asinh() ? FeatureTransform.asinh(x) : x;
+    double t = r.transform().apply(x);
     double mid = (r.lo() + r.hi()) / 2;
     double half = (r.hi() - r.lo()) / 2;
     return Math.max(-1, Math.min(1, (Math.min(r.hi(), Math.max(r.lo(), t)) - mid) / half));

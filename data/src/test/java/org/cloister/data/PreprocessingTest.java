@@ -80,4 +80,45 @@ class PreprocessingTest {
     // the noise multiplier for 10 % of epsilon 2 at delta 1e-5 is the one a single Gaussian release needs
     assertThat(PrivateFeatureStats.calibratedNoise(2.0, 1e-5)).isBetween(15.0, 25.0);
   }
+
+  @Test
+  void logRulesAreAppliedAsDeclaredAndStayPerRecord() {
+    PreprocessingSpec spec = BuiltinDatasets.wdbcPreprocessing();
+    Preprocessing p = spec.resolvePublic();
+    int area = wdbc.featureNames().indexOf("area_mean");
+    int radius = wdbc.featureNames().indexOf("radius_mean");
+    FeatureRule areaRule = spec.orderedFor(wdbc.featureNames()).rules().get(area);
+    assertThat(areaRule.transform()).isEqualTo(FeatureRule.Transform.LOG);
+    assertThat(spec.orderedFor(wdbc.featureNames()).rules().get(radius).transform()).isEqualTo(FeatureRule.Transform.IDENTITY);
+    // area_mean is declared log in [100, 2600]: input = (log x - mid) / quarter, mid and quarter of [log 100, log 2600]
+    double a = Math.log(100);
+    double b = Math.log(2600);
+    FeatureTransform t = p.transforms().get(area);
+    assertThat(t.apply(500)).isCloseTo((Math.log(500) - (a + b) / 2) / ((b - a) / 4), org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(t.apply(100)).isCloseTo(-2.0, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(t.apply(0)).isCloseTo(-2.0, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(t.apply(-5)).isCloseTo(-2.0, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(t.apply(1e9)).isCloseTo(2.0, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(t.apply(Double.POSITIVE_INFINITY)).isCloseTo(2.0, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(t.apply(Double.NaN)).isZero();
+    // the log map spreads the typical patients: the middle half of WDBC's areas covers more of [-2, 2] than linear bounds did
+    double[] col = Arrays.stream(p.apply(wdbc).features()).mapToDouble(r -> r[area]).sorted().toArray();
+    double iqr = col[col.length * 3 / 4] - col[col.length / 4];
+    double[] lin = Arrays.stream(wdbc.features())
+        .mapToDouble(r -> new FeatureTransform(100, 2600, 1350, 625, FeatureRule.Transform.IDENTITY).apply(r[area])).sorted().toArray();
+    assertThat(iqr).isGreaterThan(1.2 * (lin[lin.length * 3 / 4] - lin[lin.length / 4]));
+    // zero and negative values (e.g. a concavity of 0) are clamped to lo, never NaN
+    int concavitySe = wdbc.featureNames().indexOf("concavity_se");
+    assertThat(Arrays.stream(p.apply(wdbc).features()).mapToDouble(r -> r[concavitySe])).allSatisfy(v -> assertThat(v).isBetween(-2.0, 2.0));
+  }
+
+  @Test
+  void logBoundsNeedAPositiveFloorAndParseFromTheStudyFile() {
+    assertThatThrownBy(() -> FeatureRule.logBounds("crp", 0, 300)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("crp").hasMessageContaining("0 < lo < hi");
+    PreprocessingSpec spec = PreprocessingSpec.parse(Map.of("crp", Map.of("log_bounds", List.of(0.1, 300))), "study");
+    assertThat(spec.rules()).singleElement().isEqualTo(FeatureRule.logBounds("crp", 0.1, 300));
+    assertThatThrownBy(() -> PreprocessingSpec.parse(Map.of("crp", Map.of("log_bounds", List.of(0.1, 300), "centre", 1)), "study"))
+        .hasMessageContaining("log_bounds");
+  }
 }

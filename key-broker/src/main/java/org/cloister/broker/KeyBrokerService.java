@@ -125,6 +125,14 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       throw refuse(op, keyId, Status.FAILED_PRECONDITION, "key_disabled", "key '" + keyId
           + "' is disabled: nothing wrapped with it can be unwrapped");
     }
+    byte[] document;
+    try {
+      document = org.cloister.protocol.EvidenceWire.nitroDocument(
+          recipient.hasEvidence() ? recipient.getEvidence() : null,
+          !recipient.getLegacyAttestationDocument().isEmpty(), "the recipient");
+    } catch (IllegalArgumentException e) {
+      throw refuse(op, keyId, Status.INVALID_ARGUMENT, FailureReason.MALFORMED.name(), e.getMessage());
+    }
     byte[] nonce = recipient.getNonce().toByteArray();
     if (!nonces.consume(nonce)) {
       throw refuse(op, keyId, Status.PERMISSION_DENIED, "stale_nonce", "the nonce was not issued by this broker, "
@@ -140,7 +148,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
         vp = vp.withExpectedPcr(e.getKey(), e.getValue());
       }
       try {
-        a = verifier.verify(recipient.getAttestationDocument().toByteArray(), vp);
+        a = verifier.verify(document, vp);
         role = r.getKey();
         break;
       } catch (AttestationException e) {

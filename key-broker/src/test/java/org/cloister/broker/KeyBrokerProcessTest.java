@@ -133,7 +133,7 @@ class KeyBrokerProcessTest {
   static Recipient recipient(HpkeKeyPair enclave, Map<Integer, byte[]> pcrs) {
     ByteString nonce = stub.getChallenge(org.cloister.protocol.v1.ChallengeRequest.getDefaultInstance()).getNonce();
     byte[] doc = authority.issue("test-enclave", pcrs, nonce.toByteArray(), null, enclave.publicKey());
-    return Recipient.newBuilder().setAttestationDocument(ByteString.copyFrom(doc)).setNonce(nonce).build();
+    return Recipient.newBuilder().setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc)).setNonce(nonce).build();
   }
 
   static byte[] open(HpkeKeyPair enclave, String op, Recipient r, ByteString sealed) throws Exception {
@@ -204,8 +204,29 @@ class KeyBrokerProcessTest {
     ByteString n = stub.getChallenge(org.cloister.protocol.v1.ChallengeRequest.getDefaultInstance()).getNonce();
     byte[] noKey = authority.issue("test-enclave", goodPcrs, n.toByteArray(), null, null);
     assertThatThrownBy(() -> stub.generateDataKey(req.toBuilder().setRecipient(Recipient.newBuilder()
-        .setAttestationDocument(ByteString.copyFrom(noKey)).setNonce(n)).build()))
+        .setEvidence(org.cloister.protocol.EvidenceWire.nitro(noKey)).setNonce(n)).build()))
         .hasMessageContaining("binds no 32-byte X25519 public key");
+  }
+
+  @Test
+  void theOldNitroOnlyWireFormIsRefusedWithItsName() throws Exception {
+    HpkeKeyPair enclave = HPKE.generateKeyPair();
+    Recipient v2 = recipient(enclave, goodPcrs);
+    Recipient v1 = Recipient.newBuilder().setLegacyAttestationDocument(v2.getEvidence().getEvidence())
+        .setNonce(v2.getNonce()).build();
+    assertThatThrownBy(() -> stub.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY)
+        .putAllEncryptionContext(CONTEXT).setRecipient(v1).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("wire form v1");
+        });
+    Recipient relabelled = v2.toBuilder().setEvidence(v2.getEvidence().toBuilder().setPlatform("sev-snp")).build();
+    assertThatThrownBy(() -> stub.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY)
+        .putAllEncryptionContext(CONTEXT).setRecipient(relabelled).build()))
+        .hasMessageContaining("'sev-snp' evidence");
+    // the same document in the v2 envelope is served (the nonce was not consumed by the refusals)
+    assertThat(stub.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY)
+        .putAllEncryptionContext(CONTEXT).setRecipient(v2).build()).getCiphertextBlob()).isNotEmpty();
   }
 
   @Test

@@ -383,7 +383,7 @@ class MaliciousHostTest {
     byte[] nonce = new byte[32];
     new SecureRandom().nextBytes(nonce);
     byte[] doc = SecureAggregatorGrpc.newBlockingStub(currentEnclave).getAttestation(AttestationRequest.newBuilder()
-        .setStudyId(STUDY).setNonce(ByteString.copyFrom(nonce)).build()).getDocument().toByteArray();
+        .setStudyId(STUDY).setNonce(ByteString.copyFrom(nonce)).build()).getEvidence().getEvidence().toByteArray();
     assertThatThrownBy(() -> new NitroAttestationVerifier(Pem.readCertificate(setup.devRootCert())).verify(doc,
         VerificationPolicy.at(Instant.now()).withExpectedNonce(nonce).withExpectedPcr(1, pcrs.get(1))))
         .hasMessageContaining("PCR1");
@@ -431,7 +431,7 @@ class MaliciousHostTest {
     SecureAggregatorGrpc.SecureAggregatorBlockingStub enclave = SecureAggregatorGrpc.newBlockingStub(currentEnclave);
     byte[] nonce = new byte[32];
     byte[] doc = enclave.getAttestation(AttestationRequest.newBuilder().setStudyId(STUDY)
-        .setNonce(ByteString.copyFrom(nonce)).build()).getDocument().toByteArray();
+        .setNonce(ByteString.copyFrom(nonce)).build()).getEvidence().getEvidence().toByteArray();
     byte[] pk = new NitroAttestationVerifier(Pem.readCertificate(setup.devRootCert()))
         .verify(doc, VerificationPolicy.at(Instant.now())).publicKey().orElseThrow();
     float[] chosen = new float[DIM];

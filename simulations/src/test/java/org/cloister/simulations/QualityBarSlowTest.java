@@ -36,7 +36,9 @@ class QualityBarSlowTest {
     }
     double mean = acc.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
     System.out.printf(Locale.ROOT, "mean accuracy %.4f, min %.4f%n", mean, acc.stream().mapToDouble(Double::doubleValue).min().orElseThrow());
-    // the bar holds on average over seeds; single splits of 113 test patients vary by a few patients
+    // the bar holds on average over seeds; single splits of 113 test patients vary by a few patients.
+    // Measured 0.9341 (min 0.9115) on the study's public bounds with log scale for the skewed
+    // features (0.9558 on pooled standardization, which broke the sensitivity bound; docs/benchmarks.md)
     assertThat(mean).isGreaterThanOrEqualTo(0.93);
   }
 

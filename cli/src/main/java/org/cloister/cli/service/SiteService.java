@@ -51,7 +51,8 @@ import java.time.Clock;
 public final class SiteService {
   static final Set<String> KEYS = Set.of("coordinator", "tls", "data", "budget", "state_dir", "metrics", "give_up_after_s",
       "study_id", "seed", "enclave", "count_private");
-  static final Set<String> ENCLAVE_KEYS = Set.of("expected_pcrs", "attestation_root", "sealing_key");
+  static final Set<String> ENCLAVE_KEYS = Set.of("expected_pcrs", "attestation_root", "sealing_key",
+      "expected_measurements", "collateral_dir");
   static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows", "dataset", "classes", "preprocessing");
 
   private final Path configFile;
@@ -176,7 +177,7 @@ public final class SiteService {
    * opened with this site's sealing key; or, with {@code -Dcloister.aggregation=plaintext}, in
    * plaintext (development only, loudly).
    */
-  private UpdateSealer sealer(ConfigMap c, String siteId, ManagedChannel channel) throws java.io.IOException {
+  UpdateSealer sealer(ConfigMap c, String siteId, ManagedChannel channel) throws java.io.IOException {
     if (ServiceAggregation.plaintextRequested()) {
       err.println("WARNING: -Dcloister.aggregation=plaintext: this site sends its updates in PLAINTEXT to the "
           + "coordinator. Development only: never with real patient data.");
@@ -188,6 +189,25 @@ public final class SiteService {
           + "`cloister provision` wrote): this site does not know which enclave to trust with its updates");
     }
     ConfigMap e = c.section("enclave", ENCLAVE_KEYS);
+    if (e.has("expected_measurements")) {
+      // an enclave on a confidential VM (SEV-SNP, TDX): vendor roots pinned in the code, collateral carried in
+      if (e.has("expected_pcrs") || e.has("attestation_root")) {
+        throw e.error("'expected_measurements' (SEV-SNP/TDX) and 'expected_pcrs'/'attestation_root' (Nitro) "
+            + "exclude each other: the enclave runs on one platform");
+      }
+      org.cloister.trust.attestation.MeasurementPins pins =
+          org.cloister.trust.attestation.MeasurementPins.read(e.path("expected_measurements"));
+      if (pins.platform() == org.cloister.trust.attestation.TeePlatform.NITRO) {
+        throw e.error("a Nitro enclave is pinned with 'expected_pcrs' and 'attestation_root', not 'expected_measurements'");
+      }
+      org.cloister.trust.attestation.Collateral collateral = e.has("collateral_dir")
+          ? org.cloister.trust.attestation.Collateral.readDirectory(e.path("collateral_dir"))
+          : org.cloister.trust.attestation.Collateral.empty();
+      HpkeKeyPair key = SecureAggregationSetup.readSealingKey(e.path("sealing_key"));
+      return new AttestedHpkeSealer(channel, siteId,
+          org.cloister.trust.attestation.BoundEvidenceVerifier.pinnedRoots(pins, collateral),
+          new SealedModelOpener(channel, siteId, key), Clock.systemUTC(), new SecureRandom());
+    }
     String root = e.string("attestation_root");
     NitroAttestationVerifier verifier = root.equals("aws") ? NitroAttestationVerifier.withAwsRoot()
         : new NitroAttestationVerifier(Pem.readCertificate(e.path("attestation_root")));

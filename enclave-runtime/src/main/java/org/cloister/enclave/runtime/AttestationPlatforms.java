@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Map;
-import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.attestation.nitro.SimulatedNitroPlatform;
 
@@ -27,8 +26,14 @@ public final class AttestationPlatforms {
    * @param devRootKey  its private key (simulated only), or null
    * @param err         where the simulated platform's warning banner goes
    */
-  public static AttestationPlatform open(String name, Path devRootCert, Path devRootKey, String moduleId,
-                                         Map<Integer, byte[]> pcrs, PrintStream err) throws IOException {
+  public static EvidenceSource open(String name, Path devRootCert, Path devRootKey, String moduleId,
+                                    Map<Integer, byte[]> pcrs, PrintStream err) throws IOException {
+    return open(name, devRootCert, devRootKey, moduleId, pcrs, err, org.cloister.enclave.runtime.tee.ConfigfsTsm.DEFAULT_ROOT);
+  }
+
+  /** Same, with the configfs-tsm report directory given (sev-snp, tdx). */
+  static EvidenceSource open(String name, Path devRootCert, Path devRootKey, String moduleId,
+                             Map<Integer, byte[]> pcrs, PrintStream err, Path tsmRoot) throws IOException {
     switch (name) {
       case "simulated" -> {
         if (devRootCert == null || devRootKey == null) {
@@ -38,12 +43,22 @@ public final class AttestationPlatforms {
             + "not by Nitro hardware; they prove nothing about isolation. Development only: never with real patient data.");
         DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.load(devRootCert, devRootKey,
             Clock.systemUTC(), new SecureRandom());
-        return new SimulatedNitroPlatform(authority, moduleId, pcrs);
+        return EvidenceSource.nitro(new SimulatedNitroPlatform(authority, moduleId, pcrs));
+      }
+      case "sev-snp", "tdx" -> {
+        if (!Files.isDirectory(tsmRoot)) {
+          throw new IllegalArgumentException("--platform " + name + ": no configfs-tsm report interface at " + tsmRoot
+              + " (this is not a confidential VM, or its kernel is older than 6.7 or configfs is not mounted)");
+        }
+        // the kernel's provider says which platform answered; a verifier pinning the other one refuses it
+        return EvidenceSource.configfsTsm(new org.cloister.enclave.runtime.tee.ConfigfsTsm(tsmRoot,
+            org.cloister.enclave.runtime.tee.ConfigfsFiles.kernel(), new SecureRandom()));
       }
       case "nitro" -> throw new IllegalArgumentException("--platform nitro: documents from the Nitro Secure Module "
           + "(/dev/nsm" + (Files.exists(Path.of("/dev/nsm")) ? ", present here" : ", absent here")
           + ") need native access that is not implemented yet; see docs/trust.md");
-      default -> throw new IllegalArgumentException("--platform must be simulated or nitro, got '" + name + "'");
+      default -> throw new IllegalArgumentException("--platform must be simulated, nitro, sev-snp or tdx, got '"
+          + name + "'");
     }
   }
 }

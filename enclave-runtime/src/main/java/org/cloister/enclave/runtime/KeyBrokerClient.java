@@ -21,7 +21,6 @@ import org.cloister.protocol.v1.GenerateDataKeyResponse;
 import org.cloister.protocol.v1.KeyBrokerGrpc;
 import org.cloister.protocol.v1.Recipient;
 import org.cloister.protocol.v1.RecipientAad;
-import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeCiphertext;
 import org.cloister.trust.hpke.HpkeException;
@@ -50,11 +49,11 @@ public final class KeyBrokerClient implements AutoCloseable {
 
   private final ManagedChannel channel;
   private final KeyBrokerGrpc.KeyBrokerBlockingStub stub;
-  private final AttestationPlatform platform;
+  private final EvidenceSource platform;
   private final HpkeKeyPair enclaveKey;
   private final Hpke hpke = new Hpke();
 
-  public KeyBrokerClient(InetSocketAddress address, String caCertificatePem, String serverName, AttestationPlatform platform,
+  public KeyBrokerClient(InetSocketAddress address, String caCertificatePem, String serverName, EvidenceSource platform,
                          HpkeKeyPair enclaveKey) throws IOException {
     X509Certificate ca;
     try {
@@ -102,8 +101,8 @@ public final class KeyBrokerClient implements AutoCloseable {
     } catch (StatusRuntimeException e) {
       throw refused("GetChallenge", "-", e);
     }
-    byte[] doc = platform.attestationDocument(nonce.toByteArray(), null, enclaveKey.publicKey());
-    return Recipient.newBuilder().setAttestationDocument(ByteString.copyFrom(doc)).setNonce(nonce).build();
+    return Recipient.newBuilder().setEvidence(platform.evidence(nonce.toByteArray(), null, enclaveKey.publicKey()))
+        .setNonce(nonce).build();
   }
 
   private byte[] open(String op, String keyId, Recipient r, ByteString sealed) throws IOException {

@@ -83,7 +83,14 @@ public final class InferenceClient {
     for (Map.Entry<Integer, byte[]> e : expectedPcrs.entrySet()) {
       policy = policy.withExpectedPcr(e.getKey(), e.getValue());
     }
-    VerifiedAttestation a = verifier.verify(doc.getDocument().toByteArray(), policy);
+    byte[] document;
+    try {
+      document = org.cloister.protocol.EvidenceWire.nitroDocument(doc.hasEvidence() ? doc.getEvidence() : null,
+          !doc.getLegacyDocument().isEmpty(), "the inference enclave");
+    } catch (IllegalArgumentException e) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
+    }
+    VerifiedAttestation a = verifier.verify(document, policy);
     byte[] pk = a.publicKey().orElse(null);
     if (pk == null || pk.length != Hpke.KEY_BYTES) {
       throw new IllegalStateException("the inference enclave's document binds no X25519 public key");

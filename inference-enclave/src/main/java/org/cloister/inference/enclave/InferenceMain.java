@@ -23,7 +23,6 @@ import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.EncryptedModel;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.ServedModel;
-import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.slf4j.Logger;
@@ -80,7 +79,7 @@ public final class InferenceMain {
       InferenceConfig config = InferenceConfig.parse(configBytes);
       InferencePolicy policy = InferencePolicy.parse(policyBytes);
       Map<Integer, byte[]> pcrs = InferenceMeasurement.pcrs(InferenceMeasurement.image(), configBytes, policyBytes);
-      AttestationPlatform platform = AttestationPlatforms.open(a.optional("--platform", "simulated"),
+      org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(a.optional("--platform", "simulated"),
           path(a.optional("--dev-root-cert", null)), path(a.optional("--dev-root-key", null)), config.moduleId(),
           pcrs, err);
       HpkeKeyPair key = new Hpke().generateKeyPair();

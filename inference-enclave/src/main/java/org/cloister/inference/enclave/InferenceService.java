@@ -18,7 +18,6 @@ import org.cloister.protocol.v1.Predictions;
 import org.cloister.protocol.v1.SealedInferenceRequest;
 import org.cloister.protocol.v1.SealedInferenceResponse;
 import org.cloister.protocol.v1.ServedModel;
-import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
@@ -40,12 +39,12 @@ final class InferenceService {
   private final InferencePolicy policy;
   private final ServedModel served;
   private final HpkeKeyPair key;
-  private final AttestationPlatform platform;
+  private final org.cloister.enclave.runtime.EvidenceSource platform;
   private final ServedNetwork network;
   private final AuditTrail audit;
   private final ThreadLocal<FastHpke> hpke = ThreadLocal.withInitial(FastHpke::new); // FastHpke is not thread-safe
 
-  InferenceService(InferencePolicy policy, ServedModel served, HpkeKeyPair key, AttestationPlatform platform,
+  InferenceService(InferencePolicy policy, ServedModel served, HpkeKeyPair key, org.cloister.enclave.runtime.EvidenceSource platform,
                    ServedNetwork network, AuditTrail audit) {
     this.policy = policy;
     this.served = served;
@@ -65,8 +64,8 @@ final class InferenceService {
           out.onError(Status.INVALID_ARGUMENT.withDescription("nonce must be 16..64 bytes, got " + n).asRuntimeException());
           return;
         }
-        byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), served.toByteArray(), key.publicKey());
-        out.onNext(InferenceAttestation.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+        out.onNext(InferenceAttestation.newBuilder()
+            .setEvidence(platform.evidence(req.getNonce().toByteArray(), served.toByteArray(), key.publicKey())).build());
         out.onCompleted();
       }
 

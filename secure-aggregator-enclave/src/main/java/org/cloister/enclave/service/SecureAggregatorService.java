@@ -43,7 +43,6 @@ import org.cloister.protocol.v1.RoundHeader;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedUpdate;
 import org.cloister.protocol.v1.SecureAggregatorGrpc;
-import org.cloister.trust.attestation.AttestationPlatform;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,7 +71,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final EnclaveConfig config;
   private final HpkeKeyPair key;
   private final EnclaveSigner signer;
-  private final AttestationPlatform platform;
+  private final org.cloister.enclave.runtime.EvidenceSource platform;
   private final String platformName;
   private final Map<Integer, byte[]> pcrs;
   private final ModelVault vault;
@@ -102,7 +101,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
    * @param receipts signs the receipt of every published model with the attested key
    */
   public SecureAggregatorService(AggregationPolicy policy, EnclaveConfig config, HpkeKeyPair key, EnclaveSigner signer,
-                                 AttestationPlatform platform, String platformName, Map<Integer, byte[]> pcrs,
+                                 org.cloister.enclave.runtime.EvidenceSource platform, String platformName, Map<Integer, byte[]> pcrs,
                                  ModelVault vault, GaussianNoise noise, UpdateKernel kernel, ReceiptIssuer receipts) {
     if (policy.centralDp() != null && noise == null) {
       throw new IllegalArgumentException("the aggregation policy asks for central DP (z = "
@@ -188,9 +187,14 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       return;
     }
     // binds the verifier's nonce, the HPKE key updates are sealed to and the enclave's signing key
-    byte[] doc = platform.attestationDocument(req.getNonce().toByteArray(), signer.attestationUserData(),
-        key.publicKey());
-    out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+    org.cloister.protocol.v1.Evidence evidence;
+    try {
+      evidence = platform.evidence(req.getNonce().toByteArray(), signer.attestationUserData(), key.publicKey());
+    } catch (IllegalStateException e) {
+      out.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    out.onNext(AttestationResponse.newBuilder().setEvidence(evidence).build());
     out.onCompleted();
   }
 

@@ -127,28 +127,20 @@ public final class SiteLedger implements AutoCloseable {
 
   /** Every signed spend of this site in {@code studyId}, by round id, in order. */
   public synchronized Map<String, SignedSpend> signedSpends(String studyId) {
-    Map<String, SignedSpend> out = new LinkedHashMap<>();
-    try (PreparedStatement ps = conn.prepareStatement("SELECT round_id, spend, signature FROM spends WHERE study_id = ?"
-        + " ORDER BY recorded_ms, round")) {
-      ps.setString(1, studyId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.put(rs.getString(1), SignedSpend.newBuilder().setSpend(ByteString.copyFrom(rs.getBytes(2)))
-              .setSignature(ByteString.copyFrom(rs.getBytes(3))).build());
-        }
-      }
-      return out;
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot read the site ledger: " + e.getMessage(), e);
-    }
+    return signedSpendsWhere("SELECT s.round_id, s.spend, s.signature FROM spends s WHERE s.study_id = ?"
+        + " ORDER BY s.recorded_ms, s.round", studyId);
   }
 
   /** This study's signed spends the coordinator has not confirmed holding, by round id, in order. */
   public synchronized Map<String, SignedSpend> unacknowledged(String studyId) {
-    Map<String, SignedSpend> out = new LinkedHashMap<>();
-    try (PreparedStatement ps = conn.prepareStatement("SELECT s.round_id, s.spend, s.signature FROM spends s WHERE s.study_id = ?"
+    return signedSpendsWhere("SELECT s.round_id, s.spend, s.signature FROM spends s WHERE s.study_id = ?"
         + " AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.study_id = s.study_id AND a.round_id = s.round_id)"
-        + " ORDER BY s.recorded_ms, s.round")) {
+        + " ORDER BY s.recorded_ms, s.round", studyId);
+  }
+
+  private Map<String, SignedSpend> signedSpendsWhere(String sql, String studyId) {
+    Map<String, SignedSpend> out = new LinkedHashMap<>();
+    try (PreparedStatement ps = conn.prepareStatement(sql)) {
       ps.setString(1, studyId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {

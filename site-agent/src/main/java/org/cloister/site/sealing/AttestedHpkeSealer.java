@@ -26,6 +26,7 @@ import org.cloister.protocol.v1.UpdateAad;
 import org.cloister.site.agent.UpdateSealer;
 import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.BoundEvidenceVerifier;
 import org.cloister.trust.attestation.EnclaveSignatures;
 import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.VerifiedAttestation;
@@ -62,6 +63,8 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   private final String siteId;
   private final AttestationVerifier verifier;
   private final Map<Integer, byte[]> expectedPcrs;
+  /** For an enclave on a confidential VM (SEV-SNP, TDX): the pinned measurements and collateral; else null. */
+  private final BoundEvidenceVerifier confidentialVm;
   private final Clock clock;
   private final SecureRandom random;
   private final SealedModelOpener opener;
@@ -95,6 +98,24 @@ public final class AttestedHpkeSealer implements UpdateSealer {
       log.warn("site {} trusts a NON-AWS attestation root ({}): enclave documents prove nothing about isolation. "
           + "Development only: never with real patient data.", siteId, n.trustRoot().getSubjectX500Principal().getName());
     }
+    this.confidentialVm = null;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /**
+   * A sealer for an enclave on a confidential VM (SEV-SNP or TDX): its report must bind, in its report data, this
+   * site's nonce and the HPKE and signing keys sent beside it ({@code ReportDataBinding}), and carry the
+   * measurements {@code confidentialVm} pins; evidence of any other platform is refused.
+   */
+  public AttestedHpkeSealer(Channel coordinator, String siteId, BoundEvidenceVerifier confidentialVm,
+                            SealedModelOpener opener, Clock clock, SecureRandom random) {
+    this.relay = AttestationRelayGrpc.newBlockingStub(coordinator);
+    this.siteId = Objects.requireNonNull(siteId, "siteId");
+    this.verifier = null;
+    this.expectedPcrs = Map.of();
+    this.confidentialVm = Objects.requireNonNull(confidentialVm, "confidentialVm");
+    this.opener = Objects.requireNonNull(opener, "opener");
     this.clock = clock;
     this.random = random;
   }
@@ -122,7 +143,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   }
 
   /** An enclave instance whose attestation this site verified: the keys the document binds. */
-  record AttestedEnclave(VerifiedAttestation attestation, byte[] hpkePublicKey, PublicKey signingKey, Instant verifiedAt) {
+  record AttestedEnclave(byte[] hpkePublicKey, PublicKey signingKey, Instant verifiedAt) {
   }
 
   /** The round's challenge, verified under the attested enclave's signing key. */
@@ -162,6 +183,18 @@ public final class AttestedHpkeSealer implements UpdateSealer {
 
   private synchronized AttestedEnclave current(String studyId, boolean force) {
     if (force || attested == null || clock.instant().isAfter(attested.verifiedAt().plus(REATTEST_AFTER))) {
+      if (confidentialVm != null) {
+        BoundEvidenceVerifier.BoundEnclave b = attestConfidentialVm(studyId);
+        PublicKey signingKey;
+        try {
+          signingKey = b.signingKey();
+        } catch (AttestationException ex) {
+          throw new SealingException("the enclave's attestation was refused (" + ex.reason() + "): " + ex.getMessage(), ex);
+        }
+        attested = new AttestedEnclave(b.hpkePublicKey(), signingKey, clock.instant());
+        attestations.incrementAndGet();
+        return attested;
+      }
       VerifiedAttestation a = attest(studyId);
       byte[] pk = a.publicKey().orElseThrow(() -> new SealingException(
           "the enclave's attestation document binds no public key to encrypt to"));
@@ -171,7 +204,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
       } catch (AttestationException ex) {
         throw new SealingException("the enclave's attestation was refused (" + ex.reason() + "): " + ex.getMessage(), ex);
       }
-      attested = new AttestedEnclave(a, pk, signing, clock.instant());
+      attested = new AttestedEnclave(pk, signing, clock.instant());
       attestations.incrementAndGet();
     }
     return attested;
@@ -221,17 +254,52 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     return attestations.get();
   }
 
+  /** Fresh SEV-SNP/TDX evidence over our own nonce, verified against the pinned measurements, and its keys. */
+  BoundEvidenceVerifier.BoundEnclave attestConfidentialVm(String studyId) {
+    byte[] nonce = new byte[NONCE_BYTES];
+    random.nextBytes(nonce);
+    org.cloister.protocol.EvidenceWire.Received r;
+    try {
+      org.cloister.protocol.v1.AttestationResponse response = relay.withDeadlineAfter(30, TimeUnit.SECONDS)
+          .getAttestation(AttestationRequest.newBuilder().setStudyId(studyId).setNonce(ByteString.copyFrom(nonce))
+              .build());
+      r = org.cloister.protocol.EvidenceWire.received(response.hasEvidence() ? response.getEvidence() : null,
+          !response.getLegacyDocument().isEmpty(), "the secure aggregator enclave");
+    } catch (StatusRuntimeException e) {
+      throw new SealingException("cannot obtain the enclave's attestation evidence: " + e.getStatus().getCode()
+          + ": " + e.getStatus().getDescription(), e);
+    } catch (IllegalArgumentException e) {
+      throw new SealingException("the enclave's attestation was refused (MALFORMED): " + e.getMessage()
+          + "; not sending the update", e);
+    }
+    try {
+      BoundEvidenceVerifier.BoundEnclave b = confidentialVm.verify(r.platform(), r.evidence(), r.collateral(),
+          r.hpkePublicKey(), r.userData(), nonce, clock.instant());
+      log.debug("site {}: enclave attested on {}", siteId, r.platform());
+      return b;
+    } catch (AttestationException e) {
+      throw new SealingException("the enclave's attestation was refused (" + e.reason() + "): " + e.getMessage()
+          + "; not sending the update", e);
+    }
+  }
+
   /** A fresh document with our own nonce, verified against the consortium's expectations. */
   VerifiedAttestation attest(String studyId) {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
     byte[] doc;
     try {
-      doc = relay.withDeadlineAfter(30, TimeUnit.SECONDS).getAttestation(AttestationRequest.newBuilder()
-          .setStudyId(studyId).setNonce(ByteString.copyFrom(nonce)).build()).getDocument().toByteArray();
+      org.cloister.protocol.v1.AttestationResponse response = relay.withDeadlineAfter(30, TimeUnit.SECONDS)
+          .getAttestation(AttestationRequest.newBuilder().setStudyId(studyId).setNonce(ByteString.copyFrom(nonce))
+              .build());
+      doc = org.cloister.protocol.EvidenceWire.nitroDocument(response.hasEvidence() ? response.getEvidence() : null,
+          !response.getLegacyDocument().isEmpty(), "the secure aggregator enclave");
     } catch (StatusRuntimeException e) {
       throw new SealingException("cannot obtain the enclave's attestation document: " + e.getStatus().getCode()
           + ": " + e.getStatus().getDescription(), e);
+    } catch (IllegalArgumentException e) {
+      throw new SealingException("the enclave's attestation was refused (MALFORMED): " + e.getMessage()
+          + "; not sending the update", e);
     }
     VerificationPolicy policy = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
     for (Map.Entry<Integer, byte[]> e : expectedPcrs.entrySet()) {
@@ -255,6 +323,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
 
   @Override
   public String toString() {
-    return "AttestedHpkeSealer[site " + siteId + ", PCR0 " + HexFormat.of().formatHex(expectedPcrs.get(0)) + "]";
+    return confidentialVm != null ? "AttestedHpkeSealer[site " + siteId + ", " + confidentialVm.pins() + "]"
+        : "AttestedHpkeSealer[site " + siteId + ", PCR0 " + HexFormat.of().formatHex(expectedPcrs.get(0)) + "]";
   }
 }

@@ -47,6 +47,18 @@ import org.junit.jupiter.api.Test;
  */
 class AttestedHpkeSealerTest {
   static final Hpke HPKE = new Hpke();
+  /** Test double of SEV-SNP hardware (our own AMD-format key hierarchy). */
+  static final org.cloister.trust.attestation.snp.SimulatedSnpPlatform SNP;
+  static final byte[] SNP_MEASUREMENT = new byte[48];
+
+  static {
+    try {
+      SNP = new org.cloister.trust.attestation.snp.SimulatedSnpPlatform(19);
+    } catch (GeneralSecurityException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+    java.util.Arrays.fill(SNP_MEASUREMENT, (byte) 0x5a);
+  }
   final SecureRandom random = new SecureRandom();
   final DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.generate(Clock.systemUTC(), random);
   final Map<Integer, byte[]> pcrs = Map.of(0, SimulatedPcrs.measure("enclave image".getBytes()),
@@ -72,6 +84,10 @@ class AttestedHpkeSealerTest {
     /** Signs challenges with this key instead (a host forging them), when set. */
     volatile KeyPair challengeSigner;
     volatile boolean replay;
+    volatile String wire = "v2";
+    /** In wire "sev-snp": the HPKE key the host puts beside the report instead of the enclave's, when set. */
+    volatile byte[] substitutedHpkeKey;
+    volatile byte[] snpMeasurement = SNP_MEASUREMENT;
     volatile byte[] last;
     volatile RoundChallenge replayChallenge;
     volatile SealedModelCopy copy;
@@ -85,13 +101,41 @@ class AttestedHpkeSealerTest {
     @Override
     public void getAttestation(AttestationRequest req, StreamObserver<AttestationResponse> out) {
       attestations++;
+      if (wire.equals("sev-snp")) {
+        out.onNext(AttestationResponse.newBuilder().setEvidence(snpEvidence(req.getNonce().toByteArray())).build());
+        out.onCompleted();
+        return;
+      }
       byte[] doc = replay && last != null ? last
           : signer.issue("enclave", enclavePcrs, req.getNonce().toByteArray(),
               EnclaveSignatures.userData(enclaveSigning.getPublic()), enclave.publicKey());
       last = doc;
-      out.onNext(AttestationResponse.newBuilder().setDocument(ByteString.copyFrom(doc)).build());
+      AttestationResponse.Builder r = AttestationResponse.newBuilder();
+      switch (wire) {
+        case "v1" -> r.setLegacyDocument(ByteString.copyFrom(doc));
+        case "tdx" -> r.setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc).toBuilder().setPlatform("tdx"));
+        default -> r.setEvidence(org.cloister.protocol.EvidenceWire.nitro(doc));
+      }
+      out.onNext(r.build());
       out.onCompleted();
     }
+
+    /** What an enclave on a (simulated) SEV-SNP guest sends: the report binding the nonce and both keys. */
+    org.cloister.protocol.v1.Evidence snpEvidence(byte[] nonce) {
+      try {
+        byte[] spki = EnclaveSignatures.userData(enclaveSigning.getPublic());
+        byte[] report = replay && lastSnp != null ? lastSnp : SNP.report(
+            org.cloister.trust.attestation.ReportDataBinding.reportData(nonce, enclave.publicKey(), spki),
+            snpMeasurement, org.cloister.trust.attestation.snp.SimulatedSnpPlatform.POLICY);
+        lastSnp = report;
+        return org.cloister.protocol.EvidenceWire.confidentialVm("sev-snp", report, SNP.chainDer(),
+            substitutedHpkeKey != null ? substitutedHpkeKey : enclave.publicKey(), spki);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    volatile byte[] lastSnp;
 
     @Override
     public void getRoundChallenge(RoundChallengeRequest req, StreamObserver<RoundChallenge> out) {
@@ -155,6 +199,58 @@ class AttestedHpkeSealerTest {
     // relabelled as another site's: does not open
     assertThatThrownBy(() -> HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO,
         AttestedHpkeSealer.aad("s", 4, "r-4", "site-3", 5, 3))).hasMessageContaining("authentication tag mismatch");
+  }
+
+  @Test
+  void theOldNitroOnlyWireFormAndUnboundPlatformsAreRefused() {
+    relay.wire = "v1"; // an enclave (or host) still speaking attestation wire form v1
+    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3}))
+        .isInstanceOf(SealingException.class).hasMessageContaining("wire form v1").hasMessageContaining("not sending");
+    relay.wire = "tdx"; // a host relabelling a Nitro document as TDX evidence to a site that pins Nitro
+    assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3}))
+        .isInstanceOf(SealingException.class).hasMessageContaining("'tdx' evidence");
+  }
+
+  AttestedHpkeSealer snpSealer(byte[] pinnedMeasurement) {
+    var pins = new org.cloister.trust.attestation.MeasurementPins(org.cloister.trust.attestation.TeePlatform.SEV_SNP,
+        Map.of("measurement", pinnedMeasurement), false);
+    var verifier = new org.cloister.trust.attestation.BoundEvidenceVerifier(java.util.List.of(SNP.verifier()), pins,
+        org.cloister.trust.attestation.Collateral.empty());
+    return new AttestedHpkeSealer(channel, "site-2", verifier, new SealedModelOpener(channel, "site-2", siteKey),
+        Clock.fixed(java.time.Instant.parse("2026-06-01T00:00:00Z"), java.time.ZoneOffset.UTC), random);
+  }
+
+  @Test
+  void anEnclaveOnSevSnpIsTrustedWithTheKeysItsReportBinds() throws Exception {
+    relay.wire = "sev-snp";
+    AttestedHpkeSealer snp = snpSealer(SNP_MEASUREMENT);
+    float[] delta = {0.5f, 2f, -3f};
+    var sealed = snp.seal(task(5), delta);
+    byte[] plain = HPKE.openStream(enclave, sealed.payload(), AttestedHpkeSealer.UPDATE_INFO,
+        AttestedHpkeSealer.aad("s", 4, "r-4", "site-2", 5, 3));
+    assertThat(FloatCodec.decode(plain, 3)).containsExactly(delta);
+    assertThat(sealed.roundChallenge()).containsExactly(relay.challenge);
+  }
+
+  @Test
+  void onSevSnpASubstitutedKeyAReplayedReportAnotherImageOrANitroDocumentAreRefused() {
+    relay.wire = "sev-snp";
+    relay.substitutedHpkeKey = HPKE.generateKeyPair().publicKey(); // the host's own key beside a genuine report
+    assertThatThrownBy(() -> snpSealer(SNP_MEASUREMENT).seal(task(5), new float[] {1, 2, 3}))
+        .isInstanceOf(SealingException.class).hasMessageContaining("NONCE_MISMATCH").hasMessageContaining("substituted");
+    relay.substitutedHpkeKey = null;
+    snpSealer(SNP_MEASUREMENT).seal(task(5), new float[] {1, 2, 3});
+    relay.replay = true; // the previous report (another nonce)
+    assertThatThrownBy(() -> snpSealer(SNP_MEASUREMENT).seal(task(5), new float[] {1, 2, 3}))
+        .hasMessageContaining("NONCE_MISMATCH");
+    relay.replay = false;
+    byte[] other = SNP_MEASUREMENT.clone();
+    other[0] ^= 1;
+    assertThatThrownBy(() -> snpSealer(other).seal(task(5), new float[] {1, 2, 3}))
+        .hasMessageContaining("MEASUREMENT_MISMATCH");
+    relay.wire = "v2"; // a Nitro (simulated) document to a site that pins SEV-SNP
+    assertThatThrownBy(() -> snpSealer(SNP_MEASUREMENT).seal(task(5), new float[] {1, 2, 3}))
+        .hasMessageContaining("POLICY_VIOLATION").hasMessageContaining("pins sev-snp");
   }
 
   @Test

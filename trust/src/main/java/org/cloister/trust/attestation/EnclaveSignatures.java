@@ -52,9 +52,19 @@ public final class EnclaveSignatures {
   public static PublicKey signingKey(VerifiedAttestation attestation) throws AttestationException {
     byte[] ud = attestation.userData().orElseThrow(() -> new AttestationException(FailureReason.NO_SIGNING_KEY,
         "the attestation document has no user_data, so it binds no enclave signing key"));
-    if (ud.length <= TAG.length || !Arrays.equals(ud, 0, TAG.length, TAG, 0, TAG.length)) {
+    return signingKey(ud);
+  }
+
+  /**
+   * The enclave signing key in attested user data ({@link #userData}): a Nitro document's {@code user_data}, or
+   * the user data an SEV-SNP/TDX report binds through {@link ReportDataBinding}.
+   *
+   * @throws AttestationException {@link FailureReason#NO_SIGNING_KEY} when it binds none
+   */
+  public static PublicKey signingKey(byte[] ud) throws AttestationException {
+    if (ud == null || ud.length <= TAG.length || !Arrays.equals(ud, 0, TAG.length, TAG, 0, TAG.length)) {
       throw new AttestationException(FailureReason.NO_SIGNING_KEY,
-          "the attestation document's user_data does not start with '" + USER_DATA_TAG + "'");
+          "the attested user_data does not start with '" + USER_DATA_TAG + "'");
     }
     try {
       PublicKey key = KeyFactory.getInstance("EC")

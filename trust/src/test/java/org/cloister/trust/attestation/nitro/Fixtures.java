@@ -1,10 +1,11 @@
 package org.cloister.trust.attestation.nitro;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.util.Base64;
+import org.cloister.trust.attestation.SharedFixtures;
 
 final class Fixtures {
   static final String PROD = "anjuna-sample-prod-doc.bin";
@@ -21,12 +22,13 @@ final class Fixtures {
 
   private Fixtures() {}
 
+  /**
+   * A document of {@code ../shared/fixtures/nitro/} (real material from public repositories, never committed
+   * to the project; attribution in its README). Skips the test when the shared fixtures are absent.
+   */
   static byte[] bytes(String name) {
-    try (InputStream in = Fixtures.class.getResourceAsStream("/nitro/" + name)) {
-      if (in == null) {
-        throw new IllegalStateException("missing fixture " + name);
-      }
-      return in.readAllBytes();
+    try {
+      return Files.readAllBytes(SharedFixtures.require().resolve("nitro").resolve(name));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

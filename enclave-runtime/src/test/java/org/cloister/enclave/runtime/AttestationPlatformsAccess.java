@@ -1,0 +1,13 @@
+package org.cloister.enclave.runtime;
+
+import java.nio.file.Path;
+
+/** Test access to the package-private {@link AttestationPlatforms#open} with a configfs-tsm root. */
+public final class AttestationPlatformsAccess {
+  private AttestationPlatformsAccess() {
+  }
+
+  public static EvidenceSource open(String name, Path tsmRoot) throws java.io.IOException {
+    return AttestationPlatforms.open(name, null, null, "m", java.util.Map.of(), System.err, tsmRoot);
+  }
+}

@@ -1,0 +1,143 @@
+package org.cloister.trust.attestation;
+
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The measurements a party (site, key broker, inference client, consortium host) pins for the enclave, on one
+ * platform, by name: SEV-SNP {@code measurement} (the launch digest; {@code host_data} optional); TDX
+ * {@code mr_td} and {@code rtmr0}..{@code rtmr3} ({@code mr_config_id} optional); Nitro {@code pcr0}..{@code pcr2}.
+ * Fails closed: a required name missing, an unknown name or a value of the wrong size is an error naming it;
+ * nothing defaults to "any".
+ *
+ * @param platform           the one platform the enclave runs on: evidence from another platform is refused
+ * @param values             expected value of every pinned name
+ * @param acceptOutOfDateTcb whether a TDX TCB status other than UpToDate is tolerated (never Revoked or unmatched)
+ */
+public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, boolean acceptOutOfDateTcb) {
+
+  public MeasurementPins {
+    Objects.requireNonNull(platform, "platform");
+    LinkedHashMap<String, byte[]> copy = new LinkedHashMap<>();
+    for (Map.Entry<String, byte[]> e : values.entrySet()) {
+      String name = e.getKey();
+      int size = sizeOf(platform, name);
+      if (size < 0) {
+        throw new IllegalArgumentException(platform.id() + " has no measurement called '" + name + "' (pinnable: "
+            + pinnable(platform) + ")");
+      }
+      if (e.getValue() == null || e.getValue().length != size) {
+        throw new IllegalArgumentException(platform.id() + " measurement " + name + " must be " + size + " bytes, got "
+            + (e.getValue() == null ? "none" : e.getValue().length));
+      }
+      copy.put(name, e.getValue().clone());
+    }
+    for (String name : required(platform)) {
+      if (!copy.containsKey(name)) {
+        throw new IllegalArgumentException("the pinned " + platform.id() + " measurements lack '" + name
+            + "': a party must pin " + required(platform) + " (the enclave's code and configuration)");
+      }
+    }
+    values = Collections.unmodifiableMap(copy);
+  }
+
+  /** Pins from hexadecimal text, e.g. {@code measurement -> "5a5a..."}. */
+  public static MeasurementPins ofHex(TeePlatform platform, Map<String, String> hex, boolean acceptOutOfDateTcb) {
+    LinkedHashMap<String, byte[]> v = new LinkedHashMap<>();
+    hex.forEach((k, h) -> {
+      try {
+        v.put(k, HexFormat.of().parseHex(h.trim()));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(platform.id() + " measurement " + k + " is not hexadecimal", e);
+      }
+    });
+    return new MeasurementPins(platform, v, acceptOutOfDateTcb);
+  }
+
+  /** Format tag of a measurements file ({@link #read}, {@link #toJson}). */
+  public static final String FORMAT = "cloister-measurements/v1";
+
+  /**
+   * Reads a measurements file: {@code {"format": "cloister-measurements/v1", "platform": "sev-snp",
+   * "measurements": {"measurement": "hex", ...}, "accept_tcb": "up-to-date"}} ({@code accept_tcb} is
+   * {@code up-to-date} or {@code out-of-date}; absent means up-to-date).
+   *
+   * @throws java.io.IOException naming the file and what is wrong
+   */
+  public static MeasurementPins read(java.nio.file.Path file) throws java.io.IOException {
+    com.fasterxml.jackson.databind.JsonNode n;
+    try {
+      n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(java.nio.file.Files.readAllBytes(file));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new java.io.IOException(file + " is not JSON: " + e.getOriginalMessage(), e);
+    }
+    if (n == null || !FORMAT.equals(n.path("format").asText()) || !n.path("measurements").isObject()) {
+      throw new java.io.IOException(file + " does not hold pinned measurements (format " + FORMAT + ")");
+    }
+    String accept = n.path("accept_tcb").asText("up-to-date");
+    if (!accept.equals("up-to-date") && !accept.equals("out-of-date")) {
+      throw new java.io.IOException(file + ": accept_tcb must be up-to-date or out-of-date, not '" + accept + "'");
+    }
+    LinkedHashMap<String, String> hex = new LinkedHashMap<>();
+    n.get("measurements").fields().forEachRemaining(e -> hex.put(e.getKey(), e.getValue().asText()));
+    try {
+      return ofHex(TeePlatform.fromId(n.path("platform").asText()), hex, accept.equals("out-of-date"));
+    } catch (IllegalArgumentException e) {
+      throw new java.io.IOException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The measurements file for these pins. */
+  public String toJson() {
+    com.fasterxml.jackson.databind.node.ObjectNode root = new com.fasterxml.jackson.databind.ObjectMapper()
+        .createObjectNode().put("format", FORMAT).put("platform", platform.id());
+    com.fasterxml.jackson.databind.node.ObjectNode m = root.putObject("measurements");
+    values.forEach((k, v) -> m.put(k, HexFormat.of().formatHex(v)));
+    root.put("accept_tcb", acceptOutOfDateTcb ? "out-of-date" : "up-to-date");
+    return root.toPrettyString() + "\n";
+  }
+
+  /** The names a party must pin on {@code platform}. */
+  public static List<String> required(TeePlatform platform) {
+    return switch (platform) {
+      case SEV_SNP -> List.of("measurement");
+      case TDX -> List.of("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3");
+      case NITRO -> List.of("pcr0", "pcr1", "pcr2");
+    };
+  }
+
+  private static List<String> pinnable(TeePlatform platform) {
+    return switch (platform) {
+      case SEV_SNP -> List.of("measurement", "host_data");
+      case TDX -> List.of("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mr_config_id");
+      case NITRO -> List.of("pcr0", "pcr1", "pcr2", "pcr3", "pcr4", "pcr8");
+    };
+  }
+
+  private static int sizeOf(TeePlatform platform, String name) {
+    if (!pinnable(platform).contains(name)) {
+      return -1;
+    }
+    return switch (platform) {
+      case SEV_SNP -> name.equals("host_data") ? 32 : 48;
+      case TDX, NITRO -> 48;
+    };
+  }
+
+  @Override
+  public Map<String, byte[]> values() {
+    LinkedHashMap<String, byte[]> copy = new LinkedHashMap<>();
+    values.forEach((k, v) -> copy.put(k, v.clone()));
+    return copy;
+  }
+
+  @Override
+  public String toString() {
+    return "MeasurementPins[" + platform.id() + ", " + values.keySet() + ", acceptOutOfDateTcb=" + acceptOutOfDateTcb
+        + "]";
+  }
+}
