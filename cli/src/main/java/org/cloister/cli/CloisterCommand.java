@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         DemoCommand.class,
         SimulateCommand.class,
+        AuditCommand.class,
         SyntheaCommand.class,
         ProvisionCommand.class,
         ServiceCommands.CoordinatorCommand.class,

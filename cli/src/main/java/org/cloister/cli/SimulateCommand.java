@@ -30,6 +30,11 @@ final class SimulateCommand implements Callable<Integer> {
   @Mixin
   SimulationOptions options = new SimulationOptions();
 
+  @Option(names = "--audit-canaries", paramLabel = "M", defaultValue = "0",
+      description = "After the study, audit each site's DP-SGD with M gradient canaries (docs/privacy-audit.md); "
+          + "the result goes into results.json and the report.")
+  int auditCanaries;
+
   @Option(names = "--json", description = "Print results.json to standard output instead of progress lines.")
   boolean json;
 
@@ -94,8 +99,14 @@ final class SimulateCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(cl, e.getMessage());
       }
+      if (auditCanaries > 0) {
+        throw new CommandLine.ParameterException(cl, "--audit-canaries runs with a single study, not a --sweep");
+      }
       return SimulationRun.runSweep(cl, b, grid, json, report);
     }
-    return SimulationRun.run(cl, SimulationRun.build(cl, b), json, processes, report);
+    if (auditCanaries < 0 || auditCanaries == 1) {
+      throw new CommandLine.ParameterException(cl, "--audit-canaries must be 0 (no audit) or >= 2, got " + auditCanaries);
+    }
+    return SimulationRun.run(cl, SimulationRun.build(cl, b), json, processes, report, auditCanaries);
   }
 }

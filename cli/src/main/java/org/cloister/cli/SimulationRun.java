@@ -47,6 +47,16 @@ final class SimulationRun {
    * @param processes each site a {@code site start} process against a {@code coordinator start} process
    */
   static int run(CommandLine cl, SimulationConfig cfg, boolean json, boolean processes, Path report) throws Exception {
+    return run(cl, cfg, json, processes, report, 0);
+  }
+
+  /** One study, then (when {@code auditCanaries} > 0) a gradient-canary audit of each site's DP-SGD. */
+  static int run(CommandLine cl, SimulationConfig cfg, boolean json, boolean processes, Path report,
+                 int auditCanaries) throws Exception {
+    if (auditCanaries > 0 && !cfg.dp().enabled()) {
+      throw new CommandLine.ParameterException(cl, "--audit-canaries audits DP-SGD; this study runs without DP "
+          + "(--no-dp): there is no bound to test (epsilon is infinite)");
+    }
     if (processes) {
       try {
         ProcessSimulation.requireSupported(cfg);
@@ -64,9 +74,36 @@ final class SimulationRun {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }
     Path written = new ResultsWriter().write(result, cfg.outDir());
+    java.util.List<java.util.Map<String, Object>> audits = null;
+    if (auditCanaries > 0) {
+      audits = org.cloister.simulations.audit.StudyAudit.perSite(cfg, result.noiseMultiplier(), auditCanaries);
+      com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper()
+          .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+      com.fasterxml.jackson.databind.node.ObjectNode tree =
+          (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(written.toFile());
+      tree.set("audit", mapper.valueToTree(audits));
+      java.nio.file.Files.writeString(written, mapper.writeValueAsString(tree) + "\n",
+          java.nio.charset.StandardCharsets.UTF_8);
+    }
     p.summary(result, written);
+    if (audits != null && !json) {
+      for (java.util.Map<String, Object> a : audits) {
+        cl.getOut().printf(java.util.Locale.ROOT, "Audit site %s (%s gradient canaries): epsilon >= %.3f (confidence %s), "
+                + "accountant epsilon <= %.3f: %s%n", a.get("site"), a.get("canaries"), a.get("epsilon_lower_bound"),
+            a.get("confidence"), a.get("epsilon_upper_bound"), a.get("verdict"));
+      }
+      cl.getOut().flush();
+    }
     if (report != null) {
-      new HtmlReport().writeStudy(result, report);
+      String page = new HtmlReport().study(result);
+      if (audits != null) {
+        page = page.replace("<footer>", org.cloister.simulations.audit.StudyAuditHtml.section(audits) + "<footer>");
+      }
+      java.nio.file.Path parent = report.toAbsolutePath().getParent();
+      if (parent != null) {
+        java.nio.file.Files.createDirectories(parent);
+      }
+      java.nio.file.Files.writeString(report, page, java.nio.charset.StandardCharsets.UTF_8);
       if (!json) {
         cl.getOut().println("Report: " + report);
         cl.getOut().flush();

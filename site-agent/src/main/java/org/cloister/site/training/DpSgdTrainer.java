@@ -62,6 +62,8 @@ public final class DpSgdTrainer {
   private final double proximalMu;
   /** White-box hook for tests: (clipped sum, released noised sum) of every step, before scaling. */
   private BiConsumer<double[], double[]> releaseObserver;
+  /** Audit only: Dirac gradient canaries summed into every step and scored on its release. */
+  private GradientCanaries canaries;
   private long droppedNonFinite;
   private final double expectedBatchSize;
 
@@ -171,6 +173,9 @@ public final class DpSgdTrainer {
         }
       }
       stats = stats.plus(batch);
+      if (canaries != null) {
+        addCanaries(sampling);
+      }
       addNoiseAndScale(scale);
       if (anchor != null) {
         addProximalTerm(anchor);
@@ -232,6 +237,9 @@ public final class DpSgdTrainer {
         releaseObserver.accept(before, flat.toDoubleVector());
       }
     }
+    if (canaries != null) {
+      canaries.observe(flat.toDoubleVector());
+    }
     flat.muli(scale);
   }
 
@@ -248,6 +256,28 @@ public final class DpSgdTrainer {
   /** TEST ONLY (white box): sees every step's clipped sum and its release, before scaling. */
   void observeReleases(BiConsumer<double[], double[]> observer) {
     this.releaseObserver = observer;
+  }
+
+  /**
+   * AUDIT ONLY: from now on, every step also sums the included {@code canaries} that its Poisson
+   * sampling picks (each with probability q, drawn from the training's sampling randomness) before
+   * the release, and scores them on the release. Used by {@code cloister audit}; a production
+   * site never calls this.
+   */
+  public void auditWith(GradientCanaries canaries) {
+    Objects.requireNonNull(canaries, "canaries");
+    if (policy.perLayer()) {
+      throw new IllegalStateException("gradient canaries need flat clipping (a Dirac canary of norm C would exceed "
+          + "a per-layer threshold)");
+    }
+    this.canaries = canaries;
+  }
+
+  private void addCanaries(RandomGenerator sampling) {
+    INDArray flat = layout.flatGradient();
+    double[] sum = flat.toDoubleVector();
+    canaries.addSampled(sum, settings.clipNorm(), settings.samplingRate(), sampling);
+    flat.assign(Nd4j.createFromArray(sum).castTo(flat.dataType()).reshape(flat.shape()));
   }
 
   /** Adds mu * (w - anchor) to the noised gradient: data-independent, so post-processing. */
