@@ -8,7 +8,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -19,19 +18,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.cloister.coordinator.enclave.AttestationRelayService;
 import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.service.ReceiptIssuer;
 import org.cloister.protocol.FloatCodec;
-import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
 import org.cloister.protocol.v1.AggregationReceipt;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.ReceiptContribution;
-import org.cloister.protocol.v1.RoundHeader;
 import org.cloister.protocol.v1.RoundTask;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedUpdate;
@@ -190,33 +185,7 @@ class CentralDpEnclaveTest {
 
   static AggregateOutput aggregate(SecureAggregationStack stack, RoundTask t, List<SealedUpdate> updates)
       throws Exception {
-    CompletableFuture<AggregateOutput> f = new CompletableFuture<>();
-    StreamObserver<AggregateInput> in = SecureAggregatorGrpc.newStub(stack.enclave().channel())
-        .withDeadlineAfter(60, TimeUnit.SECONDS).aggregate(new StreamObserver<>() {
-          @Override
-          public void onNext(AggregateOutput v) {
-            f.complete(v);
-          }
-
-          @Override
-          public void onError(Throwable e) {
-            f.completeExceptionally(e);
-          }
-
-          @Override
-          public void onCompleted() {
-          }
-        });
-    in.onNext(AggregateInput.newBuilder().setHeader(RoundHeader.newBuilder().setStudyId(t.getStudyId())
-        .setRound(t.getRound()).setRoundId(t.getRoundId()).setBaseModel(t.getModel())).build());
-    for (SealedUpdate u : updates) {
-      in.onNext(AggregateInput.newBuilder().setUpdate(u).build());
-    }
-    in.onCompleted();
-    try {
-      return f.get(60, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
-    }
+    return SecureAggregationTest.aggregate(SecureAggregatorGrpc.newStub(stack.enclave().channel()),
+        SecureAggregationTest.header(t), updates.toArray(SealedUpdate[]::new));
   }
 }

@@ -16,7 +16,6 @@ import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,8 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.cloister.coordinator.enclave.AttestationRelayService;
 import org.cloister.coordinator.enclave.JavaProcess;
 import org.cloister.coordinator.enclave.SealedModelStore;
@@ -40,14 +37,12 @@ import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.ImageMeasurement;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.protocol.FloatCodec;
-import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
 import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.ContributionStatement;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.RoundChallenge;
 import org.cloister.protocol.v1.RoundChallengeRequest;
-import org.cloister.protocol.v1.RoundHeader;
 import org.cloister.protocol.v1.RoundTask;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedUpdate;
@@ -480,34 +475,8 @@ class MaliciousHostTest {
 
   /** The hostile host's Aggregate call, straight to the enclave. */
   static AggregateOutput aggregate(RoundTask t, SealedUpdate... updates) throws Exception {
-    CompletableFuture<AggregateOutput> f = new CompletableFuture<>();
-    StreamObserver<AggregateInput> in = SecureAggregatorGrpc.newStub(currentEnclave).withDeadlineAfter(60, TimeUnit.SECONDS)
-        .aggregate(new StreamObserver<>() {
-          @Override
-          public void onNext(AggregateOutput v) {
-            f.complete(v);
-          }
-
-          @Override
-          public void onError(Throwable e) {
-            f.completeExceptionally(e);
-          }
-
-          @Override
-          public void onCompleted() {
-          }
-        });
-    in.onNext(AggregateInput.newBuilder().setHeader(RoundHeader.newBuilder().setStudyId(t.getStudyId())
-        .setRound(t.getRound()).setRoundId(t.getRoundId()).setBaseModel(t.getModel())).build());
-    for (SealedUpdate u : updates) {
-      in.onNext(AggregateInput.newBuilder().setUpdate(u).build());
-    }
-    in.onCompleted();
-    try {
-      return f.get(60, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
-    }
+    return SecureAggregationTest.aggregate(SecureAggregatorGrpc.newStub(currentEnclave), SecureAggregationTest.header(t),
+        updates);
   }
 
   /** A relay that answers every message of type {@code type} with {@code replacement}. */
