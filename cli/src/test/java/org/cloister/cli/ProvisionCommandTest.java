@@ -77,7 +77,7 @@ class ProvisionCommandTest {
     assertThat(config.consortiumCa()).isEqualTo(Pem.readCertificate(out.resolve("site-1/ca.crt")));
     assertThat(config.member("evaluator").trains()).isFalse();
     assertThat(config.member("site-1").trains()).isTrue();
-    assertThat(policy.serverOptimizer().name()).isEqualTo("fedyogi");
+    assertThat(policy.strategy().name()).isEqualTo("fedyogi");
     assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("strategy: fedyogi");
     // the key broker's directory (on the coordinator's host) pins the same PCRs for the model key
     assertThat(Files.readString(out.resolve("coordinator/key-broker/key-policies.json")))

@@ -87,17 +87,14 @@ public final class SecureAggregationSetup {
   }
 
   /**
-   * The enclave's server optimizer for a strategy name: plain FedAvg, or the adaptive server
-   * optimizers of Reddi et al. 2021 ("Adaptive Federated Optimization") with their defaults
-   * (server learning rate 0.1, beta1 0.9, beta2 0.99, tau 1e-3), applied to the averaged update.
+   * The strategy a study's configuration names ({@code fedadam}, {@code fedprox:0.1},
+   * {@code trimmed_mean:trim=0.2}, ...) as the policy measures it: every parameter explicit, omitted
+   * ones at the rule's documented defaults (docs/extending.md).
+   *
+   * @throws IllegalArgumentException naming an unknown strategy, parameter or a bad value
    */
-  public static AggregationPolicy.ServerOptimizerSpec serverOptimizer(String strategy) {
-    org.cloister.coordinator.strategy.Strategies.parse(strategy); // names an unknown strategy or a bad mu
-    return switch (org.cloister.coordinator.strategy.Strategies.baseName(strategy)) {
-      // FedProx's proximal term is applied by the sites (the coordinator's task asks for it); the enclave averages
-      case "fedavg", "fedprox" -> AggregationPolicy.ServerOptimizerSpec.fedAvg();
-      default -> new AggregationPolicy.ServerOptimizerSpec(strategy, 0.1, 0.9, 0.99, 1e-3);
-    };
+  public static org.cloister.aggregation.strategy.StrategySpec strategySpec(String strategy) {
+    return org.cloister.coordinator.strategy.Strategies.parse(strategy).spec();
   }
 
   /** The key broker's key id for a study's models. */
