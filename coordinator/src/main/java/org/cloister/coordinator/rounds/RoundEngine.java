@@ -277,7 +277,13 @@ public final class RoundEngine implements Runnable {
       ledger = SpendVerifier.verifySigned(siteId, certificate, env.getSpend(), config.studyId());
     }
     if (open != null && open.roundId.equals(env.getRoundId()) && open.received.containsKey(siteId)) {
-      // the same update again: its spend is on record already, with the first update's status
+      if (open.received.get(siteId).envelope().equals(env)) {
+        // idempotent: the site retried an update whose answer it lost (round id, site and bytes are its
+        // key); acknowledged again, stored and counted once, its spend recorded once
+        log.info("round {}: identical resubmission from {} acknowledged (counted once)", open.round, siteId);
+        return;
+      }
+      // another update for the same round: its spend is on record already, with the first update's status
       throw new RequestRejectedException(ALREADY_EXISTS, "replayed", "site " + siteId + " already submitted an update for round " + open.round);
     }
     try {
