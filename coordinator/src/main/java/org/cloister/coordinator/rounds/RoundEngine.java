@@ -518,6 +518,9 @@ public final class RoundEngine implements Runnable {
           config.minSitesPerRound(), config.maxSitesPerRound(), config.training(), seed));
       OpenRound r = openRound(round, attempt, plan);
       r.excluded.putAll(excluded);
+      for (RoundListener l : listeners) {
+        l.roundOpened(r.task, r.selected);
+      }
       List<ReceivedUpdate> updates = collect(r);
       RoundResult result = close(r, updates);
       for (RoundListener l : listeners) {
