@@ -19,6 +19,7 @@ import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CertificateIdentityResolver;
 import org.cloister.coordinator.service.CoordinatorServer;
+import org.cloister.coordinator.service.HandshakeRefusals;
 import org.cloister.coordinator.store.JdbcStudyStore;
 import org.cloister.coordinator.strategy.Strategies;
 import org.cloister.coordinator.study.StudyConfig;
@@ -137,6 +138,28 @@ public final class CoordinatorService {
         .setSamplingRate(q).setCountPrivate(countPrivate).build();
   }
 
+  /**
+   * ", not joined: site-3 (refused at the TLS handshake: certificate revoked ...)" for the rostered sites that
+   * never joined, or "" when every one did.
+   */
+  static String notJoined(java.util.List<String> roster, java.util.Set<String> joined, HandshakeRefusals refusals) {
+    java.util.List<String> missing = roster.stream().filter(s -> !joined.contains(s)).toList();
+    if (missing.isEmpty()) {
+      return "";
+    }
+    java.util.Map<String, String> why = new java.util.TreeMap<>();
+    refusals.refusals().forEach((subject, reason) -> why.put(subject.replaceAll("^CN=([^,( ]+).*", "$1"), reason));
+    StringBuilder b = new StringBuilder(", not joined (of " + roster.size() + " on the roster): ");
+    for (int i = 0; i < missing.size(); i++) {
+      String site = missing.get(i);
+      b.append(i == 0 ? "" : ", ").append(site);
+      if (why.containsKey(site)) {
+        b.append(" (refused at the TLS handshake: ").append(why.get(site)).append(')');
+      }
+    }
+    return b.toString();
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
     ConfigMap c = ConfigMap.load(configFile, KEYS);
@@ -188,18 +211,21 @@ public final class CoordinatorService {
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
       }
+      java.util.List<String> roster = c.strings("sites");
+      HandshakeRefusals refusals = new HandshakeRefusals(metrics::refused);
       engine.addListener(new RoundListener() {
         @Override
         public void roundCompleted(RoundResult r) {
-          out.printf(Locale.ROOT, "round %d (attempt %d): %s, %d of %d sites aggregated, model version %d%s%n", r.round(),
+          out.printf(Locale.ROOT, "round %d (attempt %d): %s, %d of %d sites aggregated, model version %d%s%s%n", r.round(),
               r.attempt(), r.quorumMet() ? "aggregated" : "no quorum", r.aggregated().size(), r.selected().size(),
-              r.modelVersion(), r.rejected().isEmpty() ? "" : ", left out: " + r.rejected());
+              r.modelVersion(), r.rejected().isEmpty() ? "" : ", left out: " + r.rejected(),
+              notJoined(roster, engine.siteExamples().keySet(), refusals));
           out.flush();
         }
       });
       try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start();
            CoordinatorServer server = new CoordinatorServer(c.address("listen", "127.0.0.1:7443"),
-               MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials()), engine,
+               MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials(), refusals), engine,
                new CertificateIdentityResolver(), metrics::refused, aggregation::registerServices)) {
         server.start();
         out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
@@ -209,7 +235,8 @@ public final class CoordinatorService {
         while (!engine.awaitEnd(Duration.ofSeconds(5))) {
           // keep serving
         }
-        out.printf("coordinator: study %s %s: %s%n", studyId, engine.status().label(), engine.statusDetail());
+        out.printf("coordinator: study %s %s: %s%s%n", studyId, engine.status().label(), engine.statusDetail(),
+            notJoined(roster, engine.siteExamples().keySet(), refusals));
         out.flush();
         // let polling sites learn that the study ended before the server goes away
         Thread.sleep((long) (c.number("linger_s", 5) * 1000));
