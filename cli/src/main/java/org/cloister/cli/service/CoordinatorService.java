@@ -160,6 +160,51 @@ public final class CoordinatorService {
     return b.toString();
   }
 
+  /**
+   * Start-up check that the remaining rounds fit the sites' ceilings: prints, per site that does not fit them
+   * all, how many do; refuses to start (IllegalStateException) when some remaining round could not reach its
+   * quorum within budget and every site trains every round ({@code max_sites} unset), instead of running into a
+   * budget pause. Sites whose spend per round depends on their size and who have not joined yet are checked when
+   * they join.
+   */
+  void checkBudgetPlan(RoundEngine engine, PrivacyBudgets budgets, java.util.List<String> roster, StudyConfig study) {
+    if (budgets == null || engine.status() == StudyStatusKind.FINISHED) {
+      return;
+    }
+    int completed = (int) engine.history().stream().filter(RoundResult::quorumMet).count();
+    int remaining = study.totalRounds() - completed;
+    if (remaining <= 0) {
+      return;
+    }
+    java.util.Map<String, Long> known = new java.util.TreeMap<>(engine.siteExamples());
+    boolean independent = org.cloister.coordinator.budget.BudgetGuard.spendIndependentOfSiteSize(study.training());
+    int unknown = 0;
+    for (String site : roster) {
+      if (!known.containsKey(site)) {
+        if (independent) {
+          known.put(site, 1L);
+        } else {
+          unknown++;
+        }
+      }
+    }
+    org.cloister.coordinator.budget.BudgetGuard.Plan plan = engine.budgetGuard().plan(known, unknown, study.training(),
+        remaining, study.minSitesPerRound(), completed);
+    for (String line : plan.lines()) {
+      out.println("coordinator: budget: " + line);
+    }
+    out.flush();
+    if (plan.refusal() != null) {
+      if (study.maxSitesPerRound() > 0) {
+        out.println("coordinator: budget: WARNING: " + plan.refusal() + " (if every site trained every round; with "
+            + "max_sites " + study.maxSitesPerRound() + " they may not)");
+        out.flush();
+      } else {
+        throw new IllegalStateException("refusing to start study " + study.studyId() + ": " + plan.refusal());
+      }
+    }
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
     ConfigMap c = ConfigMap.load(configFile, KEYS);
@@ -207,6 +252,7 @@ public final class CoordinatorService {
       PrivacyBudgets budgets = budgets(c);
       RoundEngine engine = new RoundEngine(study, m0, Strategies.parse(strategy), aggregation.aggregator(), store, budgets,
           Clock.systemUTC(), seed);
+      checkBudgetPlan(engine, budgets, c.strings("sites"), study);
       engine.addListener(metrics);
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
