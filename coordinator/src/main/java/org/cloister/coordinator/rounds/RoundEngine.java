@@ -218,6 +218,16 @@ public final class RoundEngine implements Runnable {
     sites.put(siteId, new SiteRecord(siteId, numExamples, clock.millis()));
     if (isNew) {
       log.info("site {} joined study {} ({} sites)", siteId, config.studyId(), sites.size());
+      int remaining = config.totalRounds() - completedRounds();
+      if (budgetGuard != null && remaining > 0
+          && !org.cloister.coordinator.budget.BudgetGuard.spendIndependentOfSiteSize(config.training())) {
+        // its spend per round depends on its size: checked now that it is known (the others at start-up)
+        int fits = budgetGuard.roundsThatFit(siteId, numExamples, config.training(), remaining);
+        if (fits < remaining) {
+          log.warn("site {}: its privacy ceiling fits {} of the {} remaining round(s); it is left out after that",
+              siteId, fits, remaining);
+        }
+      }
     }
     notifyAll();
   }
