@@ -45,6 +45,10 @@ class ProvisionPlatformTest {
       MeasurementPins read = MeasurementPins.read(kit.resolve("expected-measurements.json"));
       assertThat(read.platform()).isEqualTo(TeePlatform.SEV_SNP);
       assertThat(read.values().get("measurement")).isEqualTo(pins.values().get("measurement"));
+      // host_data binds the configuration and policy the enclave must be launched with
+      assertThat(read.values().get("host_data")).isEqualTo(org.cloister.trust.attestation.LaunchConfiguration.digest(
+          TeePlatform.SEV_SNP, Files.readAllBytes(kits.resolve("coordinator/enclave/enclave-config.json")),
+          Files.readAllBytes(kits.resolve("coordinator/enclave/aggregation-policy.json"))));
       assertThat(kit.resolve("expected-pcrs.json")).doesNotExist();
       assertThat(kit.resolve("attestation-root.crt")).doesNotExist();
       assertThat(kit.resolve("collateral")).isDirectory();
@@ -55,7 +59,7 @@ class ProvisionPlatformTest {
     KeyPolicy p = brokerPolicy(kits);
     assertThat(p.platform()).isEqualTo("sev-snp");
     assertThat(p.expectedPcrs()).isNull();
-    assertThat(p.expectedMeasurements()).containsEntry("measurement", "ab".repeat(48));
+    assertThat(p.expectedMeasurements()).containsEntry("measurement", "ab".repeat(48)).containsKey("host_data");
     assertThat(kits.resolve("site-2/key-broker/attestation-root.crt")).doesNotExist();
     String coordinator = Files.readString(kits.resolve("coordinator/coordinator.yaml"));
     assertThat(coordinator).contains("platform: sev-snp", "expected_measurements: enclave/expected-measurements.json")
@@ -71,7 +75,8 @@ class ProvisionPlatformTest {
     }
     provision(dir, MeasurementPins.ofHex(TeePlatform.TDX, m, true));
     MeasurementPins read = MeasurementPins.read(dir.resolve("kits/site-1/expected-measurements.json"));
-    assertThat(read.values()).containsOnlyKeys("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3");
+    assertThat(read.values()).containsOnlyKeys("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mr_config_id");
+    assertThat(read.values().get("mr_config_id")).hasSize(48);
     assertThat(read.acceptOutOfDateTcb()).isTrue();
     KeyPolicy p = brokerPolicy(dir.resolve("kits"));
     assertThat(p.platform()).isEqualTo("tdx");
@@ -90,6 +95,15 @@ class ProvisionPlatformTest {
     assertThat(kits.resolve("site-1/attestation-root.crt")).doesNotExist();
     assertThat(brokerPolicy(kits).expectedPcrs()).containsEntry(0, "01".repeat(48));
     assertThat(Files.readString(kits.resolve("coordinator/coordinator.yaml"))).contains("platform: nitro");
+  }
+
+  @Test
+  void aLaunchValueThatIsNotTheFilesDigestIsRefused(@TempDir Path dir) throws Exception {
+    MeasurementPins pins = MeasurementPins.ofHex(TeePlatform.SEV_SNP, Map.of("measurement", "ab".repeat(48),
+        "host_data", "00".repeat(32)), false);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> provision(dir, pins))
+        .hasMessageContaining("host_data " + "00".repeat(32) + " was given, but it is the digest of the enclave's "
+            + "configuration and policy");
   }
 
   @Test

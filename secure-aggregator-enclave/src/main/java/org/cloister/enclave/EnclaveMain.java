@@ -86,6 +86,9 @@ public final class EnclaveMain {
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();
       EnclaveSigner signer = EnclaveSigner.generate(random); // attested signing key, enclave memory only
+      // SEV-SNP / TDX: the files we loaded must be the ones the VM was launched with (host_data / mr_config_id)
+      org.cloister.enclave.runtime.LaunchedConfiguration.require(platform, configBytes, policyBytes, key.publicKey(),
+          random);
 
       KeyBrokerClient broker = new KeyBrokerClient(address("--broker", opts.get("--broker")),
           config.keyBroker().caCertificatePem(), config.keyBroker().serverName(), platform, key);

@@ -157,6 +157,9 @@ public final class Provisioner {
     SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(enclaveDir, policy, roster,
         new java.util.HashSet<>(spec.observers()), ca.certificate(), ca.certificate());
     Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
+    if (real != null && real.platform() != TeePlatform.NITRO) {
+      real = withLaunchConfiguration(real, Files.readAllBytes(files.config()), Files.readAllBytes(files.policy()));
+    }
     Path devRoot = null;
     if (real == null) {
       SecureAggregationSetup.writePcrs(enclaveDir.resolve("expected-pcrs.json"), pcrs);
@@ -264,6 +267,25 @@ public final class Provisioner {
       writePins(dir, real, Files.createDirectories(dir.resolve("collateral")));
     }
     return dir;
+  }
+
+  /**
+   * SEV-SNP / TDX: the pins plus the launch value of the configuration and policy just written ({@code host_data} /
+   * {@code mr_config_id}, {@link org.cloister.trust.attestation.LaunchConfiguration}), so that every party knows
+   * which files the enclave runs with; a different value given for that name is an error.
+   */
+  static MeasurementPins withLaunchConfiguration(MeasurementPins pins, byte[] config, byte[] policy) {
+    String name = org.cloister.trust.attestation.LaunchConfiguration.measurementName(pins.platform());
+    byte[] digest = org.cloister.trust.attestation.LaunchConfiguration.digest(pins.platform(), config, policy);
+    Map<String, byte[]> values = new LinkedHashMap<>(pins.values());
+    byte[] given = values.get(name);
+    if (given != null && !java.util.Arrays.equals(given, digest)) {
+      throw new IllegalArgumentException(name + " " + java.util.HexFormat.of().formatHex(given) + " was given, but it "
+          + "is the digest of the enclave's configuration and policy, here " + java.util.HexFormat.of().formatHex(digest)
+          + ": leave it out, provision computes it");
+    }
+    values.put(name, digest);
+    return new MeasurementPins(pins.platform(), values, pins.acceptOutOfDateTcb());
   }
 
   /** The site.yaml lines pinning the enclave (indented for the enclave: section). */
