@@ -219,12 +219,25 @@ public final class SecureAggregationSetup {
    */
   public static BrokerFiles brokerDirectory(BrokerFiles files, String keyId, Map<Integer, byte[]> pcrs,
                                             SecureRandom random) throws IOException {
+    return brokerDirectory(files, KeyPolicy.of(keyId, pcrs), random);
+  }
+
+  /** Same, releasing the key only to an enclave on SEV-SNP / TDX with the pinned {@code measurements}. */
+  public static BrokerFiles brokerDirectory(BrokerFiles files, String keyId,
+                                            org.cloister.trust.attestation.MeasurementPins measurements,
+                                            SecureRandom random) throws IOException {
+    return brokerDirectory(files, KeyPolicy.of(keyId, measurements), random);
+  }
+
+  private static BrokerFiles brokerDirectory(BrokerFiles files, KeyPolicy keyPolicy, SecureRandom random)
+      throws IOException {
+    String keyId = keyPolicy.keyId();
     char[] password = randomSecret(random).toCharArray();
     writeSecret(files.keystorePassword(), new String(password));
     writeSecret(files.adminToken(), randomSecret(random));
     BrokerKeystore keystore = BrokerKeystore.create(files.keystore(), password, random);
     keystore.createKey(keyId);
-    KeyPolicies.create(files.policies()).put(KeyPolicy.of(keyId, pcrs));
+    KeyPolicies.create(files.policies()).put(keyPolicy);
     return files;
   }
 
