@@ -1,4 +1,4 @@
-package org.cloister.dp.bench;
+package org.cloister.bench;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
