@@ -302,7 +302,9 @@ public final class RoundEngine implements Runnable {
     if (ledger != null) {
       store.recordSpend(config.studyId(), ledger, "received", "");
     }
-    open.received.put(siteId, new ReceivedUpdate(siteId, env, ledger));
+    ReceivedUpdate received = new ReceivedUpdate(siteId, env, ledger);
+    open.received.put(siteId, received);
+    aggregator.accepted(open.roundId, open.round, current, received); // does not block
     for (RoundListener l : listeners) {
       l.updateAccepted(siteId, env.getPayload().size());
     }
@@ -638,6 +640,7 @@ public final class RoundEngine implements Runnable {
       }
       agg = aggregator.aggregate(r.roundId, r.round, base, updates); // outside the lock: may be slow
     } else {
+      aggregator.abandoned(r.roundId);
       agg = new AggregationResult(null, List.of(), Map.of());
     }
     rejected.putAll(agg.rejected());
