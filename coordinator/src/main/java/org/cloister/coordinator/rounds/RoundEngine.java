@@ -218,6 +218,16 @@ public final class RoundEngine implements Runnable {
     sites.put(siteId, new SiteRecord(siteId, numExamples, clock.millis()));
     if (isNew) {
       log.info("site {} joined study {} ({} sites)", siteId, config.studyId(), sites.size());
+      int remaining = config.totalRounds() - completedRounds();
+      if (budgetGuard != null && remaining > 0
+          && !org.cloister.coordinator.budget.BudgetGuard.spendIndependentOfSiteSize(config.training())) {
+        // its spend per round depends on its size: checked now that it is known (the others at start-up)
+        int fits = budgetGuard.roundsThatFit(siteId, numExamples, config.training(), remaining);
+        if (fits < remaining) {
+          log.warn("site {}: its privacy ceiling fits {} of the {} remaining round(s); it is left out after that",
+              siteId, fits, remaining);
+        }
+      }
     }
     notifyAll();
   }
@@ -298,7 +308,9 @@ public final class RoundEngine implements Runnable {
     if (ledger != null) {
       store.recordSpend(config.studyId(), ledger, "received", "");
     }
-    open.received.put(siteId, new ReceivedUpdate(siteId, env, ledger));
+    ReceivedUpdate received = new ReceivedUpdate(siteId, env, ledger);
+    open.received.put(siteId, received);
+    aggregator.accepted(open.roundId, open.round, current, received); // does not block
     for (RoundListener l : listeners) {
       l.updateAccepted(siteId, env.getPayload().size());
     }
@@ -524,6 +536,9 @@ public final class RoundEngine implements Runnable {
           config.minSitesPerRound(), config.maxSitesPerRound(), config.training(), seed));
       OpenRound r = openRound(round, attempt, plan);
       r.excluded.putAll(excluded);
+      for (RoundListener l : listeners) {
+        l.roundOpened(r.task, r.selected);
+      }
       List<ReceivedUpdate> updates = collect(r);
       RoundResult result = close(r, updates);
       for (RoundListener l : listeners) {
@@ -631,6 +646,7 @@ public final class RoundEngine implements Runnable {
       }
       agg = aggregator.aggregate(r.roundId, r.round, base, updates); // outside the lock: may be slow
     } else {
+      aggregator.abandoned(r.roundId);
       agg = new AggregationResult(null, List.of(), Map.of());
     }
     rejected.putAll(agg.rejected());

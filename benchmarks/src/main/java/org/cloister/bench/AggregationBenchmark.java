@@ -1,4 +1,4 @@
-package org.cloister.enclave.bench;
+package org.cloister.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -35,7 +35,7 @@ import org.cloister.trust.hpke.HpkeKeyPair;
  * the updates is not timed. Prints JSON.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -Xmx2g -cp ENCLAVE_IMAGE.jar org.cloister.enclave.bench.AggregationBenchmark
+ * java --add-modules jdk.incubator.vector -Xmx2g -cp ENCLAVE_IMAGE.jar:benchmarks.jar org.cloister.bench.AggregationBenchmark
  *     --sites 100 --params 1000000 [--repeat 5]
  * </pre>
  */
