@@ -150,7 +150,7 @@ public final class Provisioner {
     }
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, study.id(), study.model(), dimension,
         study.maxUpdateNorm(), study.minSites(), study.cohortFloor(), centralDp(study.centralDp()),
-        SecureAggregationSetup.serverOptimizer(study.strategy()));
+        SecureAggregationSetup.strategySpec(study.strategy()));
     Path enclaveDir = Files.createDirectories(coord.resolve("enclave"));
     Path image = enclaveDir.resolve("cloister-enclave.jar");
     Files.copy(enclaveImage, image);
