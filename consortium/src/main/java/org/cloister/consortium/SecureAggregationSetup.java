@@ -87,17 +87,14 @@ public final class SecureAggregationSetup {
   }
 
   /**
-   * The enclave's server optimizer for a strategy name: plain FedAvg, or the adaptive server
-   * optimizers of Reddi et al. 2021 ("Adaptive Federated Optimization") with their defaults
-   * (server learning rate 0.1, beta1 0.9, beta2 0.99, tau 1e-3), applied to the averaged update.
+   * The strategy a study's configuration names ({@code fedadam}, {@code fedprox:0.1},
+   * {@code trimmed_mean:trim=0.2}, ...) as the policy measures it: every parameter explicit, omitted
+   * ones at the rule's documented defaults (docs/extending.md).
+   *
+   * @throws IllegalArgumentException naming an unknown strategy, parameter or a bad value
    */
-  public static AggregationPolicy.ServerOptimizerSpec serverOptimizer(String strategy) {
-    org.cloister.coordinator.strategy.Strategies.parse(strategy); // names an unknown strategy or a bad mu
-    return switch (org.cloister.coordinator.strategy.Strategies.baseName(strategy)) {
-      // FedProx's proximal term is applied by the sites (the coordinator's task asks for it); the enclave averages
-      case "fedavg", "fedprox" -> AggregationPolicy.ServerOptimizerSpec.fedAvg();
-      default -> new AggregationPolicy.ServerOptimizerSpec(strategy, 0.1, 0.9, 0.99, 1e-3);
-    };
+  public static org.cloister.aggregation.strategy.StrategySpec strategySpec(String strategy) {
+    return org.cloister.coordinator.strategy.Strategies.parse(strategy).spec();
   }
 
   /** The key broker's key id for a study's models. */
@@ -222,12 +219,25 @@ public final class SecureAggregationSetup {
    */
   public static BrokerFiles brokerDirectory(BrokerFiles files, String keyId, Map<Integer, byte[]> pcrs,
                                             SecureRandom random) throws IOException {
+    return brokerDirectory(files, KeyPolicy.of(keyId, pcrs), random);
+  }
+
+  /** Same, releasing the key only to an enclave on SEV-SNP / TDX with the pinned {@code measurements}. */
+  public static BrokerFiles brokerDirectory(BrokerFiles files, String keyId,
+                                            org.cloister.trust.attestation.MeasurementPins measurements,
+                                            SecureRandom random) throws IOException {
+    return brokerDirectory(files, KeyPolicy.of(keyId, measurements), random);
+  }
+
+  private static BrokerFiles brokerDirectory(BrokerFiles files, KeyPolicy keyPolicy, SecureRandom random)
+      throws IOException {
+    String keyId = keyPolicy.keyId();
     char[] password = randomSecret(random).toCharArray();
     writeSecret(files.keystorePassword(), new String(password));
     writeSecret(files.adminToken(), randomSecret(random));
     BrokerKeystore keystore = BrokerKeystore.create(files.keystore(), password, random);
     keystore.createKey(keyId);
-    KeyPolicies.create(files.policies()).put(KeyPolicy.of(keyId, pcrs));
+    KeyPolicies.create(files.policies()).put(keyPolicy);
     return files;
   }
 

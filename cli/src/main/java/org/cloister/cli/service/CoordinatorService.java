@@ -235,7 +235,7 @@ public final class CoordinatorService {
         StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10), true);
 
     String strategy = s.string("strategy", "fedavg");
-    SecureAggregationSetup.serverOptimizer(strategy); // names an unknown strategy
+    SecureAggregationSetup.strategySpec(strategy); // names an unknown strategy, parameter or value
     if (!ServiceAggregation.plaintextRequested() && !c.has("aggregation")) {
       throw c.error("there is no 'aggregation:' section (the enclave and key broker of the kit `cloister provision` "
           + "wrote); -Dcloister.aggregation=plaintext runs the non-private development baseline instead");
