@@ -617,10 +617,10 @@ public final class RoundEngine implements Runnable {
       }
       Map<String, String> excluded = new TreeMap<>();
       if (budgetGuard != null) {
-        Map<String, Long> examples = siteExamples();
-        for (String site : eligible) {
-          budgetGuard.refusal(site, examples.get(site), config.training()).ifPresent(why -> excluded.put(site, why));
-        }
+        Map<String, Long> all = siteExamples();
+        Map<String, Long> examples = new LinkedHashMap<>();
+        eligible.forEach(site -> examples.put(site, all.get(site)));
+        excluded.putAll(budgetGuard.refusals(examples, config.training())); // the ledger read once per round
         eligible = eligible.stream().filter(s -> !excluded.containsKey(s)).toList();
         if (!excluded.isEmpty()) {
           log.info("round {}: {} site(s) not asked: {}", round, excluded.size(), excluded);
