@@ -9,7 +9,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -41,6 +46,13 @@ public final class EnclaveAggregator implements Aggregator {
   private final SecureAggregatorGrpc.SecureAggregatorStub stub;
   private final SealedModelStore store;
   private final Duration timeout;
+  /** Sends of the early-opened calls, in order, off the round engine's threads (daemon: never holds the JVM). */
+  private final ExecutorService streamer = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "enclave-stream");
+    t.setDaemon(true);
+    return t;
+  });
+  private EarlyStream early;
 
   public EnclaveAggregator(Channel enclave, SealedModelStore store, Duration timeout) {
     this.stub = SecureAggregatorGrpc.newStub(enclave);
@@ -50,19 +62,91 @@ public final class EnclaveAggregator implements Aggregator {
 
   @Override
   public AggregationResult aggregate(String roundId, int round, ModelArtifact current, List<ReceivedUpdate> updates) {
+    EarlyStream e;
+    synchronized (this) {
+      e = early;
+      early = null;
+    }
+    if (e != null) {
+      if (e.matches(roundId, round, current) && e.canFinish(updates)) {
+        for (ReceivedUpdate u : updates) {
+          e.sendIfNew(u); // normally none: every accepted update was streamed already
+        }
+        e.finish();
+        if (e.failedBeforeComplete() == null) {
+          return collect(round, updates, e.result, e.sender);
+        }
+        log.info("round {}: the stream opened while updates arrived failed ({}); sending the round again in one call",
+            round, Status.fromThrowable(e.failedBeforeComplete()).getCode());
+      } else {
+        e.cancel("the round closed with other updates than it streamed");
+      }
+    }
     CompletableFuture<AggregateOutput> result = new CompletableFuture<>();
     Sender sender = new Sender(result);
     stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).aggregate(sender);
     try {
-      sender.send(AggregateInput.newBuilder().setHeader(RoundHeader.newBuilder().setStudyId(current.getStudyId())
-          .setRound(round).setRoundId(roundId).setBaseModel(current)).build());
+      sender.send(header(roundId, round, current));
       for (ReceivedUpdate u : updates) {
-        UpdateEnvelope e = u.envelope();
-        sender.send(AggregateInput.newBuilder().setUpdate(SealedUpdate.newBuilder().setSiteId(u.siteId())
-            .setNumExamples(e.getNumExamples()).setBaseModelVersion(e.getBaseModelVersion())
-            .setPayloadFormat(e.getPayloadFormat()).setPayload(e.getPayload()).setContribution(e.getContribution())).build());
+        sender.send(update(u));
       }
       sender.complete();
+    } catch (ExecutionException ex) {
+      return failed(round, updates, Status.fromThrowable(ex.getCause()));
+    } catch (InterruptedException ex) {
+      sender.cancel();
+      Thread.currentThread().interrupt();
+      return failed(round, updates, Status.CANCELLED.withDescription("interrupted"));
+    } catch (RuntimeException ex) {
+      sender.cancel();
+      return failed(round, updates, Status.fromThrowable(ex));
+    }
+    return collect(round, updates, result, sender);
+  }
+
+  /**
+   * Opens the round's Aggregate call at its first accepted update and streams each update as it is
+   * accepted (on one sender thread, with flow control), so the enclave verifies, decrypts and sums
+   * while the other sites are still sending; {@link #aggregate} then only ends the call. Nothing here
+   * is trusted by the enclave: it is the same call, in the sites' arrival order instead of by site.
+   */
+  @Override
+  public void accepted(String roundId, int round, ModelArtifact current, ReceivedUpdate update) {
+    EarlyStream stale = null;
+    EarlyStream e;
+    synchronized (this) {
+      if (early != null && !early.matches(roundId, round, current)) {
+        stale = early;
+        early = null;
+      }
+      if (early == null) {
+        early = new EarlyStream(roundId, round, current);
+      }
+      e = early;
+    }
+    if (stale != null) {
+      stale.cancel("a newer round started");
+    }
+    e.sendIfNew(update);
+  }
+
+  @Override
+  public void abandoned(String roundId) {
+    EarlyStream e;
+    synchronized (this) {
+      e = early != null && early.roundId.equals(roundId) ? early : null;
+      if (e != null) {
+        early = null;
+      }
+    }
+    if (e != null) {
+      e.cancel("the round closed without aggregation");
+    }
+  }
+
+  private AggregationResult collect(int round, List<ReceivedUpdate> updates, CompletableFuture<AggregateOutput> result,
+                                    Sender sender) {
+    try {
       AggregateOutput out = result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (out.getPublished()) {
         store.putArtifact(out.getModel());
@@ -87,6 +171,118 @@ public final class EnclaveAggregator implements Aggregator {
     } catch (RuntimeException e) {
       sender.cancel();
       return failed(round, updates, Status.fromThrowable(e));
+    }
+  }
+
+  private static AggregateInput header(String roundId, int round, ModelArtifact current) {
+    return AggregateInput.newBuilder().setHeader(RoundHeader.newBuilder().setStudyId(current.getStudyId())
+        .setRound(round).setRoundId(roundId).setBaseModel(current)).build();
+  }
+
+  private static AggregateInput update(ReceivedUpdate u) {
+    UpdateEnvelope e = u.envelope();
+    return AggregateInput.newBuilder().setUpdate(SealedUpdate.newBuilder().setSiteId(u.siteId())
+        .setNumExamples(e.getNumExamples()).setBaseModelVersion(e.getBaseModelVersion())
+        .setPayloadFormat(e.getPayloadFormat()).setPayload(e.getPayload()).setContribution(e.getContribution())).build();
+  }
+
+  /** A round's Aggregate call opened at its first accepted update; its sends run on {@link #streamer}, in order. */
+  private final class EarlyStream {
+    final String roundId;
+    final int round;
+    final long baseVersion;
+    final CompletableFuture<AggregateOutput> result = new CompletableFuture<>();
+    final Sender sender = new Sender(result);
+    private final Set<String> queued = ConcurrentHashMap.newKeySet();
+    private volatile Throwable failure;
+    private volatile boolean completed;
+
+    EarlyStream(String roundId, int round, ModelArtifact current) {
+      this.roundId = roundId;
+      this.round = round;
+      this.baseVersion = current.getVersion();
+      // no deadline: the round may stay open for hours; cancelled when it ends otherwise. In the root
+      // context: the update's own (server) call, whose context this would inherit, ends long before the round
+      io.grpc.Context.ROOT.run(() -> stub.aggregate(sender));
+      AggregateInput h = header(roundId, round, current);
+      streamer.execute(() -> send(h));
+    }
+
+    boolean matches(String id, int r, ModelArtifact current) {
+      return roundId.equals(id) && round == r && baseVersion == current.getVersion();
+    }
+
+    /** True when every streamed update is among the round's final ones (the round engine guarantees it). */
+    boolean canFinish(List<ReceivedUpdate> updates) {
+      Set<String> ids = new java.util.HashSet<>();
+      updates.forEach(u -> ids.add(u.siteId()));
+      return ids.containsAll(queued);
+    }
+
+    void sendIfNew(ReceivedUpdate u) {
+      if (queued.add(u.siteId())) {
+        streamer.execute(() -> send(update(u)));
+      }
+    }
+
+    private void send(AggregateInput in) {
+      if (failure != null) {
+        return;
+      }
+      try {
+        sender.send(in);
+      } catch (ExecutionException e) {
+        failure = e.getCause();
+      } catch (InterruptedException e) {
+        failure = e;
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+    }
+
+    /** Ends the call after everything queued was sent (waits for the sender thread). */
+    void finish() {
+      Future<?> done = streamer.submit(() -> {
+        if (failure == null && !result.isDone()) {
+          completed = true;
+          sender.complete();
+        }
+      });
+      try {
+        done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        failure = e;
+      } catch (InterruptedException e) {
+        failure = e;
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    /** Why the call failed before this side completed it (then the round may be sent again), or null. */
+    Throwable failedBeforeComplete() {
+      if (completed) {
+        return null;
+      }
+      if (failure != null) {
+        return failure;
+      }
+      if (result.isCompletedExceptionally()) {
+        try {
+          result.join();
+        } catch (java.util.concurrent.CompletionException e) {
+          return e.getCause();
+        } catch (java.util.concurrent.CancellationException e) {
+          return e;
+        }
+      }
+      return new IllegalStateException("the call ended before it was completed");
+    }
+
+    void cancel(String why) {
+      failure = new IllegalStateException(why);
+      sender.cancel();
+      log.debug("round {}: streamed Aggregate call cancelled: {}", round, why);
     }
   }
 

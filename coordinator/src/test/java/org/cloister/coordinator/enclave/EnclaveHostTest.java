@@ -50,24 +50,45 @@ class EnclaveHostTest {
   /** Records what the host streams and answers like an enclave would. */
   static final class RecordingEnclave extends SecureAggregatorGrpc.SecureAggregatorImplBase {
     final List<AggregateInput> received = new ArrayList<>();
+    final java.util.concurrent.Semaphore items = new java.util.concurrent.Semaphore(0);
+    final java.util.concurrent.Semaphore endedByHost = new java.util.concurrent.Semaphore(0);
+    final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger completions = new java.util.concurrent.atomic.AtomicInteger();
     volatile Status refuse;
+    /** Refuses the header of the first call (as an enclave holding another round would). */
+    volatile boolean refuseFirstHeader;
 
     @Override
     public StreamObserver<AggregateInput> aggregate(StreamObserver<AggregateOutput> out) {
+      int call = calls.incrementAndGet();
       return new StreamObserver<>() {
+        boolean failed;
+
         @Override
         public void onNext(AggregateInput in) {
+          if (failed) {
+            return;
+          }
+          if (call == 1 && refuseFirstHeader && in.hasHeader()) {
+            failed = true;
+            out.onError(Status.FAILED_PRECONDITION.withDescription("another round is being aggregated").asRuntimeException());
+            items.release();
+            return;
+          }
           synchronized (received) {
             received.add(in);
           }
+          items.release();
         }
 
         @Override
         public void onError(Throwable t) {
+          endedByHost.release();
         }
 
         @Override
         public void onCompleted() {
+          completions.incrementAndGet();
           if (refuse != null) {
             out.onError(refuse.asRuntimeException());
             return;
@@ -107,6 +128,107 @@ class EnclaveHostTest {
       assertThat(refused.model()).isNull();
       assertThat(refused.rejected()).containsEntry("site-1",
           "secure aggregator: FAILED_PRECONDITION: round id r3 was already aggregated");
+    } finally {
+      ch.shutdownNow();
+      server.shutdownNow();
+    }
+  }
+
+  /** Waits (without a deadline of its own) until the enclave has seen {@code n} more items. */
+  private static void awaitItems(RecordingEnclave enclave, int n) throws InterruptedException {
+    assertThat(enclave.items.tryAcquire(n, 60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void streamsEachAcceptedUpdateBeforeTheRoundClosesAndOnlyEndsTheCallAtClose() throws Exception {
+    RecordingEnclave enclave = new RecordingEnclave();
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(enclave).build().start();
+    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+    try {
+      EnclaveAggregator agg = new EnclaveAggregator(ch, new SealedModelStore(null), Duration.ofSeconds(30));
+      List<ReceivedUpdate> round = updates(3);
+      // arrival order differs from the final (by site) order; the first arrives in a (server) call's
+      // context that ends right after: the round's stream must outlive it
+      io.grpc.Context.CancellableContext submitCall = io.grpc.Context.current().withCancellation();
+      submitCall.run(() -> agg.accepted("r3", 3, BASE, round.get(2)));
+      submitCall.cancel(null);
+      agg.accepted("r3", 3, BASE, round.get(0));
+      awaitItems(enclave, 3); // header + two updates, while the round is still open
+      assertThat(enclave.completions.get()).isZero();
+      agg.accepted("r3", 3, BASE, round.get(1));
+      AggregationResult r = agg.aggregate("r3", 3, BASE, round);
+      assertThat(r.model().getVersion()).isEqualTo(5);
+      assertThat(enclave.calls.get()).isEqualTo(1);
+      assertThat(enclave.received).hasSize(4);
+      assertThat(enclave.received.get(0).getHeader().getRoundId()).isEqualTo("r3");
+      assertThat(enclave.received.subList(1, 4)).extracting(in -> in.getUpdate().getSiteId())
+          .containsExactly("site-3", "site-1", "site-2");
+    } finally {
+      ch.shutdownNow();
+      server.shutdownNow();
+    }
+  }
+
+  @Test
+  void anAbandonedRoundEndsItsStreamAndTheNextRoundStreamsAfresh() throws Exception {
+    RecordingEnclave enclave = new RecordingEnclave();
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(enclave).build().start();
+    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+    try {
+      EnclaveAggregator agg = new EnclaveAggregator(ch, new SealedModelStore(null), Duration.ofSeconds(30));
+      agg.accepted("r2", 3, BASE, updates(1).get(0));
+      awaitItems(enclave, 2);
+      agg.abandoned("r2");
+      assertThat(enclave.endedByHost.tryAcquire(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      List<ReceivedUpdate> round = updates(2);
+      agg.accepted("r3", 3, BASE, round.get(0));
+      AggregationResult r = agg.aggregate("r3", 3, BASE, round);
+      assertThat(r.model()).isNotNull();
+      assertThat(enclave.calls.get()).isEqualTo(2);
+      assertThat(enclave.completions.get()).isEqualTo(1);
+    } finally {
+      ch.shutdownNow();
+      server.shutdownNow();
+    }
+  }
+
+  @Test
+  void aStreamRefusedBeforeTheRoundClosedIsSentAgainInOneCall() throws Exception {
+    RecordingEnclave enclave = new RecordingEnclave();
+    enclave.refuseFirstHeader = true;
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(enclave).build().start();
+    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+    try {
+      java.util.concurrent.Semaphore closed = new java.util.concurrent.Semaphore(0);
+      io.grpc.ClientInterceptor onClose = new io.grpc.ClientInterceptor() {
+        @Override
+        public <Q, A> io.grpc.ClientCall<Q, A> interceptCall(io.grpc.MethodDescriptor<Q, A> method,
+                                                             io.grpc.CallOptions options, io.grpc.Channel next) {
+          return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+            @Override
+            public void start(Listener<A> listener, io.grpc.Metadata headers) {
+              super.start(new io.grpc.ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                @Override
+                public void onClose(Status status, io.grpc.Metadata trailers) {
+                  super.onClose(status, trailers);
+                  closed.release();
+                }
+              }, headers);
+            }
+          };
+        }
+      };
+      EnclaveAggregator agg = new EnclaveAggregator(io.grpc.ClientInterceptors.intercept(ch, onClose),
+          new SealedModelStore(null), Duration.ofSeconds(30));
+      List<ReceivedUpdate> round = updates(2);
+      agg.accepted("r3", 3, BASE, round.get(0));
+      assertThat(closed.tryAcquire(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue(); // the refusal reached the host
+      agg.accepted("r3", 3, BASE, round.get(1));
+      AggregationResult r = agg.aggregate("r3", 3, BASE, round);
+      assertThat(r.model()).isNotNull();
+      assertThat(enclave.calls.get()).isEqualTo(2);
+      assertThat(enclave.received).extracting(in -> in.hasHeader() ? "header" : in.getUpdate().getSiteId())
+          .containsExactly("header", "site-1", "site-2");
     } finally {
       ch.shutdownNow();
       server.shutdownNow();

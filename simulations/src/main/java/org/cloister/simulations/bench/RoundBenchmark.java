@@ -138,8 +138,14 @@ public final class RoundBenchmark {
     this.progress = progress;
   }
 
-  /** Runs the plaintext baseline, then the secure stack, and reports both and their ratio. */
+  /**
+   * Runs the transport-only baseline, the plaintext stack and the secure stack, and reports all three
+   * and their ratios.
+   */
   public Map<String, Object> runBoth() throws Exception {
+    progress.accept("transport: " + opts.sites() + " clients, " + opts.params() + " params, " + opts.rounds()
+        + " rounds (" + opts.warmup() + " warm-up)");
+    double[] transport = TransportBaseline.run(opts.sites(), opts.params(), opts.rounds(), opts.warmup(), opts.seed());
     ModeResult plain = run(Mode.PLAINTEXT);
     ModeResult secure = run(Mode.SECURE);
     Map<String, Object> m = new LinkedHashMap<>();
@@ -153,10 +159,19 @@ public final class RoundBenchmark {
     m.put("max_heap_mib", Runtime.getRuntime().maxMemory() >> 20);
     m.put("secure", secure.toMap());
     m.put("plaintext", plain.toMap());
+    Map<String, Object> t = new LinkedHashMap<>();
+    t.put("mode", "transport");
+    t.put("round_ms", stats(transport));
+    m.put("transport", t);
+    double transportMedian = percentile(transport, 50);
+    m.put("plaintext_over_transport", Math.round(plain.medianRoundMs() / transportMedian * 1000) / 1000.0);
     double ratio = secure.medianRoundMs() / plain.medianRoundMs();
     m.put("ratio_secure_plaintext_median_round", Math.round(ratio * 1000) / 1000.0);
     m.put("target_ms", 300);
     m.put("target_met", secure.medianRoundMs() < 300);
+    // issue 20: the secure round at most 1.25x the plaintext one; issue 17: plaintext at most 1.3x the wire
+    m.put("target_ratio_secure_plaintext", 1.25);
+    m.put("target_plaintext_over_transport", 1.3);
     return m;
   }
 
@@ -351,6 +366,16 @@ public final class RoundBenchmark {
       } finally {
         millis.put(round, (System.nanoTime() - t0) / 1e6);
       }
+    }
+
+    @Override
+    public void accepted(String roundId, int round, ModelArtifact current, ReceivedUpdate update) {
+      inner.accepted(roundId, round, current, update);
+    }
+
+    @Override
+    public void abandoned(String roundId) {
+      inner.abandoned(roundId);
     }
   }
 
