@@ -98,7 +98,7 @@ class EnclaveImageTest {
   void enclaveMeasureReportsSizeClassesAndThirdPartyArtifacts(@TempDir Path dir) throws Exception {
     Path policy = dir.resolve("policy.json");
     Files.write(policy, new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 2, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
+        AggregationPolicy.FEDAVG).toJson());
     Path config = dir.resolve("config.json");
     Files.writeString(config, """
         {"format":"cloister-enclave-config/v2","module_id":"m",

@@ -72,7 +72,7 @@ class ReceiptsConfidentialVmTest {
       members.put(s, SecureAggregationSetup.newSealingKey().publicKey());
     }
     AggregationPolicy p = new AggregationPolicy(AggregationPolicy.FORMAT, "s", "logreg", 4, 10, 2, 2, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        AggregationPolicy.FEDAVG);
     SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(dir.resolve("enclave"), p, members,
         java.util.Set.of(), ca.certificate(), ca.certificate());
     config = Files.readAllBytes(files.config());

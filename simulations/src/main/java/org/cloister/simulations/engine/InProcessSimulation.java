@@ -153,7 +153,7 @@ public final class InProcessSimulation {
     double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
         String.valueOf(SecureAggregationStack.DEFAULT_MAX_UPDATE_NORM)));
     KernelAggregator aggregator = new KernelAggregator(w0.length, bound, SecureAggregationStack.cohortFloor(cfg.sites()),
-        org.cloister.consortium.SecureAggregationSetup.serverOptimizer(cfg.strategy()));
+        org.cloister.consortium.SecureAggregationSetup.strategySpec(cfg.strategy()));
     RoundEngine engine = new RoundEngine(study, model0, Strategies.parse(cfg.strategy()), aggregator, store, budgets,
         Clock.systemUTC(), cfg.seed());
 

@@ -9,16 +9,18 @@ import java.util.Map;
 import org.cloister.coordinator.aggregation.AggregationResult;
 import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.rounds.ReceivedUpdate;
-import org.cloister.enclave.aggregation.ServerOptimizer;
+import org.cloister.aggregation.strategy.AggregationRule;
+import org.cloister.aggregation.strategy.AggregationRules;
+import org.cloister.aggregation.strategy.ServerStep;
+import org.cloister.aggregation.strategy.StrategySpec;
 import org.cloister.enclave.aggregation.UpdateKernel;
-import org.cloister.enclave.AggregationPolicy;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.ModelArtifact;
 
 /**
  * The in-process engine's aggregator: the enclave's own arithmetic (its {@link UpdateKernel}, one
  * fused multiply-add per value in the round engine's fixed site order, the mean in double, then
- * the enclave's {@link ServerOptimizer}), its validation (finite values, L2 norm within the
+ * the strategy's {@link ServerStep}, as in the enclave), its validation (finite values, L2 norm within the
  * policy's bound) and its cohort floor, on plaintext {@code f32le-delta} updates in the simulation's
  * own process. The running sum is one buffer (two while a candidate is checked): memory O(model).
  *
@@ -31,14 +33,19 @@ final class KernelAggregator implements Aggregator {
   private final double maxSquaredNorm;
   private final double maxNorm;
   private final int cohortFloor;
-  private final ServerOptimizer optimizer;
+  private final ServerStep optimizer;
 
-  KernelAggregator(int dimension, double maxUpdateNorm, int cohortFloor, AggregationPolicy.ServerOptimizerSpec server) {
+  KernelAggregator(int dimension, double maxUpdateNorm, int cohortFloor, StrategySpec strategy) {
     this.dimension = dimension;
     this.maxNorm = maxUpdateNorm;
     this.maxSquaredNorm = maxUpdateNorm * maxUpdateNorm;
     this.cohortFloor = cohortFloor;
-    this.optimizer = ServerOptimizer.of(server, dimension);
+    AggregationRule rule = AggregationRules.installed().rule(strategy.name());
+    if (rule.combiner(strategy).isPresent()) {
+      throw new IllegalArgumentException("strategy '" + strategy.name() + "' needs every update of a round (a robust"
+          + " combination); the inprocess engine streams the weighted mean only: use --engine grpc");
+    }
+    this.optimizer = rule.serverStep(strategy, dimension);
   }
 
   @Override
