@@ -19,7 +19,7 @@ libs() {
   find "$out/opt/java" -type f \( -name '*.so' -o -path '*/bin/*' -o -name jspawnhelper \) -print0 \
     | xargs -0 ldd 2>/dev/null | awk '/=>/ {print $3} /^\t\/lib64/ {print $1}' | grep '^/' | sort -u
   for extra in libstdc++.so.6 libgcc_s.so.1 libgomp.so.1 libz.so.1; do
-    p="$(ldconfig -p | awk -v n="$extra" '$1 == n && /x86-64/ {print $NF; exit}')"
+    p="$("$(command -v ldconfig || echo /sbin/ldconfig)" -p | awk -v n="$extra" '$1 == n && /x86-64/ {print $NF; exit}')"
     [[ -n "$p" ]] && { echo "$p"; ldd "$p" | awk '/=>/ {print $3}' | grep '^/'; }
   done
 }

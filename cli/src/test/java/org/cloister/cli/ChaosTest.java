@@ -115,21 +115,29 @@ class ChaosTest {
     List<String> notes = new ArrayList<>();
     String[] targets = {"coordinator", "enclave", "broker", "site"};
     int performed = 0;
+    awaitLine(dir.resolve("coord-0.log"), "coordinator: study", 300);
     for (int c = 0; c < cycles; c++) {
-      Thread.sleep(2000 + random.nextInt(6000)); // a random point in the study's life
+      Thread.sleep(1000 + random.nextInt(12000)); // a random point in the study's life
       if (!coordinator.isAlive()) {
         notes.add("cycle " + c + ": coordinator had exited (" + coordinator.exitValue() + ")");
         if (finished(dir)) {
           break;
         }
-        coordinator = start(dir.resolve("coord-" + (++starts[0]) + ".log"), "coordinator", "start", "--config", coordYaml.toString());
+        Path log = dir.resolve("coord-" + (++starts[0]) + ".log");
+        coordinator = start(log, "coordinator", "start", "--config", coordYaml.toString());
+        awaitLine(log, "coordinator: study", 300);
         continue;
       }
       String target = targets[random.nextInt(targets.length)];
       switch (target) {
         case "coordinator" -> {
           coordinator.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-          coordinator = start(dir.resolve("coord-" + (++starts[0]) + ".log"), "coordinator", "start", "--config", coordYaml.toString());
+          Path log = dir.resolve("coord-" + (++starts[0]) + ".log");
+          coordinator = start(log, "coordinator", "start", "--config", coordYaml.toString());
+          // the next kill comes at a random point of its life, not before it is up
+          if (!awaitLine(log, "coordinator: study", 300)) {
+            notes.add("cycle " + c + ": restarted coordinator not up: " + lastLines(log));
+          }
         }
         case "enclave", "broker" -> {
           Optional<ProcessHandle> h = child(coordinator, target.equals("enclave") ? "org.cloister.enclave.EnclaveMain" : "KeyBrokerMain");
@@ -197,6 +205,22 @@ class ChaosTest {
     assertThat(verify.code()).as(report).isZero();
     assertThat(distinct).as(report).isEqualTo(entries);
     assertThat(sameAsSites).as(report).isTrue();
+  }
+
+  /** Polls {@code log} for a line starting with {@code prefix} (bounded tries; this is a slow, manual test). */
+  private static boolean awaitLine(Path log, String prefix, int seconds) throws Exception {
+    for (int i = 0; i < seconds * 5; i++) {
+      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream().anyMatch(l -> l.startsWith(prefix))) {
+        return true;
+      }
+      Thread.sleep(200);
+    }
+    return false;
+  }
+
+  private static String lastLines(Path log) throws IOException {
+    List<String> lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();
+    return String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
   }
 
   private static boolean finished(Path dir) throws IOException {
