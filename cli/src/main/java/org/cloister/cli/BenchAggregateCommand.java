@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
         "of ciphertexts of the same size, alternately in one JVM started from the enclave image; reports both",
         "and their ratio (target: >= 0.70 for N = 100, P = 10^6). Needs about 2 * N * P * 4 bytes of memory."})
 final class BenchAggregateCommand implements Callable<Integer> {
-  static final String MAIN = "org.cloister.enclave.bench.AggregationBenchmark";
+  static final String MAIN = "org.cloister.bench.AggregationBenchmark";
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -61,7 +61,10 @@ final class BenchAggregateCommand implements Callable<Integer> {
     }
     long heapMb = Math.max(512, (2L * sites * params * Float.BYTES * 12 / 10 + 16L * params * Float.BYTES) / (1 << 20) + 256);
     Path image = SecureAggregationSetup.locateImage();
-    List<Path> classpath = image != null ? List.of(image) : SecureAggregationSetup.currentClasspath();
+    // the benchmark code is not in the image (nothing but the enclave is): it runs beside it
+    List<Path> classpath = image != null
+        ? List.of(image, org.cloister.enclave.runtime.CodeMeasurement.codeArtifact(org.cloister.bench.AggregationBenchmark.class))
+        : SecureAggregationSetup.currentClasspath();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-modules", "jdk.incubator.vector", "-Xmx" + heapMb + "m", "-XX:+UseSerialGC",
         "-cp", String.join(java.io.File.pathSeparator, classpath.stream().map(Path::toString).toList()), MAIN,

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.cloister.dp.bench.AccountingBenchmark;
+import org.cloister.bench.AccountingBenchmark;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,9 +44,15 @@ final class BenchPrivacyCommand implements Callable<Integer> {
           r.pldEpsilon10kSteps().wallMedianMs(), r.pldEpsilon10kSteps().wallMinMs(), r.pldEpsilon10kSteps().cpuMedianMs(),
           r.pldEpsilon(), r.rdpEpsilon10kSteps(), r.rdpSameEvent10kSteps().wallMedianMs(), r.pldGridPoints(),
           r.pldAllocatedMbPerRun(), r.pldTruncationDelta());
-      out.printf(Locale.ROOT, "FFT squaring of %d reals: ours %.1f ms CPU, commons-math3 %.1f ms CPU (ratio %.2f)%n",
-          r.fftLength(), r.fftSquare().cpuMedianMs(), r.commonsMathFft().cpuMedianMs(),
+      out.printf(Locale.ROOT, "FFT squaring of %d reals: ours %.1f ms CPU, JTransforms realForward %.1f ms CPU "
+              + "(JTransforms/ours %.2f); commons-math3 full-length complex %.1f ms CPU (ratio %.2f)%n",
+          r.fftLength(), r.fftSquare().cpuMedianMs(), r.jtransformsFft().cpuMedianMs(),
+          r.jtransformsFft().cpuMedianMs() / r.fftSquare().cpuMedianMs(), r.commonsMathFft().cpuMedianMs(),
           r.commonsMathFft().cpuMedianMs() / r.fftSquare().cpuMedianMs());
+      out.printf(Locale.ROOT, "FFT squaring at the PLD grid size (%d reals): ours %.1f ms CPU, JTransforms %.1f ms CPU "
+              + "(JTransforms/ours %.2f); results agree to %.1e relative%n",
+          r.pldFftLength(), r.fftSquarePld().cpuMedianMs(), r.jtransformsFftPld().cpuMedianMs(),
+          r.jtransformsFftPld().cpuMedianMs() / r.fftSquarePld().cpuMedianMs(), r.fftMaxAbsDifference());
       out.printf(Locale.ROOT, "noise, %d floats, one thread: SecureGaussianNoise %.1f M coords/s (%.1f M/s by CPU), "
               + "java.util.Random.nextGaussian %.1f M/s (%.1f M/s by CPU); ratio %.2f%n",
           r.noiseCoordinates(), r.secureNoiseCoordinatesPerSecond() / 1e6, r.noiseCoordinates() / r.secureNoise().cpuMedianMs() / 1e3,

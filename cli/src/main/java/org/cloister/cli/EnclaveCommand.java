@@ -14,6 +14,7 @@ import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.EnclaveMain;
 import org.cloister.enclave.ImageMeasurement;
+import org.cloister.enclave.runtime.ImageInventory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,7 +51,9 @@ final class EnclaveCommand implements Runnable {
   @Command(name = "measure", mixinStandardHelpOptions = true,
       description = {
           "Prints PCR0..2 of an enclave on the simulated platform: SHA-384 of the image jar, of the",
-          "configuration file and of the aggregation policy file (after checking both parse)."})
+          "configuration file and of the aggregation policy file (after checking both parse), and what the",
+          "image contains: its size, its class count and the third-party artifacts (with versions) of the",
+          "bill of materials inside it."})
   static final class Measure implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -89,15 +92,40 @@ final class EnclaveCommand implements Runnable {
         cl.getErr().flush();
         return 1;
       }
+      ImageInventory inventory;
+      try {
+        inventory = ImageInventory.of(image);
+      } catch (java.io.IOException e) {
+        cl.getErr().println(e.getMessage());
+        cl.getErr().flush();
+        return 1;
+      }
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(image, c, p);
       Map<String, String> hex = new LinkedHashMap<>();
       for (int i = 0; i <= 2; i++) {
         hex.put(String.valueOf(i), HexFormat.of().formatHex(pcrs.get(i)));
       }
+      List<String> thirdParty = inventory.thirdParty().map(l -> l.stream().map(Object::toString).toList()).orElse(null);
       if (json) {
-        cl.getOut().println(new ObjectMapper().writeValueAsString(Map.of("pcrs", hex)));
+        Map<String, Object> img = new LinkedHashMap<>();
+        img.put("size_bytes", inventory.sizeBytes());
+        img.put("classes", inventory.classCount());
+        img.put("entries", inventory.entryCount());
+        img.put("third_party", thirdParty); // null: the image carries no bill of materials
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("pcrs", hex);
+        out.put("image", img);
+        cl.getOut().println(new ObjectMapper().writeValueAsString(out));
       } else {
         hex.forEach((i, v) -> cl.getOut().println("PCR" + i + " " + v));
+        cl.getOut().printf(java.util.Locale.ROOT, "image %d bytes, %d classes (%d entries)%n", inventory.sizeBytes(),
+            inventory.classCount(), inventory.entryCount());
+        if (thirdParty == null) {
+          cl.getOut().println("third-party artifacts: unknown (the image carries no " + ImageInventory.SBOM_ENTRY + ")");
+        } else {
+          cl.getOut().println("third-party artifacts (" + thirdParty.size() + ", from " + ImageInventory.SBOM_ENTRY + "):");
+          thirdParty.forEach(a -> cl.getOut().println("  " + a));
+        }
       }
       cl.getOut().flush();
       return 0;

@@ -39,6 +39,7 @@ import org.cloister.inference.client.Prediction;
 import org.cloister.inference.enclave.InferencePolicy;
 import org.cloister.protocol.Headers;
 import org.cloister.protocol.tls.MutualTls;
+import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.simulations.InferenceDeployment;
 import org.cloister.simulations.PublishedStudy;
 import org.cloister.simulations.SecureAggregationStack;
@@ -284,7 +285,7 @@ final class InferCommand implements Runnable {
     @Option(names = "--expect-pcr", paramLabel = "INDEX=HEX", description = "An expected PCR of the inference enclave (repeatable).")
     List<String> expectPcr = new ArrayList<>();
 
-    @Option(names = "--expect-pcrs", paramLabel = "FILE", description = "Expected PCRs as published (inference-expected-pcrs.json).")
+    @Option(names = "--expect-pcrs", paramLabel = "FILE", description = "The inference enclave's expected measurements as published (inference-expected-pcrs.json, format cloister-measurements/v1).")
     Path expectPcrsFile;
 
     @Option(names = "--trust-root", paramLabel = "CERT",
@@ -389,8 +390,11 @@ final class InferCommand implements Runnable {
     private Map<Integer, byte[]> expectedPcrs(CommandLine cl) throws IOException {
       Map<Integer, byte[]> pcrs = new TreeMap<>();
       if (expectPcrsFile != null) {
-        Map<?, ?> m = new ObjectMapper().readValue(expectPcrsFile.toFile(), Map.class);
-        m.forEach((k, v) -> pcrs.put(Integer.parseInt(k.toString()), hex(cl, String.valueOf(v), "--expect-pcrs")));
+        try {
+          pcrs.putAll(SecureAggregationSetup.readPcrs(expectPcrsFile));
+        } catch (IOException e) {
+          throw new CommandLine.ParameterException(cl, "--expect-pcrs: " + e.getMessage());
+        }
       }
       for (String e : expectPcr) {
         int eq = e.indexOf('=');

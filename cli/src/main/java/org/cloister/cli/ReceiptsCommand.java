@@ -46,9 +46,22 @@ final class ReceiptsCommand implements Runnable {
         description = "The coordinator's database (a coordinator.db file or a JDBC URL).")
     String database;
 
-    @Option(names = "--trust-root", required = true, paramLabel = "CERT",
-        description = "The attestation platform's root (a site kit's attestation-root.crt; the AWS Nitro root in production).")
+    @Option(names = "--trust-root", paramLabel = "CERT",
+        description = "Nitro: the attestation platform's root (a site kit's attestation-root.crt; the AWS Nitro root in production).")
     Path trustRoot;
+
+    @Option(names = "--expected-measurements", paramLabel = "FILE",
+        description = "SEV-SNP/TDX: the consortium's pinned measurements (cloister-measurements/v1, a kit's "
+            + "expected-measurements.json); the AMD/Intel roots are pinned in Cloister. Excludes --trust-root.")
+    Path expectedMeasurements;
+
+    @Option(names = "--collateral", paramLabel = "DIR",
+        description = "SEV-SNP/TDX: collateral folder (`cloister attest collateral`), for verifying offline.")
+    Path collateral;
+
+    @Option(names = "--development-amd-root", paramLabel = "ARK.pem", hidden = true,
+        description = "DEVELOPMENT: trust the SEV-SNP test double's root instead of AMD's.")
+    Path developmentAmdRoot;
 
     @Option(names = "--expected-pcrs", paramLabel = "FILE",
         description = "The consortium's expected PCRs (default: " + PCRS_FILE + " beside the trust root or in its parent folder).")
@@ -69,16 +82,19 @@ final class ReceiptsCommand implements Runnable {
       }
       String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
       ReceiptVerifier verifier;
-      try {
-        Path pcrs = expectedPcrs != null ? expectedPcrs : locatePcrs(trustRoot);
-        if (pcrs == null) {
-          throw new CommandLine.ParameterException(cl, "--expected-pcrs: no " + PCRS_FILE + " beside " + trustRoot
-              + " or in its parent folder; name the consortium's file");
+      if ((trustRoot == null) == (expectedMeasurements == null)) {
+        throw new CommandLine.ParameterException(cl, "name the enclave's platform: --trust-root (Nitro) or "
+            + "--expected-measurements (SEV-SNP/TDX), exactly one");
+      }
+      if (expectedMeasurements != null) {
+        try {
+          verifier = new ReceiptVerifier(org.cloister.cli.attest.ConfidentialVmPins.verifier(expectedMeasurements,
+              collateral, developmentAmdRoot, cl.getErr()));
+        } catch (IOException | IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        verifier = new ReceiptVerifier(new NitroAttestationVerifier(Pem.readCertificate(trustRoot)),
-            SecureAggregationSetup.readPcrs(pcrs));
-      } catch (IOException | IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(cl, e.getMessage());
+      } else {
+        verifier = nitroVerifier(cl);
       }
       ReceiptVerifier.Result r;
       try (JdbcStudyStore store = new JdbcStudyStore(url)) {
@@ -101,6 +117,20 @@ final class ReceiptsCommand implements Runnable {
       out.println(new ObjectMapper().writeValueAsString(result));
       out.flush();
       return r.valid() ? 0 : 1;
+    }
+
+    private ReceiptVerifier nitroVerifier(CommandLine cl) {
+      try {
+        Path pcrs = expectedPcrs != null ? expectedPcrs : locatePcrs(trustRoot);
+        if (pcrs == null) {
+          throw new CommandLine.ParameterException(cl, "--expected-pcrs: no " + PCRS_FILE + " beside " + trustRoot
+              + " or in its parent folder; name the consortium's file");
+        }
+        return new ReceiptVerifier(new NitroAttestationVerifier(Pem.readCertificate(trustRoot)),
+            SecureAggregationSetup.readPcrs(pcrs));
+      } catch (IOException | IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, e.getMessage());
+      }
     }
 
     static Path locatePcrs(Path trustRoot) {

@@ -43,6 +43,20 @@ final class SimulateCommand implements Callable<Integer> {
           + "and one `site start` per hospital as separate processes from provisioned kits (needs a DP budget).")
   String mode;
 
+  @Option(names = "--engine", paramLabel = "grpc|inprocess|spark", defaultValue = "grpc",
+      description = {"grpc (default): every party real over loopback (mTLS, the enclave and key broker processes);",
+          "inprocess: the same round engine, trainer, accountant and enclave arithmetic, virtual sites as tasks on",
+          "--workers threads (thousands of sites); spark: the simulations-spark module (docs/simulations.md)."})
+  String engine;
+
+  @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
+      description = "inprocess: sites that train at the same time (default: the cores).")
+  int workers;
+
+  @Option(names = "--master", paramLabel = "URL", defaultValue = "local[*]",
+      description = "spark: the Spark master (local[*], spark://HOST:7077).")
+  String master;
+
   @Option(names = "--sweep", paramLabel = "NAME=V1,V2,...",
       description = {"Runs the study for each value (repeat for a grid) and writes a privacy-utility table (sweep.csv, sweep.json).",
           "NAME: epsilon, sites, alpha, clip, noise_multiplier, sampling_rate, learning_rate, rounds, local_steps,",
@@ -77,6 +91,19 @@ final class SimulateCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(cl, "--mode must be in-process or processes, got '" + mode + "'");
     }
     boolean processes = mode.equals("processes");
+    if (processes && !engine.equals("grpc")) {
+      throw new CommandLine.ParameterException(cl, "--mode processes runs every party as deployed; --engine " + engine
+          + " is for --mode in-process");
+    }
+    if (workers < 0) {
+      throw new CommandLine.ParameterException(cl, "--workers must be >= 1 (or 0 for the cores), got " + workers);
+    }
+    org.cloister.simulations.engine.SimulationEngine chosen;
+    try {
+      chosen = org.cloister.simulations.engine.SimulationEngine.named(engine, workers, master);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
     try {
       options.applyTo(b);
     } catch (IllegalArgumentException e) {
@@ -102,11 +129,11 @@ final class SimulateCommand implements Callable<Integer> {
       if (auditCanaries > 0) {
         throw new CommandLine.ParameterException(cl, "--audit-canaries runs with a single study, not a --sweep");
       }
-      return SimulationRun.runSweep(cl, b, grid, json, report);
+      return SimulationRun.runSweep(cl, b, grid, json, report, chosen);
     }
     if (auditCanaries < 0 || auditCanaries == 1) {
       throw new CommandLine.ParameterException(cl, "--audit-canaries must be 0 (no audit) or >= 2, got " + auditCanaries);
     }
-    return SimulationRun.run(cl, SimulationRun.build(cl, b), json, processes, report, auditCanaries);
+    return SimulationRun.run(cl, SimulationRun.build(cl, b), json, processes, report, auditCanaries, chosen);
   }
 }

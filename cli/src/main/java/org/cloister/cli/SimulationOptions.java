@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 /** Flags shared by {@code demo} and {@code simulate}; each one given overrides the scenario's value. */
 final class SimulationOptions {
   @Option(names = "--dataset", paramLabel = "SPEC",
-      description = "builtin:wdbc, csv:PATH (a header row, numeric features) or synthea:DIR (a cohort from `cloister synthea`).")
+      description = {"builtin:wdbc, csv:PATH (a header row, numeric features), synthea:DIR (a cohort from `cloister synthea`)",
+          "or synthetic[:features=30,examples=100,tail=1.5,label_skew=0.5,shift=0.3,separation=2] (generated per site)."})
   String dataset;
 
   @Option(names = "--label", paramLabel = "COLUMN", description = "Label column of a CSV dataset.")

@@ -12,6 +12,7 @@ import org.cloister.simulations.ResultsWriter;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.SimulationResult;
 import org.cloister.simulations.Sweep;
+import org.cloister.simulations.engine.SimulationEngine;
 import org.cloister.simulations.report.HtmlReport;
 import picocli.CommandLine;
 
@@ -53,6 +54,12 @@ final class SimulationRun {
   /** One study, then (when {@code auditCanaries} > 0) a gradient-canary audit of each site's DP-SGD. */
   static int run(CommandLine cl, SimulationConfig cfg, boolean json, boolean processes, Path report,
                  int auditCanaries) throws Exception {
+    return run(cl, cfg, json, processes, report, auditCanaries, SimulationEngine.named("grpc", 0, null));
+  }
+
+  /** One study on {@code engine} (ignored with {@code processes}). */
+  static int run(CommandLine cl, SimulationConfig cfg, boolean json, boolean processes, Path report,
+                 int auditCanaries, SimulationEngine engine) throws Exception {
     if (auditCanaries > 0 && !cfg.dp().enabled()) {
       throw new CommandLine.ParameterException(cl, "--audit-canaries audits DP-SGD; this study runs without DP "
           + "(--no-dp): there is no bound to test (epsilon is infinite)");
@@ -65,11 +72,14 @@ final class SimulationRun {
       }
     }
     StudyPrinter p = new StudyPrinter(cl.getOut(), json, !json && StudyPrinter.stdoutIsTerminal());
+    if (!processes && !engine.name().equals("grpc")) {
+      p.engine(describe(engine));
+    }
     p.header(cfg);
     SimulationResult result;
     try {
       result = processes ? new ProcessSimulation(cfg, r -> p.round(r, cfg)).run()
-          : new FederatedSimulation(cfg, r -> p.round(r, cfg)).run();
+          : engine.run(cfg, r -> p.round(r, cfg));
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }
@@ -114,6 +124,17 @@ final class SimulationRun {
 
   /** A grid of studies: each writes its own results; the sweep writes sweep.csv/json, prints the table and the report. */
   static int runSweep(CommandLine cl, SimulationConfig.Builder base, Sweep sweep, boolean json, Path report) throws Exception {
+    return runSweep(cl, base, sweep, json, report, SimulationEngine.named("grpc", 0, null));
+  }
+
+  /** What the header says about an engine other than grpc. */
+  static String describe(SimulationEngine engine) {
+    return engine.name() + " engine: virtual sites without network; the enclave's aggregation arithmetic in this JVM on"
+        + " plaintext updates (a simulation of secure aggregation, not secure aggregation)";
+  }
+
+  static int runSweep(CommandLine cl, SimulationConfig.Builder base, Sweep sweep, boolean json, Path report,
+                      SimulationEngine engine) throws Exception {
     SimulationConfig template = build(cl, base);
     List<Map.Entry<Map<String, String>, SimulationConfig>> grid;
     try {
@@ -135,7 +156,7 @@ final class SimulationRun {
         out.flush();
       }
       StudyPrinter p = new StudyPrinter(out, json, terminal);
-      SimulationResult r = new FederatedSimulation(cfg, rr -> p.round(rr, cfg)).run();
+      SimulationResult r = engine.run(cfg, rr -> p.round(rr, cfg));
       new ResultsWriter().write(r, cfg.outDir());
       if (!json) {
         out.printf(Locale.ROOT, "   final accuracy %.4f  auc %.4f  (%s)%n", r.finalMetrics().accuracy(), r.finalMetrics().auc(), r.status());

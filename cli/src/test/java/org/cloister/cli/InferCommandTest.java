@@ -93,6 +93,42 @@ class InferCommandTest {
   }
 
   @Test
+  void everyPartysExpectedPcrsFileIsReadAndTheRetiredFormatsAreRefusedByName(@TempDir Path dir) throws Exception {
+    // a site kit's expected-pcrs.json (as provision writes it) pins the client too: it gets past pinning and
+    // fails only on the unreachable host (it crashed with a NumberFormatException when two formats shared the name)
+    Path kitFile = dir.resolve("expected-pcrs.json");
+    java.util.Map<Integer, byte[]> pcrs = new java.util.TreeMap<>();
+    for (int i = 0; i <= 2; i++) {
+      pcrs.put(i, org.cloister.trust.attestation.nitro.SimulatedPcrs.measure(new byte[] {(byte) i}));
+    }
+    org.cloister.consortium.SecureAggregationSetup.writePcrs(kitFile, pcrs);
+    assertThat(Files.readString(kitFile)).contains("\"format\" : \"cloister-measurements/v1\"");
+    CloisterCommandTest.Run kit = CloisterCommandTest.run("infer", "query", "--host", "127.0.0.1:1",
+        "--expect-pcrs", kitFile.toString(), "--features", "1,2,3");
+    assertThat(kit.code()).as(kit.err()).isEqualTo(1);
+    assertThat(kit.err()).doesNotContain("NumberFormatException").doesNotContain("--expect-pcrs");
+
+    String hex = "ab".repeat(48);
+    Path bare = dir.resolve("inference-expected-pcrs.json");
+    Files.writeString(bare, "{\"0\": \"" + hex + "\", \"1\": \"" + hex + "\", \"2\": \"" + hex + "\"}");
+    Path old = dir.resolve("old-expected-pcrs.json");
+    Files.writeString(old, "{\"format\": \"cloister-expected-pcrs/v1\", \"pcrs\": {\"0\": \"" + hex + "\"}}");
+    Path unknown = dir.resolve("unknown.json");
+    Files.writeString(unknown, "{\"format\": \"something/v9\"}");
+    for (Path f : java.util.List.of(bare, old)) {
+      CloisterCommandTest.Run r = CloisterCommandTest.run("infer", "query", "--host", "127.0.0.1:1",
+          "--expect-pcrs", f.toString(), "--features", "1,2,3");
+      assertThat(r.code()).as(f.toString()).isEqualTo(2);
+      assertThat(r.err()).contains("--expect-pcrs").contains(f.toString()).contains("retired")
+          .contains("cloister-measurements/v1").doesNotContain("Exception");
+    }
+    CloisterCommandTest.Run r = CloisterCommandTest.run("infer", "query", "--host", "127.0.0.1:1",
+        "--expect-pcrs", unknown.toString(), "--features", "1,2,3");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("'something/v9'").contains("expected cloister-measurements/v1");
+  }
+
+  @Test
   void badPcrAndEndpointArgumentsAreUsageErrors() {
     assertThat(CloisterCommandTest.run("infer", "query", "--expect-pcr", "0=zz", "--features", "1").err())
         .contains("is not hex");

@@ -77,7 +77,7 @@ class ProvisionCommandTest {
     assertThat(config.consortiumCa()).isEqualTo(Pem.readCertificate(out.resolve("site-1/ca.crt")));
     assertThat(config.member("evaluator").trains()).isFalse();
     assertThat(config.member("site-1").trains()).isTrue();
-    assertThat(policy.serverOptimizer().name()).isEqualTo("fedyogi");
+    assertThat(policy.strategy().name()).isEqualTo("fedyogi");
     assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("strategy: fedyogi");
     // the key broker's directory (on the coordinator's host) pins the same PCRs for the model key
     assertThat(Files.readString(out.resolve("coordinator/key-broker/key-policies.json")))
@@ -156,10 +156,14 @@ class ProvisionCommandTest {
     // each edit of a field the policy fixes, and the message naming it
     Map<String[], List<String>> edits = new java.util.LinkedHashMap<>();
     edits.put(new String[] {"strategy: fedavg", "strategy: fedadam"},
-        List.of("study.strategy fedadam does not match the aggregation policy", "server optimizer fedavg"));
+        List.of("study.strategy fedadam (fedadam:beta1=0.9,beta2=0.99,server_lr=0.1,tau=0.001) does not match the aggregation policy",
+            "strategy fedavg:server_lr=1"));
+    // a parameter the policy measures, not only the strategy's name (the name alone used to be compared)
+    edits.put(new String[] {"strategy: fedavg", "strategy: fedavg:server_lr=0.5"},
+        List.of("study.strategy fedavg:server_lr=0.5", "does not match the aggregation policy", "strategy fedavg:server_lr=1"));
     edits.put(new String[] {"features: 30", "features: 12"},
         List.of("study model logreg with 26 parameters does not match", "logreg with 62"));
-    edits.put(new String[] {"strategy: fedavg", "strategy: fedprox:abc"}, List.of("fedprox:abc", "mu 'abc' is not a number"));
+    edits.put(new String[] {"strategy: fedavg", "strategy: fedprox:abc"}, List.of("fedprox:abc", "'abc' is not a number"));
     for (Map.Entry<String[], List<String>> e : edits.entrySet()) {
       Files.writeString(yaml, original.replace(e.getKey()[0], e.getKey()[1]));
       CloisterCommandTest.Run r = CloisterCommandTest.run("coordinator", "start", "--config", yaml.toString());

@@ -31,7 +31,7 @@ class ReceiptsSectionTest {
   void centralDpReleasesInTheReceiptsAddUpToTheSiteLevelEpsilon(@TempDir Path dir) throws Exception {
     AggregationPolicy.CentralDp dp = new AggregationPolicy.CentralDp(2.0, 3.5, 3, 4, 1e-5);
     byte[] policy = new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 4, 10, 2, 2, dp,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson();
+        AggregationPolicy.FEDAVG).toJson();
     ReceiptIssuer issuer = new ReceiptIssuer(EnclaveSigner.generate(new SecureRandom()), new SimulatedNitroPlatform(
         DevelopmentAttestationAuthority.generate(Clock.systemUTC(), new SecureRandom()), "m", Map.of(0, new byte[48], 1, new byte[48], 2, new byte[48])),
         "{}".getBytes(), policy, Clock.systemUTC());

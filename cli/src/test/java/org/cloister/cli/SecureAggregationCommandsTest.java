@@ -40,10 +40,14 @@ class SecureAggregationCommandsTest {
   @Test
   void enclaveMeasurePrintsTheSha384OfImageConfigurationAndPolicy(@TempDir Path dir) throws Exception {
     Path image = dir.resolve("image.jar");
-    Files.writeString(image, "not really a jar, but bytes to measure");
+    try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(Files.newOutputStream(image))) {
+      z.putNextEntry(new java.util.zip.ZipEntry("A.class"));
+      z.write(new byte[] {1, 2, 3});
+      z.closeEntry();
+    }
     Path policy = dir.resolve("policy.json");
     Files.write(policy, new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 2, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
+        AggregationPolicy.FEDAVG).toJson());
     Path config = dir.resolve("config.json");
     Files.writeString(config, """
         {"format":"cloister-enclave-config/v2","module_id":"m",
@@ -57,6 +61,17 @@ class SecureAggregationCommandsTest {
     JsonNode pcrs = new ObjectMapper().readTree(r.out()).get("pcrs");
     assertThat(pcrs.get("0").asText()).isEqualTo(HexFormat.of().formatHex(SimulatedPcrs.measure(image)));
     assertThat(pcrs.get("2").asText()).isEqualTo(HexFormat.of().formatHex(SimulatedPcrs.measure(Files.readAllBytes(policy))));
+    JsonNode img = new ObjectMapper().readTree(r.out()).get("image");
+    assertThat(img.get("classes").asInt()).isEqualTo(1);
+    assertThat(img.get("size_bytes").asLong()).isEqualTo(Files.size(image));
+    assertThat(img.get("third_party").isNull()).as("no bill of materials in this jar").isTrue();
+
+    Path notAJar = dir.resolve("not-a-jar");
+    Files.writeString(notAJar, "bytes, not a jar");
+    CloisterCommandTest.Run refused = CloisterCommandTest.run("enclave", "measure", "--image", notAJar.toString(),
+        "--config", config.toString(), "--policy", policy.toString());
+    assertThat(refused.code()).isEqualTo(1);
+    assertThat(refused.err()).contains("is not a jar");
 
     Files.writeString(policy, Files.readString(policy).replaceFirst("\\{", "{\"surprise\": 1,"));
     CloisterCommandTest.Run bad = CloisterCommandTest.run("enclave", "measure", "--image", image.toString(), "--config",

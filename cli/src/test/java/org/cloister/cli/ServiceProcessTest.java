@@ -273,7 +273,7 @@ class ServiceProcessTest {
   /** Replaces PCR0 in an expected-PCRs file with the measurement of another image build. */
   private static void expectAnotherImage(Path pcrs) throws IOException {
     String json = Files.readString(pcrs);
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"0\" : \"([0-9a-f]{96})\"").matcher(json);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"pcr0\" : \"([0-9a-f]{96})\"").matcher(json);
     assertThat(m.find()).as(json).isTrue();
     String other = java.util.HexFormat.of().formatHex(org.cloister.trust.attestation.nitro.SimulatedPcrs.measure(
         "another enclave image build".getBytes(StandardCharsets.UTF_8)));

@@ -28,8 +28,8 @@ class StudyPrinterTest {
     p.round(round(1), cfg);
     p.round(round(2), cfg);
     assertThat(s.toString().lines().toList()).containsExactly(
-        "round  1/4  sites 3/3  accuracy 0.9100  auc 0.9500  loss 0.2000  epsilon 0.25/1.00  (1.5 s)",
-        "round  2/4  sites 3/3  accuracy 0.9200  auc 0.9500  loss 0.2000  epsilon 0.50/1.00  (1.5 s)");
+        "round  1/4  sites 3/3  accuracy 0.9100  auc 0.9500  loss 0.2000  epsilon 0.25/1.00  (1.5 s, 2.0 sites/s, ETA 5 s)",
+        "round  2/4  sites 3/3  accuracy 0.9200  auc 0.9500  loss 0.2000  epsilon 0.50/1.00  (1.5 s, 2.0 sites/s, ETA 3 s)");
     assertThat(s.toString()).doesNotContain("\r");
   }
 
@@ -62,5 +62,15 @@ class StudyPrinterTest {
     p.round(round(1), baseline);
     p.round(round(2), baseline);
     assertThat(s.toString().lines()).hasSize(2).allSatisfy(l -> assertThat(l).contains("NON-PRIVATE"));
+  }
+
+  @Test
+  void aLargeStudyNamesFiveLeftOutSitesAndCountsTheRest() {
+    Map<String, String> left = new java.util.HashMap<>();
+    for (int i = 1; i <= 300; i++) {
+      left.put("site-" + i, "budget");
+    }
+    RoundReport r = new RoundReport(1, 2, java.util.List.of("site-301"), left, 0.9, 0.95, 0.2, 1000, Map.of());
+    assertThat(StudyPrinter.leftOut(r)).isEqualTo("300 sites [site-1, site-10, site-100, site-101, site-102, ...]");
   }
 }

@@ -47,6 +47,7 @@ public final class ReceiptVerifier {
 
   private final AttestationVerifier attestation;
   private final Map<Integer, byte[]> expectedPcrs;
+  private final org.cloister.trust.attestation.BoundEvidenceVerifier confidentialVm;
 
   /**
    * @param attestation  verifies documents against the platform's root
@@ -60,6 +61,21 @@ public final class ReceiptVerifier {
       }
     }
     this.expectedPcrs = Map.copyOf(expectedPcrs);
+    this.confidentialVm = null;
+  }
+
+  /**
+   * For an enclave on SEV-SNP or TDX: each receipt's evidence must verify against the pinned vendor roots with the
+   * consortium's pinned measurements, at the receipt's issue time, its report data binding
+   * {@link ReceiptIssuer#confidentialVmNonce} of the receipt, configuration and policy it carries, and the signing
+   * key that signed it.
+   *
+   * @param confidentialVm the pinned roots, the consortium's measurements and the verifier's collateral
+   */
+  public ReceiptVerifier(org.cloister.trust.attestation.BoundEvidenceVerifier confidentialVm) {
+    this.confidentialVm = Objects.requireNonNull(confidentialVm, "confidentialVm");
+    this.attestation = null;
+    this.expectedPcrs = Map.of();
   }
 
   /** One verified receipt, as the budget report shows it. */
@@ -126,39 +142,15 @@ public final class ReceiptVerifier {
       return null;
     }
     byte[] body = signed.getReceipt().toByteArray();
-    VerificationPolicy vp = VerificationPolicy.at(Instant.ofEpochMilli(receipt.getIssuedAtMs()));
-    for (Map.Entry<Integer, byte[]> e : new TreeMap<>(expectedPcrs).entrySet()) {
-      vp = vp.withExpectedPcr(e.getKey(), e.getValue());
-    }
-    VerifiedAttestation doc;
-    try {
-      doc = attestation.verify(signed.getAttestationDocument().toByteArray(), vp);
-    } catch (AttestationException e) {
-      problems.add("its attestation does not verify (" + e.reason() + "): " + e.getMessage());
-      return null;
-    }
-    if (doc.nonce().isEmpty() || !MessageDigest.isEqual(doc.nonce().get(), sha(body, "SHA-256"))) {
-      problems.add("the receipt is not the one the enclave attested (its SHA-256 is not the document's nonce): "
-          + "altered after signing");
-      return null;
-    }
-    try {
-      if (!EnclaveSignatures.verify(doc, ReceiptIssuer.PURPOSE, body, signed.getSignature().toByteArray())) {
-        problems.add("the enclave signature over the receipt does not verify (forged or altered receipt)");
-        return null;
-      }
-    } catch (AttestationException e) {
-      problems.add("its attestation binds no enclave signing key: " + e.getMessage());
-      return null;
-    }
     byte[] configBytes = signed.getEnclaveConfig().toByteArray();
     byte[] policyBytes = signed.getAggregationPolicy().toByteArray();
-    if (!HEX.formatHex(SimulatedPcrs.measure(configBytes)).equals(doc.pcrs().get(1))) {
-      problems.add("the enclave configuration it carries is not the measured one (PCR1)");
-      return null;
-    }
-    if (!HEX.formatHex(SimulatedPcrs.measure(policyBytes)).equals(doc.pcrs().get(2))) {
-      problems.add("the aggregation policy it carries is not the measured one (PCR2)");
+    if (signed.hasEvidence() || confidentialVm != null) {
+      if (!confidentialVmAttested(signed, body, configBytes, policyBytes, Instant.ofEpochMilli(receipt.getIssuedAtMs()),
+          problems)) {
+        return null;
+      }
+    } else if (!nitroAttested(signed, body, configBytes, policyBytes, Instant.ofEpochMilli(receipt.getIssuedAtMs()),
+        problems)) {
       return null;
     }
     EnclaveConfig config;
@@ -220,6 +212,89 @@ public final class ReceiptVerifier {
     }
     return new Checked(study, receipt.getRound(), receipt.getModelVersion(), contributors, rejected,
         receipt.getCentralDpEvent(), receipt.getCentralNoiseStddev());
+  }
+
+  private boolean nitroAttested(SignedReceipt signed, byte[] body, byte[] configBytes, byte[] policyBytes,
+                                Instant issued, List<String> problems) {
+    if (attestation == null) {
+      problems.add("the receipt carries a Nitro document but this verifier pins "
+          + confidentialVm.pins().platform().id() + " measurements");
+      return false;
+    }
+    VerificationPolicy vp = VerificationPolicy.at(issued);
+    for (Map.Entry<Integer, byte[]> e : new TreeMap<>(expectedPcrs).entrySet()) {
+      vp = vp.withExpectedPcr(e.getKey(), e.getValue());
+    }
+    VerifiedAttestation doc;
+    try {
+      doc = attestation.verify(signed.getAttestationDocument().toByteArray(), vp);
+    } catch (AttestationException e) {
+      problems.add("its attestation does not verify (" + e.reason() + "): " + e.getMessage());
+      return false;
+    }
+    if (doc.nonce().isEmpty() || !MessageDigest.isEqual(doc.nonce().get(), sha(body, "SHA-256"))) {
+      problems.add("the receipt is not the one the enclave attested (its SHA-256 is not the document's nonce): "
+          + "altered after signing");
+      return false;
+    }
+    try {
+      if (!EnclaveSignatures.verify(doc, ReceiptIssuer.PURPOSE, body, signed.getSignature().toByteArray())) {
+        problems.add("the enclave signature over the receipt does not verify (forged or altered receipt)");
+        return false;
+      }
+    } catch (AttestationException e) {
+      problems.add("its attestation binds no enclave signing key: " + e.getMessage());
+      return false;
+    }
+    if (!HEX.formatHex(SimulatedPcrs.measure(configBytes)).equals(doc.pcrs().get(1))) {
+      problems.add("the enclave configuration it carries is not the measured one (PCR1)");
+      return false;
+    }
+    if (!HEX.formatHex(SimulatedPcrs.measure(policyBytes)).equals(doc.pcrs().get(2))) {
+      problems.add("the aggregation policy it carries is not the measured one (PCR2)");
+      return false;
+    }
+    return true;
+  }
+
+  private boolean confidentialVmAttested(SignedReceipt signed, byte[] body, byte[] configBytes, byte[] policyBytes,
+                                         Instant issued, List<String> problems) {
+    if (confidentialVm == null) {
+      problems.add("the receipt carries " + signed.getEvidence().getPlatform() + " evidence but this verifier pins "
+          + "Nitro PCRs");
+      return false;
+    }
+    if (!signed.hasEvidence()) {
+      problems.add("the receipt carries a Nitro document but this verifier pins "
+          + confidentialVm.pins().platform().id() + " measurements");
+      return false;
+    }
+    org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave enclave;
+    try {
+      org.cloister.protocol.EvidenceWire.Received r = org.cloister.protocol.EvidenceWire.received(signed.getEvidence(),
+          false, "the receipt");
+      enclave = confidentialVm.verify(r.platform(), r.evidence(), r.collateral(), r.hpkePublicKey(), r.userData(),
+          ReceiptIssuer.confidentialVmNonce(body, configBytes, policyBytes), issued);
+    } catch (IllegalArgumentException e) {
+      problems.add("its evidence is malformed: " + e.getMessage());
+      return false;
+    } catch (AttestationException e) {
+      problems.add("its attestation does not verify (" + e.reason() + "): " + e.getMessage()
+          + (e.reason() == org.cloister.trust.attestation.FailureReason.NONCE_MISMATCH
+              ? " (the receipt, configuration or policy was altered after signing)" : ""));
+      return false;
+    }
+    try {
+      if (!EnclaveSignatures.verify(enclave.signingKey(), ReceiptIssuer.PURPOSE, body,
+          signed.getSignature().toByteArray())) {
+        problems.add("the enclave signature over the receipt does not verify (forged or altered receipt)");
+        return false;
+      }
+    } catch (AttestationException e) {
+      problems.add("its attestation binds no enclave signing key: " + e.getMessage());
+      return false;
+    }
+    return true;
   }
 
   private static byte[] sha(byte[] bytes, String algorithm) {

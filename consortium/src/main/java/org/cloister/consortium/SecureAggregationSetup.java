@@ -17,7 +17,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,6 +27,8 @@ import org.cloister.broker.KeyPolicy;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.ImageMeasurement;
+import org.cloister.trust.attestation.MeasurementPins;
+import org.cloister.trust.attestation.TeePlatform;
 import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
@@ -49,7 +50,6 @@ public final class SecureAggregationSetup {
   private static final Logger log = LoggerFactory.getLogger(SecureAggregationSetup.class);
   /** The key broker's TLS name, pinned in the enclave configuration. */
   public static final String BROKER_NAME = "cloister-key-broker";
-  static final String PCRS_FORMAT = "cloister-expected-pcrs/v1";
   static final String SEALING_KEY_FORMAT = "cloister-hpke-x25519-sealing-key/v1";
 
   private SecureAggregationSetup() {
@@ -87,17 +87,14 @@ public final class SecureAggregationSetup {
   }
 
   /**
-   * The enclave's server optimizer for a strategy name: plain FedAvg, or the adaptive server
-   * optimizers of Reddi et al. 2021 ("Adaptive Federated Optimization") with their defaults
-   * (server learning rate 0.1, beta1 0.9, beta2 0.99, tau 1e-3), applied to the averaged update.
+   * The strategy a study's configuration names ({@code fedadam}, {@code fedprox:0.1},
+   * {@code trimmed_mean:trim=0.2}, ...) as the policy measures it: every parameter explicit, omitted
+   * ones at the rule's documented defaults (docs/extending.md).
+   *
+   * @throws IllegalArgumentException naming an unknown strategy, parameter or a bad value
    */
-  public static AggregationPolicy.ServerOptimizerSpec serverOptimizer(String strategy) {
-    org.cloister.coordinator.strategy.Strategies.parse(strategy); // names an unknown strategy or a bad mu
-    return switch (org.cloister.coordinator.strategy.Strategies.baseName(strategy)) {
-      // FedProx's proximal term is applied by the sites (the coordinator's task asks for it); the enclave averages
-      case "fedavg", "fedprox" -> AggregationPolicy.ServerOptimizerSpec.fedAvg();
-      default -> new AggregationPolicy.ServerOptimizerSpec(strategy, 0.1, 0.9, 0.99, 1e-3);
-    };
+  public static org.cloister.aggregation.strategy.StrategySpec strategySpec(String strategy) {
+    return org.cloister.coordinator.strategy.Strategies.parse(strategy).spec();
   }
 
   /** The key broker's key id for a study's models. */
@@ -222,44 +219,43 @@ public final class SecureAggregationSetup {
    */
   public static BrokerFiles brokerDirectory(BrokerFiles files, String keyId, Map<Integer, byte[]> pcrs,
                                             SecureRandom random) throws IOException {
+    return brokerDirectory(files, KeyPolicy.of(keyId, pcrs), random);
+  }
+
+  /** Same, releasing the key only to an enclave on SEV-SNP / TDX with the pinned {@code measurements}. */
+  public static BrokerFiles brokerDirectory(BrokerFiles files, String keyId,
+                                            org.cloister.trust.attestation.MeasurementPins measurements,
+                                            SecureRandom random) throws IOException {
+    return brokerDirectory(files, KeyPolicy.of(keyId, measurements), random);
+  }
+
+  private static BrokerFiles brokerDirectory(BrokerFiles files, KeyPolicy keyPolicy, SecureRandom random)
+      throws IOException {
+    String keyId = keyPolicy.keyId();
     char[] password = randomSecret(random).toCharArray();
     writeSecret(files.keystorePassword(), new String(password));
     writeSecret(files.adminToken(), randomSecret(random));
     BrokerKeystore keystore = BrokerKeystore.create(files.keystore(), password, random);
     keystore.createKey(keyId);
-    KeyPolicies.create(files.policies()).put(KeyPolicy.of(keyId, pcrs));
+    KeyPolicies.create(files.policies()).put(keyPolicy);
     return files;
   }
 
   /** Writes the PCRs a consortium expects (JSON, hex values). */
   public static void writePcrs(Path file, Map<Integer, byte[]> pcrs) throws IOException {
-    ObjectNode n = JSON.createObjectNode().put("format", PCRS_FORMAT);
-    ObjectNode values = n.putObject("pcrs");
-    new TreeMap<>(pcrs).forEach((i, v) -> values.put(String.valueOf(i), HexFormat.of().formatHex(v)));
-    Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n) + "\n", StandardCharsets.UTF_8);
+    Files.writeString(file, MeasurementPins.nitro(pcrs).toJson(), StandardCharsets.UTF_8);
   }
 
-  /** Reads expected PCRs written by {@link #writePcrs}; PCR0..2 must be present. */
+  /**
+   * Reads expected PCRs written by {@link #writePcrs}: a {@value MeasurementPins#FORMAT} file pinning Nitro (or the
+   * simulated platform's) PCR0..2; the retired format and any other are refused, naming the file.
+   */
   public static Map<Integer, byte[]> readPcrs(Path file) throws IOException {
-    JsonNode n = JSON.readTree(Files.readAllBytes(file));
-    if (n == null || !PCRS_FORMAT.equals(n.path("format").asText()) || !n.path("pcrs").isObject()) {
-      throw new IOException(file + " does not hold expected PCRs (format " + PCRS_FORMAT + ")");
+    MeasurementPins pins = MeasurementPins.read(file);
+    if (pins.platform() != TeePlatform.NITRO) {
+      throw new IOException(file + " pins a " + pins.platform().id() + " enclave, not Nitro (or simulated) PCRs");
     }
-    Map<Integer, byte[]> out = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = n.get("pcrs").fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      try {
-        out.put(Integer.parseInt(e.getKey()), HexFormat.of().parseHex(e.getValue().asText()));
-      } catch (IllegalArgumentException ex) {
-        throw new IOException(file + ": PCR '" + e.getKey() + "' is not an index with a hex value", ex);
-      }
-    }
-    for (int i = 0; i <= 2; i++) {
-      if (!out.containsKey(i)) {
-        throw new IOException(file + " lacks PCR" + i + " (PCR0..2 pin the enclave's image, configuration and policy)");
-      }
-    }
-    return out;
+    return pins.nitroPcrs();
   }
 
   // ------------------------------------------------------------------ where the enclave image is

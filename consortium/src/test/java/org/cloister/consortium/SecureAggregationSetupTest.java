@@ -45,13 +45,13 @@ class SecureAggregationSetupTest {
   }
 
   @Test
-  void strategiesNameTheEnclavesServerOptimizer() {
-    assertThat(SecureAggregationSetup.serverOptimizer("fedavg").learningRate()).isEqualTo(1.0);
-    assertThat(SecureAggregationSetup.serverOptimizer("fedyogi").name()).isEqualTo("fedyogi");
-    // FedProx: the sites add the proximal term; the enclave averages as FedAvg does
-    assertThat(SecureAggregationSetup.serverOptimizer("fedprox:0.1").name()).isEqualTo("fedavg");
-    assertThatThrownBy(() -> SecureAggregationSetup.serverOptimizer("fedprox:-1")).hasMessageContaining("mu must be > 0");
-    assertThatThrownBy(() -> SecureAggregationSetup.serverOptimizer("fedsgd")).hasMessageContaining("unknown strategy");
+  void thePolicyMeasuresTheWholeStrategy() {
+    assertThat(SecureAggregationSetup.strategySpec("fedavg").get("server_lr")).isEqualTo(1.0);
+    assertThat(SecureAggregationSetup.strategySpec("fedyogi").toString()).isEqualTo("fedyogi:beta1=0.9,beta2=0.99,server_lr=0.1,tau=0.001");
+    // FedProx's mu is in the measured policy too (it used to be reduced to "fedavg")
+    assertThat(SecureAggregationSetup.strategySpec("fedprox:0.1").toString()).isEqualTo("fedprox:mu=0.1,server_lr=1");
+    assertThatThrownBy(() -> SecureAggregationSetup.strategySpec("fedprox:-1")).hasMessageContaining("mu must be > 0");
+    assertThatThrownBy(() -> SecureAggregationSetup.strategySpec("fedsgd")).hasMessageContaining("unknown strategy");
     assertThat(SecureAggregationSetup.modelKeyId("WDBC Study/1")).isEqualTo("cloister/model/wdbc-study-1");
   }
 

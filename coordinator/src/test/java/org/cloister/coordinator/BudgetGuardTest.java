@@ -112,4 +112,44 @@ class BudgetGuardTest {
       assertThat(guard.refusal("site-9", 10, plain)).get().asString().contains("Infinity");
     }
   }
+
+  @Test
+  void theStartUpCheckSaysWhichSiteFitsHowManyRoundsAndRefusesARoundWithoutQuorum() throws Exception {
+    // a spend per round fixed before any site joins: sampling rate and step count given
+    TrainingConfig fixed = TrainingConfig.newBuilder().setBatchSize(16).setLocalSteps(20)
+        .setDp(DpConfig.newBuilder().setEnabled(true).setNoiseMultiplier(1.0).setClipNorm(1.0).setSamplingRate(0.1)).build();
+    assertThat(BudgetGuard.spendIndependentOfSiteSize(fixed)).isTrue();
+    assertThat(BudgetGuard.spendIndependentOfSiteSize(cfg)).isFalse();
+    DpEvent perRound = BudgetGuard.plannedEvent(fixed, 1);
+    // independent expectation: site-1's ceiling sits between 2 and 3 rounds' epsilon
+    double two = new RdpAccountant().compose(perRound, 2).epsilon(1e-5);
+    double three = new RdpAccountant().compose(perRound, 3).epsilon(1e-5);
+    double ceiling = (two + three) / 2;
+    byte[] p = FloatCodec.encode(new float[1]);
+    ModelArtifact m = ModelArtifact.newBuilder().setStudyId("s").setVersion(1).setDimension(1).setPayload(ByteString.copyFrom(p)).build();
+    try (JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite::memory:")) {
+      store.openStudy("s", "fp", m);
+      BudgetGuard guard = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling(50, 1e-5),
+          Map.of("site-1", new PrivacyBudgets.Ceiling(ceiling, 1e-5))), store, "s", RdpAccountant::new);
+      Map<String, Long> sites = new java.util.TreeMap<>(Map.of("site-1", 1L, "site-2", 1L));
+      BudgetGuard.Plan quorumOne = guard.plan(sites, 0, fixed, 4, 1, 0);
+      assertThat(quorumOne.fits()).containsEntry("site-1", 2).containsEntry("site-2", 4);
+      assertThat(quorumOne.refusal()).isNull();
+      assertThat(quorumOne.lines()).singleElement().asString().contains("site site-1").contains("fits 2 of the 4 remaining");
+      BudgetGuard.Plan quorumTwo = guard.plan(sites, 0, fixed, 4, 2, 0);
+      assertThat(quorumTwo.refusal()).contains("round 3 would have only 1 site(s) within budget, quorum is 2")
+          .contains("site site-1").contains("at most 2");
+      // sites not known yet count as fitting: no refusal on a guess
+      assertThat(guard.plan(Map.of("site-1", 1L), 2, fixed, 4, 2, 0).refusal()).isNull();
+      assertThat(guard.plan(Map.of("site-1", 1L), 1, fixed, 4, 2, 0).refusal()).contains("round 3");
+      // the paused study restarted after site-1 spent its two rounds: its ceiling fits none of the rest
+      for (int round = 1; round <= 2; round++) {
+        store.commitRound("s", new RoundResult(round, "r" + round, 1, List.of("site-1"), List.of("site-1"), Map.of(),
+            round + 1, true, Map.of(), 1, Map.of()), null, List.of(spend(round, perRound)));
+      }
+      BudgetGuard.Plan restarted = guard.plan(sites, 0, fixed, 2, 2, 2);
+      assertThat(restarted.fits()).containsEntry("site-1", 0);
+      assertThat(restarted.refusal()).contains("round 3 would have only 1 site(s)").contains("fits 0 of the 2 remaining");
+    }
+  }
 }

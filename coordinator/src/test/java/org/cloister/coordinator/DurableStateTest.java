@@ -96,8 +96,8 @@ class DurableStateTest {
   }
 
   private static String fingerprintOf(StudyConfig cfg) throws Exception {
-    var m = RoundEngine.class.getDeclaredMethod("fingerprint", StudyConfig.class);
+    var m = RoundEngine.class.getDeclaredMethod("fingerprint", StudyConfig.class, org.cloister.coordinator.strategy.Strategy.class);
     m.setAccessible(true);
-    return (String) m.invoke(null, cfg);
+    return (String) m.invoke(null, cfg, new FedAvgStrategy());
   }
 }

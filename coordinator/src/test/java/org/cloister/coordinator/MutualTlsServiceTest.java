@@ -46,6 +46,9 @@ class MutualTlsServiceTest {
       NOW.minus(1, ChronoUnit.DAYS), NOW.plus(10, ChronoUnit.DAYS), random);
   private final List<ManagedChannel> channels = new ArrayList<>();
   private IssuedCertificate revoked;
+  private final List<String> refusals = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final org.cloister.coordinator.service.HandshakeRefusals log =
+      new org.cloister.coordinator.service.HandshakeRefusals((rpc, kind) -> refusals.add(rpc + "/" + kind));
   private CoordinatorServer server;
 
   @BeforeEach
@@ -63,7 +66,10 @@ class MutualTlsServiceTest {
         Clock.systemUTC(), 1);
     server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0),
         MutualTls.serverCredentials(serverCert.chain(), serverCert.privateKey(), ca.certificate(),
-            Set.of(revoked.certificate().getSerialNumber())),
+            Set.of(revoked.certificate().getSerialNumber()), (who, why) -> {
+              refusals.add(who + ": " + why);
+              log.refused(who, why);
+            }),
         engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, b -> { }).start();
   }
 
@@ -93,7 +99,13 @@ class MutualTlsServiceTest {
         NOW.minus(1, ChronoUnit.DAYS), NOW.plus(10, ChronoUnit.DAYS), random);
     IssuedCertificate stranger = other.issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
     assertThatThrownBy(() -> join(stranger, ca))
-        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(MutualTls.handshakeFailure(e)).as("the site learns it was a handshake failure").isNotNull();
+        });
+    // the coordinator is told who tried and why they were refused
+    assertThat(String.join("\n", refusals)).isNotEmpty().contains("CN=site-1").contains("issuer CN=intruder")
+        .contains("not issued by this consortium's CA (CN=consortium)");
   }
 
   @Test
@@ -101,12 +113,20 @@ class MutualTlsServiceTest {
     IssuedCertificate expired = ca.issueClient("site-old", NOW.minus(3, ChronoUnit.HOURS), NOW.minus(1, ChronoUnit.HOURS));
     assertThatThrownBy(() -> join(expired, ca))
         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(String.join("\n", refusals)).isNotEmpty().contains("CN=site-old")
+        .contains("certificate expired on " + NOW.minus(1, ChronoUnit.HOURS));
   }
 
   @Test
   void revokedCertificateIsRefused() {
     assertThatThrownBy(() -> join(revoked, ca))
         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(String.join("\n", refusals)).isNotEmpty().contains("CN=site-revoked")
+        .contains("certificate revoked (serial " + revoked.certificate().getSerialNumber().toString(16))
+        .contains("handshake/certificate_revoked");
+    // kept for the study's status, by common name, however often the site retried
+    assertThat(log.commonNames()).containsExactly("site-revoked");
+    assertThat(log.refusals().values()).singleElement().asString().startsWith("certificate revoked");
   }
 
   @Test
@@ -114,7 +134,9 @@ class MutualTlsServiceTest {
     CertificateAuthority other = CertificateAuthority.createRoot("elsewhere", EcCurve.P256,
         NOW.minus(1, ChronoUnit.DAYS), NOW.plus(10, ChronoUnit.DAYS), random);
     IssuedCertificate site = ca.issueClient("site-2", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
-    assertThatThrownBy(() -> join(site, other)).isInstanceOf(StatusRuntimeException.class);
+    assertThatThrownBy(() -> join(site, other)).isInstanceOfSatisfying(StatusRuntimeException.class,
+        e -> assertThat(MutualTls.handshakeFailure(e)).contains("certification path"));
+    assertThat(refusals).isEmpty();
   }
 
 }

@@ -48,6 +48,11 @@ class RoundEngineServiceTest {
   private CoordinatorServer server;
 
   private RoundEngine start(int rounds, int minSites, int expectedSites, Duration deadline) throws Exception {
+    return start(rounds, minSites, expectedSites, deadline, org.cloister.coordinator.rounds.EngineTime.of(Clock.systemUTC()));
+  }
+
+  private RoundEngine start(int rounds, int minSites, int expectedSites, Duration deadline,
+                            org.cloister.coordinator.rounds.EngineTime time) throws Exception {
     float[] w0 = {0f, 0f, 0f};
     byte[] p = FloatCodec.encode(w0);
     ModelArtifact m0 = ModelArtifact.newBuilder().setStudyId(STUDY).setVersion(1).setModelName("toy").setDimension(3)
@@ -56,7 +61,7 @@ class RoundEngineServiceTest {
         TrainingConfig.newBuilder().setLocalEpochs(1).build(), 1024, expectedSites, Duration.ofSeconds(2), false);
     RoundEngine engine = new RoundEngine(cfg, m0, new FedAvgStrategy(),
         new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(3)), new org.cloister.coordinator.store.JdbcStudyStore("jdbc:sqlite::memory:"),
-        Clock.systemUTC(), 1);
+        null, time, 1);
     org.cloister.coordinator.rounds.CoordinatorMetrics metrics = new org.cloister.coordinator.rounds.CoordinatorMetrics(registry);
     engine.addListener(metrics);
     server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), io.grpc.InsecureServerCredentials.create(), engine,
@@ -205,7 +210,9 @@ class RoundEngineServiceTest {
 
   @Test
   void stragglerIsLeftOutAndTheRoundCompletesAtTheDeadline() throws Exception {
-    RoundEngine engine = start(1, 2, 3, Duration.ofMillis(1500));
+    // virtual time: the deadline passes when the test says so, not after a real wait
+    org.cloister.coordinator.rounds.VirtualTime time = new org.cloister.coordinator.rounds.VirtualTime(0);
+    RoundEngine engine = start(1, 2, 3, Duration.ofMinutes(10), time);
     var a = site("A");
     var b = site("B");
     var c = site("C");
@@ -216,6 +223,7 @@ class RoundEngineServiceTest {
     a.submitUpdate(update(t, new float[] {1f, 0f, 0f}, 5));
     b.submitUpdate(update(poll(b), new float[] {0f, 1f, 0f}, 5));
     // C never answers
+    time.advance(Duration.ofMinutes(10));
     assertThat(engine.awaitEnd(Duration.ofSeconds(10))).isTrue();
     RoundResult r = engine.history().get(0);
     assertThat(r.quorumMet()).isTrue();
@@ -227,7 +235,8 @@ class RoundEngineServiceTest {
 
   @Test
   void roundWithoutQuorumIsRetriedThenTheStudyPauses() throws Exception {
-    RoundEngine engine = start(1, 2, 2, Duration.ofMillis(500));
+    org.cloister.coordinator.rounds.VirtualTime time = new org.cloister.coordinator.rounds.VirtualTime(0);
+    RoundEngine engine = start(1, 2, 2, Duration.ofMinutes(10), time);
     var a = site("A");
     var b = site("B");
     a.join(JoinRequest.newBuilder().setStudyId(STUDY).setNumExamples(5).build());
@@ -237,6 +246,7 @@ class RoundEngineServiceTest {
       RoundTask t = poll(a);
       a.submitUpdate(update(t, new float[] {1f, 0f, 0f}, 5));
       b.pollTask(PollTaskRequest.newBuilder().setStudyId(STUDY).setWaitMs(10).build());
+      time.advance(Duration.ofMinutes(10)); // the attempt's deadline
     }
     assertThat(engine.awaitEnd(Duration.ofSeconds(10))).isTrue();
     assertThat(engine.status()).isEqualTo(StudyStatusKind.PAUSED);

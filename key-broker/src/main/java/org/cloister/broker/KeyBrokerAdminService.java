@@ -88,7 +88,12 @@ final class KeyBrokerAdminService extends KeyBrokerAdminGrpc.KeyBrokerAdminImplB
   }
 
   private static KeyDescription describe(KeyPolicy p) {
-    return KeyDescription.newBuilder().setKeyId(p.keyId()).setEnabled(p.enabled())
-        .putAllExpectedPcrs(p.expectedPcrs()).build();
+    KeyDescription.Builder b = KeyDescription.newBuilder().setKeyId(p.keyId()).setEnabled(p.enabled());
+    if (p.expectedPcrs() != null) {
+      b.putAllExpectedPcrs(p.expectedPcrs());
+    } else {
+      b.setPlatform(p.platform()).putAllExpectedMeasurements(p.expectedMeasurements());
+    }
+    return b.build();
   }
 }

@@ -9,7 +9,12 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
+import org.cloister.trust.attestation.Collateral;
+import org.cloister.trust.attestation.EvidenceVerifier;
+import org.cloister.trust.attestation.snp.SnpVerifier;
+import org.cloister.trust.attestation.tdx.TdxVerifier;
 import org.cloister.enclave.runtime.ParentWatch;
 import org.cloister.enclave.runtime.ProcessArgs;
 import org.cloister.trust.attestation.AttestationVerifier;
@@ -25,7 +30,15 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * java -cp ... org.cloister.broker.KeyBrokerMain --keystore KS.p12 --keystore-password-file PW
  *     --policies POLICIES.json --tls-cert CHAIN.pem --tls-key KEY.pem --audit-log AUDIT.jsonl
- *     --admin-token-file TOKEN [--attestation-root DEV_ROOT.pem] [--listen 127.0.0.1:0] [--exit-with-parent]
+ *     --admin-token-file TOKEN [--attestation-root DEV_ROOT.pem] [--collateral DIR]
+ *     [--development-amd-root ARK.pem] [--listen 127.0.0.1:0] [--exit-with-parent]
+ * </pre>
+ *
+ * {@code --collateral} is the folder of SEV-SNP / TDX collateral (`cloister attest collateral`) for policies
+ * pinning an enclave on a confidential VM; {@code --development-amd-root} trusts the SEV-SNP test double's root
+ * (development only, with a warning) instead of AMD's.
+ *
+ * <pre>
  * </pre>
  */
 public final class KeyBrokerMain {
@@ -33,7 +46,7 @@ public final class KeyBrokerMain {
   public static final String FAILED = "CLOISTER-BROKER FAILED ";
   private static final Logger log = LoggerFactory.getLogger(KeyBrokerMain.class);
   private static final Set<String> VALUED = Set.of("--keystore", "--keystore-password-file", "--policies", "--tls-cert",
-      "--tls-key", "--audit-log", "--admin-token-file", "--attestation-root", "--listen");
+      "--tls-key", "--audit-log", "--admin-token-file", "--attestation-root", "--listen", "--collateral", "--development-amd-root");
   private static final Set<String> FLAGS = Set.of("--exit-with-parent");
 
   private KeyBrokerMain() {
@@ -71,8 +84,11 @@ public final class KeyBrokerMain {
       AttestationVerifier verifier = verifier(a.optional("--attestation-root", null), err);
       byte[] token = new String(readSecret(a.requiredPath("--admin-token-file"))).getBytes(StandardCharsets.US_ASCII);
       AuditLog audit = new AuditLog(a.requiredPath("--audit-log"), clock);
+      String collateralDir = a.optional("--collateral", null);
+      Collateral collateral = collateralDir == null ? Collateral.empty() : Collateral.readDirectory(Path.of(collateralDir));
       server = new KeyBrokerServer(ProcessArgs.address("--listen", a.optional("--listen", "127.0.0.1:0")),
-          a.requiredPath("--tls-cert"), a.requiredPath("--tls-key"), keystore, policies, verifier, audit, token,
+          a.requiredPath("--tls-cert"), a.requiredPath("--tls-key"), keystore, policies, verifier,
+          cvmVerifiers(a.optional("--development-amd-root", null), err), collateral, audit, token,
           clock, random).start();
       log.info("key broker serving {} key(s) on port {}", keystore.keyIds().size(), server.port());
     } catch (IOException | RuntimeException e) {
@@ -114,6 +130,17 @@ public final class KeyBrokerMain {
       err.println(warning); // a banner on stderr whatever the logging configuration
     }
     return new NitroAttestationVerifier(root);
+  }
+
+  private static List<EvidenceVerifier> cvmVerifiers(String developmentArk, PrintStream err) throws IOException {
+    if (developmentArk == null) {
+      return List.of(new SnpVerifier(), new TdxVerifier());
+    }
+    X509Certificate ark = Pem.readCertificate(Path.of(developmentArk));
+    err.println("WARNING: the key broker trusts the SEV-SNP TEST DOUBLE's root (" + ark.getSubjectX500Principal().getName()
+        + " from " + developmentArk + ") instead of AMD's. Anyone holding its key can obtain data keys. Development "
+        + "only: never with real patient data.");
+    return List.of(SnpVerifier.development(ark), new TdxVerifier());
   }
 
   static char[] readSecret(Path file) throws IOException {

@@ -5,6 +5,9 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.util.List;
+import org.cloister.trust.attestation.Collateral;
+import org.cloister.trust.attestation.EvidenceVerifier;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -24,12 +27,18 @@ public final class KeyBrokerServer implements AutoCloseable {
 
   private final Server server;
 
+  /**
+   * @param verifier     verifies Nitro documents (AWS root, or a development root)
+   * @param cvmVerifiers verify SEV-SNP reports and TDX quotes (pinned vendor roots outside tests)
+   * @param collateral   the broker's SEV-SNP / TDX collateral (its folder, {@link Collateral#readDirectory})
+   */
   public KeyBrokerServer(InetSocketAddress address, Path tlsCertificateChain, Path tlsPrivateKey, BrokerKeystore keystore,
-                         KeyPolicies policies, AttestationVerifier verifier, AuditLog audit, byte[] adminToken,
+                         KeyPolicies policies, AttestationVerifier verifier, List<EvidenceVerifier> cvmVerifiers,
+                         Collateral collateral, AuditLog audit, byte[] adminToken,
                          Clock clock, SecureRandom random) throws IOException {
     NonceRegistry nonces = new NonceRegistry(clock, random, NONCE_TTL);
-    KeyBrokerService service = new KeyBrokerService(keystore, policies, verifier, nonces, new DataKeyWrapper(random),
-        audit, clock);
+    KeyBrokerService service = new KeyBrokerService(keystore, policies, verifier, cvmVerifiers, collateral, nonces,
+        new DataKeyWrapper(random), audit, clock);
     this.server = NettyServerBuilder.forAddress(address)
         .sslContext(GrpcSslContexts.forServer(tlsCertificateChain.toFile(), tlsPrivateKey.toFile()).build())
         .maxInboundMessageSize(1 << 20)

@@ -22,7 +22,14 @@ import org.cloister.protocol.v1.GenerateDataKeyResponse;
 import org.cloister.protocol.v1.KeyBrokerGrpc;
 import org.cloister.protocol.v1.Recipient;
 import org.cloister.protocol.v1.RecipientAad;
+import java.util.List;
+import org.cloister.protocol.EvidenceWire;
 import org.cloister.trust.attestation.AttestationException;
+import org.cloister.trust.attestation.BoundEvidenceVerifier;
+import org.cloister.trust.attestation.Collateral;
+import org.cloister.trust.attestation.EvidenceVerifier;
+import org.cloister.trust.attestation.MeasurementPins;
+import org.cloister.trust.attestation.TeePlatform;
 import org.cloister.trust.attestation.AttestationVerifier;
 import org.cloister.trust.attestation.FailureReason;
 import org.cloister.trust.attestation.VerificationPolicy;
@@ -32,10 +39,13 @@ import org.cloister.trust.hpke.HpkeException;
 
 /**
  * The key broker's API for enclaves. A data key is released only when the key exists and is
- * enabled, the request carries a nonce this broker issued (once, recently), and the attestation
- * document verifies against the trust root with exactly the PCRs the key's policy pins and that
- * nonce. The key is then HPKE-sealed to the X25519 public key bound in the document, so only the
- * attested enclave can read it. Every release and refusal is audited.
+ * enabled, the request carries a nonce this broker issued (once, recently), and the evidence
+ * verifies with exactly the measurements one role of the key's policy pins and that nonce: a Nitro
+ * document against the trust root with the role's PCRs, or an SEV-SNP report / TDX quote against the
+ * pinned vendor roots and the broker's collateral with the role's named measurements, its report data
+ * binding the nonce and the X25519 key sent beside it ({@link BoundEvidenceVerifier}). The key is then
+ * HPKE-sealed to that attested X25519 key, so only the attested enclave can read it. Every release and
+ * refusal is audited.
  */
 public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
   /** HPKE info of keys sealed to a recipient. */
@@ -44,17 +54,27 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
   private final BrokerKeystore keystore;
   private final KeyPolicies policies;
   private final AttestationVerifier verifier;
+  private final List<EvidenceVerifier> cvmVerifiers;
+  private final Collateral collateral;
   private final NonceRegistry nonces;
   private final DataKeyWrapper wrapper;
   private final AuditLog audit;
   private final Clock clock;
   private final Hpke hpke = new Hpke();
 
-  KeyBrokerService(BrokerKeystore keystore, KeyPolicies policies, AttestationVerifier verifier, NonceRegistry nonces,
+  /**
+   * @param verifier     the Nitro document verifier (its root: AWS, or the development root)
+   * @param cvmVerifiers the SEV-SNP / TDX verifiers (pinned vendor roots outside tests)
+   * @param collateral   the broker's collateral folder for SEV-SNP / TDX (certificates, TCB info, CRLs)
+   */
+  KeyBrokerService(BrokerKeystore keystore, KeyPolicies policies, AttestationVerifier verifier,
+                   List<EvidenceVerifier> cvmVerifiers, Collateral collateral, NonceRegistry nonces,
                    DataKeyWrapper wrapper, AuditLog audit, Clock clock) {
     this.keystore = keystore;
     this.policies = policies;
     this.verifier = verifier;
+    this.cvmVerifiers = List.copyOf(cvmVerifiers);
+    this.collateral = collateral;
     this.nonces = nonces;
     this.wrapper = wrapper;
     this.audit = audit;
@@ -77,7 +97,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       byte[] dataKey = wrapper.newDataKey();
       try {
         byte[] blob = wrapper.wrap(g.kek(), req.getKeyId(), req.getEncryptionContextMap(), dataKey);
-        byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.attestation(), dataKey);
+        byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.recipientKey(), dataKey);
         audit.record("release", fields(op, req.getKeyId(), "released", g, req.getEncryptionContextMap()));
         return GenerateDataKeyResponse.newBuilder().setKeyId(req.getKeyId())
             .setCiphertextBlob(ByteString.copyFrom(blob))
@@ -102,7 +122,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
         throw refuse(op, req.getKeyId(), Status.INVALID_ARGUMENT, "bad_ciphertext_blob", e.getMessage());
       }
       try {
-        byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.attestation(), dataKey);
+        byte[] sealed = sealToRecipient(op, req.getKeyId(), req.getRecipient(), g.recipientKey(), dataKey);
         audit.record("release", fields(op, req.getKeyId(), "released", g, req.getEncryptionContextMap()));
         return DecryptResponse.newBuilder().setKeyId(req.getKeyId())
             .setCiphertextForRecipient(ByteString.copyFrom(sealed)).build();
@@ -112,7 +132,8 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
     });
   }
 
-  private record Granted(SecretKey kek, VerifiedAttestation attestation, String role) {
+  /** A role admitted: the key to seal to and what the audit record says about the evidence. */
+  private record Granted(SecretKey kek, byte[] recipientKey, String role, Map<String, Object> evidence) {
   }
 
   private Granted authorize(String op, String keyId, Recipient recipient) {
@@ -125,10 +146,9 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       throw refuse(op, keyId, Status.FAILED_PRECONDITION, "key_disabled", "key '" + keyId
           + "' is disabled: nothing wrapped with it can be unwrapped");
     }
-    byte[] document;
+    EvidenceWire.Received received;
     try {
-      document = org.cloister.protocol.EvidenceWire.nitroDocument(
-          recipient.hasEvidence() ? recipient.getEvidence() : null,
+      received = EvidenceWire.received(recipient.hasEvidence() ? recipient.getEvidence() : null,
           !recipient.getLegacyAttestationDocument().isEmpty(), "the recipient");
     } catch (IllegalArgumentException e) {
       throw refuse(op, keyId, Status.INVALID_ARGUMENT, FailureReason.MALFORMED.name(), e.getMessage());
@@ -138,21 +158,32 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       throw refuse(op, keyId, Status.PERMISSION_DENIED, "stale_nonce", "the nonce was not issued by this broker, "
           + "has expired or was already used (a replayed attestation document?)");
     }
-    // the document must verify with exactly the PCRs of one role allowed this operation
-    VerifiedAttestation a = null;
-    String role = null;
-    AttestationException mismatch = null;
-    for (Map.Entry<String, Map<Integer, String>> r : policy.rolesFor(op).entrySet()) {
-      VerificationPolicy vp = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
-      for (Map.Entry<Integer, String> e : r.getValue().entrySet()) {
-        vp = vp.withExpectedPcr(e.getKey(), e.getValue());
+    TeePlatform platform = TeePlatform.fromId(received.platform());
+    Map<String, KeyPolicy.Expected> roles = new LinkedHashMap<>();
+    policy.rolesFor(op).forEach((role, e) -> {
+      if (e.platform() == platform) {
+        roles.put(role, e);
       }
+    });
+    if (roles.isEmpty()) {
+      throw refuse(op, keyId, Status.PERMISSION_DENIED, FailureReason.POLICY_VIOLATION.name(), "attestation refused: "
+          + "the recipient sent " + platform.id() + " evidence but no role allowed " + op + " on this key "
+          + policy.rolesFor(op).keySet() + " runs on " + platform.id());
+    }
+    // the evidence must verify with exactly the measurements of one role allowed this operation
+    AttestationException mismatch = null;
+    for (Map.Entry<String, KeyPolicy.Expected> r : roles.entrySet()) {
       try {
-        a = verifier.verify(document, vp);
-        role = r.getKey();
-        break;
+        Granted g = platform == TeePlatform.NITRO
+            ? nitro(kek, r.getKey(), r.getValue().pcrs(), received.evidence(), nonce)
+            : confidentialVm(kek, r.getKey(), r.getValue().pins(), received, nonce);
+        if (g.recipientKey() == null || g.recipientKey().length != Hpke.KEY_BYTES) {
+          throw refuse(op, keyId, Status.PERMISSION_DENIED, "no_recipient_key",
+              "the evidence binds no 32-byte X25519 public key to seal the data key to");
+        }
+        return g;
       } catch (AttestationException e) {
-        if (e.reason() != FailureReason.PCR_MISMATCH) {
+        if (e.reason() != FailureReason.PCR_MISMATCH && e.reason() != FailureReason.MEASUREMENT_MISMATCH) {
           throw refuse(op, keyId, Status.PERMISSION_DENIED, e.reason().name(), "attestation refused: " + e.reason()
               + ": " + e.getMessage());
         }
@@ -161,23 +192,41 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
         }
       }
     }
-    if (a == null) {
-      throw refuse(op, keyId, Status.PERMISSION_DENIED, FailureReason.PCR_MISMATCH.name(), "attestation refused: "
-          + FailureReason.PCR_MISMATCH + ": the document's PCRs are those of no role allowed " + op + " on this key "
-          + policy.rolesFor(op).keySet() + " (" + mismatch.getMessage() + ")");
-    }
-    byte[] pk = a.publicKey().orElse(null);
-    if (pk == null || pk.length != Hpke.KEY_BYTES) {
-      throw refuse(op, keyId, Status.PERMISSION_DENIED, "no_recipient_key",
-          "the attestation document binds no 32-byte X25519 public key to seal the data key to");
-    }
-    return new Granted(kek, a, role);
+    throw refuse(op, keyId, Status.PERMISSION_DENIED, mismatch.reason().name(), "attestation refused: "
+        + mismatch.reason() + ": the evidence's measurements are those of no role allowed " + op + " on this key "
+        + roles.keySet() + " (" + mismatch.getMessage() + ")");
   }
 
-  private byte[] sealToRecipient(String op, String keyId, Recipient r, VerifiedAttestation a, byte[] dataKey) {
+  private Granted nitro(SecretKey kek, String role, Map<Integer, String> pcrs, byte[] document, byte[] nonce)
+      throws AttestationException {
+    VerificationPolicy vp = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
+    for (Map.Entry<Integer, String> e : pcrs.entrySet()) {
+      vp = vp.withExpectedPcr(e.getKey(), e.getValue());
+    }
+    VerifiedAttestation a = verifier.verify(document, vp);
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("platform", TeePlatform.NITRO.id());
+    f.put("module_id", a.moduleId());
+    f.put("pcr0", a.pcrs().get(0));
+    return new Granted(kek, a.publicKey().orElse(null), role, f);
+  }
+
+  private Granted confidentialVm(SecretKey kek, String role, MeasurementPins pins, EvidenceWire.Received r,
+                                 byte[] nonce) throws AttestationException {
+    BoundEvidenceVerifier.BoundEnclave b = new BoundEvidenceVerifier(cvmVerifiers, pins, collateral)
+        .verify(r.platform(), r.evidence(), r.collateral(), r.hpkePublicKey(), r.userData(), nonce, clock.instant());
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("platform", pins.platform().id());
+    String first = MeasurementPins.required(pins.platform()).get(0);
+    f.put(first, b.evidence().measurements().get(first));
+    b.evidence().tcb().ifPresent(t -> f.put("tcb_status", t.status()));
+    return new Granted(kek, b.hpkePublicKey(), role, f);
+  }
+
+  private byte[] sealToRecipient(String op, String keyId, Recipient r, byte[] recipientKey, byte[] dataKey) {
     byte[] aad = RecipientAad.newBuilder().setOperation(op).setKeyId(keyId).setNonce(r.getNonce()).build().toByteArray();
     try {
-      return hpke.seal(a.publicKey().orElseThrow(), RECIPIENT_INFO, aad, dataKey).toBytes();
+      return hpke.seal(recipientKey, RECIPIENT_INFO, aad, dataKey).toBytes();
     } catch (HpkeException e) {
       throw refuse(op, keyId, Status.PERMISSION_DENIED, "bad_recipient_key", e.getMessage());
     }
@@ -195,15 +244,13 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
 
   private static Map<String, Object> fields(String op, String keyId, String outcome, Granted g,
                                             Map<String, String> context) {
-    VerifiedAttestation a = g.attestation();
     Map<String, Object> f = new LinkedHashMap<>();
     f.put("operation", op);
     f.put("key_id", keyId);
     f.put("outcome", outcome);
     f.put("role", g.role());
-    f.put("module_id", a.moduleId());
-    f.put("pcr0", a.pcrs().get(0));
-    f.put("recipient_key_sha256", sha256Hex(a.publicKey().orElseThrow()));
+    f.putAll(g.evidence());
+    f.put("recipient_key_sha256", sha256Hex(g.recipientKey()));
     f.put("encryption_context", new java.util.TreeMap<>(context));
     return f;
   }

@@ -1,5 +1,6 @@
 package org.cloister.broker;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.ArrayList;
@@ -11,24 +12,39 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.cloister.trust.attestation.MeasurementPins;
+import org.cloister.trust.attestation.TeePlatform;
 
 /**
  * What the broker requires before it releases a data key under {@code keyId}: the key must be
- * enabled, and the requester's attestation document must carry exactly the PCR values of a role
- * allowed the operation: the key's producer ({@code expectedPcrs}: the secure aggregator, which
- * generates model data keys and decrypts its own artifacts) or one of the {@code grants}, each
- * naming another enclave by its own PCRs and the operations it may use (the inference enclave:
- * {@code Decrypt} only).
+ * enabled, and the requester's evidence must carry exactly the measurements of a role allowed the
+ * operation: the key's producer (the secure aggregator, which generates model data keys and decrypts
+ * its own artifacts) or one of the {@code grants}, each naming another enclave by its own
+ * measurements and the operations it may use (the inference enclave: {@code Decrypt} only).
+ *
+ * <p>Each role pins its enclave on one platform: a Nitro enclave by {@code expected_pcrs} (PCR index to
+ * hex, at least PCR0), an enclave on a confidential VM by {@code platform} ({@code sev-snp} or
+ * {@code tdx}) and {@code expected_measurements} (named, as in {@link MeasurementPins}: SEV-SNP
+ * {@code measurement}; TDX {@code mr_td}, {@code rtmr0}..{@code rtmr3}), with {@code accept_tcb}
+ * ({@code up-to-date}, the default, or {@code out-of-date}). The two forms exclude each other; a role
+ * pinning neither is refused.
  *
  * @param keyId        the key-encryption key
  * @param enabled      false: every request is refused (everything wrapped with the key is unreadable)
- * @param expectedPcrs the producer's PCRs: index to lowercase hex value (at least PCR0, the code measurement)
- * @param grants       further enclaves admitted to the key, each with its own PCRs (may be empty)
+ * @param expectedPcrs the producer's PCRs (Nitro), or null when it runs on a confidential VM
+ * @param grants       further enclaves admitted to the key, each with its own measurements (may be empty)
+ * @param platform     the producer's platform: null or {@code nitro} with PCRs, else {@code sev-snp} / {@code tdx}
+ * @param expectedMeasurements the producer's named measurements (SEV-SNP, TDX), or null
+ * @param acceptTcb    {@code out-of-date} tolerates a TDX TCB other than UpToDate (never Revoked); null is up-to-date
  */
 public record KeyPolicy(@JsonProperty("key_id") String keyId,
                         @JsonProperty("enabled") boolean enabled,
-                        @JsonProperty("expected_pcrs") Map<Integer, String> expectedPcrs,
-                        @JsonProperty("grants") @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Grant> grants) {
+                        @JsonProperty("expected_pcrs") @JsonInclude(JsonInclude.Include.NON_NULL) Map<Integer, String> expectedPcrs,
+                        @JsonProperty("grants") @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Grant> grants,
+                        @JsonProperty("platform") @JsonInclude(JsonInclude.Include.NON_NULL) String platform,
+                        @JsonProperty("expected_measurements") @JsonInclude(JsonInclude.Include.NON_NULL)
+                        Map<String, String> expectedMeasurements,
+                        @JsonProperty("accept_tcb") @JsonInclude(JsonInclude.Include.NON_NULL) String acceptTcb) {
 
   /** The role name of the key's producer ({@link #expectedPcrs()}) in audit records. */
   public static final String PRODUCER = "producer";
@@ -37,15 +53,35 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
   private static final Pattern ROLE = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
 
   /**
+   * What a role's evidence must show: exactly one of Nitro PCRs or named measurements on a confidential VM.
+   *
+   * @param pcrs Nitro PCR index to lowercase hex, or null
+   * @param pins SEV-SNP / TDX measurements, or null
+   */
+  public record Expected(Map<Integer, String> pcrs, MeasurementPins pins) {
+    public TeePlatform platform() {
+      return pins == null ? TeePlatform.NITRO : pins.platform();
+    }
+  }
+
+  /**
    * Another enclave admitted to the key.
    *
    * @param role         its name in audit records and refusals, e.g. {@code inference}
    * @param operations   what it may do: {@code Decrypt} and/or {@code GenerateDataKey}
-   * @param expectedPcrs its PCRs (at least PCR0)
+   * @param expectedPcrs its PCRs (Nitro, at least PCR0), or null on a confidential VM
+   * @param platform     as {@link KeyPolicy#platform()}
+   * @param expectedMeasurements as {@link KeyPolicy#expectedMeasurements()}
+   * @param acceptTcb    as {@link KeyPolicy#acceptTcb()}
    */
   public record Grant(@JsonProperty("role") String role,
                       @JsonProperty("operations") List<String> operations,
-                      @JsonProperty("expected_pcrs") Map<Integer, String> expectedPcrs) {
+                      @JsonProperty("expected_pcrs") @JsonInclude(JsonInclude.Include.NON_NULL) Map<Integer, String> expectedPcrs,
+                      @JsonProperty("platform") @JsonInclude(JsonInclude.Include.NON_NULL) String platform,
+                      @JsonProperty("expected_measurements") @JsonInclude(JsonInclude.Include.NON_NULL)
+                      Map<String, String> expectedMeasurements,
+                      @JsonProperty("accept_tcb") @JsonInclude(JsonInclude.Include.NON_NULL) String acceptTcb) {
+    @JsonCreator
     public Grant {
       if (role == null || !ROLE.matcher(role).matches() || PRODUCER.equals(role)) {
         throw new IllegalArgumentException("grant role '" + role + "' must be 1..64 characters of [a-z0-9._-] and not '"
@@ -56,18 +92,40 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
             + ", got " + operations);
       }
       operations = List.copyOf(operations);
-      expectedPcrs = normalize("grant " + role, expectedPcrs);
+      Expected e = expectation("grant " + role, expectedPcrs, platform, expectedMeasurements, acceptTcb);
+      expectedPcrs = e.pcrs();
+      platform = e.pins() == null ? null : e.pins().platform().id();
+      expectedMeasurements = e.pins() == null ? null : hexNames(e.pins().values());
+    }
+
+    public Grant(String role, List<String> operations, Map<Integer, String> expectedPcrs) {
+      this(role, operations, expectedPcrs, null, null, null);
     }
 
     /** A grant pinning raw PCR values. */
     public static Grant of(String role, List<String> operations, Map<Integer, byte[]> pcrs) {
       return new Grant(role, operations, hex(pcrs));
     }
+
+    /** A grant pinning an enclave on a confidential VM. */
+    public static Grant of(String role, List<String> operations, MeasurementPins pins) {
+      return new Grant(role, operations, null, pins.platform().id(), hexNames(pins.values()),
+          pins.acceptOutOfDateTcb() ? "out-of-date" : null);
+    }
+
+    /** What this grantee's evidence must show. */
+    public Expected expected() {
+      return expectation("grant " + role, expectedPcrs, platform, expectedMeasurements, acceptTcb);
+    }
   }
 
+  @JsonCreator
   public KeyPolicy {
     BrokerKeystore.checkKeyId(keyId);
-    expectedPcrs = normalize("policy of key " + keyId, expectedPcrs);
+    Expected e = expectation("policy of key " + keyId, expectedPcrs, platform, expectedMeasurements, acceptTcb);
+    expectedPcrs = e.pcrs();
+    platform = e.pins() == null ? null : e.pins().platform().id();
+    expectedMeasurements = e.pins() == null ? null : hexNames(e.pins().values());
     grants = grants == null ? List.of() : List.copyOf(grants);
     Set<String> roles = new java.util.HashSet<>();
     for (Grant g : grants) {
@@ -81,13 +139,28 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
     this(keyId, enabled, expectedPcrs, List.of());
   }
 
-  /** A policy pinning raw PCR values. */
+  public KeyPolicy(String keyId, boolean enabled, Map<Integer, String> expectedPcrs, List<Grant> grants) {
+    this(keyId, enabled, expectedPcrs, grants, null, null, null);
+  }
+
+  /** A policy pinning raw PCR values (a Nitro producer). */
   public static KeyPolicy of(String keyId, Map<Integer, byte[]> pcrs) {
     return new KeyPolicy(keyId, true, hex(pcrs));
   }
 
+  /** A policy pinning a producer on a confidential VM (SEV-SNP, TDX) by its named measurements. */
+  public static KeyPolicy of(String keyId, MeasurementPins pins) {
+    return new KeyPolicy(keyId, true, null, List.of(), pins.platform().id(), hexNames(pins.values()),
+        pins.acceptOutOfDateTcb() ? "out-of-date" : null);
+  }
+
   public KeyPolicy withEnabled(boolean on) {
-    return new KeyPolicy(keyId, on, expectedPcrs, grants);
+    return new KeyPolicy(keyId, on, expectedPcrs, grants, platform, expectedMeasurements, acceptTcb);
+  }
+
+  /** What the producer's evidence must show. */
+  public Expected expected() {
+    return expectation("policy of key " + keyId, expectedPcrs, platform, expectedMeasurements, acceptTcb);
   }
 
   /** This policy with {@code grant} added (replacing a grant of the same role). */
@@ -99,19 +172,57 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
       }
     }
     next.add(grant);
-    return new KeyPolicy(keyId, enabled, expectedPcrs, next);
+    return new KeyPolicy(keyId, enabled, expectedPcrs, next, platform, expectedMeasurements, acceptTcb);
   }
 
-  /** Role name to PCRs of every role allowed {@code operation}, the producer first. */
-  public Map<String, Map<Integer, String>> rolesFor(String operation) {
-    Map<String, Map<Integer, String>> out = new java.util.LinkedHashMap<>();
-    out.put(PRODUCER, expectedPcrs);
+  /** Role name to what the evidence of every role allowed {@code operation} must show, the producer first. */
+  public Map<String, Expected> rolesFor(String operation) {
+    Map<String, Expected> out = new java.util.LinkedHashMap<>();
+    out.put(PRODUCER, expected());
     for (Grant g : grants) {
       if (g.operations().contains(operation)) {
-        out.put(g.role(), g.expectedPcrs());
+        out.put(g.role(), g.expected());
       }
     }
     return out;
+  }
+
+  private static Expected expectation(String what, Map<Integer, String> pcrs, String platform,
+                                   Map<String, String> measurements, String acceptTcb) {
+    boolean hasPcrs = pcrs != null && !pcrs.isEmpty();
+    boolean hasMeasurements = measurements != null && !measurements.isEmpty();
+    if (hasPcrs && hasMeasurements) {
+      throw new IllegalArgumentException(what + ": 'expected_pcrs' (Nitro) and 'expected_measurements' (SEV-SNP/TDX) "
+          + "exclude each other: an enclave runs on one platform");
+    }
+    if (!hasMeasurements) {
+      if (platform != null && !platform.equals(TeePlatform.NITRO.id())) {
+        throw new IllegalArgumentException(what + ": platform " + platform + " needs 'expected_measurements' "
+            + MeasurementPins.required(TeePlatform.fromId(platform)));
+      }
+      if (acceptTcb != null) {
+        throw new IllegalArgumentException(what + ": 'accept_tcb' applies to SEV-SNP/TDX measurements only");
+      }
+      return new Expected(normalize(what, pcrs), null);
+    }
+    if (platform == null) {
+      throw new IllegalArgumentException(what + ": 'expected_measurements' need a 'platform' (sev-snp or tdx)");
+    }
+    TeePlatform p = TeePlatform.fromId(platform);
+    if (p == TeePlatform.NITRO) {
+      throw new IllegalArgumentException(what + ": a Nitro enclave is pinned by 'expected_pcrs', not "
+          + "'expected_measurements'");
+    }
+    if (acceptTcb != null && !acceptTcb.equals("up-to-date") && !acceptTcb.equals("out-of-date")) {
+      throw new IllegalArgumentException(what + ": accept_tcb must be up-to-date or out-of-date, not '" + acceptTcb + "'");
+    }
+    return new Expected(null, MeasurementPins.ofHex(p, measurements, "out-of-date".equals(acceptTcb)));
+  }
+
+  private static Map<String, String> hexNames(Map<String, byte[]> values) {
+    Map<String, String> hex = new java.util.LinkedHashMap<>();
+    values.forEach((k, v) -> hex.put(k, HexFormat.of().formatHex(v)));
+    return Collections.unmodifiableMap(hex);
   }
 
   private static Map<Integer, String> hex(Map<Integer, byte[]> pcrs) {
@@ -122,7 +233,8 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
 
   private static Map<Integer, String> normalize(String what, Map<Integer, String> pcrs) {
     if (pcrs == null || !pcrs.containsKey(0)) {
-      throw new IllegalArgumentException(what + " must pin at least PCR0 (the enclave code)");
+      throw new IllegalArgumentException(what + " must pin at least PCR0 (the enclave code) of a Nitro enclave, or "
+          + "'platform' and 'expected_measurements' of an enclave on SEV-SNP or TDX");
     }
     TreeMap<Integer, String> copy = new TreeMap<>();
     for (Map.Entry<Integer, String> e : pcrs.entrySet()) {

@@ -223,7 +223,7 @@ class KeyBrokerProcessTest {
     Recipient relabelled = v2.toBuilder().setEvidence(v2.getEvidence().toBuilder().setPlatform("sev-snp")).build();
     assertThatThrownBy(() -> stub.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY)
         .putAllEncryptionContext(CONTEXT).setRecipient(relabelled).build()))
-        .hasMessageContaining("'sev-snp' evidence");
+        .hasMessageContaining("sev-snp evidence without the public key its report data binds");
     // the same document in the v2 envelope is served (the nonce was not consumed by the refusals)
     assertThat(stub.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY)
         .putAllEncryptionContext(CONTEXT).setRecipient(v2).build()).getCiphertextBlob()).isNotEmpty();

@@ -1,8 +1,10 @@
 package org.cloister.enclave;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import java.util.Locale;
 import java.util.Objects;
+import org.cloister.aggregation.strategy.AggregationRule;
+import org.cloister.aggregation.strategy.AggregationRules;
+import org.cloister.aggregation.strategy.StrategySpec;
 import org.cloister.enclave.runtime.MeasuredJson;
 
 /**
@@ -22,7 +24,11 @@ import org.cloister.enclave.runtime.MeasuredJson;
  *                                {@value #MIN_COHORT_FLOOR}, {@value #DEFAULT_COHORT_FLOOR} unless the
  *                                consortium chose otherwise (docs/trust.md)
  * @param centralDp               site-level central DP in the enclave ({@link CentralDp}), or null for none
- * @param serverOptimizer         the server step applied to the mean update
+ * @param strategy                the study's strategy ({@link StrategySpec}, every parameter explicit): how
+ *                                the round's updates are combined and the global model stepped
+ *                                ({@link AggregationRule}); a rule that needs every update of a round
+ *                                (median, trimmed mean) keeps at most {@link #ROBUST_BUFFER_BYTES} of
+ *                                them in enclave memory and cannot be combined with central DP
  */
 public record AggregationPolicy(
     @JsonProperty("format") String format,
@@ -33,50 +39,17 @@ public record AggregationPolicy(
     @JsonProperty("min_updates") int minUpdates,
     @JsonProperty("cohort_floor") int cohortFloor,
     @JsonProperty("central_dp") CentralDp centralDp,
-    @JsonProperty("server_optimizer") ServerOptimizerSpec serverOptimizer) {
+    @JsonProperty("strategy") StrategySpec strategy) {
 
-  public static final String FORMAT = "cloister-aggregation-policy/v2";
+  public static final String FORMAT = "cloister-aggregation-policy/v3";
+  /** Plain federated averaging, every parameter explicit. */
+  public static final StrategySpec FEDAVG = new StrategySpec("fedavg", java.util.Map.of("server_lr", 1.0));
+  /** The most memory a robust rule's per-round buffer of decrypted updates may take in the enclave. */
+  public static final long ROBUST_BUFFER_BYTES = 256L << 20;
   /** The cohort floor a consortium gets unless it chooses a larger one. */
   public static final int DEFAULT_COHORT_FLOOR = 3;
   /** The smallest cohort floor the enclave accepts (one site alone would publish its own update). */
   public static final int MIN_COHORT_FLOOR = 2;
-
-  /**
-   * @param name         {@code fedavg}, {@code fedadam} or {@code fedyogi} (Reddi et al. 2021)
-   * @param learningRate server learning rate (1.0 with fedavg = plain federated averaging)
-   * @param beta1        first-moment decay (adaptive optimizers)
-   * @param beta2        second-moment decay (adaptive optimizers)
-   * @param tau          adaptivity (adaptive optimizers)
-   */
-  public record ServerOptimizerSpec(
-      @JsonProperty("name") String name,
-      @JsonProperty("learning_rate") double learningRate,
-      @JsonProperty("beta1") double beta1,
-      @JsonProperty("beta2") double beta2,
-      @JsonProperty("tau") double tau) {
-
-    public ServerOptimizerSpec {
-      Objects.requireNonNull(name, "server_optimizer.name");
-      name = name.toLowerCase(Locale.ROOT);
-      if (!name.equals("fedavg") && !name.equals("fedadam") && !name.equals("fedyogi")) {
-        throw new IllegalArgumentException("server_optimizer.name must be fedavg, fedadam or fedyogi, got '" + name + "'");
-      }
-      requirePositive("server_optimizer.learning_rate", learningRate);
-      if (!name.equals("fedavg")) {
-        if (!(beta1 >= 0 && beta1 < 1)) {
-          throw new IllegalArgumentException("server_optimizer.beta1 must be in [0, 1), got " + beta1);
-        }
-        if (!(beta2 >= 0 && beta2 < 1)) {
-          throw new IllegalArgumentException("server_optimizer.beta2 must be in [0, 1), got " + beta2);
-        }
-        requirePositive("server_optimizer.tau", tau);
-      }
-    }
-
-    public static ServerOptimizerSpec fedAvg() {
-      return new ServerOptimizerSpec("fedavg", 1.0, 0, 0, 0);
-    }
-  }
 
   /**
    * Site-level central DP (DP-FedAvg with a fixed denominator, McMahan et al. 2018): every accepted
@@ -139,7 +112,25 @@ public record AggregationPolicy(
       throw new IllegalArgumentException("cohort_floor must be >= " + MIN_COHORT_FLOOR + " (distinct authenticated "
           + "training sites per published model), got " + cohortFloor + (cohortFloor == 0 ? " (missing?)" : ""));
     }
-    Objects.requireNonNull(serverOptimizer, "server_optimizer");
+    Objects.requireNonNull(strategy, "strategy");
+    AggregationRule rule = AggregationRules.installed().rule(strategy.name());
+    AggregationRules.installed().requireExplicit(strategy);
+    if (rule.combiner(strategy).isPresent()) {
+      if (centralDp != null) {
+        throw new IllegalArgumentException("strategy " + strategy.name() + " combines the round's updates robustly; "
+            + "central_dp's noise is calibrated to a sum of clipped updates, so the two cannot be combined");
+      }
+      if (robustCapacity(dimension) < Math.max(minUpdates, cohortFloor)) {
+        throw new IllegalArgumentException("strategy " + strategy.name() + " keeps the round's updates in enclave memory: "
+            + "at dimension " + dimension + " only " + robustCapacity(dimension) + " fit in " + (ROBUST_BUFFER_BYTES >> 20)
+            + " MiB, fewer than the " + Math.max(minUpdates, cohortFloor) + " a published model needs");
+      }
+    }
+  }
+
+  /** How many updates of {@code dimension} parameters a robust rule may keep per round. */
+  public static int robustCapacity(int dimension) {
+    return (int) Math.min(Integer.MAX_VALUE, ROBUST_BUFFER_BYTES / ((long) dimension * Float.BYTES));
   }
 
   /** Distinct authenticated training sites a published model needs: max(min_updates, cohort_floor). */

@@ -57,16 +57,6 @@ public final class EnclaveMain {
     System.exit(run(args, System.out, System.err));
   }
 
-  /** Receipts embed a Nitro document (checked offline by `cloister receipts`); not yet on SEV-SNP/TDX. */
-  private static org.cloister.trust.attestation.AttestationPlatform receiptPlatform(
-      org.cloister.enclave.runtime.EvidenceSource source, String name) {
-    if (source instanceof org.cloister.enclave.runtime.EvidenceSource.Nitro n) {
-      return n.platform();
-    }
-    throw new IllegalArgumentException("--platform " + name + ": signed aggregation receipts embed a Nitro "
-        + "attestation document; receipts on SEV-SNP/TDX are not implemented yet, so this enclave cannot start there");
-  }
-
   public static int run(String[] args, PrintStream out, PrintStream err) {
     Map<String, String> opts = new HashMap<>();
     Set<String> flags = new java.util.HashSet<>();
@@ -93,10 +83,12 @@ public final class EnclaveMain {
       String platformName = opts.getOrDefault("--platform", "simulated");
       org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(platformName, path(opts.get("--dev-root-cert")),
           path(opts.get("--dev-root-key")), config.moduleId(), pcrs, err);
-      org.cloister.trust.attestation.AttestationPlatform receiptDocuments = receiptPlatform(platform, platformName);
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();
       EnclaveSigner signer = EnclaveSigner.generate(random); // attested signing key, enclave memory only
+      // SEV-SNP / TDX: the files we loaded must be the ones the VM was launched with (host_data / mr_config_id)
+      org.cloister.enclave.runtime.LaunchedConfiguration.require(platform, configBytes, policyBytes, key.publicKey(),
+          random);
 
       KeyBrokerClient broker = new KeyBrokerClient(address("--broker", opts.get("--broker")),
           config.keyBroker().caCertificatePem(), config.keyBroker().serverName(), platform, key);
@@ -109,7 +101,7 @@ public final class EnclaveMain {
           ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
       SecureAggregatorService service = new SecureAggregatorService(policy, config, key, signer, platform,
           AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel,
-          new ReceiptIssuer(signer, receiptDocuments, configBytes, policyBytes, java.time.Clock.systemUTC()));
+          new ReceiptIssuer(signer, platform, key.publicKey(), configBytes, policyBytes, java.time.Clock.systemUTC()));
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
           .addService(service)

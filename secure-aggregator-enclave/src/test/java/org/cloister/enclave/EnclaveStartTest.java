@@ -36,7 +36,7 @@ class EnclaveStartTest {
   void aPolicyAskingForCentralNoiseIsAcceptedAndTheEnclaveGoesOnToTheBroker(@TempDir Path dir) throws Exception {
     Path c = Files.write(dir.resolve("c.json"), config().toJson());
     Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, new AggregationPolicy.CentralDp(1.0, 1.1, 3, 10, 1e-5),
-        AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
+        AggregationPolicy.FEDAVG).toJson());
     Result r = run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1");
     // the secure noise source is wired: the policy passes, and the start fails only at the (unreachable) broker
     assertThat(r.out()).startsWith(EnclaveMain.FAILED).doesNotContain("central noise");
@@ -50,15 +50,17 @@ class EnclaveStartTest {
     Path c = Files.writeString(dir.resolve("c.json"), new String(config().toJson(), StandardCharsets.UTF_8)
         .replace("ab".repeat(32), "xyz"));
     Path p = Files.write(dir.resolve("p.json"), new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson());
+        AggregationPolicy.FEDAVG).toJson());
     assertThat(run("--config", c.toString(), "--policy", p.toString(), "--broker", "127.0.0.1:1").out())
         .contains("member site-1: sealing_public_key must be 64 hex digits");
     Path p0 = Files.writeString(dir.resolve("p0.json"), new String(Files.readAllBytes(p), StandardCharsets.UTF_8)
         .replace("\"max_update_l2_norm\" : 1.0", "\"max_update_l2_norm\" : -1.0"));
     assertThat(run("--config", Files.write(dir.resolve("c2.json"), config().toJson()).toString(), "--policy",
         p0.toString(), "--broker", "127.0.0.1:1").out()).contains("max_update_l2_norm must be a positive finite number");
-    assertThatThrownBy(() -> new AggregationPolicy.ServerOptimizerSpec("sgd", 1, 0, 0, 0))
-        .hasMessageContaining("fedavg, fedadam or fedyogi");
+    assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
+        org.cloister.aggregation.strategy.StrategySpec.of("sgd"))).hasMessageContaining("unknown strategy 'sgd'");
+    assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
+        org.cloister.aggregation.strategy.StrategySpec.of("fedadam"))).hasMessageContaining("must give every parameter explicitly");
     assertThatThrownBy(() -> new EnclaveConfig(EnclaveConfig.FORMAT, "m", List.of(new EnclaveConfig.Member("a", "site", "ab".repeat(32)),
         new EnclaveConfig.Member("a", "site", "cd".repeat(32))), CA, new EnclaveConfig.KeyBroker("k", CA, "b")))
         .hasMessageContaining("member a is listed twice");
@@ -68,13 +70,13 @@ class EnclaveStartTest {
   void theCohortFloorRolesAndConsortiumCaFailClosed(@TempDir Path dir) throws Exception {
     // k below 2, or absent from the measured policy, is refused: never a silent looser default
     assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 1, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg())).hasMessageContaining("cohort_floor must be >= 2");
+        AggregationPolicy.FEDAVG)).hasMessageContaining("cohort_floor must be >= 2");
     String policy = new String(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 3, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg()).toJson(), StandardCharsets.UTF_8);
+        AggregationPolicy.FEDAVG).toJson(), StandardCharsets.UTF_8);
     assertThatThrownBy(() -> AggregationPolicy.parse(policy.replaceAll("\"cohort_floor\" : 3,", "")
         .getBytes(StandardCharsets.UTF_8))).hasMessageContaining("cohort_floor");
     assertThat(new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 4, 3, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg()).publishFloor()).isEqualTo(4);
+        AggregationPolicy.FEDAVG).publishFloor()).isEqualTo(4);
     // every member has a role, and an observer is not a site
     assertThatThrownBy(() -> new EnclaveConfig.Member("a", "trainer", "ab".repeat(32)))
         .hasMessageContaining("role must be 'site' or 'observer'");

@@ -47,7 +47,8 @@ public interface AggregationStack extends AutoCloseable {
     return switch (mode) {
       case "enclave" -> SecureAggregationStack.start(cfg, initialModel, members, observers, pki.ca());
       case "plaintext" -> {
-        if (!List.of("fedavg", "fedprox").contains(org.cloister.coordinator.strategy.Strategies.baseName(cfg.strategy()))) {
+        org.cloister.aggregation.strategy.StrategySpec spec = SecureAggregationStack.strategySpec(cfg.strategy());
+        if (!List.of("fedavg", "fedprox").contains(spec.name()) || spec.get("server_lr") != 1.0) {
           throw new IllegalArgumentException("strategy " + cfg.strategy() + " runs in the enclave; the plaintext baseline has fedavg only");
         }
         yield plaintext((int) initialModel.getDimension());

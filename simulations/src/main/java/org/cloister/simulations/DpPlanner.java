@@ -47,6 +47,14 @@ public final class DpPlanner {
 
   /** @param prior what each site spends before training (its preprocessing release), or null */
   public static DpConfig plan(SimulationConfig cfg, TrainingConfig base, List<Dataset> partitions, DpEvent prior) {
+    return planForSizes(cfg, base, partitions.stream().map(Dataset::size).toList(), prior);
+  }
+
+  /**
+   * {@link #plan} from the sites' example counts alone (a generated cohort need not exist to be
+   * planned); sigma is calibrated once per distinct size, the largest wins.
+   */
+  public static DpConfig planForSizes(SimulationConfig cfg, TrainingConfig base, List<Integer> sizes, DpEvent prior) {
     DpSettings dp = cfg.dp();
     if (!dp.enabled()) {
       return DpConfig.getDefaultInstance();
@@ -60,8 +68,8 @@ public final class DpPlanner {
       Calibration cal = new Calibration(RdpAccountant::new);
       TrainingConfig withQ = base.toBuilder().setDp(b).build();
       sigma = 0;
-      for (Dataset d : partitions) {
-        DpSchedule s = DpSchedule.of(withQ, d.size());
+      for (int size : new java.util.TreeSet<>(sizes)) {
+        DpSchedule s = DpSchedule.of(withQ, size);
         sigma = Math.max(sigma, cal.noiseMultiplier(dp.epsilon(), dp.delta(), s.samplingRate(), s.steps() * cfg.rounds(),
             prior == null ? new NoOpEvent() : prior));
       }

@@ -1,7 +1,5 @@
 package org.cloister.simulations;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
@@ -20,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import org.cloister.consortium.SecureAggregationSetup;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -116,10 +115,7 @@ public final class InferenceDeployment implements AutoCloseable {
     KeyPolicy keyPolicy = policies.get(config.keyId()).orElseThrow(() -> new IOException(policiesFile
         + " has no policy for the model key " + config.keyId()));
     policies.put(keyPolicy.withGrant(KeyPolicy.Grant.of(ROLE, List.of("Decrypt"), pcrs)));
-    Map<String, String> hex = new TreeMap<>();
-    pcrs.forEach((k, v) -> hex.put(String.valueOf(k), HexFormat.of().formatHex(v)));
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve(EXPECTED_PCRS_FILE).toFile(),
-        hex);
+    SecureAggregationSetup.writePcrs(dir.resolve(EXPECTED_PCRS_FILE), pcrs);
     return new Provisioned(dir, configFile, policyFile, classpath, pcrs);
   }
 

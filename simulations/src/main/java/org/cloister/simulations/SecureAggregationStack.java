@@ -87,9 +87,9 @@ public final class SecureAggregationStack implements AggregationStack {
     this.ownsWorkDirectory = ownsWorkDirectory;
   }
 
-  /** The enclave's server optimizer for a strategy name ({@link SecureAggregationSetup#serverOptimizer}). */
-  static AggregationPolicy.ServerOptimizerSpec serverOptimizer(String strategy) {
-    return SecureAggregationSetup.serverOptimizer(strategy);
+  /** The strategy as the enclave's policy measures it ({@link SecureAggregationSetup#strategySpec}). */
+  static org.cloister.aggregation.strategy.StrategySpec strategySpec(String strategy) {
+    return SecureAggregationSetup.strategySpec(strategy);
   }
 
   /**
@@ -125,7 +125,7 @@ public final class SecureAggregationStack implements AggregationStack {
           String.valueOf(DEFAULT_MAX_UPDATE_NORM)));
       AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, cfg.studyId(),
           initialModel.getModelName(), (int) initialModel.getDimension(), bound, cfg.minSitesPerRound(),
-          cohortFloor(members.size() - observers.size()), null, serverOptimizer(cfg.strategy()));
+          cohortFloor(members.size() - observers.size()), null, strategySpec(cfg.strategy()));
       Setup setup = prepare(work, policy, members, observers, consortiumCa, locateImage(), cfg.outDir() == null ? null
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
       if (cfg.outDir() != null) {

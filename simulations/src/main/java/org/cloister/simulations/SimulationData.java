@@ -38,6 +38,14 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
   private static final String SITE_COLUMN = "__site";
 
   public static SimulationData prepare(SimulationConfig cfg) {
+    if (org.cloister.simulations.engine.SyntheticCohort.isSynthetic(cfg.dataset())) {
+      if (!cfg.partition().equals("iid")) {
+        throw new IllegalArgumentException("partition " + cfg.partition() + ": a synthetic cohort is generated per site; set its"
+            + " non-IID structure in the dataset spec (synthetic:label_skew=A,shift=S,tail=T), not with a partition");
+      }
+      var cohort = org.cloister.simulations.engine.SyntheticCohort.parse(cfg.dataset(), cfg.seed(), cfg.sites());
+      return new SimulationData(cohort.test(), cohort.materialize(), null);
+    }
     Source src = load(cfg.dataset(), cfg.labelColumn());
     boolean bySite = cfg.partition().equals(BY_SITE);
     Dataset all = src.dataset();
@@ -113,7 +121,7 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
       SyntheaCohort.Cohort c = new SyntheaCohort(outcome).load(Path.of(spec.substring("synthea:".length())));
       return new Source(c.dataset(), c.siteOfRow(), c.siteNames(), SyntheaCohort.preprocessing());
     }
-    throw new IllegalArgumentException("unknown dataset '" + spec + "' (expected builtin:wdbc, csv:PATH or synthea:DIR)");
+    throw new IllegalArgumentException("unknown dataset '" + spec + "' (expected builtin:wdbc, csv:PATH, synthea:DIR or synthetic[:...])");
   }
 
   private static Dataset withColumn(Dataset d, String name, int[] values) {

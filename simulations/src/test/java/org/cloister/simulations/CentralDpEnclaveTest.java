@@ -68,7 +68,7 @@ class CentralDpEnclaveTest {
     List<String> members = new ArrayList<>(SITES);
     members.add(OBSERVER);
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "toy", DIM, 1e30, 1, 3,
-        new AggregationPolicy.CentralDp(S, Z, W, 1, 1e-5), AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        new AggregationPolicy.CentralDp(S, Z, W, 1, 1e-5), AggregationPolicy.FEDAVG);
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(work.resolve("consortium"), policy, members,
         Set.of(OBSERVER), null, SecureAggregationStack.locateImage(), null);
     try (SecureAggregationStack stack = SecureAggregationStack.launch(setup, null, false)) {

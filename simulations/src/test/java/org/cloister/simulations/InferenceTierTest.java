@@ -102,7 +102,7 @@ class InferenceTierTest {
   static void publishAndServe() throws Exception {
     consortium = root.resolve("consortium");
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "logreg", DIM, 5.0, 2, 2, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        AggregationPolicy.FEDAVG);
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(consortium, policy,
         List.of("site-1", "site-2", "evaluator"), java.util.Set.of("evaluator"), null, SecureAggregationStack.locateImage(),
         root.resolve("key-broker-audit.jsonl"));

@@ -118,7 +118,7 @@ class MaliciousHostTest {
     List<String> members = new ArrayList<>(SITES);
     members.add(OBSERVER);
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "toy", DIM, 5.0, 1,
-        AggregationPolicy.DEFAULT_COHORT_FLOOR, null, AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        AggregationPolicy.DEFAULT_COHORT_FLOOR, null, AggregationPolicy.FEDAVG);
     setup = SecureAggregationStack.prepare(work.resolve("consortium"), policy, members, Set.of(OBSERVER), null,
         SecureAggregationStack.locateImage(), null);
     stack = SecureAggregationStack.launch(setup, null, false);

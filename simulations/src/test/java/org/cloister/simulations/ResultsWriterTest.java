@@ -50,4 +50,26 @@ class ResultsWriterTest {
     assertThat(Double.parseDouble(last[3])).isEqualTo(0.95);
     assertThat(Double.parseDouble(last[6])).isEqualTo(1.0);
   }
+
+  @Test
+  void aLargeStudyKeepsResultsJsonToSummariesAndEverySiteInSitesCsv(@TempDir Path out) throws Exception {
+    SimulationResult r = SyntheticResults.study(1000, 3, 2.0, 0.9, out);
+    Path json = new ResultsWriter().write(r, out);
+    JsonNode root = new ObjectMapper().readTree(Files.readString(json));
+    assertThat(root.at("/rounds/0/sites_aggregated").asInt()).isEqualTo(1000);
+    assertThat(root.at("/rounds/0/sites").isMissingNode()).isTrue();
+    assertThat(root.at("/rounds/1/left_out/no update before the deadline").asInt()).isEqualTo(1);
+    assertThat(root.at("/rounds/2/epsilon/max").asDouble()).isEqualTo(2.0);
+    assertThat(root.at("/rounds/2/epsilon/min").asDouble()).isEqualTo(r.sites().get(999).epsilon());
+    assertThat(root.at("/sites/count").asInt()).isEqualTo(1000);
+    assertThat(root.at("/sites/examples/min").asDouble()).isEqualTo(100);
+    assertThat(root.at("/sites/examples/max").asDouble()).isEqualTo(1099);
+    assertThat(root.at("/sites/epsilon/max").asDouble()).isEqualTo(2.0);
+    assertThat(Files.size(json)).isLessThan(20_000);
+
+    List<String> csv = Files.readAllLines(out.resolve("sites.csv"));
+    assertThat(csv).hasSize(1001);
+    assertThat(csv.get(0)).isEqualTo("site,examples,rounds_contributed,epsilon,delta");
+    assertThat(csv.get(1000)).startsWith("site-1000,1099,3,");
+  }
 }

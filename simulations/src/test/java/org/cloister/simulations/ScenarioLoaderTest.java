@@ -51,11 +51,11 @@ class ScenarioLoaderTest {
     assertThatThrownBy(() -> loader.load("dp: {eps: 1}\n", "s.yaml")).hasMessageContaining("unknown key 'dp.eps'");
     assertThatThrownBy(() -> loader.load("[1, 2]\n", "s.yaml")).hasMessageContaining("mapping");
     assertThatThrownBy(() -> loader.load("strategy: fedsgd\n", "s.yaml").build())
-        .hasMessageContaining("unknown strategy 'fedsgd' (available: fedavg, fedprox[:MU], fedadam, fedyogi)");
+        .hasMessageContaining("unknown strategy 'fedsgd' (available: fedadam, fedavg, fedprox, fedyogi, median, trimmed_mean)");
     assertThat(loader.load("strategy: fedyogi\n", "s.yaml").build().strategy()).isEqualTo("fedyogi");
     assertThat(loader.load("strategy: fedprox:0.1\n", "s.yaml").build().strategy()).isEqualTo("fedprox:0.1");
     assertThatThrownBy(() -> loader.load("strategy: fedprox:0\n", "s.yaml").build()).hasMessageContaining("mu must be > 0");
-    assertThat(SecureAggregationStack.serverOptimizer("fedadam").beta2()).isEqualTo(0.99);
+    assertThat(SecureAggregationStack.strategySpec("fedadam").get("beta2")).isEqualTo(0.99);
     assertThatThrownBy(() -> loader.load("a: [\n", "s.yaml")).hasMessageContaining("not valid YAML");
   }
 

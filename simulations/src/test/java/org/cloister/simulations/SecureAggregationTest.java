@@ -134,7 +134,7 @@ class SecureAggregationTest {
     List<String> members = new ArrayList<>(SITES);
     members.add("evaluator");
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, STUDY, "toy", DIM, 5.0, 2, 2, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        AggregationPolicy.FEDAVG);
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(work, policy, members,
         java.util.Set.of("evaluator"), null, SecureAggregationStack.locateImage(), null);
     stack = SecureAggregationStack.launch(setup, null, false);
@@ -416,7 +416,7 @@ class SecureAggregationTest {
     Path modified = dir.resolve("modified-enclave.jar");
     copyWithExtraEntry(image, modified, "org/cloister/enclave/patch.txt", "one changed byte is enough");
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "modified-test", "toy", 10, 5.0, 1, 2, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        AggregationPolicy.FEDAVG);
     SecureAggregationStack.Setup setup = SecureAggregationStack.prepare(dir.resolve("work"), policy,
         List.of("site-1", "site-2"), image, null);
     assertThat(ImageMeasurement.measure(modified)).isNotEqualTo(setup.expectedPcrs().get(0));

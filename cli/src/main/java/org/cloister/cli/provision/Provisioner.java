@@ -17,6 +17,8 @@ import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.dp.accounting.Calibration;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.enclave.AggregationPolicy;
+import org.cloister.trust.attestation.MeasurementPins;
+import org.cloister.trust.attestation.TeePlatform;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
@@ -54,8 +56,18 @@ public final class Provisioner {
     this.enclaveImage = java.util.Objects.requireNonNull(enclaveImage, "enclaveImage");
   }
 
-  /** Provisions into {@code out}, which must not exist or be empty; returns the folders written. */
+  /** Provisions into {@code out} for the simulated platform (development); see {@link #provision(ConsortiumSpec, Path, Instant, MeasurementPins)}. */
   public List<Path> provision(ConsortiumSpec spec, Path out, Instant now) throws IOException {
+    return provision(spec, out, now, null);
+  }
+
+  /**
+   * Provisions into {@code out}, which must not exist or be empty; returns the folders written.
+   *
+   * @param real the measurements every party pins for an enclave on real hardware (Nitro PCR0..2 with the AWS
+   *     root; SEV-SNP / TDX named measurements with the pinned vendor roots), or null for the simulated platform
+   */
+  public List<Path> provision(ConsortiumSpec spec, Path out, Instant now, MeasurementPins real) throws IOException {
     if (Files.exists(out) && (!Files.isDirectory(out) || Files.list(out).findAny().isPresent())) {
       throw new IllegalArgumentException(out + " exists and is not empty: refusing to overwrite keys");
     }
@@ -138,25 +150,52 @@ public final class Provisioner {
     }
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, study.id(), study.model(), dimension,
         study.maxUpdateNorm(), study.minSites(), study.cohortFloor(), centralDp(study.centralDp()),
-        SecureAggregationSetup.serverOptimizer(study.strategy()));
+        SecureAggregationSetup.strategySpec(study.strategy()));
     Path enclaveDir = Files.createDirectories(coord.resolve("enclave"));
     Path image = enclaveDir.resolve("cloister-enclave.jar");
     Files.copy(enclaveImage, image);
     SecureAggregationSetup.EnclaveFiles files = SecureAggregationSetup.enclaveFiles(enclaveDir, policy, roster,
         new java.util.HashSet<>(spec.observers()), ca.certificate(), ca.certificate());
     Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
-    SecureAggregationSetup.writePcrs(enclaveDir.resolve("expected-pcrs.json"), pcrs);
-    Path devRoot = enclaveDir.resolve("platform").resolve("dev-attestation-root.crt");
-    SecureAggregationSetup.developmentRoot(devRoot, enclaveDir.resolve("platform").resolve("dev-attestation-root.key"),
-        Clock.systemUTC(), random);
+    if (real != null && real.platform() != TeePlatform.NITRO) {
+      real = withLaunchConfiguration(real, Files.readAllBytes(files.config()), Files.readAllBytes(files.policy()));
+    }
+    Path devRoot = null;
+    if (real == null) {
+      SecureAggregationSetup.writePcrs(enclaveDir.resolve("expected-pcrs.json"), pcrs);
+      devRoot = enclaveDir.resolve("platform").resolve("dev-attestation-root.crt");
+      SecureAggregationSetup.developmentRoot(devRoot, enclaveDir.resolve("platform").resolve("dev-attestation-root.key"),
+          Clock.systemUTC(), random);
+    } else {
+      pcrs = real.platform() == TeePlatform.NITRO ? nitroPcrs(real) : null;
+      writePins(enclaveDir, real, null);
+      String yaml = Files.readString(coord.resolve("coordinator.yaml"));
+      Files.writeString(coord.resolve("coordinator.yaml"), yaml.replace(
+          "  expected_pcrs: enclave/expected-pcrs.json\n"
+              + "  platform: simulated        # DEVELOPMENT: no TEE hardware; documents signed by the root below\n"
+              + "  attestation_root: enclave/platform/dev-attestation-root.crt\n"
+              + "  attestation_root_key: enclave/platform/dev-attestation-root.key\n",
+          real.platform() == TeePlatform.NITRO
+              ? "  expected_pcrs: enclave/expected-pcrs.json   # from nitro-cli build-enclave (docs/deployment.md)\n"
+                  + "  platform: nitro\n"
+              : "  expected_measurements: enclave/expected-measurements.json   # docs/deployment.md: where they come from\n"
+                  + "  platform: " + real.platform().id() + "\n"));
+    }
     // the key broker holds the model key: on the coordinator's host unless the consortium places it with another party
     ConsortiumSpec.KeyBrokerPlacement placement = spec.keyBroker();
     Path brokerDir = placement == null ? coord.resolve("key-broker")
         : out.resolve(placement.party()).resolve("key-broker");
-    SecureAggregationSetup.BrokerFiles broker = SecureAggregationSetup.brokerDirectory(
-        SecureAggregationSetup.brokerTls(ca, brokerDir, nb, na), files.keyId(), pcrs, random);
+    SecureAggregationSetup.BrokerFiles brokerTls = SecureAggregationSetup.brokerTls(ca, brokerDir, nb, na);
+    SecureAggregationSetup.BrokerFiles broker = pcrs != null
+        ? SecureAggregationSetup.brokerDirectory(brokerTls, files.keyId(), pcrs, random)
+        : SecureAggregationSetup.brokerDirectory(brokerTls, files.keyId(), real, random);
+    if (real != null && real.platform() != TeePlatform.NITRO) {
+      Files.createDirectories(brokerDir.resolve("collateral"));
+    }
     if (placement != null) {
-      Files.copy(devRoot, brokerDir.resolve("attestation-root.crt"));
+      if (devRoot != null) {
+        Files.copy(devRoot, brokerDir.resolve("attestation-root.crt"));
+      }
       write(brokerDir.resolve("README.txt"), brokerReadme(spec, placement, broker));
       if (!spec.sites().contains(placement.party()) && !spec.observers().contains(placement.party())) {
         written.add(out.resolve(placement.party()));
@@ -169,7 +208,8 @@ public final class Provisioner {
     }
 
     for (String site : spec.sites()) {
-      Path dir = memberKit(out.resolve(site), "site", ca.issueClient(site, nb, na), ca, sealingKeys.get(site), pcrs, devRoot);
+      Path dir = memberKit(out.resolve(site), "site", ca.issueClient(site, nb, na), ca, sealingKeys.get(site), pcrs, devRoot,
+          real);
       write(dir.resolve("site.yaml"), """
           # Site %s of consortium %s (generated by `cloister provision`).
           # Its identity is the certificate in site.crt; its data never leaves this machine.
@@ -194,16 +234,16 @@ public final class Provisioner {
           state_dir: state             # the site's durable local ledger
           metrics: 127.0.0.1:0
           enclave:                     # the secure aggregator every update is encrypted to
-            expected_pcrs: expected-pcrs.json   # the enclave image, configuration and policy the consortium reviewed
-            attestation_root: attestation-root.crt  # DEVELOPMENT root of the simulated platform (aws: the AWS Nitro root)
+          %s
             sealing_key: sealing.key   # this site's key for the global models sealed to it (never leaves this folder)
           """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), study.id(),
-          String.join(", ", java.util.stream.IntStream.range(0, study.classes()).mapToObj(Integer::toString).toList())));
+          String.join(", ", java.util.stream.IntStream.range(0, study.classes()).mapToObj(Integer::toString).toList()),
+          siteEnclavePins(real)));
       written.add(dir);
     }
     for (String observer : spec.observers()) {
       written.add(memberKit(out.resolve(observer), "member", ca.issueClient(observer, nb, na), ca,
-          sealingKeys.get(observer), pcrs, devRoot));
+          sealingKeys.get(observer), pcrs, devRoot, real));
     }
     return written;
   }
@@ -213,15 +253,72 @@ public final class Provisioner {
    * needs to trust the enclave and open the models sealed to it.
    */
   private static Path memberKit(Path dir, String name, IssuedCertificate client, CertificateAuthority ca,
-                                HpkeKeyPair sealingKey, Map<Integer, byte[]> pcrs, Path devRoot) throws IOException {
+                                HpkeKeyPair sealingKey, Map<Integer, byte[]> pcrs, Path devRoot,
+                                MeasurementPins real) throws IOException {
     Files.createDirectories(dir);
     Pem.writeCertificates(dir.resolve(name + ".crt"), client.chain());
     Pem.writePrivateKey(dir.resolve(name + ".key"), client.privateKey());
     Pem.writeCertificates(dir.resolve("ca.crt"), List.of(ca.certificate()));
     SecureAggregationSetup.writeSealingKey(dir.resolve("sealing.key"), sealingKey);
-    SecureAggregationSetup.writePcrs(dir.resolve("expected-pcrs.json"), pcrs);
-    Files.copy(devRoot, dir.resolve("attestation-root.crt"));
+    if (real == null) {
+      SecureAggregationSetup.writePcrs(dir.resolve("expected-pcrs.json"), pcrs);
+      Files.copy(devRoot, dir.resolve("attestation-root.crt"));
+    } else {
+      writePins(dir, real, Files.createDirectories(dir.resolve("collateral")));
+    }
     return dir;
+  }
+
+  /**
+   * SEV-SNP / TDX: the pins plus the launch value of the configuration and policy just written ({@code host_data} /
+   * {@code mr_config_id}, {@link org.cloister.trust.attestation.LaunchConfiguration}), so that every party knows
+   * which files the enclave runs with; a different value given for that name is an error.
+   */
+  static MeasurementPins withLaunchConfiguration(MeasurementPins pins, byte[] config, byte[] policy) {
+    String name = org.cloister.trust.attestation.LaunchConfiguration.measurementName(pins.platform());
+    byte[] digest = org.cloister.trust.attestation.LaunchConfiguration.digest(pins.platform(), config, policy);
+    Map<String, byte[]> values = new LinkedHashMap<>(pins.values());
+    byte[] given = values.get(name);
+    if (given != null && !java.util.Arrays.equals(given, digest)) {
+      throw new IllegalArgumentException(name + " " + java.util.HexFormat.of().formatHex(given) + " was given, but it "
+          + "is the digest of the enclave's configuration and policy, here " + java.util.HexFormat.of().formatHex(digest)
+          + ": leave it out, provision computes it");
+    }
+    values.put(name, digest);
+    return new MeasurementPins(pins.platform(), values, pins.acceptOutOfDateTcb());
+  }
+
+  /** The site.yaml lines pinning the enclave (indented for the enclave: section). */
+  private static String siteEnclavePins(MeasurementPins real) {
+    if (real == null) {
+      return """
+            expected_pcrs: expected-pcrs.json   # the enclave image, configuration and policy the consortium reviewed
+            attestation_root: attestation-root.crt  # DEVELOPMENT root of the simulated platform (aws: the AWS Nitro root)""";
+    }
+    if (real.platform() == TeePlatform.NITRO) {
+      return """
+            expected_pcrs: expected-pcrs.json   # PCR0..2 of the enclave image the consortium built and reviewed
+            attestation_root: aws      # the AWS Nitro root pinned in Cloister""";
+    }
+    return """
+            expected_measurements: expected-measurements.json   # %s, vendor roots pinned in Cloister
+            collateral_dir: collateral  # `cloister attest collateral` output, carried in (air-gapped sites)""".formatted(
+        real.platform().id());
+  }
+
+  /** Writes what a party pins for real hardware: expected-pcrs.json (Nitro) or expected-measurements.json. */
+  private static void writePins(Path dir, MeasurementPins real, Path collateral) throws IOException {
+    if (real.platform() == TeePlatform.NITRO) {
+      SecureAggregationSetup.writePcrs(dir.resolve("expected-pcrs.json"), nitroPcrs(real));
+    } else {
+      Files.writeString(dir.resolve("expected-measurements.json"), real.toJson());
+    }
+  }
+
+  private static Map<Integer, byte[]> nitroPcrs(MeasurementPins pins) {
+    Map<Integer, byte[]> pcrs = new java.util.TreeMap<>();
+    pins.values().forEach((name, v) -> pcrs.put(Integer.parseInt(name.substring(3)), v));
+    return pcrs;
   }
 
   /**

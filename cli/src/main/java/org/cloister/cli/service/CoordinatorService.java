@@ -19,6 +19,7 @@ import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CertificateIdentityResolver;
 import org.cloister.coordinator.service.CoordinatorServer;
+import org.cloister.coordinator.service.HandshakeRefusals;
 import org.cloister.coordinator.store.JdbcStudyStore;
 import org.cloister.coordinator.strategy.Strategies;
 import org.cloister.coordinator.study.StudyConfig;
@@ -137,6 +138,73 @@ public final class CoordinatorService {
         .setSamplingRate(q).setCountPrivate(countPrivate).build();
   }
 
+  /**
+   * ", not joined: site-3 (refused at the TLS handshake: certificate revoked ...)" for the rostered sites that
+   * never joined, or "" when every one did.
+   */
+  static String notJoined(java.util.List<String> roster, java.util.Set<String> joined, HandshakeRefusals refusals) {
+    java.util.List<String> missing = roster.stream().filter(s -> !joined.contains(s)).toList();
+    if (missing.isEmpty()) {
+      return "";
+    }
+    java.util.Map<String, String> why = new java.util.TreeMap<>();
+    refusals.refusals().forEach((subject, reason) -> why.put(subject.replaceAll("^CN=([^,( ]+).*", "$1"), reason));
+    StringBuilder b = new StringBuilder(", not joined (of " + roster.size() + " on the roster): ");
+    for (int i = 0; i < missing.size(); i++) {
+      String site = missing.get(i);
+      b.append(i == 0 ? "" : ", ").append(site);
+      if (why.containsKey(site)) {
+        b.append(" (refused at the TLS handshake: ").append(why.get(site)).append(')');
+      }
+    }
+    return b.toString();
+  }
+
+  /**
+   * Start-up check that the remaining rounds fit the sites' ceilings: prints, per site that does not fit them
+   * all, how many do; refuses to start (IllegalStateException) when some remaining round could not reach its
+   * quorum within budget and every site trains every round ({@code max_sites} unset), instead of running into a
+   * budget pause. Sites whose spend per round depends on their size and who have not joined yet are checked when
+   * they join.
+   */
+  void checkBudgetPlan(RoundEngine engine, PrivacyBudgets budgets, java.util.List<String> roster, StudyConfig study) {
+    if (budgets == null || engine.status() == StudyStatusKind.FINISHED) {
+      return;
+    }
+    int completed = (int) engine.history().stream().filter(RoundResult::quorumMet).count();
+    int remaining = study.totalRounds() - completed;
+    if (remaining <= 0) {
+      return;
+    }
+    java.util.Map<String, Long> known = new java.util.TreeMap<>(engine.siteExamples());
+    boolean independent = org.cloister.coordinator.budget.BudgetGuard.spendIndependentOfSiteSize(study.training());
+    int unknown = 0;
+    for (String site : roster) {
+      if (!known.containsKey(site)) {
+        if (independent) {
+          known.put(site, 1L);
+        } else {
+          unknown++;
+        }
+      }
+    }
+    org.cloister.coordinator.budget.BudgetGuard.Plan plan = engine.budgetGuard().plan(known, unknown, study.training(),
+        remaining, study.minSitesPerRound(), completed);
+    for (String line : plan.lines()) {
+      out.println("coordinator: budget: " + line);
+    }
+    out.flush();
+    if (plan.refusal() != null) {
+      if (study.maxSitesPerRound() > 0) {
+        out.println("coordinator: budget: WARNING: " + plan.refusal() + " (if every site trained every round; with "
+            + "max_sites " + study.maxSitesPerRound() + " they may not)");
+        out.flush();
+      } else {
+        throw new IllegalStateException("refusing to start study " + study.studyId() + ": " + plan.refusal());
+      }
+    }
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
     ConfigMap c = ConfigMap.load(configFile, KEYS);
@@ -167,7 +235,7 @@ public final class CoordinatorService {
         StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10), true);
 
     String strategy = s.string("strategy", "fedavg");
-    SecureAggregationSetup.serverOptimizer(strategy); // names an unknown strategy
+    SecureAggregationSetup.strategySpec(strategy); // names an unknown strategy, parameter or value
     if (!ServiceAggregation.plaintextRequested() && !c.has("aggregation")) {
       throw c.error("there is no 'aggregation:' section (the enclave and key broker of the kit `cloister provision` "
           + "wrote); -Dcloister.aggregation=plaintext runs the non-private development baseline instead");
@@ -184,22 +252,26 @@ public final class CoordinatorService {
       PrivacyBudgets budgets = budgets(c);
       RoundEngine engine = new RoundEngine(study, m0, Strategies.parse(strategy), aggregation.aggregator(), store, budgets,
           Clock.systemUTC(), seed);
+      checkBudgetPlan(engine, budgets, c.strings("sites"), study);
       engine.addListener(metrics);
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
       }
+      java.util.List<String> roster = c.strings("sites");
+      HandshakeRefusals refusals = new HandshakeRefusals(metrics::refused);
       engine.addListener(new RoundListener() {
         @Override
         public void roundCompleted(RoundResult r) {
-          out.printf(Locale.ROOT, "round %d (attempt %d): %s, %d of %d sites aggregated, model version %d%s%n", r.round(),
+          out.printf(Locale.ROOT, "round %d (attempt %d): %s, %d of %d sites aggregated, model version %d%s%s%n", r.round(),
               r.attempt(), r.quorumMet() ? "aggregated" : "no quorum", r.aggregated().size(), r.selected().size(),
-              r.modelVersion(), r.rejected().isEmpty() ? "" : ", left out: " + r.rejected());
+              r.modelVersion(), r.rejected().isEmpty() ? "" : ", left out: " + r.rejected(),
+              notJoined(roster, engine.siteExamples().keySet(), refusals));
           out.flush();
         }
       });
       try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start();
            CoordinatorServer server = new CoordinatorServer(c.address("listen", "127.0.0.1:7443"),
-               MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials()), engine,
+               MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials(), refusals), engine,
                new CertificateIdentityResolver(), metrics::refused, aggregation::registerServices)) {
         server.start();
         out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
@@ -209,7 +281,8 @@ public final class CoordinatorService {
         while (!engine.awaitEnd(Duration.ofSeconds(5))) {
           // keep serving
         }
-        out.printf("coordinator: study %s %s: %s%n", studyId, engine.status().label(), engine.statusDetail());
+        out.printf("coordinator: study %s %s: %s%s%n", studyId, engine.status().label(), engine.statusDetail(),
+            notJoined(roster, engine.siteExamples().keySet(), refusals));
         out.flush();
         // let polling sites learn that the study ended before the server goes away
         Thread.sleep((long) (c.number("linger_s", 5) * 1000));

@@ -69,7 +69,8 @@ final class ServiceAggregation implements AutoCloseable {
 
   /** The DEVELOPMENT baseline: plaintext updates averaged by the coordinator. */
   static ServiceAggregation plaintext(int dimension, String strategy, PrintWriter err) {
-    if (!SecureAggregationSetup.serverOptimizer(strategy).name().equals("fedavg")) {
+    org.cloister.aggregation.strategy.StrategySpec spec = SecureAggregationSetup.strategySpec(strategy);
+    if (!java.util.List.of("fedavg", "fedprox").contains(spec.name()) || spec.get("server_lr") != 1.0) {
       throw new IllegalArgumentException("strategy " + strategy + " runs in the enclave; the plaintext baseline has fedavg only");
     }
     err.println("WARNING: -Dcloister.aggregation=plaintext: the coordinator aggregates PLAINTEXT updates and sees every "
@@ -156,8 +157,9 @@ final class ServiceAggregation implements AutoCloseable {
       throw a.error("study model " + study.modelName() + " with " + study.modelDimension() + " parameters" + fixed
           + p.modelName() + " with " + p.dimension());
     }
-    if (!p.serverOptimizer().name().equals(SecureAggregationSetup.serverOptimizer(strategy).name())) {
-      throw a.error("study.strategy " + strategy + fixed + "server optimizer " + p.serverOptimizer().name());
+    if (!p.strategy().equals(SecureAggregationSetup.strategySpec(strategy))) {
+      throw a.error("study.strategy " + strategy + " (" + SecureAggregationSetup.strategySpec(strategy) + ")" + fixed
+          + "strategy " + p.strategy());
     }
     if (study.minSitesPerRound() < p.minUpdates()) {
       throw a.error("study.min_sites " + study.minSitesPerRound() + fixed + "no model from fewer than "

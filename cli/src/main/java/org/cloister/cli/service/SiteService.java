@@ -158,7 +158,14 @@ public final class SiteService {
           countPrivate ? ", count-private" : "", csv.getFileName(), studyId, coord,
           sealer instanceof AttestedHpkeSealer ? "sealed to the attested enclave" : "in PLAINTEXT (development)");
       out.flush();
-      List<SiteRoundRecord> records = agent.call();
+      List<SiteRoundRecord> records;
+      try {
+        records = agent.call();
+      } catch (SiteAgent.GaveUp e) {
+        err.println("site: " + e.getMessage());
+        err.flush();
+        return 1;
+      }
       for (SiteRoundRecord r : records) {
         registry.counter("cloister.site.rounds", "outcome", r.accepted() ? "accepted" : "not_accepted").increment();
       }

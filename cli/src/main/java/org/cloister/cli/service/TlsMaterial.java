@@ -41,6 +41,25 @@ record TlsMaterial(List<X509Certificate> chain, PrivateKey key, X509Certificate 
         throw tls.error("'tls.revoked_serials' entry '" + s + "' is not a hex serial number");
       }
     }
-    return new TlsMaterial(chain, Pem.readPrivateKey(key), Pem.readCertificate(root), revoked);
+    X509Certificate trustRoot = Pem.readCertificate(root);
+    X509Certificate top = chain.get(chain.size() - 1);
+    if (!top.equals(trustRoot)) {
+      boolean issued = top.getIssuerX500Principal().equals(trustRoot.getSubjectX500Principal());
+      if (issued) {
+        try {
+          top.verify(trustRoot.getPublicKey());
+        } catch (java.security.GeneralSecurityException e) {
+          issued = false;
+        }
+      }
+      if (!issued) {
+        // the other side would refuse it at the handshake, with less to go on: say it here, before any retry
+        throw tls.error("certificate " + cert + " (" + chain.get(0).getSubjectX500Principal().getName()
+            + ", issuer " + top.getIssuerX500Principal().getName() + ") is not issued by the consortium CA in "
+            + root + " (" + trustRoot.getSubjectX500Principal().getName() + "): a certificate of another "
+            + "consortium is refused at the TLS handshake; use the certificate from this consortium's kit");
+      }
+    }
+    return new TlsMaterial(chain, Pem.readPrivateKey(key), trustRoot, revoked);
   }
 }

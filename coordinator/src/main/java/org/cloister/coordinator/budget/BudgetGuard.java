@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.cloister.coordinator.store.StudyStore;
@@ -126,5 +127,74 @@ public final class BudgetGuard {
           projected, c.epsilon(), c.delta()));
     }
     return Optional.empty();
+  }
+
+  /**
+   * How many of {@code upTo} further rounds fit {@code siteId}'s ceiling if it trains in each (its ledger history
+   * plus k planned rounds), the same projection {@link #refusal} makes before each round.
+   */
+  public int roundsThatFit(String siteId, long examples, TrainingConfig cfg, int upTo) {
+    List<DpEvent> events = new ArrayList<>(spent(siteId));
+    DpEvent planned = plannedEvent(cfg, examples);
+    double ceiling = budgets.ceilingOf(siteId).epsilon();
+    int k = 0;
+    while (k < upTo) {
+      events.add(planned);
+      if (epsilon(siteId, events) > ceiling) {
+        break;
+      }
+      k++;
+    }
+    return k;
+  }
+
+  /** Whether a round's spend is known before a site joins: fixed sampling rate and step count (or no DP). */
+  public static boolean spendIndependentOfSiteSize(TrainingConfig cfg) {
+    return !cfg.getDp().getEnabled() || (cfg.getDp().getSamplingRate() > 0 && cfg.getLocalSteps() > 0);
+  }
+
+  /**
+   * The start-up check that the remaining rounds fit the sites' ceilings: per site, how many fit; the study is
+   * refused ({@link Plan#refusal}) when, with every available site training every round, fewer than
+   * {@code quorum} sites could take part in some remaining round (the study would pause there).
+   *
+   * @param examples  each site's example count (what it declared when it joined; any positive value for a study
+   *                  whose spend does not depend on it, {@link #spendIndependentOfSiteSize})
+   * @param unknownSites rostered sites whose spend per round is not known yet (counted as fitting every round)
+   * @param remaining rounds still to run
+   */
+  public Plan plan(Map<String, Long> examples, int unknownSites, TrainingConfig cfg, int remaining, int quorum,
+                   int completed) {
+    Map<String, Integer> fits = new java.util.TreeMap<>();
+    examples.forEach((site, n) -> fits.put(site, roundsThatFit(site, n, cfg, remaining)));
+    List<String> lines = new ArrayList<>();
+    fits.forEach((site, k) -> {
+      if (k < remaining) {
+        lines.add(String.format(Locale.ROOT, "site %s: its ceiling epsilon %.3f (delta %.1e) fits %d of the %d remaining"
+            + " round(s); it is left out after that", site, budgets.ceilingOf(site).epsilon(),
+            budgets.ceilingOf(site).delta(), k, remaining));
+      }
+    });
+    String refusal = null;
+    for (int r = 1; r <= remaining; r++) {
+      final int round = r;
+      long able = fits.values().stream().filter(k -> k >= round).count() + unknownSites;
+      if (able < quorum) {
+        refusal = String.format(Locale.ROOT, "the planned rounds do not fit the sites' privacy ceilings: round %d would"
+            + " have only %d site(s) within budget, quorum is %d (%s); plan fewer rounds (at most %d), more noise, or"
+            + " ask the sites for larger ceilings", completed + round, able, quorum, String.join("; ", lines),
+            completed + round - 1);
+        break;
+      }
+    }
+    return new Plan(fits, lines, refusal);
+  }
+
+  /**
+   * @param fits    per site, how many of the remaining rounds fit its ceiling
+   * @param lines   one line per site that does not fit every remaining round
+   * @param refusal why the study cannot run its remaining rounds, or null when it can
+   */
+  public record Plan(Map<String, Integer> fits, List<String> lines, String refusal) {
   }
 }

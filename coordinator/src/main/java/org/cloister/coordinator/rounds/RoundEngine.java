@@ -52,7 +52,7 @@ public final class RoundEngine implements Runnable {
   private final Aggregator aggregator;
   private final StudyStore store;
   private final BudgetGuard budgetGuard;
-  private final Clock clock;
+  private final EngineTime clock;
   private final long seed;
   private final List<RoundListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -105,6 +105,15 @@ public final class RoundEngine implements Runnable {
    */
   public RoundEngine(StudyConfig config, ModelArtifact initialModel, Strategy strategy, Aggregator aggregator,
                      StudyStore store, PrivacyBudgets budgets, Clock clock, long seed) {
+    this(config, initialModel, strategy, aggregator, store, budgets, EngineTime.of(clock), seed);
+  }
+
+  /**
+   * @param time the time deadlines, start grace and join timeouts are measured and waited in
+   *             ({@link EngineTime#of} for real time, {@link VirtualTime} in tests)
+   */
+  public RoundEngine(StudyConfig config, ModelArtifact initialModel, Strategy strategy, Aggregator aggregator,
+                     StudyStore store, PrivacyBudgets budgets, EngineTime time, long seed) {
     if (initialModel.getDimension() != config.modelDimension()) {
       throw new IllegalArgumentException("initial model has dimension " + initialModel.getDimension()
           + " but the study declares " + config.modelDimension());
@@ -115,9 +124,9 @@ public final class RoundEngine implements Runnable {
     this.store = store;
     this.budgetGuard = budgets == null ? null
         : new BudgetGuard(budgets, store, config.studyId(), org.cloister.dp.accounting.rdp.RdpAccountant::new);
-    this.clock = clock;
+    this.clock = time;
     this.seed = seed;
-    StudyStore.StudyState state = store.openStudy(config.studyId(), fingerprint(config), initialModel);
+    StudyStore.StudyState state = store.openStudy(config.studyId(), fingerprint(config, strategy), initialModel);
     this.current = state.latestModel();
     this.models.put(current.getVersion(), current);
     this.history.addAll(state.rounds());
@@ -136,15 +145,49 @@ public final class RoundEngine implements Runnable {
     }
   }
 
-  /** SHA-256 over the study configuration, so that a database is never resumed with another study's settings. */
-  static String fingerprint(StudyConfig c) {
+  /**
+   * SHA-256 over a canonical encoding of the study (its configuration, the training configuration's
+   * protobuf bytes and the strategy's spec), so that a database is never resumed with another
+   * study's settings. Each field is written with its name and length, so no two studies share an
+   * encoding; it does not depend on {@code toString()}.
+   */
+  static String fingerprint(StudyConfig c, Strategy strategy) {
     try {
-      byte[] d = java.security.MessageDigest.getInstance("SHA-256")
-          .digest(c.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return java.util.HexFormat.of().formatHex(d);
-    } catch (java.security.NoSuchAlgorithmException e) {
+      java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+      java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+      out.writeUTF("cloister-study-fingerprint/v2");
+      field(out, "study_id", c.studyId());
+      field(out, "model_name", c.modelName());
+      field(out, "model_dimension", Integer.toString(c.modelDimension()));
+      field(out, "total_rounds", Integer.toString(c.totalRounds()));
+      field(out, "min_sites", Integer.toString(c.minSitesPerRound()));
+      field(out, "max_sites", Integer.toString(c.maxSitesPerRound()));
+      field(out, "round_deadline_ms", Long.toString(c.roundDeadline().toMillis()));
+      field(out, "join_timeout_ms", Long.toString(c.joinTimeout().toMillis()));
+      field(out, "max_round_attempts", Integer.toString(c.maxRoundAttempts()));
+      field(out, "max_update_bytes", Integer.toString(c.maxUpdateBytes()));
+      field(out, "expected_sites", Integer.toString(c.expectedSites()));
+      field(out, "start_grace_ms", Long.toString(c.startGrace().toMillis()));
+      field(out, "privacy_ledger", Boolean.toString(c.privacyLedger()));
+      field(out, "strategy", strategy.spec().toString());
+      com.google.protobuf.CodedOutputStream training = com.google.protobuf.CodedOutputStream.newInstance(bytes);
+      out.writeUTF("training");
+      out.writeInt(c.training().getSerializedSize());
+      out.flush();
+      training.useDeterministicSerialization();
+      c.training().writeTo(training);
+      training.flush();
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes.toByteArray()));
+    } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static void field(java.io.DataOutputStream out, String name, String value) throws java.io.IOException {
+    out.writeUTF(name);
+    byte[] v = value.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    out.writeInt(v.length);
+    out.write(v);
   }
 
   public StudyConfig config() {
@@ -175,6 +218,16 @@ public final class RoundEngine implements Runnable {
     sites.put(siteId, new SiteRecord(siteId, numExamples, clock.millis()));
     if (isNew) {
       log.info("site {} joined study {} ({} sites)", siteId, config.studyId(), sites.size());
+      int remaining = config.totalRounds() - completedRounds();
+      if (budgetGuard != null && remaining > 0
+          && !org.cloister.coordinator.budget.BudgetGuard.spendIndependentOfSiteSize(config.training())) {
+        // its spend per round depends on its size: checked now that it is known (the others at start-up)
+        int fits = budgetGuard.roundsThatFit(siteId, numExamples, config.training(), remaining);
+        if (fits < remaining) {
+          log.warn("site {}: its privacy ceiling fits {} of the {} remaining round(s); it is left out after that",
+              siteId, fits, remaining);
+        }
+      }
     }
     notifyAll();
   }
@@ -204,11 +257,10 @@ public final class RoundEngine implements Runnable {
           && clock.millis() < open.deadlineMillis) {
         return new Poll.Task(open.task);
       }
-      long left = until - clock.millis();
-      if (left <= 0) {
+      if (clock.millis() >= until) {
         return new Poll.Idle(status == StudyStatusKind.PAUSED ? "study paused: " + statusDetail : "no task for this site yet");
       }
-      wait(left);
+      clock.awaitUntil(this, until);
     }
   }
 
@@ -478,6 +530,9 @@ public final class RoundEngine implements Runnable {
           config.minSitesPerRound(), config.maxSitesPerRound(), config.training(), seed));
       OpenRound r = openRound(round, attempt, plan);
       r.excluded.putAll(excluded);
+      for (RoundListener l : listeners) {
+        l.roundOpened(r.task, r.selected);
+      }
       List<ReceivedUpdate> updates = collect(r);
       RoundResult result = close(r, updates);
       for (RoundListener l : listeners) {
@@ -525,11 +580,11 @@ public final class RoundEngine implements Runnable {
         status = StudyStatusKind.WAITING_FOR_SITES;
         statusDetail = e.size() + " of " + config.minSitesPerRound() + " sites";
       }
-      long left = until - clock.millis();
-      if (left <= 0) {
+      if (clock.millis() >= until) {
         return e.size() >= config.minSitesPerRound() ? e : null;
       }
-      wait(Math.min(left, 100));
+      // woken by joins and polls (notifyAll), by stop(), and when the grace or the join timeout ends
+      clock.awaitUntil(this, quorumSince < 0 ? until : Math.min(until, quorumSince + config.startGrace().toMillis()));
     }
     return null;
   }
@@ -557,11 +612,10 @@ public final class RoundEngine implements Runnable {
 
   private synchronized List<ReceivedUpdate> collect(OpenRound r) throws InterruptedException {
     while (!stopped && r.received.size() < r.selected.size()) {
-      long left = r.deadlineMillis - clock.millis();
-      if (left <= 0) {
+      if (clock.millis() >= r.deadlineMillis) {
         break;
       }
-      wait(Math.min(left, 250));
+      clock.awaitUntil(this, r.deadlineMillis);
     }
     open = null; // no more updates accepted for this round
     notifyAll();
@@ -625,6 +679,10 @@ public final class RoundEngine implements Runnable {
 
   private void touch(String siteId) {
     SiteRecord s = sites.get(siteId);
-    sites.put(siteId, new SiteRecord(siteId, s.numExamples, clock.millis()));
+    long now = clock.millis();
+    sites.put(siteId, new SiteRecord(siteId, s.numExamples, now));
+    if (s.lastSeenMillis < now - (config.roundDeadline().toMillis() + 30_000)) {
+      notifyAll(); // the site is available again: the engine may be waiting for it
+    }
   }
 }

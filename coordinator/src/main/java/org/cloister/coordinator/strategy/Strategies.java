@@ -1,64 +1,73 @@
 package org.cloister.coordinator.strategy;
 
-import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+import org.cloister.aggregation.strategy.AggregationRules;
+import org.cloister.aggregation.strategy.StrategySpec;
 
 /**
- * Strategies by name, as a study configuration names them: {@code fedavg}, {@code fedprox} or
- * {@code fedprox:MU}, {@code fedadam}, {@code fedyogi}. FedAdam and FedYogi select sites as FedAvg
- * does; their server optimizer runs where the updates are seen in plaintext (the enclave).
+ * Strategies by spec: each is a {@link SitePlanner} and an {@code AggregationRule} registered under
+ * one name. Built in: {@code fedavg}, {@code fedprox} ({@code fedprox:MU} or {@code fedprox:mu=MU}),
+ * {@code fedadam}, {@code fedyogi}, {@code median}, {@code trimmed_mean}; parameters as
+ * {@code name:key=value,...} (docs/extending.md lists them and their defaults).
  */
 public final class Strategies {
-  /** The names a study configuration accepts. */
-  public static final List<String> NAMES = List.of("fedavg", "fedprox", "fedadam", "fedyogi");
+  private final AggregationRules rules;
+  private final Map<String, SitePlanner> planners;
 
-  private Strategies() {
+  /** @throws IllegalArgumentException when two planners claim one name */
+  public Strategies(AggregationRules rules, Iterable<? extends SitePlanner> planners) {
+    this.rules = rules;
+    Map<String, SitePlanner> m = new TreeMap<>();
+    for (SitePlanner p : planners) {
+      for (String n : p.names()) {
+        SitePlanner prev = m.put(n, p);
+        if (prev != null) {
+          throw new IllegalArgumentException("two site planners serve strategy '" + n + "': "
+              + prev.getClass().getName() + " and " + p.getClass().getName());
+        }
+      }
+    }
+    this.planners = Map.copyOf(m);
+  }
+
+  /** The planners and rules registered with {@link ServiceLoader} on this class's loader (built-ins and plug-ins). */
+  public static Strategies installed() {
+    ClassLoader loader = Strategies.class.getClassLoader();
+    return new Strategies(AggregationRules.load(loader), ServiceLoader.load(SitePlanner.class, loader));
+  }
+
+  /** The installed strategy for {@code text} ({@code name[:key=value,...]}). */
+  public static Strategy parse(String text) {
+    return installed().strategy(StrategySpec.parse(text));
   }
 
   /**
-   * The coordinator's strategy for {@code spec}.
+   * The strategy for {@code spec}, with every parameter made explicit.
    *
-   * @throws IllegalArgumentException naming the unknown strategy or the bad coefficient
+   * @throws IllegalArgumentException naming the unknown strategy, parameter or bad value, or a
+   *                                  strategy with an aggregation rule but no planner
    */
-  public static Strategy parse(String spec) {
-    String name = baseName(spec);
-    return switch (name) {
-      case "fedavg", "fedadam", "fedyogi" -> {
-        requireNoArgument(spec, name);
-        yield new FedAvgStrategy();
-      }
-      case "fedprox" -> new FedProxStrategy(proximalMu(spec));
-      default -> throw new IllegalArgumentException("unknown strategy '" + spec + "' (available: fedavg, fedprox[:MU], fedadam, fedyogi)");
-    };
+  public Strategy strategy(StrategySpec spec) {
+    StrategySpec resolved = rules.resolve(spec);
+    SitePlanner planner = planners.get(resolved.name());
+    if (planner == null) {
+      throw new IllegalArgumentException("strategy '" + resolved.name() + "' has an aggregation rule but no "
+          + "SitePlanner is registered for it");
+    }
+    return new Planned(resolved, planner);
   }
 
-  /** The strategy's name without its argument: {@code fedprox:0.1} gives {@code fedprox}. */
+  /** The strategy's name without its parameters: {@code fedprox:0.1} gives {@code fedprox}. */
   public static String baseName(String spec) {
-    int colon = spec.indexOf(':');
-    return colon < 0 ? spec : spec.substring(0, colon);
+    return StrategySpec.parse(spec).name();
   }
 
-  /** FedProx's coefficient in {@code fedprox:MU} ({@link FedProxStrategy#DEFAULT_MU} for plain {@code fedprox}). */
-  public static double proximalMu(String spec) {
-    int colon = spec.indexOf(':');
-    if (colon < 0) {
-      return FedProxStrategy.DEFAULT_MU;
-    }
-    String v = spec.substring(colon + 1);
-    double mu;
-    try {
-      mu = Double.parseDouble(v);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("strategy '" + spec + "': mu '" + v + "' is not a number");
-    }
-    if (!(mu > 0) || !Double.isFinite(mu)) {
-      throw new IllegalArgumentException("strategy '" + spec + "': mu must be > 0, got " + v);
-    }
-    return mu;
-  }
-
-  private static void requireNoArgument(String spec, String name) {
-    if (!spec.equals(name)) {
-      throw new IllegalArgumentException("strategy '" + spec + "': " + name + " takes no argument");
+  private record Planned(StrategySpec spec, SitePlanner planner) implements Strategy {
+    @Override
+    public RoundPlan configureRound(RoundContext context) {
+      return planner.configureRound(spec, context);
     }
   }
 }

@@ -1,15 +1,22 @@
 package org.cloister.coordinator.strategy;
 
-import java.util.List;
+import org.cloister.aggregation.strategy.StrategySpec;
 
 /**
- * A federated strategy, after Flower's: it decides, for each round, which sites take part and
- * with what training configuration. (Aggregation arithmetic runs where the plaintext may be seen:
- * the aggregator.) Implement this to write your own selection or per-round schedule.
+ * A study's strategy as the coordinator uses it: its value ({@link #spec()}, the same one the
+ * enclave's measured policy carries) and the round planning that goes with it. Obtain one from
+ * {@link Strategies}; to write your own, implement {@link SitePlanner} (and the enclave's
+ * {@code AggregationRule}), not this interface.
  */
 public interface Strategy {
 
-  String name();
+  /** The strategy's name, as in its spec. */
+  default String name() {
+    return spec().name();
+  }
+
+  /** The strategy as one value, every parameter explicit. */
+  StrategySpec spec();
 
   /** Plans round {@code round} given the sites currently available. */
   RoundPlan configureRound(RoundContext context);

@@ -4,13 +4,17 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * What a client verified before it sent a query: the enclave's module id, the document's time,
- * the PCRs it pinned (hex), and the model the enclave says (in the signed document) that it serves.
+ * What a client verified before it sent a query: the enclave's module id (on SEV-SNP / TDX: the
+ * platform), the document's time (SEV-SNP / TDX reports carry none: the verification instant), the
+ * PCRs it pinned (hex; empty on SEV-SNP / TDX), and the model the enclave says (in the signed
+ * evidence) that it serves; {@code measurements} are the pinned measurements by name on every
+ * platform ({@code pcr0}.. on Nitro).
  */
 public record AttestationSummary(String moduleId, Instant timestamp, Map<Integer, String> pcrs, String studyId,
                                  String modelName, long modelVersion, int numFeatures, int numClasses,
-                                 String artifactSha256) {
+                                 String artifactSha256, Map<String, String> measurements) {
   public AttestationSummary {
     pcrs = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(pcrs));
+    measurements = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(measurements));
   }
 }

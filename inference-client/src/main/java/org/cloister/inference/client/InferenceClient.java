@@ -7,6 +7,7 @@ import io.grpc.StatusRuntimeException;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
@@ -40,6 +41,7 @@ public final class InferenceClient {
   private final InferenceGrpc.InferenceBlockingStub stub;
   private final AttestationVerifier verifier;
   private final Map<Integer, byte[]> expectedPcrs;
+  private final org.cloister.trust.attestation.BoundEvidenceVerifier boundVerifier;
   private final Clock clock;
   private final SecureRandom random;
   private final FastHpke hpke = new FastHpke();
@@ -59,6 +61,22 @@ public final class InferenceClient {
     this.stub = InferenceGrpc.newBlockingStub(host);
     this.verifier = Objects.requireNonNull(verifier, "verifier");
     this.expectedPcrs = Map.copyOf(expectedPcrs);
+    this.boundVerifier = null;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /**
+   * A client of an inference enclave on a confidential VM (SEV-SNP, TDX).
+   *
+   * @param verifier the pinned vendor roots, the enclave's pinned measurements and this client's collateral
+   */
+  public InferenceClient(Channel host, org.cloister.trust.attestation.BoundEvidenceVerifier verifier, Clock clock,
+                         SecureRandom random) {
+    this.stub = InferenceGrpc.newBlockingStub(host);
+    this.boundVerifier = Objects.requireNonNull(verifier, "verifier");
+    this.verifier = null;
+    this.expectedPcrs = Map.of();
     this.clock = clock;
     this.random = random;
   }
@@ -79,36 +97,65 @@ public final class InferenceClient {
       throw new IllegalStateException("cannot reach the inference host: " + e.getStatus().getCode() + ": "
           + e.getStatus().getDescription(), e);
     }
-    VerificationPolicy policy = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
-    for (Map.Entry<Integer, byte[]> e : expectedPcrs.entrySet()) {
-      policy = policy.withExpectedPcr(e.getKey(), e.getValue());
+    org.cloister.protocol.v1.Evidence evidence = doc.hasEvidence() ? doc.getEvidence() : null;
+    byte[] pk;
+    byte[] userData;
+    String moduleId;
+    Instant time;
+    Map<Integer, String> pcrs = new TreeMap<>();
+    Map<String, String> measurements = new java.util.LinkedHashMap<>();
+    if (boundVerifier != null) {
+      org.cloister.protocol.EvidenceWire.Received r;
+      try {
+        r = org.cloister.protocol.EvidenceWire.received(evidence, !doc.getLegacyDocument().isEmpty(),
+            "the inference enclave");
+      } catch (IllegalArgumentException e) {
+        throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
+      }
+      time = clock.instant();
+      org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave b = boundVerifier.verify(r.platform(),
+          r.evidence(), r.collateral(), r.hpkePublicKey(), r.userData(), nonce, time);
+      pk = b.hpkePublicKey();
+      userData = b.userData();
+      moduleId = b.evidence().platform().id();
+      for (String name : boundVerifier.pins().values().keySet()) {
+        measurements.put(name, b.evidence().measurements().get(name));
+      }
+    } else {
+      VerificationPolicy policy = VerificationPolicy.at(clock.instant()).withExpectedNonce(nonce);
+      for (Map.Entry<Integer, byte[]> e : expectedPcrs.entrySet()) {
+        policy = policy.withExpectedPcr(e.getKey(), e.getValue());
+      }
+      byte[] document;
+      try {
+        document = org.cloister.protocol.EvidenceWire.nitroDocument(evidence, !doc.getLegacyDocument().isEmpty(),
+            "the inference enclave");
+      } catch (IllegalArgumentException e) {
+        throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
+      }
+      VerifiedAttestation a = verifier.verify(document, policy);
+      pk = a.publicKey().orElse(null);
+      userData = a.userData().orElse(new byte[0]);
+      moduleId = a.moduleId();
+      time = a.timestamp();
+      for (Integer i : expectedPcrs.keySet()) {
+        pcrs.put(i, HexFormat.of().formatHex(a.pcr(i).orElseThrow()));
+        measurements.put("pcr" + i, pcrs.get(i));
+      }
     }
-    byte[] document;
-    try {
-      document = org.cloister.protocol.EvidenceWire.nitroDocument(doc.hasEvidence() ? doc.getEvidence() : null,
-          !doc.getLegacyDocument().isEmpty(), "the inference enclave");
-    } catch (IllegalArgumentException e) {
-      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
-    }
-    VerifiedAttestation a = verifier.verify(document, policy);
-    byte[] pk = a.publicKey().orElse(null);
     if (pk == null || pk.length != Hpke.KEY_BYTES) {
-      throw new IllegalStateException("the inference enclave's document binds no X25519 public key");
+      throw new IllegalStateException("the inference enclave's evidence binds no X25519 public key");
     }
     ServedModel served;
     try {
-      served = ServedModel.parseFrom(a.userData().orElse(new byte[0]));
+      served = ServedModel.parseFrom(userData);
     } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("the inference enclave's document does not describe a served model", e);
-    }
-    Map<Integer, String> pcrs = new TreeMap<>();
-    for (Integer i : expectedPcrs.keySet()) {
-      pcrs.put(i, HexFormat.of().formatHex(a.pcr(i).orElseThrow()));
+      throw new IllegalStateException("the inference enclave's evidence does not describe a served model", e);
     }
     this.enclaveKey = pk;
-    this.attested = new AttestationSummary(a.moduleId(), a.timestamp(), pcrs, served.getStudyId(), served.getModelName(),
+    this.attested = new AttestationSummary(moduleId, time, pcrs, served.getStudyId(), served.getModelName(),
         served.getModelVersion(), served.getNumFeatures(), served.getNumClasses(),
-        HexFormat.of().formatHex(served.getArtifactSha256().toByteArray()));
+        HexFormat.of().formatHex(served.getArtifactSha256().toByteArray()), measurements);
     return attested;
   }
 

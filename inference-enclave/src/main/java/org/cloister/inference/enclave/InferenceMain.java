@@ -83,6 +83,9 @@ public final class InferenceMain {
           path(a.optional("--dev-root-cert", null)), path(a.optional("--dev-root-key", null)), config.moduleId(),
           pcrs, err);
       HpkeKeyPair key = new Hpke().generateKeyPair();
+      // SEV-SNP / TDX: the files we loaded must be the ones the VM was launched with (host_data / mr_config_id)
+      org.cloister.enclave.runtime.LaunchedConfiguration.require(platform, configBytes, policyBytes, key.publicKey(),
+          new java.security.SecureRandom());
 
       ModelArtifact artifact = readArtifact(a.requiredPath("--artifact"), policy);
       EncryptedModel envelope = ModelArtifactCipher.envelope(artifact, policy.studyId(), config.keyId());

@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.cloister.aggregation.RejectReason;
+import org.cloister.aggregation.strategy.AggregationRules;
+import org.cloister.aggregation.strategy.UpdateCombiner;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.trust.hpke.FastHpke;
@@ -27,6 +29,11 @@ import org.cloister.trust.hpke.HpkeKeyPair;
  * when all four are valid (otherwise the valid ones are added one by one), so a rejected update
  * never touches the sum and the result is exactly that of adding the valid updates in arrival
  * order. Reasons name what is wrong and never a value.
+ *
+ * <p>When the policy's strategy combines updates robustly (an {@link UpdateCombiner}: median,
+ * trimmed mean), each valid update is instead kept, decoded, in a buffer of at most
+ * {@link AggregationPolicy#robustCapacity} updates ({@link AggregationPolicy#ROBUST_BUFFER_BYTES});
+ * updates beyond it are rejected ({@code over_capacity}), and the buffer is wiped with the session.
  *
  * <p>Not thread-safe: one session per round, driven by one thread.
  */
@@ -86,6 +93,10 @@ public final class AggregationSession {
   private final Map<String, String> rejected = new LinkedHashMap<>();
   private double totalWeight;
   private final SiteLevelCentralDp centralDp;
+  private final UpdateCombiner combiner;
+  private final int capacity;
+  private float[][] buffered = new float[0][];
+  private int bufferedCount;
   private boolean finished;
 
   public AggregationSession(AggregationPolicy policy, Set<String> members, HpkeKeyPair enclaveKey, FastHpke hpke,
@@ -104,8 +115,11 @@ public final class AggregationSession {
       batchValues[i] = batch[i].values;
     }
     this.centralDp = policy.centralDp() == null ? null : new SiteLevelCentralDp(policy.centralDp(), dimension);
-    this.sum = centralDp == null ? new float[dimension] : new float[0];
-    this.spare = centralDp == null ? new float[dimension] : new float[0];
+    this.combiner = AggregationRules.installed().rule(policy.strategy().name()).combiner(policy.strategy()).orElse(null);
+    this.capacity = AggregationPolicy.robustCapacity(dimension);
+    boolean streaming = centralDp == null && combiner == null;
+    this.sum = streaming ? new float[dimension] : new float[0];
+    this.spare = streaming ? new float[dimension] : new float[0];
   }
 
   /**
@@ -193,6 +207,8 @@ public final class AggregationSession {
   private void settle() {
     if (centralDp != null) {
       settleClipped();
+    } else if (combiner != null) {
+      settleBuffered();
     } else if (pending == BATCH) {
       for (int j = 0; j < BATCH; j++) {
         batchWeights[j] = batch[j].weight;
@@ -241,6 +257,32 @@ public final class AggregationSession {
       String reason = validate(u, sq);
       if (reason == null) {
         centralDp.add(u.values, 0, sq);
+        accept(u);
+      } else {
+        rejected.putIfAbsent(u.siteId, reason);
+      }
+    }
+    pending = 0;
+  }
+
+  /** Robust rule: each valid update is decoded into the bounded buffer. */
+  private void settleBuffered() {
+    for (int j = 0; j < pending; j++) {
+      Pending u = batch[j];
+      String reason = validate(u, UpdateKernel.exactSumOfSquares(u.values, 0, dimension));
+      if (reason == null && bufferedCount == capacity) {
+        reason = "over_capacity: strategy " + policy.strategy().name() + " keeps at most " + capacity
+            + " updates of this dimension per round in enclave memory";
+      }
+      if (reason == null) {
+        if (bufferedCount == buffered.length) {
+          buffered = Arrays.copyOf(buffered, Math.min(capacity, Math.max(4, 2 * buffered.length)));
+        }
+        float[] row = buffered[bufferedCount] == null ? new float[dimension] : buffered[bufferedCount];
+        for (int i = 0; i < dimension; i++) {
+          row[i] = ScalarKernel.get(u.values, i * Float.BYTES);
+        }
+        buffered[bufferedCount++] = row;
         accept(u);
       } else {
         rejected.putIfAbsent(u.siteId, reason);
@@ -309,7 +351,7 @@ public final class AggregationSession {
 
   /**
    * The released update. Without central DP: the mean of the accepted updates weighted by their
-   * example counts. With central DP ({@link SiteLevelCentralDp}): the sum of the clipped updates
+   * example counts, or the strategy's robust combination of them. With central DP ({@link SiteLevelCentralDp}): the sum of the clipped updates
    * plus Gaussian noise of standard deviation z * S, divided by the policy's public denominator.
    * Ends the session.
    *
@@ -332,6 +374,10 @@ public final class AggregationSession {
         mean[i] = (float) released[i];
       }
       Arrays.fill(released, 0);
+    } else if (combiner != null) {
+      float[] combined = combiner.combine(buffered, bufferedCount, dimension);
+      System.arraycopy(combined, 0, mean, 0, dimension);
+      Arrays.fill(combined, 0f);
     } else {
       double inv = 1.0 / totalWeight;
       for (int i = 0; i < dimension; i++) {
@@ -351,6 +397,12 @@ public final class AggregationSession {
     }
     Arrays.fill(sum, 0f);
     Arrays.fill(spare, 0f);
+    for (float[] row : buffered) {
+      if (row != null) {
+        Arrays.fill(row, 0f);
+      }
+    }
+    bufferedCount = 0;
     if (centralDp != null) {
       centralDp.wipe();
     }

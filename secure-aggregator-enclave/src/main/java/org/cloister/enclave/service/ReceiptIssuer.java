@@ -24,7 +24,8 @@ public final class ReceiptIssuer {
   public static final String PURPOSE = "aggregation-receipt";
 
   private final EnclaveSigner signer;
-  private final AttestationPlatform platform;
+  private final org.cloister.enclave.runtime.EvidenceSource source;
+  private final byte[] hpkePublicKey;
   private final byte[] configBytes;
   private final byte[] policyBytes;
   private final Clock clock;
@@ -35,8 +36,21 @@ public final class ReceiptIssuer {
    */
   public ReceiptIssuer(EnclaveSigner signer, AttestationPlatform platform, byte[] configBytes, byte[] policyBytes,
                        Clock clock) {
+    this(signer, org.cloister.enclave.runtime.EvidenceSource.nitro(platform), null, configBytes, policyBytes, clock);
+  }
+
+  /**
+   * @param source        the enclave's evidence: a Nitro document, or an SEV-SNP report / TDX quote
+   * @param hpkePublicKey the enclave's HPKE key, which SEV-SNP / TDX report data must bind (null for Nitro)
+   */
+  public ReceiptIssuer(EnclaveSigner signer, org.cloister.enclave.runtime.EvidenceSource source, byte[] hpkePublicKey,
+                       byte[] configBytes, byte[] policyBytes, Clock clock) {
     this.signer = Objects.requireNonNull(signer, "signer");
-    this.platform = Objects.requireNonNull(platform, "platform");
+    this.source = Objects.requireNonNull(source, "source");
+    if (!(source instanceof org.cloister.enclave.runtime.EvidenceSource.Nitro) && hpkePublicKey == null) {
+      throw new IllegalArgumentException("SEV-SNP / TDX receipts bind the enclave's HPKE key: none given");
+    }
+    this.hpkePublicKey = hpkePublicKey == null ? null : hpkePublicKey.clone();
     this.configBytes = configBytes.clone();
     this.policyBytes = policyBytes.clone();
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -45,14 +59,41 @@ public final class ReceiptIssuer {
   /** Completes {@code body} (format, issue time), signs it and attaches the attestation. */
   public SignedReceipt issue(AggregationReceipt.Builder body) {
     byte[] receipt = body.setFormat(FORMAT).setIssuedAtMs(clock.millis()).build().toByteArray();
-    byte[] document = platform.attestationDocument(sha256(receipt), signer.attestationUserData(), null);
-    return SignedReceipt.newBuilder()
+    SignedReceipt.Builder b = SignedReceipt.newBuilder()
         .setReceipt(ByteString.copyFrom(receipt))
         .setSignature(ByteString.copyFrom(signer.sign(PURPOSE, receipt)))
-        .setAttestationDocument(ByteString.copyFrom(document))
         .setEnclaveConfig(ByteString.copyFrom(configBytes))
-        .setAggregationPolicy(ByteString.copyFrom(policyBytes))
-        .build();
+        .setAggregationPolicy(ByteString.copyFrom(policyBytes));
+    if (source instanceof org.cloister.enclave.runtime.EvidenceSource.Nitro n) {
+      // PCR1 and PCR2 measure the configuration and policy; the nonce binds the receipt
+      b.setAttestationDocument(ByteString.copyFrom(
+          n.platform().attestationDocument(sha256(receipt), signer.attestationUserData(), null)));
+    } else {
+      // no PCR1/PCR2 on a confidential VM: the measured enclave code commits to the configuration and policy
+      // it loaded, in the nonce its report data binds
+      b.setEvidence(source.evidence(confidentialVmNonce(receipt, configBytes, policyBytes),
+          signer.attestationUserData(), hpkePublicKey));
+    }
+    return b.build();
+  }
+
+  /**
+   * The nonce an SEV-SNP / TDX receipt's report data binds: SHA-256 over {@code "cloister/v1 receipt\0"} and the
+   * length-prefixed receipt bytes, enclave configuration and aggregation policy, so that the evidence attests the
+   * receipt and the configuration and policy the measured enclave code loaded.
+   */
+  public static byte[] confidentialVmNonce(byte[] receipt, byte[] configBytes, byte[] policyBytes) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update("cloister/v1 receipt\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      for (byte[] part : new byte[][] {receipt, configBytes, policyBytes}) {
+        md.update(java.nio.ByteBuffer.allocate(4).putInt(part.length).array());
+        md.update(part);
+      }
+      return md.digest();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static byte[] sha256(byte[] bytes) {

@@ -20,7 +20,8 @@ import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.ContributionVerifier;
-import org.cloister.enclave.aggregation.ServerOptimizer;
+import org.cloister.aggregation.strategy.AggregationRules;
+import org.cloister.aggregation.strategy.ServerStep;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.trust.hpke.FastHpke;
@@ -78,7 +79,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final GaussianNoise noise;
   private final UpdateKernel kernel;
   private final ReceiptIssuer receipts;
-  private final ServerOptimizer optimizer;
+  private final ServerStep optimizer;
   private final Set<String> members;
   private final Semaphore roundLock = new Semaphore(1); // released by whichever gRPC thread ends the call
   private final Set<String> seenUpdates = new HashSet<>();
@@ -120,7 +121,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     this.noise = noise;
     this.kernel = kernel;
     this.receipts = java.util.Objects.requireNonNull(receipts, "receipts");
-    this.optimizer = ServerOptimizer.of(policy.serverOptimizer(), policy.dimension());
+    this.optimizer = AggregationRules.installed().rule(policy.strategy().name())
+        .serverStep(policy.strategy(), policy.dimension());
     this.members = config.members().stream().map(EnclaveConfig.Member::id).collect(Collectors.toUnmodifiableSet());
     this.contributions = new ContributionVerifier(config, Clock.systemUTC());
     this.random = new SecureRandom();

@@ -31,7 +31,7 @@ class AggregationSessionTest {
 
   static AggregationPolicy policy(double bound, AggregationPolicy.CentralDp centralDp) {
     return new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, bound, 1, 2, centralDp,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        AggregationPolicy.FEDAVG);
   }
 
   static final class MemoryGuard implements AggregationSession.ReplayGuard {
@@ -239,21 +239,49 @@ class AggregationSessionTest {
     assertThat(mean[1]).isCloseTo((float) (c / 2), within(5e-3f));
   }
 
+  /**
+   * The coordinate-wise median needs every update of the round in the enclave: one hostile site's
+   * huge (in-bound) update moves the weighted mean but not the median; an invalid one is still rejected.
+   */
   @Test
-  void serverOptimizersFollowTheirUpdateRules() {
-    float[] x = {1f, -2f};
-    float[] d = {0.5f, 0.1f};
-    assertThat(ServerOptimizer.of(new AggregationPolicy.ServerOptimizerSpec("fedavg", 0.5, 0, 0, 0), 2).step(x, d))
-        .containsExactly(1.25f, -1.95f);
-    double b1 = 0.9;
-    double b2 = 0.99;
-    double tau = 1e-3;
-    float[] adam = ServerOptimizer.of(new AggregationPolicy.ServerOptimizerSpec("fedadam", 0.1, b1, b2, tau), 2).step(x, d);
-    double m = (1 - b1) * 0.5;
-    double v = b2 * tau * tau + (1 - b2) * 0.25;
-    assertThat(adam[0]).isCloseTo((float) (1 + 0.1 * m / (Math.sqrt(v) + tau)), within(1e-6f));
-    float[] yogi = ServerOptimizer.of(new AggregationPolicy.ServerOptimizerSpec("fedyogi", 0.1, b1, b2, tau), 2).step(x, d);
-    double vy = tau * tau - (1 - b2) * 0.25 * Math.signum(tau * tau - 0.25);
-    assertThat(yogi[0]).isCloseTo((float) (1 + 0.1 * m / (Math.sqrt(vy) + tau)), within(1e-6f));
+  void aRobustStrategyCombinesTheBufferedUpdatesInsideTheEnclave() throws Exception {
+    AggregationPolicy median = new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m", DIM, 1e9, 1, 2, null,
+        new org.cloister.aggregation.strategy.StrategySpec("median", java.util.Map.of("server_lr", 1.0)));
+    AggregationSession s = session(median, new ScalarKernel(), new MemoryGuard());
+    float[][] deltas = new float[5][];
+    for (int k = 0; k < 4; k++) {
+      deltas[k] = new float[DIM];
+      java.util.Arrays.fill(deltas[k], k + 1f);
+      offer(s, "site-" + (k + 1), 10 * (k + 1), seal("site-" + (k + 1), round, deltas[k]));
+    }
+    float[] hostile = new float[DIM];
+    java.util.Arrays.fill(hostile, 1e4f);
+    offer(s, "site-5", 1_000_000, seal("site-5", round, hostile));
+    assertThat(s.accepted()).hasSize(5);
+    float[] out = s.meanUpdate(null);
+    // median of {1, 2, 3, 4, 1e4} = 3 in every coordinate, whatever the example counts
+    for (float v : out) {
+      assertThat(v).isEqualTo(3f);
+    }
+    AggregationSession bad = session(median, new ScalarKernel(), new MemoryGuard());
+    float[] nan = new float[DIM];
+    nan[5] = Float.NaN;
+    offer(bad, "site-1", 1, seal("site-1", round, nan));
+    offer(bad, "site-2", 1, seal("site-2", round, deltas[0]));
+    assertThat(reason(bad, "site-1")).startsWith("not_finite");
+    assertThat(bad.meanUpdate(null)[0]).isEqualTo(1f);
+  }
+
+  @Test
+  void aRobustStrategyIsRefusedWithCentralDpOrWhenItsBufferCannotHoldACohort() {
+    org.cloister.aggregation.strategy.StrategySpec trimmed = new org.cloister.aggregation.strategy.StrategySpec(
+        "trimmed_mean", java.util.Map.of("trim", 0.1, "server_lr", 1.0));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m",
+        DIM, 1.0, 1, 2, new AggregationPolicy.CentralDp(1.0, 1.0, 4, 10, 1e-5), trimmed))
+        .hasMessageContaining("cannot be combined");
+    int huge = (int) (AggregationPolicy.ROBUST_BUFFER_BYTES / Float.BYTES / 2); // two updates fill the buffer
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new AggregationPolicy(AggregationPolicy.FORMAT, "study", "m",
+        huge, 1.0, 1, 3, null, trimmed)).hasMessageContaining("only 2 fit in 256 MiB, fewer than the 3");
+    assertThat(AggregationPolicy.robustCapacity(huge)).isEqualTo(2);
   }
 }

@@ -37,6 +37,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   private final List<SiteRoundRecord> records = new ArrayList<>();
   private volatile boolean stopped;
   private volatile boolean reconcileDue;
+  private String lastHandshakeFailure;
   private String siteId = "?";
 
   /**
@@ -206,6 +207,28 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     records.add(r);
   }
 
+  /**
+   * What a TLS handshake failure with the coordinator means, for the operator: the failure and where to look.
+   *
+   * @param failure the handshake failure ({@link org.cloister.protocol.tls.MutualTls#handshakeFailure})
+   */
+  public static String handshakeMessage(String failure) {
+    boolean serverUntrusted = failure.contains("certification path") || failure.contains("PKIX")
+        || failure.contains("No subject alternative") || failure.contains("hostname");
+    return "the TLS handshake with the coordinator failed: " + failure + (serverUntrusted
+        ? " (the coordinator's certificate is not from this kit's CA or does not name the address dialled:"
+            + " check 'coordinator' and 'tls.trust_root' in site.yaml)"
+        : " (the coordinator refused this site's certificate: expired, revoked or issued by another consortium's"
+            + " CA; the coordinator's log names the reason)");
+  }
+
+  /** The coordinator stayed unreachable or refused this site past the give-up time. */
+  public static final class GaveUp extends RuntimeException {
+    GaveUp(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   @FunctionalInterface
   private interface Call<T> {
     T run();
@@ -226,8 +249,25 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         Status.Code c = e.getStatus().getCode();
         boolean transientFailure = c == Status.Code.UNAVAILABLE || c == Status.Code.DEADLINE_EXCEEDED;
         long now = System.currentTimeMillis();
+        if (transientFailure && !stopped && now - started > options.giveUpAfter().toMillis()
+            && untilMillis == Long.MAX_VALUE) {
+          String handshake = org.cloister.protocol.tls.MutualTls.handshakeFailure(e);
+          throw new GaveUp("gave up on the coordinator after " + (now - started) / 1000 + " s of failed " + what
+              + " attempts: " + (handshake != null ? handshakeMessage(handshake) : e.getStatus().getCode()
+              + (e.getStatus().getDescription() == null ? "" : " " + e.getStatus().getDescription())), e);
+        }
         if (!transientFailure || stopped || now - started > options.giveUpAfter().toMillis() || now + backoff >= untilMillis) {
           throw e;
+        }
+        String handshake = org.cloister.protocol.tls.MutualTls.handshakeFailure(e);
+        if (handshake != null) {
+          if (!handshake.equals(lastHandshakeFailure)) {
+            log.warn("site {}: {}; retrying with backoff (at most {} s apart), giving up after {} s", siteId,
+                handshakeMessage(handshake), options.maxBackoff().toSeconds(), options.giveUpAfter().toSeconds());
+            lastHandshakeFailure = handshake;
+          }
+        } else {
+          lastHandshakeFailure = null;
         }
         log.info("site {}: {} failed ({}), retrying in {} ms", siteId, what, c, backoff);
         Thread.sleep(backoff);

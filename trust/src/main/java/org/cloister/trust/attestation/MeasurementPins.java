@@ -75,8 +75,21 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new java.io.IOException(file + " is not JSON: " + e.getOriginalMessage(), e);
     }
-    if (n == null || !FORMAT.equals(n.path("format").asText()) || !n.path("measurements").isObject()) {
+    if (n == null || !n.isObject()) {
       throw new java.io.IOException(file + " does not hold pinned measurements (format " + FORMAT + ")");
+    }
+    String format = n.path("format").asText("");
+    if (RETIRED_FORMAT.equals(format) || (format.isEmpty() && n.has("0"))) {
+      throw new java.io.IOException(file + " is in a retired expected-PCRs format ("
+          + (format.isEmpty() ? "a bare map of PCR indices" : format) + "); every party now reads " + FORMAT
+          + ": regenerate it with the current `cloister provision` (or `cloister infer deploy`)");
+    }
+    if (!FORMAT.equals(format)) {
+      throw new java.io.IOException(file + " does not hold pinned measurements: its format is "
+          + (format.isEmpty() ? "not given" : "'" + format + "'") + ", expected " + FORMAT);
+    }
+    if (!n.path("measurements").isObject()) {
+      throw new java.io.IOException(file + " has no 'measurements' object (format " + FORMAT + ")");
     }
     String accept = n.path("accept_tcb").asText("up-to-date");
     if (!accept.equals("up-to-date") && !accept.equals("out-of-date")) {
@@ -89,6 +102,33 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
     } catch (IllegalArgumentException e) {
       throw new java.io.IOException(file + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The expected-PCRs format files were written in before {@link #FORMAT}: refused by {@link #read}, by name. */
+  static final String RETIRED_FORMAT = "cloister-expected-pcrs/v1";
+
+  /**
+   * Nitro pins from PCR indices (PCR{@code i} becomes {@code pcr}{@code i}), as the simulated platform and
+   * Nitro measure: PCR0..2 required.
+   */
+  public static MeasurementPins nitro(Map<Integer, byte[]> pcrs) {
+    LinkedHashMap<String, byte[]> v = new LinkedHashMap<>();
+    new java.util.TreeMap<>(pcrs).forEach((i, value) -> v.put("pcr" + i, value));
+    return new MeasurementPins(TeePlatform.NITRO, v, false);
+  }
+
+  /**
+   * These Nitro pins by PCR index, as Nitro attestation documents carry them.
+   *
+   * @throws IllegalStateException when the pins are for another platform
+   */
+  public Map<Integer, byte[]> nitroPcrs() {
+    if (platform != TeePlatform.NITRO) {
+      throw new IllegalStateException("the pinned measurements are for " + platform.id() + ", not nitro PCRs");
+    }
+    java.util.TreeMap<Integer, byte[]> out = new java.util.TreeMap<>();
+    values.forEach((k, v) -> out.put(Integer.parseInt(k.substring(3)), v.clone()));
+    return out;
   }
 
   /** The measurements file for these pins. */

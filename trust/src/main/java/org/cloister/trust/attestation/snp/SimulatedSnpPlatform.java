@@ -70,6 +70,15 @@ public final class SimulatedSnpPlatform {
 
   /** A report signed by the VCEK binding {@code reportData} (64 bytes) for a guest measured {@code measurement}. */
   public byte[] report(byte[] reportData, byte[] measurement, long policy) throws java.security.GeneralSecurityException {
+    return report(reportData, measurement, policy, new byte[32]);
+  }
+
+  /** Same, for a guest the host launched with {@code hostData} (32 bytes). */
+  public byte[] report(byte[] reportData, byte[] measurement, long policy, byte[] hostData)
+      throws java.security.GeneralSecurityException {
+    if (hostData.length != 32) {
+      throw new IllegalArgumentException("host_data is 32 bytes, got " + hostData.length);
+    }
     ByteBuffer b = ByteBuffer.allocate(SnpReport.SIZE).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(0x00, 3);
     b.putLong(0x08, policy);
@@ -77,6 +86,7 @@ public final class SimulatedSnpPlatform {
     b.putInt(0x48, 0);
     b.put(0x50, reportData);
     b.put(0x90, measurement);
+    b.put(0xC0, hostData);
     long tcb = 1L | (2L << 8) | (3L << 16) | (4L << 24) | (0x48L << 56);
     b.putLong(0x38, tcb);
     b.putLong(0x180, tcb);

@@ -55,6 +55,27 @@ public final class SnpVerifier implements EvidenceVerifier {
     this.arks = Map.copyOf(arks);
   }
 
+  /** The {@code host_data} of {@code report}, read without verification (see {@code LaunchConfiguration}). */
+  public static byte[] hostData(byte[] report) throws AttestationException {
+    return SnpReport.parse(report).hostData();
+  }
+
+  /**
+   * DEVELOPMENT ONLY: a verifier anchored in the root of {@link SimulatedSnpPlatform} (its ARK-Turin) instead of
+   * AMD's, for a party whose enclave runs on that test double. Its reports prove nothing about isolation.
+   *
+   * @throws IllegalArgumentException when {@code ark} is one of AMD's pinned roots (use {@link #SnpVerifier()})
+   */
+  public static SnpVerifier development(X509Certificate ark) {
+    for (AmdProduct p : AmdProduct.values()) {
+      if (p.ark().equals(ark)) {
+        throw new IllegalArgumentException("the development root given is AMD's " + p.displayName()
+            + " ARK: use the pinned roots");
+      }
+    }
+    return new SnpVerifier(Map.of(AmdProduct.TURIN, ark));
+  }
+
   private static Map<AmdProduct, X509Certificate> pinned() {
     Map<AmdProduct, X509Certificate> m = new java.util.EnumMap<>(AmdProduct.class);
     for (AmdProduct p : AmdProduct.values()) {

@@ -1,4 +1,4 @@
-package org.cloister.enclave.bench;
+package org.cloister.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -35,7 +35,7 @@ import org.cloister.trust.hpke.HpkeKeyPair;
  * the updates is not timed. Prints JSON.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -Xmx2g -cp ENCLAVE_IMAGE.jar org.cloister.enclave.bench.AggregationBenchmark
+ * java --add-modules jdk.incubator.vector -Xmx2g -cp ENCLAVE_IMAGE.jar:benchmarks.jar org.cloister.bench.AggregationBenchmark
  *     --sites 100 --params 1000000 [--repeat 5]
  * </pre>
  */
@@ -71,7 +71,7 @@ public final class AggregationBenchmark {
     HpkeKeyPair enclave = new Hpke().generateKeyPair();
     FastHpke hpke = new FastHpke();
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "bench", "bench", params, 1e6, 1, 2, null,
-        AggregationPolicy.ServerOptimizerSpec.fedAvg());
+        AggregationPolicy.FEDAVG);
     Set<String> members = new java.util.HashSet<>();
     for (int s = 0; s < sites; s++) {
       members.add("site-" + s);
@@ -198,7 +198,7 @@ public final class AggregationBenchmark {
       byte[] nonce = randomBytes(random, 12);
       byte[] ct = AesGcm.sealStream(k.getEncoded(), nonce, new byte[0], pt);
       AggregationPolicy p = new AggregationPolicy(AggregationPolicy.FORMAT, "w", "w", dim, 1e6, 1, 2, null,
-          AggregationPolicy.ServerOptimizerSpec.fedAvg());
+          AggregationPolicy.FEDAVG);
       AggregationSession.RoundContext round = new AggregationSession.RoundContext("w", 1, "w", 1);
       byte[][] sealed = new byte[5][];
       for (int j = 0; j < 5; j++) {

@@ -1,4 +1,4 @@
-package org.cloister.dp.bench;
+package org.cloister.bench;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -28,7 +28,11 @@ import org.cloister.dp.noise.SecureGaussianNoise;
  *       (absolute target 5 ms), PLD on the same mechanism is reported for contrast;</li>
  *   <li>PLD epsilon for q 0.01, sigma 1, 10^4 steps, delta 1e-5, with the grid points held and
  *       bytes allocated per run; baseline: RDP on the same event;</li>
- *   <li>our FFT squaring vs commons-math3's FastFourierTransformer on the same real data;</li>
+ *   <li>FFT squaring of real data: ours (real input packed into a half-length complex FFT) against
+ *       JTransforms' {@code DoubleFFT_1D.realForward}/{@code realInverse} (the same real-input packing,
+ *       same transform length, one thread), both checked to give the same result, at 2^18 values and
+ *       at the PLD accountant's grid size; plus commons-math3's full-length complex FFT for contrast
+ *       (it has no real-input transform);</li>
  *   <li>secure Gaussian noise, coordinates per second on one thread; baseline:
  *       java.util.Random.nextGaussian.</li>
  * </ol>
@@ -46,7 +50,8 @@ public final class AccountingBenchmark {
       Timing rdpEpsilon100kSteps, double rdpEpsilon, double rdpOptimalOrder,
       Timing pldEpsilon10kSteps, double pldEpsilon, long pldGridPoints, double pldAllocatedMbPerRun,
       double pldTruncationDelta, Timing rdpSameEvent10kSteps, double rdpEpsilon10kSteps,
-      int fftLength, Timing fftSquare, Timing commonsMathFft,
+      int fftLength, Timing fftSquare, Timing commonsMathFft, Timing jtransformsFft,
+      int pldFftLength, Timing fftSquarePld, Timing jtransformsFftPld, double fftMaxAbsDifference,
       int noiseCoordinates, Timing secureNoise, double secureNoiseCoordinatesPerSecond,
       Timing randomNextGaussian, double randomNextGaussianCoordinatesPerSecond) {
   }
@@ -105,6 +110,18 @@ public final class AccountingBenchmark {
     }
     FftConvolver fft = new FftConvolver();
     Timing ours = time(warmups + 2, runs, () -> fft.square(data)[7]);
+    JTransformsSquare jt = new JTransformsSquare(fftLength);
+    Timing jtransforms = time(warmups + 2, runs, () -> jt.square(data)[7]);
+    double maxDiff = maxAbsDifference(fft.square(data), jt.square(data));
+    int pldLength = (int) Math.min(Integer.MAX_VALUE / 4, pldResult[0].gridPoints());
+    double[] pldData = Arrays.copyOf(data, pldLength);
+    for (int i = fftLength; i < pldLength; i++) {
+      pldData[i] = random.nextDouble();
+    }
+    Timing oursPld = time(warmups + 2, runs, () -> fft.square(pldData)[7]);
+    JTransformsSquare jtPld = new JTransformsSquare(pldLength);
+    Timing jtransformsPld = time(warmups + 2, runs, () -> jtPld.square(pldData)[7]);
+    maxDiff = Math.max(maxDiff, maxAbsDifference(fft.square(pldData), jtPld.square(pldData)));
     double[][] complex = new double[2][2 * fftLength];
     Timing commons = time(warmups + 2, runs, () -> {
       Arrays.fill(complex[0], 0);
@@ -140,9 +157,23 @@ public final class AccountingBenchmark {
         rdp, rdpResult[0].epsilon(), rdpResult[0].optimalOrder(),
         pld, eps[0], pldResult[0].gridPoints(), allocatedMb, pldResult[0].truncationDelta(),
         rdpSame, rdpEps[0],
-        fftLength, ours, commons,
+        fftLength, ours, commons, jtransforms, pldLength, oursPld, jtransformsPld, maxDiff,
         coordinates, secure, coordinates / (secure.wallMedianMs() / 1e3),
         javaRandom, coordinates / (javaRandom.wallMedianMs() / 1e3));
+  }
+
+  /** Largest |a[i] - b[i]| relative to the largest |a[i]| (the two FFTs must agree for the comparison to mean anything). */
+  private static double maxAbsDifference(double[] a, double[] b) {
+    if (a.length != b.length) {
+      throw new IllegalStateException("FFT results of different lengths: " + a.length + " vs " + b.length);
+    }
+    double scale = 0;
+    double diff = 0;
+    for (int i = 0; i < a.length; i++) {
+      scale = Math.max(scale, Math.abs(a[i]));
+      diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    }
+    return diff / scale;
   }
 
   private static Timing time(int warmups, int runs, DoubleSupplier body) {

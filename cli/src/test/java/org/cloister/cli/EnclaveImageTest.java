@@ -1,0 +1,123 @@
+package org.cloister.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import org.cloister.enclave.AggregationPolicy;
+import org.cloister.enclave.runtime.ImageInventory;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The secure aggregator's image as built (the jar whose SHA-384 is PCR0): only what runs inside,
+ * fixed entry times, a bill of materials inside, and {@code cloister enclave measure} reporting it.
+ * Needs the image ({@code ./mvnw -pl cli -am package -DskipTests}, or {@code verify}); two clean
+ * builds from different paths giving the same bytes is {@link EnclaveImageReproducibilityTest} (slow).
+ */
+class EnclaveImageTest {
+  /** Today's (issue 16) image: 17,873 classes; the target is at most a quarter; this bound catches regressions. */
+  static final int MAX_CLASSES = 6_400;
+
+  static Path image;
+
+  @BeforeAll
+  static void locate() {
+    String p = System.getProperty("cloister.enclave.image");
+    assertThat(p).as("system property cloister.enclave.image (set by the cli pom)").isNotBlank();
+    image = Path.of(p);
+    assertThat(image).as("the enclave image: build it with ./mvnw -pl cli -am package -DskipTests").isRegularFile();
+  }
+
+  private static List<String> names() throws Exception {
+    List<String> out = new ArrayList<>();
+    try (ZipFile z = new ZipFile(image.toFile())) {
+      Collections.list(z.entries()).forEach(e -> out.add(e.getName()));
+    }
+    return out;
+  }
+
+  @Test
+  void holdsNoBenchmarksNoCommonsMathNoUnusedBouncyCastleAndNoHostCode() throws Exception {
+    List<String> names = names();
+    assertThat(names).contains("org/cloister/enclave/EnclaveMain.class",
+        "org/cloister/enclave/aggregation/AggregationSession.class");
+    assertThat(names).noneMatch(n -> n.startsWith("org/cloister/bench/") || n.contains("/bench/"))
+        .noneMatch(n -> n.startsWith("org/apache/commons/math3/"))
+        .noneMatch(n -> n.startsWith("org/bouncycastle/pqc/") && !n.endsWith("/") || n.startsWith("org/bouncycastle/jcajce/provider/symmetric/")
+            || n.equals("org/bouncycastle/jce/provider/BouncyCastleProvider.class"))
+        .noneMatch(n -> n.startsWith("META-INF/versions/") && n.contains("/org/bouncycastle/"))
+        .noneMatch(n -> n.startsWith("org/cloister/coordinator/") || n.startsWith("org/cloister/site/")
+            || n.startsWith("org/cloister/cli/") || n.startsWith("org/cloister/simulations/")
+            || n.startsWith("org/deeplearning4j/") || n.startsWith("org/nd4j/"));
+    long classes = names.stream().filter(n -> n.endsWith(".class")).count();
+    assertThat(classes).as("classes in the image").isBetween(1_000L, (long) MAX_CLASSES);
+  }
+
+  @Test
+  void noEntryCarriesTheTimeOfTheBuild() throws Exception {
+    // our entries get project.build.outputTimestamp (root pom); shaded dependencies keep the times inside their
+    // released jars. Either way nothing depends on when or where the image was built.
+    LocalDateTime fixed = LocalDateTime.of(2024, 1, 1, 0, 0);
+    LocalDateTime builtAfter = LocalDateTime.ofInstant(Files.getLastModifiedTime(image).toInstant(),
+        java.time.ZoneId.systemDefault()).minusDays(1);
+    try (ZipFile z = new ZipFile(image.toFile())) {
+      for (ZipEntry e : Collections.list(z.entries())) {
+        String n = e.getName();
+        if (n.startsWith("org/cloister/") || n.equals("META-INF/MANIFEST.MF")) {
+          assertThat(e.getTimeLocal()).as(n).isEqualTo(fixed);
+        } else {
+          assertThat(e.getTimeLocal()).as(n).isBefore(builtAfter);
+        }
+      }
+    }
+  }
+
+  @Test
+  void carriesItsBillOfMaterialsWithVersionsAndNothingTestScoped() throws Exception {
+    ImageInventory inv = ImageInventory.of(image);
+    assertThat(inv.thirdParty()).as("META-INF/sbom/bom.json in the image").isPresent();
+    List<String> artifacts = inv.thirdParty().get().stream().map(Object::toString).toList();
+    assertThat(artifacts).contains("org.bouncycastle:bcprov-jdk18on:1.78.1", "io.grpc:grpc-netty-shaded:1.68.1",
+        "com.fasterxml.jackson.core:jackson-databind:2.17.2");
+    assertThat(artifacts).noneMatch(a -> a.startsWith("org.cloister:"))
+        .noneMatch(a -> a.contains("commons-math3") || a.contains("junit") || a.contains("assertj")
+            || a.contains("deeplearning4j") || a.contains("jmh"));
+  }
+
+  @Test
+  void enclaveMeasureReportsSizeClassesAndThirdPartyArtifacts(@TempDir Path dir) throws Exception {
+    Path policy = dir.resolve("policy.json");
+    Files.write(policy, new AggregationPolicy(AggregationPolicy.FORMAT, "s", "m", 10, 1.0, 1, 2, null,
+        AggregationPolicy.FEDAVG).toJson());
+    Path config = dir.resolve("config.json");
+    Files.writeString(config, """
+        {"format":"cloister-enclave-config/v2","module_id":"m",
+         "members":[{"id":"site-1","role":"site","sealing_public_key":"%s"}],
+         "consortium_ca_pem":"-----BEGIN CERTIFICATE-----\\nx\\n-----END CERTIFICATE-----",
+         "key_broker":{"key_id":"k","ca_certificate_pem":"-----BEGIN CERTIFICATE-----\\nx\\n-----END CERTIFICATE-----","server_name":"b"}}
+        """.formatted("ab".repeat(32)));
+    CloisterCommandTest.Run r = CloisterCommandTest.run("enclave", "measure", "--image", image.toString(), "--config",
+        config.toString(), "--policy", policy.toString(), "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode img = new ObjectMapper().readTree(r.out()).get("image");
+    long classes = names().stream().filter(n -> n.endsWith(".class")).count();
+    assertThat(img.get("classes").asLong()).isEqualTo(classes);
+    assertThat(img.get("size_bytes").asLong()).isEqualTo(Files.size(image));
+    assertThat(img.get("third_party").toString()).contains("org.bouncycastle:bcprov-jdk18on:1.78.1");
+
+    CloisterCommandTest.Run text = CloisterCommandTest.run("enclave", "measure", "--image", image.toString(), "--config",
+        config.toString(), "--policy", policy.toString());
+    assertThat(text.out()).contains("image " + Files.size(image) + " bytes, " + classes + " classes")
+        .contains("  io.grpc:grpc-netty-shaded:1.68.1");
+  }
+}
