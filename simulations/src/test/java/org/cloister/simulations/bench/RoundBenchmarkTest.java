@@ -35,6 +35,12 @@ class RoundBenchmarkTest {
         assertThat(x.get("site_seal_max_ms")).isNotNull();
       });
     }
+    // the transport-only baseline of the same run (issue 17): the wire without Cloister logic
+    Map<String, Object> t = (Map<String, Object>) r.get("transport");
+    assertThat(t).containsEntry("mode", "transport");
+    assertThat((Double) ((Map<String, Object>) t.get("round_ms")).get("median")).isPositive();
+    assertThat((Double) r.get("plaintext_over_transport")).isPositive();
+    assertThat(r).containsEntry("target_ratio_secure_plaintext", 1.25).containsEntry("target_plaintext_over_transport", 1.3);
     assertThat(progress).anyMatch(l -> l.startsWith("secure: round 3"));
   }
 
