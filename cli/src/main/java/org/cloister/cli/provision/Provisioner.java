@@ -306,7 +306,7 @@ public final class Provisioner {
           + ": leave it out, provision computes it");
     }
     values.put(name, digest);
-    return new MeasurementPins(pins.platform(), values, pins.acceptOutOfDateTcb());
+    return new MeasurementPins(pins.platform(), values, pins.acceptOutOfDateTcb(), pins.tcbFloor());
   }
 
   /** The site.yaml lines pinning the enclave (indented for the enclave: section). */

@@ -290,7 +290,13 @@ public final class RoundEngine implements Runnable {
       ledger = SpendVerifier.verifySigned(siteId, certificate, env.getSpend(), config.studyId());
     }
     if (open != null && open.roundId.equals(env.getRoundId()) && open.received.containsKey(siteId)) {
-      // the same update again: its spend is on record already, with the first update's status
+      if (open.received.get(siteId).envelope().equals(env)) {
+        // idempotent: the site retried an update whose answer it lost (round id, site and bytes are its
+        // key); acknowledged again, stored and counted once, its spend recorded once
+        log.info("round {}: identical resubmission from {} acknowledged (counted once)", open.round, siteId);
+        return;
+      }
+      // another update for the same round: its spend is on record already, with the first update's status
       throw new RequestRejectedException(ALREADY_EXISTS, "replayed", "site " + siteId + " already submitted an update for round " + open.round);
     }
     try {
@@ -611,10 +617,10 @@ public final class RoundEngine implements Runnable {
       }
       Map<String, String> excluded = new TreeMap<>();
       if (budgetGuard != null) {
-        Map<String, Long> examples = siteExamples();
-        for (String site : eligible) {
-          budgetGuard.refusal(site, examples.get(site), config.training()).ifPresent(why -> excluded.put(site, why));
-        }
+        Map<String, Long> all = siteExamples();
+        Map<String, Long> examples = new LinkedHashMap<>();
+        eligible.forEach(site -> examples.put(site, all.get(site)));
+        excluded.putAll(budgetGuard.refusals(examples, config.training())); // the ledger read once per round
         eligible = eligible.stream().filter(s -> !excluded.containsKey(s)).toList();
         if (!excluded.isEmpty()) {
           log.info("round {}: {} site(s) not asked: {}", round, excluded.size(), excluded);
