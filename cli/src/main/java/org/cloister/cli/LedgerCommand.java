@@ -87,7 +87,7 @@ final class LedgerCommand implements Runnable {
             result.put(s, Map.of("valid", r.valid(), "entries", r.entries(), "head_hash", r.headHash(), "problems", r.problems()));
           } else {
             out.printf("study %s: %d entries, head %s: %s%n", s, r.entries(), r.headHash(), r.valid() ? "valid" : "INVALID");
-            r.problems().forEach(p -> out.println("  " + p));
+            collapsed(r.problems()).forEach(p -> out.println("  " + p));
           }
         }
       }
@@ -131,5 +131,35 @@ final class LedgerCommand implements Runnable {
       }
       return problems;
     }
+  }
+
+  /** At most this many problems with the same reason are printed; the rest are counted (all are in --json). */
+  static final int SAME_PROBLEM_SHOWN = 3;
+
+  /**
+   * The problems as printed: the same reason on many entries (e.g. every signature under a wrong CA) is shown
+   * for the first {@value #SAME_PROBLEM_SHOWN} entries, then one line counting the rest.
+   */
+  static List<String> collapsed(List<String> problems) {
+    Map<String, Integer> seen = new LinkedHashMap<>();
+    Map<String, Integer> hidden = new LinkedHashMap<>();
+    Map<String, String> example = new LinkedHashMap<>();
+    List<String> out = new java.util.ArrayList<>();
+    for (String p : problems) {
+      java.util.regex.Matcher m = java.util.regex.Pattern
+          .compile("^(entry \\d+ \\([^)]*\\)|checkpoint after round record \\d+): (.*)$").matcher(p);
+      // the same reason up to times and numbers (signing times, serials differ from entry to entry)
+      String reason = m.matches() ? (m.group(1).startsWith("entry") ? "entry: " : "checkpoint: ")
+          + m.group(2).replaceAll("\\d{4}-\\d\\d-\\d\\dT\\S+", "<time>").replaceAll("\\d+", "#") : null;
+      if (reason == null || seen.merge(reason, 1, Integer::sum) <= SAME_PROBLEM_SHOWN) {
+        out.add(p);
+      } else {
+        hidden.merge(reason, 1, Integer::sum);
+        example.putIfAbsent(reason, m.group(2));
+      }
+    }
+    hidden.forEach((reason, n) -> out.add("... and " + n + " more " + (reason.startsWith("entry: ") ? "entries" : "checkpoints")
+        + " with the same problem: " + example.get(reason) + " (all listed with --json)"));
+    return out;
   }
 }
