@@ -82,6 +82,11 @@ class DeployComposeTest {
       Path config = kitFile(site, cmd.get(cmd.indexOf("--config") + 1));
       assertThat(config).isRegularFile();
       String yaml = Files.readString(config);
+      // the kit's file is YAML whose enclave: block holds the pins (a mis-indented block fails at start)
+      Map<String, Object> parsed = new Yaml().load(yaml);
+      @SuppressWarnings("unchecked")
+      Map<String, Object> enclave = (Map<String, Object>) parsed.get("enclave");
+      assertThat(enclave).as("%s enclave:", site).containsKeys("expected_pcrs", "attestation_root", "sealing_key");
       assertThat(yaml).contains("coordinator: " + spec.coordinatorHost() + ":" + spec.coordinatorPort());
       assertThat(yaml).contains("metrics: 127.0.0.1:0"); // what prepare-kits.sh rewrites
     }
