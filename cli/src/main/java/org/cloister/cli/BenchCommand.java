@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         BenchAggregateCommand.class,
         BenchRoundCommand.class,
         BenchInferCommand.class,
+        BenchSimulateCommand.class,
     })
 final class BenchCommand implements Runnable {
   @CommandLine.Spec

@@ -3,6 +3,7 @@ package org.cloister.coordinator.budget;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -55,27 +56,36 @@ public final class BudgetGuard {
    * here; the site's own guard, which always knows it, still counts every study.
    */
   public List<DpEvent> spent(String siteId) {
-    List<DpEvent> out = new ArrayList<>();
-    String dataset = "";
+    return spent(java.util.Set.of(siteId)).getOrDefault(siteId, List.of());
+  }
+
+  /**
+   * {@link #spent(String)} for many sites, reading the ledger once (a study with thousands of sites
+   * checks all of them before every round).
+   */
+  public Map<String, List<DpEvent>> spent(java.util.Set<String> siteIds) {
+    Map<String, List<DpEvent>> out = new java.util.HashMap<>();
+    Map<String, String> datasets = new java.util.HashMap<>();
     for (StudyStore.LedgerEntry e : store.ledger(studyId)) {
-      if (e.partyId().equals(siteId)) {
+      if (siteIds.contains(e.partyId())) {
         PrivacySpend p = parse(e);
-        out.add(event(p));
+        out.computeIfAbsent(e.partyId(), k -> new ArrayList<>()).add(event(p));
         if (!p.getDatasetId().isEmpty()) {
-          dataset = p.getDatasetId();
+          datasets.put(e.partyId(), p.getDatasetId());
         }
       }
     }
-    if (!dataset.isEmpty()) {
+    if (!datasets.isEmpty()) {
       for (String other : store.studies()) {
         if (other.equals(studyId)) {
           continue;
         }
         for (StudyStore.LedgerEntry e : store.ledger(other)) {
-          if (e.partyId().equals(siteId)) {
+          String dataset = datasets.get(e.partyId());
+          if (dataset != null) {
             PrivacySpend p = parse(e);
             if (p.getDatasetId().equals(dataset)) {
-              out.add(event(p));
+              out.computeIfAbsent(e.partyId(), k -> new ArrayList<>()).add(event(p));
             }
           }
         }
@@ -118,7 +128,19 @@ public final class BudgetGuard {
 
   /** Why {@code siteId} may not take part in the next round, or empty when it may. */
   public Optional<String> refusal(String siteId, long examples, TrainingConfig cfg) {
-    List<DpEvent> events = new ArrayList<>(spent(siteId));
+    return refusal(siteId, examples, cfg, spent(siteId));
+  }
+
+  /** {@link #refusal} for every site in {@code examples} (site to its example count), the ledger read once. */
+  public Map<String, String> refusals(Map<String, Long> examples, TrainingConfig cfg) {
+    Map<String, List<DpEvent>> spent = spent(examples.keySet());
+    Map<String, String> out = new java.util.TreeMap<>();
+    examples.forEach((site, n) -> refusal(site, n, cfg, spent.getOrDefault(site, List.of())).ifPresent(why -> out.put(site, why)));
+    return out;
+  }
+
+  private Optional<String> refusal(String siteId, long examples, TrainingConfig cfg, List<DpEvent> spent) {
+    List<DpEvent> events = new ArrayList<>(spent);
     events.add(plannedEvent(cfg, examples));
     double projected = epsilon(siteId, events);
     PrivacyBudgets.Ceiling c = budgets.ceilingOf(siteId);

@@ -224,13 +224,53 @@ public final class RdpAccountant implements PrivacyAccountant {
         return;
       }
       double sigma = precision == Double.POSITIVE_INFINITY ? 0 : 1 / Math.sqrt(precision);
+      double[] curve = subsampledGaussianCurve(q, sigma);
       for (int i = 0; i < orders.length; i++) {
-        out[i] += weight * RdpMechanisms.subsampledGaussian(q, sigma, orders[i]);
+        out[i] += weight * curve[i];
       }
     } else {
       throw new UnsupportedEventException(NAME, event);
     }
   }
+
+  /** A (q, sigma) pair over a set of orders; the orders array is compared by content. */
+  private record CurveKey(double q, double sigma, List<Double> orders) {
+  }
+
+  /**
+   * Memo of the subsampled Gaussian's RDP curves: a pure function of (q, sigma, orders), the same
+   * bits whether computed or remembered. Thousands of sites of one study share a handful of
+   * (q, sigma) pairs, and every site's guard, the coordinator's budget check and the final report
+   * recompose the same events each round. Bounded: cleared when it holds {@value #CURVE_MEMO} curves.
+   */
+  private static final java.util.concurrent.ConcurrentHashMap<CurveKey, double[]> CURVES =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int CURVE_MEMO = 4096;
+
+  private double[] subsampledGaussianCurve(double q, double sigma) {
+    CurveKey key = new CurveKey(q, sigma, orderList());
+    double[] curve = CURVES.get(key);
+    if (curve == null) {
+      curve = new double[orders.length];
+      for (int i = 0; i < orders.length; i++) {
+        curve[i] = RdpMechanisms.subsampledGaussian(q, sigma, orders[i]);
+      }
+      if (CURVES.size() >= CURVE_MEMO) {
+        CURVES.clear();
+      }
+      CURVES.put(key, curve);
+    }
+    return curve;
+  }
+
+  private List<Double> orderList() {
+    if (orderList == null) {
+      orderList = Arrays.stream(orders).boxed().toList();
+    }
+    return orderList;
+  }
+
+  private List<Double> orderList;
 
   private static double[] defaultOrderArray() {
     double[] a = new double[99 + 53 + 4];

@@ -304,4 +304,23 @@ class RdpAccountantTest {
     o[n] = 512;
     return o;
   }
+
+  @Test
+  void aRememberedSubsampledGaussianCurveIsBitForBitTheComputedOne() {
+    double q = 0.123456789;
+    // the accountant works from the event's precision 1/sigma^2, as it composes Gaussians
+    double sigma = 1 / Math.sqrt(org.cloister.dp.accounting.GaussianPrecision.of(new GaussianEvent(1.3579)));
+    for (double[] orders : new double[][] {new RdpAccountant().orders(), {1.5, 2, 7.25, 64}}) {
+      double[] first = new RdpAccountant(orders).compose(new PoissonSampledEvent(q, new GaussianEvent(1.3579))).rdp();
+      double[] again = new RdpAccountant(orders).compose(new PoissonSampledEvent(q, new GaussianEvent(1.3579))).rdp();
+      for (int i = 0; i < orders.length; i++) {
+        double direct = RdpMechanisms.subsampledGaussian(q, sigma, orders[i]);
+        assertThat(first[i]).isEqualTo(direct);
+        assertThat(again[i]).isEqualTo(direct);
+      }
+    }
+    // another order set with the same (q, sigma) gets its own curve
+    assertThat(new RdpAccountant(2, 3).compose(new PoissonSampledEvent(q, new GaussianEvent(1.3579))).rdp())
+        .containsExactly(RdpMechanisms.subsampledGaussian(q, sigma, 2), RdpMechanisms.subsampledGaussian(q, sigma, 3));
+  }
 }
