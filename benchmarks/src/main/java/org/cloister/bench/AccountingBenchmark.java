@@ -213,9 +213,9 @@ public final class AccountingBenchmark {
   }
 
   private static double median(List<Double> values) {
-    double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    return v.length % 2 == 1 ? v[v.length / 2] : 0.5 * (v[v.length / 2 - 1] + v[v.length / 2]);
+    return Percentiles.median(values);
   }
+
 
   private static double min(List<Double> values) {
     return values.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
