@@ -117,7 +117,8 @@ class ChaosTest {
     int performed = 0;
     awaitLine(dir.resolve("coord-0.log"), "coordinator: study", 300);
     for (int c = 0; c < cycles; c++) {
-      Thread.sleep(1000 + random.nextInt(12000)); // a random point in the study's life
+      // a random point in the study's life: up to about two rounds on a loaded 2-core machine
+      Thread.sleep(Long.getLong("cloister.chaos.min_ms", 5000) + random.nextInt(Integer.getInteger("cloister.chaos.spread_ms", 30000)));
       if (!coordinator.isAlive()) {
         notes.add("cycle " + c + ": coordinator had exited (" + coordinator.exitValue() + ")");
         if (finished(dir)) {

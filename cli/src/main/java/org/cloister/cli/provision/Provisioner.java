@@ -247,7 +247,7 @@ public final class Provisioner {
             sealing_key: sealing.key   # this site's key for the global models sealed to it (never leaves this folder)
           """.formatted(site, spec.name(), spec.coordinatorHost(), spec.coordinatorPort(), study.id(),
           String.join(", ", java.util.stream.IntStream.range(0, study.classes()).mapToObj(Integer::toString).toList()),
-          siteEnclavePins(real)));
+          siteEnclavePins(real).indent(2).stripTrailing()));  // under enclave:, two spaces in
       written.add(dir);
     }
     for (String observer : spec.observers()) {

@@ -82,6 +82,11 @@ class DeployComposeTest {
       Path config = kitFile(site, cmd.get(cmd.indexOf("--config") + 1));
       assertThat(config).isRegularFile();
       String yaml = Files.readString(config);
+      // the kit's file is YAML whose enclave: block holds the pins (a mis-indented block fails at start)
+      Map<String, Object> parsed = new Yaml().load(yaml);
+      @SuppressWarnings("unchecked")
+      Map<String, Object> enclave = (Map<String, Object>) parsed.get("enclave");
+      assertThat(enclave).as("%s enclave:", site).containsKeys("expected_pcrs", "attestation_root", "sealing_key");
       assertThat(yaml).contains("coordinator: " + spec.coordinatorHost() + ":" + spec.coordinatorPort());
       assertThat(yaml).contains("metrics: 127.0.0.1:0"); // what prepare-kits.sh rewrites
     }
@@ -153,7 +158,7 @@ class DeployComposeTest {
   }
 
   @Test
-  void everyKitIsMountedByAServiceExceptTheOfflineCa() throws Exception {
+  void everyKitIsMountedByAServiceExceptTheOfflineCaAndTheOperatorsCredential() throws Exception {
     Set<String> mounted = new TreeSet<>();
     for (String s : services.keySet()) {
       list(services.get(s), "volumes").stream().filter(v -> v.startsWith("./kits/"))
@@ -161,12 +166,13 @@ class DeployComposeTest {
     }
     Set<String> parties = new TreeSet<>();
     try (var dirs = Files.list(kits)) {
-      dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).filter(n -> !n.equals("ca")).forEach(parties::add);
+      dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).filter(n -> !n.equals("ca") && !n.equals(Provisioner.OPERATOR))
+          .forEach(parties::add); // the offline CA and the operator's client credential are no service's
     }
     for (String party : parties) {
       assertThat(mounted.stream().anyMatch(m -> m.equals(party) || m.startsWith(party + "/"))).as("kit %s", party).isTrue();
     }
-    assertThat(mounted).doesNotContain("ca");
+    assertThat(mounted).doesNotContain("ca", Provisioner.OPERATOR);
   }
 
   @Test

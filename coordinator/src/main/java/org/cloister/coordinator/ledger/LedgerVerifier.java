@@ -141,7 +141,9 @@ public final class LedgerVerifier {
       if (!Arrays.equals(e.previousHash(), prev)) {
         problems.add(at + "does not link to the entry before it (chain broken)");
       }
-      byte[] hash = LedgerChain.link(e.previousHash(), e.spend(), e.signature());
+      // a stored previous hash of another length (an edited row) is a finding, not a crash (LedgerVerifierFuzzTest)
+      byte[] hash = e.previousHash().length == LedgerChain.GENESIS.length
+          ? LedgerChain.link(e.previousHash(), e.spend(), e.signature()) : null;
       if (!Arrays.equals(hash, e.hash())) {
         problems.add(at + "stored hash does not match its content (entry edited)");
       }

@@ -1,5 +1,7 @@
 package org.cloister.coordinator.ledger;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.security.SecureRandom;
@@ -16,6 +18,7 @@ import org.cloister.trust.ledger.SpendSignatures;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
 import org.cloister.trust.pki.IssuedCertificate;
+import org.junit.jupiter.api.Test;
 
 /**
  * Ledger rows are what a hostile database operator controls: whatever the stored spend bytes,
@@ -57,6 +60,18 @@ class LedgerVerifierFuzzTest {
       out[d.consumeInt(0, out.length - 1)] = d.consumeByte();
     }
     return out;
+  }
+
+  /** Found by this fuzzer: an edited row whose previous hash is not 32 bytes made ledger verify throw. */
+  @Test
+  void aPreviousHashOfAnotherLengthIsReportedNotThrown() {
+    List<LedgerEntry> rows = new ArrayList<>(VALID);
+    LedgerEntry e = rows.get(1);
+    rows.set(1, new LedgerEntry(e.seq(), e.partyId(), e.round(), e.roundId(), e.spend(), e.signature(),
+        e.signerCertificate(), new byte[0], e.hash()));
+    LedgerVerifier.Report report = VERIFIER.verify(rows);
+    assertThat(report.valid()).isFalse();
+    assertThat(report.problems()).anyMatch(p -> p.startsWith("entry 2 (site-1, round 2): does not link"));
   }
 
   @FuzzTest(maxDuration = "10m", maxExecutions = 100_000)

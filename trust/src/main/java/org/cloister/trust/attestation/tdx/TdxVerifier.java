@@ -530,7 +530,13 @@ public final class TdxVerifier implements EvidenceVerifier {
   }
 
   private static String cn(X500Principal principal) {
-    RDN[] rdns = X500Name.getInstance(principal.getEncoded()).getRDNs(BCStyle.CN);
-    return rdns.length == 0 ? principal.getName() : IETFUtils.valueToString(rdns[0].getFirst().getValue());
+    try {
+      RDN[] rdns = X500Name.getInstance(principal.getEncoded()).getRDNs(BCStyle.CN);
+      return rdns.length == 0 ? principal.getName() : IETFUtils.valueToString(rdns[0].getFirst().getValue());
+    } catch (RuntimeException e) {
+      // a name from the quote's chain that BouncyCastle cannot render (e.g. invalid UTF-8, found by
+      // TdxEvidenceFuzzTest): only used in messages, so show the JDK's rendering instead
+      return principal.getName();
+    }
   }
 }
