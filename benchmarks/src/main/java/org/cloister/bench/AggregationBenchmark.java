@@ -250,10 +250,9 @@ public final class AggregationBenchmark {
   }
 
   private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    return Percentiles.median(v);
   }
+
 
   private static double round1(double v) {
     return Math.round(v * 10) / 10.0;

@@ -311,9 +311,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   }
 
   private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    return org.cloister.bench.Percentiles.median(v);
   }
 
   private static double round(double v) {

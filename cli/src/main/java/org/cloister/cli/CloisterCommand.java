@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
         ProvisionCommand.class,
         ServiceCommands.CoordinatorCommand.class,
         ServiceCommands.SiteCommand.class,
+        StudyCommand.Status.class,
+        StudyCommand.class,
         LedgerCommand.class,
         ReceiptsCommand.class,
         BudgetCommand.class,

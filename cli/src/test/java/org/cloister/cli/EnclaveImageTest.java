@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * builds from different paths giving the same bytes is {@link EnclaveImageReproducibilityTest} (slow).
  */
 class EnclaveImageTest {
-  /** Today's (issue 16) image: 17,873 classes; the target is at most a quarter; this bound catches regressions. */
-  static final int MAX_CLASSES = 6_400;
+  /** Before issue 16 the image held 17,873 classes, after it about 6,300; this bound (with room for new enclave code) catches a lost minimisation. */
+  static final int MAX_CLASSES = 7_000;
 
   static Path image;
 

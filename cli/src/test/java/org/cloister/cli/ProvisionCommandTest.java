@@ -31,6 +31,13 @@ class ProvisionCommandTest {
     CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).contains("Provisioned consortium wdbc (2 sites)");
+    // the operator's kit: a certificate for the coordinator's operator API, named in coordinator.yaml
+    Path op = out.resolve("operator");
+    assertThat(Pem.readCertificates(op.resolve("operator.crt")).get(0).getSubjectX500Principal().getName())
+        .contains("CN=operator");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(op.resolve("operator.key")))).isEqualTo("rw-------");
+    assertThat(Files.readString(op.resolve("operator.yaml"))).contains("coordinator: 127.0.0.1:7443");
+    assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("operators: [operator]");
 
     for (String site : List.of("site-1", "site-2")) {
       Path kit = out.resolve(site);
@@ -117,6 +124,11 @@ class ProvisionCommandTest {
     CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o").toString());
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("site id 'a' appears twice");
+
+    Files.writeString(spec, "consortium: x\nsites: [a, b, operator]\n");
+    CloisterCommandTest.Run taken = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("op").toString());
+    assertThat(taken.code()).isEqualTo(2);
+    assertThat(taken.err()).contains("'operator' is the name of the operator's certificate");
 
     Files.writeString(spec, "consortium: x\nsites: [a, b, c]\n");
     Files.createDirectories(dir.resolve("full"));

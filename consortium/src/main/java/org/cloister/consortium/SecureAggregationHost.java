@@ -44,13 +44,24 @@ public final class SecureAggregationHost implements AutoCloseable {
    * @param enclave          the enclave configuration and policy
    * @param devRootCert      the simulated platform's development attestation root
    * @param devRootKey       its private key (given to the simulated platform only)
+   * @param platform         {@code simulated} (Nitro format) or {@code simulated-sev-snp}: the SEV-SNP test double,
+   *                         whose root the broker trusts from {@code BROKER/}{@value #DEVELOPMENT_AMD_ROOT} with
+   *                         the collateral in {@code BROKER/collateral}
    */
   public record Launch(SecureAggregationSetup.BrokerFiles broker, Path auditLog, List<Path> enclaveClasspath,
-                       SecureAggregationSetup.EnclaveFiles enclave, Path devRootCert, Path devRootKey) {
+                       SecureAggregationSetup.EnclaveFiles enclave, Path devRootCert, Path devRootKey, String platform) {
+    public Launch(SecureAggregationSetup.BrokerFiles broker, Path auditLog, List<Path> enclaveClasspath,
+                  SecureAggregationSetup.EnclaveFiles enclave, Path devRootCert, Path devRootKey) {
+      this(broker, auditLog, enclaveClasspath, enclave, devRootCert, devRootKey, "simulated");
+    }
+
     public Launch {
       enclaveClasspath = List.copyOf(enclaveClasspath);
     }
   }
+
+  /** The SEV-SNP test double's root in a broker directory (development, {@code simulated-sev-snp}). */
+  public static final String DEVELOPMENT_AMD_ROOT = "development-amd-root.pem";
 
   private final JavaProcess broker;
   private final EnclaveProcess enclave;
@@ -68,7 +79,7 @@ public final class SecureAggregationHost implements AutoCloseable {
     JavaProcess broker = startBroker(l, timeout);
     try {
       return new SecureAggregationHost(broker, startEnclave(l.enclaveClasspath(), l.enclave(),
-          new InetSocketAddress("127.0.0.1", broker.port()), l.devRootCert(), l.devRootKey(), timeout));
+          new InetSocketAddress("127.0.0.1", broker.port()), l.devRootCert(), l.devRootKey(), l.platform(), timeout));
     } catch (IOException | RuntimeException e) {
       broker.close();
       throw e;
@@ -83,22 +94,27 @@ public final class SecureAggregationHost implements AutoCloseable {
       SecureAggregationSetup.EnclaveFiles enclave, InetSocketAddress broker, Path devRootCert, Path devRootKey,
       Duration timeout) throws IOException {
     return new SecureAggregationHost(null, startEnclave(enclaveClasspath, enclave, broker, devRootCert, devRootKey,
-        timeout));
+        "simulated", timeout));
   }
 
   private static EnclaveProcess startEnclave(List<Path> classpath, SecureAggregationSetup.EnclaveFiles files,
-      InetSocketAddress broker, Path devRootCert, Path devRootKey, Duration timeout) throws IOException {
+      InetSocketAddress broker, Path devRootCert, Path devRootKey, String platform, Duration timeout)
+      throws IOException {
     int dimension = AggregationPolicy.parse(Files.readAllBytes(files.policy())).dimension();
     // four decrypted updates, the running sum and its spare, one update in transit, and headroom
     String heap = Math.max(256, (8L * dimension * Float.BYTES) / (1 << 20) + 192) + "m";
     EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(classpath, files.config(), files.policy(),
-        broker, devRootCert, devRootKey, heap), timeout);
+        broker, devRootCert, devRootKey, heap, platform), timeout);
     log.info("secure aggregation: enclave pid {} (PCR0 {}), key broker at {}", enclave.pid(), enclave.pcr0(), broker);
     return enclave;
   }
 
   private static JavaProcess startBroker(Launch l, Duration timeout) throws IOException {
-    return startBroker(l.broker(), l.auditLog(), l.devRootCert(), timeout);
+    List<String> more = "simulated-sev-snp".equals(l.platform())
+        ? List.of("--development-amd-root", l.broker().directory().resolve(DEVELOPMENT_AMD_ROOT).toString(),
+            "--collateral", l.broker().directory().resolve("collateral").toString())
+        : List.of();
+    return startBroker(l.broker(), l.auditLog(), l.devRootCert(), more, timeout);
   }
 
   /**
@@ -107,15 +123,22 @@ public final class SecureAggregationHost implements AutoCloseable {
    */
   public static JavaProcess startBroker(SecureAggregationSetup.BrokerFiles d, Path auditLog, Path devRootCert,
                                         Duration timeout) throws IOException {
+    return startBroker(d, auditLog, devRootCert, List.of(), timeout);
+  }
+
+  private static JavaProcess startBroker(SecureAggregationSetup.BrokerFiles d, Path auditLog, Path devRootCert,
+                                         List<String> moreArgs, Duration timeout) throws IOException {
+    List<String> args = new java.util.ArrayList<>(List.of("--keystore", d.keystore().toString(),
+        "--keystore-password-file", d.keystorePassword().toString(),
+        "--policies", d.policies().toString(), "--tls-cert", d.tlsCertificate().toString(),
+        "--tls-key", d.tlsKey().toString(), "--audit-log", auditLog.toString(),
+        "--admin-token-file", d.adminToken().toString(), "--attestation-root", devRootCert.toString(),
+        "--listen", "127.0.0.1:0", "--exit-with-parent"));
+    args.addAll(moreArgs);
     Files.createDirectories(auditLog.toAbsolutePath().getParent());
     return JavaProcess.start("key-broker", List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=info"), SecureAggregationSetup.currentClasspath(),
-        KeyBrokerMain.class.getName(),
-        List.of("--keystore", d.keystore().toString(), "--keystore-password-file", d.keystorePassword().toString(),
-            "--policies", d.policies().toString(), "--tls-cert", d.tlsCertificate().toString(),
-            "--tls-key", d.tlsKey().toString(), "--audit-log", auditLog.toString(),
-            "--admin-token-file", d.adminToken().toString(), "--attestation-root", devRootCert.toString(),
-            "--listen", "127.0.0.1:0", "--exit-with-parent"),
+        KeyBrokerMain.class.getName(), args,
         KeyBrokerMain.READY, KeyBrokerMain.FAILED, timeout);
   }
 

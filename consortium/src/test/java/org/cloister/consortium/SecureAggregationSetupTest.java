@@ -33,15 +33,18 @@ class SecureAggregationSetupTest {
   @Test
   void refusesFilesThatDoNotPinTheEnclaveOrAreNotKeys(@TempDir Path dir) throws IOException {
     Path pcrFile = dir.resolve("expected-pcrs.json");
-    SecureAggregationSetup.writePcrs(pcrFile, Map.of(0, new byte[48], 1, new byte[48]));
-    assertThatThrownBy(() -> SecureAggregationSetup.readPcrs(pcrFile)).isInstanceOf(IOException.class)
-        .hasMessageContaining("lacks PCR2");
+    assertThatThrownBy(() -> SecureAggregationSetup.writePcrs(pcrFile, Map.of(0, new byte[48], 1, new byte[48])))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lack 'pcr2'");
+    String zeros = "00".repeat(48);
+    Files.writeString(pcrFile, "{\"format\": \"cloister-measurements/v1\", \"platform\": \"nitro\", \"measurements\":"
+        + " {\"pcr0\": \"" + zeros + "\", \"pcr1\": \"" + zeros + "\"}}");
+    assertThatThrownBy(() -> SecureAggregationSetup.readPcrs(pcrFile)).hasMessageContaining("lack 'pcr2'");
     Path notAKey = dir.resolve("other.json");
     Files.writeString(notAKey, "{\"format\": \"something-else\"}");
     assertThatThrownBy(() -> SecureAggregationSetup.readSealingKey(notAKey)).isInstanceOf(IOException.class)
         .hasMessageContaining("is not a sealing key");
     assertThatThrownBy(() -> SecureAggregationSetup.readPcrs(notAKey)).isInstanceOf(IOException.class)
-        .hasMessageContaining("does not hold expected PCRs");
+        .hasMessageContaining("does not hold pinned measurements");
   }
 
   @Test

@@ -1,11 +1,11 @@
 package org.cloister.broker;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
@@ -17,19 +17,27 @@ import org.slf4j.LoggerFactory;
 /**
  * Every release and refusal of a key, and every administrative change, as one JSON line in an
  * append-only file (and a log line). Entries name the key, the operation, the outcome and the
- * requester's measurements, never key material.
+ * requester's measurements, never key material. Each entry is forced to the disk ({@code fsync})
+ * before {@link #record} returns, so a key is never released with an audit entry still in a buffer;
+ * a failed write raises {@link AuditFailure} and the broker releases nothing.
  */
 public final class AuditLog implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Clock clock;
-  private final BufferedWriter out;
+  private final FileChannel out;
+
+  /** A write to the audit log that failed: the operation it would have recorded must not happen. */
+  public static final class AuditFailure extends IllegalStateException {
+    AuditFailure(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
 
   public AuditLog(Path file, Clock clock) throws IOException {
     this.clock = clock;
-    this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-        StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+    this.out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
   }
 
   /**
@@ -43,9 +51,11 @@ public final class AuditLog implements Closeable {
     entry.putAll(fields);
     try {
       String line = JSON.writeValueAsString(entry);
-      out.write(line);
-      out.newLine();
-      out.flush();
+      ByteBuffer bytes = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
+      while (bytes.hasRemaining()) {
+        out.write(bytes);
+      }
+      out.force(true);
       if ("refusal".equals(event)) {
         log.warn("key broker refusal: {}", line);
       } else {
@@ -53,7 +63,7 @@ public final class AuditLog implements Closeable {
       }
     } catch (IOException e) {
       // an audit failure must not be silent
-      throw new IllegalStateException("cannot write the key broker audit log: " + e.getMessage(), e);
+      throw new AuditFailure("cannot write the key broker audit log: " + e.getMessage(), e);
     }
   }
 

@@ -48,6 +48,7 @@ import org.cloister.trust.hpke.HpkeException;
  * refusal is audited.
  */
 public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(KeyBrokerService.class);
   /** HPKE info of keys sealed to a recipient. */
   public static final byte[] RECIPIENT_INFO = "cloister/v1 broker data key".getBytes(StandardCharsets.US_ASCII);
 
@@ -263,14 +264,27 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
     }
   }
 
-  private static <T> void respond(StreamObserver<T> out, Supplier<T> body) {
+  /**
+   * Runs one call and fails closed: a refusal goes back as its status; any other failure (a bug,
+   * or the audit log refusing a write, which {@link AuditLog} raises on purpose) releases nothing,
+   * is logged here with its cause (exception messages carry no key material) and goes back as
+   * INTERNAL naming the failure's kind, never silently.
+   */
+  static <T> void respond(StreamObserver<T> out, Supplier<T> body) {
+    T response;
     try {
-      out.onNext(body.get());
-      out.onCompleted();
+      response = body.get();
     } catch (StatusRuntimeException e) {
       out.onError(e);
+      return;
     } catch (RuntimeException e) {
-      out.onError(Status.INTERNAL.withDescription("internal error: " + e.getClass().getSimpleName()).asRuntimeException());
+      log.error("key broker call failed; nothing was released", e);
+      out.onError(Status.INTERNAL.withDescription("key broker internal error (" + e.getClass().getSimpleName()
+          + (e instanceof AuditLog.AuditFailure ? ": the audit log cannot be written, so no key is released" : "")
+          + "); the broker's log has the cause").asRuntimeException());
+      return;
     }
+    out.onNext(response);
+    out.onCompleted();
   }
 }

@@ -77,7 +77,7 @@ public final class EvidenceWire {
 
   /**
    * The Nitro document inside {@code evidence}, for a party that pins Nitro measurements (or one not yet wired
-   * for confidential VMs: the key broker, inference clients and consortium host in this release).
+   * for confidential VMs: the consortium host in this release).
    *
    * @param evidence the v2 envelope, or null when the peer sent none
    * @param legacyFormSent whether the peer filled the v1 field instead
@@ -89,8 +89,8 @@ public final class EvidenceWire {
     if (!"nitro".equals(evidence.getPlatform())) {
       throw new IllegalArgumentException(from + " sent " + (evidence.getPlatform().isEmpty() ? "evidence without a platform"
           : "'" + evidence.getPlatform() + "' evidence") + ": only nitro evidence (simulated or real) is bound to the "
-          + "enclave's keys at this party in this release (sites accept sev-snp and tdx when they pin those "
-          + "measurements; the key broker, inference clients and consortium host do not yet)");
+          + "enclave's keys at this party, which pins Nitro PCRs (sites, the key broker, inference clients and "
+          + "receipt verifiers accept sev-snp and tdx when they pin those measurements; the consortium host does not yet)");
     }
     if (evidence.getEvidence().isEmpty()) {
       throw new IllegalArgumentException(from + " sent empty nitro evidence");

@@ -47,11 +47,7 @@ public interface AggregationStack extends AutoCloseable {
     return switch (mode) {
       case "enclave" -> SecureAggregationStack.start(cfg, initialModel, members, observers, pki.ca());
       case "plaintext" -> {
-        org.cloister.aggregation.strategy.StrategySpec spec = SecureAggregationStack.strategySpec(cfg.strategy());
-        if (!List.of("fedavg", "fedprox").contains(spec.name()) || spec.get("server_lr") != 1.0) {
-          throw new IllegalArgumentException("strategy " + cfg.strategy() + " runs in the enclave; the plaintext baseline has fedavg only");
-        }
-        yield plaintext((int) initialModel.getDimension());
+        yield plaintext((int) initialModel.getDimension(), SecureAggregationStack.strategySpec(cfg.strategy()));
       }
       default -> throw new IllegalArgumentException("cloister.aggregation must be enclave or plaintext, got '" + mode + "'");
     };
@@ -66,8 +62,13 @@ public interface AggregationStack extends AutoCloseable {
 
   /** The non-private baseline: plaintext updates averaged in the coordinator's process. */
   static AggregationStack plaintext(int dimension) {
+    return plaintext(dimension, org.cloister.enclave.AggregationPolicy.FEDAVG);
+  }
+
+  /** The plaintext baseline running {@code strategy}'s aggregation rule in the coordinator's process. */
+  static AggregationStack plaintext(int dimension, org.cloister.aggregation.strategy.StrategySpec strategy) {
     return new AggregationStack() {
-      private final Aggregator aggregator = new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(dimension));
+      private final Aggregator aggregator = new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(dimension), strategy);
 
       @Override
       public Aggregator aggregator() {

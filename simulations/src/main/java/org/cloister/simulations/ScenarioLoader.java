@@ -6,24 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
-import java.util.Set;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.YAMLException;
 
 /**
- * Reads scenario files ({@code SCENARIO.yaml}) into a {@link SimulationConfig.Builder}. Keys
- * mirror the {@code simulate} flags with underscores; unknown keys and wrong types are errors that
- * name the key.
+ * Reads scenario files ({@code SCENARIO.yaml}) into a {@link SimulationConfig.Builder}, through
+ * the typed {@link ScenarioFile} (Jackson's YAML binding, no scalar coercion). Keys mirror the
+ * {@code simulate} flags with underscores; unknown keys, wrong types and keys without a value are
+ * errors naming the file and the key path (docs/schemas/scenario.md).
  */
 public final class ScenarioLoader {
-  private static final Set<String> KEYS = Set.of("study_id", "dataset", "label", "outcome", "sites", "partition", "rounds",
-      "local_epochs", "local_steps", "batch_size", "learning_rate", "model", "strategy", "min_sites",
-      "round_deadline_s", "seed", "test_fraction", "dp", "preprocessing", "count_private");
-  private static final Set<String> DP_KEYS = Set.of("enabled", "epsilon", "delta", "noise_multiplier", "clip", "sampling_rate");
-
   /** The scenario shipped as {@code examples/NAME.yaml}. */
   public SimulationConfig.Builder loadBuiltin(String name) {
     String res = "examples/" + name + ".yaml";
@@ -46,121 +36,149 @@ public final class ScenarioLoader {
   }
 
   public SimulationConfig.Builder load(String yamlText, String source) {
-    Object root;
-    try {
-      root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yamlText);
-    } catch (YAMLException e) {
-      throw new IllegalArgumentException(source + ": not valid YAML: " + e.getMessage().lines().findFirst().orElse(""), e);
-    }
-    if (root == null) {
+    if (yamlText.isBlank()) {
       return SimulationConfig.builder();
     }
-    if (!(root instanceof Map<?, ?> map)) {
-      throw new IllegalArgumentException(source + ": a scenario is a mapping of keys to values");
+    ScenarioFile f;
+    try {
+      com.fasterxml.jackson.databind.JsonNode tree = YAML.readTree(yamlText);
+      if (tree == null || tree.isMissingNode() || tree.isNull()) {
+        return SimulationConfig.builder();
+      }
+      if (!tree.isObject()) {
+        throw new IllegalArgumentException(source + ": a scenario is a mapping of keys to values");
+      }
+      rejectEmptyValues(tree, "", source);
+      f = YAML.treeToValue(tree, ScenarioFile.class);
+    } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+      java.util.TreeSet<String> known = new java.util.TreeSet<>();
+      e.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
+      throw new IllegalArgumentException(source + ": unknown key '" + path(e) + "' (known: " + known + ")", e);
+    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+      if (e.getPath().isEmpty()) {
+        throw new IllegalArgumentException(source + ": a scenario is a mapping of keys to values", e);
+      }
+      throw new IllegalArgumentException(source + ": '" + path(e) + "' must be " + expected(e.getTargetType()), e);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(source + ": not valid YAML: " + e.getOriginalMessage().lines().findFirst().orElse(""), e);
+    }
+    if (f == null) {
+      return SimulationConfig.builder();
     }
     SimulationConfig.Builder b = SimulationConfig.builder();
-    for (Map.Entry<?, ?> e : map.entrySet()) {
-      String key = String.valueOf(e.getKey());
-      Object v = e.getValue();
-      if (!KEYS.contains(key)) {
-        throw new IllegalArgumentException(source + ": unknown key '" + key + "' (known: " + new java.util.TreeSet<>(KEYS) + ")");
-      }
-      switch (key) {
-        case "study_id" -> b.studyId(str(source, key, v));
-        case "dataset" -> b.dataset(str(source, key, v));
-        case "label", "outcome" -> b.labelColumn(str(source, key, v)); // outcome: a Synthea cohort's label
-        case "sites" -> b.sites(integer(source, key, v));
-        case "partition" -> b.partition(str(source, key, v));
-        case "rounds" -> b.rounds(integer(source, key, v));
-        case "local_epochs" -> b.localEpochs(integer(source, key, v));
-        case "local_steps" -> b.localSteps(integer(source, key, v));
-        case "batch_size" -> b.batchSize(integer(source, key, v));
-        case "learning_rate" -> b.learningRate(number(source, key, v));
-        case "model" -> b.model(str(source, key, v));
-        case "strategy" -> b.strategy(str(source, key, v));
-        case "min_sites" -> b.minSitesPerRound(integer(source, key, v));
-        case "round_deadline_s" -> b.roundDeadline(Duration.ofMillis((long) (number(source, key, v) * 1000)));
-        case "seed" -> b.seed(integer(source, key, v));
-        case "test_fraction" -> b.testFraction(number(source, key, v));
-        case "dp" -> b.dp(dp(source, v));
-        case "preprocessing" -> {
-          if (!(v instanceof Map<?, ?> pm)) {
-            throw new IllegalArgumentException(source + ": 'preprocessing' must be a mapping of feature names to rules");
-          }
-          b.preprocessing(org.cloister.data.PreprocessingSpec.parse(pm, source));
-        }
-        case "count_private" -> {
-          if (!(v instanceof Boolean flag)) {
-            throw new IllegalArgumentException(source + ": 'count_private' must be true or false, got '" + v + "'");
-          }
-          b.countPrivate(flag);
-        }
-        default -> throw new IllegalStateException(key);
-      }
-    }
+    set(f.studyId(), b::studyId);
+    set(f.dataset(), b::dataset);
+    set(f.label(), b::labelColumn);
+    set(f.outcome(), b::labelColumn); // outcome: a Synthea cohort's label
+    set(f.sites(), b::sites);
+    set(f.partition(), b::partition);
+    set(f.rounds(), b::rounds);
+    set(f.localEpochs(), b::localEpochs);
+    set(f.localSteps(), b::localSteps);
+    set(f.batchSize(), b::batchSize);
+    set(f.learningRate(), b::learningRate);
+    set(f.model(), b::model);
+    set(f.strategy(), b::strategy);
+    set(f.minSites(), b::minSitesPerRound);
+    set(f.roundDeadlineSeconds(), s -> b.roundDeadline(Duration.ofMillis((long) (s * 1000))));
+    set(f.seed(), s -> b.seed(s));
+    set(f.testFraction(), b::testFraction);
+    set(f.dp(), d -> b.dp(dp(source, d)));
+    set(f.preprocessing(), p -> b.preprocessing(org.cloister.data.PreprocessingSpec.parse(p, source)));
+    set(f.countPrivate(), b::countPrivate);
     return b;
   }
 
-  private static DpSettings dp(String source, Object v) {
-    if (v == null) {
-      throw new IllegalArgumentException(source + ": 'dp' is empty: give 'epsilon' (or 'noise_multiplier'), or 'enabled: false' for the non-private baseline");
+  private static final String EMPTY_DP =
+      "'dp' is empty: give 'epsilon' (or 'noise_multiplier'), or 'enabled: false' for the non-private baseline";
+
+  /** Strict binding: no scalar coercion ("true" is not a boolean, 1 not a boolean, 2.5 not a whole number). */
+  private static final com.fasterxml.jackson.databind.ObjectMapper YAML =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+          .disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS)
+          .disable(com.fasterxml.jackson.databind.DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .build();
+
+  /** A key written without a value ({@code key:}) is an error naming it, never "absent, use the default". */
+  private static void rejectEmptyValues(com.fasterxml.jackson.databind.JsonNode node, String path, String source) {
+    node.fields().forEachRemaining(e -> {
+      String p = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
+      if (e.getValue().isNull()) {
+        throw new IllegalArgumentException(source + ": " + (p.equals("dp") ? EMPTY_DP : "'" + p + "' has no value"));
+      }
+      if (e.getValue().isObject()) {
+        rejectEmptyValues(e.getValue(), p, source);
+      }
+    });
+  }
+
+  private static <T> void set(T value, java.util.function.Consumer<T> setter) {
+    if (value != null) {
+      setter.accept(value);
     }
-    if (!(v instanceof Map<?, ?> m)) {
-      throw new IllegalArgumentException(source + ": 'dp' must be a mapping");
-    }
-    for (Object k : m.keySet()) {
-      if (!DP_KEYS.contains(String.valueOf(k))) {
-        throw new IllegalArgumentException(source + ": unknown key 'dp." + k + "' (known: " + new java.util.TreeSet<>(DP_KEYS) + ")");
+  }
+
+  private static String path(com.fasterxml.jackson.databind.JsonMappingException e) {
+    StringBuilder b = new StringBuilder();
+    for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        b.append(b.isEmpty() ? "" : ".").append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        b.append('[').append(r.getIndex()).append(']');
       }
     }
-    if (m.isEmpty()) {
-      throw new IllegalArgumentException(source + ": 'dp' is empty: give 'epsilon' (or 'noise_multiplier'), or 'enabled: false' for the non-private baseline");
+    return b.toString();
+  }
+
+  private static String expected(Class<?> type) {
+    if (type == null) {
+      return "of another type";
     }
-    // Fail closed: only the YAML boolean false turns DP off; "true", 1 or an empty value are errors.
-    Object enabledValue = m.containsKey("enabled") ? m.get("enabled") : Boolean.TRUE;
-    if (!(enabledValue instanceof Boolean enabled)) {
-      throw new IllegalArgumentException(source + ": 'dp.enabled' must be true or false, got '" + enabledValue + "'");
+    if (type == Integer.class || type == int.class || type == Long.class) {
+      return "a whole number";
     }
-    if (!enabled) {
-      for (Object k : m.keySet()) {
-        if (!"enabled".equals(String.valueOf(k))) {
+    if (type == Double.class || type == double.class) {
+      return "a number";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false (a YAML boolean, not quoted)";
+    }
+    if (type == String.class) {
+      return "a text value";
+    }
+    return "a mapping";
+  }
+
+  private static DpSettings dp(String source, ScenarioFile.Dp d) {
+    if (d.enabled() == null && d.epsilon() == null && d.delta() == null && d.noiseMultiplier() == null && d.clip() == null
+        && d.samplingRate() == null) {
+      throw new IllegalArgumentException(source + ": " + EMPTY_DP);
+    }
+    // Fail closed: only the YAML boolean false turns DP off (the binding refuses "true", 1 or an empty value).
+    if (Boolean.FALSE.equals(d.enabled())) {
+      for (String k : new String[] {"epsilon", "delta", "noise_multiplier", "clip", "sampling_rate"}) {
+        Object v = switch (k) {
+          case "epsilon" -> d.epsilon();
+          case "delta" -> d.delta();
+          case "noise_multiplier" -> d.noiseMultiplier();
+          case "clip" -> d.clip();
+          default -> d.samplingRate();
+        };
+        if (v != null) {
           throw new IllegalArgumentException(source + ": 'dp.enabled' is false but 'dp." + k + "' is set: remove one of them");
         }
       }
       return DpSettings.off();
     }
-    return new DpSettings(true, opt(source, "dp.epsilon", m.get("epsilon")), opt(source, "dp.delta", m.get("delta")),
-        opt(source, "dp.noise_multiplier", m.get("noise_multiplier")),
-        m.containsKey("clip") ? number(source, "dp.clip", m.get("clip")) : 1.0,
-        opt(source, "dp.sampling_rate", m.get("sampling_rate")));
+    return new DpSettings(true, nan(d.epsilon()), nan(d.delta()), nan(d.noiseMultiplier()),
+        d.clip() != null ? d.clip() : 1.0, nan(d.samplingRate()));
   }
 
-  private static double opt(String source, String key, Object v) {
-    return v == null ? Double.NaN : number(source, key, v);
-  }
-
-  private static String str(String source, String key, Object v) {
-    if (v == null || v instanceof Map || v instanceof java.util.List) {
-      throw new IllegalArgumentException(source + ": '" + key + "' must be a text value");
-    }
-    return String.valueOf(v);
-  }
-
-  private static int integer(String source, String key, Object v) {
-    if (v instanceof Integer i) {
-      return i;
-    }
-    if (v instanceof Long l && l == (int) (long) l) {
-      return (int) (long) l;
-    }
-    throw new IllegalArgumentException(source + ": '" + key + "' must be a whole number, got '" + v + "'");
-  }
-
-  private static double number(String source, String key, Object v) {
-    if (v instanceof Number n) {
-      return n.doubleValue();
-    }
-    throw new IllegalArgumentException(source + ": '" + key + "' must be a number, got '" + v + "'");
+  private static double nan(Double v) {
+    return v == null ? Double.NaN : v;
   }
 
 }

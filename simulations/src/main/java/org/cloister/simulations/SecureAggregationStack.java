@@ -87,6 +87,47 @@ public final class SecureAggregationStack implements AggregationStack {
     this.ownsWorkDirectory = ownsWorkDirectory;
   }
 
+  /** System property choosing the enclave's development platform: {@code simulated} (default) or {@value #SIMULATED_SNP}. */
+  public static final String PLATFORM_PROPERTY = "cloister.enclave.platform";
+  /** The SEV-SNP test double ({@code SimulatedSnpPlatform}) as the enclave's platform. */
+  public static final String SIMULATED_SNP = "simulated-sev-snp";
+  /** The measurements parties pin on {@value #SIMULATED_SNP}, in the work directory. */
+  public static final String EXPECTED_MEASUREMENTS = "expected-measurements.json";
+
+  /** The development platform the enclave runs on ({@link #PLATFORM_PROPERTY}); anything else is an error. */
+  public static String platform() {
+    String p = System.getProperty(PLATFORM_PROPERTY, "simulated");
+    if (!p.equals("simulated") && !p.equals(SIMULATED_SNP)) {
+      throw new IllegalArgumentException(PLATFORM_PROPERTY + " must be simulated or " + SIMULATED_SNP + ", not '" + p
+          + "'");
+    }
+    return p;
+  }
+
+  static org.cloister.trust.attestation.snp.SimulatedSnpPlatform snpDouble(Path devRootKey) throws IOException {
+    try {
+      return org.cloister.trust.attestation.snp.SimulatedSnpPlatform.fromSecret(Files.readAllBytes(devRootKey));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException("cannot create the SEV-SNP test double: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * What a party pins for an enclave on the SEV-SNP test double: its development root (instead of AMD's) and the
+   * consortium's measurements (launch measurement and host_data) from the work directory.
+   */
+  public static org.cloister.trust.attestation.BoundEvidenceVerifier snpVerifier(Setup setup) {
+    try {
+      return new org.cloister.trust.attestation.BoundEvidenceVerifier(List.of(
+          org.cloister.trust.attestation.snp.SnpVerifier.development(Pem.readCertificate(
+              setup.workDirectory().resolve(SecureAggregationHost.DEVELOPMENT_AMD_ROOT)))),
+          org.cloister.trust.attestation.MeasurementPins.read(setup.workDirectory().resolve(EXPECTED_MEASUREMENTS)),
+          org.cloister.trust.attestation.Collateral.empty());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   /** The strategy as the enclave's policy measures it ({@link SecureAggregationSetup#strategySpec}). */
   static org.cloister.aggregation.strategy.StrategySpec strategySpec(String strategy) {
     return SecureAggregationSetup.strategySpec(strategy);
@@ -191,7 +232,23 @@ public final class SecureAggregationStack implements AggregationStack {
     Map<Integer, byte[]> pcrs = SecureAggregationSetup.expectedPcrs(image, files);
     // beside the attestation root: what `cloister receipts verify` checks the enclave's receipts against
     SecureAggregationSetup.writePcrs(work.resolve("expected-pcrs.json"), pcrs);
-    SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pcrs, random);
+    if (SIMULATED_SNP.equals(platform())) {
+      // the SEV-SNP test double: launch measurement = PCR0 (the image), host_data = the files' launch value
+      org.cloister.trust.attestation.MeasurementPins pins = new org.cloister.trust.attestation.MeasurementPins(
+          org.cloister.trust.attestation.TeePlatform.SEV_SNP, Map.of("measurement", pcrs.get(0), "host_data",
+          org.cloister.trust.attestation.LaunchConfiguration.digest(org.cloister.trust.attestation.TeePlatform.SEV_SNP,
+              Files.readAllBytes(files.config()), Files.readAllBytes(files.policy()))), false);
+      Files.writeString(work.resolve(EXPECTED_MEASUREMENTS), pins.toJson());
+      org.cloister.trust.attestation.snp.SimulatedSnpPlatform snp = snpDouble(devKey);
+      Pem.writeCertificates(work.resolve(SecureAggregationHost.DEVELOPMENT_AMD_ROOT), List.of(snp.ark()));
+      Pem.writeCertificates(broker.directory().resolve(SecureAggregationHost.DEVELOPMENT_AMD_ROOT), List.of(snp.ark()));
+      Path collateral = Files.createDirectories(broker.directory().resolve("collateral"));
+      Files.write(collateral.resolve("vcek.der"), snp.chainDer().get(0));
+      Files.write(collateral.resolve("ask.der"), snp.chainDer().get(1));
+      SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pins, random);
+    } else {
+      SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pcrs, random);
+    }
     Path audit = auditLog != null ? auditLog : broker.directory().resolve("audit.jsonl");
     Files.createDirectories(audit.toAbsolutePath().getParent());
     List<Path> classpath = image != null ? List.of(image) : currentClasspath();
@@ -210,7 +267,7 @@ public final class SecureAggregationStack implements AggregationStack {
         new SecureAggregationSetup.BrokerFiles(setup.brokerDirectory()), setup.auditLog(),
         enclaveClasspath != null ? enclaveClasspath : setup.enclaveClasspath(),
         new SecureAggregationSetup.EnclaveFiles(setup.config(), setup.policy(), setup.keyId()), setup.devRootCert(),
-        setup.devRootKey()), START_TIMEOUT);
+        setup.devRootKey(), platform()), START_TIMEOUT);
     try {
       return new SecureAggregationStack(setup, host, setup.workDirectory().resolve("coordinator-store"),
           ownsWorkDirectory);
@@ -232,6 +289,10 @@ public final class SecureAggregationStack implements AggregationStack {
 
   @Override
   public UpdateSealer sealer(String siteId, Channel coordinator) {
+    if (SIMULATED_SNP.equals(platform())) {
+      return new AttestedHpkeSealer(coordinator, siteId, snpVerifier(setup),
+          new SealedModelOpener(coordinator, siteId, memberKey(siteId)), Clock.systemUTC(), new SecureRandom());
+    }
     return new AttestedHpkeSealer(coordinator, siteId, verifier, setup.expectedPcrs(),
         new SealedModelOpener(coordinator, siteId, memberKey(siteId)), Clock.systemUTC(), new SecureRandom());
   }

@@ -14,6 +14,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
+import org.cloister.protocol.v1.AggregateInput;
+import io.grpc.stub.StreamObserver;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.net.InetSocketAddress;
@@ -26,6 +28,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletableFuture;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -382,6 +386,57 @@ class MaliciousHostTest {
     assertThatThrownBy(() -> new NitroAttestationVerifier(Pem.readCertificate(setup.devRootCert())).verify(doc,
         VerificationPolicy.at(Instant.now()).withExpectedNonce(nonce).withExpectedPcr(1, pcrs.get(1))))
         .hasMessageContaining("PCR1");
+  }
+
+  @Test
+  @Order(11)
+  void aChallengeAskedForWhileTheRoundIsStreamedIsTheRoundsOwnAndIsSpentWhenTheCallEnds() throws Exception {
+    // the coordinator streams updates as they arrive, so a slow site may ask for the round's
+    // challenge after the round's Aggregate call began: it gets the same challenge, for this call only
+    RoundTask task = nextTask("streamed");
+    SealedUpdate first = honest("site-1", 10, task);
+    SealedUpdate second = honest("site-2", 10, task);
+    CompletableFuture<AggregateOutput> result = new CompletableFuture<>();
+    StreamObserver<AggregateInput> call = SecureAggregatorGrpc.newStub(currentEnclave)
+        .withDeadlineAfter(60, TimeUnit.SECONDS).aggregate(new StreamObserver<>() {
+          @Override
+          public void onNext(AggregateOutput v) {
+            result.complete(v);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(t);
+          }
+
+          @Override
+          public void onCompleted() {
+          }
+        });
+    call.onNext(SecureAggregationTest.header(task));
+    call.onNext(AggregateInput.newBuilder().setUpdate(first).build());
+    call.onNext(AggregateInput.newBuilder().setUpdate(second).build());
+    // until the enclave holds the round for this call (a second call is told so)
+    RoundTask probe = nextTask("probe");
+    for (int i = 0; i < 600; i++) {
+      try {
+        aggregate(probe);
+      } catch (IllegalStateException e) {
+        if (String.valueOf(e.getMessage()).contains("another round is being aggregated")) {
+          break;
+        }
+      }
+      Thread.sleep(10);
+    }
+    SealedUpdate late = honest("site-3", 10, task); // its sealer asks for (and verifies) the challenge now
+    call.onNext(AggregateInput.newBuilder().setUpdate(late).build());
+    call.onCompleted();
+    AggregateOutput out = result.get(60, TimeUnit.SECONDS);
+    assertThat(out.getPublished()).isTrue();
+    assertThat(out.getAggregatedList()).containsExactly("site-1", "site-2", "site-3");
+    published(out);
+    // once the call ended the challenge is spent: no site (and no host) gets it again
+    assertThatThrownBy(() -> openRound(task)).hasMessageContaining("already aggregated");
   }
 
   // ------------------------------------------------------------------ helpers

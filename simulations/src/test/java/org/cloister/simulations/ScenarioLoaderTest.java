@@ -59,6 +59,20 @@ class ScenarioLoaderTest {
     assertThatThrownBy(() -> loader.load("a: [\n", "s.yaml")).hasMessageContaining("not valid YAML");
   }
 
+  /** The typed binding (ScenarioFile): no coercion, no empty values, duplicate keys refused, each naming the key path. */
+  @Test
+  void theBindingIsStrict() {
+    assertThatThrownBy(() -> loader.load("sites: 2.5\n", "s.yaml")).hasMessageContaining("s.yaml: 'sites' must be a whole number");
+    assertThatThrownBy(() -> loader.load("sites: \"3\"\n", "s.yaml")).hasMessageContaining("'sites' must be a whole number");
+    assertThatThrownBy(() -> loader.load("count_private: \"true\"\n", "s.yaml"))
+        .hasMessageContaining("'count_private' must be true or false");
+    assertThatThrownBy(() -> loader.load("study_id:\n", "s.yaml")).hasMessageContaining("s.yaml: 'study_id' has no value");
+    assertThatThrownBy(() -> loader.load("dp: {epsilon: }\n", "s.yaml")).hasMessageContaining("'dp.epsilon' has no value");
+    assertThatThrownBy(() -> loader.load("dp: {epsilon: \"1\"}\n", "s.yaml")).hasMessageContaining("'dp.epsilon' must be a number");
+    assertThatThrownBy(() -> loader.load("sites: 3\nsites: 4\n", "s.yaml")).hasMessageContaining("sites");
+    assertThatThrownBy(() -> loader.load("dp: [1]\n", "s.yaml")).hasMessageContaining("'dp' must be a mapping");
+  }
+
   /** A privacy switch that is not a plain boolean must never turn DP off (it used to, silently). */
   @Test
   void dpSwitchFailsClosed() {
@@ -67,7 +81,7 @@ class ScenarioLoaderTest {
     assertThatThrownBy(() -> loader.load("dp: {enabled: 1, epsilon: 1}\n", "s.yaml"))
         .hasMessageContaining("'dp.enabled' must be true or false");
     assertThatThrownBy(() -> loader.load("dp: {enabled: , epsilon: 1}\n", "s.yaml"))
-        .hasMessageContaining("'dp.enabled' must be true or false");
+        .hasMessageContaining("'dp.enabled' has no value");
     assertThatThrownBy(() -> loader.load("dp:\n", "s.yaml")).hasMessageContaining("'dp' is empty");
     assertThatThrownBy(() -> loader.load("dp: {}\n", "s.yaml")).hasMessageContaining("'dp' is empty");
     assertThat(loader.load("dp: {enabled: false}\n", "s.yaml").build().dp().enabled()).isFalse();

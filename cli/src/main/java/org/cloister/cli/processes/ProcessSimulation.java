@@ -230,6 +230,7 @@ public final class ProcessSimulation {
     c.put("database", "jdbc:sqlite:" + out.resolve("coordinator.db"));
     c.put("metrics", "127.0.0.1:0");
     c.put("linger_s", 3);
+    c.remove("admin"); // no operator here: a paused study ends the run (exit 1) instead of waiting to be resumed
     @SuppressWarnings("unchecked")
     Map<String, Object> study = (Map<String, Object>) c.get("study");
     study.put("rounds", cfg.rounds());

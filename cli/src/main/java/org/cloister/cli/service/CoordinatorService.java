@@ -41,7 +41,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public final class CoordinatorService {
   static final Set<String> KEYS = Set.of("listen", "tls", "database", "metrics", "sites", "study", "linger_s", "privacy",
-      "aggregation");
+      "aggregation", "admin");
   static final Set<String> PRIVACY_KEYS = Set.of("epsilon", "delta", "sites");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
       "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
@@ -252,13 +252,19 @@ public final class CoordinatorService {
       PrivacyBudgets budgets = budgets(c);
       RoundEngine engine = new RoundEngine(study, m0, Strategies.parse(strategy), aggregation.aggregator(), store, budgets,
           Clock.systemUTC(), seed);
+      HandshakeRefusals refusals = new HandshakeRefusals(metrics::refused);
       checkBudgetPlan(engine, budgets, c.strings("sites"), study);
+      // the operator's API (status, pause / resume / stop): only with operators named in admin.operators
+      java.util.Set<String> operators = c.has("admin")
+          ? new java.util.LinkedHashSet<>(c.section("admin", Set.of("operators")).strings("operators")) : Set.of();
+      org.cloister.coordinator.service.StudyAdminService admin = operators.isEmpty() ? null
+          : new org.cloister.coordinator.service.StudyAdminService(engine, c.strings("sites"), operators, budgets, refusals);
+      engine.holdWhenPaused(admin != null);
       engine.addListener(metrics);
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
       }
       java.util.List<String> roster = c.strings("sites");
-      HandshakeRefusals refusals = new HandshakeRefusals(metrics::refused);
       engine.addListener(new RoundListener() {
         @Override
         public void roundCompleted(RoundResult r) {
@@ -272,14 +278,35 @@ public final class CoordinatorService {
       try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start();
            CoordinatorServer server = new CoordinatorServer(c.address("listen", "127.0.0.1:7443"),
                MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials(), refusals), engine,
-               new CertificateIdentityResolver(), metrics::refused, aggregation::registerServices)) {
+               new CertificateIdentityResolver(), metrics::refused, b -> {
+                 aggregation.registerServices(b);
+                 if (admin != null) {
+                   b.addService(io.grpc.ServerInterceptors.intercept(admin,
+                       new org.cloister.coordinator.service.IdentityInterceptor(new CertificateIdentityResolver())));
+                 }
+               })) {
         server.start();
         out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
         out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on %s:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
             studyId, study.totalRounds(), server.boundAddress().getAddress().getHostAddress(), server.port(), ep.port(), engine.history().size());
         out.flush();
-        while (!engine.awaitEnd(Duration.ofSeconds(5))) {
-          // keep serving
+        boolean announced = false;
+        while (true) {
+          if (engine.awaitEnd(Duration.ofSeconds(5))) {
+            if (engine.status() == StudyStatusKind.FINISHED || admin == null) {
+              break;
+            }
+            // paused, held for the operator: keep serving (status, resume, stop)
+            if (!announced) {
+              out.printf("coordinator: study %s paused: %s; waiting for `cloister study resume %s` or `cloister study "
+                  + "stop %s` (operator kit)%n", studyId, engine.statusDetail(), studyId, studyId);
+              out.flush();
+              announced = true;
+            }
+            Thread.sleep(500);
+          } else {
+            announced = false;
+          }
         }
         out.printf("coordinator: study %s %s: %s%s%n", studyId, engine.status().label(), engine.statusDetail(),
             notJoined(roster, engine.siteExamples().keySet(), refusals));

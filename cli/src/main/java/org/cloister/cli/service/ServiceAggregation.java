@@ -70,14 +70,11 @@ final class ServiceAggregation implements AutoCloseable {
   /** The DEVELOPMENT baseline: plaintext updates averaged by the coordinator. */
   static ServiceAggregation plaintext(int dimension, String strategy, PrintWriter err) {
     org.cloister.aggregation.strategy.StrategySpec spec = SecureAggregationSetup.strategySpec(strategy);
-    if (!java.util.List.of("fedavg", "fedprox").contains(spec.name()) || spec.get("server_lr") != 1.0) {
-      throw new IllegalArgumentException("strategy " + strategy + " runs in the enclave; the plaintext baseline has fedavg only");
-    }
     err.println("WARNING: -Dcloister.aggregation=plaintext: the coordinator aggregates PLAINTEXT updates and sees every "
         + "site's update. Development only: never with real patient data.");
     err.flush();
-    return new ServiceAggregation(new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(dimension)), null, null,
-        null, "plaintext FedAvg in the coordinator (DEVELOPMENT baseline, not private)");
+    return new ServiceAggregation(new PlaintextFedAvgAggregator(UpdateValidator.dimensionOnly(dimension), spec), null, null,
+        null, "plaintext " + spec + " in the coordinator (DEVELOPMENT baseline, not private)");
   }
 
   /**

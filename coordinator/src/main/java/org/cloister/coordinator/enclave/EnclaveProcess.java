@@ -31,9 +31,15 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
    * @param devRootCert development attestation root certificate (simulated platform)
    * @param devRootKey  its private key, handed to the simulated platform only
    * @param maxHeap     the enclave's memory, e.g. {@code 512m}
+   * @param platform    {@code simulated} (Nitro format) or {@code simulated-sev-snp} (the SEV-SNP test double)
    */
   public record Launch(List<Path> classpath, Path config, Path policy, InetSocketAddress broker, Path devRootCert,
-                       Path devRootKey, String maxHeap) {
+                       Path devRootKey, String maxHeap, String platform) {
+    public Launch(List<Path> classpath, Path config, Path policy, InetSocketAddress broker, Path devRootCert,
+                  Path devRootKey, String maxHeap) {
+      this(classpath, config, policy, broker, devRootCert, devRootKey, maxHeap, "simulated");
+    }
+
     public Launch {
       classpath = List.copyOf(classpath);
       Objects.requireNonNull(config, "config");
@@ -58,7 +64,7 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
     List<String> args = new ArrayList<>(List.of("--config", l.config().toString(), "--policy", l.policy().toString(),
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--listen", "127.0.0.1:0",
         "--exit-with-parent"));
-    args.addAll(platformArgs(l.devRootCert(), l.devRootKey()));
+    args.addAll(platformArgs(l.platform(), l.devRootCert(), l.devRootKey()));
     List<String> jvm = jvmOptions(l.maxHeap(), List.of("-XX:+UseSerialGC", "--add-modules", "jdk.incubator.vector",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false"));
     return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, READY, FAILED, timeout));

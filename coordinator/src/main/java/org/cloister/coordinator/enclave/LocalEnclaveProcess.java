@@ -38,8 +38,13 @@ public abstract class LocalEnclaveProcess implements AutoCloseable {
 
   /** The arguments that select the simulated attestation platform, or none when {@code devRootCert} is null. */
   protected static List<String> platformArgs(Path devRootCert, Path devRootKey) {
+    return platformArgs("simulated", devRootCert, devRootKey);
+  }
+
+  /** {@code platform}: {@code simulated} or {@code simulated-sev-snp} (keys derived from the root key file). */
+  protected static List<String> platformArgs(String platform, Path devRootCert, Path devRootKey) {
     return devRootCert == null ? List.of()
-        : List.of("--platform", "simulated", "--dev-root-cert", devRootCert.toString(),
+        : List.of("--platform", platform, "--dev-root-cert", devRootCert.toString(),
             "--dev-root-key", devRootKey.toString());
   }
 

@@ -64,6 +64,9 @@ public final class RoundEngine implements Runnable {
   private String statusDetail = "";
   private OpenRound open;
   private volatile boolean stopped;
+  private volatile String pauseRequested;   // the operator's reason, until resumed
+  private volatile String operatorStop;     // the operator's reason for ending the study
+  private volatile boolean holdWhenPaused;  // a paused study waits for resume or stop instead of ending the run
 
   private record SiteRecord(String siteId, long numExamples, long lastSeenMillis) {
   }
@@ -287,7 +290,13 @@ public final class RoundEngine implements Runnable {
       ledger = SpendVerifier.verifySigned(siteId, certificate, env.getSpend(), config.studyId());
     }
     if (open != null && open.roundId.equals(env.getRoundId()) && open.received.containsKey(siteId)) {
-      // the same update again: its spend is on record already, with the first update's status
+      if (open.received.get(siteId).envelope().equals(env)) {
+        // idempotent: the site retried an update whose answer it lost (round id, site and bytes are its
+        // key); acknowledged again, stored and counted once, its spend recorded once
+        log.info("round {}: identical resubmission from {} acknowledged (counted once)", open.round, siteId);
+        return;
+      }
+      // another update for the same round: its spend is on record already, with the first update's status
       throw new RequestRejectedException(ALREADY_EXISTS, "replayed", "site " + siteId + " already submitted an update for round " + open.round);
     }
     try {
@@ -457,12 +466,26 @@ public final class RoundEngine implements Runnable {
       return;
     }
     try {
-      for (int round = completedRounds() + 1; round <= config.totalRounds() && !stopped; round++) {
-        if (!runRound(round)) {
+      while (true) {
+        boolean paused = false;
+        for (int round = completedRounds() + 1; round <= config.totalRounds() && !stopped; round++) {
+          if (!runRound(round)) {
+            paused = true;
+            break;
+          }
+        }
+        if (operatorStop != null) {
+          finish("stopped by the operator after " + completedRounds() + " rounds: " + operatorStop);
+          return;
+        }
+        if (!paused) {
+          finish();
+          return;
+        }
+        if (!awaitResume()) {
           return;
         }
       }
-      finish();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       setStatus(StudyStatusKind.PAUSED, "interrupted");
@@ -473,9 +496,91 @@ public final class RoundEngine implements Runnable {
     }
   }
 
+  /**
+   * A paused study held by its operator: waits for {@link #resume} (true: run the remaining rounds) or
+   * {@link #stopByOperator} (false). Without {@link #holdWhenPaused} (no operator can resume it), false at once.
+   */
+  private boolean awaitResume() throws InterruptedException {
+    synchronized (this) {
+      if (!holdWhenPaused && pauseRequested == null) {
+        return false;
+      }
+      log.info("study {} paused ({}): waiting for the operator to resume or stop it", config.studyId(), statusDetail);
+      while (status == StudyStatusKind.PAUSED && !stopped) {
+        wait(1000);
+      }
+    }
+    if (operatorStop != null) {
+      finish("stopped by the operator after " + completedRounds() + " rounds: " + operatorStop);
+      return false;
+    }
+    return !stopped;
+  }
+
+  // ---------------------------------------------------------------- operator actions
+
+  /**
+   * Keep a paused study (quorum or budget) waiting for the operator's {@link #resume} or {@link #stopByOperator}
+   * instead of ending the run; set by a service with an operator API.
+   */
+  public void holdWhenPaused(boolean hold) {
+    this.holdWhenPaused = hold;
+  }
+
+  /** Pauses the study before its next round (an open round completes first). */
+  public synchronized void pause(String reason) {
+    if (status == StudyStatusKind.FINISHED) {
+      throw new IllegalStateException("study " + config.studyId() + " has finished: " + statusDetail);
+    }
+    pauseRequested = reason == null || reason.isBlank() ? "no reason given" : reason;
+    if (open == null) {
+      setStatus(StudyStatusKind.PAUSED, "paused by the operator: " + pauseRequested);
+    } else {
+      statusDetail = "round " + open.round + ", pausing after it: " + pauseRequested;
+    }
+    notifyAll();
+  }
+
+  /** Resumes a paused study (paused by the operator, or on quorum or budget: the round is tried again). */
+  public synchronized void resume() {
+    if (status != StudyStatusKind.PAUSED && pauseRequested == null) {
+      throw new IllegalStateException("study " + config.studyId() + " is " + status.label() + ", not paused");
+    }
+    if (!holdWhenPaused) {
+      throw new IllegalStateException("study " + config.studyId() + " is not held for an operator: restart the "
+          + "coordinator to resume it");
+    }
+    pauseRequested = null;
+    status = StudyStatusKind.RUNNING;
+    statusDetail = "resumed by the operator";
+    store.saveStatus(config.studyId(), "running", statusDetail);
+    log.info("study {} resumed by the operator", config.studyId());
+    notifyAll();
+  }
+
+  /** Ends the study for good after the open round (if any); sites are told it finished. */
+  public synchronized void stopByOperator(String reason) {
+    if (status == StudyStatusKind.FINISHED) {
+      throw new IllegalStateException("study " + config.studyId() + " has already finished: " + statusDetail);
+    }
+    operatorStop = reason == null || reason.isBlank() ? "no reason given" : reason;
+    if (status == StudyStatusKind.PAUSED && !holdWhenPaused && pauseRequested == null) {
+      finish("stopped by the operator after " + completedRounds() + " rounds: " + operatorStop);
+    }
+    stopped = true;
+    notifyAll();
+  }
+
   private synchronized void finish() {
+    finish(completedRounds() + " rounds completed");
+  }
+
+  private synchronized void finish(String detail) {
+    if (status == StudyStatusKind.FINISHED && detail.equals(statusDetail)) {
+      return;
+    }
     status = StudyStatusKind.FINISHED;
-    statusDetail = completedRounds() + " rounds completed";
+    statusDetail = detail;
     store.saveStatus(config.studyId(), "finished", statusDetail);
     notifyAll();
     for (RoundListener l : listeners) {
@@ -496,7 +601,15 @@ public final class RoundEngine implements Runnable {
   /** Runs one round with retries; false when the study paused. */
   private boolean runRound(int round) throws InterruptedException {
     for (int attempt = 1; attempt <= config.maxRoundAttempts() && !stopped; attempt++) {
+      if (pauseRequested != null) {
+        setStatus(StudyStatusKind.PAUSED, "paused by the operator before round " + round + ": " + pauseRequested);
+        return false;
+      }
       List<String> eligible = awaitEligibleSites();
+      if (pauseRequested != null && !stopped) {
+        setStatus(StudyStatusKind.PAUSED, "paused by the operator before round " + round + ": " + pauseRequested);
+        return false;
+      }
       if (eligible == null) {
         setStatus(StudyStatusKind.PAUSED, "round " + round + ": only " + eligibleSites().size() + " of "
             + config.minSitesPerRound() + " required sites available after " + config.joinTimeout().toSeconds() + " s");
@@ -565,7 +678,7 @@ public final class RoundEngine implements Runnable {
   private synchronized List<String> awaitEligibleSites() throws InterruptedException {
     long until = clock.millis() + config.joinTimeout().toMillis();
     long quorumSince = -1;
-    while (!stopped) {
+    while (!stopped && pauseRequested == null) {
       List<String> e = eligibleSites();
       if (e.size() >= config.minSitesPerRound()) {
         if (quorumSince < 0) {

@@ -55,13 +55,16 @@ public final class VirtualTime implements EngineTime {
 
   /**
    * Blocks (in real time, up to {@code safety}) until {@code thread} waits in this time for a moment
-   * still ahead: the thread has done all it can at the current time. For tests.
+   * still ahead, or has ended: it has done all it can at the current time. For tests.
    *
    * @return false when the safety timeout passed first
    */
   public boolean awaitBlocked(Thread thread, Duration safety) throws InterruptedException {
     long until = System.nanoTime() + safety.toNanos();
     while (System.nanoTime() < until) {
+      if (!thread.isAlive()) {
+        return true;
+      }
       Long at = waiting.get(thread);
       if (at != null && at > now && thread.getState() == Thread.State.WAITING) {
         return true;

@@ -152,6 +152,24 @@ class RoundEngineVirtualTimeTest {
     assertThat(task("C").getRound()).isEqualTo(1);
   }
 
+  /** A site whose answer was lost resends the same envelope: acknowledged, counted once; a different one is refused. */
+  @Test
+  void anIdenticalResubmissionIsAcknowledgedOnceAndADifferentOneRefused() throws Exception {
+    start(config(2, 2, Duration.ZERO), "A", "B");
+    RoundTask t = task("A");
+    UpdateEnvelope env = UpdateEnvelope.newBuilder().setStudyId(STUDY).setRound(t.getRound()).setRoundId(t.getRoundId())
+        .setBaseModelVersion(t.getModel().getVersion()).setNumExamples(5).setPayloadFormat(FloatCodec.DELTA_F32LE)
+        .setPayload(ByteString.copyFrom(FloatCodec.encode(new float[] {1f, 2f}))).build();
+    engine.submit("A", null, env);
+    engine.submit("A", null, env); // used to be refused as "replayed" (ALREADY_EXISTS)
+    assertThatThrownBy(() -> engine.submit("A", null, env.toBuilder().setNumExamples(6).build()))
+        .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.metricReason()).isEqualTo("replayed"));
+    answer("B");
+    assertThat(engine.awaitEnd(SAFETY)).isTrue();
+    RoundResult r = engine.history().get(0);
+    assertThat(r.aggregated()).containsExactly("A", "B");
+  }
+
   @Test
   void theFingerprintIsACanonicalEncodingOfTheStudyIncludingItsStrategy() {
     StudyConfig cfg = config(2, 3, Duration.ZERO);

@@ -21,6 +21,42 @@ public final class AttestationPlatforms {
   }
 
   /**
+   * Same as {@link #open(String, Path, Path, String, Map, PrintStream)}, with {@code simulated-sev-snp} too: the
+   * SEV-SNP TEST DOUBLE ({@link org.cloister.trust.attestation.snp.SimulatedSnpPlatform}, keys derived from the
+   * development root key file) signing reports with launch measurement PCR0 (the image's SHA-384) and host_data
+   * {@code launchValue} (what an honest host sets, {@link org.cloister.trust.attestation.LaunchConfiguration}).
+   */
+  public static EvidenceSource open(String name, Path devRootCert, Path devRootKey, String moduleId,
+                                    Map<Integer, byte[]> pcrs, byte[] launchValue, PrintStream err) throws IOException {
+    if (!"simulated-sev-snp".equals(name)) {
+      return open(name, devRootCert, devRootKey, moduleId, pcrs, err);
+    }
+    if (devRootKey == null) {
+      throw new IllegalArgumentException("--platform simulated-sev-snp needs --dev-root-key (its keys derive from it)");
+    }
+    err.println("WARNING: SIMULATED SEV-SNP platform (a test double of AMD's hardware and keys): its reports prove "
+        + "nothing about isolation. Development only: never with real patient data.");
+    org.cloister.trust.attestation.snp.SimulatedSnpPlatform snp;
+    try {
+      snp = org.cloister.trust.attestation.snp.SimulatedSnpPlatform.fromSecret(Files.readAllBytes(devRootKey));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException("cannot create the simulated SEV-SNP platform: " + e.getMessage(), e);
+    }
+    byte[] measurement = pcrs.get(0).clone();
+    byte[] hostData = launchValue.clone();
+    java.util.List<byte[]> chain = snp.chainDer();
+    return (nonce, userData, publicKey) -> {
+      try {
+        byte[] report = snp.report(org.cloister.trust.attestation.ReportDataBinding.reportData(nonce, publicKey,
+            userData), measurement, org.cloister.trust.attestation.snp.SimulatedSnpPlatform.POLICY, hostData);
+        return org.cloister.protocol.EvidenceWire.confidentialVm("sev-snp", report, chain, publicKey, userData);
+      } catch (java.security.GeneralSecurityException e) {
+        throw new IllegalStateException("the simulated SEV-SNP platform failed: " + e.getMessage(), e);
+      }
+    };
+  }
+
+  /**
    * @param name        {@code simulated} (development root given by its certificate and key) or {@code nitro}
    * @param devRootCert development root certificate (simulated only), or null
    * @param devRootKey  its private key (simulated only), or null
@@ -57,7 +93,7 @@ public final class AttestationPlatforms {
       case "nitro" -> throw new IllegalArgumentException("--platform nitro: documents from the Nitro Secure Module "
           + "(/dev/nsm" + (Files.exists(Path.of("/dev/nsm")) ? ", present here" : ", absent here")
           + ") need native access that is not implemented yet; see docs/trust.md");
-      default -> throw new IllegalArgumentException("--platform must be simulated, nitro, sev-snp or tdx, got '"
+      default -> throw new IllegalArgumentException("--platform must be simulated, simulated-sev-snp, nitro, sev-snp or tdx, got '"
           + name + "'");
     }
   }

@@ -54,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * server optimizer's state and which (round id, site) pairs and round ids it has already seen. An
  * update counts only with a site's contribution statement that verifies under the consortium CA of
  * the measured configuration and carries the challenge this instance issued for the round
- * ({@link ContributionVerifier}); each challenge serves one Aggregate call; no model is published
+ * ({@link ContributionVerifier}); each challenge serves one Aggregate call (and is handed out until that call ends); no model is published
  * from fewer than the policy's cohort floor of authenticated training sites. So the untrusted host
  * cannot forge, re-weight, swap or replay an update, replay a round, nor roll the model back within
  * an instance; a restart invalidates every earlier challenge (docs/trust.md). Logs carry counts and
@@ -88,6 +88,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final LinkedHashMap<String, ContributionVerifier.OpenRound> openRounds = new LinkedHashMap<>();
   /** Round ids whose challenge an Aggregate call spent: never opened again. */
   private final Set<String> spentRounds = new HashSet<>();
+  /** The round of the Aggregate call in progress, if any (guarded by {@link #openRounds}). */
+  private ContributionVerifier.OpenRound aggregating;
   private final ContributionVerifier contributions;
   private final SecureRandom random;
   private Published latest;
@@ -145,12 +147,16 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     }
     ContributionVerifier.OpenRound open;
     synchronized (openRounds) {
-      if (spentRounds.contains(req.getRoundId()) || publishedRounds.contains(req.getRoundId())) {
+      // the round whose Aggregate call is in progress (the host streams updates as they arrive): a
+      // site that asks late still gets its challenge, until the call ends
+      ContributionVerifier.OpenRound inCall = aggregating != null && aggregating.roundId().equals(req.getRoundId())
+          ? aggregating : null;
+      if (inCall == null && (spentRounds.contains(req.getRoundId()) || publishedRounds.contains(req.getRoundId()))) {
         out.onError(Status.FAILED_PRECONDITION.withDescription("round id " + req.getRoundId()
             + " was already aggregated by this enclave: its challenge is spent").asRuntimeException());
         return;
       }
-      open = openRounds.get(req.getRoundId());
+      open = inCall != null ? inCall : openRounds.get(req.getRoundId());
       if (open == null) {
         byte[] challenge = new byte[32];
         random.nextBytes(challenge);
@@ -224,6 +230,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private float[] base;
     private boolean done;
     private boolean locked;
+    private ContributionVerifier.OpenRound inCall;
     private final Map<String, byte[]> statementDigests = new java.util.HashMap<>();
 
     RoundStream(StreamObserver<AggregateOutput> out) {
@@ -278,6 +285,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
               .asRuntimeException();
         }
         spentRounds.add(h.getRoundId()); // one Aggregate call per challenge, whatever its outcome
+        aggregating = open;
+        inCall = open;
       }
       if (open.round() != h.getRound() || open.baseModelVersion() != h.getBaseModel().getVersion()) {
         throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId() + " was opened as round "
@@ -358,7 +367,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     }
 
     private AggregateOutput finish() {
-      List<String> accepted = session.accepted();
+      // by site, whatever order the host streamed them in: the receipt and the answer do not depend on it
+      List<String> accepted = session.accepted().stream().sorted().toList();
       Map<String, String> rejected = new LinkedHashMap<>(session.rejected());
       rejected.forEach((site, reason) -> log.info("round {}: update from {} rejected: {}", header.getRound(), site, reason));
       if (accepted.size() < policy.publishFloor()) {
@@ -420,6 +430,14 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     }
 
     private void cleanUp() {
+      if (inCall != null) {
+        synchronized (openRounds) {
+          if (aggregating == inCall) {
+            aggregating = null; // the challenge is spent from here on
+          }
+        }
+        inCall = null;
+      }
       if (session != null) {
         session.close();
       }

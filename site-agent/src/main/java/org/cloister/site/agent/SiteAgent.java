@@ -37,6 +37,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   private final List<SiteRoundRecord> records = new ArrayList<>();
   private volatile boolean stopped;
   private volatile boolean reconcileDue;
+  private final java.util.random.RandomGenerator jitter = new java.security.SecureRandom();
   private String lastHandshakeFailure;
   private String siteId = "?";
 
@@ -126,12 +127,17 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       float[] global = sealer.openGlobalModel(task, dimension);
       update = trainer.train(global, task);
       sealed = sealer.seal(task, update.delta());
-    } catch (RuntimeException e) {
-      // e.g. the local privacy guard refusing to spend more budget, or the enclave's attestation
-      // failing verification: the site sits the round out
+    } catch (org.cloister.site.training.RoundDeclinedException | org.cloister.site.sealing.SealingException e) {
+      // the local privacy guard refusing to spend more budget, a round the site does not accept, or
+      // the enclave's attestation failing verification: the site sits the round out
       log.warn("site {}: round {} not trained: {}", siteId, task.getRound(), e.getMessage());
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, e.getMessage(), java.util.Map.of()));
       return;
+    } catch (RuntimeException e) {
+      // anything else is a bug in the trainer (or its data): an error, not a quiet "sat this round out"
+      log.error("site {}: round {}: the local trainer failed; the agent stops", siteId, task.getRound(), e);
+      throw new TrainerFailure("site " + siteId + ", round " + task.getRound() + ": the local trainer failed ("
+          + e.getClass().getSimpleName() + ": " + e.getMessage() + "); the site agent stops", e);
     }
     if (sealed.roundChallenge() != null && !signer.signsContributions()) {
       String why = "the secure aggregator needs a signed contribution statement and this site has no consortium "
@@ -161,7 +167,10 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         signer.signContribution(task, update.numExamples(), sealed.format(), sealed.payload(), sealed.roundChallenge(),
             spend)).build();
     try {
-      // retried while the coordinator is unreachable, until the round's deadline
+      // retried while the coordinator is unreachable, until the round's deadline. The retry sends the
+      // same envelope: the coordinator acknowledges an identical resubmission (its idempotency key is
+      // the round id, the site and the envelope's bytes) and refuses a different one, so an update whose
+      // answer was lost is neither counted twice nor reported as refused
       withRetry("submit", () -> stub.withDeadlineAfter(60, TimeUnit.SECONDS).submitUpdate(env), task.getDeadlineUnixMs());
       ledger.acknowledge(task.getStudyId(), List.of(task.getRoundId())); // an accepted update's spend is on record
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), true, "accepted", update.metrics()));
@@ -207,6 +216,13 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     records.add(r);
   }
 
+  /** A bug in the local trainer: the agent stops with it instead of sitting rounds out. */
+  public static final class TrainerFailure extends RuntimeException {
+    TrainerFailure(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   /**
    * What a TLS handshake failure with the coordinator means, for the operator: the failure and where to look.
    *
@@ -227,6 +243,15 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     GaveUp(String message, Throwable cause) {
       super(message, cause);
     }
+  }
+
+  /**
+   * The pause before the next retry: uniform in [backoff/2, backoff] ("equal jitter"), so that sites
+   * that lost the coordinator together do not retry in lockstep.
+   */
+  static long jittered(long backoff, java.util.random.RandomGenerator random) {
+    long half = backoff / 2;
+    return half + random.nextLong(backoff - half + 1);
   }
 
   @FunctionalInterface
@@ -269,8 +294,9 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         } else {
           lastHandshakeFailure = null;
         }
-        log.info("site {}: {} failed ({}), retrying in {} ms", siteId, what, c, backoff);
-        Thread.sleep(backoff);
+        long pause = jittered(backoff, jitter);
+        log.info("site {}: {} failed ({}), retrying in {} ms", siteId, what, c, pause);
+        Thread.sleep(pause);
         backoff = Math.min(backoff * 2, options.maxBackoff().toMillis());
       }
     }

@@ -96,20 +96,20 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
     TrainingConfig cfg = task.getConfig();
     DpConfig dp = cfg.getDp();
     if (!dp.getEnabled()) {
-      throw new IllegalStateException("this site trains only with DP-SGD, but round " + task.getRound()
+      throw new org.cloister.site.training.RoundDeclinedException("this site trains only with DP-SGD, but round " + task.getRound()
           + " asks for non-private training");
     }
     if (!(dp.getNoiseMultiplier() > 0) || !(dp.getClipNorm() > 0)) {
-      throw new IllegalStateException("round " + task.getRound() + " has noise multiplier " + dp.getNoiseMultiplier()
+      throw new org.cloister.site.training.RoundDeclinedException("round " + task.getRound() + " has noise multiplier " + dp.getNoiseMultiplier()
           + " and clip norm " + dp.getClipNorm() + ": both must be > 0");
     }
     if (countPrivate != dp.getCountPrivate()) {
-      throw new IllegalStateException("this site is " + (countPrivate ? "" : "not ") + "count-private but round "
+      throw new org.cloister.site.training.RoundDeclinedException("this site is " + (countPrivate ? "" : "not ") + "count-private but round "
           + task.getRound() + (dp.getCountPrivate() ? " is" : " is not") + ": the study and the site must agree");
     }
     DpSchedule schedule = DpSchedule.of(cfg, data.size());
     if (schedule.steps() > Integer.MAX_VALUE) {
-      throw new IllegalStateException("round " + task.getRound() + " asks for " + schedule.steps() + " steps");
+      throw new org.cloister.site.training.RoundDeclinedException("round " + task.getRound() + " asks for " + schedule.steps() + " steps");
     }
     RdpAccountant accountant = new RdpAccountant();
     for (DpEvent e : alreadySpent.get()) {
@@ -137,7 +137,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
     DpSgdTrainer trainer = builder.build(net);
     TrainingReport report = trainer.train(data, (int) schedule.steps(), sampling);
     if (report.stepsTaken() == 0) {
-      throw new IllegalStateException("privacy budget: " + report.stopReason().orElse("no step fits the remaining budget"));
+      throw new org.cloister.site.training.RoundDeclinedException("privacy budget: " + report.stopReason().orElse("no step fits the remaining budget"));
     }
     lastClipping = report.clipping();
     lastEpsilon = report.epsilonSpent();

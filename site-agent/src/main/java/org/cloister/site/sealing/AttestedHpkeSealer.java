@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AttestationRelayGrpc;
@@ -71,6 +72,13 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   private final AtomicInteger attestations = new AtomicInteger();
   private AttestedEnclave attested;
   private long highestBase;
+  private Pending pending;
+  /** Fetches the next round's challenge while the model is opened (one daemon thread, started on first use). */
+  private final java.util.concurrent.Executor prefetcher = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "round-challenge");
+    t.setDaemon(true);
+    return t;
+  });
 
   /**
    * @param coordinator  channel to the coordinator (serves the attestation relay)
@@ -122,7 +130,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
 
   @Override
   public Sealed seal(RoundTask task, float[] delta) {
-    Challenged c = challenge(task);
+    Challenged c = prefetched(task);
     byte[] aad = aad(task.getStudyId(), task.getRound(), task.getRoundId(), siteId, task.getModel().getVersion(),
         delta.length);
     byte[] plain = FloatCodec.encode(delta);
@@ -137,9 +145,43 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     }
   }
 
+  /**
+   * Opens the round's model and, meanwhile, asks for the round's challenge (verified exactly as in
+   * {@link #seal}, over a fresh nonce of ours), so the answer is ready when training ends instead of
+   * being one more round trip between training and sending.
+   */
   @Override
   public float[] openGlobalModel(RoundTask task, int dimension) {
+    CompletableFuture<Challenged> next = CompletableFuture.supplyAsync(() -> challenge(task), prefetcher);
+    synchronized (this) {
+      pending = new Pending(task.getRoundId(), task.getRound(), task.getModel().getVersion(), next);
+    }
     return opener.open(task.getModel(), dimension);
+  }
+
+  /** The challenge fetched for this task while its model was opened, or a fresh one. */
+  private Challenged prefetched(RoundTask task) {
+    Pending p;
+    synchronized (this) {
+      p = pending;
+      pending = null;
+    }
+    if (p == null || !p.roundId().equals(task.getRoundId()) || p.round() != task.getRound()
+        || p.baseVersion() != task.getModel().getVersion()) {
+      return challenge(task);
+    }
+    try {
+      return p.challenge().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r; // the same SealingException a direct call would have thrown
+      }
+      throw e;
+    }
+  }
+
+  /** A challenge being fetched for one round (the task's round id, round and base version). */
+  private record Pending(String roundId, int round, long baseVersion, CompletableFuture<Challenged> challenge) {
   }
 
   /** An enclave instance whose attestation this site verified: the keys the document binds. */

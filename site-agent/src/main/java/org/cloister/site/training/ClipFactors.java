@@ -7,7 +7,7 @@ final class ClipFactors {
 
   static double factor(double norm, double threshold) {
     if (Double.isNaN(norm)) {
-      throw new IllegalStateException("a per-example gradient is not a number (training diverged: lower the learning rate)");
+      throw new RoundDeclinedException("a per-example gradient is not a number (training diverged: lower the learning rate)");
     }
     return norm > threshold ? threshold / norm : 1.0;
   }

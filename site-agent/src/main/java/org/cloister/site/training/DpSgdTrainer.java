@@ -168,7 +168,7 @@ public final class DpSgdTrainer {
         rows = without(rows, bad);
         batch = clippedSum(x, y, rows);
         if (!batch.complete()) {
-          throw new IllegalStateException("per-example gradients are still not finite after dropping "
+          throw new RoundDeclinedException("per-example gradients are still not finite after dropping "
               + bad.length + " example(s)");
         }
       }

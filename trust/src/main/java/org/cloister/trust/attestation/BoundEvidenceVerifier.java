@@ -112,7 +112,8 @@ public final class BoundEvidenceVerifier {
           + p.id() + " evidence");
     }
     userData = userData == null ? new byte[0] : userData;
-    EvidencePolicy policy = EvidencePolicy.at(at).withOutOfDateTcbAccepted(pins.acceptOutOfDateTcb());
+    EvidencePolicy policy = EvidencePolicy.at(at).withOutOfDateTcbAccepted(pins.acceptOutOfDateTcb())
+        .withTcbFloor(pins.tcbFloor());
     for (Map.Entry<String, byte[]> e : pins.values().entrySet()) {
       policy = policy.withExpected(e.getKey(), e.getValue());
     }

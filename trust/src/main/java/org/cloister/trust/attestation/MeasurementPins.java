@@ -17,11 +17,31 @@ import java.util.Objects;
  * @param platform           the one platform the enclave runs on: evidence from another platform is refused
  * @param values             expected value of every pinned name
  * @param acceptOutOfDateTcb whether a TDX TCB status other than UpToDate is tolerated (never Revoked or unmatched)
+ * @param tcbFloor           platform minimums ({@link EvidencePolicy.TcbFloor}): SEV-SNP {@code max_vmpl} (default 0)
+ *                           and per-component {@code min_tcb}; TDX {@code min_tcb_evaluation_data_number}
  */
-public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, boolean acceptOutOfDateTcb) {
+public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, boolean acceptOutOfDateTcb,
+                              EvidencePolicy.TcbFloor tcbFloor) {
+
+  /** Pins with the platform's default floor: SEV-SNP reports from VMPL 0 only; no minimum TCB. */
+  public MeasurementPins(TeePlatform platform, Map<String, byte[]> values, boolean acceptOutOfDateTcb) {
+    this(platform, values, acceptOutOfDateTcb, defaultFloor(platform));
+  }
+
+  /** SEV-SNP: VMPL 0 (nothing more privileged in the guest); otherwise none. */
+  public static EvidencePolicy.TcbFloor defaultFloor(TeePlatform platform) {
+    return platform == TeePlatform.SEV_SNP ? new EvidencePolicy.TcbFloor(0, Map.of(), -1) : EvidencePolicy.TcbFloor.NONE;
+  }
 
   public MeasurementPins {
     Objects.requireNonNull(platform, "platform");
+    Objects.requireNonNull(tcbFloor, "tcbFloor");
+    if (platform != TeePlatform.SEV_SNP && (tcbFloor.maxVmpl() >= 0 || !tcbFloor.minSnpTcb().isEmpty())) {
+      throw new IllegalArgumentException("max_vmpl and min_tcb apply to sev-snp, not " + platform.id());
+    }
+    if (platform != TeePlatform.TDX && tcbFloor.minTcbEvaluationDataNumber() >= 0) {
+      throw new IllegalArgumentException("min_tcb_evaluation_data_number applies to tdx, not " + platform.id());
+    }
     LinkedHashMap<String, byte[]> copy = new LinkedHashMap<>();
     for (Map.Entry<String, byte[]> e : values.entrySet()) {
       String name = e.getKey();
@@ -98,10 +118,32 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
     LinkedHashMap<String, String> hex = new LinkedHashMap<>();
     n.get("measurements").fields().forEachRemaining(e -> hex.put(e.getKey(), e.getValue().asText()));
     try {
-      return ofHex(TeePlatform.fromId(n.path("platform").asText()), hex, accept.equals("out-of-date"));
+      TeePlatform platform = TeePlatform.fromId(n.path("platform").asText());
+      MeasurementPins pins = ofHex(platform, hex, accept.equals("out-of-date"));
+      EvidencePolicy.TcbFloor d = defaultFloor(platform);
+      LinkedHashMap<String, Integer> minTcb = new LinkedHashMap<>();
+      if (n.has("min_tcb")) {
+        if (!n.get("min_tcb").isObject()) {
+          throw new IllegalArgumentException("min_tcb must map TCB components to SVNs");
+        }
+        n.get("min_tcb").fields().forEachRemaining(e -> minTcb.put(e.getKey(),
+            e.getValue().canConvertToInt() ? e.getValue().asInt() : null));
+      }
+      EvidencePolicy.TcbFloor floor = new EvidencePolicy.TcbFloor(
+          n.has("max_vmpl") ? intField(n, "max_vmpl") : d.maxVmpl(), minTcb,
+          n.has("min_tcb_evaluation_data_number") ? intField(n, "min_tcb_evaluation_data_number")
+              : d.minTcbEvaluationDataNumber());
+      return new MeasurementPins(platform, pins.values(), pins.acceptOutOfDateTcb(), floor);
     } catch (IllegalArgumentException e) {
       throw new java.io.IOException(file + ": " + e.getMessage(), e);
     }
+  }
+
+  private static int intField(com.fasterxml.jackson.databind.JsonNode n, String field) {
+    if (!n.get(field).canConvertToInt()) {
+      throw new IllegalArgumentException(field + " must be an integer");
+    }
+    return n.get(field).asInt();
   }
 
   /** The expected-PCRs format files were written in before {@link #FORMAT}: refused by {@link #read}, by name. */
@@ -138,6 +180,16 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
     com.fasterxml.jackson.databind.node.ObjectNode m = root.putObject("measurements");
     values.forEach((k, v) -> m.put(k, HexFormat.of().formatHex(v)));
     root.put("accept_tcb", acceptOutOfDateTcb ? "out-of-date" : "up-to-date");
+    if (tcbFloor.maxVmpl() >= 0) {
+      root.put("max_vmpl", tcbFloor.maxVmpl());
+    }
+    if (!tcbFloor.minSnpTcb().isEmpty()) {
+      com.fasterxml.jackson.databind.node.ObjectNode t = root.putObject("min_tcb");
+      tcbFloor.minSnpTcb().forEach(t::put);
+    }
+    if (tcbFloor.minTcbEvaluationDataNumber() >= 0) {
+      root.put("min_tcb_evaluation_data_number", tcbFloor.minTcbEvaluationDataNumber());
+    }
     return root.toPrettyString() + "\n";
   }
 
@@ -178,6 +230,6 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
   @Override
   public String toString() {
     return "MeasurementPins[" + platform.id() + ", " + values.keySet() + ", acceptOutOfDateTcb=" + acceptOutOfDateTcb
-        + "]";
+        + ", " + tcbFloor + "]";
   }
 }

@@ -5,6 +5,7 @@ import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.function.Consumer;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.Mac;
@@ -49,6 +50,8 @@ public final class FastHpke {
   private final int nk;
   private final Mac hmac;
   private final Cipher gcm;
+  /** Sees every array of secret key material this instance makes (tests check each is zero afterwards). */
+  private final Consumer<byte[]> secrets;
 
   public FastHpke() {
     this(AEAD_AES_256_GCM, 32);
@@ -56,6 +59,16 @@ public final class FastHpke {
 
   /** Another AES-GCM AEAD of the same KEM and KDF (aead_id 1 = AES-128-GCM): for RFC 9180 Appendix A.1 vectors. */
   FastHpke(int aeadId, int keyLength) {
+    this(aeadId, keyLength, b -> { });
+  }
+
+  /** For tests: {@code secrets} is shown every secret array made (ephemeral and DH values, PRKs, keys, nonces). */
+  FastHpke(Consumer<byte[]> secrets) {
+    this(AEAD_AES_256_GCM, 32, secrets);
+  }
+
+  private FastHpke(int aeadId, int keyLength, Consumer<byte[]> secrets) {
+    this.secrets = Objects.requireNonNull(secrets, "secrets");
     this.hpkeSuite = concat(ascii("HPKE"), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(aeadId));
     this.nk = keyLength;
     try {
@@ -68,6 +81,16 @@ public final class FastHpke {
 
   /** The AEAD key, base nonce and exporter secret of one HPKE context (single-shot: sequence number 0). */
   record AeadKey(byte[] key, byte[] nonce, byte[] exporterSecret) {
+    void destroy() {
+      Arrays.fill(key, (byte) 0);
+      Arrays.fill(nonce, (byte) 0);
+      Arrays.fill(exporterSecret, (byte) 0);
+    }
+  }
+
+  private byte[] secret(byte[] b) {
+    secrets.accept(b);
+    return b;
   }
 
   /**
@@ -112,8 +135,9 @@ public final class FastHpke {
     if (len < OVERHEAD) {
       throw new HpkeException("HPKE message is " + len + " bytes, shorter than enc (32) + tag (16)");
     }
+    AeadKey k = null;
     try {
-      AeadKey k = receiverKey(recipient, message, off, info);
+      k = receiverKey(recipient, message, off, info);
       gcm.init(Cipher.DECRYPT_MODE, new SecretKeySpec(k.key(), "AES"), new GCMParameterSpec(128, k.nonce()));
       if (aad != null && aad.length > 0) {
         gcm.updateAAD(aad);
@@ -122,7 +146,6 @@ public final class FastHpke {
       if (exporter != null) {
         exporter.accept(k);
       }
-      Arrays.fill(k.exporterSecret(), (byte) 0);
       return n;
     } catch (AEADBadTagException e) {
       throw new HpkeException("HPKE open failed: authentication tag mismatch (wrong recipient key, "
@@ -132,6 +155,10 @@ public final class FastHpke {
         throw he;
       }
       throw new HpkeException("HPKE open failed: " + e.getMessage(), e);
+    } finally {
+      if (k != null) {
+        k.destroy();
+      }
     }
   }
 
@@ -139,8 +166,8 @@ public final class FastHpke {
   private AeadKey receiverKey(HpkeKeyPair recipient, byte[] message, int off, byte[] info)
       throws GeneralSecurityException {
     byte[] enc = Arrays.copyOfRange(message, off, off + KEY_BYTES);
-    byte[] skR = recipient.privateKey();
-    byte[] dh = new byte[KEY_BYTES];
+    byte[] skR = secret(recipient.privateKey());
+    byte[] dh = secret(new byte[KEY_BYTES]);
     try {
       if (!X25519.calculateAgreement(skR, 0, enc, 0, dh, 0)) {
         throw new HpkeException("HPKE open failed: invalid encapsulated key enc (X25519 result is zero)");
@@ -165,7 +192,7 @@ public final class FastHpke {
   /** Seals {@code plaintext} to {@code recipientPublicKey} with a fresh ephemeral key: {@code enc || ciphertext}. */
   public byte[] seal(byte[] recipientPublicKey, byte[] info, byte[] aad, byte[] plaintext, SecureRandom random)
       throws HpkeException {
-    byte[] skE = new byte[KEY_BYTES];
+    byte[] skE = secret(new byte[KEY_BYTES]);
     X25519.generatePrivateKey(random, skE);
     try {
       return seal(recipientPublicKey, info, aad, plaintext, skE);
@@ -182,7 +209,7 @@ public final class FastHpke {
                                              byte[] exporterContext, int length, SecureRandom random)
       throws HpkeException {
     checkExport(exporterContext, length);
-    byte[] skE = new byte[KEY_BYTES];
+    byte[] skE = secret(new byte[KEY_BYTES]);
     X25519.generatePrivateKey(random, skE);
     byte[][] secret = new byte[1][];
     try {
@@ -203,7 +230,12 @@ public final class FastHpke {
 
   /** Export(exporter_context, L) of RFC 9180 section 5.3. */
   private byte[] export(AeadKey k, byte[] exporterContext, int length) throws GeneralSecurityException {
-    return labeledExpand(hpkeSuite, k.exporterSecret(), "sec", exporterContext, length);
+    byte[] mine = labeledExpand(hpkeSuite, k.exporterSecret(), "sec", exporterContext, length);
+    try {
+      return mine.clone(); // the caller's to keep (and clear)
+    } finally {
+      Arrays.fill(mine, (byte) 0);
+    }
   }
 
   /** As {@link #seal(byte[], byte[], byte[], byte[], SecureRandom)} with a given ephemeral private key (test vectors). */
@@ -218,12 +250,13 @@ public final class FastHpke {
     }
     byte[] enc = new byte[KEY_BYTES];
     X25519.generatePublicKey(skE, 0, enc, 0);
-    byte[] dh = new byte[KEY_BYTES];
-    if (!X25519.calculateAgreement(skE, 0, pkR, 0, dh, 0)) {
-      throw new HpkeException("HPKE seal failed: invalid recipient public key (X25519 result is zero)");
-    }
+    byte[] dh = secret(new byte[KEY_BYTES]);
+    AeadKey k = null;
     try {
-      AeadKey k = keySchedule(extractAndExpand(dh, concat(enc, pkR)), info);
+      if (!X25519.calculateAgreement(skE, 0, pkR, 0, dh, 0)) {
+        throw new HpkeException("HPKE seal failed: invalid recipient public key (X25519 result is zero)");
+      }
+      k = keySchedule(extractAndExpand(dh, concat(enc, pkR)), info);
       gcm.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(k.key(), "AES"), new GCMParameterSpec(128, k.nonce()));
       if (aad != null && aad.length > 0) {
         gcm.updateAAD(aad);
@@ -233,11 +266,16 @@ public final class FastHpke {
       if (exporter != null) {
         exporter.accept(k);
       }
-      Arrays.fill(k.exporterSecret(), (byte) 0);
       return out;
     } catch (GeneralSecurityException e) {
+      if (e instanceof HpkeException he) {
+        throw he;
+      }
       throw new HpkeException("HPKE seal failed: " + e.getMessage(), e);
     } finally {
+      if (k != null) {
+        k.destroy();
+      }
       Arrays.fill(dh, (byte) 0);
     }
   }
@@ -266,19 +304,19 @@ public final class FastHpke {
     if (recipientPublicKey == null || recipientPublicKey.length != KEY_BYTES) {
       throw new HpkeException("recipient public key must be 32 bytes (raw X25519)");
     }
-    byte[] skE = new byte[KEY_BYTES];
+    byte[] skE = secret(new byte[KEY_BYTES]);
     X25519.generatePrivateKey(random, skE);
     byte[] enc = new byte[KEY_BYTES];
     X25519.generatePublicKey(skE, 0, enc, 0);
-    byte[] dh = new byte[KEY_BYTES];
+    byte[] dh = secret(new byte[KEY_BYTES]);
+    AeadKey k = null;
     try {
       if (!X25519.calculateAgreement(skE, 0, recipientPublicKey, 0, dh, 0)) {
         throw new HpkeException("HPKE seal failed: invalid recipient public key (X25519 result is zero)");
       }
-      AeadKey k = keySchedule(extractAndExpand(dh, concat(enc, recipientPublicKey)), info);
+      k = keySchedule(extractAndExpand(dh, concat(enc, recipientPublicKey)), info);
       byte[] out = Arrays.copyOf(enc, KEY_BYTES + AesGcm.streamLength(plaintext.length));
       AesGcm.sealStream(k.key(), k.nonce(), aad, plaintext, 0, plaintext.length, out, KEY_BYTES);
-      Arrays.fill(k.key(), (byte) 0);
       return out;
     } catch (GeneralSecurityException e) {
       if (e instanceof HpkeException he) {
@@ -286,6 +324,9 @@ public final class FastHpke {
       }
       throw new HpkeException("HPKE seal failed: " + e.getMessage(), e);
     } finally {
+      if (k != null) {
+        k.destroy();
+      }
       Arrays.fill(skE, (byte) 0);
       Arrays.fill(dh, (byte) 0);
     }
@@ -304,13 +345,10 @@ public final class FastHpke {
     if (streamPlaintextLength(len) < 0) {
       throw new HpkeException("HPKE streaming message of " + len + " bytes has no valid length (enc + segments + tags)");
     }
+    AeadKey k = null;
     try {
-      AeadKey k = receiverKey(recipient, message, off, info);
-      try {
-        return AesGcm.openStream(k.key(), k.nonce(), aad, message, off + KEY_BYTES, len - KEY_BYTES, out, outOff);
-      } finally {
-        Arrays.fill(k.key(), (byte) 0);
-      }
+      k = receiverKey(recipient, message, off, info);
+      return AesGcm.openStream(k.key(), k.nonce(), aad, message, off + KEY_BYTES, len - KEY_BYTES, out, outOff);
     } catch (AEADBadTagException e) {
       throw new HpkeException("HPKE open failed: authentication tag mismatch (wrong recipient key, "
           + "or enc, info, aad or a segment altered)", e);
@@ -319,6 +357,10 @@ public final class FastHpke {
         throw he;
       }
       throw new HpkeException("HPKE open failed: " + e.getMessage(), e);
+    } finally {
+      if (k != null) {
+        k.destroy();
+      }
     }
   }
 
@@ -335,8 +377,12 @@ public final class FastHpke {
 
   /** DHKEM ExtractAndExpand (section 4.1). */
   private byte[] extractAndExpand(byte[] dh, byte[] kemContext) throws GeneralSecurityException {
-    byte[] eaePrk = labeledExtract(KEM_SUITE, null, "eae_prk", dh);
-    return labeledExpand(KEM_SUITE, eaePrk, "shared_secret", kemContext, NH);
+    byte[] eaePrk = secret(labeledExtract(KEM_SUITE, null, "eae_prk", dh));
+    try {
+      return labeledExpand(KEM_SUITE, eaePrk, "shared_secret", kemContext, NH);
+    } finally {
+      Arrays.fill(eaePrk, (byte) 0);
+    }
   }
 
   /** KeySchedule for mode_base with an empty PSK (section 5.1). */
@@ -344,13 +390,24 @@ public final class FastHpke {
     byte[] pskIdHash = labeledExtract(hpkeSuite, null, "psk_id_hash", new byte[0]);
     byte[] infoHash = labeledExtract(hpkeSuite, null, "info_hash", info == null ? new byte[0] : info);
     byte[] context = concat(new byte[] {MODE_BASE}, pskIdHash, infoHash);
-    byte[] secret = labeledExtract(hpkeSuite, sharedSecret, "secret", new byte[0]);
-    AeadKey k = new AeadKey(labeledExpand(hpkeSuite, secret, "key", context, nk),
-        labeledExpand(hpkeSuite, secret, "base_nonce", context, NN),
-        labeledExpand(hpkeSuite, secret, "exp", context, NH));
-    Arrays.fill(secret, (byte) 0);
-    Arrays.fill(sharedSecret, (byte) 0);
-    return k;
+    byte[] secret = null;
+    byte[] key = null;
+    byte[] nonce = null;
+    try {
+      secret = secret(labeledExtract(hpkeSuite, sharedSecret, "secret", new byte[0]));
+      key = labeledExpand(hpkeSuite, secret, "key", context, nk);
+      nonce = labeledExpand(hpkeSuite, secret, "base_nonce", context, NN);
+      AeadKey k = new AeadKey(key, nonce, labeledExpand(hpkeSuite, secret, "exp", context, NH));
+      key = null; // now the caller's, cleared by AeadKey.destroy
+      nonce = null;
+      return k;
+    } finally {
+      for (byte[] b : new byte[][] {secret, key, nonce, sharedSecret}) {
+        if (b != null) {
+          Arrays.fill(b, (byte) 0);
+        }
+      }
+    }
   }
 
   private byte[] labeledExtract(byte[] suite, byte[] salt, String label, byte[] ikm) throws GeneralSecurityException {
@@ -374,7 +431,12 @@ public final class FastHpke {
     hmac.update(ascii(label));
     hmac.update(info);
     hmac.update((byte) 1);
-    return Arrays.copyOf(hmac.doFinal(), length);
+    byte[] block = secret(hmac.doFinal());
+    try {
+      return secret(Arrays.copyOf(block, length));
+    } finally {
+      Arrays.fill(block, (byte) 0);
+    }
   }
 
   private static byte[] i2osp2(int v) {

@@ -92,6 +92,10 @@ public final class Pem {
                   new ByteArrayInputStream(holder.getEncoded())));
             }
           }
+        } catch (IOException | RuntimeException e) {
+          // BouncyCastle reports bad base64 or a broken block unchecked (DecoderException) or
+          // without saying where: the bytes may come from another party, so name them
+          throw new IOException(source + ": malformed PEM (" + e.getMessage() + ")", e);
         }
         if (result.isEmpty()) {
           throw new IOException(source + ": no CERTIFICATE block in PEM file");

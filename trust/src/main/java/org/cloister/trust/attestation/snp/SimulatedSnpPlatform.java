@@ -58,6 +58,15 @@ public final class SimulatedSnpPlatform {
         "3.3", new ASN1Integer(4), "3.8", new ASN1Integer(0x48), "3.9", new ASN1Integer(1), "4", HW_ID));
   }
 
+  /**
+   * The double whose keys derive from {@code secret} (SHA-256, first 8 bytes as the seed): the enclave process
+   * and the parties of a development consortium share the file, so they agree on the double's ARK.
+   */
+  public static SimulatedSnpPlatform fromSecret(byte[] secret) throws java.security.GeneralSecurityException {
+    byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(secret);
+    return new SimulatedSnpPlatform(ByteBuffer.wrap(d).getLong());
+  }
+
   /** A verifier trusting this double's ARK instead of AMD's: development and tests only. */
   public SnpVerifier verifier() {
     return new SnpVerifier(Map.of(AmdProduct.TURIN, ark));

@@ -55,6 +55,36 @@ public final class SnpVerifier implements EvidenceVerifier {
     this.arks = Map.copyOf(arks);
   }
 
+  private static void checkFloor(SnpReport report, AmdProduct product, EvidencePolicy.TcbFloor floor)
+      throws AttestationException {
+    if (floor.maxVmpl() >= 0 && report.vmpl() > floor.maxVmpl()) {
+      throw new AttestationException(FailureReason.POLICY_VIOLATION, "the report was requested at VMPL "
+          + report.vmpl() + "; the policy admits at most VMPL " + floor.maxVmpl()
+          + " (software at a more privileged VMPL can read the guest)");
+    }
+    SnpReport.Tcb t = SnpReport.Tcb.decode(report.reportedTcb(), product.turinLayout());
+    Map<String, Integer> svn = new LinkedHashMap<>();
+    svn.put("bootloader", t.bootloader());
+    svn.put("tee", t.tee());
+    svn.put("snp", t.snp());
+    svn.put("microcode", t.microcode());
+    if (product.turinLayout()) {
+      svn.put("fmc", t.fmc());
+    }
+    for (Map.Entry<String, Integer> min : floor.minSnpTcb().entrySet()) {
+      Integer have = svn.get(min.getKey());
+      if (have == null) {
+        throw new AttestationException(FailureReason.TCB_NOT_ACCEPTED, "the policy sets a minimum " + min.getKey()
+            + " SVN but " + product.displayName() + " reports have no such TCB component");
+      }
+      if (have < min.getValue()) {
+        throw new AttestationException(FailureReason.TCB_NOT_ACCEPTED, "the reported TCB's " + min.getKey()
+            + " SVN is " + have + ", below the policy's minimum " + min.getValue()
+            + " (firmware older than the consortium accepts)");
+      }
+    }
+  }
+
   /** The {@code host_data} of {@code report}, read without verification (see {@code LaunchConfiguration}). */
   public static byte[] hostData(byte[] report) throws AttestationException {
     return SnpReport.parse(report).hostData();
@@ -241,6 +271,7 @@ public final class SnpVerifier implements EvidenceVerifier {
       throw new AttestationException(FailureReason.POLICY_VIOLATION,
           "the guest policy allows a migration agent (bit 18), which can export the guest's memory");
     }
+    checkFloor(report, product, policy.tcbFloor());
 
     HexFormat hex = HexFormat.of();
     Map<String, String> measurements = new LinkedHashMap<>();

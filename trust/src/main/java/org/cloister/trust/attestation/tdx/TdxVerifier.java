@@ -161,6 +161,16 @@ public final class TdxVerifier implements EvidenceVerifier {
     SignedPcsJson qeIdentity = qeIdentity(collateral);
     checkPcsDocument(qeIdentity, pool, collateral.crls(), at, "QE identity");
 
+    int minEval = policy.tcbFloor().minTcbEvaluationDataNumber();
+    for (SignedPcsJson doc : List.of(tcbInfo, qeIdentity)) {
+      int eval = doc.body().path("tcbEvaluationDataNumber").asInt(-1);
+      if (minEval >= 0 && eval < minEval) {
+        throw new AttestationException(FailureReason.TCB_NOT_ACCEPTED, doc.source() + " has tcbEvaluationDataNumber "
+            + eval + ", below the policy's minimum " + minEval + " (Intel's older TCB evaluation: fetch collateral "
+            + "with `cloister attest collateral`)");
+      }
+    }
+
     // 3. TCB status.
     JsonNode ti = tcbInfo.body();
     if (!"TDX".equals(ti.path("id").asText()) || ti.path("version").asInt() < 3) {
