@@ -19,13 +19,15 @@ import org.cloister.protocol.v1.ModelArtifact;
 
 /**
  * The in-process engine's aggregator: the enclave's own arithmetic (its {@link UpdateKernel}, one
- * fused multiply-add per value in the round engine's fixed site order, the mean in double, then
+ * fused multiply-add per value, in the round engine's fixed site order, the mean in double, then
  * the strategy's {@link ServerStep}, as in the enclave), its validation (finite values, L2 norm within the
  * policy's bound) and its cohort floor, on plaintext {@code f32le-delta} updates in the simulation's
  * own process. The running sum is one buffer (two while a candidate is checked): memory O(model).
  *
  * <p>Simulation only: the updates are plaintext in the host process, so this is no secure
- * aggregation; it reproduces the enclave's figures bit for bit (UpdateKernel's contract).
+ * aggregation. It gives the enclave's sum bit for bit when both add the updates in the same order
+ * (UpdateKernel's contract); the enclave now adds them in arrival order, so figures agree to float
+ * rounding.
  */
 final class KernelAggregator implements Aggregator {
   private final UpdateKernel kernel = UpdateKernel.best();

@@ -190,7 +190,16 @@ public final class HtmlReport {
     List<RoundReport> rs = r.rounds();
     double[] x = rounds(rs);
     int i = 0;
-    for (SiteReport s : r.sites()) {
+    if (r.sites().size() > LARGE) {
+      // thousands of sites: the distribution over sites per round, not one line each
+      String[] names = {"min over sites", "median", "max over sites"};
+      for (int k = 0; k < 3; k++) {
+        int which = k;
+        double[] y = rs.stream().mapToDouble(rr -> quantile(rr.siteEpsilon().values(), which)).toArray();
+        c.add(new SvgChart.Series(names[k], x, y, SvgChart.PALETTE[k], false, true));
+      }
+    }
+    for (SiteReport s : r.sites().size() > LARGE ? List.<SiteReport>of() : r.sites()) {
       double[] y = rs.stream().mapToDouble(rr -> rr.siteEpsilon().getOrDefault(s.id(), Double.NaN)).toArray();
       c.add(new SvgChart.Series(s.id(), x, y, SvgChart.PALETTE[i++ % SvgChart.PALETTE.length], false, r.sites().size() <= 10));
     }
@@ -202,7 +211,30 @@ public final class HtmlReport {
     return "<h2>Privacy spend per site</h2>\n" + c.render();
   }
 
+  /** Above this many sites the report shows distributions over sites instead of one line or row each. */
+  static final int LARGE = 20;
+
+  /** 0: min, 1: median, 2: max of {@code values} (NaN when empty). */
+  private static double quantile(java.util.Collection<Double> values, int which) {
+    double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    if (v.length == 0) {
+      return Double.NaN;
+    }
+    return which == 0 ? v[0] : which == 1 ? v[v.length / 2] : v[v.length - 1];
+  }
+
   private static String sitesTable(SimulationResult r) {
+    if (r.sites().size() > LARGE) {
+      StringBuilder b = new StringBuilder("<h2>Sites</h2>\n<p>" + r.sites().size() + " sites; one row per site is in"
+          + " <code>sites.csv</code>.</p>\n<table id=\"sites-table\"><thead><tr><th></th><th>min</th><th>median</th><th>max</th>"
+          + "</tr></thead><tbody>\n");
+      row(b, "training examples", r.sites().stream().map(x -> (double) x.examples()).toList(), "%.0f");
+      row(b, "rounds contributed", r.sites().stream().map(x -> (double) x.roundsContributed()).toList(), "%.0f");
+      if (r.sites().stream().allMatch(x -> Double.isFinite(x.epsilon()))) {
+        row(b, "epsilon", r.sites().stream().map(SiteReport::epsilon).toList(), "%.4f");
+      }
+      return b.append("</tbody></table>\n").toString();
+    }
     StringBuilder b = new StringBuilder("<h2>Sites</h2>\n<table id=\"sites-table\"><thead><tr><th>site</th><th>training examples</th>"
         + "<th>rounds contributed</th><th>epsilon</th><th>delta</th></tr></thead><tbody>\n");
     for (SiteReport s : r.sites()) {
@@ -213,6 +245,14 @@ public final class HtmlReport {
     return b.append("</tbody></table>\n").toString();
   }
 
+  private static void row(StringBuilder b, String name, List<Double> values, String format) {
+    b.append("<tr><th>").append(Html.esc(name)).append("</th>");
+    for (int k = 0; k < 3; k++) {
+      b.append("<td>").append(String.format(Locale.ROOT, format, quantile(values, k))).append("</td>");
+    }
+    b.append("</tr>\n");
+  }
+
   private static String roundsTable(List<RoundReport> rs) {
     StringBuilder b = new StringBuilder("<h2>Rounds</h2>\n<table id=\"rounds-table\"><thead><tr><th>round</th><th>sites</th>"
         + "<th>accuracy</th><th>AUC</th><th>loss</th><th>largest epsilon so far</th><th>seconds</th><th>left out</th></tr></thead><tbody>\n");
@@ -220,7 +260,8 @@ public final class HtmlReport {
       b.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%s</td><td>%.1f</td><td>%s</td></tr>%n",
           r.round(), r.sites().size(), r.accuracy(), r.auc(), r.loss(),
           Double.isNaN(r.maxEpsilon()) ? "&ndash;" : String.format(Locale.ROOT, "%.4f", r.maxEpsilon()), r.durationMillis() / 1000.0,
-          Html.esc(r.leftOut().isEmpty() ? "" : r.leftOut().toString())));
+          Html.esc(r.leftOut().isEmpty() ? "" : r.leftOut().size() > 5 ? r.leftOut().size() + " sites"
+              : r.leftOut().toString())));
     }
     return b.append("</tbody></table>\n").toString();
   }

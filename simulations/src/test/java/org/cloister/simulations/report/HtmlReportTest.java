@@ -46,9 +46,23 @@ class HtmlReportTest {
 
   @Test
   void manySitesKeepTheLegendShort(@TempDir Path dir) {
-    String html = new HtmlReport().study(SyntheticResults.study(40, 3, 2.0, 0.9, dir));
-    assertThat(count(chart(html, "epsilon-chart"), "<polyline")).isEqualTo(41);
-    assertThat(chart(html, "epsilon-chart")).contains("and 29 more");
+    String html = new HtmlReport().study(SyntheticResults.study(18, 3, 2.0, 0.9, dir));
+    assertThat(count(chart(html, "epsilon-chart"), "<polyline")).isEqualTo(19);
+    assertThat(chart(html, "epsilon-chart")).contains(" more");
+  }
+
+  @Test
+  void aLargeStudyShowsDistributionsOverSitesNotOneLineOrRowEach(@TempDir Path dir) {
+    SimulationResult r = SyntheticResults.study(1000, 3, 2.0, 0.9, dir);
+    String html = new HtmlReport().study(r);
+    assertSelfContained(html);
+    // min, median and max over the sites, and the ceiling
+    assertThat(count(chart(html, "epsilon-chart"), "<polyline")).isEqualTo(4);
+    assertThat(chart(html, "epsilon-chart")).contains("data-name=\"median\"").contains("data-name=\"max over sites\"");
+    assertThat(html).contains("1000 sites; one row per site is in <code>sites.csv</code>")
+        .contains("<tr><th>training examples</th><td>100</td><td>600</td><td>1099</td></tr>")
+        .doesNotContain(">site-17<");
+    assertThat(html.length()).isLessThan(60_000);
   }
 
   @Test
