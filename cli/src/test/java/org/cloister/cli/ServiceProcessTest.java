@@ -109,6 +109,16 @@ class ServiceProcessTest {
     }
   }
 
+  private static String rows(Path db, String sql) throws Exception {
+    StringBuilder out = new StringBuilder();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); ResultSet rs = c.createStatement().executeQuery(sql)) {
+      while (rs.next()) {
+        out.append(rs.getString(1)).append('\n');
+      }
+    }
+    return out.toString();
+  }
+
   private static byte[] blob(Path db, String sql) throws Exception {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); ResultSet rs = c.createStatement().executeQuery(sql)) {
       assertThat(rs.next()).as(sql).isTrue();
@@ -187,9 +197,20 @@ class ServiceProcessTest {
     assertThat(count(db, "SELECT COUNT(*) FROM rounds WHERE quorum_met = 1")).isEqualTo(6);
     assertThat(count(db, "SELECT COUNT(DISTINCT round) FROM rounds WHERE quorum_met = 1")).isEqualTo(6);
     assertThat(count(db, "SELECT MAX(version) FROM models")).isEqualTo(7);
-    // exactly one signed ledger entry per (site, committed round); the chain and signatures verify
-    assertThat(count(db, "SELECT COUNT(*) FROM ledger")).isEqualTo(18);
-    assertThat(count(db, "SELECT COUNT(DISTINCT party_id || '/' || round) FROM ledger")).isEqualTo(18);
+    // exactly one signed ledger entry per (site, committed round); a site that had already sent its
+    // noised update for the attempt the kill interrupted spent budget for it, so that attempt's spends
+    // stay in the ledger too (at most one per site, all for the round in flight, round 3); the chain
+    // and signatures verify
+    String ledgerRows = rows(db, "SELECT l.party_id || ' r' || l.round || ' ' || l.round_id || ' committed='"
+        + " || COALESCE(r.quorum_met, -1) FROM ledger l LEFT JOIN rounds r ON r.round_id = l.round_id ORDER BY l.seq");
+    String inCommitted = " FROM ledger l JOIN rounds r ON r.round_id = l.round_id AND r.quorum_met = 1";
+    assertThat(count(db, "SELECT COUNT(*)" + inCommitted)).as(ledgerRows).isEqualTo(18);
+    assertThat(count(db, "SELECT COUNT(DISTINCT l.party_id || '/' || l.round)" + inCommitted)).as(ledgerRows).isEqualTo(18);
+    String interrupted = " FROM ledger l WHERE l.round_id NOT IN (SELECT round_id FROM rounds)";
+    assertThat(count(db, "SELECT COUNT(*)" + interrupted)).as(ledgerRows).isLessThanOrEqualTo(3);
+    assertThat(count(db, "SELECT COUNT(*)" + interrupted + " AND l.round <> 3")).as(ledgerRows).isZero();
+    assertThat(count(db, "SELECT COUNT(*) FROM ledger")).as(ledgerRows)
+        .isEqualTo(18 + count(db, "SELECT COUNT(*)" + interrupted));
     CloisterCommandTest.Run verify = CloisterCommandTest.run("ledger", "verify", "--database", db.toString(),
         "--trust-root", kits.resolve("ca/ca.crt").toString());
     assertThat(verify.code()).as(verify.out()).isZero();
