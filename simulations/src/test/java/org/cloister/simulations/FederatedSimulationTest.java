@@ -50,7 +50,9 @@ class FederatedSimulationTest {
     SimulationResult b = new FederatedSimulation(small, x -> { }).run();
     assertThat(b.rounds()).extracting(RoundReport::accuracy).containsExactlyElementsOf(
         a.rounds().stream().map(RoundReport::accuracy).toList());
-    assertThat(b.finalMetrics().logLoss()).isEqualTo(a.finalMetrics().logLoss());
+    // the secure aggregator sums updates in the order they arrive (streamed during the round), so the
+    // model, and so the loss, agree to float rounding rather than bit for bit (docs/simulations.md)
+    assertThat(b.finalMetrics().logLoss()).isCloseTo(a.finalMetrics().logLoss(), org.assertj.core.data.Offset.offset(1e-6));
   }
 
   @Test
