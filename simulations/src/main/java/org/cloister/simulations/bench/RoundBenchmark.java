@@ -97,7 +97,7 @@ public final class RoundBenchmark {
    * processes (for the secure stack: the enclave and the key broker). On a shared machine CPU time
    * moves less with the load than wall-clock time does.
    */
-  public record CpuPerRound(double benchJvmMs, double childrenMs) {
+  public record CpuPerRound(double benchJvmMs, double childrenMs, double childrenJitMs) {
     public double totalMs() {
       return benchJvmMs + childrenMs;
     }
@@ -136,6 +136,9 @@ public final class RoundBenchmark {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("bench_jvm", round1(cpu.benchJvmMs()));
         c.put("child_processes", round1(cpu.childrenMs()));
+        // of which the child JVMs' JIT compiler threads (Linux; 0 elsewhere): a fresh enclave JVM still compiles
+        // its data path during the first measured rounds, a one-time cost per enclave instance
+        c.put("child_jit", round1(cpu.childrenJitMs()));
         c.put("total", round1(cpu.totalMs()));
         m.put("cpu_ms_per_round", c);
       }
@@ -236,8 +239,8 @@ public final class RoundBenchmark {
     Map<Integer, RoundResult> results = new ConcurrentHashMap<>();
     Map<Integer, double[]> sealMs = new ConcurrentHashMap<>();
     Map<Integer, double[]> openMs = new ConcurrentHashMap<>();
-    long[] cpuAtWarmup = new long[2];
-    long[] cpuAtEnd = new long[2];
+    long[] cpuAtWarmup = new long[3];
+    long[] cpuAtEnd = new long[3];
     engine.addListener(new RoundListener() {
       @Override
       public void roundCompleted(RoundResult r) {
@@ -310,7 +313,8 @@ public final class RoundBenchmark {
             r, roundMs));
       }
       CpuPerRound cpu = cpuAtEnd[0] == 0 || cpuAtWarmup[0] == 0 ? null : new CpuPerRound(
-          (cpuAtEnd[0] - cpuAtWarmup[0]) / 1e6 / opts.rounds(), (cpuAtEnd[1] - cpuAtWarmup[1]) / 1e6 / opts.rounds());
+          (cpuAtEnd[0] - cpuAtWarmup[0]) / 1e6 / opts.rounds(), (cpuAtEnd[1] - cpuAtWarmup[1]) / 1e6 / opts.rounds(),
+          (cpuAtEnd[2] - cpuAtWarmup[2]) / 1e6 / opts.rounds());
       return new ModeResult(mode, timings, setupMillis, cpu);
     } finally {
       pool.shutdownNow();
@@ -324,12 +328,44 @@ public final class RoundBenchmark {
     }
   }
 
-  /** This JVM's CPU time and its live child processes' (nanoseconds) into {@code out[0]}, {@code out[1]}. */
+  /**
+   * This JVM's CPU time, its live child processes' and their JIT compiler threads' (nanoseconds) into
+   * {@code out[0..2]}.
+   */
   private static void cpuNanos(long[] out) {
     java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     out[0] = os instanceof com.sun.management.OperatingSystemMXBean s ? Math.max(1, s.getProcessCpuTime()) : 0;
-    out[1] = ProcessHandle.current().descendants()
+    List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
+    out[1] = children.stream()
         .mapToLong(p -> p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L)).sum();
+    out[2] = children.stream().mapToLong(p -> compilerThreadNanos(p.pid())).sum();
+  }
+
+  /** CPU time of a JVM's C1/C2 compiler threads from /proc (0 where there is no /proc). */
+  private static long compilerThreadNanos(long pid) {
+    Path tasks = Path.of("/proc", Long.toString(pid), "task");
+    if (!Files.isDirectory(tasks)) {
+      return 0;
+    }
+    long ticks = 0;
+    try (var list = Files.list(tasks)) {
+      for (Path t : list.toList()) {
+        try {
+          if (!Files.readString(t.resolve("comm")).startsWith("C2 Compiler")
+              && !Files.readString(t.resolve("comm")).startsWith("C1 Compiler")) {
+            continue;
+          }
+          String stat = Files.readString(t.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+        } catch (java.io.IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (java.io.IOException e) {
+      return 0;
+    }
+    return ticks * 10_000_000L; // USER_HZ = 100 on Linux
   }
 
   static String siteId(int index) {
