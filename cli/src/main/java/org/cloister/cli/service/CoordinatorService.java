@@ -22,6 +22,7 @@ import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.service.HandshakeRefusals;
 import org.cloister.coordinator.store.JdbcStudyStore;
 import org.cloister.coordinator.strategy.Strategies;
+import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.coordinator.study.StudyStatusKind;
 import org.cloister.models.ModelArchitecture;
@@ -219,11 +220,8 @@ public final class CoordinatorService {
     long seed = s.integer("seed", 42);
     // the initial weights are a public random initialization: they carry no patient data
     float[] w0 = initialWeights(arch.name(), features, classes, seed);
-    byte[] payload = FloatCodec.encode(w0);
     String studyId = s.string("id");
-    ModelArtifact m0 = ModelArtifact.newBuilder().setStudyId(studyId).setVersion(1).setModelName(arch.name())
-        .setDimension(w0.length).setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
-        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
+    ModelArtifact m0 = StudyAssembly.initialModel(studyId, arch.name(), w0);
     int expected = c.strings("sites").size();
     StudyConfig study = new StudyConfig(studyId, arch.name(), w0.length, s.integer("rounds", 10),
         s.integer("min_sites", Math.max(1, expected == 0 ? 1 : (2 * expected + 2) / 3)), s.integer("max_sites", 0),
@@ -243,15 +241,16 @@ public final class CoordinatorService {
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
-    // the coordinator's consortium key signs a checkpoint of the ledger head at every committed round
-    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"),
-             new org.cloister.coordinator.ledger.CheckpointSigner(tls.key(), tls.chain().get(0)));
-         ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
+    PrivacyBudgets budgets = budgets(c);
+    try (ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
              ? ServiceAggregation.plaintext(w0.length, strategy, err)
-             : ServiceAggregation.enclave(c.section("aggregation", ServiceAggregation.KEYS), study, strategy, err)) {
-      PrivacyBudgets budgets = budgets(c);
-      RoundEngine engine = new RoundEngine(study, m0, Strategies.parse(strategy), aggregation.aggregator(), store, budgets,
-          Clock.systemUTC(), seed);
+             : ServiceAggregation.enclave(c.section("aggregation", ServiceAggregation.KEYS), study, strategy, err);
+         // the coordinator's consortium key signs a checkpoint of the ledger head at every committed round
+         StudyAssembly.AssembledStudy assembled = StudyAssembly.builder(study, m0)
+             .database(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"))
+             .checkpointSigner(new org.cloister.coordinator.ledger.CheckpointSigner(tls.key(), tls.chain().get(0)))
+             .strategy(strategy).aggregator(aggregation.aggregator()).budgets(budgets).seed(seed).build()) {
+      RoundEngine engine = assembled.engine();
       HandshakeRefusals refusals = new HandshakeRefusals(metrics::refused);
       checkBudgetPlan(engine, budgets, c.strings("sites"), study);
       // the operator's API (status, pause / resume / stop): only with operators named in admin.operators
