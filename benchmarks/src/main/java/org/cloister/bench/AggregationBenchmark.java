@@ -1,5 +1,6 @@
 package org.cloister.bench;
 
+import org.cloister.observability.Percentiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintStream;
