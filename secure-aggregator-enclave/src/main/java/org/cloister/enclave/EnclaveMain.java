@@ -82,8 +82,7 @@ public final class EnclaveMain {
 
       String platformName = opts.getOrDefault("--platform", "simulated");
       org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(platformName, path(opts.get("--dev-root-cert")),
-          path(opts.get("--dev-root-key")), config.moduleId(), pcrs, org.cloister.trust.attestation.LaunchConfiguration
-              .digest(org.cloister.trust.attestation.TeePlatform.SEV_SNP, configBytes, policyBytes), err);
+          path(opts.get("--dev-root-key")), config.moduleId(), pcrs, configBytes, policyBytes, err);
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();
       EnclaveSigner signer = EnclaveSigner.generate(random); // attested signing key, enclave memory only

@@ -65,9 +65,25 @@ public final class SimulatedTdxPlatform {
   private static final Instant NOT_BEFORE = Instant.parse("2024-01-01T00:00:00Z");
   private static final Instant NOT_AFTER = Instant.parse("2049-01-01T00:00:00Z");
   private static final byte[] QE_MRSIGNER = new byte[32];
+  private static final byte[][] RTMRS = new byte[4][];
 
   static {
     Arrays.fill(QE_MRSIGNER, (byte) 0x5a);
+    try {
+      // the double's boot chain: RTMR0..2 as firmware, kernel and command line would extend them; RTMR3 unused
+      for (int i = 0; i < 3; i++) {
+        RTMRS[i] = MessageDigest.getInstance("SHA-384").digest(("cloister tdx test double rtmr" + i)
+            .getBytes(StandardCharsets.US_ASCII));
+      }
+      RTMRS[3] = new byte[48];
+    } catch (GeneralSecurityException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** RTMR {@code i} (0..3) of every quote of the double: what a party pins beside MRTD. */
+  public static byte[] rtmr(int i) {
+    return RTMRS[i].clone();
   }
 
   private final SecureRandom random;
@@ -141,6 +157,9 @@ public final class SimulatedTdxPlatform {
     signed.put(b + 128, (byte) 0xe7); // XFAM
     signed.put(b + 136, mrTd);
     signed.put(b + 184, mrConfigId);
+    for (int i = 0; i < 4; i++) {
+      signed.put(b + 328 + 48 * i, RTMRS[i]);
+    }
     signed.put(b + 520, reportData);
     byte[] head = signed.array();
 
