@@ -9,7 +9,10 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import org.cloister.enclave.runtime.tee.ConfigfsFiles;
 import org.cloister.enclave.runtime.tee.ConfigfsTsm;
+import org.cloister.enclave.runtime.tee.NitroSecureModule;
+import org.cloister.enclave.runtime.tee.SevGuest;
 import org.cloister.enclave.runtime.tee.SimulatedTsmKernel;
 import org.cloister.protocol.EvidenceWire;
 import org.cloister.trust.attestation.LaunchConfiguration;
@@ -95,7 +98,10 @@ public final class AttestationPlatforms {
   }
 
   /**
-   * @param name        {@code simulated} (development root given by its certificate and key) or {@code nitro}
+   * @param name        {@code simulated} (development root given by its certificate and key), {@code nitro} (the
+   *                    Nitro Secure Module, {@code /dev/nsm}), {@code sev-snp} (configfs-tsm, else
+   *                    {@code /dev/sev-guest}) or {@code tdx} (configfs-tsm); a missing device is an error, never
+   *                    a fall back to a simulated platform
    * @param devRootCert development root certificate (simulated only), or null
    * @param devRootKey  its private key (simulated only), or null
    * @param err         where the simulated platform's warning banner goes
@@ -108,6 +114,19 @@ public final class AttestationPlatforms {
   /** Same, with the configfs-tsm report directory given (sev-snp, tdx). */
   static EvidenceSource open(String name, Path devRootCert, Path devRootKey, String moduleId,
                              Map<Integer, byte[]> pcrs, PrintStream err, Path tsmRoot) throws IOException {
+    return open(name, devRootCert, devRootKey, moduleId, pcrs, err, new Devices(tsmRoot, SevGuest.DEFAULT_DEVICE,
+        NitroSecureModule.DEFAULT_DEVICE));
+  }
+
+  /**
+   * Where the hardware interfaces are: the configfs-tsm report directory, the sev-guest device, the NSM device.
+   */
+  record Devices(Path tsmRoot, Path sevGuest, Path nsm) {
+  }
+
+  /** Same, with the devices given. */
+  static EvidenceSource open(String name, Path devRootCert, Path devRootKey, String moduleId,
+                             Map<Integer, byte[]> pcrs, PrintStream err, Devices devices) throws IOException {
     switch (name) {
       case "simulated" -> {
         if (devRootCert == null || devRootKey == null) {
@@ -120,19 +139,29 @@ public final class AttestationPlatforms {
         return EvidenceSource.nitro(new SimulatedNitroPlatform(authority, moduleId, pcrs));
       }
       case "sev-snp", "tdx" -> {
-        if (!Files.isDirectory(tsmRoot)) {
-          throw new IllegalArgumentException("--platform " + name + ": no configfs-tsm report interface at " + tsmRoot
-              + " (this is not a confidential VM, or its kernel is older than 6.7 or configfs is not mounted)");
+        if (Files.isDirectory(devices.tsmRoot())) {
+          // the kernel's provider says which platform answered; a verifier pinning the other one refuses it
+          return EvidenceSource.confidentialVm(new ConfigfsTsm(devices.tsmRoot(), ConfigfsFiles.kernel(),
+              new SecureRandom()));
         }
-        // the kernel's provider says which platform answered; a verifier pinning the other one refuses it
-        return EvidenceSource.configfsTsm(new org.cloister.enclave.runtime.tee.ConfigfsTsm(tsmRoot,
-            org.cloister.enclave.runtime.tee.ConfigfsFiles.kernel(), new SecureRandom()));
+        if ("sev-snp".equals(name) && Files.exists(devices.sevGuest())) {
+          err.println("no configfs-tsm at " + devices.tsmRoot() + ": SEV-SNP reports from " + devices.sevGuest()
+              + " (kernel older than 6.7)");
+          return EvidenceSource.confidentialVm(SevGuest.at(devices.sevGuest()));
+        }
+        throw new IllegalArgumentException("--platform " + name + ": no configfs-tsm report interface at "
+            + devices.tsmRoot() + ("sev-snp".equals(name) ? " and no " + devices.sevGuest() : "")
+            + " (this is not a confidential VM, or its kernel is older than 6.7 or configfs is not mounted)");
       }
-      case "nitro" -> throw new IllegalArgumentException("--platform nitro: documents from the Nitro Secure Module "
-          + "(/dev/nsm" + (Files.exists(Path.of("/dev/nsm")) ? ", present here" : ", absent here")
-          + ") need native access that is not implemented yet; see docs/trust.md");
-      default -> throw new IllegalArgumentException("--platform must be simulated, simulated-sev-snp, simulated-tdx, nitro, sev-snp or tdx, got '"
-          + name + "'");
+      case "nitro" -> {
+        if (!Files.exists(devices.nsm())) {
+          throw new IllegalArgumentException("--platform nitro: no Nitro Secure Module at " + devices.nsm()
+              + " (this is not a Nitro enclave; for development use --platform simulated)");
+        }
+        return EvidenceSource.nitro(NitroSecureModule.at(devices.nsm()));
+      }
+      default -> throw new IllegalArgumentException("--platform must be simulated, simulated-sev-snp, simulated-tdx, "
+          + "nitro, sev-snp or tdx, got '" + name + "'");
     }
   }
 }
