@@ -57,7 +57,8 @@ public final class CsvRows implements AutoCloseable {
       r.forEach(fields::add);
       return new Row(before + 1, fields);
     } catch (UncheckedIOException | IllegalStateException e) {
-      throw new DataFormatException(before + 1, "malformed CSV (" + e.getMessage().lines().findFirst().orElse("") + ")");
+      String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+      throw new DataFormatException(before + 1, "malformed CSV (" + why + ")");
     }
   }
 

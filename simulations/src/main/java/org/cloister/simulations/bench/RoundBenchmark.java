@@ -1,5 +1,6 @@
 package org.cloister.simulations.bench;
 
+import org.cloister.observability.Percentiles;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -475,14 +476,10 @@ public final class RoundBenchmark {
     return m;
   }
 
-  /** Nearest-rank percentile of the non-NaN values (NaN when there are none). */
+  /** Percentile of the non-NaN values (NaN when there are none), from HdrHistogram ({@link Percentiles}). */
   static double percentile(double[] v, double pct) {
-    double[] s = Arrays.stream(v).filter(x -> !Double.isNaN(x)).sorted().toArray();
-    if (s.length == 0) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(pct / 100.0 * s.length);
-    return s[Math.max(0, Math.min(s.length - 1, rank - 1))];
+    double[] s = Arrays.stream(v).filter(x -> !Double.isNaN(x)).toArray();
+    return s.length == 0 ? Double.NaN : Percentiles.percentile(s, pct);
   }
 
   private static Object round1(double v) {
