@@ -7,7 +7,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.CoordinatorFile;
 import org.cloister.cli.provision.ConsortiumSpec;
 import org.cloister.simulations.ScenarioLoader;
 
@@ -49,6 +50,8 @@ class YamlConfigFuzzTest {
       study:
         id: study-1
         model: logreg
+        features: 30
+        classes: 2
         rounds: 10
         local_steps: 5
         dp: {noise_multiplier: 1.1, clip: 1.0, sampling_rate: 0.1, count_private: true}
@@ -129,10 +132,10 @@ class YamlConfigFuzzTest {
   void coordinatorConfig(FuzzedDataProvider d) throws IOException {
     Path f = write("coordinator.yaml", mutate(d, COORDINATOR));
     try {
-      ConfigMap c = ConfigMap.load(f, CoordinatorService.KEYS);
+      ConfigDir.Bound<CoordinatorFile> c = ConfigDir.bind(f, CoordinatorFile.class);
       CoordinatorService.budgets(c);
-      CoordinatorService.dpConfig(c.section("study", CoordinatorService.STUDY_KEYS));
-      TlsMaterial.load(c.section("tls", TlsMaterial.KEYS));
+      CoordinatorService.dpConfig(c.dir(), c.value().study());
+      TlsMaterial.load(c.dir(), c.value().tls());
     } catch (IOException missingFile) {
       if (missingFile.getMessage() == null || missingFile.getMessage().isBlank()) {
         throw new AssertionError("an unreadable file not named", missingFile);
