@@ -50,8 +50,6 @@ class YamlConfigFuzzTest {
       study:
         id: study-1
         model: logreg
-        features: 30
-        classes: 2
         rounds: 10
         local_steps: 5
         dp: {noise_multiplier: 1.1, clip: 1.0, sampling_rate: 0.1, count_private: true}
@@ -132,10 +130,10 @@ class YamlConfigFuzzTest {
   void coordinatorConfig(FuzzedDataProvider d) throws IOException {
     Path f = write("coordinator.yaml", mutate(d, COORDINATOR));
     try {
-      ConfigDir.Bound<CoordinatorFile> c = ConfigDir.bind(f, CoordinatorFile.class);
-      CoordinatorService.budgets(c);
-      CoordinatorService.dpConfig(c.dir(), c.value().study());
-      TlsMaterial.load(c.dir(), c.value().tls());
+      ConfigDir.Bound<CoordinatorFile> bound = ConfigDir.bind(f, CoordinatorFile.class);
+      CoordinatorService.budgets(bound);
+      CoordinatorService.dpConfig(bound.dir(), bound.value().study());
+      TlsMaterial.load(bound.dir(), bound.value().tls());
     } catch (IOException missingFile) {
       if (missingFile.getMessage() == null || missingFile.getMessage().isBlank()) {
         throw new AssertionError("an unreadable file not named", missingFile);
