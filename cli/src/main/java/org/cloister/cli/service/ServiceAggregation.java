@@ -40,7 +40,7 @@ import org.cloister.trust.pki.Pem;
 final class ServiceAggregation implements AutoCloseable {
   static final Set<String> KEYS = Set.of("enclave_image", "enclave_config", "aggregation_policy", "expected_pcrs",
       "platform", "attestation_root", "attestation_root_key", "key_broker", "key_broker_audit_log",
-      "key_broker_address", "sealed_models", "enclave");
+      "key_broker_address", "sealed_models", "enclave", "expected_measurements", "collateral_dir");
   static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
   private final Aggregator aggregator;
@@ -85,11 +85,15 @@ final class ServiceAggregation implements AutoCloseable {
     Path policyFile = a.path("aggregation_policy");
     AggregationPolicy policy = AggregationPolicy.parse(Files.readAllBytes(policyFile));
     checkStudy(a, policy, study, strategy);
-    Map<Integer, byte[]> expected = SecureAggregationSetup.readPcrs(a.path("expected_pcrs"));
     String platform = a.string("platform", "simulated");
-    if (!platform.equals("simulated")) {
-      throw a.error("'aggregation.platform' " + platform + " is not supported by this build (only simulated)");
+    switch (platform) {
+      case "simulated" -> { }
+      case "nitro", "sev-snp", "tdx" -> {
+        return onHardware(a, policy, platform, err);
+      }
+      default -> throw a.error("'aggregation.platform' must be simulated, nitro, sev-snp or tdx, not '" + platform + "'");
     }
+    Map<Integer, byte[]> expected = SecureAggregationSetup.readPcrs(a.path("expected_pcrs"));
     Path root = a.path("attestation_root");
     err.println("WARNING: the secure aggregator runs on a SIMULATED attestation platform (development root " + root
         + "): it demonstrates the protocol, not isolation. Never use it with real patient data.");
@@ -139,6 +143,65 @@ final class ServiceAggregation implements AutoCloseable {
           + e.getMessage(), e);
     } catch (RuntimeException e) {
       close(host, connected);
+      throw e;
+    }
+  }
+
+  /**
+   * An enclave on real hardware runs in its own TEE (a Nitro enclave beside this host, reached through the vsock
+   * proxy; a confidential VM), started by its own unit (deploy/): the coordinator connects to {@code enclave} and
+   * verifies its evidence before serving: Nitro against {@code expected_pcrs} under the AWS root (or
+   * {@code attestation_root}), SEV-SNP / TDX against {@code expected_measurements} under the pinned AMD / Intel
+   * roots with {@code collateral_dir}. A refusal stops the service.
+   */
+  static ServiceAggregation onHardware(ConfigMap a, AggregationPolicy policy, String platform,
+                                               PrintWriter err) throws IOException {
+    if (!a.has("enclave")) {
+      throw a.error("'aggregation.platform' " + platform + ": the enclave runs in its own TEE (docs/deployment.md), "
+          + "so 'aggregation.enclave' must give its address (HOST:PORT)");
+    }
+    InetSocketAddress addr = a.address("enclave", null);
+    ManagedChannel channel = NettyChannelBuilder.forAddress(addr.getHostString(), addr.getPort())
+        .usePlaintext() // what is sensitive on it is end-to-end encrypted to the attested enclave
+        .maxInboundMessageSize(512 * 1024 * 1024).build();
+    SealedModelStore store = new SealedModelStore(a.path("sealed_models"));
+    try {
+      String measured;
+      if (platform.equals("nitro")) {
+        if (a.has("expected_measurements")) {
+          throw a.error("a Nitro enclave is pinned with 'expected_pcrs', not 'expected_measurements'");
+        }
+        NitroAttestationVerifier verifier = a.has("attestation_root") && !a.string("attestation_root").equals("aws")
+            ? new NitroAttestationVerifier(Pem.readCertificate(a.path("attestation_root")))
+            : NitroAttestationVerifier.withAwsRoot();
+        VerifiedAttestation att = SecureAggregationHost.verify(channel, verifier,
+            SecureAggregationSetup.readPcrs(a.path("expected_pcrs")), policy.studyId(), Clock.systemUTC(),
+            new SecureRandom());
+        measured = "PCR0 " + att.pcrs().get(0).substring(0, 16) + "...";
+      } else {
+        if (a.has("expected_pcrs")) {
+          throw a.error("an enclave on " + platform + " is pinned with 'expected_measurements', not 'expected_pcrs'");
+        }
+        org.cloister.trust.attestation.BoundEvidenceVerifier verifier =
+            org.cloister.cli.attest.ConfidentialVmPins.verifier(a.path("expected_measurements"),
+                a.has("collateral_dir") ? a.path("collateral_dir") : null, null, err);
+        if (!verifier.pins().platform().id().equals(platform)) {
+          throw a.error("'aggregation.platform' is " + platform + " but " + a.path("expected_measurements")
+              + " pins " + verifier.pins().platform().id() + " measurements");
+        }
+        org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave b = SecureAggregationHost.verify(channel,
+            verifier, policy.studyId(), Clock.systemUTC(), new SecureRandom());
+        measured = platform + " TCB " + b.evidence().tcb().map(t -> t.status()).orElse("n/a");
+      }
+      return new ServiceAggregation(new EnclaveAggregator(channel, store, Duration.ofMinutes(10)),
+          new AttestationRelayService(channel, store), null, channel, "FedAvg in the attested enclave on " + platform
+              + " (" + measured + ") at " + addr.getHostString() + ":" + addr.getPort());
+    } catch (AttestationException e) {
+      close(null, channel);
+      throw new IllegalStateException("refusing to start: the secure aggregator enclave at " + addr + " is not the "
+          + "one the consortium pinned (" + e.reason() + "): " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      close(null, channel);
       throw e;
     }
   }
