@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.List;
-import java.util.Set;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.CoordinatorFile;
 import org.cloister.consortium.SecureAggregationHost;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.simulations.SecureAggregationStack;
@@ -81,30 +81,32 @@ class ConfidentialVmHostTest {
   @Test
   void theCoordinatorServiceOnTdxVerifiesUnderIntelsRootAndNamesWhatIsMissing() throws Exception {
     Path consortium = stack.workDirectory();
-    String common = "aggregation:\n"
-        + "  expected_measurements: " + consortium.resolve(SecureAggregationStack.EXPECTED_MEASUREMENTS) + "\n"
-        + "  collateral_dir: " + consortium.resolve(SecureAggregationStack.COLLATERAL) + "\n"
-        + "  sealed_models: " + work.resolve("sealed") + "\n";
+    String common = "aggregation_policy: " + stack.setup().policy() + "\n"
+        + "expected_measurements: " + consortium.resolve(SecureAggregationStack.EXPECTED_MEASUREMENTS) + "\n"
+        + "collateral_dir: " + consortium.resolve(SecureAggregationStack.COLLATERAL) + "\n"
+        + "sealed_models: " + work.resolve("sealed") + "\n";
     AggregationPolicy policy = AggregationPolicy.parse(Files.readAllBytes(stack.setup().policy()));
     PrintWriter err = new PrintWriter(new StringWriter());
 
-    ConfigMap tdx = section(common + "  platform: tdx\n  enclave: 127.0.0.1:" + stack.enclave().port() + "\n");
-    assertThatThrownBy(() -> ServiceAggregation.onHardware(tdx, policy, "tdx", err))
+    ConfigDir.Bound<CoordinatorFile.Aggregation> tdx = section(common + "platform: tdx\nenclave: 127.0.0.1:"
+        + stack.enclave().port() + "\n");
+    assertThatThrownBy(() -> ServiceAggregation.onHardware(tdx.dir(), tdx.value(), policy, "tdx", err))
         .hasMessageContaining("refusing to start").hasMessageContaining("UNTRUSTED_ROOT")
         .hasMessageContaining("not the pinned Intel SGX Root CA");
 
-    ConfigMap noAddress = section(common + "  platform: tdx\n");
-    assertThatThrownBy(() -> ServiceAggregation.onHardware(noAddress, policy, "tdx", err))
+    ConfigDir.Bound<CoordinatorFile.Aggregation> noAddress = section(common + "platform: tdx\n");
+    assertThatThrownBy(() -> ServiceAggregation.onHardware(noAddress.dir(), noAddress.value(), policy, "tdx", err))
         .hasMessageContaining("'aggregation.enclave' must give its address");
 
-    ConfigMap otherPlatform = section(common + "  platform: sev-snp\n  enclave: 127.0.0.1:"
-        + stack.enclave().port() + "\n");
-    assertThatThrownBy(() -> ServiceAggregation.onHardware(otherPlatform, policy, "sev-snp", err))
+    ConfigDir.Bound<CoordinatorFile.Aggregation> otherPlatform = section(common + "platform: sev-snp\n"
+        + "enclave: 127.0.0.1:" + stack.enclave().port() + "\n");
+    assertThatThrownBy(() -> ServiceAggregation.onHardware(otherPlatform.dir(), otherPlatform.value(), policy,
+        "sev-snp", err))
         .hasMessageContaining("pins tdx measurements");
   }
 
-  private static ConfigMap section(String yaml) throws Exception {
-    Path f = Files.writeString(Files.createTempFile(work, "coordinator", ".yaml"), yaml);
-    return ConfigMap.load(f, Set.of("aggregation")).section("aggregation", ServiceAggregation.KEYS);
+  private static ConfigDir.Bound<CoordinatorFile.Aggregation> section(String yaml) throws Exception {
+    Path f = Files.writeString(Files.createTempFile(work, "aggregation", ".yaml"), yaml);
+    return ConfigDir.bind(f, CoordinatorFile.Aggregation.class);
   }
 }
