@@ -182,6 +182,40 @@ public final class SecureAggregationHost implements AutoCloseable {
     return verifier.verify(doc, policy);
   }
 
+  /**
+   * Asks the enclave for fresh evidence with a random nonce and verifies it with the consortium's pins on any
+   * platform ({@code BoundEvidenceVerifier}: SEV-SNP or TDX against the pinned vendor roots and the collateral
+   * folder): what the host checks before serving an enclave on a confidential VM. The evidence must bind the
+   * nonce, the enclave's HPKE key and its signing key (user data) sent beside it.
+   *
+   * @throws AttestationException naming the mismatch (another platform, measurement, TCB, nonce)
+   */
+  public static org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave verify(Channel enclave,
+      org.cloister.trust.attestation.BoundEvidenceVerifier verifier, String studyId, Clock clock, SecureRandom random)
+      throws AttestationException {
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    org.cloister.protocol.EvidenceWire.Received received;
+    try {
+      org.cloister.protocol.v1.AttestationResponse response = SecureAggregatorGrpc.newBlockingStub(enclave)
+          .withDeadlineAfter(30, TimeUnit.SECONDS)
+          .getAttestation(AttestationRequest.newBuilder().setStudyId(studyId).setNonce(ByteString.copyFrom(nonce))
+              .build());
+      received = org.cloister.protocol.EvidenceWire.received(response.hasEvidence() ? response.getEvidence() : null,
+          !response.getLegacyDocument().isEmpty(), "the secure aggregator enclave");
+    } catch (IllegalArgumentException e) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
+    } catch (StatusRuntimeException e) {
+      throw new IllegalStateException("the secure aggregator enclave did not answer an attestation request: "
+          + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
+    }
+    org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave bound = verifier.verify(received.platform(),
+        received.evidence(), received.collateral(), received.hpkePublicKey(), received.userData(), nonce,
+        clock.instant());
+    bound.signingKey(); // the receipts' signing key must be bound too
+    return bound;
+  }
+
   /** The local channel to the enclave. */
   public ManagedChannel enclaveChannel() {
     return enclave.channel();
