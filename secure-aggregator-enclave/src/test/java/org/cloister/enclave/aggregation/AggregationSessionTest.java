@@ -13,7 +13,6 @@ import org.cloister.aggregation.FedAvg;
 import org.cloister.aggregation.WeightedUpdate;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
@@ -50,10 +49,10 @@ class AggregationSessionTest {
   }
 
   private AggregationSession session(AggregationPolicy p, UpdateKernel kernel, AggregationSession.ReplayGuard guard) {
-    return new AggregationSession(p, MEMBERS, enclave, new FastHpke(), kernel, round, guard);
+    return new AggregationSession(p, MEMBERS, enclave, new Hpke(), kernel, round, guard);
   }
 
-  /** What a site sends: BouncyCastle HPKE (the site's implementation), bound to round and site. */
+  /** What a site sends: the streaming HPKE form, bound to round and site. */
   private byte[] seal(String site, AggregationSession.RoundContext r, float[] delta) throws Exception {
     return hpke.sealStream(enclave.publicKey(), AggregationSession.UPDATE_INFO,
         AggregationSession.aad(r, site, delta.length), FloatCodec.encode(delta));
@@ -116,19 +115,19 @@ class AggregationSessionTest {
     float[] expected = fresh.meanUpdate(null);
 
     // round one leaves its sum and decrypted updates in the workspace (then wipes them)
-    AggregationSession first = new AggregationSession(policy(10, 0), MEMBERS, enclave, new FastHpke(),
+    AggregationSession first = new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
         UpdateKernel.best(), round, new MemoryGuard(), ws);
     for (int k = 1; k <= 5; k++) {
       offer(first, "site-" + k, 1, payloads[k - 1]);
     }
     first.meanUpdate(null);
-    assertThatThrownBy(() -> new AggregationSession(policy(10, 0), MEMBERS, enclave, new FastHpke(),
+    assertThatThrownBy(() -> new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
         UpdateKernel.best(), round, new MemoryGuard(), new AggregationSession.Workspace(DIM + 1)))
         .hasMessageContaining("dimension");
-    AggregationSession second = new AggregationSession(policy(10, 0), MEMBERS, enclave, new FastHpke(),
+    AggregationSession second = new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
         UpdateKernel.best(), round, new MemoryGuard(), ws);
     // one session at a time per workspace
-    assertThatThrownBy(() -> new AggregationSession(policy(10, 0), MEMBERS, enclave, new FastHpke(),
+    assertThatThrownBy(() -> new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
         UpdateKernel.best(), round, new MemoryGuard(), ws)).isInstanceOf(IllegalStateException.class);
     for (int k = 1; k <= 5; k++) {
       offer(second, "site-" + k, k, payloads[k - 1]);
@@ -211,9 +210,9 @@ class AggregationSessionTest {
       many.add("s" + k);
     }
     for (UpdateKernel kernel : List.of(UpdateKernel.best(), new ScalarKernel())) {
-      AggregationSession mixed = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+      AggregationSession mixed = new AggregationSession(policy(1.0, 0), many, enclave, new Hpke(), kernel, round,
           new MemoryGuard());
-      AggregationSession validOnly = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+      AggregationSession validOnly = new AggregationSession(policy(1.0, 0), many, enclave, new Hpke(), kernel, round,
           new MemoryGuard());
       List<String> expected = new ArrayList<>();
       for (int k = 1; k <= 11; k++) {
