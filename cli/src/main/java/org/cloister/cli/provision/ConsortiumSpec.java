@@ -182,6 +182,9 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     int port = c.coordinator() != null && c.coordinator().port() != null ? c.coordinator().port() : 7443;
     String name = c.consortium();
     List<String> sites = c.sites();
+    if (sites.contains(null) || (c.observers() != null && c.observers().contains(null))) {
+      throw dir.error("'sites' and 'observers' list ids: an entry has no value");
+    }
     ConsortiumFile.Study st = c.study();
     int quorum = Math.max(1, (2 * sites.size() + 2) / 3);
     int floor = org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR;
