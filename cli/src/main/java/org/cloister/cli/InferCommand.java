@@ -167,8 +167,20 @@ final class InferCommand implements Runnable {
         cl.getErr().println("WARNING: development endpoint without TLS: clients' identities are self-asserted (queries "
             + "and answers are still sealed end to end).");
       }
-      InferenceDeployment.Provisioned p = InferenceDeployment.provision(consortium,
-          InferencePolicy.of(study.studyId(), study.modelName(), study.numFeatures(), study.numClasses()),
+      org.cloister.data.ModelCard card;
+      try {
+        card = InferenceDeployment.modelCard(consortium, study.studyId());
+      } catch (IOException e) {
+        cl.getErr().println("infer serve: " + e.getMessage());
+        return 2;
+      }
+      if (card == null) {
+        cl.getErr().println("WARNING: " + consortium + " has no " + org.cloister.data.ModelCard.FILE + ": the enclave "
+            + "serves no feature rules or class names, so clients must send model inputs (infer query --model-inputs)");
+      }
+      InferenceDeployment.Provisioned p = InferenceDeployment.provision(consortium, card != null
+              ? InferencePolicy.of(study.modelName(), card)
+              : InferencePolicy.of(study.studyId(), study.modelName(), study.numFeatures(), study.numClasses()),
           InferenceDeployment.locateImage());
       Path audit = studyDir.resolve("inference-audit.jsonl");
       InferenceDeployment d;
@@ -188,6 +200,11 @@ final class InferCommand implements Runnable {
           study.studyId(), study.modelName(), version, study.numFeatures(), study.numClasses(),
           endpoint.getHostString(), d.port());
       out.printf("inference enclave pid %d, PCR0 %s%n", d.enclave().pid(), d.enclave().pcr0());
+      if (card != null) {
+        out.printf(Locale.ROOT, "model card (in the measured policy, PCR2): %d features %s .. %s, classes %s, SHA-256 %s%n",
+            card.features().size(), card.featureNames().get(0), card.featureNames().get(card.features().size() - 1),
+            card.classNames(), card.sha256());
+      }
       out.printf("clients pin: %s%n", p.directory().resolve(InferenceDeployment.EXPECTED_PCRS_FILE));
       out.printf("attestation root (simulated platform): %s%n", consortium.resolve("dev-attestation-root.pem"));
       out.printf("audit (no payloads): %s%n", audit);
@@ -302,11 +319,22 @@ final class InferCommand implements Runnable {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
+    @Option(names = "--clamp", description = "Clamp values outside a feature's declared range to it, as the sites' "
+        + "training did, instead of refusing the row.")
+    boolean clamp;
+
+    @Option(names = "--model-inputs", description = "The values are model inputs already transformed as in training "
+        + "(not raw measurements): sent as given, without the model card's checks and transform.")
+    boolean modelInputs;
+
     @Override
     public Integer call() throws Exception {
       CommandLine cl = spec.commandLine();
       PrintWriter out = cl.getOut();
       PrintWriter err = cl.getErr();
+      if (clamp && modelInputs) {
+        throw new CommandLine.ParameterException(cl, "--clamp applies to raw values; --model-inputs sends values as given");
+      }
       Map<Integer, byte[]> pcrs = expectedPcrs(cl);
       double[][] rows;
       try {
@@ -344,8 +372,16 @@ final class InferCommand implements Runnable {
         }
         Prediction p;
         try {
-          p = client.predict(rows);
+          p = modelInputs ? client.predict(rows) : client.predictRaw(rows, clamp);
         } catch (InferenceException e) {
+          if (e.inputError() && a.modelCard() == null && !modelInputs) {
+            err.println("infer query: input refused: " + e.getMessage() + " (--model-inputs)");
+            return 2;
+          }
+          if (e.inputError() && !clamp && !modelInputs && e.getMessage().contains("outside the study's declared range")) {
+            err.println("infer query: input refused: " + e.getMessage() + "; --clamp clamps as training did");
+            return 2;
+          }
           err.println("infer query: " + (e.inputError() ? "input refused: " : "") + e.getMessage());
           return e.inputError() ? 2 : 1;
         }
@@ -365,21 +401,35 @@ final class InferCommand implements Runnable {
       att.put("model_name", a.modelName());
       att.put("model_version", a.modelVersion());
       att.put("artifact_sha256", a.artifactSha256());
+      if (a.modelCard() != null) {
+        att.put("model_card_sha256", a.modelCard().sha256());
+      }
+      List<String> classes = a.modelCard() != null ? a.modelCard().classNames() : null;
       if (json) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("request_id", p.requestId());
         root.put("model_version", p.modelVersion());
         List<float[]> probs = List.of(p.probabilities());
+        if (classes != null) {
+          root.put("classes", classes);
+        }
+        root.put("inputs", modelInputs ? "model inputs as given" : "raw values, transformed by the model card"
+            + (clamp ? " (out-of-range values clamped)" : ""));
         root.put("probabilities", probs);
         root.put("attestation", att);
         out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
       } else {
         out.printf(Locale.ROOT, "attested: %s (study %s, model %s version %d), PCRs %s at %s%n", a.moduleId(),
             a.studyId(), a.modelName(), a.modelVersion(), a.pcrs().keySet(), a.timestamp());
+        out.println(modelInputs ? "inputs: model inputs as given (--model-inputs)"
+            : "inputs: raw values, checked and transformed by the attested model card (SHA-256 " + a.modelCard().sha256()
+            + ")" + (clamp ? ", out-of-range values clamped" : ""));
         for (int r = 0; r < p.probabilities().length; r++) {
           StringBuilder s = new StringBuilder("row " + (r + 1) + ":");
           for (int k = 0; k < p.probabilities()[r].length; k++) {
-            s.append(String.format(Locale.ROOT, " class %d %.6f", k, p.probabilities()[r][k]));
+            s.append(classes != null && k < classes.size()
+                ? String.format(Locale.ROOT, " %s %.6f", classes.get(k), p.probabilities()[r][k])
+                : String.format(Locale.ROOT, " class %d %.6f", k, p.probabilities()[r][k]));
           }
           out.println(s);
         }

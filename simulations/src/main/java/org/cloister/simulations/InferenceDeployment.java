@@ -119,6 +119,29 @@ public final class InferenceDeployment implements AutoCloseable {
     return new Provisioned(dir, configFile, policyFile, classpath, pcrs);
   }
 
+  /**
+   * The study's model card in a consortium directory ({@value org.cloister.data.ModelCard#FILE}), or
+   * null when there is none (a directory written before cards existed, or a synthetic cohort).
+   *
+   * @throws IOException a card that does not parse or is another study's, naming the file
+   */
+  public static org.cloister.data.ModelCard modelCard(Path consortium, String studyId) throws IOException {
+    Path f = consortium.resolve(org.cloister.data.ModelCard.FILE);
+    if (!Files.isRegularFile(f)) {
+      return null;
+    }
+    org.cloister.data.ModelCard card;
+    try {
+      card = org.cloister.data.ModelCard.parse(Files.readAllBytes(f), f.toString());
+    } catch (IllegalArgumentException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+    if (!card.studyId().equals(studyId)) {
+      throw new IOException(f + " is the model card of study " + card.studyId() + ", not " + studyId);
+    }
+    return card;
+  }
+
   /** The latest published version of {@code studyId} in the consortium directory's store. */
   public static long latestVersion(Path consortium, String studyId) throws IOException {
     Path study = consortium.resolve("coordinator-store").resolve(studyId);
