@@ -24,6 +24,8 @@ import org.cloister.cli.config.ConfigMap;
  *   min_sites: 2         # no model is published from fewer updates
  *   strategy: fedavg     # fedavg | fedprox[:MU] (sites' proximal term) | fedadam | fedyogi (the enclave's server optimizer)
  *   max_update_norm: 100 # the enclave rejects updates with a larger L2 norm
+ *   preprocessing: builtin:wdbc   # the study's rule for every feature (or a mapping, docs/privacy-accounting.md)
+ *   class_names: [benign, malignant]   # optional: what classes 0, 1, .. mean (the model card)
  *   central_dp:          # optional: site-level central DP in the enclave (noise calibrated at provisioning)
  *     epsilon: 4.0       # site-level target over all rounds
  *     delta: 1.0e-5
@@ -40,7 +42,7 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
                              Study study, List<String> observers, KeyBrokerPlacement keyBroker) {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "min_sites", "strategy",
-      "max_update_norm", "cohort_floor", "central_dp");
+      "max_update_norm", "cohort_floor", "central_dp", "preprocessing", "class_names");
   static final Set<String> CENTRAL_DP_KEYS = Set.of("epsilon", "delta", "rounds", "clip_norm", "denominator");
 
   /**
@@ -102,11 +104,43 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
    * @param cohortFloor k: the enclave publishes no model from fewer distinct authenticated training
    *                    sites (measured in its policy; default 3, never below 2; observers never count)
    */
+  /**
+   * @param preprocessing the study's rule for every feature (its keys are the feature names, in model-input
+   *                      order), or null for the shipped WDBC study's ({@code builtin:wdbc})
+   * @param classNames    what the classes mean, in class-index order (empty: their labels 0, 1, ..)
+   */
   public record Study(String id, String model, int features, int classes, int minSites, String strategy,
-                      double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp) {
+                      double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp,
+                      org.cloister.data.PreprocessingSpec preprocessing, List<String> classNames) {
     public Study(String id, String model, int features, int classes, int minSites, String strategy,
                  double maxUpdateNorm, int cohortFloor) {
       this(id, model, features, classes, minSites, strategy, maxUpdateNorm, cohortFloor, null);
+    }
+
+    public Study(String id, String model, int features, int classes, int minSites, String strategy,
+                 double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp) {
+      this(id, model, features, classes, minSites, strategy, maxUpdateNorm, cohortFloor, centralDp, null, List.of());
+    }
+
+    /**
+     * The study's model card: its features with their rules, class labels 0..k-1 and their names; null
+     * when the study declares no preprocessing and is not shaped like the WDBC study (30 features, 2 classes).
+     */
+    public org.cloister.data.ModelCard modelCard() {
+      org.cloister.data.PreprocessingSpec spec = preprocessing;
+      List<String> names = classNames;
+      if (spec == null) {
+        if (features != 30 || classes != 2) {
+          return null;
+        }
+        spec = org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+      }
+      if (names.isEmpty() && classes == 2 && spec.equals(org.cloister.data.BuiltinDatasets.wdbcPreprocessing())) {
+        names = List.of("benign", "malignant");
+      }
+      List<String> labels = java.util.stream.IntStream.range(0, classes).mapToObj(Integer::toString).toList();
+      return org.cloister.data.ModelCard.of(id, new org.cloister.data.StudySchema(spec.features(), "label", labels),
+          spec, names);
     }
 
     public Study {
@@ -128,6 +162,15 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       }
       if (!(maxUpdateNorm > 0) || !Double.isFinite(maxUpdateNorm)) {
         throw new IllegalArgumentException("study.max_update_norm must be a positive number, got " + maxUpdateNorm);
+      }
+      classNames = classNames == null ? List.of() : List.copyOf(classNames);
+      if (preprocessing != null && preprocessing.rules().size() != features) {
+        throw new IllegalArgumentException("study.preprocessing declares " + preprocessing.rules().size()
+            + " features " + preprocessing.features() + ", study.features is " + features);
+      }
+      if (!classNames.isEmpty() && classNames.size() != classes) {
+        throw new IllegalArgumentException("study.class_names lists " + classNames.size() + " names for "
+            + classes + " classes");
       }
     }
   }
@@ -198,7 +241,8 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
             st.integer("classes", 2), st.integer("min_sites", quorum), st.string("strategy", "fedavg"),
             st.number("max_update_norm", 100.0),
             st.integer("cohort_floor", org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR),
-            st.has("central_dp") ? centralDp(st, sites.size()) : null);
+            st.has("central_dp") ? centralDp(st, sites.size()) : null, preprocessing(st, file),
+            st.has("class_names") ? st.strings("class_names") : List.of());
     KeyBrokerPlacement broker = null;
     if (c.has("key_broker")) {
       ConfigMap kb = c.section("key_broker", Set.of("host", "address"));
@@ -209,6 +253,24 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     }
     return new ConsortiumSpec(name, host, port, sites, c.integer("validity_days", 365), study,
         c.has("observers") ? c.strings("observers") : List.of(), broker);
+  }
+
+  /** study.preprocessing: builtin:wdbc (or absent: null) or a mapping of feature names to rules. */
+  private static org.cloister.data.PreprocessingSpec preprocessing(ConfigMap st, Path file) {
+    if (!st.has("preprocessing")) {
+      return null;
+    }
+    if (st.isMapping("preprocessing")) {
+      try {
+        return org.cloister.data.PreprocessingSpec.parse(st.mapping("preprocessing"), file.getFileName() + ": study");
+      } catch (IllegalArgumentException e) {
+        throw st.error(e.getMessage());
+      }
+    }
+    if (st.string("preprocessing").equals("builtin:wdbc")) {
+      return org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+    }
+    throw st.error("'study.preprocessing' must be builtin:wdbc or a mapping of feature names to rules");
   }
 
   /** The central DP section: every privacy setting explicit (none defaults), the denominator defaults to the sites. */

@@ -87,8 +87,26 @@ public final class SiteService {
       spec = PreprocessingSpec.parse(d.mapping("preprocessing"), configFile.getFileName().toString());
     } else if (d.string("preprocessing").equals("builtin:wdbc")) {
       spec = org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+    } else if (d.string("preprocessing").endsWith(".json")) {
+      // the kit's model card: the study's rules and classes, the same document every member and the inference tier hold
+      Path cardFile = configFile.toAbsolutePath().getParent().resolve(d.string("preprocessing"));
+      org.cloister.data.ModelCard card;
+      try {
+        card = org.cloister.data.ModelCard.parse(java.nio.file.Files.readAllBytes(cardFile), cardFile.toString());
+      } catch (java.nio.file.NoSuchFileException e) {
+        throw d.error("'data.preprocessing': " + cardFile + " not found (the kit's model card)");
+      } catch (IllegalArgumentException e) {
+        throw d.error("'data.preprocessing': " + e.getMessage());
+      }
+      List<String> labels = card.classes().stream().map(org.cloister.data.ModelCard.ClassEntry::label).toList();
+      if (!labels.equals(d.strings("classes"))) {
+        throw d.error("'data.classes' " + d.strings("classes") + " are not the model card's class labels " + labels
+            + " (" + cardFile.getFileName() + ")");
+      }
+      spec = card.preprocessing();
     } else {
-      throw d.error("'data.preprocessing' must be builtin:wdbc or a mapping of feature names to rules");
+      throw d.error("'data.preprocessing' must be model-card.json (the kit's model card), builtin:wdbc or a mapping "
+          + "of feature names to rules");
     }
     StudySchema schema = new StudySchema(spec.features(), d.string("label"), d.strings("classes"));
     CsvLoadResult loaded = new CsvDatasetLoader(schema, policy).load(csv);
