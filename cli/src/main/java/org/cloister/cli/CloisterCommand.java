@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
         EnclaveCommand.class,
         BrokerCommand.class,
         InferCommand.class,
+        ModelCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {
