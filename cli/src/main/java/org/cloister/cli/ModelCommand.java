@@ -39,8 +39,9 @@ import picocli.CommandLine.Option;
 
 /** {@code cloister model}: a consortium member's own copy of a published model. */
 @Command(name = "model", mixinStandardHelpOptions = true,
-    description = "A consortium member's copy of a published model: open it with the member's kit and export it.",
-    subcommands = ModelCommand.Export.class)
+    description = "A consortium member's copy of a published model: open it with the member's kit, export it, "
+        + "or evaluate every published version on the member's own data.",
+    subcommands = {ModelCommand.Export.class, ModelCommand.Evaluate.class})
 final class ModelCommand implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -250,6 +251,126 @@ final class ModelCommand implements Runnable {
       } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException(e);
       }
+    }
+  }
+
+  @Command(name = "evaluate", mixinStandardHelpOptions = true,
+      description = {
+          "Evaluates every published version that has a verified receipt, opened from this member's sealed copies, "
+              + "on a labelled CSV the member holds (its own held-out data, or public data): accuracy, AUC and log "
+              + "loss per round. The data never leaves this machine and nothing is sent to anyone: the figures "
+              + "describe the member's own data (docs/privacy-accounting.md). Exit 0 evaluated, 1 the receipts or "
+              + "a copy do not verify, 2 bad input."})
+  static final class Evaluate implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--kit", paramLabel = "DIR", required = true,
+        description = "This member's kit (a site's or an observer's folder from `cloister provision`).")
+    Path kit;
+
+    @Option(names = "--database", paramLabel = "JDBC_URL_OR_FILE", required = true,
+        description = "The coordinator's database: the published (encrypted) models and the enclave's signed receipts.")
+    String database;
+
+    @Option(names = "--sealed-models", paramLabel = "DIR", required = true,
+        description = "The coordinator's sealed-models folder (each version's copies sealed to each member).")
+    Path sealedModels;
+
+    @Option(names = "--data", paramLabel = "CSV", required = true,
+        description = "Labelled rows of raw values with the model card's feature columns (a header row).")
+    Path data;
+
+    @Option(names = "--label", paramLabel = "COLUMN", required = true, description = "The label column of --data.")
+    String label;
+
+    @Option(names = "--json", description = "Print the per-round figures as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      CommandLine cl = spec.commandLine();
+      PrintWriter stdout = cl.getOut();
+      PrintWriter err = cl.getErr();
+      Kit k = Kit.read(cl, kit);
+      ModelCard card = k.card();
+      if (!card.isPublic()) {
+        throw new CommandLine.ParameterException(cl, "the study's model card has private rules: there is no public "
+            + "transform to apply to --data");
+      }
+      org.cloister.data.Dataset raw;
+      try {
+        raw = new org.cloister.data.CsvDatasetLoader(new org.cloister.data.StudySchema(card.featureNames(), label,
+            card.classes().stream().map(ModelCard.ClassEntry::label).toList()), org.cloister.data.BadRowPolicy.FAIL)
+            .load(data).dataset();
+      } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+        throw new CommandLine.ParameterException(cl, "--data " + data + ": " + e.getMessage());
+      }
+      org.cloister.data.Dataset test = card.preprocessing().resolvePublic().apply(raw); // clamped as training did
+      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
+      String study = card.studyId();
+      List<Map<String, Object>> rounds = new ArrayList<>();
+      try (JdbcStudyStore store = new JdbcStudyStore(url)) {
+        ReceiptVerifier.Result receipts = k.verifier().verify(store, List.of(study));
+        if (!receipts.valid()) {
+          err.println("model evaluate: the enclave's receipts of study " + study + " do NOT verify; nothing evaluated:");
+          receipts.problems().stream().limit(5).forEach(p -> err.println("  " + p));
+          err.flush();
+          return 1;
+        }
+        SealedModelStore copies = new SealedModelStore(sealedModels);
+        SealedModelOpener opener = new SealedModelOpener(null, k.member(), k.sealingKey());
+        for (ReceiptVerifier.Checked c : receipts.verified().stream()
+            .sorted(java.util.Comparator.comparingLong(ReceiptVerifier.Checked::modelVersion)).toList()) {
+          ModelArtifact m = store.model(study, c.modelVersion()).orElseThrow();
+          SealedModelCopy copy = copies.copy(study, m.getVersion(), k.member()).orElse(null);
+          if (copy == null) {
+            err.println("model evaluate: no copy of version " + m.getVersion() + " sealed to " + k.member() + " in "
+                + sealedModels);
+            err.flush();
+            return 2;
+          }
+          MultiLayerNetwork net = ModelZoo.newNetwork(ModelZoo.byName(m.getModelName()), card.features().size(),
+              card.classes().size(), 0, null, DataType.FLOAT);
+          float[] w;
+          try {
+            w = opener.open(m, copy, (int) m.getDimension());
+          } catch (SealingException | IllegalArgumentException e) {
+            err.println("model evaluate: " + e.getMessage());
+            err.flush();
+            return 1;
+          }
+          Parameters.set(net, w);
+          java.util.Arrays.fill(w, 0f);
+          org.cloister.models.EvaluationMetrics e = org.cloister.models.Evaluator.evaluate(net, test);
+          Map<String, Object> r = new LinkedHashMap<>();
+          r.put("round", c.round());
+          r.put("model_version", m.getVersion());
+          r.put("contributors", c.contributors());
+          r.put("accuracy", e.accuracy());
+          r.put("auc", e.auc());
+          r.put("log_loss", e.logLoss());
+          r.put("examples", e.examples());
+          rounds.add(r);
+          if (!json) {
+            stdout.printf(Locale.ROOT, "round %2d  model version %d  accuracy %.4f  auc %.4f  loss %.4f  (%d examples of "
+                + "%s, %d sites)%n", c.round(), m.getVersion(), e.accuracy(), e.auc(), e.logLoss(), e.examples(),
+                data.getFileName(), c.contributors().size());
+          }
+        }
+      }
+      if (json) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("study_id", study);
+        root.put("evaluated_by", k.member());
+        root.put("data", data.getFileName().toString());
+        root.put("rounds", rounds);
+        stdout.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
+      } else if (rounds.isEmpty()) {
+        stdout.println("model evaluate: study " + study + " has no published model with a verified receipt yet");
+      }
+      stdout.flush();
+      return 0;
     }
   }
 

@@ -189,6 +189,14 @@ class DeploymentWalkthroughTest {
     assertThat(wrong.err()).contains("does not open for member site-2");
     assertThat(dir.resolve("x")).doesNotExist();
 
+    // utility: site-1 evaluates every published version on its own data (nothing leaves it)
+    CloisterCommandTest.Run eval = step("model-evaluate", "model", "evaluate", "--kit", kits.resolve("site-1").toString(),
+        "--database", db, "--sealed-models", sealed, "--data", kits.resolve("site-1/data.csv").toString(),
+        "--label", "malignant");
+    assertThat(eval.code()).as(eval.out() + eval.err()).isZero();
+    assertThat(eval.out().lines().filter(l -> l.startsWith("round ")).count()).isEqualTo(3);
+    assertThat(eval.out()).containsPattern("round  3  model version 4  accuracy 0\\.(8|9)\\d+  auc 0\\.9\\d+");
+
     // 6. inference from the coordinator's kit; a clinician's query of raw values
     Path serveLog = dir.resolve("infer-serve.log");
     int inferPort = port + 1;
