@@ -44,8 +44,9 @@ public final class SecureAggregationHost implements AutoCloseable {
    * @param enclave          the enclave configuration and policy
    * @param devRootCert      the simulated platform's development attestation root
    * @param devRootKey       its private key (given to the simulated platform only)
-   * @param platform         {@code simulated} (Nitro format) or {@code simulated-sev-snp}: the SEV-SNP test double,
-   *                         whose root the broker trusts from {@code BROKER/}{@value #DEVELOPMENT_AMD_ROOT} with
+   * @param platform         {@code simulated} (Nitro format), {@code simulated-sev-snp} or {@code simulated-tdx}: the
+   *                         SEV-SNP / TDX test double, whose root the broker trusts from
+   *                         {@code BROKER/}{@value #DEVELOPMENT_AMD_ROOT} / {@value #DEVELOPMENT_INTEL_ROOT} with
    *                         the collateral in {@code BROKER/collateral}
    */
   public record Launch(SecureAggregationSetup.BrokerFiles broker, Path auditLog, List<Path> enclaveClasspath,
@@ -62,6 +63,8 @@ public final class SecureAggregationHost implements AutoCloseable {
 
   /** The SEV-SNP test double's root in a broker directory (development, {@code simulated-sev-snp}). */
   public static final String DEVELOPMENT_AMD_ROOT = "development-amd-root.pem";
+  /** The TDX test double's root in a broker directory (development, {@code simulated-tdx}). */
+  public static final String DEVELOPMENT_INTEL_ROOT = "development-intel-root.pem";
 
   private final JavaProcess broker;
   private final EnclaveProcess enclave;
@@ -110,10 +113,15 @@ public final class SecureAggregationHost implements AutoCloseable {
   }
 
   private static JavaProcess startBroker(Launch l, Duration timeout) throws IOException {
-    List<String> more = "simulated-sev-snp".equals(l.platform())
-        ? List.of("--development-amd-root", l.broker().directory().resolve(DEVELOPMENT_AMD_ROOT).toString(),
-            "--collateral", l.broker().directory().resolve("collateral").toString())
-        : List.of();
+    List<String> more = switch (l.platform()) {
+      case "simulated-sev-snp" -> List.of("--development-amd-root",
+          l.broker().directory().resolve(DEVELOPMENT_AMD_ROOT).toString(),
+          "--collateral", l.broker().directory().resolve("collateral").toString());
+      case "simulated-tdx" -> List.of("--development-intel-root",
+          l.broker().directory().resolve(DEVELOPMENT_INTEL_ROOT).toString(),
+          "--collateral", l.broker().directory().resolve("collateral").toString());
+      default -> List.of();
+    };
     return startBroker(l.broker(), l.auditLog(), l.devRootCert(), more, timeout);
   }
 
@@ -172,6 +180,40 @@ public final class SecureAggregationHost implements AutoCloseable {
       policy = policy.withExpectedPcr(e.getKey(), e.getValue());
     }
     return verifier.verify(doc, policy);
+  }
+
+  /**
+   * Asks the enclave for fresh evidence with a random nonce and verifies it with the consortium's pins on any
+   * platform ({@code BoundEvidenceVerifier}: SEV-SNP or TDX against the pinned vendor roots and the collateral
+   * folder): what the host checks before serving an enclave on a confidential VM. The evidence must bind the
+   * nonce, the enclave's HPKE key and its signing key (user data) sent beside it.
+   *
+   * @throws AttestationException naming the mismatch (another platform, measurement, TCB, nonce)
+   */
+  public static org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave verify(Channel enclave,
+      org.cloister.trust.attestation.BoundEvidenceVerifier verifier, String studyId, Clock clock, SecureRandom random)
+      throws AttestationException {
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    org.cloister.protocol.EvidenceWire.Received received;
+    try {
+      org.cloister.protocol.v1.AttestationResponse response = SecureAggregatorGrpc.newBlockingStub(enclave)
+          .withDeadlineAfter(30, TimeUnit.SECONDS)
+          .getAttestation(AttestationRequest.newBuilder().setStudyId(studyId).setNonce(ByteString.copyFrom(nonce))
+              .build());
+      received = org.cloister.protocol.EvidenceWire.received(response.hasEvidence() ? response.getEvidence() : null,
+          !response.getLegacyDocument().isEmpty(), "the secure aggregator enclave");
+    } catch (IllegalArgumentException e) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
+    } catch (StatusRuntimeException e) {
+      throw new IllegalStateException("the secure aggregator enclave did not answer an attestation request: "
+          + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
+    }
+    org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave bound = verifier.verify(received.platform(),
+        received.evidence(), received.collateral(), received.hpkePublicKey(), received.userData(), nonce,
+        clock.instant());
+    bound.signingKey(); // the receipts' signing key must be bound too
+    return bound;
   }
 
   /** The local channel to the enclave. */

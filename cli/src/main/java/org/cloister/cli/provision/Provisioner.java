@@ -192,8 +192,14 @@ public final class Provisioner {
           real.platform() == TeePlatform.NITRO
               ? "  expected_pcrs: enclave/expected-pcrs.json   # from nitro-cli build-enclave (docs/deployment.md)\n"
                   + "  platform: nitro\n"
+                  + "  # enclave: 127.0.0.1:7000   # REQUIRED: the parent's forwarder to the enclave's vsock port 7000\n"
               : "  expected_measurements: enclave/expected-measurements.json   # docs/deployment.md: where they come from\n"
-                  + "  platform: " + real.platform().id() + "\n"));
+                  + "  collateral_dir: enclave/collateral   # fill with `cloister attest collateral`\n"
+                  + "  platform: " + real.platform().id() + "\n"
+                  + "  # enclave: ENCLAVE_VM:7000   # REQUIRED: the confidential VM running the enclave\n"));
+      if (real.platform() != TeePlatform.NITRO) {
+        Files.createDirectories(enclaveDir.resolve("collateral"));
+      }
     }
     // the key broker holds the model key: on the coordinator's host unless the consortium places it with another party
     ConsortiumSpec.KeyBrokerPlacement placement = spec.keyBroker();
