@@ -104,8 +104,10 @@ public final class SecureAggregationHost implements AutoCloseable {
       InetSocketAddress broker, Path devRootCert, Path devRootKey, String platform, Duration timeout)
       throws IOException {
     int dimension = AggregationPolicy.parse(Files.readAllBytes(files.policy())).dimension();
-    // four decrypted updates, the running sum and its spare, one update in transit, and headroom
-    String heap = Math.max(256, (8L * dimension * Float.BYTES) / (1 << 20) + 192) + "m";
+    // four decrypted updates, the running sum and its spare, the last published model, one update in
+    // transit, and a young generation (half the heap, EnclaveProcess) that holds about two rounds'
+    // short-lived copies, so a round rarely collects and never needs a full collection (docs/benchmarks.md)
+    String heap = Math.max(256, (32L * dimension * Float.BYTES) / (1 << 20) + 256) + "m";
     EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(classpath, files.config(), files.policy(),
         broker, devRootCert, devRootKey, heap, platform), timeout);
     log.info("secure aggregation: enclave pid {} (PCR0 {}), key broker at {}", enclave.pid(), enclave.pcr0(), broker);

@@ -115,6 +115,8 @@ public final class EnclaveMain {
           new ReceiptIssuer(signer, platform, key.publicKey(), configBytes, policyBytes, java.time.Clock.systemUTC()));
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
+          // a whole update in flight before the enclave acknowledges it, not 1 MB (the default) at a time
+          .flowControlWindow(Math.min(64 << 20, Math.max(1 << 20, 4 * (policy.dimension() * Float.BYTES + (1 << 20)))))
           .addService(service)
           .build().start();
       if (opts.containsKey("--vsock-listen")) {
