@@ -47,6 +47,83 @@ class BudgetGuardTest {
         PrivacySpend.parseFrom(bytes));
   }
 
+  /** An accountant that counts the events it is asked to compose (calls, not repetitions). */
+  private static final class CountingAccountant implements org.cloister.dp.accounting.PrivacyAccountant {
+    static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
+    private final RdpAccountant inner;
+
+    CountingAccountant() {
+      this(new RdpAccountant());
+    }
+
+    private CountingAccountant(RdpAccountant inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public boolean supports(DpEvent event) {
+      return inner.supports(event);
+    }
+
+    @Override
+    public org.cloister.dp.accounting.PrivacyAccountant compose(DpEvent event, long count) {
+      CALLS.incrementAndGet();
+      inner.compose(event, count);
+      return this;
+    }
+
+    @Override
+    public double epsilon(double delta) {
+      return inner.epsilon(delta);
+    }
+
+    @Override
+    public double delta(double epsilon) {
+      return inner.delta(epsilon);
+    }
+
+    @Override
+    public org.cloister.dp.accounting.PrivacyAccountant copy() {
+      return new CountingAccountant((RdpAccountant) inner.copy());
+    }
+  }
+
+  /**
+   * Found by the coordinator's request fuzzer: a site joining a study of 10^6 rounds with a large
+   * ceiling held the engine's lock for minutes, since the rounds that fit were counted by composing
+   * 1, 2, ..., k rounds afresh (quadratic). The count is the same as that brute force, from a
+   * bounded number of compositions.
+   */
+  @Test
+  void roundsThatFitIsTheBruteForceCountFromABoundedNumberOfCompositions() throws Exception {
+    DpEvent perRound = BudgetGuard.plannedEvent(cfg, 160);
+    byte[] p = FloatCodec.encode(new float[1]);
+    ModelArtifact m = ModelArtifact.newBuilder().setStudyId("s").setVersion(1).setDimension(1).setPayload(ByteString.copyFrom(p)).build();
+    try (JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite::memory:")) {
+      store.openStudy("s", "fp", m);
+      store.commitRound("s", new RoundResult(1, "r1", 1, List.of("site-1"), List.of("site-1"), Map.of(),
+          2, true, Map.of(), 1, Map.of()), null, List.of(spend(1, perRound)));
+      for (double ceiling : new double[] {0.5, 3.0, 5.0, 12.0}) {
+        BudgetGuard guard = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling(ceiling, 1e-5), Map.of()), store, "s",
+            CountingAccountant::new);
+        for (int upTo : new int[] {0, 1, 7, 150}) {
+          int expected = 0; // independent: the spent round plus k planned ones, composed afresh for each k
+          while (expected < upTo && new RdpAccountant().compose(perRound, expected + 2).epsilon(1e-5) <= ceiling) {
+            expected++;
+          }
+          assertThat(guard.roundsThatFit("site-1", 160, cfg, upTo)).as("ceiling " + ceiling + ", up to " + upTo)
+              .isEqualTo(expected);
+        }
+      }
+      BudgetGuard generous = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling(1e9, 1e-5), Map.of()), store, "s",
+          CountingAccountant::new);
+      CountingAccountant.CALLS.set(0);
+      assertThat(generous.roundsThatFit("site-1", 160, cfg, 2_000)).isEqualTo(2_000);
+      assertThat(CountingAccountant.CALLS.get()).as("compositions for 2,000 rounds").isLessThanOrEqualTo(100);
+      assertThat(generous.roundsThatFit("site-1", 160, cfg, 1_000_000)).isEqualTo(1_000_000);
+    }
+  }
+
   @Test
   void refusesExactlyTheRoundThatWouldExceedTheCeiling() throws Exception {
     DpEvent perRound = BudgetGuard.plannedEvent(cfg, 160);

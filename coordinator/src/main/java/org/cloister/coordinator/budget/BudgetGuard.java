@@ -156,18 +156,35 @@ public final class BudgetGuard {
    * plus k planned rounds), the same projection {@link #refusal} makes before each round.
    */
   public int roundsThatFit(String siteId, long examples, TrainingConfig cfg, int upTo) {
-    List<DpEvent> events = new ArrayList<>(spent(siteId));
+    List<DpEvent> spent = spent(siteId);
     DpEvent planned = plannedEvent(cfg, examples);
     double ceiling = budgets.ceilingOf(siteId).epsilon();
-    int k = 0;
-    while (k < upTo) {
-      events.add(planned);
-      if (epsilon(siteId, events) > ceiling) {
-        break;
+    // epsilon only grows with k: the largest k in [0, upTo] that fits, by bisection (a study of 10^6
+    // rounds takes about 20 projections, each composing the planned round k times at once)
+    int fits = 0;
+    int over = upTo + 1;
+    while (over - fits > 1) {
+      int k = fits + (over - fits) / 2;
+      if (projected(siteId, spent, planned, k) > ceiling) {
+        over = k;
+      } else {
+        fits = k;
       }
-      k++;
     }
-    return k;
+    return fits;
+  }
+
+  /** Epsilon at the site's ceiling delta after {@code spent} and {@code k} rounds of {@code planned}. */
+  private double projected(String siteId, List<DpEvent> spent, DpEvent planned, int k) {
+    if (planned instanceof NonPrivateEvent || spent.stream().anyMatch(e -> e instanceof NonPrivateEvent)) {
+      return Double.POSITIVE_INFINITY;
+    }
+    PrivacyAccountant a = accountants.get();
+    for (DpEvent e : spent) {
+      a.compose(e, 1);
+    }
+    a.compose(planned, k);
+    return a.epsilon(budgets.ceilingOf(siteId).delta());
   }
 
   /** Whether a round's spend is known before a site joins: fixed sampling rate and step count (or no DP). */

@@ -12,6 +12,7 @@ import org.cloister.simulations.RoundReport;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.SimulationResult;
 import org.cloister.simulations.engine.SimulationEngine;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,7 +56,9 @@ class SparkEngineTest {
     assertThat(ledger(spCfg)).hasSize(4 * 3).isEqualTo(ledger(inCfg));
   }
 
-  // tail=0: equal site sizes (the DP planner calibrates one noise multiplier per distinct size, slowly for small sites)
+  // tail=0: equal site sizes (the DP planner calibrates one noise multiplier per distinct size, slowly for small sites);
+  // slow: about a minute on a loaded 2-core machine
+  @Tag("slow")
   @Test
   void syntheticSitesAreGeneratedOnTheExecutorsAndAgree(@TempDir Path out) throws Exception {
     String cohort = "synthetic:features=8,examples=40,tail=0,label_skew=0.5";

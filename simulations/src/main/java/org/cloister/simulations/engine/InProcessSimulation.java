@@ -2,7 +2,6 @@ package org.cloister.simulations.engine;
 
 import com.google.protobuf.ByteString;
 import java.nio.file.Files;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +20,6 @@ import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.rounds.RoundEngine;
 import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
-import org.cloister.coordinator.store.JdbcStudyStore;
-import org.cloister.coordinator.strategy.Strategies;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.data.Dataset;
@@ -43,6 +40,8 @@ import org.cloister.simulations.RoundReport;
 import org.cloister.simulations.SecureAggregationStack;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.SimulationResult;
+import org.cloister.simulations.SimulatedStudy;
+import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.simulations.SiteReport;
 import org.cloister.trust.pki.IssuedCertificate;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -143,38 +142,15 @@ public final class InProcessSimulation {
     Dataset test = source.test();
     int nIn = test.numFeatures();
     int k = test.numClasses();
-    ModelArchitecture arch = ModelZoo.byName(cfg.model());
-    MultiLayerNetwork initial = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), new Sgd(cfg.learningRate()), DataType.FLOAT);
-    float[] w0 = Parameters.get(initial);
-    byte[] payload = FloatCodec.encode(w0);
-    ModelArtifact model0 = ModelArtifact.newBuilder()
-        .setStudyId(cfg.studyId()).setVersion(1).setModelName(arch.name()).setDimension(w0.length)
-        .setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
-        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
-    TrainingConfig base = TrainingConfig.newBuilder()
-        .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize())
-        .setLearningRate(cfg.learningRate()).setSeed(cfg.seed()).build();
-    TrainingConfig training = base.toBuilder()
-        .setDp(DpPlanner.planForSizes(cfg, base, source.sizes(), source.preprocessingEvent())).build();
     // every virtual site answers (no stragglers in-process): the deadline only bounds a stuck round
     Duration deadline = cfg.roundDeadline().multipliedBy(Math.max(1, cfg.sites() / 100));
-    StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
-        deadline, Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
-        cfg.sites(), Duration.ofSeconds(5), true);
-    Files.createDirectories(cfg.outDir());
-    for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "consortium-ca.crt"}) {
-      Files.deleteIfExists(cfg.outDir().resolve(f));
-    }
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
-    org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
-    IssuedCertificate coordinatorKey = pki.issue("coordinator");
-    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"),
-        new CheckpointSigner(coordinatorKey.privateKey(), coordinatorKey.certificate()));
-    PrivacyBudgets budgets = cfg.dp().enabled() && !Double.isNaN(cfg.dp().epsilon())
-        ? new PrivacyBudgets(new PrivacyBudgets.Ceiling(cfg.dp().epsilon(), cfg.dp().delta()), Map.of()) : null;
+    SimulatedStudy simulated = SimulatedStudy.prepare(cfg, test, source.sizes(), source.preprocessingEvent(), deadline);
+    ModelArchitecture arch = simulated.architecture();
+    ConsortiumCredentials pki = simulated.pki();
+    int dimension = simulated.dimension();
     double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
         String.valueOf(SecureAggregationStack.DEFAULT_MAX_UPDATE_NORM)));
-    KernelAggregator aggregator = new KernelAggregator(w0.length, bound, SecureAggregationStack.cohortFloor(cfg.sites()),
+    KernelAggregator aggregator = new KernelAggregator(dimension, bound, SecureAggregationStack.cohortFloor(cfg.sites()),
         org.cloister.consortium.SecureAggregationSetup.strategySpec(cfg.strategy()));
 
     List<String> siteIds = new ArrayList<>(cfg.sites());
@@ -183,7 +159,7 @@ public final class InProcessSimulation {
       siteIds.add(VirtualSite.siteId(s));
       examples[s] = source.size(s);
     }
-    MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
+    MultiLayerNetwork evalNet = simulated.newEvaluationNetwork();
     List<RoundReport> reports = new ArrayList<>();
     Map<String, Double> epsilonSoFar = new TreeMap<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -240,8 +216,8 @@ public final class InProcessSimulation {
         engineRef.get().stop();
       }
     });
-    RoundEngine engine = new RoundEngine(study, model0, Strategies.parse(cfg.strategy()), dispatcher.aggregator(aggregator),
-        store, budgets, Clock.systemUTC(), cfg.seed());
+    StudyAssembly.AssembledStudy coordinator = simulated.coordinator(dispatcher.aggregator(aggregator)).build();
+    RoundEngine engine = coordinator.engine();
     engineRef.set(engine);
     Thread engineThread = new Thread(engine, "round-engine");
     engineThread.setDaemon(true);
@@ -249,7 +225,7 @@ public final class InProcessSimulation {
       engine.addListener(new RoundListener() {
         @Override
         public void roundOpened(RoundTask task, List<String> selected) {
-          dispatcher.roundOpened(task, FloatCodec.decode(task.getModel().getPayload(), w0.length), selected);
+          dispatcher.roundOpened(task, FloatCodec.decode(task.getModel().getPayload(), dimension), selected);
         }
 
         @Override
@@ -269,7 +245,7 @@ public final class InProcessSimulation {
                 r.durationMillis(), epsilonSoFar);
           } else {
             ModelArtifact m = engine.model(r.modelVersion()).orElseThrow();
-            Parameters.set(evalNet, FloatCodec.decode(m.getPayload(), w0.length));
+            Parameters.set(evalNet, FloatCodec.decode(m.getPayload(), dimension));
             EvaluationMetrics em = Evaluator.evaluate(evalNet, test);
             rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(), em.accuracy(), em.auc(),
                 em.logLoss(), r.durationMillis(), epsilonSoFar);
@@ -290,9 +266,7 @@ public final class InProcessSimulation {
         throw new IllegalStateException("a virtual site failed: " + failure.get(), failure.get());
       }
       // each site's epsilon from its own spent events, with the coordinator's accountant, as the grpc engine reports it
-      PrivacyBudgets ceilings = budgets != null ? budgets
-          : new PrivacyBudgets(new PrivacyBudgets.Ceiling(Double.MAX_VALUE, cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), Map.of());
-      BudgetGuard accountant = new BudgetGuard(ceilings, store, cfg.studyId(), RdpAccountant::new);
+      BudgetGuard accountant = SimulatedStudy.accountant(cfg, coordinator.store());
       Map<String, Integer> contributed = new TreeMap<>();
       for (RoundResult r : engine.history()) {
         r.aggregated().forEach(id -> contributed.merge(id, 1, Integer::sum));
@@ -300,19 +274,18 @@ public final class InProcessSimulation {
       Map<String, List<DpEvent>> spent = dispatcher.spentBySite();
       List<SiteReport> siteReports = siteIds.parallelStream().map(id -> new SiteReport(id,
           (int) examples[VirtualSite.siteIndex(id)], contributed.getOrDefault(id, 0),
-          cfg.dp().enabled() ? accountant.epsilon(id, spent.getOrDefault(id, List.of())) : Double.POSITIVE_INFINITY,
-          cfg.dp().enabled() ? cfg.dp().delta() : Double.NaN)).toList();
+          simulated.epsilon(accountant, id, spent.getOrDefault(id, List.of())), simulated.reportedDelta())).toList();
       ModelArtifact last = engine.model(0).orElseThrow();
-      Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), w0.length));
+      Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), dimension));
       EvaluationMetrics fin = Evaluator.evaluate(evalNet, test);
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, siteReports, status, System.currentTimeMillis() - started,
-          training.getDp().getEnabled() ? training.getDp().getNoiseMultiplier() : Double.NaN);
+          simulated.noiseMultiplier());
     } finally {
       engine.stop();
       dispatcher.close();
       engineThread.join(10_000);
-      store.close();
+      coordinator.close();
     }
   }
 

@@ -129,7 +129,7 @@ public final class VirtualSite {
   }
 
   public static String siteId(int index) {
-    return "site-" + (index + 1);
+    return org.cloister.simulations.SimulatedStudy.siteId(index);
   }
 
   public static int siteIndex(String id) {

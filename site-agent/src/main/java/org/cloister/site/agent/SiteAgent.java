@@ -37,7 +37,10 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   private final List<SiteRoundRecord> records = new ArrayList<>();
   private volatile boolean stopped;
   private volatile boolean reconcileDue;
-  private final java.util.random.RandomGenerator jitter = new java.security.SecureRandom();
+  private final java.util.random.RandomGenerator jitter;
+  private final Pause pause;
+  /** The pause before polling again after a round sat out; doubles per round sat out in a row, 0 after a sent one. */
+  private long satOutBackoff;
   private String lastHandshakeFailure;
   private String siteId = "?";
 
@@ -58,6 +61,24 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
    */
   public SiteAgent(Channel channel, String studyId, LocalTrainer trainer, UpdateSealer sealer,
                    org.cloister.site.ledger.SpendSigner signer, org.cloister.site.ledger.SiteLedger ledger, Options options) {
+    this(channel, studyId, trainer, sealer, signer, ledger, options, Thread::sleep, new java.security.SecureRandom());
+  }
+
+  /** How the agent waits between retries ({@code Thread::sleep}; a test records the pauses instead). */
+  @FunctionalInterface
+  public interface Pause {
+    void sleep(long millis) throws InterruptedException;
+  }
+
+  /**
+   * @param pause  how the agent waits before a retry or before polling again after a round it sat out
+   * @param jitter the randomness spreading those pauses (a seeded one in tests)
+   */
+  public SiteAgent(Channel channel, String studyId, LocalTrainer trainer, UpdateSealer sealer,
+                   org.cloister.site.ledger.SpendSigner signer, org.cloister.site.ledger.SiteLedger ledger, Options options,
+                   Pause pause, java.util.random.RandomGenerator jitter) {
+    this.pause = pause;
+    this.jitter = jitter;
     this.stub = FederationGrpc.newBlockingStub(channel);
     this.studyId = studyId;
     this.trainer = trainer;
@@ -94,7 +115,13 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
           .withDeadlineAfter(options.pollWait().toMillis() + 30_000, TimeUnit.MILLISECONDS)
           .pollTask(PollTaskRequest.newBuilder().setStudyId(studyId).setWaitMs((int) options.pollWait().toMillis()).build()));
       switch (resp.getOutcomeCase()) {
-        case TASK -> handle(resp.getTask(), joined.getModelDimension());
+        case TASK -> {
+          if (handle(resp.getTask(), joined.getModelDimension())) {
+            satOutBackoff = 0;
+          } else {
+            backOffAfterSatOut(resp.getTask());
+          }
+        }
         case FINISHED -> {
           if (reconcileDue) {
             reconcile();
@@ -111,15 +138,29 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     return records();
   }
 
-  private void handle(RoundTask task, int dimension) {
+  /**
+   * The coordinator hands the same task out again while its round is open: after a round this site
+   * sat out (the enclave's challenge unavailable, the local guard declining, a round already spent)
+   * the agent pauses before polling again, with the same jittered exponential backoff as its retries,
+   * instead of asking again at once (a hot loop of thousands of polls and warnings per minute).
+   */
+  private void backOffAfterSatOut(RoundTask task) throws InterruptedException {
+    satOutBackoff = satOutBackoff == 0 ? 200 : Math.min(satOutBackoff * 2, options.maxBackoff().toMillis());
+    long p = jittered(satOutBackoff, jitter);
+    log.info("site {}: round {} sat out; polling again in {} ms", siteId, task.getRound(), p);
+    pause.sleep(p);
+  }
+
+  /** Trains for the task and sends the update; false when the site sat the round out. */
+  private boolean handle(RoundTask task, int dimension) {
     if (System.currentTimeMillis() >= task.getDeadlineUnixMs()) {
       log.info("site {}: round {} deadline already passed, skipping", siteId, task.getRound());
-      return;
+      return false;
     }
     if (ledger.hasSpent(task.getStudyId(), task.getRoundId())) {
       // spent already (e.g. this site crashed after recording its spend): never train twice for one round
       log.warn("site {}: round {} already spent according to the local ledger; not training again", siteId, task.getRound());
-      return;
+      return false;
     }
     LocalUpdate update;
     UpdateSealer.Sealed sealed;
@@ -132,7 +173,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       // the enclave's attestation failing verification: the site sits the round out
       log.warn("site {}: round {} not trained: {}", siteId, task.getRound(), e.getMessage());
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, e.getMessage(), java.util.Map.of()));
-      return;
+      return false;
     } catch (RuntimeException e) {
       // anything else is a bug in the trainer (or its data): an error, not a quiet "sat this round out"
       log.error("site {}: round {}: the local trainer failed; the agent stops", siteId, task.getRound(), e);
@@ -144,7 +185,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
           + "certificate to sign it with";
       log.warn("site {}: round {} not sent: {}", siteId, task.getRound(), why);
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, why, java.util.Map.of()));
-      return;
+      return false;
     }
     // privacy is spent when the update leaves the hospital: sign and record it durably first
     org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
@@ -174,14 +215,17 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       withRetry("submit", () -> stub.withDeadlineAfter(60, TimeUnit.SECONDS).submitUpdate(env), task.getDeadlineUnixMs());
       ledger.acknowledge(task.getStudyId(), List.of(task.getRoundId())); // an accepted update's spend is on record
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), true, "accepted", update.metrics()));
+      return true;
     } catch (StatusRuntimeException e) {
       String why = e.getStatus().getCode() + ": " + e.getStatus().getDescription();
       log.warn("site {}: update for round {} not accepted: {}", siteId, task.getRound(), why);
       addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, why, update.metrics()));
       reconcileDue = !reconcile(); // make sure the coordinator holds this round's spend all the same
+      return true; // sent: the coordinator's answer ends this round for the site
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       stopped = true;
+      return true;
     }
   }
 
@@ -296,7 +340,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         }
         long pause = jittered(backoff, jitter);
         log.info("site {}: {} failed ({}), retrying in {} ms", siteId, what, c, pause);
-        Thread.sleep(pause);
+        this.pause.sleep(pause);
         backoff = Math.min(backoff * 2, options.maxBackoff().toMillis());
       }
     }
