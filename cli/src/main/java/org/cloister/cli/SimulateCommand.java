@@ -50,11 +50,13 @@ final class SimulateCommand implements Callable<Integer> {
   String engine;
 
   @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
-      description = "inprocess: sites that train at the same time (default: the cores).")
+      description = "inprocess: sites that train at the same time (default: the cores); spark: site partitions"
+          + " (default: Spark's default parallelism).")
   int workers;
 
-  @Option(names = "--master", paramLabel = "URL", defaultValue = "local[*]",
-      description = "spark: the Spark master (local[*], spark://HOST:7077).")
+  @Option(names = "--master", paramLabel = "URL", defaultValue = "",
+      description = "spark: the Spark master (local[*], local[2], spark://HOST:7077); default: the one spark-submit set,"
+          + " else local[*].")
   String master;
 
   @Option(names = "--sweep", paramLabel = "NAME=V1,V2,...",
