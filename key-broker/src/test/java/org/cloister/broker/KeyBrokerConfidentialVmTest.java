@@ -228,6 +228,20 @@ class KeyBrokerConfidentialVmTest {
   }
 
   @Test
+  void aRefusalNamesEveryRolesReasonSoATcbFloorHidesNoMeasurementMismatch() throws Exception {
+    HpkeKeyPair producer = HPKE.generateKeyPair();
+    GenerateDataKeyResponse g = stub.generateDataKey(generate(recipient(producer, PRODUCER, producer.publicKey())));
+    HpkeKeyPair enclave = HPKE.generateKeyPair();
+    Recipient r = call(() -> recipient(enclave, filled(0x33), enclave.publicKey()));
+    assertThatThrownBy(() -> stub.decrypt(DecryptRequest.newBuilder().setKeyId(KEY).setCiphertextBlob(g.getCiphertextBlob())
+        .putAllEncryptionContext(CONTEXT).setRecipient(r).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+          assertThat(e.getStatus().getDescription()).contains("inference: MEASUREMENT_MISMATCH", "floored: ");
+        });
+  }
+
+  @Test
   void aKeySubstitutedByTheHostOrAReplayedReportIsRefused() throws Exception {
     HpkeKeyPair enclave = HPKE.generateKeyPair();
     HpkeKeyPair host = HPKE.generateKeyPair();

@@ -116,7 +116,9 @@ public final class InferenceMain {
       ServedModel served = ServedModel.newBuilder().setStudyId(policy.studyId()).setModelName(policy.modelName())
           .setModelVersion(artifact.getVersion()).setNumFeatures(policy.numFeatures())
           .setNumClasses(policy.numClasses())
-          .setArtifactSha256(ByteString.copyFrom(FloatCodec.sha256(artifact.getPayload().toByteArray()))).build();
+          .setArtifactSha256(ByteString.copyFrom(FloatCodec.sha256(artifact.getPayload().toByteArray())))
+          .setModelCardSha256(policy.modelCard() == null ? ByteString.EMPTY
+              : ByteString.copyFrom(HexFormat.of().parseHex(policy.modelCard().sha256()))).build();
       audit = new AuditTrail(a.requiredPath("--audit-log"), Clock.systemUTC());
       Map<String, Object> loaded = new LinkedHashMap<>();
       loaded.put("study_id", policy.studyId());
