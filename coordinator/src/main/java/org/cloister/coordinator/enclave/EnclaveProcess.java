@@ -22,6 +22,25 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
   public static final String FAILED = "CLOISTER-ENCLAVE FAILED ";
   /** HTTP/2 flow-control window of the local channel (bytes in flight before the receiver acknowledges). */
   static final int FLOW_CONTROL_WINDOW = 16 << 20;
+  /**
+   * The enclave JVM's options besides its heap. The {@code CompileThresholdScaling} commands: the
+   * enclave runs the same code every round, but its gRPC/Netty transport (called per HTTP/2 frame and
+   * buffer), P-256 verification and X25519 run only a few thousand times per round, so with the
+   * default tiered thresholds method after method of theirs crosses the C2 threshold round after
+   * round (about half the enclave's CPU per round, still after 20 rounds; first-time compilations,
+   * not a deoptimisation loop: docs/benchmarks.md). Five times the thresholds for those packages only
+   * leaves that lukewarm code at C1 longer and halves the enclave's JIT CPU per round; the summation
+   * kernel, the Vector API, AES-GCM and SHA-256 keep the default thresholds and reach C2 in the first
+   * round.
+   */
+  static final List<String> BASE_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:NewRatio=1",
+      "-XX:CompileCommand=quiet",
+      "-XX:CompileCommand=CompileThresholdScaling,io.grpc.*::*,5.0", // gRPC and its shaded Netty
+      "-XX:CompileCommand=CompileThresholdScaling,sun.security.ec.*::*,5.0",
+      "-XX:CompileCommand=CompileThresholdScaling,sun.security.util.math.*::*,5.0",
+      "-XX:CompileCommand=CompileThresholdScaling,org.bouncycastle.*::*,5.0",
+      "--add-modules", "jdk.incubator.vector",
+      "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false");
 
   /**
    * What to start.
@@ -68,8 +87,7 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--listen", "127.0.0.1:0",
         "--exit-with-parent"));
     args.addAll(platformArgs(l.platform(), l.devRootCert(), l.devRootKey()));
-    List<String> jvm = jvmOptions(l.maxHeap(), List.of("-XX:+UseSerialGC", "-XX:NewRatio=1", "--add-modules", "jdk.incubator.vector",
-        "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false"));
+    List<String> jvm = jvmOptions(l.maxHeap(), BASE_JVM_OPTIONS);
     return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, READY, FAILED, timeout));
   }
 }

@@ -22,14 +22,19 @@ public abstract class LocalEnclaveProcess implements AutoCloseable {
 
   /**
    * The enclave JVM's options: its heap ({@code 512m} when null), then {@code base}, then any extra
-   * options from {@code CLOISTER_ENCLAVE_JAVA_OPTS} (e.g. a profiler; they do not change what is
-   * measured into the PCRs, which cover the image, configuration and policy).
+   * options from {@code CLOISTER_ENCLAVE_JAVA_OPTS} (e.g. a profiler, or {@code -XX:} flags, which
+   * override {@code base} since the JVM takes the last; they do not change what is measured into the
+   * PCRs, which cover the image, configuration and policy).
    */
   protected static List<String> jvmOptions(String maxHeap, List<String> base) {
+    return jvmOptions(maxHeap, base, System.getenv("CLOISTER_ENCLAVE_JAVA_OPTS"));
+  }
+
+  /** As {@link #jvmOptions(String, List)}, with the extra options (whitespace-separated, may be null) given. */
+  static List<String> jvmOptions(String maxHeap, List<String> base, String extra) {
     List<String> jvm = new ArrayList<>();
     jvm.add("-Xmx" + (maxHeap == null ? "512m" : maxHeap));
     jvm.addAll(base);
-    String extra = System.getenv("CLOISTER_ENCLAVE_JAVA_OPTS");
     if (extra != null && !extra.isBlank()) {
       jvm.addAll(List.of(extra.trim().split("\\s+")));
     }
