@@ -86,9 +86,28 @@ final class SimulateCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }
-    if (options.out == null) {
-      b.outDir(Path.of("out", scenario == null ? "simulation" : scenario.getFileName().toString().replaceFirst("\\.ya?ml$", "")));
+    String name = scenario == null ? "simulation" : scenario.getFileName().toString().replaceFirst("\\.ya?ml$", "");
+    Path own = null;
+    if (options.out == null) { // every run its own folder; out/NAME links to the latest
+      own = RunFolders.next(Path.of("out"), name, java.time.Clock.systemUTC());
+      b.outDir(own);
+    } else {
+      try {
+        RunFolders.requireNoEarlierRun(options.out);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, e.getMessage());
+      }
     }
+    try {
+      return runIn(cl, b);
+    } finally {
+      if (own != null) {
+        RunFolders.linkLatest(Path.of("out"), name, own);
+      }
+    }
+  }
+
+  private Integer runIn(CommandLine cl, SimulationConfig.Builder b) throws Exception {
     if (!mode.equals("in-process") && !mode.equals("processes")) {
       throw new CommandLine.ParameterException(cl, "--mode must be in-process or processes, got '" + mode + "'");
     }
