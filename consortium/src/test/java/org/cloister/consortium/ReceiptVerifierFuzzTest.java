@@ -49,7 +49,8 @@ class ReceiptVerifierFuzzTest {
   private static final ModelArtifact MODEL = ModelArtifact.newBuilder().setStudyId(STUDY).setVersion(2).setDimension(4)
       .setPayload(ByteString.copyFrom(FloatCodec.encode(new float[4]))).build();
   private static final SignedReceipt VALID = new ReceiptIssuer(EnclaveSigner.generate(RANDOM),
-      new SimulatedNitroPlatform(AUTHORITY, "m", PCRS), CONFIG, POLICY, Clock.systemUTC())
+      // issued a minute after the platform's certificates, as a running enclave issues its receipts
+      new SimulatedNitroPlatform(AUTHORITY, "m", PCRS), CONFIG, POLICY, Clock.offset(Clock.systemUTC(), java.time.Duration.ofMinutes(1)))
       .issue(AggregationReceipt.newBuilder().setStudyId(STUDY).setRound(1).setRoundId("r1").setBaseModelVersion(1).setModelVersion(2)
           .setModelSha256(ByteString.copyFrom(FloatCodec.sha256(MODEL.getPayload().toByteArray()))).setCohortFloor(2)
           .addContributions(ReceiptContribution.newBuilder().setSiteId("site-1").setStatementSha256(ByteString.copyFrom(new byte[32])))

@@ -32,9 +32,15 @@ public final class ConfigMap {
   }
 
   public static ConfigMap load(Path file, Set<String> allowedKeys) throws IOException {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new IllegalArgumentException(file + ": not UTF-8 text (" + e.getClass().getSimpleName() + ")");
+    }
     Object root;
     try {
-      root = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(file, StandardCharsets.UTF_8));
+      root = new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
     } catch (YAMLException e) {
       throw new IllegalArgumentException(file + ": not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
     }

@@ -210,7 +210,7 @@ class ComposeRehearsalTest {
           assertThat(rs.next()).isTrue();
           status = rs.getString(1) + ": " + rs.getString(2);
         }
-        try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM rounds WHERE quorum_met")) {
+        try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM rounds WHERE quorum_met = 1")) {
           rs.next();
           rounds = rs.getLong(1);
         }

@@ -19,6 +19,14 @@ class CoordinatorConfigTest {
     return ConfigMap.load(f, CoordinatorService.KEYS);
   }
 
+  /** Noticed fuzzing the YAML loaders: a file that is not UTF-8 failed with "Input length = 1", naming nothing. */
+  @Test
+  void aFileThatIsNotUtf8IsRefusedNamingTheFile() throws Exception {
+    Path f = Files.write(dir.resolve("coordinator.yaml"), new byte[] {'s', ':', ' ', (byte) 0xff, '\n'});
+    assertThatThrownBy(() -> ConfigMap.load(f, CoordinatorService.KEYS)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("coordinator.yaml: not UTF-8 text");
+  }
+
   @Test
   void aMissingOrEmptyPrivacyBlockIsRefusedNotUnenforced() throws Exception {
     assertThatThrownBy(() -> CoordinatorService.budgets(config("sites: [site-1]\n")))
