@@ -1,5 +1,6 @@
 package org.cloister.bench;
 
+import org.cloister.observability.Percentiles;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;

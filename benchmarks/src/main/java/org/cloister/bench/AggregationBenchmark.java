@@ -1,5 +1,6 @@
 package org.cloister.bench;
 
+import org.cloister.observability.Percentiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintStream;
@@ -16,13 +17,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.trust.aead.AesGcm;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 
@@ -68,8 +67,8 @@ public final class AggregationBenchmark {
 
   static Map<String, Object> run(int sites, int params, int repeat, PrintStream progress) throws GeneralSecurityException {
     SecureRandom random = new SecureRandom();
-    HpkeKeyPair enclave = new Hpke().generateKeyPair();
-    FastHpke hpke = new FastHpke();
+    Hpke hpke = new Hpke(random);
+    HpkeKeyPair enclave = hpke.generateKeyPair();
     AggregationPolicy policy = new AggregationPolicy(AggregationPolicy.FORMAT, "bench", "bench", params, 1e6, 1, 2, null,
         AggregationPolicy.FEDAVG);
     Set<String> members = new java.util.HashSet<>();
@@ -96,11 +95,10 @@ public final class AggregationBenchmark {
     byte[][] raw = new byte[sites][];
     byte[][] rawNonce = new byte[sites][];
     SecretKeySpec rawKey = new SecretKeySpec(randomBytes(random, 32), "AES");
-    Cipher enc = Cipher.getInstance("AES/GCM/NoPadding");
     for (int s = 0; s < sites; s++) {
       byte[] pt = plaintexts[s % plaintexts.length];
       sealed[s] = hpke.sealStream(enclave.publicKey(), AggregationSession.UPDATE_INFO,
-          AggregationSession.aad(round, "site-" + s, params), pt, random);
+          AggregationSession.aad(round, "site-" + s, params), pt);
       rawNonce[s] = randomBytes(random, 12);
       raw[s] = AesGcm.sealStream(rawKey.getEncoded(), rawNonce[s], new byte[0], pt);
     }
@@ -116,7 +114,6 @@ public final class AggregationBenchmark {
     double[] openRates = new double[repeat];
     double[] aggRates = new double[repeat];
     double[] ratios = new double[repeat];
-    Cipher dec = Cipher.getInstance("AES/GCM/NoPadding");
     for (int r = 0; r < repeat; r++) {
       // interleaved in blocks of four updates, so both paths see the same machine (other load, turbo)
       long rawNanos = 0;
@@ -189,10 +186,9 @@ public final class AggregationBenchmark {
   /** JIT warm-up of both paths at growing sizes (large single AES-GCM calls stay slow until C2 compiled them). */
   private static void warmUp(int params, UpdateKernel kernel, SecureRandom random, PrintStream progress)
       throws GeneralSecurityException {
-    HpkeKeyPair key = new Hpke().generateKeyPair();
-    FastHpke hpke = new FastHpke();
+    Hpke hpke = new Hpke(random);
+    HpkeKeyPair key = hpke.generateKeyPair();
     SecretKeySpec k = new SecretKeySpec(randomBytes(random, 32), "AES");
-    Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
     for (int dim = 1 << 12; ; dim = Math.min(params, dim * 4)) {
       byte[] pt = new byte[dim * Float.BYTES];
       byte[] nonce = randomBytes(random, 12);
@@ -203,7 +199,7 @@ public final class AggregationBenchmark {
       byte[][] sealed = new byte[5][];
       for (int j = 0; j < 5; j++) {
         sealed[j] = hpke.sealStream(key.publicKey(), AggregationSession.UPDATE_INFO, AggregationSession.aad(round, "s" + j, dim),
-            pt, random);
+            pt);
       }
       byte[] out = new byte[pt.length];
       int calls = (int) Math.max(8, Math.min(4000, (192L << 20) / pt.length));

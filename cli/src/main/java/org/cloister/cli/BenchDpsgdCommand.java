@@ -311,7 +311,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   }
 
   private static double median(double[] v) {
-    return org.cloister.bench.Percentiles.median(v);
+    return org.cloister.observability.Percentiles.median(v);
   }
 
   private static double round(double v) {

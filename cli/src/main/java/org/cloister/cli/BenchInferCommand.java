@@ -23,7 +23,6 @@ import org.cloister.coordinator.service.DevelopmentHeaderIdentityResolver;
 import org.cloister.inference.client.InferenceClient;
 import org.cloister.inference.client.InferenceSealing;
 import org.cloister.protocol.v1.InferenceQuery;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.inference.enclave.InferencePolicy;
@@ -248,8 +247,8 @@ final class BenchInferCommand implements Callable<Integer> {
     return Math.round(v * 1000) / 1000.0;
   }
 
-  private final FastHpke hpke = new FastHpke();
-  private final FastHpke enclaveSide = new FastHpke();
+  private final Hpke hpke = new Hpke();
+  private final Hpke enclaveSide = new Hpke();
   private final HpkeKeyPair benchKey = new Hpke().generateKeyPair();
   private final SecureRandom random = new SecureRandom();
 
@@ -263,8 +262,8 @@ final class BenchInferCommand implements Callable<Integer> {
     }
     byte[] aad = InferenceSealing.aad("bench-request-000001", "bench", 1);
     Hpke.SealedWithSecret s = hpke.sealAndExport(benchKey.publicKey(), InferenceSealing.QUERY_INFO, aad,
-        q.build().toByteArray(), InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES, random);
-    Hpke.OpenedWithSecret o = enclaveSide.openAndExport(benchKey, s.ciphertext().toBytes(), InferenceSealing.QUERY_INFO,
+        q.build().toByteArray(), InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
+    Hpke.OpenedWithSecret o = enclaveSide.openAndExport(benchKey, s.message(), InferenceSealing.QUERY_INFO,
         aad, InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
     InferenceQuery.parseFrom(o.plaintext());
     byte[] reply = InferenceSealing.sealReply(o.exportedSecret(), aad, new byte[24]);

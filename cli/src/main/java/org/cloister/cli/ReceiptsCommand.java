@@ -63,6 +63,10 @@ final class ReceiptsCommand implements Runnable {
         description = "DEVELOPMENT: trust the SEV-SNP test double's root instead of AMD's.")
     Path developmentAmdRoot;
 
+    @Option(names = "--development-intel-root", paramLabel = "ROOT.pem", hidden = true,
+        description = "DEVELOPMENT: trust the TDX test double's root instead of Intel's.")
+    Path developmentIntelRoot;
+
     @Option(names = "--expected-pcrs", paramLabel = "FILE",
         description = "The consortium's expected PCRs (default: " + PCRS_FILE + " beside the trust root or in its parent folder).")
     Path expectedPcrs;
@@ -89,7 +93,7 @@ final class ReceiptsCommand implements Runnable {
       if (expectedMeasurements != null) {
         try {
           verifier = new ReceiptVerifier(org.cloister.cli.attest.ConfidentialVmPins.verifier(expectedMeasurements,
-              collateral, developmentAmdRoot, cl.getErr()));
+              collateral, developmentAmdRoot, developmentIntelRoot, cl.getErr()));
         } catch (IOException | IllegalArgumentException e) {
           throw new CommandLine.ParameterException(cl, e.getMessage());
         }

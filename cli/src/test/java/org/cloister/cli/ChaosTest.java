@@ -93,16 +93,27 @@ class ChaosTest {
     return kits;
   }
 
-  /** The coordinator's child JVM whose command line names {@code mainClass}. */
+  /**
+   * The coordinator's child JVM whose command line names {@code mainClass}, read from
+   * {@code /proc/PID/cmdline}: {@code ProcessHandle.Info} gives nothing for the broker's long class path,
+   * so the 50-cycle run of 5 December 2026 never found the broker to kill.
+   */
   private static Optional<ProcessHandle> child(Process coordinator, String mainClass) {
-    return coordinator.descendants().filter(h -> h.info().commandLine().orElse("").contains(mainClass)).findFirst();
+    return coordinator.descendants().filter(h -> {
+      try {
+        return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")), StandardCharsets.UTF_8)
+            .contains(mainClass);
+      } catch (IOException gone) {
+        return false;
+      }
+    }).findFirst();
   }
 
   @Test
   void aStudyUnderRandomSigkillsLosesNoLedgerEntryAndSpendsOncePerRound(@TempDir Path dir) throws Exception {
     int cycles = Integer.getInteger("cloister.chaos.cycles", 50);
     long seed = Long.getLong("cloister.chaos.seed", 1L);
-    int rounds = Integer.getInteger("cloister.chaos.rounds", Math.max(10, cycles));
+    int rounds = Integer.getInteger("cloister.chaos.rounds", 30);
     Random random = new Random(seed);
     Path kits = provision(dir, rounds, 19000 + (int) (ProcessHandle.current().pid() % 1000));
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");

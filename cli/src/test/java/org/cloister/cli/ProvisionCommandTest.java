@@ -262,6 +262,6 @@ class ProvisionCommandTest {
     Files.writeString(spec, "consortium: cdp\nsites: [site-1, site-2, site-3]\nstudy: {central_dp: {epsilon: 4.0, rounds: 10, clip_norm: 3}}\n");
     CloisterCommandTest.Run bad = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("o2").toString());
     assertThat(bad.code()).isEqualTo(2);
-    assertThat(bad.err()).contains("study.central_dp.delta is required");
+    assertThat(bad.err()).contains("c.yaml: 'study.central_dp.delta' is missing (required)");
   }
 }

@@ -44,8 +44,9 @@ public final class SecureAggregationHost implements AutoCloseable {
    * @param enclave          the enclave configuration and policy
    * @param devRootCert      the simulated platform's development attestation root
    * @param devRootKey       its private key (given to the simulated platform only)
-   * @param platform         {@code simulated} (Nitro format) or {@code simulated-sev-snp}: the SEV-SNP test double,
-   *                         whose root the broker trusts from {@code BROKER/}{@value #DEVELOPMENT_AMD_ROOT} with
+   * @param platform         {@code simulated} (Nitro format), {@code simulated-sev-snp} or {@code simulated-tdx}: the
+   *                         SEV-SNP / TDX test double, whose root the broker trusts from
+   *                         {@code BROKER/}{@value #DEVELOPMENT_AMD_ROOT} / {@value #DEVELOPMENT_INTEL_ROOT} with
    *                         the collateral in {@code BROKER/collateral}
    */
   public record Launch(SecureAggregationSetup.BrokerFiles broker, Path auditLog, List<Path> enclaveClasspath,
@@ -62,6 +63,8 @@ public final class SecureAggregationHost implements AutoCloseable {
 
   /** The SEV-SNP test double's root in a broker directory (development, {@code simulated-sev-snp}). */
   public static final String DEVELOPMENT_AMD_ROOT = "development-amd-root.pem";
+  /** The TDX test double's root in a broker directory (development, {@code simulated-tdx}). */
+  public static final String DEVELOPMENT_INTEL_ROOT = "development-intel-root.pem";
 
   private final JavaProcess broker;
   private final EnclaveProcess enclave;
@@ -110,10 +113,15 @@ public final class SecureAggregationHost implements AutoCloseable {
   }
 
   private static JavaProcess startBroker(Launch l, Duration timeout) throws IOException {
-    List<String> more = "simulated-sev-snp".equals(l.platform())
-        ? List.of("--development-amd-root", l.broker().directory().resolve(DEVELOPMENT_AMD_ROOT).toString(),
-            "--collateral", l.broker().directory().resolve("collateral").toString())
-        : List.of();
+    List<String> more = switch (l.platform()) {
+      case "simulated-sev-snp" -> List.of("--development-amd-root",
+          l.broker().directory().resolve(DEVELOPMENT_AMD_ROOT).toString(),
+          "--collateral", l.broker().directory().resolve("collateral").toString());
+      case "simulated-tdx" -> List.of("--development-intel-root",
+          l.broker().directory().resolve(DEVELOPMENT_INTEL_ROOT).toString(),
+          "--collateral", l.broker().directory().resolve("collateral").toString());
+      default -> List.of();
+    };
     return startBroker(l.broker(), l.auditLog(), l.devRootCert(), more, timeout);
   }
 

@@ -8,13 +8,12 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
-import javax.crypto.spec.GCMParameterSpec;
+import org.cloister.trust.aead.AesGcm;
 
 /**
- * Wraps data keys under a key-encryption key: {@code 0x01 || nonce(12) || AES-256-GCM(KEK, nonce,
- * aad) of the 32-byte data key || tag(16)}, where the aad binds the key id and the encryption
+ * Wraps data keys under a key-encryption key: {@code 0x01 ||} {@link AesGcm#wrapKey} ({@code nonce(12) ||
+ * AES-256-GCM(KEK, nonce, aad) of the 32-byte data key || tag(16)}), where the aad binds the key id and the encryption
  * context (sorted, length-prefixed UTF-8), as KMS does, so a blob only unwraps for the same key
  * and context.
  */
@@ -37,13 +36,13 @@ final class DataKeyWrapper {
   }
 
   byte[] wrap(SecretKey kek, String keyId, Map<String, String> context, byte[] dataKey) throws GeneralSecurityException {
-    byte[] nonce = new byte[NONCE];
-    random.nextBytes(nonce);
-    Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-    c.init(Cipher.ENCRYPT_MODE, kek, new GCMParameterSpec(128, nonce));
-    c.updateAAD(aad(keyId, context));
-    byte[] ct = c.doFinal(dataKey);
-    return ByteBuffer.allocate(1 + NONCE + ct.length).put(VERSION).put(nonce).put(ct).array();
+    byte[] k = encoded(kek);
+    try {
+      byte[] wrapped = AesGcm.wrapKey(k, aad(keyId, context), dataKey, random);
+      return ByteBuffer.allocate(1 + wrapped.length).put(VERSION).put(wrapped).array();
+    } finally {
+      Arrays.fill(k, (byte) 0);
+    }
   }
 
   /** @throws GeneralSecurityException when the blob was not wrapped under this key and context */
@@ -51,15 +50,23 @@ final class DataKeyWrapper {
     if (blob.length != BLOB_BYTES || blob[0] != VERSION) {
       throw new GeneralSecurityException("ciphertext blob is not a version-1 wrapped data key of " + BLOB_BYTES + " bytes");
     }
-    Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-    c.init(Cipher.DECRYPT_MODE, kek, new GCMParameterSpec(128, Arrays.copyOfRange(blob, 1, 1 + NONCE)));
-    c.updateAAD(aad(keyId, context));
+    byte[] k = encoded(kek);
     try {
-      return c.doFinal(blob, 1 + NONCE, blob.length - 1 - NONCE);
+      return AesGcm.unwrapKey(k, aad(keyId, context), Arrays.copyOfRange(blob, 1, blob.length));
     } catch (AEADBadTagException e) {
       throw new GeneralSecurityException("ciphertext blob does not unwrap under key " + keyId
           + " with this encryption context", e);
+    } finally {
+      Arrays.fill(k, (byte) 0);
     }
+  }
+
+  private static byte[] encoded(SecretKey kek) throws GeneralSecurityException {
+    byte[] k = kek.getEncoded();
+    if (k == null || k.length != AesGcm.KEY_BYTES) {
+      throw new GeneralSecurityException("key-encryption key must be a " + AesGcm.KEY_BYTES + "-byte AES key");
+    }
+    return k;
   }
 
   static byte[] aad(String keyId, Map<String, String> context) {

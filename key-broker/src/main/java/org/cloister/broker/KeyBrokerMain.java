@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * java -cp ... org.cloister.broker.KeyBrokerMain --keystore KS.p12 --keystore-password-file PW
  *     --policies POLICIES.json --tls-cert CHAIN.pem --tls-key KEY.pem --audit-log AUDIT.jsonl
  *     --admin-token-file TOKEN [--attestation-root DEV_ROOT.pem] [--collateral DIR]
- *     [--development-amd-root ARK.pem] [--listen 127.0.0.1:0] [--exit-with-parent]
+ *     [--development-amd-root ARK.pem] [--development-intel-root ROOT.pem] [--listen 127.0.0.1:0] [--exit-with-parent]
  * </pre>
  *
  * {@code --collateral} is the folder of SEV-SNP / TDX collateral (`cloister attest collateral`) for policies
@@ -46,7 +46,8 @@ public final class KeyBrokerMain {
   public static final String FAILED = "CLOISTER-BROKER FAILED ";
   private static final Logger log = LoggerFactory.getLogger(KeyBrokerMain.class);
   private static final Set<String> VALUED = Set.of("--keystore", "--keystore-password-file", "--policies", "--tls-cert",
-      "--tls-key", "--audit-log", "--admin-token-file", "--attestation-root", "--listen", "--collateral", "--development-amd-root");
+      "--tls-key", "--audit-log", "--admin-token-file", "--attestation-root", "--listen", "--collateral", "--development-amd-root",
+      "--development-intel-root");
   private static final Set<String> FLAGS = Set.of("--exit-with-parent");
 
   private KeyBrokerMain() {
@@ -88,7 +89,8 @@ public final class KeyBrokerMain {
       Collateral collateral = collateralDir == null ? Collateral.empty() : Collateral.readDirectory(Path.of(collateralDir));
       server = new KeyBrokerServer(ProcessArgs.address("--listen", a.optional("--listen", "127.0.0.1:0")),
           a.requiredPath("--tls-cert"), a.requiredPath("--tls-key"), keystore, policies, verifier,
-          cvmVerifiers(a.optional("--development-amd-root", null), err), collateral, audit, token,
+          cvmVerifiers(a.optional("--development-amd-root", null),
+              a.optional("--development-intel-root", null), err), collateral, audit, token,
           clock, random).start();
       log.info("key broker serving {} key(s) on port {}", keystore.keyIds().size(), server.port());
     } catch (IOException | RuntimeException e) {
@@ -132,15 +134,25 @@ public final class KeyBrokerMain {
     return new NitroAttestationVerifier(root);
   }
 
-  private static List<EvidenceVerifier> cvmVerifiers(String developmentArk, PrintStream err) throws IOException {
-    if (developmentArk == null) {
-      return List.of(new SnpVerifier(), new TdxVerifier());
+  private static List<EvidenceVerifier> cvmVerifiers(String developmentArk, String developmentIntelRoot,
+                                                    PrintStream err) throws IOException {
+    EvidenceVerifier snp = new SnpVerifier();
+    EvidenceVerifier tdx = new TdxVerifier();
+    if (developmentArk != null) {
+      X509Certificate ark = Pem.readCertificate(Path.of(developmentArk));
+      err.println("WARNING: the key broker trusts the SEV-SNP TEST DOUBLE's root (" + ark.getSubjectX500Principal()
+          .getName() + " from " + developmentArk + ") instead of AMD's. Anyone holding its key can obtain data keys. "
+          + "Development only: never with real patient data.");
+      snp = SnpVerifier.development(ark);
     }
-    X509Certificate ark = Pem.readCertificate(Path.of(developmentArk));
-    err.println("WARNING: the key broker trusts the SEV-SNP TEST DOUBLE's root (" + ark.getSubjectX500Principal().getName()
-        + " from " + developmentArk + ") instead of AMD's. Anyone holding its key can obtain data keys. Development "
-        + "only: never with real patient data.");
-    return List.of(SnpVerifier.development(ark), new TdxVerifier());
+    if (developmentIntelRoot != null) {
+      X509Certificate root = Pem.readCertificate(Path.of(developmentIntelRoot));
+      err.println("WARNING: the key broker trusts the TDX TEST DOUBLE's root (" + root.getSubjectX500Principal()
+          .getName() + " from " + developmentIntelRoot + ") instead of Intel's. Anyone holding its key can obtain "
+          + "data keys. Development only: never with real patient data.");
+      tdx = TdxVerifier.development(root);
+    }
+    return List.of(snp, tdx);
   }
 
   static char[] readSecret(Path file) throws IOException {

@@ -227,7 +227,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
   private byte[] sealToRecipient(String op, String keyId, Recipient r, byte[] recipientKey, byte[] dataKey) {
     byte[] aad = RecipientAad.newBuilder().setOperation(op).setKeyId(keyId).setNonce(r.getNonce()).build().toByteArray();
     try {
-      return hpke.seal(recipientKey, RECIPIENT_INFO, aad, dataKey).toBytes();
+      return hpke.seal(recipientKey, RECIPIENT_INFO, aad, dataKey);
     } catch (HpkeException e) {
       throw refuse(op, keyId, Status.PERMISSION_DENIED, "bad_recipient_key", e.getMessage());
     }

@@ -38,7 +38,6 @@ import org.cloister.trust.attestation.TeePlatform;
 import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.attestation.snp.SimulatedSnpPlatform;
 import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
@@ -161,7 +160,7 @@ class KeyBrokerConfidentialVmTest {
 
   static byte[] open(HpkeKeyPair enclave, String op, Recipient r, ByteString sealed) throws Exception {
     byte[] aad = RecipientAad.newBuilder().setOperation(op).setKeyId(KEY).setNonce(r.getNonce()).build().toByteArray();
-    return HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.toByteArray()), KeyBrokerService.RECIPIENT_INFO, aad);
+    return HPKE.open(enclave, sealed.toByteArray(), KeyBrokerService.RECIPIENT_INFO, aad);
   }
 
   static GenerateDataKeyRequest generate(Recipient r) {

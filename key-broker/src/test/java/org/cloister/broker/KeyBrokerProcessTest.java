@@ -36,7 +36,6 @@ import org.cloister.protocol.v1.RecipientAad;
 import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.attestation.nitro.SimulatedPcrs;
 import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
@@ -138,7 +137,7 @@ class KeyBrokerProcessTest {
 
   static byte[] open(HpkeKeyPair enclave, String op, Recipient r, ByteString sealed) throws Exception {
     byte[] aad = RecipientAad.newBuilder().setOperation(op).setKeyId(KEY).setNonce(r.getNonce()).build().toByteArray();
-    return HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.toByteArray()), KeyBrokerService.RECIPIENT_INFO, aad);
+    return HPKE.open(enclave, sealed.toByteArray(), KeyBrokerService.RECIPIENT_INFO, aad);
   }
 
   @Test

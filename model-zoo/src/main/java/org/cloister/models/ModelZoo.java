@@ -66,18 +66,14 @@ public final class ModelZoo {
     });
   }
 
+  /** The installed architectures' names (built-ins and plug-ins, {@link ModelArchitectures}). */
   public static List<String> names() {
-    return List.of("logreg", "mlp", "cnn");
+    return ModelArchitectures.installed().names();
   }
 
-  /** Looks an architecture up by its name. */
+  /** Looks an installed architecture up by its name (built-ins and {@link ArchitectureProvider} plug-ins). */
   public static ModelArchitecture byName(String name) {
-    return switch (name) {
-      case "logreg" -> logisticRegression();
-      case "mlp" -> mlp();
-      case "cnn" -> cnn();
-      default -> throw new IllegalArgumentException("unknown model '" + name + "' (expected one of " + names() + ")");
-    };
+    return ModelArchitectures.installed().byName(name);
   }
 
   /** Builds and initializes a network with an SGD updater (the trainer sets its own updater per round). */

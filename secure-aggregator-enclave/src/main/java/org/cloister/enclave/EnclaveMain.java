@@ -14,6 +14,8 @@ import java.util.Map;
 import java.util.Set;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.enclave.runtime.AttestationPlatforms;
+import org.cloister.enclave.runtime.tee.Vsock;
+import org.cloister.enclave.runtime.tee.VsockForwarder;
 import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ProcessLifecycle;
@@ -39,15 +41,21 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * --config CONFIG.json --policy POLICY.json --broker HOST:PORT [--listen 127.0.0.1:0]
  * --platform simulated --dev-root-cert ROOT.pem --dev-root-key ROOT.key   (development platform)
+ * [--vsock-outbound LOCALPORT=CID:PORT]... [--vsock-listen PORT]                (Nitro enclave)
  * [--exit-with-parent]
  * </pre>
+ *
+ * <p>In a Nitro enclave (no network, only vsock to the parent instance): {@code --vsock-outbound 8443=3:8443}
+ * forwards loopback port 8443 (where {@code --broker 127.0.0.1:8443} points) to vsock port 8443 of the parent
+ * (CID 3), where AWS's {@code vsock-proxy} forwards to the key broker; {@code --vsock-listen 7000} forwards vsock
+ * port 7000 to the gRPC server, which the coordinator reaches through the parent ({@link VsockForwarder}).
  */
 public final class EnclaveMain {
   public static final String READY = "CLOISTER-ENCLAVE READY ";
   public static final String FAILED = "CLOISTER-ENCLAVE FAILED ";
   private static final Logger log = LoggerFactory.getLogger(EnclaveMain.class);
   private static final Set<String> VALUED = Set.of("--config", "--policy", "--broker", "--listen", "--platform",
-      "--dev-root-cert", "--dev-root-key");
+      "--dev-root-cert", "--dev-root-key", "--vsock-outbound", "--vsock-listen");
   private static final Set<String> FLAGS = Set.of("--exit-with-parent");
 
   private EnclaveMain() {
@@ -80,10 +88,18 @@ public final class EnclaveMain {
       Path artifact = ImageMeasurement.codeArtifact();
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 
+      if (opts.containsKey("--vsock-outbound")) {
+        String[] spec = opts.get("--vsock-outbound").split("[=:]");
+        if (spec.length != 3) {
+          throw new IllegalArgumentException("--vsock-outbound must be LOCALPORT=CID:PORT, got '"
+              + opts.get("--vsock-outbound") + "'");
+        }
+        log.info("vsock bridge {}", VsockForwarder.outbound(Integer.parseInt(spec[0]), new Vsock(),
+            Integer.parseInt(spec[1]), Integer.parseInt(spec[2])));
+      }
       String platformName = opts.getOrDefault("--platform", "simulated");
       org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(platformName, path(opts.get("--dev-root-cert")),
-          path(opts.get("--dev-root-key")), config.moduleId(), pcrs, org.cloister.trust.attestation.LaunchConfiguration
-              .digest(org.cloister.trust.attestation.TeePlatform.SEV_SNP, configBytes, policyBytes), err);
+          path(opts.get("--dev-root-key")), config.moduleId(), pcrs, configBytes, policyBytes, err);
       SecureRandom random = new SecureRandom();
       HpkeKeyPair key = new Hpke().generateKeyPair();
       EnclaveSigner signer = EnclaveSigner.generate(random); // attested signing key, enclave memory only
@@ -107,6 +123,10 @@ public final class EnclaveMain {
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
           .addService(service)
           .build().start();
+      if (opts.containsKey("--vsock-listen")) {
+        log.info("vsock bridge {}", VsockForwarder.inbound(new Vsock(), Integer.parseInt(opts.get("--vsock-listen")),
+            (InetSocketAddress) server.getListenSockets().get(0)));
+      }
       log.info("enclave for study {} serving: {} parameters, {} members, kernel {}, PCR0 {}", policy.studyId(),
           policy.dimension(), config.members().size(), kernel.name(), HexFormat.of().formatHex(pcrs.get(0)));
       out.println(READY + "port=" + ((InetSocketAddress) server.getListenSockets().get(0)).getPort()

@@ -1,10 +1,8 @@
 package org.cloister.simulations;
 
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,35 +18,21 @@ import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
 import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.service.CertificateIdentityResolver;
-import org.cloister.coordinator.strategy.Strategies;
 import org.cloister.coordinator.budget.BudgetGuard;
-import org.cloister.coordinator.budget.PrivacyBudgets;
-import org.cloister.coordinator.store.JdbcStudyStore;
-import org.cloister.dp.accounting.rdp.RdpAccountant;
-import org.cloister.dp.noise.SecureGaussianNoise;
-import org.cloister.site.dp.DpSgdLocalTrainer;
-import org.cloister.site.training.PrivacyBudget;
-import org.cloister.coordinator.study.StudyConfig;
+import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.data.Dataset;
 import org.cloister.models.EvaluationMetrics;
 import org.cloister.models.Evaluator;
-import org.cloister.models.ModelArchitecture;
-import org.cloister.models.ModelZoo;
 import org.cloister.models.Parameters;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.FederationGrpc;
 import org.cloister.protocol.v1.FetchModelRequest;
 import org.cloister.protocol.v1.ModelArtifact;
-import org.cloister.protocol.v1.TrainingConfig;
 import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.SiteAgent;
 import org.cloister.site.agent.SiteRoundRecord;
 import org.cloister.site.ledger.SiteLedger;
-import org.cloister.site.ledger.SpendSigner;
-import org.cloister.site.plain.PlainSgdTrainer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.learning.config.Sgd;
 
 /**
  * Runs a whole study on one machine through the real code paths: a coordinator gRPC server on
@@ -70,49 +54,27 @@ public final class FederatedSimulation {
     long started = System.currentTimeMillis();
     SimulationData data = SimulationData.prepare(cfg);
     Dataset test = data.test();
-    int nIn = test.numFeatures();
-    int k = test.numClasses();
-    ModelArchitecture arch = ModelZoo.byName(cfg.model());
-
-    MultiLayerNetwork initial = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), new Sgd(cfg.learningRate()), DataType.FLOAT);
-    float[] w0 = Parameters.get(initial);
-    byte[] payload = FloatCodec.encode(w0);
-    ModelArtifact model0 = ModelArtifact.newBuilder()
-        .setStudyId(cfg.studyId()).setVersion(1).setModelName(arch.name()).setDimension(w0.length)
-        .setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
-        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
-
-    TrainingConfig training = TrainingConfig.newBuilder()
-        .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize()).setLearningRate(cfg.learningRate())
-        .setSeed(cfg.seed()).build();
-    training = training.toBuilder().setDp(DpPlanner.plan(cfg, training, data.sitePartitions(), data.preprocessingEvent())).build();
-    StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
-        cfg.roundDeadline(), Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
-        cfg.sites(), Duration.ofSeconds(5), true);
-    // the coordinator's durable state, as in a deployment; each simulation is a fresh study
-    java.nio.file.Files.createDirectories(cfg.outDir());
-    for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "consortium-ca.crt"}) {
-      java.nio.file.Files.deleteIfExists(cfg.outDir().resolve(f));
-    }
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
-    // the coordinator signs a checkpoint of the ledger head at every round, as in a deployment
-    org.cloister.trust.pki.IssuedCertificate coordinatorKey = pki.issue("coordinator");
-    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"),
-        new org.cloister.coordinator.ledger.CheckpointSigner(coordinatorKey.privateKey(), coordinatorKey.certificate()));
-    PrivacyBudgets budgets = cfg.dp().enabled() && !Double.isNaN(cfg.dp().epsilon())
-        ? new PrivacyBudgets(new PrivacyBudgets.Ceiling(cfg.dp().epsilon(), cfg.dp().delta()), Map.of()) : null;
+    SimulatedStudy study = SimulatedStudy.prepare(cfg, test, data.sitePartitions().stream().map(Dataset::size).toList(),
+        data.preprocessingEvent(), cfg.roundDeadline());
+    ConsortiumCredentials pki = study.pki();
     List<String> members = new ArrayList<>();
     for (int s = 0; s < cfg.sites(); s++) {
       members.add(siteId(s));
     }
     members.add(EVALUATOR);
-    AggregationStack secure = AggregationStack.forSimulation(cfg, model0, members, java.util.Set.of(EVALUATOR),
-        pki); // enclave + key broker processes
-    RoundEngine engine = new RoundEngine(study, model0, Strategies.parse(cfg.strategy()), secure.aggregator(), store, budgets,
-        Clock.systemUTC(), cfg.seed());
+    AggregationStack secure = AggregationStack.forSimulation(cfg, study.initialModel(), members,
+        java.util.Set.of(EVALUATOR), pki); // enclave + key broker processes
+    StudyAssembly.AssembledStudy coordinator;
+    try {
+      coordinator = study.coordinator(secure.aggregator()).build();
+    } catch (RuntimeException e) {
+      secure.close();
+      throw e;
+    }
+    RoundEngine engine = coordinator.engine();
 
     List<RoundReport> reports = new ArrayList<>();
-    MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
+    MultiLayerNetwork evalNet = study.newEvaluationNetwork();
     List<ManagedChannel> channels = new ArrayList<>();
     List<SiteLedger> ledgers = new ArrayList<>();
     // one agent thread per virtual hospital, mostly waiting on its long poll; training itself is
@@ -123,8 +85,6 @@ public final class FederatedSimulation {
       return t;
     });
     java.util.concurrent.Semaphore trainingSlots = new java.util.concurrent.Semaphore(trainingSlots(cfg.sites()));
-    // the CA certificate (public) lets a privacy officer verify the ledger in coordinator.db afterwards
-    org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
         engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, secure::registerServices)) {
       server.start();
@@ -165,22 +125,16 @@ public final class FederatedSimulation {
       for (int s = 0; s < cfg.sites(); s++) {
         String siteId = siteId(s);
         Dataset local = data.sitePartitions().get(s);
-        MultiLayerNetwork net = ModelZoo.newNetwork(arch, nIn, k, cfg.seed() + s, new Sgd(cfg.learningRate()), DataType.FLOAT);
         SiteLedger siteLedger = new SiteLedger("jdbc:sqlite::memory:");
-        String datasetId = org.cloister.site.ledger.DatasetFingerprint.of(siteId, "simulation:" + cfg.studyId() + ":partition-" + s);
+        String datasetId = study.datasetId(s);
         ledgers.add(siteLedger);
-        LocalTrainer siteTrainer = cfg.dp().enabled()
-            ? new DpSgdLocalTrainer(net, local, SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + s),
-                new PrivacyBudget(Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()),
-                () -> siteLedger.datasetEvents(datasetId), new java.util.SplittableRandom(cfg.seed() * 7919L + s),
-                data.preprocessingEvent(), cfg.countPrivate())
-            : new PlainSgdTrainer(net, local);
+        LocalTrainer siteTrainer = study.trainer(study.newNetwork(s), local, study.noise(s), study.sampling(s),
+            () -> siteLedger.datasetEvents(datasetId), data.preprocessingEvent());
         LocalTrainer trainer = new BoundedTrainer(siteTrainer, trainingSlots);
         org.cloister.trust.pki.IssuedCertificate party = pki.issue(siteId);
         ManagedChannel ch = channel(server.port(), pki.clientCredentials(party));
         channels.add(ch);
-        SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch),
-            new SpendSigner(siteId, party.privateKey(), party.certificate(), cfg.dp().enabled() ? cfg.dp().delta() : 1e-5, datasetId), siteLedger,
+        SiteAgent agent = new SiteAgent(ch, cfg.studyId(), trainer, secure.sealer(siteId, ch), study.signer(s, party), siteLedger,
             new SiteAgent.Options(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(30)));
         agents.add(agent);
         futures.add(pool.submit(agent));
@@ -193,24 +147,22 @@ public final class FederatedSimulation {
         f.get(60, TimeUnit.SECONDS);
       }
       List<SiteReport> sites = new ArrayList<>();
+      BudgetGuard accountant = SimulatedStudy.accountant(cfg, coordinator.store());
       for (int s = 0; s < cfg.sites(); s++) {
         String id = siteId(s);
         int contributed = (int) engine.history().stream().filter(r -> r.aggregated().contains(id)).count();
-        double eps = cfg.dp().enabled() ? new BudgetGuard(budgets != null ? budgets
-            : new PrivacyBudgets(new PrivacyBudgets.Ceiling(Double.MAX_VALUE, cfg.dp().delta()), Map.of()), store, cfg.studyId(),
-            RdpAccountant::new).epsilon(id, ledgers.get(s).events(cfg.studyId())) : Double.POSITIVE_INFINITY;
-        sites.add(new SiteReport(id, data.sitePartitions().get(s).size(), contributed, eps,
-            cfg.dp().enabled() ? cfg.dp().delta() : Double.NaN));
+        sites.add(new SiteReport(id, data.sitePartitions().get(s).size(), contributed,
+            study.epsilon(accountant, id, ledgers.get(s).events(cfg.studyId())), study.reportedDelta()));
       }
       ModelArtifact last = engine.model(0).orElseThrow();
       Parameters.set(evalNet, secure.open(EVALUATOR, last, evalChannel));
       EvaluationMetrics fin = Evaluator.evaluate(evalNet, test);
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, sites, status, System.currentTimeMillis() - started,
-          training.getDp().getEnabled() ? training.getDp().getNoiseMultiplier() : Double.NaN);
+          study.noiseMultiplier());
     } finally {
       ledgers.forEach(SiteLedger::close);
-      store.close();
+      coordinator.close();
       pool.shutdownNow();
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
@@ -226,7 +178,7 @@ public final class FederatedSimulation {
   }
 
   static String siteId(int index) {
-    return "site-" + (index + 1);
+    return SimulatedStudy.siteId(index);
   }
 
   /** An mTLS loopback channel; the coordinator learns who we are from the client certificate. */

@@ -6,10 +6,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import org.cloister.simulations.config.StrictYaml;
 
 /**
  * Reads scenario files ({@code SCENARIO.yaml}) into a {@link SimulationConfig.Builder}, through
- * the typed {@link ScenarioFile} (Jackson's YAML binding, no scalar coercion). Keys mirror the
+ * the typed {@link ScenarioFile} ({@link StrictYaml}: Jackson's YAML binding, no scalar coercion). Keys mirror the
  * {@code simulate} flags with underscores; unknown keys, wrong types and keys without a value are
  * errors naming the file and the key path (docs/schemas/scenario.md).
  */
@@ -39,29 +41,7 @@ public final class ScenarioLoader {
     if (yamlText.isBlank()) {
       return SimulationConfig.builder();
     }
-    ScenarioFile f;
-    try {
-      com.fasterxml.jackson.databind.JsonNode tree = YAML.readTree(yamlText);
-      if (tree == null || tree.isMissingNode() || tree.isNull()) {
-        return SimulationConfig.builder();
-      }
-      if (!tree.isObject()) {
-        throw new IllegalArgumentException(source + ": a scenario is a mapping of keys to values");
-      }
-      rejectEmptyValues(tree, "", source);
-      f = YAML.treeToValue(tree, ScenarioFile.class);
-    } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
-      java.util.TreeSet<String> known = new java.util.TreeSet<>();
-      e.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
-      throw new IllegalArgumentException(source + ": unknown key '" + path(e) + "' (known: " + known + ")", e);
-    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
-      if (e.getPath().isEmpty()) {
-        throw new IllegalArgumentException(source + ": a scenario is a mapping of keys to values", e);
-      }
-      throw new IllegalArgumentException(source + ": '" + path(e) + "' must be " + expected(e.getTargetType()), e);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalArgumentException(source + ": not valid YAML: " + e.getOriginalMessage().lines().findFirst().orElse(""), e);
-    }
+    ScenarioFile f = StrictYaml.bind(yamlText, source, ScenarioFile.class, Map.of("dp", EMPTY_DP));
     if (f == null) {
       return SimulationConfig.builder();
     }
@@ -92,64 +72,10 @@ public final class ScenarioLoader {
   private static final String EMPTY_DP =
       "'dp' is empty: give 'epsilon' (or 'noise_multiplier'), or 'enabled: false' for the non-private baseline";
 
-  /** Strict binding: no scalar coercion ("true" is not a boolean, 1 not a boolean, 2.5 not a whole number). */
-  private static final com.fasterxml.jackson.databind.ObjectMapper YAML =
-      com.fasterxml.jackson.databind.json.JsonMapper.builder(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
-          .disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS)
-          .disable(com.fasterxml.jackson.databind.DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
-          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-          .build();
-
-  /** A key written without a value ({@code key:}) is an error naming it, never "absent, use the default". */
-  private static void rejectEmptyValues(com.fasterxml.jackson.databind.JsonNode node, String path, String source) {
-    node.fields().forEachRemaining(e -> {
-      String p = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
-      if (e.getValue().isNull()) {
-        throw new IllegalArgumentException(source + ": " + (p.equals("dp") ? EMPTY_DP : "'" + p + "' has no value"));
-      }
-      if (e.getValue().isObject()) {
-        rejectEmptyValues(e.getValue(), p, source);
-      }
-    });
-  }
-
   private static <T> void set(T value, java.util.function.Consumer<T> setter) {
     if (value != null) {
       setter.accept(value);
     }
-  }
-
-  private static String path(com.fasterxml.jackson.databind.JsonMappingException e) {
-    StringBuilder b = new StringBuilder();
-    for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
-      if (r.getFieldName() != null) {
-        b.append(b.isEmpty() ? "" : ".").append(r.getFieldName());
-      } else if (r.getIndex() >= 0) {
-        b.append('[').append(r.getIndex()).append(']');
-      }
-    }
-    return b.toString();
-  }
-
-  private static String expected(Class<?> type) {
-    if (type == null) {
-      return "of another type";
-    }
-    if (type == Integer.class || type == int.class || type == Long.class) {
-      return "a whole number";
-    }
-    if (type == Double.class || type == double.class) {
-      return "a number";
-    }
-    if (type == Boolean.class || type == boolean.class) {
-      return "true or false (a YAML boolean, not quoted)";
-    }
-    if (type == String.class) {
-      return "a text value";
-    }
-    return "a mapping";
   }
 
   private static DpSettings dp(String source, ScenarioFile.Dp d) {

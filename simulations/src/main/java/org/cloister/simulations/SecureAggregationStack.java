@@ -87,19 +87,26 @@ public final class SecureAggregationStack implements AggregationStack {
     this.ownsWorkDirectory = ownsWorkDirectory;
   }
 
-  /** System property choosing the enclave's development platform: {@code simulated} (default) or {@value #SIMULATED_SNP}. */
+  /**
+   * System property choosing the enclave's development platform: {@code simulated} (default), {@value #SIMULATED_SNP}
+   * or {@value #SIMULATED_TDX}.
+   */
   public static final String PLATFORM_PROPERTY = "cloister.enclave.platform";
   /** The SEV-SNP test double ({@code SimulatedSnpPlatform}) as the enclave's platform. */
   public static final String SIMULATED_SNP = "simulated-sev-snp";
-  /** The measurements parties pin on {@value #SIMULATED_SNP}, in the work directory. */
+  /** The TDX test double ({@code SimulatedTdxPlatform}, served through a simulated configfs-tsm tree). */
+  public static final String SIMULATED_TDX = "simulated-tdx";
+  /** The collateral folder parties read on {@value #SIMULATED_TDX} (TCB info, QE identity, CRLs), in the work directory. */
+  public static final String COLLATERAL = "collateral";
+  /** The measurements parties pin on {@value #SIMULATED_SNP} / {@value #SIMULATED_TDX}, in the work directory. */
   public static final String EXPECTED_MEASUREMENTS = "expected-measurements.json";
 
   /** The development platform the enclave runs on ({@link #PLATFORM_PROPERTY}); anything else is an error. */
   public static String platform() {
     String p = System.getProperty(PLATFORM_PROPERTY, "simulated");
-    if (!p.equals("simulated") && !p.equals(SIMULATED_SNP)) {
-      throw new IllegalArgumentException(PLATFORM_PROPERTY + " must be simulated or " + SIMULATED_SNP + ", not '" + p
-          + "'");
+    if (!p.equals("simulated") && !p.equals(SIMULATED_SNP) && !p.equals(SIMULATED_TDX)) {
+      throw new IllegalArgumentException(PLATFORM_PROPERTY + " must be simulated, " + SIMULATED_SNP + " or "
+          + SIMULATED_TDX + ", not '" + p + "'");
     }
     return p;
   }
@@ -112,16 +119,33 @@ public final class SecureAggregationStack implements AggregationStack {
     }
   }
 
-  /**
-   * What a party pins for an enclave on the SEV-SNP test double: its development root (instead of AMD's) and the
-   * consortium's measurements (launch measurement and host_data) from the work directory.
-   */
-  public static org.cloister.trust.attestation.BoundEvidenceVerifier snpVerifier(Setup setup) {
+  static org.cloister.trust.attestation.tdx.SimulatedTdxPlatform tdxDouble(Path devRootKey) throws IOException {
     try {
+      return org.cloister.trust.attestation.tdx.SimulatedTdxPlatform.fromSecret(Files.readAllBytes(devRootKey));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException("cannot create the TDX test double: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * What a party pins for an enclave on the SEV-SNP or TDX test double: the double's development root (instead of
+   * AMD's / Intel's), the consortium's measurements (launch measurement or MRTD, and the launch value) and, for TDX,
+   * the collateral folder from the work directory.
+   */
+  public static org.cloister.trust.attestation.BoundEvidenceVerifier cvmVerifier(Setup setup) {
+    Path work = setup.workDirectory();
+    try {
+      org.cloister.trust.attestation.MeasurementPins pins = org.cloister.trust.attestation.MeasurementPins.read(
+          work.resolve(EXPECTED_MEASUREMENTS));
+      if (pins.platform() == org.cloister.trust.attestation.TeePlatform.TDX) {
+        return new org.cloister.trust.attestation.BoundEvidenceVerifier(List.of(
+            org.cloister.trust.attestation.tdx.TdxVerifier.development(Pem.readCertificate(
+                work.resolve(SecureAggregationHost.DEVELOPMENT_INTEL_ROOT)))), pins,
+            org.cloister.trust.attestation.Collateral.readDirectory(work.resolve(COLLATERAL)));
+      }
       return new org.cloister.trust.attestation.BoundEvidenceVerifier(List.of(
           org.cloister.trust.attestation.snp.SnpVerifier.development(Pem.readCertificate(
-              setup.workDirectory().resolve(SecureAggregationHost.DEVELOPMENT_AMD_ROOT)))),
-          org.cloister.trust.attestation.MeasurementPins.read(setup.workDirectory().resolve(EXPECTED_MEASUREMENTS)),
+              work.resolve(SecureAggregationHost.DEVELOPMENT_AMD_ROOT)))), pins,
           org.cloister.trust.attestation.Collateral.empty());
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
@@ -246,6 +270,28 @@ public final class SecureAggregationStack implements AggregationStack {
       Files.write(collateral.resolve("vcek.der"), snp.chainDer().get(0));
       Files.write(collateral.resolve("ask.der"), snp.chainDer().get(1));
       SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pins, random);
+    } else if (SIMULATED_TDX.equals(platform())) {
+      // the TDX test double: MRTD = PCR0 (the image), its fixed RTMRs, MRCONFIGID = the files' launch value
+      org.cloister.trust.attestation.MeasurementPins pins = new org.cloister.trust.attestation.MeasurementPins(
+          org.cloister.trust.attestation.TeePlatform.TDX, Map.of("mr_td", pcrs.get(0),
+          "rtmr0", org.cloister.trust.attestation.tdx.SimulatedTdxPlatform.rtmr(0),
+          "rtmr1", org.cloister.trust.attestation.tdx.SimulatedTdxPlatform.rtmr(1),
+          "rtmr2", org.cloister.trust.attestation.tdx.SimulatedTdxPlatform.rtmr(2),
+          "rtmr3", org.cloister.trust.attestation.tdx.SimulatedTdxPlatform.rtmr(3), "mr_config_id",
+          org.cloister.trust.attestation.LaunchConfiguration.digest(org.cloister.trust.attestation.TeePlatform.TDX,
+              Files.readAllBytes(files.config()), Files.readAllBytes(files.policy()))), false);
+      Files.writeString(work.resolve(EXPECTED_MEASUREMENTS), pins.toJson());
+      org.cloister.trust.attestation.tdx.SimulatedTdxPlatform tdx = tdxDouble(devKey);
+      for (Path dir : List.of(work, broker.directory())) {
+        Pem.writeCertificates(dir.resolve(SecureAggregationHost.DEVELOPMENT_INTEL_ROOT), List.of(tdx.root()));
+        try {
+          // Intel's PCS (the double's) as fetched an hour ago: valid for 30 days
+          tdx.writeCollateral(dir.resolve(COLLATERAL), now.minus(1, ChronoUnit.HOURS));
+        } catch (java.security.GeneralSecurityException e) {
+          throw new IOException("cannot write the TDX test double's collateral: " + e.getMessage(), e);
+        }
+      }
+      SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pins, random);
     } else {
       SecureAggregationSetup.brokerDirectory(broker, files.keyId(), pcrs, random);
     }
@@ -289,8 +335,8 @@ public final class SecureAggregationStack implements AggregationStack {
 
   @Override
   public UpdateSealer sealer(String siteId, Channel coordinator) {
-    if (SIMULATED_SNP.equals(platform())) {
-      return new AttestedHpkeSealer(coordinator, siteId, snpVerifier(setup),
+    if (SIMULATED_SNP.equals(platform()) || SIMULATED_TDX.equals(platform())) {
+      return new AttestedHpkeSealer(coordinator, siteId, cvmVerifier(setup),
           new SealedModelOpener(coordinator, siteId, memberKey(siteId)), Clock.systemUTC(), new SecureRandom());
     }
     return new AttestedHpkeSealer(coordinator, siteId, verifier, setup.expectedPcrs(),

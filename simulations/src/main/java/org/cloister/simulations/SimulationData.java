@@ -1,5 +1,8 @@
 package org.cloister.simulations;
 
+import org.cloister.data.DatasetSource;
+import org.cloister.data.DatasetSources;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -105,23 +108,10 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
   record Source(Dataset dataset, int[] siteOfRow, List<String> siteNames, PreprocessingSpec preprocessing) {
   }
 
+  /** {@code spec} from the installed dataset sources (built-ins and plug-ins, {@link DatasetSources}). */
   static Source load(String spec, String label) {
-    if (spec.equals("builtin:wdbc")) {
-      return new Source(BuiltinDatasets.wdbc(), null, List.of(), BuiltinDatasets.wdbcPreprocessing());
-    }
-    if (spec.startsWith("csv:")) {
-      // the scenario's file defines the study (its classes are the study's); nothing declared about
-      // the features: every one is estimated privately unless the scenario says otherwise
-      Dataset d = CsvDatasetLoader.inferringClasses(label, BadRowPolicy.FAIL).load(Path.of(spec.substring(4))).dataset();
-      return new Source(d, null, List.of(), PreprocessingSpec.privateDefault(d.featureNames()));
-    }
-    if (spec.startsWith("synthea:")) {
-      // the label is the outcome; "malignant" is the builder's default (the WDBC label), i.e. none given
-      String outcome = label == null || label.equals("malignant") ? "diabetes" : label;
-      SyntheaCohort.Cohort c = new SyntheaCohort(outcome).load(Path.of(spec.substring("synthea:".length())));
-      return new Source(c.dataset(), c.siteOfRow(), c.siteNames(), SyntheaCohort.preprocessing());
-    }
-    throw new IllegalArgumentException("unknown dataset '" + spec + "' (expected builtin:wdbc, csv:PATH, synthea:DIR or synthetic[:...])");
+    DatasetSource.Loaded l = DatasetSources.installed().load(spec, label);
+    return new Source(l.dataset(), l.siteOfRow(), l.siteNames(), l.preprocessing());
   }
 
   private static Dataset withColumn(Dataset d, String name, int[] values) {

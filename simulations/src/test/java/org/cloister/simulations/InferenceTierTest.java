@@ -59,7 +59,6 @@ import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.FailureReason;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
 import org.cloister.trust.pki.Pem;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterAll;
@@ -157,7 +156,7 @@ class InferenceTierTest {
       byte[] aad = ModelCopyAad.newBuilder().setStudyId(STUDY).setVersion(copy.getVersion()).setMemberId("evaluator")
           .setModelName("logreg").setDimension(DIM).build().toByteArray();
       byte[] contentKey = new Hpke().open(setup.memberKeys().get("evaluator"),
-          HpkeCiphertext.fromBytes(copy.getPayload().toByteArray()), ModelVault.COPY_INFO, aad);
+          copy.getPayload().toByteArray(), ModelVault.COPY_INFO, aad);
       published = org.cloister.site.sealing.SealedModelOpener.decrypt(out.getModel(), contentKey, DIM);
       assertThat(out.getModel().getVersion()).isEqualTo(2);
       return out.getModel();

@@ -59,7 +59,7 @@ import org.cloister.site.ledger.SpendSigner;
 import org.cloister.site.sealing.AttestedHpkeSealer;
 import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
-import org.cloister.trust.hpke.FastHpke;
+import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.ledger.SpendSignatures;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
@@ -477,9 +477,8 @@ class MaliciousHostTest {
         .verify(doc, VerificationPolicy.at(Instant.now())).publicKey().orElseThrow();
     float[] chosen = new float[DIM];
     chosen[0] = 0.5f; // the host's chosen step
-    byte[] payload = new FastHpke().sealStream(pk, AggregationSession.UPDATE_INFO, AttestedHpkeSealer.aad(STUDY,
-        task.getRound(), task.getRoundId(), site, task.getModel().getVersion(), DIM), FloatCodec.encode(chosen),
-        new SecureRandom());
+    byte[] payload = new Hpke().sealStream(pk, AggregationSession.UPDATE_INFO, AttestedHpkeSealer.aad(STUDY,
+        task.getRound(), task.getRoundId(), site, task.getModel().getVersion(), DIM), FloatCodec.encode(chosen));
     SealedUpdate.Builder u = SealedUpdate.newBuilder().setSiteId(site).setNumExamples(1000)
         .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(AttestedHpkeSealer.UPDATE_FORMAT)
         .setPayload(ByteString.copyFrom(payload));

@@ -27,19 +27,39 @@ public final class ConfidentialVmPins {
    */
   public static BoundEvidenceVerifier verifier(Path measurements, Path collateralDir, Path developmentArk,
                                                PrintWriter err) throws IOException {
+    return verifier(measurements, collateralDir, developmentArk, null, err);
+  }
+
+  /**
+   * Same, with {@code developmentIntelRoot}: DEVELOPMENT, the TDX test double's root instead of Intel's (a warning
+   * is printed), or null.
+   */
+  public static BoundEvidenceVerifier verifier(Path measurements, Path collateralDir, Path developmentArk,
+                                               Path developmentIntelRoot, PrintWriter err) throws IOException {
     MeasurementPins pins = MeasurementPins.read(measurements);
     if (pins.platform() == TeePlatform.NITRO) {
       throw new IllegalArgumentException(measurements + " pins Nitro PCRs: a Nitro enclave is verified with its "
           + "trust root and expected PCRs");
     }
     Collateral collateral = collateralDir == null ? Collateral.empty() : Collateral.readDirectory(collateralDir);
-    if (developmentArk == null) {
+    if (developmentArk == null && developmentIntelRoot == null) {
       return BoundEvidenceVerifier.pinnedRoots(pins, collateral);
     }
-    X509Certificate ark = Pem.readCertificate(developmentArk);
-    err.println("WARNING: trusting the SEV-SNP TEST DOUBLE's root (" + ark.getSubjectX500Principal().getName()
-        + ") instead of AMD's: its evidence proves nothing about isolation. Development only.");
+    SnpVerifier snp = new SnpVerifier();
+    if (developmentArk != null) {
+      X509Certificate ark = Pem.readCertificate(developmentArk);
+      err.println("WARNING: trusting the SEV-SNP TEST DOUBLE's root (" + ark.getSubjectX500Principal().getName()
+          + ") instead of AMD's: its evidence proves nothing about isolation. Development only.");
+      snp = SnpVerifier.development(ark);
+    }
+    TdxVerifier tdx = new TdxVerifier();
+    if (developmentIntelRoot != null) {
+      X509Certificate root = Pem.readCertificate(developmentIntelRoot);
+      err.println("WARNING: trusting the TDX TEST DOUBLE's root (" + root.getSubjectX500Principal().getName()
+          + ") instead of Intel's: its evidence proves nothing about isolation. Development only.");
+      tdx = TdxVerifier.development(root);
+    }
     err.flush();
-    return new BoundEvidenceVerifier(List.of(SnpVerifier.development(ark), new TdxVerifier()), pins, collateral);
+    return new BoundEvidenceVerifier(List.of(snp, tdx), pins, collateral);
   }
 }

@@ -36,6 +36,7 @@ import org.cloister.simulations.SecureAggregationStack;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.SimulationData;
 import org.cloister.simulations.SimulationResult;
+import org.cloister.simulations.SimulatedStudy;
 import org.cloister.simulations.SiteReport;
 import org.cloister.site.ledger.SiteLedger;
 import org.cloister.site.sealing.SealedModelOpener;
@@ -175,9 +176,7 @@ public final class ProcessSimulation {
       }
       EvaluationMetrics fin = evaluator.evaluate(store.model(cfg.studyId(), lastVersion).orElseThrow());
       List<RoundResult> history = store.rounds(cfg.studyId());
-      PrivacyBudgets ceilings = new PrivacyBudgets(new PrivacyBudgets.Ceiling(
-          Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()), Map.of());
-      BudgetGuard guard = new BudgetGuard(ceilings, store, cfg.studyId(), RdpAccountant::new);
+      BudgetGuard guard = SimulatedStudy.accountant(cfg, store);
       List<SiteReport> siteReports = new ArrayList<>();
       for (int s = 0; s < sites.size(); s++) {
         String id = sites.get(s);

@@ -6,7 +6,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.ConsortiumFile;
 
 /**
  * A consortium as described in {@code CONSORTIUM.yaml}:
@@ -39,9 +40,6 @@ import org.cloister.cli.config.ConfigMap;
 public record ConsortiumSpec(String name, String coordinatorHost, int coordinatorPort, List<String> sites, int validityDays,
                              Study study, List<String> observers, KeyBrokerPlacement keyBroker) {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-  static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "min_sites", "strategy",
-      "max_update_norm", "cohort_floor", "central_dp");
-  static final Set<String> CENTRAL_DP_KEYS = Set.of("epsilon", "delta", "rounds", "clip_norm", "denominator");
 
   /**
    * Site-level central DP as the consortium asks for it; provisioning calibrates the noise.
@@ -175,51 +173,40 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     }
   }
 
-  public static ConsortiumSpec load(Path file) throws IOException {
-    ConfigMap c = ConfigMap.load(file, Set.of("consortium", "coordinator", "sites", "validity_days", "study", "observers",
-        "key_broker"));
-    String host = "127.0.0.1";
-    int port = 7443;
-    if (c.has("coordinator")) {
-      ConfigMap coord = c.section("coordinator", Set.of("host", "port"));
-      host = coord.string("host", host);
-      port = coord.integer("port", port);
-    }
-    if (!c.has("sites")) {
-      throw c.error("'sites' must list the site ids");
-    }
-    String name = c.string("consortium");
-    List<String> sites = c.strings("sites");
-    ConfigMap st = c.has("study") ? c.section("study", STUDY_KEYS) : null;
+  /** Reads {@code CONSORTIUM.yaml} (docs/schemas/consortium.md); errors name the file and the key path. */
+  public static ConsortiumSpec load(Path file) {
+    ConfigDir.Bound<ConsortiumFile> bound = ConfigDir.bind(file, ConsortiumFile.class);
+    ConsortiumFile c = bound.value();
+    ConfigDir dir = bound.dir();
+    String host = c.coordinator() != null && c.coordinator().host() != null ? c.coordinator().host() : "127.0.0.1";
+    int port = c.coordinator() != null && c.coordinator().port() != null ? c.coordinator().port() : 7443;
+    String name = c.consortium();
+    List<String> sites = c.sites();
+    ConsortiumFile.Study st = c.study();
     int quorum = Math.max(1, (2 * sites.size() + 2) / 3);
-    Study study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0,
-        org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR)
-        : new Study(st.string("id", name + "-study-1"), st.string("model", "logreg"), st.integer("features", 30),
-            st.integer("classes", 2), st.integer("min_sites", quorum), st.string("strategy", "fedavg"),
-            st.number("max_update_norm", 100.0),
-            st.integer("cohort_floor", org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR),
-            st.has("central_dp") ? centralDp(st, sites.size()) : null);
-    KeyBrokerPlacement broker = null;
-    if (c.has("key_broker")) {
-      ConfigMap kb = c.section("key_broker", Set.of("host", "address"));
-      if (!kb.has("host") || !kb.has("address")) {
-        throw kb.error("key_broker needs both 'host' (the party that runs it) and 'address' (HOST:PORT)");
-      }
-      broker = new KeyBrokerPlacement(kb.string("host"), kb.string("address"));
+    int floor = org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR;
+    Study study;
+    try {
+      study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0, floor)
+          : new Study(or(st.id(), name + "-study-1"), or(st.model(), "logreg"), or(st.features(), 30),
+              or(st.classes(), 2), or(st.minSites(), quorum), or(st.strategy(), "fedavg"), or(st.maxUpdateNorm(), 100.0),
+              or(st.cohortFloor(), floor), st.centralDp() == null ? null : centralDp(st.centralDp(), sites.size()));
+      KeyBrokerPlacement broker = c.keyBroker() == null ? null
+          : new KeyBrokerPlacement(c.keyBroker().host(), c.keyBroker().address());
+      return new ConsortiumSpec(name, host, port, sites, or(c.validityDays(), 365), study,
+          c.observers() != null ? c.observers() : List.of(), broker);
+    } catch (IllegalArgumentException e) {
+      throw dir.error(e.getMessage());
     }
-    return new ConsortiumSpec(name, host, port, sites, c.integer("validity_days", 365), study,
-        c.has("observers") ? c.strings("observers") : List.of(), broker);
   }
 
-  /** The central DP section: every privacy setting explicit (none defaults), the denominator defaults to the sites. */
-  private static CentralDpSpec centralDp(ConfigMap st, int sites) {
-    ConfigMap dp = st.section("central_dp", CENTRAL_DP_KEYS);
-    for (String k : new String[] {"epsilon", "delta", "rounds", "clip_norm"}) {
-      if (!dp.has(k)) {
-        throw dp.error("study.central_dp." + k + " is required when central DP is on");
-      }
-    }
-    return new CentralDpSpec(dp.number("epsilon", Double.NaN), dp.number("delta", Double.NaN),
-        dp.integer("rounds", 0), dp.number("clip_norm", Double.NaN), dp.number("denominator", sites));
+  private static <T> T or(T value, T dflt) {
+    return value != null ? value : dflt;
+  }
+
+  /** The central DP section: every privacy setting explicit (required by the binding), the denominator defaults to the sites. */
+  private static CentralDpSpec centralDp(ConsortiumFile.CentralDp dp, int sites) {
+    return new CentralDpSpec(dp.epsilon(), dp.delta(), dp.rounds(), dp.clipNorm(),
+        dp.denominator() != null ? dp.denominator() : sites);
   }
 }

@@ -1,6 +1,8 @@
 package org.cloister.cli.service;
 
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.CoordinatorFile;
+import org.cloister.protocol.v1.DpConfig;
 
 import com.google.protobuf.ByteString;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -22,6 +24,7 @@ import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.service.HandshakeRefusals;
 import org.cloister.coordinator.store.JdbcStudyStore;
 import org.cloister.coordinator.strategy.Strategies;
+import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.coordinator.study.StudyStatusKind;
 import org.cloister.models.ModelArchitecture;
@@ -40,14 +43,6 @@ import org.nd4j.linalg.api.buffer.DataType;
  * study found in its database), then exits.
  */
 public final class CoordinatorService {
-  static final Set<String> KEYS = Set.of("listen", "tls", "database", "metrics", "sites", "study", "linger_s", "privacy",
-      "aggregation", "admin");
-  static final Set<String> PRIVACY_KEYS = Set.of("epsilon", "delta", "sites");
-  static final Set<String> STUDY_KEYS = Set.of("id", "model", "features", "classes", "rounds", "min_sites", "max_sites",
-      "round_deadline_s", "join_timeout_s", "max_round_attempts", "local_epochs", "local_steps", "batch_size",
-      "learning_rate", "seed", "dp", "strategy");
-  static final Set<String> DP_KEYS = Set.of("enabled", "noise_multiplier", "clip", "sampling_rate", "count_private");
-
   private final Path configFile;
   private final PrintWriter out;
   private final PrintWriter err;
@@ -66,76 +61,74 @@ public final class CoordinatorService {
 
   /**
    * The sites' ceilings from the {@code privacy:} section ({@code epsilon}, {@code delta}, and
-   * per-site overrides under {@code sites: {site-1: {epsilon: 2}}}), or null when there is none.
+   * per-site overrides under {@code sites: {site-1: {epsilon: 2}}}); the section is required.
    */
-  public static PrivacyBudgets budgets(Path configFile) throws java.io.IOException {
-    return budgets(ConfigMap.load(configFile, KEYS));
+  public static PrivacyBudgets budgets(Path configFile) {
+    return budgets(ConfigDir.bind(configFile, CoordinatorFile.class));
   }
 
-  static PrivacyBudgets budgets(ConfigMap c) {
-    // Fail closed: no missing, empty or partial privacy section ever turns budget enforcement off
-    // or picks a ceiling the operator did not write.
-    if (!c.has("privacy")) {
-      throw c.error("'privacy' is missing or empty: give each site's ceiling, e.g. privacy: {epsilon: 3.0, delta: 1.0e-5}");
-    }
-    ConfigMap p = c.section("privacy", PRIVACY_KEYS);
-    double epsilon = p.requiredNumber("epsilon");
-    double delta = p.requiredNumber("delta");
-    if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
-      throw p.error("'privacy.epsilon' must be a finite number > 0, got " + epsilon);
-    }
-    if (!(delta > 0 && delta < 1)) {
-      throw p.error("'privacy.delta' must be in (0, 1), got " + delta);
-    }
-    PrivacyBudgets.Ceiling dflt = new PrivacyBudgets.Ceiling(epsilon, delta);
+  static PrivacyBudgets budgets(ConfigDir.Bound<CoordinatorFile> bound) {
+    // Fail closed: the binding refuses a missing, empty or partial privacy section; nothing here
+    // turns budget enforcement off or picks a ceiling the operator did not write.
+    CoordinatorFile c = bound.value();
+    ConfigDir dir = bound.dir();
+    CoordinatorFile.Privacy p = c.privacy();
+    PrivacyBudgets.Ceiling dflt = ceiling(dir, "privacy", p.epsilon(), p.delta());
     java.util.Map<String, PrivacyBudgets.Ceiling> per = new java.util.TreeMap<>();
-    if (p.has("sites")) {
-      ConfigMap sites = p.section("sites", new java.util.HashSet<>(c.strings("sites")));
-      for (String site : c.strings("sites")) {
-        if (sites.has(site)) {
-          ConfigMap one = sites.section(site, Set.of("epsilon", "delta"));
-          per.put(site, new PrivacyBudgets.Ceiling(one.number("epsilon", dflt.epsilon()), one.number("delta", dflt.delta())));
+    if (p.sites() != null) {
+      for (var e : p.sites().entrySet()) {
+        if (!c.sites().contains(e.getKey())) {
+          throw dir.error("'privacy.sites." + e.getKey() + "' is not a site on the roster (sites: " + c.sites() + ")");
         }
+        CoordinatorFile.SiteCeiling one = e.getValue();
+        per.put(e.getKey(), ceiling(dir, "privacy.sites." + e.getKey(),
+            one.epsilon() != null ? one.epsilon() : dflt.epsilon(), one.delta() != null ? one.delta() : dflt.delta()));
       }
     }
     return new PrivacyBudgets(dflt, per);
   }
 
+  private static PrivacyBudgets.Ceiling ceiling(ConfigDir dir, String key, double epsilon, double delta) {
+    if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
+      throw dir.error("'" + key + ".epsilon' must be a finite number > 0, got " + epsilon);
+    }
+    if (!(delta > 0 && delta < 1)) {
+      throw dir.error("'" + key + ".delta' must be in (0, 1), got " + delta);
+    }
+    return new PrivacyBudgets.Ceiling(epsilon, delta);
+  }
+
   /**
    * The study's DP-SGD settings ({@code study.dp}: {@code noise_multiplier}, {@code clip}, optional
    * {@code sampling_rate}); use {@code cloister privacy calibrate} to choose the noise multiplier
-   * for a budget. Absent: a non-private study (which no site with a budget will train for).
+   * for a budget. Only {@code enabled: false}, alone, is a non-private study (which no site with a
+   * budget will train for).
    */
-  static org.cloister.protocol.v1.DpConfig dpConfig(ConfigMap study) {
-    // Fail closed: a missing or empty dp block is an error; only dp: {enabled: false} is non-private.
-    if (!study.has("dp")) {
-      throw study.error("'study.dp' is missing or empty: give noise_multiplier and clip (see `cloister privacy calibrate`),"
-          + " or 'enabled: false' for a non-private study");
-    }
-    ConfigMap d = study.section("dp", DP_KEYS);
-    if (d.has("enabled") && !d.bool("enabled", true)) {  // bool(): "true", 1 and the like are errors
-      d.allowOnly(Set.of("enabled"));
+  static org.cloister.protocol.v1.DpConfig dpConfig(ConfigDir dir, CoordinatorFile.Study study) {
+    CoordinatorFile.Dp d = study.dp();
+    if (Boolean.FALSE.equals(d.enabled())) {
+      if (d.noiseMultiplier() != null || d.clip() != null || d.samplingRate() != null || d.countPrivate() != null) {
+        throw dir.error("'study.dp.enabled' is false but other 'study.dp' keys are set: remove one or the other");
+      }
       return org.cloister.protocol.v1.DpConfig.getDefaultInstance();
     }
-    double sigma = d.number("noise_multiplier", Double.NaN);
-    double clip = d.number("clip", 1.0);
-    if (!(sigma > 0)) {
-      throw d.error("'study.dp.noise_multiplier' must be given and > 0 (see `cloister privacy calibrate`)");
+    if (d.noiseMultiplier() == null || !(d.noiseMultiplier() > 0) || d.noiseMultiplier().isInfinite()) {
+      throw dir.error("'study.dp.noise_multiplier' must be given and > 0 (see `cloister privacy calibrate`)");
     }
-    if (!(clip > 0)) {
-      throw d.error("'study.dp.clip' must be > 0");
+    if (d.clip() == null || !(d.clip() > 0) || d.clip().isInfinite()) {
+      throw dir.error("'study.dp.clip' must be given and > 0 (the per-example clipping norm; it has no default)");
     }
-    double q = d.number("sampling_rate", 0);
+    double q = d.samplingRate() == null ? 0 : d.samplingRate();
     if (q < 0 || q > 1) {
-      throw d.error("'study.dp.sampling_rate' must be in (0, 1]");
+      throw dir.error("'study.dp.sampling_rate' must be in (0, 1]");
     }
-    boolean countPrivate = d.bool("count_private", false);
-    if (countPrivate && !(q > 0 && study.integer("local_steps", 0) > 0)) {
-      throw d.error("'study.dp.count_private' needs study.dp.sampling_rate and study.local_steps: otherwise q and the "
+    boolean countPrivate = Boolean.TRUE.equals(d.countPrivate());
+    if (countPrivate && !(q > 0 && study.localSteps() != null && study.localSteps() > 0)) {
+      throw dir.error("'study.dp.count_private' needs study.dp.sampling_rate and study.local_steps: otherwise q and the "
           + "step count depend on (and reveal) each site's record count");
     }
-    return org.cloister.protocol.v1.DpConfig.newBuilder().setEnabled(true).setNoiseMultiplier(sigma).setClipNorm(clip)
-        .setSamplingRate(q).setCountPrivate(countPrivate).build();
+    return org.cloister.protocol.v1.DpConfig.newBuilder().setEnabled(true).setNoiseMultiplier(d.noiseMultiplier())
+        .setClipNorm(d.clip()).setSamplingRate(q).setCountPrivate(countPrivate).build();
   }
 
   /**
@@ -205,66 +198,83 @@ public final class CoordinatorService {
     }
   }
 
+  private static <T> T or(T value, T dflt) {
+    return value != null ? value : dflt;
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
-    ConfigMap c = ConfigMap.load(configFile, KEYS);
-    TlsMaterial tls = TlsMaterial.load(c.section("tls", TlsMaterial.KEYS));
-    ConfigMap s = c.section("study", STUDY_KEYS);
-    ModelArchitecture arch = ModelZoo.byName(s.string("model", "logreg"));
-    int features = s.integer("features", -1);
-    int classes = s.integer("classes", 2);
+    ConfigDir.Bound<CoordinatorFile> bound = ConfigDir.bind(configFile, CoordinatorFile.class);
+    CoordinatorFile c = bound.value();
+    ConfigDir dir = bound.dir();
+    TlsMaterial tls = TlsMaterial.load(dir, c.tls());
+    CoordinatorFile.Study s = c.study();
+    ModelArchitecture arch = ModelZoo.byName(or(s.model(), "logreg"));
+    int features = s.features();
+    int classes = s.classes();
     if (features < 1) {
-      throw s.error("'study.features' must be given (number of input features)");
+      throw dir.error("'study.features' must be >= 1 (number of input features), got " + features);
     }
-    long seed = s.integer("seed", 42);
+    if (classes < 2) {
+      throw dir.error("'study.classes' must be >= 2, got " + classes);
+    }
+    long seed = or(s.seed(), 42);
     // the initial weights are a public random initialization: they carry no patient data
     float[] w0 = initialWeights(arch.name(), features, classes, seed);
-    byte[] payload = FloatCodec.encode(w0);
-    String studyId = s.string("id");
-    ModelArtifact m0 = ModelArtifact.newBuilder().setStudyId(studyId).setVersion(1).setModelName(arch.name())
-        .setDimension(w0.length).setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
-        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
-    int expected = c.strings("sites").size();
-    StudyConfig study = new StudyConfig(studyId, arch.name(), w0.length, s.integer("rounds", 10),
-        s.integer("min_sites", Math.max(1, expected == 0 ? 1 : (2 * expected + 2) / 3)), s.integer("max_sites", 0),
-        Duration.ofMillis((long) (s.number("round_deadline_s", 120) * 1000)),
-        Duration.ofMillis((long) (s.number("join_timeout_s", 600) * 1000)), s.integer("max_round_attempts", 3),
-        TrainingConfig.newBuilder().setLocalEpochs(s.integer("local_epochs", 1)).setLocalSteps(s.integer("local_steps", 0))
-            .setBatchSize(s.integer("batch_size", 32)).setLearningRate(s.number("learning_rate", 0.1)).setSeed(seed)
-            .setDp(dpConfig(s)).build(),
+    String studyId = s.id();
+    ModelArtifact m0 = StudyAssembly.initialModel(studyId, arch.name(), w0);
+    java.util.List<String> roster = c.sites();
+    int expected = roster.size();
+    StudyConfig study = new StudyConfig(studyId, arch.name(), w0.length, or(s.rounds(), 10),
+        or(s.minSites(), Math.max(1, expected == 0 ? 1 : (2 * expected + 2) / 3)), or(s.maxSites(), 0),
+        Duration.ofMillis((long) (or(s.roundDeadlineSeconds(), 120.0) * 1000)),
+        Duration.ofMillis((long) (or(s.joinTimeoutSeconds(), 600.0) * 1000)), or(s.maxRoundAttempts(), 3),
+        TrainingConfig.newBuilder().setLocalEpochs(or(s.localEpochs(), 1)).setLocalSteps(or(s.localSteps(), 0))
+            .setBatchSize(or(s.batchSize(), 32)).setLearningRate(or(s.learningRate(), 0.1)).setSeed(seed)
+            .setDp(dpConfig(dir, s)).build(),
         StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10), true);
 
-    String strategy = s.string("strategy", "fedavg");
+    String strategy = or(s.strategy(), "fedavg");
     SecureAggregationSetup.strategySpec(strategy); // names an unknown strategy, parameter or value
-    if (!ServiceAggregation.plaintextRequested() && !c.has("aggregation")) {
-      throw c.error("there is no 'aggregation:' section (the enclave and key broker of the kit `cloister provision` "
+    if (!ServiceAggregation.plaintextRequested() && c.aggregation() == null) {
+      throw dir.error("there is no 'aggregation:' section (the enclave and key broker of the kit `cloister provision` "
           + "wrote); -Dcloister.aggregation=plaintext runs the non-private development baseline instead");
     }
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry);
-    // the coordinator's consortium key signs a checkpoint of the ledger head at every committed round
-    try (JdbcStudyStore store = new JdbcStudyStore(c.jdbcUrl("database", "jdbc:sqlite:coordinator.db"),
-             new org.cloister.coordinator.ledger.CheckpointSigner(tls.key(), tls.chain().get(0)));
-         ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
+    PrivacyBudgets budgets = budgets(bound);
+    DpConfig dp = study.training().getDp();
+    // the privacy settings in force, printed: nothing privacy-relevant is a silent default
+    out.printf(Locale.ROOT, "coordinator: privacy: ceilings epsilon %s, delta %s per site%s; study DP-SGD %s%n",
+        budgets.defaultCeiling().epsilon(), budgets.defaultCeiling().delta(),
+        budgets.perSite().isEmpty() ? "" : " (overrides for " + budgets.perSite().keySet() + ")",
+        dp.getEnabled() ? "noise multiplier " + dp.getNoiseMultiplier() + ", clip " + dp.getClipNorm()
+            + (dp.getSamplingRate() > 0 ? ", sampling rate " + dp.getSamplingRate() : "")
+            + (dp.getCountPrivate() ? ", count-private" : "")
+            : "OFF (study.dp.enabled: false)");
+    out.flush();
+    try (ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
              ? ServiceAggregation.plaintext(w0.length, strategy, err)
-             : ServiceAggregation.enclave(c.section("aggregation", ServiceAggregation.KEYS), study, strategy, err)) {
-      PrivacyBudgets budgets = budgets(c);
-      RoundEngine engine = new RoundEngine(study, m0, Strategies.parse(strategy), aggregation.aggregator(), store, budgets,
-          Clock.systemUTC(), seed);
+             : ServiceAggregation.enclave(dir, c.aggregation(), study, strategy, err);
+         // the coordinator's consortium key signs a checkpoint of the ledger head at every committed round
+         StudyAssembly.AssembledStudy assembled = StudyAssembly.builder(study, m0)
+             .database(dir.jdbcUrl(or(c.database(), "jdbc:sqlite:coordinator.db")))
+             .checkpointSigner(new org.cloister.coordinator.ledger.CheckpointSigner(tls.key(), tls.chain().get(0)))
+             .strategy(strategy).aggregator(aggregation.aggregator()).budgets(budgets).seed(seed).build()) {
+      RoundEngine engine = assembled.engine();
       HandshakeRefusals refusals = new HandshakeRefusals(metrics::refused);
-      checkBudgetPlan(engine, budgets, c.strings("sites"), study);
+      checkBudgetPlan(engine, budgets, roster, study);
       // the operator's API (status, pause / resume / stop): only with operators named in admin.operators
-      java.util.Set<String> operators = c.has("admin")
-          ? new java.util.LinkedHashSet<>(c.section("admin", Set.of("operators")).strings("operators")) : Set.of();
+      java.util.Set<String> operators = c.admin() != null
+          ? new java.util.LinkedHashSet<>(c.admin().operators()) : Set.of();
       org.cloister.coordinator.service.StudyAdminService admin = operators.isEmpty() ? null
-          : new org.cloister.coordinator.service.StudyAdminService(engine, c.strings("sites"), operators, budgets, refusals);
+          : new org.cloister.coordinator.service.StudyAdminService(engine, roster, operators, budgets, refusals);
       engine.holdWhenPaused(admin != null);
       engine.addListener(metrics);
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
       }
-      java.util.List<String> roster = c.strings("sites");
       engine.addListener(new RoundListener() {
         @Override
         public void roundCompleted(RoundResult r) {
@@ -275,8 +285,8 @@ public final class CoordinatorService {
           out.flush();
         }
       });
-      try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start();
-           CoordinatorServer server = new CoordinatorServer(c.address("listen", "127.0.0.1:7443"),
+      try (PrometheusEndpoint ep = new PrometheusEndpoint(dir.address("metrics", or(c.metrics(), "127.0.0.1:0")), registry).start();
+           CoordinatorServer server = new CoordinatorServer(dir.address("listen", or(c.listen(), "127.0.0.1:7443")),
                MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials(), refusals), engine,
                new CertificateIdentityResolver(), metrics::refused, b -> {
                  aggregation.registerServices(b);
@@ -312,7 +322,7 @@ public final class CoordinatorService {
             notJoined(roster, engine.siteExamples().keySet(), refusals));
         out.flush();
         // let polling sites learn that the study ended before the server goes away
-        Thread.sleep((long) (c.number("linger_s", 5) * 1000));
+        Thread.sleep((long) (or(c.lingerSeconds(), 5.0) * 1000));
         return engine.status() == StudyStatusKind.FINISHED ? 0 : 1;
       }
     }

@@ -16,7 +16,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.cloister.aggregation.UpdateValidator;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.CoordinatorFile;
 import org.cloister.consortium.SecureAggregationHost;
 import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.aggregation.Aggregator;
@@ -38,9 +39,6 @@ import org.cloister.trust.pki.Pem;
  * with {@code -Dcloister.aggregation=plaintext}, the non-private development baseline.
  */
 final class ServiceAggregation implements AutoCloseable {
-  static final Set<String> KEYS = Set.of("enclave_image", "enclave_config", "aggregation_policy", "expected_pcrs",
-      "platform", "attestation_root", "attestation_root_key", "key_broker", "key_broker_audit_log",
-      "key_broker_address", "sealed_models", "enclave");
   static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
   private final Aggregator aggregator;
@@ -81,46 +79,48 @@ final class ServiceAggregation implements AutoCloseable {
    * Starts (or connects to) the enclave described by the {@code aggregation:} section and checks
    * that it matches the study and the consortium's expected PCRs.
    */
-  static ServiceAggregation enclave(ConfigMap a, StudyConfig study, String strategy, PrintWriter err) throws IOException {
-    Path policyFile = a.path("aggregation_policy");
+  static ServiceAggregation enclave(ConfigDir dir, CoordinatorFile.Aggregation a, StudyConfig study, String strategy,
+                                    PrintWriter err) throws IOException {
+    Path policyFile = dir.path(a.aggregationPolicy());
     AggregationPolicy policy = AggregationPolicy.parse(Files.readAllBytes(policyFile));
-    checkStudy(a, policy, study, strategy);
-    Map<Integer, byte[]> expected = SecureAggregationSetup.readPcrs(a.path("expected_pcrs"));
-    String platform = a.string("platform", "simulated");
+    checkStudy(dir, policyFile, policy, study, strategy);
+    Map<Integer, byte[]> expected = SecureAggregationSetup.readPcrs(dir.path(a.expectedPcrs()));
+    String platform = a.platform();
     if (!platform.equals("simulated")) {
-      throw a.error("'aggregation.platform' " + platform + " is not supported by this build (only simulated)");
+      throw dir.error("'aggregation.platform' " + platform + " is not supported by this build (only simulated)");
     }
-    Path root = a.path("attestation_root");
+    Path root = dir.path(required(dir, a.attestationRoot(), "aggregation.attestation_root"));
     err.println("WARNING: the secure aggregator runs on a SIMULATED attestation platform (development root " + root
         + "): it demonstrates the protocol, not isolation. Never use it with real patient data.");
     err.flush();
     NitroAttestationVerifier verifier = new NitroAttestationVerifier(Pem.readCertificate(root));
-    SealedModelStore store = new SealedModelStore(a.path("sealed_models"));
-    SecureAggregationSetup.EnclaveFiles files = new SecureAggregationSetup.EnclaveFiles(a.path("enclave_config"),
+    SealedModelStore store = new SealedModelStore(dir.path(a.sealedModels()));
+    SecureAggregationSetup.EnclaveFiles files = new SecureAggregationSetup.EnclaveFiles(
+        dir.path(required(dir, a.enclaveConfig(), "aggregation.enclave_config")),
         policyFile, SecureAggregationSetup.modelKeyId(policy.studyId()));
 
     SecureAggregationHost host = null;
     ManagedChannel channel;
     ManagedChannel connected = null;
     String where;
-    if (a.has("enclave")) {
-      InetSocketAddress addr = a.address("enclave", null);
+    if (a.enclave() != null) {
+      InetSocketAddress addr = dir.address("aggregation.enclave", a.enclave());
       connected = NettyChannelBuilder.forAddress(addr.getHostString(), addr.getPort())
           .usePlaintext() // loopback stand-in for vsock; what is sensitive on it is end-to-end encrypted
           .maxInboundMessageSize(512 * 1024 * 1024).build();
       channel = connected;
       where = "the enclave already running at " + addr.getHostString() + ":" + addr.getPort();
-    } else if (a.has("key_broker_address")) {
-      host = SecureAggregationHost.startWithRemoteBroker(List.of(a.path("enclave_image")), files,
-          a.address("key_broker_address", null), root, a.path("attestation_root_key"), START_TIMEOUT);
+    } else if (a.keyBrokerAddress() != null) {
+      host = SecureAggregationHost.startWithRemoteBroker(List.of(enclaveImage(dir, a)), files,
+          dir.address("aggregation.key_broker_address", a.keyBrokerAddress()), root, rootKey(dir, a), START_TIMEOUT);
       channel = host.enclaveChannel();
       where = host.describe();
     } else {
-      Path brokerDir = a.path("key_broker");
-      Path audit = a.has("key_broker_audit_log") ? a.path("key_broker_audit_log") : brokerDir.resolve("audit.jsonl");
+      Path brokerDir = dir.path(required(dir, a.keyBroker(), "aggregation.key_broker"));
+      Path audit = a.keyBrokerAuditLog() != null ? dir.path(a.keyBrokerAuditLog()) : brokerDir.resolve("audit.jsonl");
       host = SecureAggregationHost.start(new SecureAggregationHost.Launch(
-          new SecureAggregationSetup.BrokerFiles(brokerDir), audit, List.of(a.path("enclave_image")), files, root,
-          a.path("attestation_root_key")), START_TIMEOUT);
+          new SecureAggregationSetup.BrokerFiles(brokerDir), audit, List.of(enclaveImage(dir, a)), files, root,
+          rootKey(dir, a)), START_TIMEOUT);
       channel = host.enclaveChannel();
       where = host.describe();
     }
@@ -135,7 +135,7 @@ final class ServiceAggregation implements AutoCloseable {
     } catch (AttestationException e) {
       close(host, connected);
       throw new IllegalStateException("refusing to start: the secure aggregator enclave's attestation does not "
-          + "match the consortium's expected PCRs in " + a.path("expected_pcrs") + " (" + e.reason() + "): "
+          + "match the consortium's expected PCRs in " + dir.path(a.expectedPcrs()) + " (" + e.reason() + "): "
           + e.getMessage(), e);
     } catch (RuntimeException e) {
       close(host, connected);
@@ -144,9 +144,9 @@ final class ServiceAggregation implements AutoCloseable {
   }
 
   /** The coordinator's study must be the one the consortium fixed in the enclave's policy. */
-  private static void checkStudy(ConfigMap a, AggregationPolicy p, StudyConfig study, String strategy) {
+  private static void checkStudy(ConfigDir a, Path policyFile, AggregationPolicy p, StudyConfig study, String strategy) {
     String fixed = " does not match the aggregation policy the consortium fixed at provisioning ("
-        + a.path("aggregation_policy") + ", measured into PCR2): ";
+        + policyFile + ", measured into PCR2): ";
     if (!p.studyId().equals(study.studyId())) {
       throw a.error("study.id " + study.studyId() + fixed + "study " + p.studyId());
     }
@@ -162,6 +162,21 @@ final class ServiceAggregation implements AutoCloseable {
       throw a.error("study.min_sites " + study.minSitesPerRound() + fixed + "no model from fewer than "
           + p.minUpdates() + " updates");
     }
+  }
+
+  private static String required(ConfigDir dir, String value, String key) {
+    if (value == null) {
+      throw dir.error("'" + key + "' is missing (required to start the enclave on this host)");
+    }
+    return value;
+  }
+
+  private static Path enclaveImage(ConfigDir dir, CoordinatorFile.Aggregation a) {
+    return dir.path(required(dir, a.enclaveImage(), "aggregation.enclave_image"));
+  }
+
+  private static Path rootKey(ConfigDir dir, CoordinatorFile.Aggregation a) {
+    return dir.path(required(dir, a.attestationRootKey(), "aggregation.attestation_root_key"));
   }
 
   Aggregator aggregator() {

@@ -1,6 +1,7 @@
 package org.cloister.cli.service;
 
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.SiteFile;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -49,12 +50,6 @@ import java.time.Clock;
  * the site's certificate, trains each round it is asked to, and exits when the study ends.
  */
 public final class SiteService {
-  static final Set<String> KEYS = Set.of("coordinator", "tls", "data", "budget", "state_dir", "metrics", "give_up_after_s",
-      "study_id", "seed", "enclave", "count_private");
-  static final Set<String> ENCLAVE_KEYS = Set.of("expected_pcrs", "attestation_root", "sealing_key",
-      "expected_measurements", "collateral_dir");
-  static final Set<String> DATA_KEYS = Set.of("csv", "label", "bad_rows", "dataset", "classes", "preprocessing");
-
   private final Path configFile;
   private final PrintWriter out;
   private final PrintWriter err;
@@ -66,39 +61,51 @@ public final class SiteService {
   }
 
   public int run() throws Exception {
-    ConfigMap c = ConfigMap.load(configFile, KEYS);
-    TlsMaterial tls = TlsMaterial.load(c.section("tls", TlsMaterial.KEYS));
-    ConfigMap d = c.section("data", DATA_KEYS);
-    String policyName = d.string("bad_rows", "fail");
+    ConfigDir.Bound<SiteFile> bound = ConfigDir.bind(configFile, SiteFile.class);
+    SiteFile c = bound.value();
+    ConfigDir dir = bound.dir();
+    TlsMaterial tls = TlsMaterial.load(dir, c.tls());
+    SiteFile.Data d = c.data();
+    String policyName = d.badRows() == null ? "fail" : d.badRows();
     BadRowPolicy policy = switch (policyName) {
       case "fail" -> BadRowPolicy.FAIL;
       case "skip" -> BadRowPolicy.SKIP;
-      default -> throw d.error("'data.bad_rows' must be fail or skip, got '" + policyName + "'");
+      default -> throw dir.error("'data.bad_rows' must be fail or skip, got '" + policyName + "'");
     };
-    Path csv = d.path("csv");
+    Path csv = dir.path(d.csv());
     // the study fixes the features (the keys of data.preprocessing, in order), the classes and the
-    // feature handling: nothing about the model's shape or inputs is taken from this file
-    if (!d.has("classes") || !d.has("preprocessing")) {
-      throw d.error("'data.classes' (the study's class labels) and 'data.preprocessing' (the study's rule for every "
-          + "feature) must both be given: a site never derives them from its own file");
-    }
+    // feature handling: nothing about the model's shape or inputs is taken from this file (both
+    // are required by the binding: a site never derives them from its own file)
     PreprocessingSpec spec;
-    if (d.isMapping("preprocessing")) {
-      spec = PreprocessingSpec.parse(d.mapping("preprocessing"), configFile.getFileName().toString());
-    } else if (d.string("preprocessing").equals("builtin:wdbc")) {
+    if (d.preprocessing() instanceof java.util.Map<?, ?> rules) {
+      spec = PreprocessingSpec.parse(rules, configFile.getFileName().toString());
+    } else if ("builtin:wdbc".equals(d.preprocessing())) {
       spec = org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
     } else {
-      throw d.error("'data.preprocessing' must be builtin:wdbc or a mapping of feature names to rules");
+      throw dir.error("'data.preprocessing' must be builtin:wdbc or a mapping of feature names to rules");
     }
-    StudySchema schema = new StudySchema(spec.features(), d.string("label"), d.strings("classes"));
+    List<String> classes = new java.util.ArrayList<>();
+    for (Object label : d.classes()) {
+      if (label == null || label instanceof java.util.Map || label instanceof java.util.List) {
+        throw dir.error("'data.classes' must list the class labels (text or numbers), got " + d.classes());
+      }
+      classes.add(String.valueOf(label));
+    }
+    StudySchema schema = new StudySchema(spec.features(), d.label(), classes);
     CsvLoadResult loaded = new CsvDatasetLoader(schema, policy).load(csv);
     for (DataFormatException e : loaded.skippedRows()) {
       err.println("site: skipped " + csv.getFileName() + " " + e.getMessage()); // local log only
     }
     err.flush();
-    ConfigMap budget = c.section("budget", Set.of("epsilon", "delta"));
-    double delta = budget.number("delta", 1e-5);
-    PrivacyBudget ceiling = new PrivacyBudget(budget.number("epsilon", 3.0), delta);
+    // the site's own ceiling: required, never a default
+    double delta = c.budget().delta();
+    if (!(c.budget().epsilon() > 0) || c.budget().epsilon().isInfinite()) {
+      throw dir.error("'budget.epsilon' must be a finite number > 0, got " + c.budget().epsilon());
+    }
+    if (!(delta > 0 && delta < 1)) {
+      throw dir.error("'budget.delta' must be in (0, 1), got " + delta);
+    }
+    PrivacyBudget ceiling = new PrivacyBudget(c.budget().epsilon(), delta);
     Dataset raw = loaded.dataset();
     org.cloister.dp.events.DpEvent preprocessingEvent = null;
     Preprocessing prep;
@@ -112,23 +119,23 @@ public final class SiteService {
       prep = spec.resolvePublic();
     }
     Dataset data = prep.apply(raw);
-    boolean countPrivate = c.bool("count_private", false);
+    boolean countPrivate = Boolean.TRUE.equals(c.countPrivate());
     org.cloister.dp.events.DpEvent firstSpend = preprocessingEvent;
-    long seed = c.integer("seed", 42);
-    String studyId = c.string("study_id");
-    InetSocketAddress coord = c.address("coordinator", null);
+    long seed = c.seed() != null ? c.seed() : 42;
+    String studyId = c.studyId();
+    InetSocketAddress coord = dir.address("coordinator", c.coordinator());
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ManagedChannel channel = NettyChannelBuilder.forAddress(coord.getHostString(), coord.getPort(),
             MutualTls.channelCredentials(tls.chain(), tls.key(), tls.trustRoot()))
         .maxInboundMessageSize(256 * 1024 * 1024).build();
-    try (PrometheusEndpoint ep = new PrometheusEndpoint(c.address("metrics", "127.0.0.1:0"), registry).start()) {
+    try (PrometheusEndpoint ep = new PrometheusEndpoint(dir.address("metrics", c.metrics() != null ? c.metrics() : "127.0.0.1:0"), registry).start()) {
       String siteId = tls.chain().get(0).getSubjectX500Principal().getName().replaceAll(".*CN=([^,]+).*", "$1");
-      Path stateDir = c.path("state_dir");
+      Path stateDir = dir.path(c.stateDir());
       java.nio.file.Files.createDirectories(stateDir);
       SiteLedger ledger = new SiteLedger("jdbc:sqlite:" + stateDir.resolve("site-ledger.db"));
       // the budget belongs to the dataset, across studies: a new study on the same data starts from what was spent
-      String datasetId = d.has("dataset") ? DatasetFingerprint.of(siteId, d.string("dataset")) : DatasetFingerprint.of(siteId, csv);
+      String datasetId = d.dataset() != null ? DatasetFingerprint.of(siteId, d.dataset()) : DatasetFingerprint.of(siteId, csv);
       // a site with a budget trains only with DP-SGD, under its own guard; noise and sampling from OS entropy
       java.util.concurrent.atomic.AtomicReference<DpSgdLocalTrainer> dpTrainer = new java.util.concurrent.atomic.AtomicReference<>();
       ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> {
@@ -148,11 +155,13 @@ public final class SiteService {
         out.printf(Locale.ROOT, "site: dataset %s: %d rounds already spent (%d in study %s) according to the local ledger;"
             + " the budget counts them all%n", datasetId.substring(0, 15), history.size(), ledger.events(studyId).size(), studyId);
       }
-      UpdateSealer sealer = sealer(c, siteId, channel);
+      out.printf(Locale.ROOT, "site: privacy: own ceiling epsilon %s, delta %s (dataset %s)%n", ceiling.epsilon(), delta,
+          datasetId.substring(0, 15));
+      UpdateSealer sealer = sealer(dir, c.enclave(), siteId, channel);
       SiteAgent agent = new SiteAgent(channel, studyId, trainer, sealer,
           new SpendSigner(siteId, tls.key(), tls.chain().get(0), delta, datasetId), ledger,
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
-              Duration.ofMillis((long) (c.number("give_up_after_s", 600) * 1000))));
+              Duration.ofMillis((long) ((c.giveUpAfterSeconds() != null ? c.giveUpAfterSeconds() : 600) * 1000))));
       out.printf(Locale.ROOT, "site: %d local examples (%d features, preprocessing %s%s) from %s, joining study %s at %s; updates %s%n",
           data.size(), data.numFeatures(), spec.needsPrivateEstimate() ? "privately estimated" : "public",
           countPrivate ? ", count-private" : "", csv.getFileName(), studyId, coord,
@@ -184,42 +193,45 @@ public final class SiteService {
    * opened with this site's sealing key; or, with {@code -Dcloister.aggregation=plaintext}, in
    * plaintext (development only, loudly).
    */
-  UpdateSealer sealer(ConfigMap c, String siteId, ManagedChannel channel) throws java.io.IOException {
+  UpdateSealer sealer(ConfigDir dir, SiteFile.Enclave e, String siteId, ManagedChannel channel) throws java.io.IOException {
     if (ServiceAggregation.plaintextRequested()) {
       err.println("WARNING: -Dcloister.aggregation=plaintext: this site sends its updates in PLAINTEXT to the "
           + "coordinator. Development only: never with real patient data.");
       err.flush();
       return UpdateSealer.plaintext();
     }
-    if (!c.has("enclave")) {
-      throw c.error("there is no 'enclave:' section (expected PCRs, attestation root, sealing key from the kit "
+    if (e == null) {
+      throw dir.error("there is no 'enclave:' section (expected PCRs, attestation root, sealing key from the kit "
           + "`cloister provision` wrote): this site does not know which enclave to trust with its updates");
     }
-    ConfigMap e = c.section("enclave", ENCLAVE_KEYS);
-    if (e.has("expected_measurements")) {
+    if (e.expectedMeasurements() != null) {
       // an enclave on a confidential VM (SEV-SNP, TDX): vendor roots pinned in the code, collateral carried in
-      if (e.has("expected_pcrs") || e.has("attestation_root")) {
-        throw e.error("'expected_measurements' (SEV-SNP/TDX) and 'expected_pcrs'/'attestation_root' (Nitro) "
+      if (e.expectedPcrs() != null || e.attestationRoot() != null) {
+        throw dir.error("'expected_measurements' (SEV-SNP/TDX) and 'expected_pcrs'/'attestation_root' (Nitro) "
             + "exclude each other: the enclave runs on one platform");
       }
       org.cloister.trust.attestation.MeasurementPins pins =
-          org.cloister.trust.attestation.MeasurementPins.read(e.path("expected_measurements"));
+          org.cloister.trust.attestation.MeasurementPins.read(dir.path(e.expectedMeasurements()));
       if (pins.platform() == org.cloister.trust.attestation.TeePlatform.NITRO) {
-        throw e.error("a Nitro enclave is pinned with 'expected_pcrs' and 'attestation_root', not 'expected_measurements'");
+        throw dir.error("a Nitro enclave is pinned with 'expected_pcrs' and 'attestation_root', not 'expected_measurements'");
       }
-      org.cloister.trust.attestation.Collateral collateral = e.has("collateral_dir")
-          ? org.cloister.trust.attestation.Collateral.readDirectory(e.path("collateral_dir"))
+      org.cloister.trust.attestation.Collateral collateral = e.collateralDir() != null
+          ? org.cloister.trust.attestation.Collateral.readDirectory(dir.path(e.collateralDir()))
           : org.cloister.trust.attestation.Collateral.empty();
-      HpkeKeyPair key = SecureAggregationSetup.readSealingKey(e.path("sealing_key"));
+      HpkeKeyPair key = SecureAggregationSetup.readSealingKey(dir.path(e.sealingKey()));
       return new AttestedHpkeSealer(channel, siteId,
           org.cloister.trust.attestation.BoundEvidenceVerifier.pinnedRoots(pins, collateral),
           new SealedModelOpener(channel, siteId, key), Clock.systemUTC(), new SecureRandom());
     }
-    String root = e.string("attestation_root");
+    if (e.attestationRoot() == null || e.expectedPcrs() == null) {
+      throw dir.error("'enclave' needs 'expected_pcrs' and 'attestation_root' (Nitro) or 'expected_measurements' "
+          + "(SEV-SNP/TDX): this site does not know which enclave to trust with its updates");
+    }
+    String root = e.attestationRoot();
     NitroAttestationVerifier verifier = root.equals("aws") ? NitroAttestationVerifier.withAwsRoot()
-        : new NitroAttestationVerifier(Pem.readCertificate(e.path("attestation_root")));
-    HpkeKeyPair key = SecureAggregationSetup.readSealingKey(e.path("sealing_key"));
-    return new AttestedHpkeSealer(channel, siteId, verifier, SecureAggregationSetup.readPcrs(e.path("expected_pcrs")),
+        : new NitroAttestationVerifier(Pem.readCertificate(dir.path(root)));
+    HpkeKeyPair key = SecureAggregationSetup.readSealingKey(dir.path(e.sealingKey()));
+    return new AttestedHpkeSealer(channel, siteId, verifier, SecureAggregationSetup.readPcrs(dir.path(e.expectedPcrs())),
         new SealedModelOpener(channel, siteId, key), Clock.systemUTC(), new SecureRandom());
   }
 }

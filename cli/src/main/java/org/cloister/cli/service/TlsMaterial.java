@@ -1,6 +1,7 @@
 package org.cloister.cli.service;
 
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.TlsSection;
 
 import java.io.IOException;
 import java.math.BigInteger;
@@ -16,12 +17,10 @@ import org.cloister.trust.pki.Pem;
 
 /** A party's certificate chain, private key and the consortium CA, read from a {@code tls:} section. */
 record TlsMaterial(List<X509Certificate> chain, PrivateKey key, X509Certificate trustRoot, Set<BigInteger> revokedSerials) {
-  static final Set<String> KEYS = Set.of("certificate", "private_key", "trust_root", "revoked_serials");
-
-  static TlsMaterial load(ConfigMap tls) throws IOException {
-    Path cert = tls.path("certificate");
-    Path key = tls.path("private_key");
-    Path root = tls.path("trust_root");
+  static TlsMaterial load(ConfigDir tls, TlsSection section) throws IOException {
+    Path cert = tls.path(section.certificate());
+    Path key = tls.path(section.privateKey());
+    Path root = tls.path(section.trustRoot());
     List<X509Certificate> chain = Pem.readCertificates(cert);
     if (chain.isEmpty()) {
       throw tls.error("no certificate in " + cert);
@@ -34,7 +33,7 @@ record TlsMaterial(List<X509Certificate> chain, PrivateKey key, X509Certificate 
       throw tls.error("certificate " + cert + " is not valid before " + chain.get(0).getNotBefore().toInstant());
     }
     Set<BigInteger> revoked = new HashSet<>();
-    for (String s : tls.strings("revoked_serials")) {
+    for (String s : section.revokedSerials()) {
       try {
         revoked.add(new BigInteger(s.replace(":", ""), 16));
       } catch (NumberFormatException e) {

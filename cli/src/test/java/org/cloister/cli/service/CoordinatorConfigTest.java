@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.CoordinatorFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,68 +14,101 @@ import org.junit.jupiter.api.io.TempDir;
 class CoordinatorConfigTest {
   @TempDir Path dir;
 
-  private ConfigMap config(String yaml) throws Exception {
-    Path f = dir.resolve("coordinator.yaml");
-    Files.writeString(f, yaml);
-    return ConfigMap.load(f, CoordinatorService.KEYS);
+  /** A complete coordinator.yaml but for the study's dp block and the privacy block, which each test gives. */
+  private static String file(String dp, String privacy) {
+    return """
+        tls: {certificate: c.crt, private_key: c.key, trust_root: ca.crt}
+        sites: [site-1, site-2]
+        study:
+          id: s1
+          features: 30
+          classes: 2
+        %s%s""".formatted(dp == null ? "" : "  dp: " + dp + "\n", privacy == null ? "" : "privacy: " + privacy + "\n");
   }
 
-  /** Noticed fuzzing the YAML loaders: a file that is not UTF-8 failed with "Input length = 1", naming nothing. */
+  private ConfigDir.Bound<CoordinatorFile> bind(String yaml) throws Exception {
+    Path f = dir.resolve("coordinator.yaml");
+    Files.writeString(f, yaml);
+    return ConfigDir.bind(f, CoordinatorFile.class);
+  }
+
+  private static final String DP = "{noise_multiplier: 1.5, clip: 0.5}";
+
+  /** Noticed fuzzing the YAML loaders: a file that is not UTF-8 failed with "Input length = 1", not saying what is wrong. */
   @Test
   void aFileThatIsNotUtf8IsRefusedNamingTheFile() throws Exception {
     Path f = Files.write(dir.resolve("coordinator.yaml"), new byte[] {'s', ':', ' ', (byte) 0xff, '\n'});
-    assertThatThrownBy(() -> ConfigMap.load(f, CoordinatorService.KEYS)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> ConfigDir.bind(f, CoordinatorFile.class)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("coordinator.yaml: not UTF-8 text");
   }
 
   @Test
-  void aMissingOrEmptyPrivacyBlockIsRefusedNotUnenforced() throws Exception {
-    assertThatThrownBy(() -> CoordinatorService.budgets(config("sites: [site-1]\n")))
-        .hasMessageContaining("coordinator.yaml: 'privacy' is missing or empty");
-    assertThatThrownBy(() -> CoordinatorService.budgets(config("sites: [site-1]\nprivacy:\n")))
-        .hasMessageContaining("'privacy' is missing or empty");
+  void aMissingOrEmptyPrivacyBlockIsRefusedNotUnenforced() {
+    assertThatThrownBy(() -> bind(file(DP, null)))
+        .hasMessageContaining("coordinator.yaml: 'privacy' is missing (required)");
+    assertThatThrownBy(() -> bind(file(DP, "")))
+        .hasMessageContaining("coordinator.yaml: 'privacy' has no value");
+    assertThatThrownBy(() -> bind(file(DP, "{}")))
+        .hasMessageContaining("coordinator.yaml: 'privacy' is an empty block");
   }
 
   @Test
   void ceilingsHaveNoSilentDefault() throws Exception {
-    assertThatThrownBy(() -> CoordinatorService.budgets(config("sites: [site-1]\nprivacy: {delta: 1.0e-5}\n")))
+    assertThatThrownBy(() -> bind(file(DP, "{delta: 1.0e-5}")))
         .hasMessageContaining("'privacy.epsilon' is missing");
-    assertThatThrownBy(() -> CoordinatorService.budgets(config("sites: [site-1]\nprivacy: {epsilon: 2}\n")))
+    assertThatThrownBy(() -> bind(file(DP, "{epsilon: 2.0}")))
         .hasMessageContaining("'privacy.delta' is missing");
-    assertThatThrownBy(() -> CoordinatorService.budgets(config("sites: [site-1]\nprivacy: {epsilon: \"2\", delta: 1.0e-5}\n")))
+    assertThatThrownBy(() -> bind(file(DP, "{epsilon: \"2\", delta: 1.0e-5}")))
         .hasMessageContaining("'privacy.epsilon' must be a number");
-    assertThatThrownBy(() -> CoordinatorService.budgets(config("sites: [site-1]\nprivacy: {epsilon: 0, delta: 1.0e-5}\n")))
+    assertThatThrownBy(() -> CoordinatorService.budgets(bind(file(DP, "{epsilon: 0.0, delta: 1.0e-5}"))))
         .hasMessageContaining("'privacy.epsilon' must be a finite number > 0");
-    var b = CoordinatorService.budgets(config("sites: [site-1]\nprivacy: {epsilon: 2, delta: 1.0e-6}\n"));
+    assertThatThrownBy(() -> CoordinatorService.budgets(bind(file(DP, "{epsilon: 2.0, delta: 1.0e-5, sites: {site-9: {epsilon: 1.0}}}"))))
+        .hasMessageContaining("'privacy.sites.site-9' is not a site on the roster");
+    assertThatThrownBy(() -> bind(file(DP, "{epsilon: 2.0, delta: 1.0e-5, ceiling: 3.0}")))
+        .hasMessageContaining("unknown key 'privacy.ceiling'");
+    var b = CoordinatorService.budgets(bind(file(DP, "{epsilon: 2.0, delta: 1.0e-6, sites: {site-2: {epsilon: 1.0}}}")));
     assertThat(b.ceilingOf("site-1").epsilon()).isEqualTo(2.0);
     assertThat(b.ceilingOf("site-1").delta()).isEqualTo(1e-6);
+    assertThat(b.ceilingOf("site-2").epsilon()).isEqualTo(1.0);
+    assertThat(b.ceilingOf("site-2").delta()).isEqualTo(1e-6);
+  }
+
+  private static final String PRIVACY = "{epsilon: 3.0, delta: 1.0e-5}";
+
+  private org.cloister.protocol.v1.DpConfig dp(String dp) throws Exception {
+    var bound = bind(file(dp, PRIVACY));
+    return CoordinatorService.dpConfig(bound.dir(), bound.value().study());
   }
 
   @Test
   void theStudyDpBlockIsRequiredAndOnlyAnExplicitFalseIsNonPrivate() throws Exception {
-    assertThatThrownBy(() -> CoordinatorService.dpConfig(config("study: {model: logreg}\n").section("study", CoordinatorService.STUDY_KEYS)))
-        .hasMessageContaining("'study.dp' is missing or empty");
-    assertThatThrownBy(() -> CoordinatorService.dpConfig(config("study: {dp: }\n").section("study", CoordinatorService.STUDY_KEYS)))
-        .hasMessageContaining("'study.dp' is missing or empty");
-    assertThatThrownBy(() -> CoordinatorService.dpConfig(config("study: {dp: {enabled: \"false\"}}\n").section("study", CoordinatorService.STUDY_KEYS)))
-        .hasMessageContaining("'study.dp.enabled' must be true or false");
-    assertThatThrownBy(() -> CoordinatorService.dpConfig(config("study: {dp: {enabled: 0}}\n").section("study", CoordinatorService.STUDY_KEYS)))
-        .hasMessageContaining("'study.dp.enabled' must be true or false");
-    assertThatThrownBy(() -> CoordinatorService.dpConfig(config("study: {dp: {enabled: false, noise_multiplier: 1}}\n").section("study", CoordinatorService.STUDY_KEYS)))
-        .hasMessageContaining("not a known key");
-    assertThat(CoordinatorService.dpConfig(config("study: {dp: {enabled: false}}\n").section("study", CoordinatorService.STUDY_KEYS)).getEnabled()).isFalse();
-    var dp = CoordinatorService.dpConfig(config("study: {dp: {noise_multiplier: 1.5, clip: 0.5}}\n").section("study", CoordinatorService.STUDY_KEYS));
-    assertThat(dp.getEnabled()).isTrue();
-    assertThat(dp.getNoiseMultiplier()).isEqualTo(1.5);
-    assertThat(dp.getCountPrivate()).isFalse();
+    assertThatThrownBy(() -> dp(null)).hasMessageContaining("'study.dp' is missing (required)");
+    assertThatThrownBy(() -> dp("")).hasMessageContaining("'study.dp' has no value");
+    assertThatThrownBy(() -> dp("{}")).hasMessageContaining("'study.dp' is an empty block");
+    assertThatThrownBy(() -> dp("{enabled: \"false\"}")).hasMessageContaining("'study.dp.enabled' must be true or false");
+    assertThatThrownBy(() -> dp("{enabled: 0}")).hasMessageContaining("'study.dp.enabled' must be true or false");
+    assertThatThrownBy(() -> dp("{enabled: false, noise_multiplier: 1.0}")).hasMessageContaining("'study.dp.enabled' is false");
+    assertThat(dp("{enabled: false}").getEnabled()).isFalse();
+    var on = dp(DP);
+    assertThat(on.getEnabled()).isTrue();
+    assertThat(on.getNoiseMultiplier()).isEqualTo(1.5);
+    assertThat(on.getClipNorm()).isEqualTo(0.5);
+    assertThat(on.getCountPrivate()).isFalse();
+  }
+
+  @Test
+  void theClipNormHasNoDefault() {
+    assertThatThrownBy(() -> dp("{noise_multiplier: 1.5}")).hasMessageContaining("'study.dp.clip' must be given");
+    assertThatThrownBy(() -> dp("{enabled: true, clip: 1.0}")).hasMessageContaining("'study.dp.noise_multiplier' must be given");
   }
 
   @Test
   void countPrivateStudyMustFixSamplingRateAndSteps() throws Exception {
-    assertThatThrownBy(() -> CoordinatorService.dpConfig(config("study: {dp: {noise_multiplier: 1.5, count_private: true}}\n")
-        .section("study", CoordinatorService.STUDY_KEYS))).hasMessageContaining("count_private' needs");
-    var dp = CoordinatorService.dpConfig(config("study: {local_steps: 3, dp: {noise_multiplier: 1.5, sampling_rate: 0.25, "
-        + "count_private: true}}\n").section("study", CoordinatorService.STUDY_KEYS));
-    assertThat(dp.getCountPrivate()).isTrue();
+    assertThatThrownBy(() -> dp("{noise_multiplier: 1.5, clip: 1.0, count_private: true}")).hasMessageContaining("count_private' needs");
+    Path f = dir.resolve("coordinator.yaml");
+    Files.writeString(f, file("{noise_multiplier: 1.5, clip: 1.0, sampling_rate: 0.25, count_private: true}", PRIVACY)
+        .replace("  classes: 2\n", "  classes: 2\n  local_steps: 3\n"));
+    var bound = ConfigDir.bind(f, CoordinatorFile.class);
+    assertThat(CoordinatorService.dpConfig(bound.dir(), bound.value().study()).getCountPrivate()).isTrue();
   }
 }

@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
 import org.cloister.consortium.SecureAggregationSetup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,10 +37,9 @@ class SiteEnclaveKitTest {
     channel.shutdownNow();
   }
 
-  private ConfigMap kit(String enclave) throws Exception {
-    Path f = dir.resolve("site.yaml");
-    Files.writeString(f, "enclave:\n" + enclave);
-    return ConfigMap.load(f, SiteService.KEYS);
+  private org.cloister.cli.config.SiteFile.Enclave kit(String enclave) {
+    return org.cloister.simulations.config.StrictYaml.bind(enclave.replaceAll("(?m)^  ", ""), "site.yaml",
+        org.cloister.cli.config.SiteFile.Enclave.class, java.util.Map.of());
   }
 
   private void measurements(String json) throws Exception {
@@ -53,7 +52,7 @@ class SiteEnclaveKitTest {
   @Test
   void aSevSnpKitPinsItsMeasurement() throws Exception {
     measurements(SNP);
-    var sealer = service.sealer(kit("  expected_measurements: " + dir.resolve("m.json") + "\n  collateral_dir: "
+    var sealer = service.sealer(new ConfigDir("site.yaml", dir), kit("  expected_measurements: " + dir.resolve("m.json") + "\n  collateral_dir: "
         + dir.resolve("collateral") + "\n  sealing_key: " + dir.resolve("sealing.key") + "\n"), "site-1", channel);
     assertThat(sealer.toString()).contains("sev-snp").contains("measurement");
   }
@@ -61,15 +60,15 @@ class SiteEnclaveKitTest {
   @Test
   void mixingPlatformsOrMissingAPinIsRefusedByName() throws Exception {
     measurements(SNP);
-    assertThatThrownBy(() -> service.sealer(kit("  expected_measurements: " + dir.resolve("m.json")
+    assertThatThrownBy(() -> service.sealer(new ConfigDir("site.yaml", dir), kit("  expected_measurements: " + dir.resolve("m.json")
         + "\n  expected_pcrs: x.json\n  sealing_key: " + dir.resolve("sealing.key") + "\n"), "site-1", channel))
         .hasMessageContaining("exclude each other");
     measurements(SNP.replace("\"measurement\"", "\"host_data\"").replace("ab".repeat(48), "ab".repeat(32)));
-    assertThatThrownBy(() -> service.sealer(kit("  expected_measurements: " + dir.resolve("m.json")
+    assertThatThrownBy(() -> service.sealer(new ConfigDir("site.yaml", dir), kit("  expected_measurements: " + dir.resolve("m.json")
         + "\n  sealing_key: " + dir.resolve("sealing.key") + "\n"), "site-1", channel))
         .hasMessageContaining("lack 'measurement'");
     measurements(SNP.replace("sev-snp", "nitro"));
-    assertThatThrownBy(() -> service.sealer(kit("  expected_measurements: " + dir.resolve("m.json")
+    assertThatThrownBy(() -> service.sealer(new ConfigDir("site.yaml", dir), kit("  expected_measurements: " + dir.resolve("m.json")
         + "\n  sealing_key: " + dir.resolve("sealing.key") + "\n"), "site-1", channel))
         .hasMessageContaining("nitro");
   }

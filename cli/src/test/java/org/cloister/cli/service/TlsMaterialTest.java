@@ -12,7 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.TlsSection;
 import org.cloister.trust.pki.CertificateAuthority;
 import org.cloister.trust.pki.EcCurve;
 import org.cloister.trust.pki.IssuedCertificate;
@@ -26,13 +27,11 @@ class TlsMaterialTest {
   private final SecureRandom random = new SecureRandom();
   @TempDir Path dir;
 
-  private ConfigMap tls(IssuedCertificate cert, CertificateAuthority root) throws Exception {
+  private TlsSection tls(IssuedCertificate cert, CertificateAuthority root) throws Exception {
     Pem.writeCertificates(dir.resolve("site.crt"), cert.chain());
     Files.writeString(dir.resolve("site.key"), Pem.privateKeyToPem(cert.privateKey()));
     Pem.writeCertificates(dir.resolve("ca.crt"), List.of(root.certificate()));
-    Path yaml = dir.resolve("site.yaml");
-    Files.writeString(yaml, "tls: {certificate: site.crt, private_key: site.key, trust_root: ca.crt}\n");
-    return ConfigMap.load(yaml, Set.of("tls")).section("tls", TlsMaterial.KEYS);
+    return new TlsSection("site.crt", "site.key", "ca.crt", null);
   }
 
   private CertificateAuthority ca(String name) {
@@ -45,20 +44,20 @@ class TlsMaterialTest {
     CertificateAuthority ours = ca("consortium");
     CertificateAuthority theirs = ca("consortium");  // same name, another key: caught by the signature
     IssuedCertificate foreign = theirs.issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
-    assertThatThrownBy(() -> TlsMaterial.load(tls(foreign, ours)))
+    assertThatThrownBy(() -> TlsMaterial.load(new ConfigDir("site.yaml", dir), tls(foreign, ours)))
         .hasMessageContaining("site.crt").hasMessageContaining("CN=site-1")
         .hasMessageContaining("is not issued by the consortium CA in").hasMessageContaining("ca.crt");
     IssuedCertificate other = ca("elsewhere").issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
-    assertThatThrownBy(() -> TlsMaterial.load(tls(other, ours))).hasMessageContaining("issuer CN=elsewhere");
+    assertThatThrownBy(() -> TlsMaterial.load(new ConfigDir("site.yaml", dir), tls(other, ours))).hasMessageContaining("issuer CN=elsewhere");
     IssuedCertificate good = ours.issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
-    assertThat(TlsMaterial.load(tls(good, ours)).chain().get(0).getSubjectX500Principal().getName()).contains("site-1");
+    assertThat(TlsMaterial.load(new ConfigDir("site.yaml", dir), tls(good, ours)).chain().get(0).getSubjectX500Principal().getName()).contains("site-1");
   }
 
   @Test
   void anExpiredCertificateSaysWhen() throws Exception {
     CertificateAuthority ours = ca("consortium");
     IssuedCertificate expired = ours.issueClient("site-1", NOW.minus(3, ChronoUnit.HOURS), NOW.minus(1, ChronoUnit.HOURS));
-    assertThatThrownBy(() -> TlsMaterial.load(tls(expired, ours)))
+    assertThatThrownBy(() -> TlsMaterial.load(new ConfigDir("site.yaml", dir), tls(expired, ours)))
         .hasMessageContaining("expired on " + NOW.minus(1, ChronoUnit.HOURS));
   }
 

@@ -7,7 +7,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.cloister.cli.config.ConfigMap;
+import org.cloister.cli.config.ConfigDir;
+import org.cloister.cli.config.CoordinatorFile;
 import org.cloister.cli.provision.ConsortiumSpec;
 import org.cloister.simulations.ScenarioLoader;
 
@@ -130,10 +131,10 @@ class YamlConfigFuzzTest {
   void coordinatorConfig(FuzzedDataProvider d) throws IOException {
     Path f = write("coordinator.yaml", mutate(d, COORDINATOR));
     try {
-      ConfigMap c = ConfigMap.load(f, CoordinatorService.KEYS);
-      CoordinatorService.budgets(c);
-      CoordinatorService.dpConfig(c.section("study", CoordinatorService.STUDY_KEYS));
-      TlsMaterial.load(c.section("tls", TlsMaterial.KEYS));
+      ConfigDir.Bound<CoordinatorFile> bound = ConfigDir.bind(f, CoordinatorFile.class);
+      CoordinatorService.budgets(bound);
+      CoordinatorService.dpConfig(bound.dir(), bound.value().study());
+      TlsMaterial.load(bound.dir(), bound.value().tls());
     } catch (IOException missingFile) {
       if (missingFile.getMessage() == null || missingFile.getMessage().isBlank()) {
         throw new AssertionError("an unreadable file not named", missingFile);

@@ -31,7 +31,7 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
    * @param devRootCert development attestation root certificate (simulated platform)
    * @param devRootKey  its private key, handed to the simulated platform only
    * @param maxHeap     the enclave's memory, e.g. {@code 512m}
-   * @param platform    {@code simulated} (Nitro format) or {@code simulated-sev-snp} (the SEV-SNP test double)
+   * @param platform    {@code simulated} (Nitro format), {@code simulated-sev-snp} or {@code simulated-tdx} (test doubles)
    */
   public record Launch(List<Path> classpath, Path config, Path policy, InetSocketAddress broker, Path devRootCert,
                        Path devRootKey, String maxHeap, String platform) {

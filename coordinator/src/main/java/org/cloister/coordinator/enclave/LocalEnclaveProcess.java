@@ -41,7 +41,7 @@ public abstract class LocalEnclaveProcess implements AutoCloseable {
     return platformArgs("simulated", devRootCert, devRootKey);
   }
 
-  /** {@code platform}: {@code simulated} or {@code simulated-sev-snp} (keys derived from the root key file). */
+  /** {@code platform}: {@code simulated}, {@code simulated-sev-snp} or {@code simulated-tdx} (keys derived from the root key file). */
   protected static List<String> platformArgs(String platform, Path devRootCert, Path devRootKey) {
     return devRootCert == null ? List.of()
         : List.of("--platform", platform, "--dev-root-cert", devRootCert.toString(),

@@ -3,6 +3,7 @@ package org.cloister.enclave.runtime;
 import java.io.IOException;
 import java.util.Objects;
 import org.cloister.enclave.runtime.tee.ConfigfsTsm;
+import org.cloister.enclave.runtime.tee.ReportDevice;
 import org.cloister.protocol.EvidenceWire;
 import org.cloister.protocol.v1.Evidence;
 import org.cloister.trust.attestation.AttestationPlatform;
@@ -40,10 +41,18 @@ public interface EvidenceSource {
 
   /** SEV-SNP or TDX evidence through configfs-tsm; the platform is the one the kernel's provider names. */
   static EvidenceSource configfsTsm(ConfigfsTsm tsm) {
-    Objects.requireNonNull(tsm, "tsm");
+    return confidentialVm(tsm);
+  }
+
+  /**
+   * SEV-SNP or TDX evidence from {@code device} (configfs-tsm, or {@code /dev/sev-guest} on older kernels) over
+   * {@link ReportDataBinding#reportData} of the verifier's nonce, the key and the user data, sent beside them.
+   */
+  static EvidenceSource confidentialVm(ReportDevice device) {
+    Objects.requireNonNull(device, "device");
     return (nonce, userData, publicKey) -> {
       try {
-        ConfigfsTsm.Report r = tsm.report(ReportDataBinding.reportData(nonce, publicKey, userData));
+        ConfigfsTsm.Report r = device.report(ReportDataBinding.reportData(nonce, publicKey, userData));
         return EvidenceWire.confidentialVm(r.platform(), r.evidence(), r.certificates(), publicKey, userData);
       } catch (IOException e) {
         throw new IllegalStateException("cannot obtain evidence from the confidential VM: " + e.getMessage(), e);

@@ -22,7 +22,6 @@ import org.cloister.protocol.v1.KeyBrokerGrpc;
 import org.cloister.protocol.v1.Recipient;
 import org.cloister.protocol.v1.RecipientAad;
 import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
 import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;
 
@@ -108,7 +107,7 @@ public final class KeyBrokerClient implements AutoCloseable {
   private byte[] open(String op, String keyId, Recipient r, ByteString sealed) throws IOException {
     byte[] aad = RecipientAad.newBuilder().setOperation(op).setKeyId(keyId).setNonce(r.getNonce()).build().toByteArray();
     try {
-      return hpke.open(enclaveKey, HpkeCiphertext.fromBytes(sealed.toByteArray()), RECIPIENT_INFO, aad);
+      return hpke.open(enclaveKey, sealed.toByteArray(), RECIPIENT_INFO, aad);
     } catch (HpkeException | IllegalArgumentException e) {
       throw new IOException("the key broker's answer does not open with this enclave's key: " + e.getMessage(), e);
     }

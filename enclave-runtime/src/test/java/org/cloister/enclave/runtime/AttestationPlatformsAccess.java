@@ -10,4 +10,11 @@ public final class AttestationPlatformsAccess {
   public static EvidenceSource open(String name, Path tsmRoot) throws java.io.IOException {
     return AttestationPlatforms.open(name, null, null, "m", java.util.Map.of(), System.err, tsmRoot);
   }
+
+  /** With every device path given (configfs-tsm root, sev-guest device, NSM device). */
+  public static EvidenceSource open(String name, Path tsmRoot, Path sevGuest, Path nsm, java.io.PrintStream err)
+      throws java.io.IOException {
+    return AttestationPlatforms.open(name, null, null, "m", java.util.Map.of(), err,
+        new AttestationPlatforms.Devices(tsmRoot, sevGuest, nsm));
+  }
 }

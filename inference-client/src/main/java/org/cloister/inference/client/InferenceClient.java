@@ -26,7 +26,6 @@ import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
 import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.VerifiedAttestation;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
 
@@ -44,7 +43,7 @@ public final class InferenceClient {
   private final org.cloister.trust.attestation.BoundEvidenceVerifier boundVerifier;
   private final Clock clock;
   private final SecureRandom random;
-  private final FastHpke hpke = new FastHpke();
+  private final Hpke hpke;
   private byte[] enclaveKey;
   private AttestationSummary attested;
 
@@ -64,6 +63,7 @@ public final class InferenceClient {
     this.boundVerifier = null;
     this.clock = clock;
     this.random = random;
+    this.hpke = new Hpke(random);
   }
 
   /**
@@ -79,6 +79,7 @@ public final class InferenceClient {
     this.expectedPcrs = Map.of();
     this.clock = clock;
     this.random = random;
+    this.hpke = new Hpke(random);
   }
 
   /**
@@ -198,14 +199,14 @@ public final class InferenceClient {
     Hpke.SealedWithSecret sealed;
     try {
       sealed = hpke.sealAndExport(enclaveKey, InferenceSealing.QUERY_INFO, aad, q.build().toByteArray(),
-          InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES, random);
+          InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
     } catch (HpkeException e) {
       throw new InferenceException("cannot seal the query to the attested key: " + e.getMessage(), false, e);
     }
     SealedInferenceResponse resp;
     try {
       resp = stub.withDeadlineAfter(60, TimeUnit.SECONDS).infer(SealedInferenceRequest.newBuilder()
-          .setRequestId(requestId).setPayload(ByteString.copyFrom(sealed.ciphertext().toBytes())).build());
+          .setRequestId(requestId).setPayload(ByteString.copyFrom(sealed.message())).build());
     } catch (StatusRuntimeException e) {
       throw new InferenceException("inference failed: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription(),
           false, e);

@@ -3,10 +3,8 @@ package org.cloister.inference.client;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.regex.Pattern;
-import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 import org.cloister.protocol.v1.InferenceAad;
+import org.cloister.trust.aead.AesGcm;
 
 /**
  * The sealing contract of the inference tier, shared by the client and the enclave. A query is
@@ -19,6 +17,7 @@ public final class InferenceSealing {
   public static final byte[] QUERY_INFO = "cloister/v1 inference query".getBytes(StandardCharsets.US_ASCII);
   public static final byte[] REPLY_EXPORT = "cloister/v1 inference reply key".getBytes(StandardCharsets.US_ASCII);
   public static final int REPLY_KEY_BYTES = 32;
+  private static final byte[] REPLY_NONCE = new byte[AesGcm.NONCE_BYTES];
   private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._-]{16,64}");
 
   private InferenceSealing() {
@@ -39,23 +38,12 @@ public final class InferenceSealing {
 
   /** Encrypts a reply under a single-use reply key. */
   public static byte[] sealReply(byte[] replyKey, byte[] aad, byte[] plaintext) {
-    try {
-      return cipher(Cipher.ENCRYPT_MODE, replyKey, aad).doFinal(plaintext);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
-    }
+    // the reply key is fresh per request (exported from a fresh HPKE context), so one fixed nonce is safe
+    return AesGcm.seal(replyKey, REPLY_NONCE.clone(), aad, plaintext);
   }
 
   /** Decrypts a reply; fails when it was not sealed under this key and aad. */
   public static byte[] openReply(byte[] replyKey, byte[] aad, byte[] ciphertext) throws GeneralSecurityException {
-    return cipher(Cipher.DECRYPT_MODE, replyKey, aad).doFinal(ciphertext);
-  }
-
-  private static Cipher cipher(int mode, byte[] key, byte[] aad) throws GeneralSecurityException {
-    Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-    // the reply key is fresh per request (exported from a fresh HPKE context), so one fixed nonce is safe
-    c.init(mode, new SecretKeySpec(key, "AES"), new GCMParameterSpec(128, new byte[12]));
-    c.updateAAD(aad);
-    return c;
+    return AesGcm.open(replyKey, REPLY_NONCE.clone(), aad, ciphertext);
   }
 }

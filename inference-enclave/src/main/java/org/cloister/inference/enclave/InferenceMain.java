@@ -81,8 +81,7 @@ public final class InferenceMain {
       Map<Integer, byte[]> pcrs = InferenceMeasurement.pcrs(InferenceMeasurement.image(), configBytes, policyBytes);
       org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(a.optional("--platform", "simulated"),
           path(a.optional("--dev-root-cert", null)), path(a.optional("--dev-root-key", null)), config.moduleId(),
-          pcrs, org.cloister.trust.attestation.LaunchConfiguration.digest(
-              org.cloister.trust.attestation.TeePlatform.SEV_SNP, configBytes, policyBytes), err);
+          pcrs, configBytes, policyBytes, err);
       HpkeKeyPair key = new Hpke().generateKeyPair();
       // SEV-SNP / TDX: the files we loaded must be the ones the VM was launched with (host_data / mr_config_id)
       org.cloister.enclave.runtime.LaunchedConfiguration.require(platform, configBytes, policyBytes, key.publicKey(),

@@ -18,7 +18,6 @@ import org.cloister.protocol.v1.Predictions;
 import org.cloister.protocol.v1.SealedInferenceRequest;
 import org.cloister.protocol.v1.SealedInferenceResponse;
 import org.cloister.protocol.v1.ServedModel;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;
@@ -42,7 +41,7 @@ final class InferenceService {
   private final org.cloister.enclave.runtime.EvidenceSource platform;
   private final ServedNetwork network;
   private final AuditTrail audit;
-  private final ThreadLocal<FastHpke> hpke = ThreadLocal.withInitial(FastHpke::new); // FastHpke is not thread-safe
+  private final Hpke hpke = new Hpke(); // stateless and thread-safe: shared by gRPC's threads
 
   InferenceService(InferencePolicy policy, ServedModel served, HpkeKeyPair key, org.cloister.enclave.runtime.EvidenceSource platform,
                    ServedNetwork network, AuditTrail audit) {
@@ -115,7 +114,7 @@ final class InferenceService {
     byte[] aad = InferenceSealing.aad(requestId, served.getStudyId(), served.getModelVersion());
     Hpke.OpenedWithSecret opened;
     try {
-      opened = hpke.get().openAndExport(key, req.getPayload().toByteArray(), InferenceSealing.QUERY_INFO, aad,
+      opened = hpke.openAndExport(key, req.getPayload().toByteArray(), InferenceSealing.QUERY_INFO, aad,
           InferenceSealing.REPLY_EXPORT, InferenceSealing.REPLY_KEY_BYTES);
     } catch (HpkeException | IllegalArgumentException e) {
       audit.request(served.getModelVersion(), req.getClientId(), requestId, 0, "undecryptable");

@@ -14,8 +14,8 @@ import org.cloister.aggregation.strategy.AggregationRules;
 import org.cloister.aggregation.strategy.UpdateCombiner;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.v1.UpdateAad;
+import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;
 
@@ -76,7 +76,7 @@ public final class AggregationSession {
   private final AggregationPolicy policy;
   private final Set<String> members;
   private final HpkeKeyPair enclaveKey;
-  private final FastHpke hpke;
+  private final Hpke hpke;
   private final UpdateKernel kernel;
   private final RoundContext round;
   private final ReplayGuard replays;
@@ -99,7 +99,7 @@ public final class AggregationSession {
   private int bufferedCount;
   private boolean finished;
 
-  public AggregationSession(AggregationPolicy policy, Set<String> members, HpkeKeyPair enclaveKey, FastHpke hpke,
+  public AggregationSession(AggregationPolicy policy, Set<String> members, HpkeKeyPair enclaveKey, Hpke hpke,
                             UpdateKernel kernel, RoundContext round, ReplayGuard replays) {
     this.policy = policy;
     this.members = Set.copyOf(members);
@@ -170,7 +170,7 @@ public final class AggregationSession {
     if (!UPDATE_FORMAT.equals(format)) {
       return tag(RejectReason.MALFORMED) + "payload format '" + format + "' is not " + UPDATE_FORMAT;
     }
-    int body = FastHpke.streamPlaintextLength(len);
+    int body = Hpke.streamPlaintextLength(len);
     if (body < 0 || body % Float.BYTES != 0) {
       return tag(RejectReason.MALFORMED) + "sealed payload of " + len
           + " bytes is not enc + 4096-byte segments with their tags + whole float32 values";

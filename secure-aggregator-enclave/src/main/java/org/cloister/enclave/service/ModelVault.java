@@ -19,7 +19,7 @@ import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.ModelCopyAad;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.trust.aead.AesGcm;
-import org.cloister.trust.hpke.FastHpke;
+import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
 
 /**
@@ -111,13 +111,13 @@ public final class ModelVault {
 
   /** Each consortium member's HPKE-sealed copy of a version's content key. */
   private List<SealedModelCopy> sealForMembers(byte[] contentKey, long version) {
-    FastHpke hpke = new FastHpke();
+    Hpke hpke = new Hpke(random);
     return config.members().stream().map(member -> {
       byte[] aad = copyAad(policy, version, member.id());
       try {
         return SealedModelCopy.newBuilder().setStudyId(policy.studyId()).setVersion(version)
             .setMemberId(member.id()).setFormat(COPY_FORMAT)
-            .setPayload(ByteString.copyFrom(hpke.seal(member.publicKey(), COPY_INFO, aad, contentKey, random)))
+            .setPayload(ByteString.copyFrom(hpke.seal(member.publicKey(), COPY_INFO, aad, contentKey)))
             .build();
       } catch (HpkeException e) {
         throw new IllegalStateException("member " + member.id() + ": cannot seal to its key: " + e.getMessage(), e);

@@ -24,7 +24,7 @@ import org.cloister.aggregation.strategy.AggregationRules;
 import org.cloister.aggregation.strategy.ServerStep;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.enclave.runtime.EnclaveSigner;
-import org.cloister.trust.hpke.FastHpke;
+import org.cloister.trust.hpke.Hpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
@@ -296,7 +296,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       base = loadBase(h.getBaseModel());
       header = h;
       round = open;
-      session = new AggregationSession(policy, members, key, new FastHpke(), kernel,
+      session = new AggregationSession(policy, members, key, new Hpke(), kernel,
           new AggregationSession.RoundContext(h.getStudyId(), h.getRound(), h.getRoundId(), h.getBaseModel().getVersion()),
           new AggregationSession.ReplayGuard() {
             @Override

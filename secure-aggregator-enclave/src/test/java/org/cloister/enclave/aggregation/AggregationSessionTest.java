@@ -12,7 +12,6 @@ import org.cloister.aggregation.FedAvg;
 import org.cloister.aggregation.WeightedUpdate;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
@@ -49,10 +48,10 @@ class AggregationSessionTest {
   }
 
   private AggregationSession session(AggregationPolicy p, UpdateKernel kernel, AggregationSession.ReplayGuard guard) {
-    return new AggregationSession(p, MEMBERS, enclave, new FastHpke(), kernel, round, guard);
+    return new AggregationSession(p, MEMBERS, enclave, new Hpke(), kernel, round, guard);
   }
 
-  /** What a site sends: BouncyCastle HPKE (the site's implementation), bound to round and site. */
+  /** What a site sends: the streaming HPKE form, bound to round and site. */
   private byte[] seal(String site, AggregationSession.RoundContext r, float[] delta) throws Exception {
     return hpke.sealStream(enclave.publicKey(), AggregationSession.UPDATE_INFO,
         AggregationSession.aad(r, site, delta.length), FloatCodec.encode(delta));
@@ -172,9 +171,9 @@ class AggregationSessionTest {
       many.add("s" + k);
     }
     for (UpdateKernel kernel : List.of(UpdateKernel.best(), new ScalarKernel())) {
-      AggregationSession mixed = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+      AggregationSession mixed = new AggregationSession(policy(1.0, 0), many, enclave, new Hpke(), kernel, round,
           new MemoryGuard());
-      AggregationSession validOnly = new AggregationSession(policy(1.0, 0), many, enclave, new FastHpke(), kernel, round,
+      AggregationSession validOnly = new AggregationSession(policy(1.0, 0), many, enclave, new Hpke(), kernel, round,
           new MemoryGuard());
       List<String> expected = new ArrayList<>();
       for (int k = 1; k <= 11; k++) {

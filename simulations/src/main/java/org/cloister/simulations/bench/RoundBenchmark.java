@@ -1,5 +1,6 @@
 package org.cloister.simulations.bench;
 
+import org.cloister.observability.Percentiles;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -32,7 +33,8 @@ import org.cloister.coordinator.service.CertificateIdentityResolver;
 import org.cloister.coordinator.service.CoordinatorServer;
 import org.cloister.coordinator.store.JdbcStudyStore;
 import org.cloister.coordinator.store.StudyStore;
-import org.cloister.coordinator.strategy.FedAvgStrategy;
+import org.cloister.coordinator.study.StudyAssembly;
+import java.util.concurrent.atomic.AtomicReference;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.ModelArtifact;
@@ -182,12 +184,7 @@ public final class RoundBenchmark {
     int p = opts.params();
     int total = opts.warmup() + opts.rounds();
     String studyId = "bench-round-" + mode.name().toLowerCase(java.util.Locale.ROOT);
-    float[] w0 = new float[p];
-    byte[] payload = FloatCodec.encode(w0);
-    ModelArtifact model0 = ModelArtifact.newBuilder()
-        .setStudyId(studyId).setVersion(1).setModelName("bench-dense").setDimension(p)
-        .setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
-        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
+    ModelArtifact model0 = StudyAssembly.initialModel(studyId, "bench-dense", new float[p]);
     TrainingConfig training = TrainingConfig.newBuilder()
         .setLocalEpochs(1).setBatchSize(1).setLearningRate(0.1).setSeed(opts.seed()).build();
     // quorum = expected = N: a round closes as soon as all N sites submitted; generous deadline
@@ -203,14 +200,22 @@ public final class RoundBenchmark {
     progress.accept(mode.name().toLowerCase(java.util.Locale.ROOT) + ": starting " + n + " sites, " + p + " params, "
         + total + " rounds (" + opts.warmup() + " warm-up)");
 
-    TimedStore store = new TimedStore(new JdbcStudyStore("jdbc:sqlite:" + work.resolve("coordinator.db")));
     ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(studyId, Duration.ofDays(1));
     AggregationStack stack = mode == Mode.SECURE
         ? SecureAggregationStack.start(simCfg, model0, members, java.util.Set.of(), pki.ca())
         : AggregationStack.plaintext(p);
     TimedAggregator aggregator = new TimedAggregator(stack.aggregator());
-    RoundEngine engine = new RoundEngine(study, model0, new FedAvgStrategy(), aggregator, store, null,
-        Clock.systemUTC(), opts.seed());
+    // the benchmark measures the round's cost: fedavg, no budget guard (its updates are not noised)
+    AtomicReference<TimedStore> timedStore = new AtomicReference<>();
+    StudyAssembly.AssembledStudy assembled = StudyAssembly.builder(study, model0)
+        .database("jdbc:sqlite:" + work.resolve("coordinator.db"))
+        .storeWrapper(inner -> {
+          timedStore.set(new TimedStore(inner));
+          return timedStore.get();
+        })
+        .strategy("fedavg").aggregator(aggregator).withoutBudgetEnforcement().seed(opts.seed()).build();
+    TimedStore store = timedStore.get();
+    RoundEngine engine = assembled.engine();
     Map<Integer, Long> completedAt = new ConcurrentHashMap<>();
     Map<Integer, RoundResult> results = new ConcurrentHashMap<>();
     Map<Integer, double[]> sealMs = new ConcurrentHashMap<>();
@@ -471,14 +476,10 @@ public final class RoundBenchmark {
     return m;
   }
 
-  /** Nearest-rank percentile of the non-NaN values (NaN when there are none). */
+  /** Percentile of the non-NaN values (NaN when there are none), from HdrHistogram ({@link Percentiles}). */
   static double percentile(double[] v, double pct) {
-    double[] s = Arrays.stream(v).filter(x -> !Double.isNaN(x)).sorted().toArray();
-    if (s.length == 0) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(pct / 100.0 * s.length);
-    return s[Math.max(0, Math.min(s.length - 1, rank - 1))];
+    double[] s = Arrays.stream(v).filter(x -> !Double.isNaN(x)).toArray();
+    return s.length == 0 ? Double.NaN : Percentiles.percentile(s, pct);
   }
 
   private static Object round1(double v) {

@@ -46,6 +46,8 @@ import org.cloister.simulations.RoundReport;
 import org.cloister.simulations.SecureAggregationStack;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.SimulationResult;
+import org.cloister.simulations.SimulatedStudy;
+import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.simulations.SiteReport;
 import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.LocalUpdate;
@@ -119,56 +121,30 @@ public final class InProcessSimulation {
   public SimulationResult run() throws Exception {
     long started = System.currentTimeMillis();
     Dataset test = source.test();
-    int nIn = test.numFeatures();
-    int k = test.numClasses();
-    ModelArchitecture arch = ModelZoo.byName(cfg.model());
-    MultiLayerNetwork initial = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), new Sgd(cfg.learningRate()), DataType.FLOAT);
-    float[] w0 = Parameters.get(initial);
-    byte[] payload = FloatCodec.encode(w0);
-    ModelArtifact model0 = ModelArtifact.newBuilder()
-        .setStudyId(cfg.studyId()).setVersion(1).setModelName(arch.name()).setDimension(w0.length)
-        .setFormat(FloatCodec.WEIGHTS_F32LE).setPayload(ByteString.copyFrom(payload))
-        .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload))).build();
-    TrainingConfig base = TrainingConfig.newBuilder()
-        .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize())
-        .setLearningRate(cfg.learningRate()).setSeed(cfg.seed()).build();
-    TrainingConfig training = base.toBuilder()
-        .setDp(DpPlanner.planForSizes(cfg, base, source.sizes(), source.preprocessingEvent())).build();
     // every virtual site answers (no stragglers in-process): the deadline only bounds a stuck round
     Duration deadline = cfg.roundDeadline().multipliedBy(Math.max(1, cfg.sites() / 100));
-    StudyConfig study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
-        deadline, Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
-        cfg.sites(), Duration.ofSeconds(5), true);
-    Files.createDirectories(cfg.outDir());
-    for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "consortium-ca.crt"}) {
-      Files.deleteIfExists(cfg.outDir().resolve(f));
-    }
-    ConsortiumCredentials pki = ConsortiumCredentials.ephemeral(cfg.studyId(), Duration.ofDays(1));
-    org.cloister.trust.pki.Pem.writeCertificates(cfg.outDir().resolve("consortium-ca.crt"), List.of(pki.caCertificate()));
-    IssuedCertificate coordinatorKey = pki.issue("coordinator");
-    JdbcStudyStore store = new JdbcStudyStore("jdbc:sqlite:" + cfg.outDir().resolve("coordinator.db"),
-        new CheckpointSigner(coordinatorKey.privateKey(), coordinatorKey.certificate()));
-    PrivacyBudgets budgets = cfg.dp().enabled() && !Double.isNaN(cfg.dp().epsilon())
-        ? new PrivacyBudgets(new PrivacyBudgets.Ceiling(cfg.dp().epsilon(), cfg.dp().delta()), Map.of()) : null;
+    SimulatedStudy study = SimulatedStudy.prepare(cfg, test, source.sizes(), source.preprocessingEvent(), deadline);
+    ConsortiumCredentials pki = study.pki();
+    TrainingConfig training = study.training();
+    int dimension = study.dimension();
     double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
         String.valueOf(SecureAggregationStack.DEFAULT_MAX_UPDATE_NORM)));
-    KernelAggregator aggregator = new KernelAggregator(w0.length, bound, SecureAggregationStack.cohortFloor(cfg.sites()),
+    KernelAggregator aggregator = new KernelAggregator(dimension, bound, SecureAggregationStack.cohortFloor(cfg.sites()),
         org.cloister.consortium.SecureAggregationSetup.strategySpec(cfg.strategy()));
-    RoundEngine engine = new RoundEngine(study, model0, Strategies.parse(cfg.strategy()), aggregator, store, budgets,
-        Clock.systemUTC(), cfg.seed());
+    StudyAssembly.AssembledStudy coordinator = study.coordinator(aggregator).build();
+    RoundEngine engine = coordinator.engine();
 
     List<VirtualSite> sites = new ArrayList<>(cfg.sites());
     for (int s = 0; s < cfg.sites(); s++) {
       sites.add(new VirtualSite(s, source.size(s)));
     }
-    ThreadLocal<MultiLayerNetwork> nets = ThreadLocal.withInitial(() ->
-        ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), new Sgd(cfg.learningRate()), DataType.FLOAT));
+    ThreadLocal<MultiLayerNetwork> nets = ThreadLocal.withInitial(() -> study.newNetwork(0));
     ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
       Thread t = new Thread(r, "site-worker");
       t.setDaemon(true);
       return t;
     });
-    MultiLayerNetwork evalNet = ModelZoo.newNetwork(arch, nIn, k, cfg.seed(), null, DataType.FLOAT);
+    MultiLayerNetwork evalNet = study.newEvaluationNetwork();
     List<RoundReport> reports = new ArrayList<>();
     Map<String, Double> epsilonSoFar = new TreeMap<>();
     Map<String, String> sitOut = new ConcurrentHashMap<>();
@@ -179,12 +155,12 @@ public final class InProcessSimulation {
       engine.addListener(new RoundListener() {
         @Override
         public void roundOpened(RoundTask task, List<String> selected) {
-          float[] global = FloatCodec.decode(task.getModel().getPayload(), w0.length);
+          float[] global = FloatCodec.decode(task.getModel().getPayload(), dimension);
           for (String id : selected) {
             VirtualSite site = sites.get(siteIndex(id));
             pool.execute(() -> {
               try {
-                trainAndSubmit(site, task, global, nets.get(), engine, pki, training);
+                trainAndSubmit(site, task, global, nets.get(), engine, study);
               } catch (RuntimeException | Error e) {
                 failure.compareAndSet(null, e);
                 log.error("virtual site {} failed in round {}", site.id, task.getRound(), e);
@@ -210,7 +186,7 @@ public final class InProcessSimulation {
                 r.durationMillis(), epsilonSoFar);
           } else {
             ModelArtifact m = engine.model(r.modelVersion()).orElseThrow();
-            Parameters.set(evalNet, FloatCodec.decode(m.getPayload(), w0.length));
+            Parameters.set(evalNet, FloatCodec.decode(m.getPayload(), dimension));
             EvaluationMetrics em = Evaluator.evaluate(evalNet, test);
             rep = new RoundReport(r.round(), r.modelVersion(), r.aggregated(), r.rejected(), em.accuracy(), em.auc(),
                 em.logLoss(), r.durationMillis(), epsilonSoFar);
@@ -231,9 +207,7 @@ public final class InProcessSimulation {
         throw new IllegalStateException("a virtual site failed: " + failure.get(), failure.get());
       }
       // each site's epsilon from its own spent events, with the coordinator's accountant, as the grpc engine reports it
-      PrivacyBudgets ceilings = budgets != null ? budgets
-          : new PrivacyBudgets(new PrivacyBudgets.Ceiling(Double.MAX_VALUE, cfg.dp().enabled() ? cfg.dp().delta() : 1e-5), Map.of());
-      BudgetGuard accountant = new BudgetGuard(ceilings, store, cfg.studyId(), RdpAccountant::new);
+      BudgetGuard accountant = SimulatedStudy.accountant(cfg, coordinator.store());
       Map<String, Integer> contributed = new TreeMap<>();
       for (RoundResult r : engine.history()) {
         r.aggregated().forEach(id -> contributed.merge(id, 1, Integer::sum));
@@ -241,50 +215,40 @@ public final class InProcessSimulation {
       List<Future<SiteReport>> reportsPerSite = new ArrayList<>();
       for (VirtualSite s : sites) {
         reportsPerSite.add(pool.submit(() -> new SiteReport(s.id, (int) s.examples, contributed.getOrDefault(s.id, 0),
-            cfg.dp().enabled() ? accountant.epsilon(s.id, s.spent) : Double.POSITIVE_INFINITY,
-            cfg.dp().enabled() ? cfg.dp().delta() : Double.NaN)));
+            study.epsilon(accountant, s.id, s.spent), study.reportedDelta())));
       }
       List<SiteReport> siteReports = new ArrayList<>();
       for (Future<SiteReport> f : reportsPerSite) {
         siteReports.add(f.get());
       }
       ModelArtifact last = engine.model(0).orElseThrow();
-      Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), w0.length));
+      Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), dimension));
       EvaluationMetrics fin = Evaluator.evaluate(evalNet, test);
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, siteReports, status, System.currentTimeMillis() - started,
-          training.getDp().getEnabled() ? training.getDp().getNoiseMultiplier() : Double.NaN);
+          study.noiseMultiplier());
     } finally {
       engine.stop();
       pool.shutdownNow();
       engineThread.join(10_000);
-      store.close();
+      coordinator.close();
     }
   }
 
   /** One virtual site's round: train, sign the spend, hand the update to the round engine (what SiteAgent does over gRPC). */
   private void trainAndSubmit(VirtualSite site, RoundTask task, float[] global, MultiLayerNetwork net, RoundEngine engine,
-                              ConsortiumCredentials pki, TrainingConfig training) {
+                              SimulatedStudy study) {
     synchronized (site) {
       if (site.certificate == null) {
-        site.certificate = pki.issue(site.id);
-        String datasetId = DatasetFingerprint.of(site.id, "simulation:" + cfg.studyId() + ":partition-" + site.index);
-        site.signer = new SpendSigner(site.id, site.certificate.privateKey(), site.certificate.certificate(),
-            cfg.dp().enabled() ? cfg.dp().delta() : 1e-5, datasetId);
+        site.certificate = study.pki().issue(site.id);
+        site.signer = study.signer(site.index, site.certificate);
       }
-      Dataset local = source.site(site.index);
-      LocalTrainer trainer;
-      if (cfg.dp().enabled()) {
-        if (site.noise == null) { // the grpc engine's streams for this site (FederatedSimulation)
-          site.noise = SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + site.index);
-          site.sampling = new SplittableRandom(cfg.seed() * 7919L + site.index);
-        }
-        trainer = new DpSgdLocalTrainer(net, local, site.noise,
-            new PrivacyBudget(Double.isNaN(cfg.dp().epsilon()) ? Double.MAX_VALUE : cfg.dp().epsilon(), cfg.dp().delta()),
-            () -> site.spent, site.sampling, site.preprocessingSpent ? null : source.preprocessingEvent(), cfg.countPrivate());
-      } else {
-        trainer = new PlainSgdTrainer(net, local);
+      if (site.noise == null) { // the grpc engine's streams for this site (FederatedSimulation)
+        site.noise = study.noise(site.index);
+        site.sampling = study.sampling(site.index);
       }
+      LocalTrainer trainer = study.trainer(net, source.site(site.index), site.noise, site.sampling, () -> site.spent,
+          site.preprocessingSpent ? null : source.preprocessingEvent());
       LocalUpdate update;
       try {
         update = trainer.train(global, task);
@@ -309,7 +273,7 @@ public final class InProcessSimulation {
   }
 
   static String siteId(int index) {
-    return "site-" + (index + 1);
+    return SimulatedStudy.siteId(index);
   }
 
   static int siteIndex(String id) {

@@ -33,7 +33,7 @@ import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.VerifiedAttestation;
 import org.cloister.trust.attestation.nitro.AwsNitroRoot;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
-import org.cloister.trust.hpke.FastHpke;
+import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * models are opened with this site's sealing key ({@link SealedModelOpener}).
  */
 public final class AttestedHpkeSealer implements UpdateSealer {
-  /** Payload format of sealed updates: HPKE's context messages over 4096-byte segments ({@link FastHpke#sealStream}). */
+  /** Payload format of sealed updates: HPKE's context messages over 4096-byte segments ({@link Hpke#sealStream}). */
   public static final String UPDATE_FORMAT = "hpke-x25519-aes256gcm-stream4k-v1";
   static final byte[] UPDATE_INFO = "cloister/v1 update".getBytes(StandardCharsets.US_ASCII);
   private static final Logger log = LoggerFactory.getLogger(AttestedHpkeSealer.class);
@@ -135,8 +135,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
         delta.length);
     byte[] plain = FloatCodec.encode(delta);
     try {
-      // the JDK's AES-GCM (processor instructions); a FastHpke is cheap and not thread-safe: one per update
-      byte[] sealed = new FastHpke().sealStream(c.enclave().hpkePublicKey(), UPDATE_INFO, aad, plain, random);
+      byte[] sealed = new Hpke(random).sealStream(c.enclave().hpkePublicKey(), UPDATE_INFO, aad, plain);
       return new Sealed(UPDATE_FORMAT, sealed, Map.of(), c.challenge());
     } catch (HpkeException e) {
       throw new SealingException("cannot encrypt to the enclave's key: " + e.getMessage(), e);

@@ -14,7 +14,7 @@ import org.cloister.protocol.v1.ModelCopyAad;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedModelRequest;
 import org.cloister.trust.aead.AesGcm;
-import org.cloister.trust.hpke.FastHpke;
+import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeException;
 import org.cloister.trust.hpke.HpkeKeyPair;
 
@@ -92,7 +92,7 @@ public final class SealedModelOpener {
         .setMemberId(memberId).setModelName(model.getModelName()).setDimension(dimension).build().toByteArray();
     byte[] contentKey;
     try {
-      contentKey = new FastHpke().open(memberKey, copy.getPayload().toByteArray(), COPY_INFO, aad);
+      contentKey = new Hpke().open(memberKey, copy.getPayload().toByteArray(), COPY_INFO, aad);
     } catch (HpkeException e) {
       throw new SealingException("model version " + model.getVersion() + " does not open for member " + memberId
           + " (not sealed to this member's key, or relabelled): " + e.getMessage(), e);

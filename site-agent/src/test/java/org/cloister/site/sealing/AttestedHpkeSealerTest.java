@@ -34,7 +34,6 @@ import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.attestation.nitro.SimulatedPcrs;
 import org.cloister.trust.hpke.Hpke;
-import org.cloister.trust.hpke.HpkeCiphertext;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -197,7 +196,7 @@ class AttestedHpkeSealerTest {
     assertThat(sealed.roundChallenge()).as("the enclave's verified challenge, for the signed statement")
         .containsExactly(relay.challenge);
     // relabelled as another site's: does not open
-    assertThatThrownBy(() -> HPKE.open(enclave, HpkeCiphertext.fromBytes(sealed.payload()), AttestedHpkeSealer.UPDATE_INFO,
+    assertThatThrownBy(() -> HPKE.openStream(enclave, sealed.payload(), AttestedHpkeSealer.UPDATE_INFO,
         AttestedHpkeSealer.aad("s", 4, "r-4", "site-3", 5, 3))).hasMessageContaining("authentication tag mismatch");
   }
 
@@ -336,7 +335,7 @@ class AttestedHpkeSealerTest {
         .setDimension(3).build().toByteArray();
     relay.copy = SealedModelCopy.newBuilder().setStudyId("s").setVersion(6).setFormat(SealedModelOpener.COPY_FORMAT)
         .setPayload(ByteString.copyFrom(HPKE.seal(siteKey.publicKey(), SealedModelOpener.COPY_INFO, aad,
-            contentKey).toBytes())).build();
+            contentKey))).build();
     assertThat(sealer.openGlobalModel(sealedTask, 3)).containsExactly(weights);
 
     // an artifact relabelled with another version does not decrypt with version 6's key
@@ -347,7 +346,7 @@ class AttestedHpkeSealerTest {
 
     // a copy sealed to another member's key does not open here
     relay.copy = relay.copy.toBuilder().setPayload(ByteString.copyFrom(HPKE.seal(HPKE.generateKeyPair().publicKey(),
-        SealedModelOpener.COPY_INFO, aad, contentKey).toBytes())).build();
+        SealedModelOpener.COPY_INFO, aad, contentKey))).build();
     assertThatThrownBy(() -> sealer.openGlobalModel(sealedTask, 3)).isInstanceOf(SealingException.class)
         .hasMessageContaining("does not open for member site-2");
   }

@@ -9,8 +9,13 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * AES-256-GCM with a 96-bit nonce and a 128-bit tag, through the JDK (the processor's AES and
- * carry-less multiply instructions). Used for model envelopes: the weights under a per-version
- * content key, and that key under a key broker's data key.
+ * carry-less multiply instructions): the one AES-GCM path of Cloister. HPKE's AEAD
+ * ({@link org.cloister.trust.hpke.Hpke}), model envelopes (the weights under a per-version content
+ * key, that key under a key broker's data key), the broker's data keys under its key-encryption key
+ * ({@link #wrapKey}) and inference replies all go through it.
+ *
+ * <p>Stateless and thread-safe: every call uses its own {@link Cipher}. Keys are copied into the
+ * JDK's {@link SecretKeySpec}; the caller clears its own arrays.
  */
 public final class AesGcm {
   /** Key size in bytes. */
@@ -34,10 +39,85 @@ public final class AesGcm {
 
   /** Encrypts {@code plaintext}, authenticating {@code aad}; returns ciphertext || tag. */
   public static byte[] seal(byte[] key, byte[] nonce, byte[] aad, byte[] plaintext) {
+    byte[] out = new byte[plaintext.length + TAG_BYTES];
+    seal(key, nonce, aad, plaintext, 0, plaintext.length, out, 0);
+    return out;
+  }
+
+  /**
+   * Encrypts {@code in[inOff, inOff+inLen)} into {@code out[outOff...]} (ciphertext || tag,
+   * {@code inLen + TAG_BYTES} bytes), authenticating {@code aad} (null = empty).
+   *
+   * @return bytes written
+   */
+  public static int seal(byte[] key, byte[] nonce, byte[] aad, byte[] in, int inOff, int inLen, byte[] out,
+                         int outOff) {
     try {
-      return cipher(Cipher.ENCRYPT_MODE, key, nonce, aad).doFinal(plaintext);
+      return cipher(Cipher.ENCRYPT_MODE, key, nonce, aad).doFinal(in, inOff, inLen, out, outOff);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Decrypts and authenticates {@code in[inOff, inOff+inLen)} = ciphertext || tag into
+   * {@code out[outOff...]}; nothing is written unless the tag verifies.
+   *
+   * @return the plaintext length
+   * @throws AEADBadTagException if the key, nonce, aad or ciphertext differ from what was sealed
+   */
+  public static int open(byte[] key, byte[] nonce, byte[] aad, byte[] in, int inOff, int inLen, byte[] out,
+                         int outOff) throws AEADBadTagException {
+    if (inLen < TAG_BYTES) {
+      throw new AEADBadTagException("an AES-GCM message is at least its " + TAG_BYTES + "-byte tag, got " + inLen);
+    }
+    try {
+      return cipher(Cipher.DECRYPT_MODE, key, nonce, aad).doFinal(in, inOff, inLen, out, outOff);
+    } catch (AEADBadTagException e) {
+      throw e;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  // ------------------------------------------------------------------ key wrapping
+
+  /** Length of a wrapped {@code keyLength}-byte key: nonce, the key, tag. */
+  public static int wrappedLength(int keyLength) {
+    return NONCE_BYTES + keyLength + TAG_BYTES;
+  }
+
+  /**
+   * Wraps {@code key} under {@code kek}: {@code nonce (12, fresh from random) || AES-256-GCM(kek,
+   * nonce, aad, key) || tag (16)}. The aad binds what the key is for, so a wrapped key only
+   * unwraps in the same context.
+   */
+  public static byte[] wrapKey(byte[] kek, byte[] aad, byte[] key, SecureRandom random) {
+    byte[] out = new byte[wrappedLength(key.length)];
+    byte[] nonce = random(random, NONCE_BYTES);
+    System.arraycopy(nonce, 0, out, 0, NONCE_BYTES);
+    seal(kek, nonce, aad, key, 0, key.length, out, NONCE_BYTES);
+    return out;
+  }
+
+  /**
+   * Unwraps a key made by {@link #wrapKey} under the same {@code kek} and {@code aad}.
+   *
+   * @throws AEADBadTagException if it was wrapped under another key or aad, or altered
+   */
+  public static byte[] unwrapKey(byte[] kek, byte[] aad, byte[] wrapped) throws AEADBadTagException {
+    if (wrapped == null || wrapped.length < NONCE_BYTES + TAG_BYTES) {
+      throw new AEADBadTagException("a wrapped key is at least nonce (12) + tag (16) bytes, got "
+          + (wrapped == null ? "null" : wrapped.length));
+    }
+    byte[] nonce = java.util.Arrays.copyOf(wrapped, NONCE_BYTES);
+    byte[] key = new byte[wrapped.length - NONCE_BYTES - TAG_BYTES];
+    try {
+      open(kek, nonce, aad, wrapped, NONCE_BYTES, wrapped.length - NONCE_BYTES, key, 0);
+      return key;
+    } catch (AEADBadTagException | RuntimeException e) {
+      java.util.Arrays.fill(key, (byte) 0);
+      throw e;
     }
   }
 
@@ -47,13 +127,13 @@ public final class AesGcm {
    * @throws AEADBadTagException if the key, nonce, aad or ciphertext differ from what was sealed
    */
   public static byte[] open(byte[] key, byte[] nonce, byte[] aad, byte[] ciphertext) throws AEADBadTagException {
-    try {
-      return cipher(Cipher.DECRYPT_MODE, key, nonce, aad).doFinal(ciphertext);
-    } catch (AEADBadTagException e) {
-      throw e;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    if (ciphertext.length < TAG_BYTES) {
+      throw new AEADBadTagException("an AES-GCM message is at least its " + TAG_BYTES + "-byte tag, got "
+          + ciphertext.length);
     }
+    byte[] out = new byte[ciphertext.length - TAG_BYTES];
+    open(key, nonce, aad, ciphertext, 0, ciphertext.length, out, 0);
+    return out;
   }
 
   // ------------------------------------------------------------------ streaming (segmented) form
@@ -134,6 +214,7 @@ public final class AesGcm {
     if (plain < 0) {
       throw new AEADBadTagException("a streaming AES-GCM message cannot be " + inLen + " bytes long");
     }
+    boolean ok = false;
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       SecretKeySpec k = new SecretKeySpec(key, "AES");
@@ -147,11 +228,16 @@ public final class AesGcm {
         o += c.doFinal(in, from, len, out, o);
         from += len;
       }
+      ok = true;
       return o - outOff;
     } catch (AEADBadTagException e) {
       throw e;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    } finally {
+      if (!ok) { // segments before the one that failed were written: leave no plaintext of a refused message
+        java.util.Arrays.fill(out, outOff, Math.min(out.length, outOff + plain), (byte) 0);
+      }
     }
   }
 
@@ -186,7 +272,9 @@ public final class AesGcm {
     check(key, nonce);
     Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
     c.init(mode, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, nonce));
-    c.updateAAD(aad);
+    if (aad != null && aad.length > 0) {
+      c.updateAAD(aad);
+    }
     return c;
   }
 

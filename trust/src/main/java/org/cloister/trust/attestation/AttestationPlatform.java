@@ -4,10 +4,9 @@ package org.cloister.trust.attestation;
  * Source of attestation documents for the code running inside a trusted execution environment.
  *
  * <p>Implementations: {@link org.cloister.trust.attestation.nitro.SimulatedNitroPlatform} for
- * development machines. A production implementation for AWS Nitro Enclaves would ask the Nitro
- * Secure Module for a document through the {@code /dev/nsm} device (the NSM API's
- * {@code Attestation} request carrying the same three optional fields); it needs native access
- * (JNI/JNA or a helper binary) and is deliberately not part of this module yet.
+ * development machines; in an AWS Nitro enclave, enclave-runtime's {@code NitroSecureModule} asks the Nitro
+ * Secure Module through {@code /dev/nsm} (the NSM API's {@code Attestation} request carrying the same three
+ * optional fields).
  */
 public interface AttestationPlatform {
 

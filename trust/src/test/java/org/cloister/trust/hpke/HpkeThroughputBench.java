@@ -17,7 +17,7 @@ public final class HpkeThroughputBench {
     int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 20;
     byte[] payload = new byte[size];
     new SecureRandom().nextBytes(payload);
-    Hpke hpke = new Hpke();
+    BouncyCastleHpke hpke = new BouncyCastleHpke();
     HpkeKeyPair recipient = hpke.generateKeyPair();
     byte[] info = "round-1".getBytes();
     byte[] aad = "site-1".getBytes();

@@ -18,7 +18,7 @@ import java.util.Objects;
  * quote) and {@code auxblob} (SNP: the host-provided certificate table with the VCEK/VLEK, ASK, ARK), check that
  * {@code generation} did not move in between (another writer on the same entry), remove the entry.
  */
-public final class ConfigfsTsm {
+public final class ConfigfsTsm implements ReportDevice {
   /** Where the kernel mounts the report interface. */
   public static final Path DEFAULT_ROOT = Path.of("/sys/kernel/config/tsm/report");
   /** Far above any report or quote with its certificates. */
@@ -42,6 +42,7 @@ public final class ConfigfsTsm {
    * @param reportData exactly 64 bytes (the {@code ReportDataBinding} of the verifier's nonce, key and user data)
    * @throws IOException naming the step that failed (no configfs-tsm here, an unknown provider, a race)
    */
+  @Override
   public Report report(byte[] reportData) throws IOException {
     if (reportData == null || reportData.length != 64) {
       throw new IllegalArgumentException("configfs-tsm report data must be 64 bytes");

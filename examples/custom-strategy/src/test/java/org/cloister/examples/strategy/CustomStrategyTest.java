@@ -19,7 +19,6 @@ import org.cloister.enclave.aggregation.AggregationSession;
 import org.cloister.enclave.aggregation.UpdateKernel;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.TrainingConfig;
-import org.cloister.trust.hpke.FastHpke;
 import org.cloister.trust.hpke.Hpke;
 import org.cloister.trust.hpke.HpkeKeyPair;
 import org.junit.jupiter.api.Test;
@@ -61,7 +60,7 @@ class CustomStrategyTest {
     Hpke hpke = new Hpke();
     HpkeKeyPair key = hpke.generateKeyPair();
     AggregationSession.RoundContext round = new AggregationSession.RoundContext("study", 1, "r1", 0);
-    AggregationSession session = new AggregationSession(policy, Set.of("s1", "s2"), key, new FastHpke(),
+    AggregationSession session = new AggregationSession(policy, Set.of("s1", "s2"), key, new Hpke(),
         UpdateKernel.best(), round, new AggregationSession.ReplayGuard() {
           private final Set<String> seen = new java.util.HashSet<>();
 

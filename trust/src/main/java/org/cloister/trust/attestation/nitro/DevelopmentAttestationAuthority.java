@@ -41,7 +41,7 @@ public final class DevelopmentAttestationAuthority {
   public static final Duration INTERMEDIATE_VALIDITY = Duration.ofDays(30);
 
   private static final Duration BACKDATE = Duration.ofHours(1);
-  private static final Duration LEAF_BACKDATE = Duration.ofMinutes(5);
+  private static final Duration LEAF_BACKDATE = Duration.ofSeconds(1);
 
   private final CertificateAuthority root;
   private final CertificateAuthority intermediate;
@@ -111,8 +111,8 @@ public final class DevelopmentAttestationAuthority {
     checkOptional("public_key", publicKey);
 
     Instant now = clock.instant();
-    // backdated like the intermediate: a document is verified at the time of what it binds (a receipt
-    // stamped, then signed, then attested), which can be a moment, or a second boundary, before now
+    // a second before its own second: a document is verified at the time of what it binds (a receipt is
+    // stamped, signed, then attested), which can fall in the second before (5 s before is still too early)
     Instant notBefore = max(now.truncatedTo(ChronoUnit.SECONDS).minus(LEAF_BACKDATE), intermediate.certificate().getNotBefore().toInstant());
     Instant notAfter = min(now.truncatedTo(ChronoUnit.SECONDS).plus(LEAF_VALIDITY), intermediate.certificate().getNotAfter().toInstant());
     IssuedCertificate leaf = intermediate.issueSigning(moduleId, notBefore, notAfter);

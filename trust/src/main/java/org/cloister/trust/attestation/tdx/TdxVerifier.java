@@ -69,12 +69,25 @@ public final class TdxVerifier implements EvidenceVerifier {
     this.root = root;
   }
 
-  /** What to fetch from Intel PCS for a quote: its FMSPC and the CA ("platform" or "processor") of its PCK. */
+  /**
+   * A verifier anchored in {@code root} instead of Intel's: DEVELOPMENT ONLY, for a party whose enclave runs on
+   * the {@link SimulatedTdxPlatform} test double. Its quotes prove nothing about isolation.
+   *
+   * @throws IllegalArgumentException when {@code root} is Intel's pinned root (use {@link #TdxVerifier()})
+   */
+  public static TdxVerifier development(X509Certificate root) {
+    if (IntelSgxRoot.certificate().equals(root)) {
+      throw new IllegalArgumentException("the development root given is Intel's SGX Root CA: use the pinned root");
+    }
+    return new TdxVerifier(root);
+  }
+
   /** The {@code mr_config_id} of {@code quote}, read without verification (see {@code LaunchConfiguration}). */
   public static byte[] mrConfigId(byte[] quote) throws AttestationException {
     return TdxQuote.parse(quote).mrConfigId();
   }
 
+  /** What to fetch from Intel PCS for a quote: its FMSPC and the CA ("platform" or "processor") of its PCK. */
   public record PcsRequest(String fmspc, String pckCa) {}
 
   /**

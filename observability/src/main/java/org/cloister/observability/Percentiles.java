@@ -1,4 +1,4 @@
-package org.cloister.bench;
+package org.cloister.observability;
 
 import java.util.Collection;
 import org.HdrHistogram.DoubleHistogram;

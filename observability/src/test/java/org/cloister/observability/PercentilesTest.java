@@ -1,4 +1,4 @@
-package org.cloister.bench;
+package org.cloister.observability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

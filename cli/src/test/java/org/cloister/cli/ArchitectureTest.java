@@ -1,0 +1,96 @@
+package org.cloister.cli;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaCall;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.cloister.coordinator.rounds.RoundEngine;
+import org.cloister.coordinator.study.StudyAssembly;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The module graph follows the trust boundaries (docs/architecture.md), checked on the compiled
+ * classes of every module on the cli's class path. Maven already refuses an import of a module that
+ * is not a dependency; these rules keep the packages in line where a dependency exists for another
+ * reason, and keep the one assembly path the only one.
+ *
+ * <p>Why not {@code module-info.java}: DL4J, ND4J and their JavaCPP natives are automatic modules with
+ * split packages, which the module path refuses; the rules below say what module-info would.
+ */
+class ArchitectureTest {
+  private static JavaClasses classes;
+
+  @BeforeAll
+  static void importClasses() {
+    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("org.cloister");
+  }
+
+  @Test
+  void theSiteNeverDependsOnTheCoordinatorOrTheHostSide() {
+    noClasses().that().resideInAPackage("org.cloister.site..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.coordinator..", "org.cloister.consortium..",
+            "org.cloister.enclave..", "org.cloister.broker..", "org.cloister.simulations..", "org.cloister.cli..")
+        .because("sites and the coordinator meet only in protocol")
+        .check(classes);
+  }
+
+  @Test
+  void theEnclavesDependOnNothingTheUntrustedHostControls() {
+    noClasses().that().resideInAnyPackage("org.cloister.enclave..", "org.cloister.inference.enclave..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.coordinator..", "org.cloister.site..",
+            "org.cloister.consortium..", "org.cloister.broker..", "org.cloister.simulations..", "org.cloister.cli..",
+            "org.cloister.observability..")
+        .because("the enclave's code is measured: it may depend only on protocol, trust, dp-accounting, aggregation "
+            + "(and, for inference, the model zoo and the client's sealing contract)")
+        .check(classes);
+    noClasses().that().resideInAPackage("org.cloister.enclave..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.models..", "org.cloister.data..",
+            "org.deeplearning4j..", "org.nd4j..")
+        .because("the secure aggregator handles weights as vectors; no DL4J in its image")
+        .check(classes);
+  }
+
+  @Test
+  void theCoordinatorIsModelAgnostic() {
+    noClasses().that().resideInAPackage("org.cloister.coordinator..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.deeplearning4j..", "org.nd4j..", "org.cloister.models..",
+            "org.cloister.site..", "org.cloister.enclave..", "org.cloister.consortium..", "org.cloister.simulations..",
+            "org.cloister.cli..")
+        .check(classes);
+  }
+
+  @Test
+  void theInferenceClientHasNoModelCode() {
+    noClasses().that().resideInAPackage("org.cloister.inference.client..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.deeplearning4j..", "org.nd4j..", "org.cloister.models..",
+            "org.cloister.inference.enclave..", "org.cloister.coordinator..", "org.cloister.site..",
+            "org.cloister.simulations..", "org.cloister.cli..")
+        .check(classes);
+  }
+
+  @Test
+  void onlyTheSimulationsAndTheCommandSeeEverySide() {
+    noClasses().that().resideOutsideOfPackages("org.cloister.simulations..", "org.cloister.cli..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.simulations..", "org.cloister.cli..")
+        .check(classes);
+  }
+
+  @Test
+  void aRoundEngineIsBuiltOnlyByTheStudyAssembly() {
+    DescribedPredicate<JavaCall<?>> engineConstructor = new DescribedPredicate<>("construct a RoundEngine") {
+      @Override
+      public boolean test(JavaCall<?> call) {
+        return call.getTargetOwner().isEquivalentTo(RoundEngine.class) && call.getTarget().getName().equals("<init>");
+      }
+    };
+    noClasses().that().doNotBelongToAnyOf(StudyAssembly.Builder.class, RoundEngine.class)
+        .should().callCodeUnitWhere(engineConstructor)
+        .because("a study is wired in one place (docs/architecture.md, One assembly path)")
+        .check(classes);
+  }
+}
