@@ -61,10 +61,11 @@ final class BenchAggregateCommand implements Callable<Integer> {
     }
     long heapMb = Math.max(512, (2L * sites * params * Float.BYTES * 12 / 10 + 16L * params * Float.BYTES) / (1 << 20) + 256);
     Path image = SecureAggregationSetup.locateImage();
-    // the benchmark code (and HdrHistogram, its statistics) is not in the image, which holds nothing but the
-    // enclave: it runs beside it
+    // the benchmark code (and its statistics: Percentiles over HdrHistogram) is not in the image, which holds
+    // nothing but the enclave: it runs beside it
     List<Path> classpath = image != null
         ? List.of(image, org.cloister.enclave.runtime.CodeMeasurement.codeArtifact(org.cloister.bench.AggregationBenchmark.class),
+            org.cloister.enclave.runtime.CodeMeasurement.codeArtifact(org.cloister.observability.Percentiles.class),
             org.cloister.enclave.runtime.CodeMeasurement.codeArtifact(org.HdrHistogram.DoubleHistogram.class))
         : SecureAggregationSetup.currentClasspath();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -1,12 +1,14 @@
 package org.cloister.cli;
 
+import org.cloister.simulations.report.Html;
+import org.cloister.simulations.report.SvgChart;
+
 import java.util.List;
 import java.util.Locale;
 import org.cloister.coordinator.budget.BudgetReport;
 
 /** A self-contained HTML budget report (inline SVG, no scripts, no external resources): opens offline. */
 final class BudgetHtml {
-  private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 
   private BudgetHtml() {
   }
@@ -82,64 +84,26 @@ final class BudgetHtml {
     return b.toString();
   }
 
-  /** Epsilon per round per site (lines), each site's ceiling (dashed). */
+  /** Epsilon per round per site (lines), each site's ceiling (dashed), drawn by the reports' one chart helper. */
   private static String chart(List<BudgetReport.SiteBudget> sites) {
-    int w = 640;
-    int h = 320;
-    int pad = 45;
-    int maxRound = 1;
-    double maxEps = 0;
-    for (BudgetReport.SiteBudget s : sites) {
-      for (BudgetReport.Point p : s.history()) {
-        maxRound = Math.max(maxRound, p.round());
-        if (Double.isFinite(p.epsilon())) {
-          maxEps = Math.max(maxEps, p.epsilon());
-        }
-      }
-      if (s.ceiling() != null) {
-        maxEps = Math.max(maxEps, s.ceiling());
-      }
-    }
-    if (maxEps <= 0) {
+    boolean any = sites.stream().flatMap(s -> s.history().stream()).anyMatch(p -> Double.isFinite(p.epsilon()));
+    if (!any) {
       return "<p>No finite epsilon to plot (no private rounds in the ledger).</p>";
     }
-    maxEps *= 1.1;
-    StringBuilder b = new StringBuilder("<h2>Epsilon per round</h2><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + w
-        + "\" height=\"" + h + "\" role=\"img\" aria-label=\"epsilon per round per site\">");
-    b.append(line(pad, h - pad, w - 10, h - pad, "#000", false)).append(line(pad, 10, pad, h - pad, "#000", false));
-    b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"12\">round</text>", w / 2, h - 10));
-    b.append(String.format(Locale.ROOT, "<text x=\"5\" y=\"20\" font-size=\"12\">epsilon (max %.2f)</text>", maxEps));
+    int maxRound = sites.stream().flatMap(s -> s.history().stream()).mapToInt(BudgetReport.Point::round).max().orElse(1);
+    SvgChart chart = new SvgChart("epsilon-chart", "Epsilon per round", "round", "epsilon", false);
     for (int i = 0; i < sites.size(); i++) {
       BudgetReport.SiteBudget s = sites.get(i);
-      String color = COLORS[i % COLORS.length];
-      StringBuilder pts = new StringBuilder();
-      for (BudgetReport.Point p : s.history()) {
-        if (Double.isFinite(p.epsilon())) {
-          pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x(p.round(), maxRound, w, pad), y(p.epsilon(), maxEps, h, pad)));
-        }
-      }
-      b.append("<polyline fill=\"none\" stroke=\"").append(color).append("\" stroke-width=\"2\" points=\"").append(pts).append("\"/>");
+      String color = SvgChart.PALETTE[i % SvgChart.PALETTE.length];
+      double[] x = s.history().stream().mapToDouble(BudgetReport.Point::round).toArray();
+      double[] y = s.history().stream().mapToDouble(BudgetReport.Point::epsilon).toArray();
+      chart.add(new SvgChart.Series(s.siteId(), x, y, color, false, true));
       if (s.ceiling() != null) {
-        double yc = y(s.ceiling(), maxEps, h, pad);
-        b.append(line(pad, yc, w - 10, yc, color, true));
+        chart.add(new SvgChart.Series(s.siteId() + " ceiling", new double[] {1, Math.max(1, maxRound)},
+            new double[] {s.ceiling(), s.ceiling()}, color, true, false));
       }
-      b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">%s</text>", w - 120, 20 + 14 * i,
-          color, esc(s.siteId())));
     }
-    return b.append("</svg>").toString();
-  }
-
-  private static double x(int round, int maxRound, int w, int pad) {
-    return pad + (w - pad - 20) * (maxRound == 1 ? 0.5 : (round - 1) / (double) (maxRound - 1));
-  }
-
-  private static double y(double eps, double maxEps, int h, int pad) {
-    return (h - pad) - (h - pad - 10) * eps / maxEps;
-  }
-
-  private static String line(double x1, double y1, double x2, double y2, String color, boolean dashed) {
-    return String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"%s/>", x1, y1, x2, y2,
-        color, dashed ? " stroke-dasharray=\"6,4\"" : "");
+    return "<h2>Epsilon per round</h2>" + chart.render();
   }
 
   private static String num(double v) {
@@ -147,6 +111,6 @@ final class BudgetHtml {
   }
 
   static String esc(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    return Html.esc(s);
   }
 }

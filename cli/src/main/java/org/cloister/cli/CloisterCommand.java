@@ -27,12 +27,17 @@ import picocli.CommandLine.Command;
         EnclaveCommand.class,
         BrokerCommand.class,
         InferCommand.class,
+        ModelCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class CloisterCommand implements Runnable {
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
+
+  @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+      description = "On an error, print the Java stack trace as well (otherwise one line says what went wrong).")
+  boolean verbose;
 
   @Override
   public void run() {
@@ -44,7 +49,60 @@ public final class CloisterCommand implements Runnable {
     CommandLine cl = new CommandLine(new CloisterCommand());
     cl.setCaseInsensitiveEnumValuesAllowed(true);
     cl.setParameterExceptionHandler(CloisterCommand::usageError);
+    cl.setExecutionExceptionHandler(CloisterCommand::executionError);
     return cl;
+  }
+
+  /**
+   * A failure while a command runs (a bad file, a value that does not parse, an address in use): one
+   * line naming the command and what went wrong, exit code 1; the stack trace only with {@code --verbose}.
+   */
+  private static int executionError(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
+    java.io.PrintWriter err = cmd.getErr();
+    String command = cmd.getCommandSpec().qualifiedName(" ");
+    err.println(command + ": " + describe(ex));
+    if (parsed.originalArgs().contains("--verbose")) {
+      ex.printStackTrace(err);
+    } else {
+      err.println("(" + command + " --verbose ... prints the stack trace)");
+    }
+    err.flush();
+    return cmd.getCommandSpec().exitCodeOnExecutionException();
+  }
+
+  /** What went wrong, in one line: the message, or what the exception's type means when it has none. */
+  static String describe(Throwable ex) {
+    Throwable t = ex;
+    // wrappers that add nothing: take what they wrap
+    while ((t instanceof java.util.concurrent.ExecutionException || t instanceof java.lang.reflect.InvocationTargetException
+        || t instanceof java.io.UncheckedIOException || (t instanceof RuntimeException && t.getMessage() != null
+        && t.getCause() != null && t.getMessage().equals(t.getCause().toString()))) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    String m = t.getMessage();
+    String line;
+    if (t instanceof java.nio.file.NoSuchFileException e) {
+      line = "no such file: " + e.getFile();
+    } else if (t instanceof java.nio.file.AccessDeniedException e) {
+      line = "permission denied: " + e.getFile();
+    } else if (t instanceof java.nio.file.FileAlreadyExistsException e) {
+      line = "already exists: " + e.getFile();
+    } else if (t instanceof java.net.BindException || (m != null && m.contains("Address already in use"))) {
+      line = "cannot bind the address: " + (m == null ? "in use" : m) + " (another process holds the port: stop it or "
+          + "choose another port)";
+    } else if (m == null || m.isBlank()) {
+      line = t.getClass().getSimpleName();
+    } else {
+      line = m;
+    }
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    if (root != t && root instanceof java.net.BindException && !line.contains("Address already in use")) {
+      line += ": cannot bind the address: " + root.getMessage();
+    }
+    return line.lines().findFirst().orElse(line);
   }
 
   /** A usage error: what is wrong, suggestions, the synopsis, and where to read more; exit code 2. */

@@ -28,7 +28,24 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CommandLine cl = spec.commandLine();
-    var b = new ScenarioLoader().loadBuiltin("demo").outDir(Path.of("out/demo"));
-    return SimulationRun.run(cl, SimulationRun.build(cl, options.applyTo(b)), json);
+    var b = new ScenarioLoader().loadBuiltin("demo");
+    if (options.out != null) {
+      try {
+        RunFolders.requireNoEarlierRun(options.out);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, e.getMessage());
+      }
+    }
+    Path own = options.out == null ? RunFolders.next(Path.of("out"), "demo", java.time.Clock.systemUTC()) : null;
+    if (own != null) { // every run its own folder; out/demo links to the latest
+      b.outDir(own);
+    }
+    try {
+      return SimulationRun.run(cl, SimulationRun.build(cl, options.applyTo(b)), json);
+    } finally {
+      if (own != null) {
+        RunFolders.linkLatest(Path.of("out"), "demo", own);
+      }
+    }
   }
 }

@@ -98,8 +98,14 @@ final class InferCommand implements Runnable {
         description = "Out directory of a study run with secure aggregation (holds consortium/) (default ${DEFAULT-VALUE}).")
     Path studyDir;
 
-    @Option(names = "--model-version", paramLabel = "V", required = true, description = "Published model version to serve.")
-    long version;
+    @Option(names = "--kit", paramLabel = "DIR",
+        description = "A provisioned coordinator kit (kits/coordinator) after its study ran, instead of --study-dir: "
+            + "its published models, key broker and model card.")
+    Path kit;
+
+    @Option(names = "--model-version", paramLabel = "V",
+        description = "Published model version to serve (default: the latest).")
+    Long modelVersion;
 
     @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = DEFAULT_ENDPOINT,
         description = "Client endpoint (default ${DEFAULT-VALUE}).")
@@ -120,23 +126,22 @@ final class InferCommand implements Runnable {
     public Integer call() throws Exception {
       CommandLine cl = spec.commandLine();
       PrintWriter out = cl.getOut();
-      if (version < 1) {
-        throw new CommandLine.ParameterException(cl, "--model-version must be >= 1, got " + version);
+      if (modelVersion != null && modelVersion < 1) {
+        throw new CommandLine.ParameterException(cl, "--model-version must be >= 1, got " + modelVersion);
       }
       InetSocketAddress endpoint = address(cl, "--listen", listen);
       InetSocketAddress brokerAddress = broker == null ? null : address(cl, "--broker", broker);
-      Path consortium = studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY);
+      Path consortium = kit != null ? kit : studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY);
+      InferenceDeployment.Layout layout = kit != null ? InferenceDeployment.Layout.coordinatorKit(kit)
+          : InferenceDeployment.Layout.simulation(consortium);
       PublishedStudy study;
-      try {
-        study = PublishedStudy.read(consortium);
-      } catch (IOException e) {
-        cl.getErr().println("infer serve: " + e.getMessage());
-        return 2;
-      }
       Path artifact;
+      long version;
       try {
-        artifact = InferenceDeployment.artifact(consortium, study.studyId(), version);
-      } catch (IOException e) {
+        study = kit != null ? kitStudy(kit) : PublishedStudy.read(consortium);
+        version = modelVersion != null ? modelVersion : InferenceDeployment.latestVersion(layout, study.studyId());
+        artifact = InferenceDeployment.artifact(layout, study.studyId(), version);
+      } catch (IOException | IllegalArgumentException e) {
         cl.getErr().println("infer serve: " + e.getMessage());
         return 2;
       }
@@ -167,13 +172,25 @@ final class InferCommand implements Runnable {
         cl.getErr().println("WARNING: development endpoint without TLS: clients' identities are self-asserted (queries "
             + "and answers are still sealed end to end).");
       }
-      InferenceDeployment.Provisioned p = InferenceDeployment.provision(consortium,
-          InferencePolicy.of(study.studyId(), study.modelName(), study.numFeatures(), study.numClasses()),
+      org.cloister.data.ModelCard card;
+      try {
+        card = InferenceDeployment.modelCard(consortium, study.studyId());
+      } catch (IOException e) {
+        cl.getErr().println("infer serve: " + e.getMessage());
+        return 2;
+      }
+      if (card == null) {
+        cl.getErr().println("WARNING: " + consortium + " has no " + org.cloister.data.ModelCard.FILE + ": the enclave "
+            + "serves no feature rules or class names, so clients must send model inputs (infer query --model-inputs)");
+      }
+      InferenceDeployment.Provisioned p = InferenceDeployment.provision(layout, card != null
+              ? InferencePolicy.of(study.modelName(), card)
+              : InferencePolicy.of(study.studyId(), study.modelName(), study.numFeatures(), study.numClasses()),
           InferenceDeployment.locateImage());
-      Path audit = studyDir.resolve("inference-audit.jsonl");
+      Path audit = kit != null ? layout.inference().resolve("inference-audit.jsonl") : studyDir.resolve("inference-audit.jsonl");
       InferenceDeployment d;
       try {
-        d = InferenceDeployment.serve(consortium, p, artifact, audit, brokerAddress, null, endpoint, credentials,
+        d = InferenceDeployment.serve(layout, p, artifact, audit, brokerAddress, null, endpoint, credentials,
             identities);
       } catch (IOException e) {
         cl.getErr().println("infer serve: " + e.getMessage());
@@ -188,21 +205,53 @@ final class InferCommand implements Runnable {
           study.studyId(), study.modelName(), version, study.numFeatures(), study.numClasses(),
           endpoint.getHostString(), d.port());
       out.printf("inference enclave pid %d, PCR0 %s%n", d.enclave().pid(), d.enclave().pcr0());
+      if (card != null) {
+        out.printf(Locale.ROOT, "model card (in the measured policy, PCR2): %d features %s .. %s, classes %s, SHA-256 %s%n",
+            card.features().size(), card.featureNames().get(0), card.featureNames().get(card.features().size() - 1),
+            card.classNames(), card.sha256());
+      }
       out.printf("clients pin: %s%n", p.directory().resolve(InferenceDeployment.EXPECTED_PCRS_FILE));
-      out.printf("attestation root (simulated platform): %s%n", consortium.resolve("dev-attestation-root.pem"));
+      out.printf("attestation root (simulated platform): %s%n", layout.devRootCert());
       out.printf("audit (no payloads): %s%n", audit);
       out.printf("try: ./cloister infer query --host %s:%d --expect-pcrs %s --trust-root %s --features FILE.csv%n",
           endpoint.getHostString(), d.port(), p.directory().resolve(InferenceDeployment.EXPECTED_PCRS_FILE),
-          consortium.resolve("dev-attestation-root.pem"));
+          layout.devRootCert());
       // where `infer drop` finds the enclave's local (host-only) channel
       Path local = p.directory().resolve(ENCLAVE_ADDRESS_FILE);
       Files.writeString(local, "127.0.0.1:" + d.enclave().port() + "\n", StandardCharsets.US_ASCII);
-      out.printf("revoke: ./cloister infer drop --study-dir %s (tells the running enclave to erase the model)%n", studyDir);
+      out.printf("revoke: ./cloister infer drop %s (tells the running enclave to erase the model)%n",
+          kit != null ? "--kit " + kit : "--study-dir " + studyDir);
       out.flush();
       stopped.await();
       Files.deleteIfExists(local);
       return 0;
     }
+  }
+
+  /**
+   * The study a coordinator kit ran: its id, model, features and classes from coordinator.yaml, checked
+   * against the kit's aggregation policy (the model's dimension); a deployment's models are not a
+   * simulation's.
+   */
+  static PublishedStudy kitStudy(Path kit) throws IOException {
+    Path yaml = kit.resolve("coordinator.yaml");
+    if (!Files.isRegularFile(yaml)) {
+      throw new IOException(kit + " is not a coordinator kit (no coordinator.yaml)");
+    }
+    Object root = new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(
+        new org.yaml.snakeyaml.LoaderOptions())).load(Files.readString(yaml, StandardCharsets.UTF_8));
+    if (!(root instanceof Map<?, ?> c) || !(c.get("study") instanceof Map<?, ?> st)
+        || !(st.get("features") instanceof Number features) || !(st.get("classes") instanceof Number classes)) {
+      throw new IOException(yaml + ": no study section with id, features and classes");
+    }
+    org.cloister.enclave.AggregationPolicy policy = org.cloister.enclave.AggregationPolicy.parse(
+        Files.readAllBytes(kit.resolve("enclave").resolve("aggregation-policy.json")));
+    if (!policy.studyId().equals(String.valueOf(st.get("id")))) {
+      throw new IOException(yaml + ": study " + st.get("id") + ", the kit's aggregation policy is study "
+          + policy.studyId() + "'s");
+    }
+    return new PublishedStudy(policy.studyId(), policy.modelName(), policy.dimension(), features.intValue(),
+        classes.intValue(), false);
   }
 
   /** Where a running {@code infer serve} records its enclave's local address (in the inference directory). */
@@ -221,6 +270,9 @@ final class InferCommand implements Runnable {
         description = "The study's output directory that `infer serve` serves from (default: ${DEFAULT-VALUE}).")
     Path studyDir;
 
+    @Option(names = "--kit", paramLabel = "DIR", description = "The coordinator kit `infer serve --kit` serves from.")
+    Path kit;
+
     @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "revoked by the operator",
         description = "Why (recorded in the enclave's audit log).")
     String reason;
@@ -229,10 +281,10 @@ final class InferCommand implements Runnable {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      Path file = studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY).resolve("inference")
-          .resolve(ENCLAVE_ADDRESS_FILE);
+      Path file = (kit != null ? InferenceDeployment.Layout.coordinatorKit(kit).inference()
+          : studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY).resolve("inference")).resolve(ENCLAVE_ADDRESS_FILE);
       if (!Files.isRegularFile(file)) {
-        err.println("infer drop: no running `infer serve` for " + studyDir + " (" + file + " not found)");
+        err.println("infer drop: no running `infer serve` for " + (kit != null ? kit : studyDir) + " (" + file + " not found)");
         err.flush();
         return 1;
       }
@@ -302,11 +354,22 @@ final class InferCommand implements Runnable {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
+    @Option(names = "--clamp", description = "Clamp values outside a feature's declared range to it, as the sites' "
+        + "training did, instead of refusing the row.")
+    boolean clamp;
+
+    @Option(names = "--model-inputs", description = "The values are model inputs already transformed as in training "
+        + "(not raw measurements): sent as given, without the model card's checks and transform.")
+    boolean modelInputs;
+
     @Override
     public Integer call() throws Exception {
       CommandLine cl = spec.commandLine();
       PrintWriter out = cl.getOut();
       PrintWriter err = cl.getErr();
+      if (clamp && modelInputs) {
+        throw new CommandLine.ParameterException(cl, "--clamp applies to raw values; --model-inputs sends values as given");
+      }
       Map<Integer, byte[]> pcrs = expectedPcrs(cl);
       double[][] rows;
       try {
@@ -344,8 +407,16 @@ final class InferCommand implements Runnable {
         }
         Prediction p;
         try {
-          p = client.predict(rows);
+          p = modelInputs ? client.predict(rows) : client.predictRaw(rows, clamp);
         } catch (InferenceException e) {
+          if (e.inputError() && a.modelCard() == null && !modelInputs) {
+            err.println("infer query: input refused: " + e.getMessage() + " (--model-inputs)");
+            return 2;
+          }
+          if (e.inputError() && !clamp && !modelInputs && e.getMessage().contains("outside the study's declared range")) {
+            err.println("infer query: input refused: " + e.getMessage() + "; --clamp clamps as training did");
+            return 2;
+          }
           err.println("infer query: " + (e.inputError() ? "input refused: " : "") + e.getMessage());
           return e.inputError() ? 2 : 1;
         }
@@ -365,21 +436,35 @@ final class InferCommand implements Runnable {
       att.put("model_name", a.modelName());
       att.put("model_version", a.modelVersion());
       att.put("artifact_sha256", a.artifactSha256());
+      if (a.modelCard() != null) {
+        att.put("model_card_sha256", a.modelCard().sha256());
+      }
+      List<String> classes = a.modelCard() != null ? a.modelCard().classNames() : null;
       if (json) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("request_id", p.requestId());
         root.put("model_version", p.modelVersion());
         List<float[]> probs = List.of(p.probabilities());
+        if (classes != null) {
+          root.put("classes", classes);
+        }
+        root.put("inputs", modelInputs ? "model inputs as given" : "raw values, transformed by the model card"
+            + (clamp ? " (out-of-range values clamped)" : ""));
         root.put("probabilities", probs);
         root.put("attestation", att);
         out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
       } else {
         out.printf(Locale.ROOT, "attested: %s (study %s, model %s version %d), PCRs %s at %s%n", a.moduleId(),
             a.studyId(), a.modelName(), a.modelVersion(), a.pcrs().keySet(), a.timestamp());
+        out.println(modelInputs ? "inputs: model inputs as given (--model-inputs)"
+            : "inputs: raw values, checked and transformed by the attested model card (SHA-256 " + a.modelCard().sha256()
+            + ")" + (clamp ? ", out-of-range values clamped" : ""));
         for (int r = 0; r < p.probabilities().length; r++) {
           StringBuilder s = new StringBuilder("row " + (r + 1) + ":");
           for (int k = 0; k < p.probabilities()[r].length; k++) {
-            s.append(String.format(Locale.ROOT, " class %d %.6f", k, p.probabilities()[r][k]));
+            s.append(classes != null && k < classes.size()
+                ? String.format(Locale.ROOT, " %s %.6f", classes.get(k), p.probabilities()[r][k])
+                : String.format(Locale.ROOT, " class %d %.6f", k, p.probabilities()[r][k]));
           }
           out.println(s);
         }

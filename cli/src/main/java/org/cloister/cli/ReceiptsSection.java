@@ -109,6 +109,6 @@ record ReceiptsSection(List<Line> lines, int releases, double siteLevelEpsilon, 
   }
 
   private static String escape(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    return org.cloister.simulations.report.Html.esc(s);
   }
 }

@@ -50,11 +50,13 @@ final class SimulateCommand implements Callable<Integer> {
   String engine;
 
   @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
-      description = "inprocess: sites that train at the same time (default: the cores).")
+      description = "inprocess: sites that train at the same time (default: the cores); spark: site partitions"
+          + " (default: Spark's default parallelism).")
   int workers;
 
-  @Option(names = "--master", paramLabel = "URL", defaultValue = "local[*]",
-      description = "spark: the Spark master (local[*], spark://HOST:7077).")
+  @Option(names = "--master", paramLabel = "URL", defaultValue = "",
+      description = "spark: the Spark master (local[*], local[2], spark://HOST:7077); default: the one spark-submit set,"
+          + " else local[*].")
   String master;
 
   @Option(names = "--sweep", paramLabel = "NAME=V1,V2,...",
@@ -84,9 +86,28 @@ final class SimulateCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }
-    if (options.out == null) {
-      b.outDir(Path.of("out", scenario == null ? "simulation" : scenario.getFileName().toString().replaceFirst("\\.ya?ml$", "")));
+    String name = scenario == null ? "simulation" : scenario.getFileName().toString().replaceFirst("\\.ya?ml$", "");
+    Path own = null;
+    if (options.out == null) { // every run its own folder; out/NAME links to the latest
+      own = RunFolders.next(Path.of("out"), name, java.time.Clock.systemUTC());
+      b.outDir(own);
+    } else {
+      try {
+        RunFolders.requireNoEarlierRun(options.out);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, e.getMessage());
+      }
     }
+    try {
+      return runIn(cl, b);
+    } finally {
+      if (own != null) {
+        RunFolders.linkLatest(Path.of("out"), name, own);
+      }
+    }
+  }
+
+  private Integer runIn(CommandLine cl, SimulationConfig.Builder b) throws Exception {
     if (!mode.equals("in-process") && !mode.equals("processes")) {
       throw new CommandLine.ParameterException(cl, "--mode must be in-process or processes, got '" + mode + "'");
     }

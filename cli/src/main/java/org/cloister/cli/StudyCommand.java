@@ -62,13 +62,11 @@ final class StudyCommand implements Runnable {
         if (!Files.isRegularFile(yaml)) {
           throw new CommandLine.ParameterException(cl, "no --coordinator and no operator.yaml in " + kit);
         }
-        for (String line : Files.readAllLines(yaml)) {
-          if (line.startsWith("coordinator:")) {
-            target = line.substring("coordinator:".length()).replaceAll("#.*", "").trim();
-          }
-        }
-        if (target == null) {
-          throw new CommandLine.ParameterException(cl, yaml + " has no 'coordinator: HOST:PORT' line");
+        try {
+          target = org.cloister.simulations.config.StrictYaml.bind(yaml, org.cloister.cli.config.OperatorFile.class)
+              .coordinator();
+        } catch (IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(cl, e.getMessage());
         }
       }
       int colon = target.lastIndexOf(':');

@@ -100,6 +100,43 @@ class ProvisionCommandTest {
     assertThat(Files.readString(out.resolve("coordinator/coordinator.yaml"))).contains("listen: 127.0.0.1:7443");
   }
 
+  /** One model card, from the consortium file, in the coordinator's and every member's kit; sites train by it. */
+  @Test
+  void everyKitCarriesTheStudysModelCardAndSitesReadTheirRulesFromIt(@TempDir Path dir) throws Exception {
+    Path spec = dir.resolve("consortium.yaml");
+    Files.writeString(spec, "consortium: icu\nsites: [site-1, site-2]\nobservers: [evaluator]\n"
+        + "study: {features: 2, classes: 2, cohort_floor: 2, class_names: [survived, died],\n"
+        + "        preprocessing: {age: {bounds: [18, 100]}, crp: {log_bounds: [0.1, 300]}}}\n");
+    Path out = dir.resolve("kits");
+    CloisterCommandTest.Run r = CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    org.cloister.data.ModelCard card = org.cloister.data.ModelCard.parse(
+        Files.readAllBytes(out.resolve("coordinator/model-card.json")), "coordinator kit");
+    assertThat(card.studyId()).isEqualTo("icu-study-1");
+    assertThat(card.featureNames()).containsExactly("age", "crp");
+    assertThat(card.classNames()).containsExactly("survived", "died");
+    assertThat(card.preprocessing().rules().get(1).transform()).isEqualTo(org.cloister.data.FeatureRule.Transform.LOG);
+    for (String member : List.of("site-1", "site-2", "evaluator")) {
+      assertThat(Files.readAllBytes(out.resolve(member).resolve("model-card.json")))
+          .isEqualTo(Files.readAllBytes(out.resolve("coordinator/model-card.json")));
+    }
+    assertThat(Files.readString(out.resolve("site-1/site.yaml"))).contains("preprocessing: model-card.json");
+
+    // the default study is WDBC's: its public bounds and class names
+    Path wdbc = dir.resolve("wdbc.yaml");
+    Files.writeString(wdbc, "consortium: wdbc\nsites: [site-1, site-2]\nstudy: {cohort_floor: 2}\n");
+    assertThat(CloisterCommandTest.run("provision", wdbc.toString(), "--out", dir.resolve("w").toString()).code()).isZero();
+    assertThat(org.cloister.data.ModelCard.parse(Files.readAllBytes(dir.resolve("w/site-2/model-card.json")), "kit"))
+        .isEqualTo(org.cloister.data.ModelCard.wdbc("wdbc-study-1"));
+
+    // a preprocessing block that does not match the declared features is refused by name
+    Files.writeString(spec, "consortium: icu\nsites: [site-1, site-2]\n"
+        + "study: {features: 3, cohort_floor: 2, preprocessing: {age: {bounds: [18, 100]}}}\n");
+    CloisterCommandTest.Run bad = CloisterCommandTest.run("provision", spec.toString(), "--out", dir.resolve("x").toString());
+    assertThat(bad.code()).isNotZero();
+    assertThat(bad.err()).contains("study.preprocessing declares 1 features [age], study.features is 3");
+  }
+
   /** A public host name is what sites dial, not an address this host can bind: the kit listens on all interfaces. */
   @Test
   void aPublicCoordinatorNameIsDialledButNotBound(@TempDir Path dir) throws Exception {

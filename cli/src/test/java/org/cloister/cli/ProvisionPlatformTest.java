@@ -82,6 +82,14 @@ class ProvisionPlatformTest {
     assertThat(p.platform()).isEqualTo("tdx");
     assertThat(p.acceptTcb()).isEqualTo("out-of-date");
     assertThat(p.expected().pins().values().get("rtmr3")).isEqualTo(read.values().get("rtmr3"));
+    // the coordinator's kit binds to its schema and names the pins and collateral its host check reads
+    org.cloister.cli.config.CoordinatorFile.Aggregation a = org.cloister.cli.config.ConfigDir.bind(
+        dir.resolve("kits/coordinator/coordinator.yaml"), org.cloister.cli.config.CoordinatorFile.class)
+        .value().aggregation();
+    assertThat(a.platform()).isEqualTo("tdx");
+    assertThat(a.expectedPcrs()).isNull();
+    assertThat(dir.resolve("kits/coordinator").resolve(a.expectedMeasurements())).exists();
+    assertThat(dir.resolve("kits/coordinator").resolve(a.collateralDir())).isDirectory();
   }
 
   @Test

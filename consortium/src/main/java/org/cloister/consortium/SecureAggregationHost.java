@@ -104,8 +104,10 @@ public final class SecureAggregationHost implements AutoCloseable {
       InetSocketAddress broker, Path devRootCert, Path devRootKey, String platform, Duration timeout)
       throws IOException {
     int dimension = AggregationPolicy.parse(Files.readAllBytes(files.policy())).dimension();
-    // four decrypted updates, the running sum and its spare, one update in transit, and headroom
-    String heap = Math.max(256, (8L * dimension * Float.BYTES) / (1 << 20) + 192) + "m";
+    // four decrypted updates, the running sum and its spare, the last published model, one update in
+    // transit, and a young generation (half the heap, EnclaveProcess) that holds about two rounds'
+    // short-lived copies, so a round rarely collects and never needs a full collection (docs/benchmarks.md)
+    String heap = Math.max(256, (32L * dimension * Float.BYTES) / (1 << 20) + 256) + "m";
     EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(classpath, files.config(), files.policy(),
         broker, devRootCert, devRootKey, heap, platform), timeout);
     log.info("secure aggregation: enclave pid {} (PCR0 {}), key broker at {}", enclave.pid(), enclave.pcr0(), broker);
@@ -180,6 +182,40 @@ public final class SecureAggregationHost implements AutoCloseable {
       policy = policy.withExpectedPcr(e.getKey(), e.getValue());
     }
     return verifier.verify(doc, policy);
+  }
+
+  /**
+   * Asks the enclave for fresh evidence with a random nonce and verifies it with the consortium's pins on any
+   * platform ({@code BoundEvidenceVerifier}: SEV-SNP or TDX against the pinned vendor roots and the collateral
+   * folder): what the host checks before serving an enclave on a confidential VM. The evidence must bind the
+   * nonce, the enclave's HPKE key and its signing key (user data) sent beside it.
+   *
+   * @throws AttestationException naming the mismatch (another platform, measurement, TCB, nonce)
+   */
+  public static org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave verify(Channel enclave,
+      org.cloister.trust.attestation.BoundEvidenceVerifier verifier, String studyId, Clock clock, SecureRandom random)
+      throws AttestationException {
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    org.cloister.protocol.EvidenceWire.Received received;
+    try {
+      org.cloister.protocol.v1.AttestationResponse response = SecureAggregatorGrpc.newBlockingStub(enclave)
+          .withDeadlineAfter(30, TimeUnit.SECONDS)
+          .getAttestation(AttestationRequest.newBuilder().setStudyId(studyId).setNonce(ByteString.copyFrom(nonce))
+              .build());
+      received = org.cloister.protocol.EvidenceWire.received(response.hasEvidence() ? response.getEvidence() : null,
+          !response.getLegacyDocument().isEmpty(), "the secure aggregator enclave");
+    } catch (IllegalArgumentException e) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
+    } catch (StatusRuntimeException e) {
+      throw new IllegalStateException("the secure aggregator enclave did not answer an attestation request: "
+          + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
+    }
+    org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave bound = verifier.verify(received.platform(),
+        received.evidence(), received.collateral(), received.hpkePublicKey(), received.userData(), nonce,
+        clock.instant());
+    bound.signingKey(); // the receipts' signing key must be bound too
+    return bound;
   }
 
   /** The local channel to the enclave. */

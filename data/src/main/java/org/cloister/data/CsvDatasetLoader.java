@@ -60,13 +60,12 @@ public final class CsvDatasetLoader {
   }
 
   public CsvLoadResult load(Reader reader) {
-    BufferedReader in = reader instanceof BufferedReader b ? b : new BufferedReader(reader);
-    try {
-      String header = in.readLine();
-      if (header == null || header.isBlank()) {
+    try (CsvRows in = new CsvRows(reader)) {
+      CsvRows.Row header = in.next();
+      if (header == null || header.blank()) {
         throw new DataFormatException(1, "missing header row");
       }
-      String[] cols = split(header);
+      String[] cols = header.fields().toArray(new String[0]);
       int labelIdx = -1;
       for (int i = 0; i < cols.length; i++) {
         if (cols[i].equals(labelColumn)) {
@@ -103,15 +102,14 @@ public final class CsvDatasetLoader {
       List<double[]> rows = new ArrayList<>();
       List<String> rawLabels = new ArrayList<>();
       List<DataFormatException> skipped = new ArrayList<>();
-      String line;
-      long lineNo = 1;
-      while ((line = in.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
+      CsvRows.Row row;
+      while ((row = in.next()) != null) {
+        long lineNo = row.line();
+        if (row.blank()) {
           continue;
         }
         try {
-          String[] parts = split(line);
+          String[] parts = row.fields().toArray(new String[0]);
           if (parts.length != cols.length) {
             throw new DataFormatException(lineNo, "expected " + cols.length + " columns but found " + parts.length);
           }
@@ -165,8 +163,6 @@ public final class CsvDatasetLoader {
       }
       Dataset ds = new Dataset(featureNames, labelColumn, classNames, rows.toArray(new double[0][]), labels);
       return new CsvLoadResult(ds, skipped);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 
@@ -198,16 +194,4 @@ public final class CsvDatasetLoader {
     return s.length() <= 40 ? s : s.substring(0, 40) + "...";
   }
 
-  /** Splits on commas, trimming whitespace and surrounding double quotes. */
-  static String[] split(String line) {
-    String[] parts = line.split(",", -1);
-    for (int i = 0; i < parts.length; i++) {
-      String p = parts[i].trim();
-      if (p.length() >= 2 && p.startsWith("\"") && p.endsWith("\"")) {
-        p = p.substring(1, p.length() - 1);
-      }
-      parts[i] = p;
-    }
-    return parts;
-  }
 }

@@ -171,31 +171,34 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
           + "the recipient sent " + platform.id() + " evidence but no role allowed " + op + " on this key "
           + policy.rolesFor(op).keySet() + " runs on " + platform.id());
     }
-    // the evidence must verify with exactly the measurements of one role allowed this operation
-    AttestationException mismatch = null;
+    // the evidence must verify with exactly the measurements of one role allowed this operation; every
+    // role is tried (a role refusing for its TCB floor must neither hide a role that admits the evidence
+    // nor hide that the measurements matched no role), and a refusal names each role's reason
+    Map<String, AttestationException> failures = new LinkedHashMap<>();
     for (Map.Entry<String, KeyPolicy.Expected> r : roles.entrySet()) {
+      Granted g;
       try {
-        Granted g = platform == TeePlatform.NITRO
+        g = platform == TeePlatform.NITRO
             ? nitro(kek, r.getKey(), r.getValue().pcrs(), received.evidence(), nonce)
             : confidentialVm(kek, r.getKey(), r.getValue().pins(), received, nonce);
-        if (g.recipientKey() == null || g.recipientKey().length != Hpke.KEY_BYTES) {
-          throw refuse(op, keyId, Status.PERMISSION_DENIED, "no_recipient_key",
-              "the evidence binds no 32-byte X25519 public key to seal the data key to");
-        }
-        return g;
       } catch (AttestationException e) {
-        if (e.reason() != FailureReason.PCR_MISMATCH && e.reason() != FailureReason.MEASUREMENT_MISMATCH) {
-          throw refuse(op, keyId, Status.PERMISSION_DENIED, e.reason().name(), "attestation refused: " + e.reason()
-              + ": " + e.getMessage());
-        }
-        if (mismatch == null) {
-          mismatch = e;
-        }
+        failures.put(r.getKey(), e);
+        continue;
       }
+      if (g.recipientKey() == null || g.recipientKey().length != Hpke.KEY_BYTES) {
+        throw refuse(op, keyId, Status.PERMISSION_DENIED, "no_recipient_key",
+            "the evidence binds no 32-byte X25519 public key to seal the data key to");
+      }
+      return g;
     }
-    throw refuse(op, keyId, Status.PERMISSION_DENIED, mismatch.reason().name(), "attestation refused: "
-        + mismatch.reason() + ": the evidence's measurements are those of no role allowed " + op + " on this key "
-        + roles.keySet() + " (" + mismatch.getMessage() + ")");
+    java.util.Set<FailureReason> reasons = java.util.EnumSet.noneOf(FailureReason.class);
+    failures.values().forEach(e -> reasons.add(e.reason()));
+    FailureReason reason = reasons.size() == 1 ? reasons.iterator().next() : FailureReason.POLICY_VIOLATION;
+    StringBuilder why = new StringBuilder();
+    failures.forEach((role, e) -> why.append(why.length() == 0 ? "" : "; ").append(role).append(": ")
+        .append(e.reason()).append(" (").append(e.getMessage()).append(')'));
+    throw refuse(op, keyId, Status.PERMISSION_DENIED, reason.name(), "attestation refused: " + reason
+        + ": the evidence is admitted by no role allowed " + op + " on this key " + roles.keySet() + ": " + why);
   }
 
   private Granted nitro(SecretKey kek, String role, Map<Integer, String> pcrs, byte[] document, byte[] nonce)

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.cloister.trust.attestation.EvidencePolicy;
 import org.cloister.trust.attestation.MeasurementPins;
 import org.cloister.trust.attestation.TeePlatform;
 
@@ -36,6 +37,14 @@ import org.cloister.trust.attestation.TeePlatform;
  * @param platform     the producer's platform: null or {@code nitro} with PCRs, else {@code sev-snp} / {@code tdx}
  * @param expectedMeasurements the producer's named measurements (SEV-SNP, TDX), or null
  * @param acceptTcb    {@code out-of-date} tolerates a TDX TCB other than UpToDate (never Revoked); null is up-to-date
+ * @param maxVmpl      SEV-SNP: the least privileged VMPL accepted; null is the platform's default (0: VMPL 0 only)
+ * @param minTcb       SEV-SNP: minimum SVN per TCB component ({@code bootloader}, {@code tee}, {@code snp},
+ *                     {@code microcode}, {@code fmc}); null or empty: none
+ * @param minTcbEvaluationDataNumber TDX: the oldest Intel TCB evaluation accepted; null: any
+ *
+ * <p>The three floors are {@link EvidencePolicy.TcbFloor}, with the names and rules of a
+ * {@code cloister-measurements/v1} file ({@link MeasurementPins#read}); a policy built {@link #of(String,
+ * MeasurementPins)} keeps the pins' floor, so the broker enforces what the sites enforce.
  */
 public record KeyPolicy(@JsonProperty("key_id") String keyId,
                         @JsonProperty("enabled") boolean enabled,
@@ -44,7 +53,11 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
                         @JsonProperty("platform") @JsonInclude(JsonInclude.Include.NON_NULL) String platform,
                         @JsonProperty("expected_measurements") @JsonInclude(JsonInclude.Include.NON_NULL)
                         Map<String, String> expectedMeasurements,
-                        @JsonProperty("accept_tcb") @JsonInclude(JsonInclude.Include.NON_NULL) String acceptTcb) {
+                        @JsonProperty("accept_tcb") @JsonInclude(JsonInclude.Include.NON_NULL) String acceptTcb,
+                        @JsonProperty("max_vmpl") @JsonInclude(JsonInclude.Include.NON_NULL) Integer maxVmpl,
+                        @JsonProperty("min_tcb") @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Integer> minTcb,
+                        @JsonProperty("min_tcb_evaluation_data_number") @JsonInclude(JsonInclude.Include.NON_NULL)
+                        Integer minTcbEvaluationDataNumber) {
 
   /** The role name of the key's producer ({@link #expectedPcrs()}) in audit records. */
   public static final String PRODUCER = "producer";
@@ -73,6 +86,9 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
    * @param platform     as {@link KeyPolicy#platform()}
    * @param expectedMeasurements as {@link KeyPolicy#expectedMeasurements()}
    * @param acceptTcb    as {@link KeyPolicy#acceptTcb()}
+   * @param maxVmpl      as {@link KeyPolicy#maxVmpl()}
+   * @param minTcb       as {@link KeyPolicy#minTcb()}
+   * @param minTcbEvaluationDataNumber as {@link KeyPolicy#minTcbEvaluationDataNumber()}
    */
   public record Grant(@JsonProperty("role") String role,
                       @JsonProperty("operations") List<String> operations,
@@ -80,7 +96,11 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
                       @JsonProperty("platform") @JsonInclude(JsonInclude.Include.NON_NULL) String platform,
                       @JsonProperty("expected_measurements") @JsonInclude(JsonInclude.Include.NON_NULL)
                       Map<String, String> expectedMeasurements,
-                      @JsonProperty("accept_tcb") @JsonInclude(JsonInclude.Include.NON_NULL) String acceptTcb) {
+                      @JsonProperty("accept_tcb") @JsonInclude(JsonInclude.Include.NON_NULL) String acceptTcb,
+                      @JsonProperty("max_vmpl") @JsonInclude(JsonInclude.Include.NON_NULL) Integer maxVmpl,
+                      @JsonProperty("min_tcb") @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Integer> minTcb,
+                      @JsonProperty("min_tcb_evaluation_data_number") @JsonInclude(JsonInclude.Include.NON_NULL)
+                      Integer minTcbEvaluationDataNumber) {
     @JsonCreator
     public Grant {
       if (role == null || !ROLE.matcher(role).matches() || PRODUCER.equals(role)) {
@@ -92,14 +112,21 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
             + ", got " + operations);
       }
       operations = List.copyOf(operations);
-      Expected e = expectation("grant " + role, expectedPcrs, platform, expectedMeasurements, acceptTcb);
+      Expected e = expectation("grant " + role, expectedPcrs, platform, expectedMeasurements, acceptTcb, maxVmpl,
+          minTcb, minTcbEvaluationDataNumber);
       expectedPcrs = e.pcrs();
       platform = e.pins() == null ? null : e.pins().platform().id();
       expectedMeasurements = e.pins() == null ? null : hexNames(e.pins().values());
+      minTcb = minTcb == null || minTcb.isEmpty() ? null : Collections.unmodifiableMap(new java.util.LinkedHashMap<>(minTcb));
     }
 
     public Grant(String role, List<String> operations, Map<Integer, String> expectedPcrs) {
       this(role, operations, expectedPcrs, null, null, null);
+    }
+
+    public Grant(String role, List<String> operations, Map<Integer, String> expectedPcrs, String platform,
+                 Map<String, String> expectedMeasurements, String acceptTcb) {
+      this(role, operations, expectedPcrs, platform, expectedMeasurements, acceptTcb, null, null, null);
     }
 
     /** A grant pinning raw PCR values. */
@@ -109,23 +136,29 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
 
     /** A grant pinning an enclave on a confidential VM. */
     public static Grant of(String role, List<String> operations, MeasurementPins pins) {
+      EvidencePolicy.TcbFloor f = pins.tcbFloor();
       return new Grant(role, operations, null, pins.platform().id(), hexNames(pins.values()),
-          pins.acceptOutOfDateTcb() ? "out-of-date" : null);
+          pins.acceptOutOfDateTcb() ? "out-of-date" : null, f.maxVmpl() < 0 ? null : f.maxVmpl(),
+          f.minSnpTcb().isEmpty() ? null : f.minSnpTcb(),
+          f.minTcbEvaluationDataNumber() < 0 ? null : f.minTcbEvaluationDataNumber());
     }
 
     /** What this grantee's evidence must show. */
     public Expected expected() {
-      return expectation("grant " + role, expectedPcrs, platform, expectedMeasurements, acceptTcb);
+      return expectation("grant " + role, expectedPcrs, platform, expectedMeasurements, acceptTcb, maxVmpl, minTcb,
+          minTcbEvaluationDataNumber);
     }
   }
 
   @JsonCreator
   public KeyPolicy {
     BrokerKeystore.checkKeyId(keyId);
-    Expected e = expectation("policy of key " + keyId, expectedPcrs, platform, expectedMeasurements, acceptTcb);
+    Expected e = expectation("policy of key " + keyId, expectedPcrs, platform, expectedMeasurements, acceptTcb,
+        maxVmpl, minTcb, minTcbEvaluationDataNumber);
     expectedPcrs = e.pcrs();
     platform = e.pins() == null ? null : e.pins().platform().id();
     expectedMeasurements = e.pins() == null ? null : hexNames(e.pins().values());
+    minTcb = minTcb == null || minTcb.isEmpty() ? null : Collections.unmodifiableMap(new java.util.LinkedHashMap<>(minTcb));
     grants = grants == null ? List.of() : List.copyOf(grants);
     Set<String> roles = new java.util.HashSet<>();
     for (Grant g : grants) {
@@ -143,6 +176,11 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
     this(keyId, enabled, expectedPcrs, grants, null, null, null);
   }
 
+  public KeyPolicy(String keyId, boolean enabled, Map<Integer, String> expectedPcrs, List<Grant> grants,
+                   String platform, Map<String, String> expectedMeasurements, String acceptTcb) {
+    this(keyId, enabled, expectedPcrs, grants, platform, expectedMeasurements, acceptTcb, null, null, null);
+  }
+
   /** A policy pinning raw PCR values (a Nitro producer). */
   public static KeyPolicy of(String keyId, Map<Integer, byte[]> pcrs) {
     return new KeyPolicy(keyId, true, hex(pcrs));
@@ -150,17 +188,22 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
 
   /** A policy pinning a producer on a confidential VM (SEV-SNP, TDX) by its named measurements. */
   public static KeyPolicy of(String keyId, MeasurementPins pins) {
+    EvidencePolicy.TcbFloor f = pins.tcbFloor();
     return new KeyPolicy(keyId, true, null, List.of(), pins.platform().id(), hexNames(pins.values()),
-        pins.acceptOutOfDateTcb() ? "out-of-date" : null);
+        pins.acceptOutOfDateTcb() ? "out-of-date" : null, f.maxVmpl() < 0 ? null : f.maxVmpl(),
+        f.minSnpTcb().isEmpty() ? null : f.minSnpTcb(),
+        f.minTcbEvaluationDataNumber() < 0 ? null : f.minTcbEvaluationDataNumber());
   }
 
   public KeyPolicy withEnabled(boolean on) {
-    return new KeyPolicy(keyId, on, expectedPcrs, grants, platform, expectedMeasurements, acceptTcb);
+    return new KeyPolicy(keyId, on, expectedPcrs, grants, platform, expectedMeasurements, acceptTcb, maxVmpl, minTcb,
+        minTcbEvaluationDataNumber);
   }
 
   /** What the producer's evidence must show. */
   public Expected expected() {
-    return expectation("policy of key " + keyId, expectedPcrs, platform, expectedMeasurements, acceptTcb);
+    return expectation("policy of key " + keyId, expectedPcrs, platform, expectedMeasurements, acceptTcb, maxVmpl,
+        minTcb, minTcbEvaluationDataNumber);
   }
 
   /** This policy with {@code grant} added (replacing a grant of the same role). */
@@ -172,7 +215,8 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
       }
     }
     next.add(grant);
-    return new KeyPolicy(keyId, enabled, expectedPcrs, next, platform, expectedMeasurements, acceptTcb);
+    return new KeyPolicy(keyId, enabled, expectedPcrs, next, platform, expectedMeasurements, acceptTcb, maxVmpl, minTcb,
+        minTcbEvaluationDataNumber);
   }
 
   /** Role name to what the evidence of every role allowed {@code operation} must show, the producer first. */
@@ -188,7 +232,9 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
   }
 
   private static Expected expectation(String what, Map<Integer, String> pcrs, String platform,
-                                   Map<String, String> measurements, String acceptTcb) {
+                                      Map<String, String> measurements, String acceptTcb, Integer maxVmpl,
+                                      Map<String, Integer> minTcb, Integer minTcbEvaluationDataNumber) {
+    boolean hasFloor = maxVmpl != null || (minTcb != null && !minTcb.isEmpty()) || minTcbEvaluationDataNumber != null;
     boolean hasPcrs = pcrs != null && !pcrs.isEmpty();
     boolean hasMeasurements = measurements != null && !measurements.isEmpty();
     if (hasPcrs && hasMeasurements) {
@@ -200,8 +246,9 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
         throw new IllegalArgumentException(what + ": platform " + platform + " needs 'expected_measurements' "
             + MeasurementPins.required(TeePlatform.fromId(platform)));
       }
-      if (acceptTcb != null) {
-        throw new IllegalArgumentException(what + ": 'accept_tcb' applies to SEV-SNP/TDX measurements only");
+      if (acceptTcb != null || hasFloor) {
+        throw new IllegalArgumentException(what + ": 'accept_tcb', 'max_vmpl', 'min_tcb' and "
+            + "'min_tcb_evaluation_data_number' apply to SEV-SNP/TDX measurements only");
       }
       return new Expected(normalize(what, pcrs), null);
     }
@@ -216,7 +263,17 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
     if (acceptTcb != null && !acceptTcb.equals("up-to-date") && !acceptTcb.equals("out-of-date")) {
       throw new IllegalArgumentException(what + ": accept_tcb must be up-to-date or out-of-date, not '" + acceptTcb + "'");
     }
-    return new Expected(null, MeasurementPins.ofHex(p, measurements, "out-of-date".equals(acceptTcb)));
+    MeasurementPins pins = MeasurementPins.ofHex(p, measurements, "out-of-date".equals(acceptTcb));
+    EvidencePolicy.TcbFloor d = MeasurementPins.defaultFloor(p);
+    try {
+      // the sites' floor type and defaults: an absent max_vmpl is VMPL 0 on SEV-SNP, never "any"
+      EvidencePolicy.TcbFloor floor = new EvidencePolicy.TcbFloor(maxVmpl != null ? maxVmpl : d.maxVmpl(),
+          minTcb != null ? minTcb : Map.of(),
+          minTcbEvaluationDataNumber != null ? minTcbEvaluationDataNumber : d.minTcbEvaluationDataNumber());
+      return new Expected(null, new MeasurementPins(p, pins.values(), pins.acceptOutOfDateTcb(), floor));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+    }
   }
 
   private static Map<String, String> hexNames(Map<String, byte[]> values) {

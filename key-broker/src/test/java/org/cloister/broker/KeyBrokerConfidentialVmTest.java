@@ -59,6 +59,8 @@ class KeyBrokerConfidentialVmTest {
   static final Map<String, String> CONTEXT = Map.of("study_id", "s1");
   static final byte[] PRODUCER = filled(0x11);
   static final byte[] INFERENCE = filled(0x22);
+  /** A grantee whose policy sets an SEV-SNP TCB floor above the test double's SNP firmware SVN. */
+  static final byte[] FLOORED = filled(0x44);
   static final Hpke HPKE = new Hpke();
 
   @TempDir
@@ -99,7 +101,10 @@ class KeyBrokerConfidentialVmTest {
     Files.writeString(dir.resolve("token"), "admin-secret");
     BrokerKeystore.create(dir.resolve("keys.p12"), password, random).createKey(KEY);
     KeyPolicies.create(dir.resolve("policies.json")).put(KeyPolicy.of(KEY, pins(PRODUCER))
-        .withGrant(KeyPolicy.Grant.of("inference", List.of("Decrypt"), pins(INFERENCE))));
+        .withGrant(KeyPolicy.Grant.of("inference", List.of("Decrypt"), pins(INFERENCE)))
+        .withGrant(KeyPolicy.Grant.of("floored", List.of("Decrypt"), new MeasurementPins(TeePlatform.SEV_SNP,
+            Map.of("measurement", FLOORED), false, new org.cloister.trust.attestation.EvidencePolicy.TcbFloor(0,
+                Map.of("snp", 200), -1)))));
     // the Nitro development root too: a Nitro document must still be refused by an SNP-only policy
     DevelopmentAttestationAuthority nitro = DevelopmentAttestationAuthority.generate(Clock.systemUTC(), random);
     Pem.writeCertificates(dir.resolve("nitro-root.pem"), List.of(nitro.rootCertificate()));
@@ -199,6 +204,41 @@ class KeyBrokerConfidentialVmTest {
     // the inference grantee may Decrypt only
     refused(() -> stub.generateDataKey(generate(call(() -> recipient(enclave, INFERENCE, enclave.publicKey())))),
         "MEASUREMENT_MISMATCH");
+  }
+
+  @Test
+  void theTcbFloorOfTheMeasurementPinsIsEnforcedByTheBrokerAsBySites() throws Exception {
+    // the floor survives KeyPolicy.of / Grant.of and the policies file: the broker enforces what sites enforce
+    KeyPolicy.Grant floored = KeyPolicies.load(dir.resolve("policies.json")).get(KEY).orElseThrow().grants().stream()
+        .filter(g -> g.role().equals("floored")).findFirst().orElseThrow();
+    assertThat(floored.expected().pins().tcbFloor().minSnpTcb()).containsEntry("snp", 200);
+    assertThat(floored.expected().pins().tcbFloor().maxVmpl()).isZero();
+    HpkeKeyPair producer = HPKE.generateKeyPair();
+    GenerateDataKeyResponse g = stub.generateDataKey(generate(recipient(producer, PRODUCER, producer.publicKey())));
+    HpkeKeyPair enclave = HPKE.generateKeyPair();
+    Recipient r = recipient(enclave, FLOORED, enclave.publicKey());
+    refused(() -> stub.decrypt(DecryptRequest.newBuilder().setKeyId(KEY).setCiphertextBlob(g.getCiphertextBlob())
+        .putAllEncryptionContext(CONTEXT).setRecipient(r).build()), "TCB_NOT_ACCEPTED");
+    // a floor on a Nitro policy, or an out-of-range one, is an error naming it, never ignored
+    assertThatThrownBy(() -> new KeyPolicy("k", true, Map.of(0, "00".repeat(48)), List.of(), null, null, null, 1,
+        null, null)).hasMessageContaining("apply to SEV-SNP/TDX measurements only");
+    assertThatThrownBy(() -> new KeyPolicy("k", true, null, List.of(), "sev-snp",
+        Map.of("measurement", "00".repeat(48)), null, null, Map.of("firmware", 1), null))
+        .hasMessageContaining("no component 'firmware'");
+  }
+
+  @Test
+  void aRefusalNamesEveryRolesReasonSoATcbFloorHidesNoMeasurementMismatch() throws Exception {
+    HpkeKeyPair producer = HPKE.generateKeyPair();
+    GenerateDataKeyResponse g = stub.generateDataKey(generate(recipient(producer, PRODUCER, producer.publicKey())));
+    HpkeKeyPair enclave = HPKE.generateKeyPair();
+    Recipient r = call(() -> recipient(enclave, filled(0x33), enclave.publicKey()));
+    assertThatThrownBy(() -> stub.decrypt(DecryptRequest.newBuilder().setKeyId(KEY).setCiphertextBlob(g.getCiphertextBlob())
+        .putAllEncryptionContext(CONTEXT).setRecipient(r).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+          assertThat(e.getStatus().getDescription()).contains("inference: MEASUREMENT_MISMATCH", "floored: ");
+        });
   }
 
   @Test

@@ -89,13 +89,7 @@ public final class EnclaveMain {
       Map<Integer, byte[]> pcrs = ImageMeasurement.pcrs(artifact, configBytes, policyBytes);
 
       if (opts.containsKey("--vsock-outbound")) {
-        String[] spec = opts.get("--vsock-outbound").split("[=:]");
-        if (spec.length != 3) {
-          throw new IllegalArgumentException("--vsock-outbound must be LOCALPORT=CID:PORT, got '"
-              + opts.get("--vsock-outbound") + "'");
-        }
-        log.info("vsock bridge {}", VsockForwarder.outbound(Integer.parseInt(spec[0]), new Vsock(),
-            Integer.parseInt(spec[1]), Integer.parseInt(spec[2])));
+        log.info("vsock bridge {}", VsockForwarder.outbound(opts.get("--vsock-outbound"), new Vsock()));
       }
       String platformName = opts.getOrDefault("--platform", "simulated");
       org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(platformName, path(opts.get("--dev-root-cert")),
@@ -121,6 +115,8 @@ public final class EnclaveMain {
           new ReceiptIssuer(signer, platform, key.publicKey(), configBytes, policyBytes, java.time.Clock.systemUTC()));
       server = NettyServerBuilder.forAddress(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")))
           .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
+          // a whole update in flight before the enclave acknowledges it, not 1 MB (the default) at a time
+          .flowControlWindow(Math.min(64 << 20, Math.max(1 << 20, 4 * (policy.dimension() * Float.BYTES + (1 << 20)))))
           .addService(service)
           .build().start();
       if (opts.containsKey("--vsock-listen")) {

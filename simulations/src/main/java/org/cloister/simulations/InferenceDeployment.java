@@ -61,6 +61,39 @@ public final class InferenceDeployment implements AutoCloseable {
   public static final String EXPECTED_PCRS_FILE = "inference-expected-pcrs.json";
   static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
+  /**
+   * Where a deployment's files are: a simulation's consortium directory ({@link #simulation}) or a
+   * provisioned coordinator kit ({@link #coordinatorKit}).
+   *
+   * @param enclaveConfig the secure aggregator's configuration (the model key's id and the broker's CA)
+   * @param keyBroker     the key broker's directory (keystore, key-policies.json), as provisioned
+   * @param devRootCert   the simulated platform's development attestation root (certificate)
+   * @param devRootKey    its key (the simulated platform signs the inference enclave's documents with it)
+   * @param inference     where the inference enclave's configuration, policy and expected PCRs are written
+   * @param store         the published models: STUDY/vV/model.bin
+   * @param brokerAudit   the key broker's audit log when this deployment starts one
+   */
+  public record Layout(Path enclaveConfig, Path keyBroker, Path devRootCert, Path devRootKey, Path inference, Path store,
+                       Path brokerAudit) {
+    /** A simulation's {@code OUT/consortium} directory. */
+    public static Layout simulation(Path consortium) {
+      Path brokerDir = consortium.resolve("key-broker");
+      return new Layout(consortium.resolve("enclave-config.json"), brokerDir, consortium.resolve("dev-attestation-root.pem"),
+          consortium.resolve("dev-attestation-root.key"), consortium.resolve("inference"),
+          consortium.resolve("coordinator-store"), consortium.getParent() != null
+              ? consortium.getParent().resolve("key-broker-audit.jsonl") : brokerDir.resolve("audit.jsonl"));
+    }
+
+    /** A coordinator kit from {@code cloister provision} (simulated platform), after a study ran from it. */
+    public static Layout coordinatorKit(Path kit) {
+      Path enclave = kit.resolve("enclave");
+      return new Layout(enclave.resolve("enclave-config.json"), kit.resolve("key-broker"),
+          enclave.resolve("platform").resolve("dev-attestation-root.crt"),
+          enclave.resolve("platform").resolve("dev-attestation-root.key"), kit.resolve("inference"),
+          kit.resolve("sealed-models"), kit.resolve("inference").resolve("key-broker-audit.jsonl"));
+    }
+  }
+
   /** What the consortium set up for the inference enclave (files in {@code directory}). */
   public record Provisioned(Path directory, Path config, Path policy, List<Path> classpath,
                             Map<Integer, byte[]> expectedPcrs) {
@@ -89,8 +122,17 @@ public final class InferenceDeployment implements AutoCloseable {
    * @param image the inference enclave's image directory, or null for the development classpath
    */
   public static Provisioned provision(Path consortium, InferencePolicy policy, Path image) throws IOException {
-    EnclaveConfig aggregator = EnclaveConfig.parse(Files.readAllBytes(consortium.resolve("enclave-config.json")));
-    Path dir = Files.createDirectories(consortium.resolve("inference"));
+    return provision(Layout.simulation(consortium), policy, image);
+  }
+
+  /** {@link #provision(Path, InferencePolicy, Path)} for the files of {@code layout}. */
+  public static Provisioned provision(Layout layout, InferencePolicy policy, Path image) throws IOException {
+    if (!Files.isRegularFile(layout.keyBroker().resolve("key-policies.json"))) {
+      throw new IOException(layout.keyBroker() + " holds no key-policies.json: the key broker runs elsewhere (its party "
+          + "grants the inference enclave Decrypt); this host cannot");
+    }
+    EnclaveConfig aggregator = EnclaveConfig.parse(Files.readAllBytes(layout.enclaveConfig()));
+    Path dir = Files.createDirectories(layout.inference());
     InferenceConfig config = new InferenceConfig(InferenceConfig.FORMAT, "cloister-inference-enclave",
         aggregator.keyBroker().keyId(), aggregator.keyBroker().caCertificatePem(), aggregator.keyBroker().serverName());
     Path configFile = dir.resolve("inference-config.json");
@@ -110,7 +152,7 @@ public final class InferenceDeployment implements AutoCloseable {
     }
     Map<Integer, byte[]> pcrs = InferenceMeasurement.pcrs(measured, Files.readAllBytes(configFile),
         Files.readAllBytes(policyFile));
-    Path policiesFile = consortium.resolve("key-broker").resolve("key-policies.json");
+    Path policiesFile = layout.keyBroker().resolve("key-policies.json");
     KeyPolicies policies = KeyPolicies.load(policiesFile);
     KeyPolicy keyPolicy = policies.get(config.keyId()).orElseThrow(() -> new IOException(policiesFile
         + " has no policy for the model key " + config.keyId()));
@@ -119,9 +161,38 @@ public final class InferenceDeployment implements AutoCloseable {
     return new Provisioned(dir, configFile, policyFile, classpath, pcrs);
   }
 
+  /**
+   * The study's model card in a consortium directory ({@value org.cloister.data.ModelCard#FILE}), or
+   * null when there is none (a directory written before cards existed, or a synthetic cohort).
+   *
+   * @throws IOException a card that does not parse or is another study's, naming the file
+   */
+  public static org.cloister.data.ModelCard modelCard(Path consortium, String studyId) throws IOException {
+    Path f = consortium.resolve(org.cloister.data.ModelCard.FILE);
+    if (!Files.isRegularFile(f)) {
+      return null;
+    }
+    org.cloister.data.ModelCard card;
+    try {
+      card = org.cloister.data.ModelCard.parse(Files.readAllBytes(f), f.toString());
+    } catch (IllegalArgumentException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+    if (!card.studyId().equals(studyId)) {
+      throw new IOException(f + " is the model card of study " + card.studyId() + ", not " + studyId);
+    }
+    return card;
+  }
+
   /** The latest published version of {@code studyId} in the consortium directory's store. */
   public static long latestVersion(Path consortium, String studyId) throws IOException {
-    Path study = consortium.resolve("coordinator-store").resolve(studyId);
+    return latestVersion(Layout.simulation(consortium), studyId);
+  }
+
+  /** The latest published version of {@code studyId} in the layout's store. */
+  public static long latestVersion(Layout layout, String studyId) throws IOException {
+    Path consortium = layout.store().getParent();
+    Path study = layout.store().resolve(studyId);
     long latest = 0;
     if (Files.isDirectory(study)) {
       try (Stream<Path> s = Files.list(study)) {
@@ -141,7 +212,13 @@ public final class InferenceDeployment implements AutoCloseable {
 
   /** The published artifact of {@code version} in the consortium directory's store. */
   public static Path artifact(Path consortium, String studyId, long version) throws IOException {
-    Path f = consortium.resolve("coordinator-store").resolve(studyId).resolve("v" + version).resolve("model.bin");
+    return artifact(Layout.simulation(consortium), studyId, version);
+  }
+
+  /** The published artifact of {@code version} in the layout's store. */
+  public static Path artifact(Layout layout, String studyId, long version) throws IOException {
+    Path consortium = layout.store().getParent();
+    Path f = layout.store().resolve(studyId).resolve("v" + version).resolve("model.bin");
     if (!Files.isRegularFile(f)) {
       List<String> versions = new ArrayList<>();
       Path study = f.getParent().getParent();
@@ -168,22 +245,30 @@ public final class InferenceDeployment implements AutoCloseable {
                                           InetSocketAddress brokerAddress, List<Path> enclaveClasspath,
                                           InetSocketAddress listen, ServerCredentials credentials,
                                           SiteIdentityResolver identities) throws IOException {
+    return serve(Layout.simulation(consortium), p, artifact, auditLog, brokerAddress, enclaveClasspath, listen,
+        credentials, identities);
+  }
+
+  /** {@link #serve(Path, Provisioned, Path, Path, InetSocketAddress, List, InetSocketAddress, ServerCredentials,
+   * SiteIdentityResolver)} for the files of {@code layout}. */
+  public static InferenceDeployment serve(Layout layout, Provisioned p, Path artifact, Path auditLog,
+                                          InetSocketAddress brokerAddress, List<Path> enclaveClasspath,
+                                          InetSocketAddress listen, ServerCredentials credentials,
+                                          SiteIdentityResolver identities) throws IOException {
     JavaProcess broker = null;
     InferenceEnclaveProcess enclave = null;
     EventLoopGroup relayLoop = null;
     ManagedChannel toEnclave = null;
     try {
       if (brokerAddress == null) {
-        SecureAggregationStack.Setup b = brokerSetup(consortium);
         broker = org.cloister.consortium.SecureAggregationHost.startBroker(
-            new org.cloister.consortium.SecureAggregationSetup.BrokerFiles(b.brokerDirectory()), b.auditLog(),
-            b.devRootCert(), START_TIMEOUT);
+            new org.cloister.consortium.SecureAggregationSetup.BrokerFiles(layout.keyBroker()), layout.brokerAudit(),
+            layout.devRootCert(), START_TIMEOUT);
         brokerAddress = new InetSocketAddress("127.0.0.1", broker.port());
       }
       enclave = InferenceEnclaveProcess.start(new InferenceEnclaveProcess.Launch(
           enclaveClasspath != null ? enclaveClasspath : p.classpath(), p.config(), p.policy(), brokerAddress,
-          artifact, auditLog, consortium.resolve("dev-attestation-root.pem"), consortium.resolve("dev-attestation-root.key"),
-          "768m"), START_TIMEOUT);
+          artifact, auditLog, layout.devRootCert(), layout.devRootKey(), "768m"), START_TIMEOUT);
       // The relay's server and its channel to the enclave share one event-loop thread and run the
       // relay inline (direct executors): a query crosses the host without a thread hand-off.
       relayLoop = new NioEventLoopGroup(1);

@@ -195,6 +195,17 @@ public final class SecureAggregationStack implements AggregationStack {
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
       if (cfg.outDir() != null) {
         PublishedStudy.of(cfg, initialModel.getModelName(), initialModel.getDimension()).write(work);
+        org.cloister.data.ModelCard card;
+        try {
+          card = SimulationData.modelCard(cfg);
+        } catch (IllegalArgumentException e) { // the study ran; only inference from this folder lacks the card
+          LoggerFactory.getLogger(SecureAggregationStack.class).warn("no model card for study {}: {}", cfg.studyId(),
+              e.getMessage());
+          card = null;
+        }
+        if (card != null) { // what inference serves with the model: features, their public rules, class names
+          Files.write(work.resolve(org.cloister.data.ModelCard.FILE), card.toJson());
+        }
         SimulationOnly.mark(work); // seeded noise: the published models carry no privacy guarantee
       }
       return launch(setup, null, cfg.outDir() == null);

@@ -104,6 +104,23 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
     return new SimulationData(prep.apply(test), raw.stream().map(prep::apply).toList(), event);
   }
 
+  /**
+   * The model card of the study {@code cfg} runs (the scenario's or the dataset's feature rules, the
+   * dataset's classes; WDBC's classes named benign and malignant), or null for a synthetic cohort
+   * (no raw scale: its features are model inputs).
+   */
+  public static org.cloister.data.ModelCard modelCard(SimulationConfig cfg) {
+    if (org.cloister.simulations.engine.SyntheticCohort.isSynthetic(cfg.dataset())) {
+      return null;
+    }
+    Source src = load(cfg.dataset(), cfg.labelColumn());
+    Dataset d = src.dataset();
+    PreprocessingSpec spec = cfg.preprocessing() != null ? cfg.preprocessing() : src.preprocessing();
+    List<String> names = cfg.dataset().equals("builtin:wdbc") ? List.of("benign", "malignant") : null;
+    return org.cloister.data.ModelCard.of(cfg.studyId(), new org.cloister.data.StudySchema(d.featureNames(),
+        d.labelName(), d.classNames()), spec, names);
+  }
+
   /** A loaded dataset and, when it has them, the hospital of each row. */
   record Source(Dataset dataset, int[] siteOfRow, List<String> siteNames, PreprocessingSpec preprocessing) {
   }

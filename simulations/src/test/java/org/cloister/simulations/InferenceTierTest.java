@@ -86,6 +86,7 @@ class InferenceTierTest {
   static final int DIM = FEATURES * CLASSES + CLASSES; // logistic regression
   /** Query values unlikely to appear anywhere by chance (scanned for in everything written). */
   static final double QUERY_BASE = 7351.0432;
+  static final org.cloister.data.ModelCard CARD = org.cloister.data.ModelCard.wdbc(STUDY);
 
   @TempDir
   static Path root;
@@ -106,7 +107,8 @@ class InferenceTierTest {
         List.of("site-1", "site-2", "evaluator"), java.util.Set.of("evaluator"), null, SecureAggregationStack.locateImage(),
         root.resolve("key-broker-audit.jsonl"));
     // the consortium admits the inference enclave to the model key before the broker starts
-    provisioned = InferenceDeployment.provision(consortium, InferencePolicy.of(STUDY, "logreg", FEATURES, CLASSES),
+    // ... with the study's model card (WDBC's public feature rules and class names) in its measured policy
+    provisioned = InferenceDeployment.provision(consortium, InferencePolicy.of("logreg", CARD),
         InferenceDeployment.locateImage());
     ModelArtifact v2;
     try (SecureAggregationStack stack = SecureAggregationStack.launch(setup, null, false)) {
@@ -268,6 +270,74 @@ class InferenceTierTest {
     assertThat(FeatureRows.parse("a,b\n1,2\n", true)).hasDimensions(1, 2);
     // still serving
     assertThat(c.predict(scaled(rows(1, 4))).probabilities()[0]).hasSize(CLASSES);
+  }
+
+  @Test
+  @Order(2)
+  void theModelCardTravelsInTheAttestedPolicyAndRawRowsAreCheckedAndTransformedAsInTraining() throws Exception {
+    InferenceClient c = client(provisioned.expectedPcrs());
+    AttestationSummary a = c.attest();
+    assertThat(a.modelCard()).isEqualTo(CARD);
+    assertThat(a.modelCard().classNames()).containsExactly("benign", "malignant");
+    // a raw WDBC patient: the client applies the study's public rules, exactly what the sites trained on
+    org.cloister.data.Dataset wdbc = org.cloister.data.BuiltinDatasets.wdbc();
+    double[][] raw = {wdbc.features()[0], wdbc.features()[1]};
+    double[][] trained = org.cloister.data.BuiltinDatasets.wdbcPreprocessing().resolvePublic().apply(wdbc.subset(new int[] {0, 1}))
+        .features();
+    Prediction viaCard = c.predictRaw(raw, false);
+    Prediction direct = c.predict(trained);
+    assertThat(viaCard.probabilities()[0]).containsExactly(direct.probabilities()[0]);
+    assertThat(viaCard.probabilities()[1]).containsExactly(direct.probabilities()[1]);
+
+    long before = Files.readAllLines(root.resolve("inference-audit.jsonl")).size();
+    assertThatThrownBy(() -> c.predictRaw(new double[][] {java.util.Arrays.copyOf(raw[0], 29)}, false))
+        .isInstanceOfSatisfying(InferenceException.class, e -> assertThat(e.inputError()).isTrue())
+        .hasMessageStartingWith("row 1: the model expects 30 features (radius_mean .. fractal_dimension_worst), the data has 29");
+    double[] microns = raw[0].clone();
+    microns[2] *= 1000; // perimeter in micrometres
+    assertThatThrownBy(() -> c.predictRaw(new double[][] {raw[1], microns}, false))
+        .isInstanceOfSatisfying(InferenceException.class, e -> assertThat(e.inputError()).isTrue())
+        .hasMessageStartingWith("row 2, column 3 ('perimeter_mean'): ").hasMessageContaining("outside the study's declared range");
+    // refused on the client: nothing reached the enclave
+    assertThat(Files.readAllLines(root.resolve("inference-audit.jsonl"))).hasSize((int) before);
+    // clamped on request, as training clamped
+    assertThat(c.predictRaw(new double[][] {microns}, true).probabilities()[0]).hasSize(CLASSES);
+  }
+
+  @Test
+  @Order(2)
+  void aHostThatAltersTheModelCardIsCaught() throws Exception {
+    // relaying another card than the enclave's: its digest is not the one the signed evidence binds
+    byte[] altered = new String(CARD.toJson(), StandardCharsets.UTF_8).replace("\"malignant\"", "\"benign tumour\"")
+        .getBytes(StandardCharsets.UTF_8);
+    ManagedChannel upstream = clientChannel;
+    Server evil = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(new org.cloister.protocol.v1.InferenceGrpc.InferenceImplBase() {
+          @Override
+          public void attest(org.cloister.protocol.v1.InferenceAttestationRequest req,
+                             io.grpc.stub.StreamObserver<org.cloister.protocol.v1.InferenceAttestation> out) {
+            out.onNext(org.cloister.protocol.v1.InferenceGrpc.newBlockingStub(upstream).attest(req).toBuilder()
+                .setModelCard(ByteString.copyFrom(altered)).build());
+            out.onCompleted();
+          }
+        }).build().start();
+    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", evil.getPort()).usePlaintext().build();
+    try {
+      InferenceClient c = new InferenceClient(ch, verifier, provisioned.expectedPcrs(), Clock.systemUTC(), new SecureRandom());
+      assertThatThrownBy(c::attest).isInstanceOfSatisfying(AttestationException.class,
+          e -> assertThat(e.reason()).isEqualTo(FailureReason.MALFORMED)).hasMessageContaining("altered in transit");
+    } finally {
+      ch.shutdownNow();
+      evil.shutdownNow();
+    }
+    // provisioning the enclave with another card changes its measured policy, hence PCR2: clients pinning the
+    // consortium's PCRs refuse that enclave (aClientThatExpectsOtherPcrsRefusesToSendItsQuery)
+    org.cloister.data.ModelCard other = org.cloister.data.ModelCard.parse(altered, "test");
+    assertThat(InferencePolicy.of("logreg", other).toJson()).isNotEqualTo(InferencePolicy.of("logreg", CARD).toJson());
+    assertThat(org.cloister.trust.attestation.nitro.SimulatedPcrs.measure(InferencePolicy.of("logreg", other).toJson()))
+        .isNotEqualTo(provisioned.expectedPcrs().get(2));
+    assertThat(org.cloister.trust.attestation.nitro.SimulatedPcrs.measure(Files.readAllBytes(provisioned.policy())))
+        .isEqualTo(provisioned.expectedPcrs().get(2));
   }
 
   @Test

@@ -31,7 +31,9 @@ public record ConsortiumFile(
       @JsonProperty("strategy") String strategy,
       @JsonProperty("max_update_norm") Double maxUpdateNorm,
       @JsonProperty("cohort_floor") Integer cohortFloor,
-      @JsonProperty("central_dp") CentralDp centralDp) {
+      @JsonProperty("central_dp") CentralDp centralDp,
+      @JsonProperty("preprocessing") Object preprocessing,
+      @JsonProperty("class_names") List<String> classNames) {
   }
 
   /** Site-level central DP in the enclave. */

@@ -74,7 +74,7 @@ public record CoordinatorFile(
       @JsonProperty("enclave_image") String enclaveImage,
       @JsonProperty("enclave_config") String enclaveConfig,
       @JsonProperty(value = "aggregation_policy", required = true) String aggregationPolicy,
-      @JsonProperty(value = "expected_pcrs", required = true) String expectedPcrs,
+      @JsonProperty("expected_pcrs") String expectedPcrs,
       @JsonProperty(value = "platform", required = true) String platform,
       @JsonProperty("attestation_root") String attestationRoot,
       @JsonProperty("attestation_root_key") String attestationRootKey,
@@ -82,7 +82,9 @@ public record CoordinatorFile(
       @JsonProperty("key_broker_audit_log") String keyBrokerAuditLog,
       @JsonProperty("key_broker_address") String keyBrokerAddress,
       @JsonProperty(value = "sealed_models", required = true) String sealedModels,
-      @JsonProperty("enclave") String enclave) {
+      @JsonProperty("enclave") String enclave,
+      @JsonProperty("expected_measurements") String expectedMeasurements,
+      @JsonProperty("collateral_dir") String collateralDir) {
   }
 
   /** Who may use the operator API (certificate common names). */

@@ -25,6 +25,8 @@ import org.cloister.cli.config.ConsortiumFile;
  *   min_sites: 2         # no model is published from fewer updates
  *   strategy: fedavg     # fedavg | fedprox[:MU] (sites' proximal term) | fedadam | fedyogi (the enclave's server optimizer)
  *   max_update_norm: 100 # the enclave rejects updates with a larger L2 norm
+ *   preprocessing: builtin:wdbc   # the study's rule for every feature (or a mapping, docs/privacy-accounting.md)
+ *   class_names: [benign, malignant]   # optional: what classes 0, 1, .. mean (the model card)
  *   central_dp:          # optional: site-level central DP in the enclave (noise calibrated at provisioning)
  *     epsilon: 4.0       # site-level target over all rounds
  *     delta: 1.0e-5
@@ -100,11 +102,43 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
    * @param cohortFloor k: the enclave publishes no model from fewer distinct authenticated training
    *                    sites (measured in its policy; default 3, never below 2; observers never count)
    */
+  /**
+   * @param preprocessing the study's rule for every feature (its keys are the feature names, in model-input
+   *                      order), or null for the shipped WDBC study's ({@code builtin:wdbc})
+   * @param classNames    what the classes mean, in class-index order (empty: their labels 0, 1, ..)
+   */
   public record Study(String id, String model, int features, int classes, int minSites, String strategy,
-                      double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp) {
+                      double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp,
+                      org.cloister.data.PreprocessingSpec preprocessing, List<String> classNames) {
     public Study(String id, String model, int features, int classes, int minSites, String strategy,
                  double maxUpdateNorm, int cohortFloor) {
       this(id, model, features, classes, minSites, strategy, maxUpdateNorm, cohortFloor, null);
+    }
+
+    public Study(String id, String model, int features, int classes, int minSites, String strategy,
+                 double maxUpdateNorm, int cohortFloor, CentralDpSpec centralDp) {
+      this(id, model, features, classes, minSites, strategy, maxUpdateNorm, cohortFloor, centralDp, null, List.of());
+    }
+
+    /**
+     * The study's model card: its features with their rules, class labels 0..k-1 and their names; null
+     * when the study declares no preprocessing and is not shaped like the WDBC study (30 features, 2 classes).
+     */
+    public org.cloister.data.ModelCard modelCard() {
+      org.cloister.data.PreprocessingSpec spec = preprocessing;
+      List<String> names = classNames;
+      if (spec == null) {
+        if (features != 30 || classes != 2) {
+          return null;
+        }
+        spec = org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+      }
+      if (names.isEmpty() && classes == 2 && spec.equals(org.cloister.data.BuiltinDatasets.wdbcPreprocessing())) {
+        names = List.of("benign", "malignant");
+      }
+      List<String> labels = java.util.stream.IntStream.range(0, classes).mapToObj(Integer::toString).toList();
+      return org.cloister.data.ModelCard.of(id, new org.cloister.data.StudySchema(spec.features(), "label", labels),
+          spec, names);
     }
 
     public Study {
@@ -126,6 +160,15 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       }
       if (!(maxUpdateNorm > 0) || !Double.isFinite(maxUpdateNorm)) {
         throw new IllegalArgumentException("study.max_update_norm must be a positive number, got " + maxUpdateNorm);
+      }
+      classNames = classNames == null ? List.of() : List.copyOf(classNames);
+      if (preprocessing != null && preprocessing.rules().size() != features) {
+        throw new IllegalArgumentException("study.preprocessing declares " + preprocessing.rules().size()
+            + " features " + preprocessing.features() + ", study.features is " + features);
+      }
+      if (!classNames.isEmpty() && classNames.size() != classes) {
+        throw new IllegalArgumentException("study.class_names lists " + classNames.size() + " names for "
+            + classes + " classes");
       }
     }
   }
@@ -182,6 +225,9 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     int port = c.coordinator() != null && c.coordinator().port() != null ? c.coordinator().port() : 7443;
     String name = c.consortium();
     List<String> sites = c.sites();
+    if (sites.contains(null) || (c.observers() != null && c.observers().contains(null))) {
+      throw dir.error("'sites' and 'observers' list ids: an entry has no value");
+    }
     ConsortiumFile.Study st = c.study();
     int quorum = Math.max(1, (2 * sites.size() + 2) / 3);
     int floor = org.cloister.enclave.AggregationPolicy.DEFAULT_COHORT_FLOOR;
@@ -190,7 +236,8 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
       study = st == null ? new Study(name + "-study-1", "logreg", 30, 2, quorum, "fedavg", 100.0, floor)
           : new Study(or(st.id(), name + "-study-1"), or(st.model(), "logreg"), or(st.features(), 30),
               or(st.classes(), 2), or(st.minSites(), quorum), or(st.strategy(), "fedavg"), or(st.maxUpdateNorm(), 100.0),
-              or(st.cohortFloor(), floor), st.centralDp() == null ? null : centralDp(st.centralDp(), sites.size()));
+              or(st.cohortFloor(), floor), st.centralDp() == null ? null : centralDp(st.centralDp(), sites.size()),
+              preprocessing(st.preprocessing(), file), st.classNames() == null ? List.of() : st.classNames());
       KeyBrokerPlacement broker = c.keyBroker() == null ? null
           : new KeyBrokerPlacement(c.keyBroker().host(), c.keyBroker().address());
       return new ConsortiumSpec(name, host, port, sites, or(c.validityDays(), 365), study,
@@ -198,6 +245,21 @@ public record ConsortiumSpec(String name, String coordinatorHost, int coordinato
     } catch (IllegalArgumentException e) {
       throw dir.error(e.getMessage());
     }
+  }
+
+  /** study.preprocessing: builtin:wdbc (or absent: null) or a mapping of feature names to rules. */
+  private static org.cloister.data.PreprocessingSpec preprocessing(Object value, Path file) {
+    if (value == null) {
+      return null;
+    }
+    if (value instanceof java.util.Map<?, ?> rules) {
+      return org.cloister.data.PreprocessingSpec.parse(rules, file.getFileName() + ": study");
+    }
+    if ("builtin:wdbc".equals(value)) {
+      return org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+    }
+    throw new IllegalArgumentException("'study.preprocessing' must be builtin:wdbc or a mapping of feature names to "
+        + "rules, got '" + value + "'");
   }
 
   private static <T> T or(T value, T dflt) {

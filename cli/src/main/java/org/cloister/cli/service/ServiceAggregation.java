@@ -84,11 +84,17 @@ final class ServiceAggregation implements AutoCloseable {
     Path policyFile = dir.path(a.aggregationPolicy());
     AggregationPolicy policy = AggregationPolicy.parse(Files.readAllBytes(policyFile));
     checkStudy(dir, policyFile, policy, study, strategy);
-    Map<Integer, byte[]> expected = SecureAggregationSetup.readPcrs(dir.path(a.expectedPcrs()));
     String platform = a.platform();
-    if (!platform.equals("simulated")) {
-      throw dir.error("'aggregation.platform' " + platform + " is not supported by this build (only simulated)");
+    switch (platform) {
+      case "simulated" -> { }
+      case "nitro", "sev-snp", "tdx" -> {
+        return onHardware(dir, a, policy, platform, err);
+      }
+      default -> throw dir.error("'aggregation.platform' must be simulated, nitro, sev-snp or tdx, not '" + platform
+          + "'");
     }
+    Map<Integer, byte[]> expected = SecureAggregationSetup.readPcrs(dir.path(
+        required(dir, a.expectedPcrs(), "aggregation.expected_pcrs")));
     Path root = dir.path(required(dir, a.attestationRoot(), "aggregation.attestation_root"));
     err.println("WARNING: the secure aggregator runs on a SIMULATED attestation platform (development root " + root
         + "): it demonstrates the protocol, not isolation. Never use it with real patient data.");
@@ -139,6 +145,68 @@ final class ServiceAggregation implements AutoCloseable {
           + e.getMessage(), e);
     } catch (RuntimeException e) {
       close(host, connected);
+      throw e;
+    }
+  }
+
+  /**
+   * An enclave on real hardware runs in its own TEE (a Nitro enclave beside this host, reached through the vsock
+   * forwarder; a confidential VM), started by its own unit (deploy/): the coordinator connects to
+   * {@code aggregation.enclave} and verifies its evidence before serving: Nitro against {@code expected_pcrs}
+   * under the AWS root (or {@code attestation_root}), SEV-SNP / TDX against {@code expected_measurements} under
+   * the pinned AMD / Intel roots with {@code collateral_dir}. A refusal stops the service.
+   */
+  static ServiceAggregation onHardware(ConfigDir dir, CoordinatorFile.Aggregation a, AggregationPolicy policy,
+                                       String platform, PrintWriter err) throws IOException {
+    if (a.enclave() == null) {
+      throw dir.error("'aggregation.platform' " + platform + ": the enclave runs in its own TEE "
+          + "(docs/deployment.md), so 'aggregation.enclave' must give its address (HOST:PORT)");
+    }
+    InetSocketAddress addr = dir.address("aggregation.enclave", a.enclave());
+    boolean nitro = platform.equals("nitro");
+    if (nitro && a.expectedMeasurements() != null) {
+      throw dir.error("a Nitro enclave is pinned with 'aggregation.expected_pcrs', not 'expected_measurements'");
+    }
+    if (!nitro && a.expectedPcrs() != null) {
+      throw dir.error("an enclave on " + platform + " is pinned with 'aggregation.expected_measurements', not "
+          + "'expected_pcrs'");
+    }
+    Path pinsFile = dir.path(required(dir, nitro ? a.expectedPcrs() : a.expectedMeasurements(),
+        nitro ? "aggregation.expected_pcrs" : "aggregation.expected_measurements"));
+    ManagedChannel channel = NettyChannelBuilder.forAddress(addr.getHostString(), addr.getPort())
+        .usePlaintext() // what is sensitive on it is end-to-end encrypted to the attested enclave
+        .maxInboundMessageSize(512 * 1024 * 1024).build();
+    try {
+      SealedModelStore store = new SealedModelStore(dir.path(a.sealedModels()));
+      String measured;
+      if (nitro) {
+        NitroAttestationVerifier verifier = a.attestationRoot() != null && !a.attestationRoot().equals("aws")
+            ? new NitroAttestationVerifier(Pem.readCertificate(dir.path(a.attestationRoot())))
+            : NitroAttestationVerifier.withAwsRoot();
+        VerifiedAttestation att = SecureAggregationHost.verify(channel, verifier,
+            SecureAggregationSetup.readPcrs(pinsFile), policy.studyId(), Clock.systemUTC(), new SecureRandom());
+        measured = "PCR0 " + att.pcrs().get(0).substring(0, 16) + "...";
+      } else {
+        org.cloister.trust.attestation.BoundEvidenceVerifier verifier =
+            org.cloister.cli.attest.ConfidentialVmPins.verifier(pinsFile,
+                a.collateralDir() == null ? null : dir.path(a.collateralDir()), null, err);
+        if (!verifier.pins().platform().id().equals(platform)) {
+          throw dir.error("'aggregation.platform' is " + platform + " but " + pinsFile + " pins "
+              + verifier.pins().platform().id() + " measurements");
+        }
+        org.cloister.trust.attestation.BoundEvidenceVerifier.BoundEnclave b = SecureAggregationHost.verify(channel,
+            verifier, policy.studyId(), Clock.systemUTC(), new SecureRandom());
+        measured = "TCB " + b.evidence().tcb().map(t -> t.status()).orElse("n/a");
+      }
+      return new ServiceAggregation(new EnclaveAggregator(channel, store, Duration.ofMinutes(10)),
+          new AttestationRelayService(channel, store), null, channel, "FedAvg in the attested enclave on " + platform
+              + " (" + measured + ") at " + addr.getHostString() + ":" + addr.getPort());
+    } catch (AttestationException e) {
+      close(null, channel);
+      throw new IllegalStateException("refusing to start: the secure aggregator enclave at " + addr + " is not the "
+          + "one the consortium pinned in " + pinsFile + " (" + e.reason() + "): " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      close(null, channel);
       throw e;
     }
   }

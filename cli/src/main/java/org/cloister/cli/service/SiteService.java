@@ -81,8 +81,27 @@ public final class SiteService {
       spec = PreprocessingSpec.parse(rules, configFile.getFileName().toString());
     } else if ("builtin:wdbc".equals(d.preprocessing())) {
       spec = org.cloister.data.BuiltinDatasets.wdbcPreprocessing();
+    } else if (d.preprocessing() instanceof String name && name.endsWith(".json")) {
+      // the kit's model card: the study's rules and classes, the same document every member and the inference tier hold
+      Path cardFile = dir.path(name);
+      org.cloister.data.ModelCard card;
+      try {
+        card = org.cloister.data.ModelCard.parse(java.nio.file.Files.readAllBytes(cardFile), cardFile.toString());
+      } catch (java.nio.file.NoSuchFileException e) {
+        throw dir.error("'data.preprocessing': " + cardFile + " not found (the kit's model card)");
+      } catch (IllegalArgumentException e) {
+        throw dir.error("'data.preprocessing': " + e.getMessage());
+      }
+      List<String> labels = card.classes().stream().map(org.cloister.data.ModelCard.ClassEntry::label).toList();
+      List<String> given = d.classes().stream().map(String::valueOf).toList();
+      if (!labels.equals(given)) {
+        throw dir.error("'data.classes' " + given + " are not the model card's class labels " + labels
+            + " (" + cardFile.getFileName() + ")");
+      }
+      spec = card.preprocessing();
     } else {
-      throw dir.error("'data.preprocessing' must be builtin:wdbc or a mapping of feature names to rules");
+      throw dir.error("'data.preprocessing' must be model-card.json (the kit's model card), builtin:wdbc or a mapping "
+          + "of feature names to rules");
     }
     List<String> classes = new java.util.ArrayList<>();
     for (Object label : d.classes()) {

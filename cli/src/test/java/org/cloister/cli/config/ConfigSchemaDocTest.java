@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** docs/schemas/{coordinator,site,consortium}.md list exactly the keys their records bind, and mark the required ones. */
+/** docs/schemas/{coordinator,site,consortium,operator}.md list exactly the keys their records bind, and mark the required ones. */
 class ConfigSchemaDocTest {
 
   private static Path doc(String name) {
@@ -52,7 +52,8 @@ class ConfigSchemaDocTest {
   @ParameterizedTest
   @CsvSource({"coordinator.md, org.cloister.cli.config.CoordinatorFile",
       "site.md, org.cloister.cli.config.SiteFile",
-      "consortium.md, org.cloister.cli.config.ConsortiumFile"})
+      "consortium.md, org.cloister.cli.config.ConsortiumFile",
+      "operator.md, org.cloister.cli.config.OperatorFile"})
   void theSchemaDocumentListsEveryKeyTheRecordsBind(String document, String recordClass) throws Exception {
     Set<String> bound = new TreeSet<>();
     Set<String> required = new TreeSet<>();

@@ -20,6 +20,8 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
   public static final String MAIN_CLASS = "org.cloister.enclave.EnclaveMain";
   public static final String READY = "CLOISTER-ENCLAVE READY ";
   public static final String FAILED = "CLOISTER-ENCLAVE FAILED ";
+  /** HTTP/2 flow-control window of the local channel (bytes in flight before the receiver acknowledges). */
+  static final int FLOW_CONTROL_WINDOW = 16 << 20;
 
   /**
    * What to start.
@@ -52,6 +54,7 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
     super(process, NettyChannelBuilder.forAddress("127.0.0.1", process.port())
         .usePlaintext() // loopback stand-in for vsock; everything sensitive on it is end-to-end encrypted
         .maxInboundMessageSize(512 * 1024 * 1024)
+        .flowControlWindow(FLOW_CONTROL_WINDOW) // the published model comes back in one window, not 1 MB at a time
         .build());
   }
 
@@ -65,7 +68,7 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--listen", "127.0.0.1:0",
         "--exit-with-parent"));
     args.addAll(platformArgs(l.platform(), l.devRootCert(), l.devRootKey()));
-    List<String> jvm = jvmOptions(l.maxHeap(), List.of("-XX:+UseSerialGC", "--add-modules", "jdk.incubator.vector",
+    List<String> jvm = jvmOptions(l.maxHeap(), List.of("-XX:+UseSerialGC", "-XX:NewRatio=1", "--add-modules", "jdk.incubator.vector",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false"));
     return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, READY, FAILED, timeout));
   }

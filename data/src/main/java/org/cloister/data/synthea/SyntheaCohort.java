@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.cloister.data.DataFormatException;
+import org.cloister.data.CsvRows;
 import org.cloister.data.Dataset;
 
 /**
@@ -254,12 +255,12 @@ public final class SyntheaCohort {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("synthea: missing " + file + " (export with --exporter.csv.export true)");
     }
-    try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String header = in.readLine();
+    try (CsvRows in = new CsvRows(Files.newBufferedReader(file, StandardCharsets.UTF_8))) {
+      CsvRows.Row header = in.next();
       if (header == null) {
         throw new DataFormatException(1, file + ": empty file");
       }
-      List<String> names = splitCsv(header);
+      List<String> names = header.fields();
       int[] idx = new int[columns.size()];
       for (int i = 0; i < columns.size(); i++) {
         idx[i] = names.indexOf(columns.get(i));
@@ -267,56 +268,23 @@ public final class SyntheaCohort {
           throw new DataFormatException(1, file + ": no column " + columns.get(i) + " in the header");
         }
       }
-      String line;
-      long n = 1;
       String[] cells = new String[columns.size()];
-      while ((line = in.readLine()) != null) {
-        n++;
-        if (line.isEmpty()) {
+      CsvRows.Row row;
+      while ((row = in.next()) != null) {
+        if (row.blank()) {
           continue;
         }
-        List<String> parts = splitCsv(line);
+        List<String> parts = row.fields();
         for (int i = 0; i < idx.length; i++) {
           if (idx[i] >= parts.size()) {
-            throw new DataFormatException(n, file + ": " + parts.size() + " columns, no column " + columns.get(i));
+            throw new DataFormatException(row.line(), file + ": " + parts.size() + " columns, no column " + columns.get(i));
           }
           cells[i] = parts.get(idx[i]);
         }
-        consumer.accept(n, cells);
+        consumer.accept(row.line(), cells);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
     }
-  }
-
-  /** RFC 4180 fields of one line: commas inside double quotes, doubled quotes as a quote. */
-  static List<String> splitCsv(String line) {
-    List<String> out = new ArrayList<>();
-    StringBuilder cur = new StringBuilder();
-    boolean quoted = false;
-    for (int i = 0; i < line.length(); i++) {
-      char ch = line.charAt(i);
-      if (quoted) {
-        if (ch == '"') {
-          if (i + 1 < line.length() && line.charAt(i + 1) == '"') {
-            cur.append('"');
-            i++;
-          } else {
-            quoted = false;
-          }
-        } else {
-          cur.append(ch);
-        }
-      } else if (ch == '"') {
-        quoted = true;
-      } else if (ch == ',') {
-        out.add(cur.toString());
-        cur.setLength(0);
-      } else {
-        cur.append(ch);
-      }
-    }
-    out.add(cur.toString());
-    return out;
   }
 }

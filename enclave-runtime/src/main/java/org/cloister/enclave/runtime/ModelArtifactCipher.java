@@ -1,6 +1,7 @@
 package org.cloister.enclave.runtime;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -51,14 +52,15 @@ public final class ModelArtifactCipher {
           .setWrappedDataKey(ByteString.copyFrom(wrappedKey))
           .putAllEncryptionContext(context(studyId))
           .setNonce(ByteString.copyFrom(nonce))
-          .setCiphertext(ByteString.copyFrom(AesGcm.sealStream(contentKey, nonce, aad, plain)))
+          // fresh arrays nothing else holds: wrapped, not copied
+          .setCiphertext(UnsafeByteOperations.unsafeWrap(AesGcm.sealStream(contentKey, nonce, aad, plain)))
           .setContentKeyNonce(ByteString.copyFrom(keyNonce))
           .setWrappedContentKey(ByteString.copyFrom(AesGcm.seal(dataKey, keyNonce, aad, contentKey)))
           .build().toByteArray();
       return ModelArtifact.newBuilder()
           .setStudyId(studyId).setVersion(version).setModelName(modelName)
           .setDimension(weights.length).setFormat(FORMAT)
-          .setPayload(ByteString.copyFrom(payload))
+          .setPayload(UnsafeByteOperations.unsafeWrap(payload))
           .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
           .build();
     } finally {

@@ -153,11 +153,46 @@ public final class InferenceClient {
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("the inference enclave's evidence does not describe a served model", e);
     }
+    org.cloister.data.ModelCard card = modelCard(served, doc.getModelCard().toByteArray());
     this.enclaveKey = pk;
     this.attested = new AttestationSummary(moduleId, time, pcrs, served.getStudyId(), served.getModelName(),
         served.getModelVersion(), served.getNumFeatures(), served.getNumClasses(),
-        HexFormat.of().formatHex(served.getArtifactSha256().toByteArray()), measurements);
+        HexFormat.of().formatHex(served.getArtifactSha256().toByteArray()), measurements, card);
     return attested;
+  }
+
+  /**
+   * The model card the enclave sent beside its evidence, if the evidence names one: its SHA-256 must
+   * be the one in the signed {@link ServedModel} (the host relays the card and could alter it).
+   */
+  private static org.cloister.data.ModelCard modelCard(ServedModel served, byte[] card) throws AttestationException {
+    byte[] bound = served.getModelCardSha256().toByteArray();
+    if (bound.length == 0) {
+      return null;
+    }
+    byte[] digest;
+    try {
+      digest = java.security.MessageDigest.getInstance("SHA-256").digest(card);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    if (!java.security.MessageDigest.isEqual(digest, bound)) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, "the model card relayed "
+          + "with the evidence is not the one the enclave's evidence binds (SHA-256 " + HexFormat.of().formatHex(digest)
+          + ", bound " + HexFormat.of().formatHex(bound) + "): altered in transit", null);
+    }
+    org.cloister.data.ModelCard c;
+    try {
+      c = org.cloister.data.ModelCard.parse(card, "the inference enclave's model card");
+    } catch (IllegalArgumentException e) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, e.getMessage(), e);
+    }
+    if (!c.studyId().equals(served.getStudyId()) || c.features().size() != served.getNumFeatures()
+        || c.classes().size() != served.getNumClasses()) {
+      throw new AttestationException(org.cloister.trust.attestation.FailureReason.MALFORMED, "the model card ("
+          + c.studyId() + ", " + c.features().size() + " features) does not describe the served model", null);
+    }
+    return c;
   }
 
   /** What the last {@link #attest()} verified, or null. */
@@ -165,7 +200,34 @@ public final class InferenceClient {
     return attested;
   }
 
-  /** Scores {@code rows} (each of the model's feature count) with a fresh random request id. */
+  /**
+   * Scores raw rows (values as measured, in the card's feature order): checks them against the
+   * attested model card (feature count, finite values, each within its declared range) and transforms
+   * them as the sites' training did, then {@link #predict(double[][])}.
+   *
+   * @param clampOutOfRange clamp values outside a declared range as training did, instead of refusing them
+   * @throws InferenceException an input error naming the row, column and feature; or, when the enclave
+   *     serves no model card, an input error saying so (raw values cannot be transformed)
+   */
+  public Prediction predictRaw(double[][] rows, boolean clampOutOfRange) throws InferenceException {
+    if (attested == null) {
+      throw new IllegalStateException("attest() first: no query is sent to an unverified enclave");
+    }
+    org.cloister.data.ModelCard card = attested.modelCard();
+    if (card == null) {
+      throw new InferenceException("the inference enclave serves no model card: it cannot say how raw values are "
+          + "transformed; send model inputs (already standardized as in training) instead", true, null);
+    }
+    double[][] inputs;
+    try {
+      inputs = card.apply(rows, clampOutOfRange);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new InferenceException(e.getMessage(), true, e);
+    }
+    return predict(inputs);
+  }
+
+  /** Scores {@code rows} (model inputs, each of the model's feature count) with a fresh random request id. */
   public Prediction predict(double[][] rows) throws InferenceException {
     byte[] id = new byte[16];
     random.nextBytes(id);

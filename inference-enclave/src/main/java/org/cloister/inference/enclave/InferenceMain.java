@@ -42,6 +42,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * --config CONFIG.json --policy POLICY.json --broker HOST:PORT --artifact MODEL.bin --audit-log AUDIT.jsonl
  * [--listen 127.0.0.1:0] --platform simulated --dev-root-cert ROOT.pem --dev-root-key ROOT.key [--exit-with-parent]
+ * [--vsock-outbound LOCALPORT=CID:PORT] [--vsock-listen PORT]   (in a Nitro enclave, as EnclaveMain)
  * </pre>
  * The artifact file stands for the ciphertext the host hands over its local channel (the host cannot read it).
  */
@@ -50,7 +51,7 @@ public final class InferenceMain {
   public static final String FAILED = "CLOISTER-INFERENCE FAILED ";
   private static final Logger log = LoggerFactory.getLogger(InferenceMain.class);
   private static final Set<String> VALUED = Set.of("--config", "--policy", "--broker", "--artifact", "--audit-log",
-      "--listen", "--platform", "--dev-root-cert", "--dev-root-key");
+      "--listen", "--platform", "--dev-root-cert", "--dev-root-key", "--vsock-outbound", "--vsock-listen");
   private static final Set<String> FLAGS = Set.of("--exit-with-parent");
 
   private InferenceMain() {
@@ -79,6 +80,10 @@ public final class InferenceMain {
       InferenceConfig config = InferenceConfig.parse(configBytes);
       InferencePolicy policy = InferencePolicy.parse(policyBytes);
       Map<Integer, byte[]> pcrs = InferenceMeasurement.pcrs(InferenceMeasurement.image(), configBytes, policyBytes);
+      if (a.optional("--vsock-outbound", null) != null) { // in a Nitro enclave: the broker through the parent
+        log.info("vsock bridge {}", org.cloister.enclave.runtime.tee.VsockForwarder.outbound(
+            a.optional("--vsock-outbound", null), new org.cloister.enclave.runtime.tee.Vsock()));
+      }
       org.cloister.enclave.runtime.EvidenceSource platform = AttestationPlatforms.open(a.optional("--platform", "simulated"),
           path(a.optional("--dev-root-cert", null)), path(a.optional("--dev-root-key", null)), config.moduleId(),
           pcrs, configBytes, policyBytes, err);
@@ -111,7 +116,9 @@ public final class InferenceMain {
       ServedModel served = ServedModel.newBuilder().setStudyId(policy.studyId()).setModelName(policy.modelName())
           .setModelVersion(artifact.getVersion()).setNumFeatures(policy.numFeatures())
           .setNumClasses(policy.numClasses())
-          .setArtifactSha256(ByteString.copyFrom(FloatCodec.sha256(artifact.getPayload().toByteArray()))).build();
+          .setArtifactSha256(ByteString.copyFrom(FloatCodec.sha256(artifact.getPayload().toByteArray())))
+          .setModelCardSha256(policy.modelCard() == null ? ByteString.EMPTY
+              : ByteString.copyFrom(HexFormat.of().parseHex(policy.modelCard().sha256()))).build();
       audit = new AuditTrail(a.requiredPath("--audit-log"), Clock.systemUTC());
       Map<String, Object> loaded = new LinkedHashMap<>();
       loaded.put("study_id", policy.studyId());
@@ -126,6 +133,11 @@ public final class InferenceMain {
           .addService(service.inference())
           .addService(service.admin())
           .build().start();
+      if (a.optional("--vsock-listen", null) != null) { // in a Nitro enclave: the host reaches us through vsock
+        log.info("vsock bridge {}", org.cloister.enclave.runtime.tee.VsockForwarder.inbound(
+            new org.cloister.enclave.runtime.tee.Vsock(), Integer.parseInt(a.optional("--vsock-listen", null)),
+            (InetSocketAddress) server.getListenSockets().get(0)));
+      }
       log.info("inference enclave serving study {} model {} version {} ({} features, {} classes), PCR0 {}",
           policy.studyId(), policy.modelName(), artifact.getVersion(), policy.numFeatures(), policy.numClasses(),
           HexFormat.of().formatHex(pcrs.get(0)));

@@ -37,6 +37,8 @@ final class InferenceService {
 
   private final InferencePolicy policy;
   private final ServedModel served;
+  /** The policy's model card (canonical JSON), sent with each attestation; its SHA-256 is in {@link #served}. */
+  private final com.google.protobuf.ByteString modelCard;
   private final HpkeKeyPair key;
   private final org.cloister.enclave.runtime.EvidenceSource platform;
   private final ServedNetwork network;
@@ -47,6 +49,8 @@ final class InferenceService {
                    ServedNetwork network, AuditTrail audit) {
     this.policy = policy;
     this.served = served;
+    this.modelCard = policy.modelCard() == null ? com.google.protobuf.ByteString.EMPTY
+        : com.google.protobuf.ByteString.copyFrom(policy.modelCard().toJson());
     this.key = key;
     this.platform = platform;
     this.network = network;
@@ -64,7 +68,8 @@ final class InferenceService {
           return;
         }
         out.onNext(InferenceAttestation.newBuilder()
-            .setEvidence(platform.evidence(req.getNonce().toByteArray(), served.toByteArray(), key.publicKey())).build());
+            .setEvidence(platform.evidence(req.getNonce().toByteArray(), served.toByteArray(), key.publicKey()))
+            .setModelCard(modelCard).build());
         out.onCompleted();
       }
 

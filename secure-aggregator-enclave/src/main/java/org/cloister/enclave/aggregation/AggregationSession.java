@@ -62,14 +62,50 @@ public final class AggregationSession {
 
   private static final int BATCH = 4;
 
+  /**
+   * The O(dimension) buffers of a session (four decrypted updates, the running sum and its spare),
+   * which an enclave that aggregates one round at a time hands from one session to the next instead
+   * of allocating them per round; each session wipes them when it ends ({@link #close}).
+   */
+  public static final class Workspace {
+    private final int dimension;
+    private final byte[][] values = new byte[BATCH][];
+    private final float[] sum;
+    private final float[] spare;
+    private boolean inUse;
+
+    public Workspace(int dimension) {
+      this.dimension = dimension;
+      for (int i = 0; i < BATCH; i++) {
+        values[i] = new byte[dimension * Float.BYTES];
+      }
+      this.sum = new float[dimension];
+      this.spare = new float[dimension];
+    }
+
+    synchronized void acquire(int forDimension) {
+      if (forDimension != dimension) {
+        throw new IllegalArgumentException("workspace of dimension " + dimension + " for a session of " + forDimension);
+      }
+      if (inUse) {
+        throw new IllegalStateException("the workspace is used by another session");
+      }
+      inUse = true;
+    }
+
+    synchronized void release() {
+      inUse = false;
+    }
+  }
+
   /** A decrypted update waiting for the next pass over the sum. */
   private static final class Pending {
     final byte[] values;
     String siteId;
     long weight;
 
-    Pending(int bytes) {
-      values = new byte[bytes];
+    Pending(byte[] values) {
+      this.values = values;
     }
   }
 
@@ -98,9 +134,20 @@ public final class AggregationSession {
   private float[][] buffered = new float[0][];
   private int bufferedCount;
   private boolean finished;
+  private boolean closed;
+  private final Workspace workspace;
 
   public AggregationSession(AggregationPolicy policy, Set<String> members, HpkeKeyPair enclaveKey, Hpke hpke,
                             UpdateKernel kernel, RoundContext round, ReplayGuard replays) {
+    this(policy, members, enclaveKey, hpke, kernel, round, replays, null);
+  }
+
+  /**
+   * @param workspace buffers to work in (one session at a time; wiped when this session ends), or null
+   *     to allocate this session's own
+   */
+  public AggregationSession(AggregationPolicy policy, Set<String> members, HpkeKeyPair enclaveKey, Hpke hpke,
+                            UpdateKernel kernel, RoundContext round, ReplayGuard replays, Workspace workspace) {
     this.policy = policy;
     this.members = Set.copyOf(members);
     this.enclaveKey = enclaveKey;
@@ -110,16 +157,18 @@ public final class AggregationSession {
     this.replays = replays;
     this.dimension = policy.dimension();
     this.maxSquaredNorm = policy.maxUpdateL2Norm() * policy.maxUpdateL2Norm();
+    this.workspace = workspace != null ? workspace : new Workspace(dimension);
+    this.workspace.acquire(dimension);
     for (int i = 0; i < BATCH; i++) {
-      batch[i] = new Pending(dimension * Float.BYTES);
+      batch[i] = new Pending(this.workspace.values[i]);
       batchValues[i] = batch[i].values;
     }
     this.centralDp = policy.centralDp() == null ? null : new SiteLevelCentralDp(policy.centralDp(), dimension);
     this.combiner = AggregationRules.installed().rule(policy.strategy().name()).combiner(policy.strategy()).orElse(null);
     this.capacity = AggregationPolicy.robustCapacity(dimension);
     boolean streaming = centralDp == null && combiner == null;
-    this.sum = streaming ? new float[dimension] : new float[0];
-    this.spare = streaming ? new float[dimension] : new float[0];
+    this.sum = streaming ? this.workspace.sum : new float[0];
+    this.spare = streaming ? this.workspace.spare : new float[0];
   }
 
   /**
@@ -388,9 +437,16 @@ public final class AggregationSession {
     return mean;
   }
 
-  /** Wipes the session's buffers (decrypted updates and the running sum). */
+  /**
+   * Wipes the session's buffers (decrypted updates and the running sum) and hands its workspace back.
+   * Only the first call does anything: a later one must not touch a workspace another session holds by then.
+   */
   public void close() {
     finished = true;
+    if (closed) {
+      return;
+    }
+    closed = true;
     pending = 0;
     for (Pending p : batch) {
       Arrays.fill(p.values, (byte) 0);
@@ -406,6 +462,7 @@ public final class AggregationSession {
     if (centralDp != null) {
       centralDp.wipe();
     }
+    workspace.release();
   }
 
   /**

@@ -109,6 +109,14 @@ public final class ContributionVerifier {
    * @param payload the bytes of {@code u.getPayload()} (already copied by the caller)
    */
   public Verified verify(SealedUpdate u, byte[] payload, OpenRound round) throws Refused {
+    return verify(u, payload, payload.length, round);
+  }
+
+  /**
+   * @param payload the bytes of {@code u.getPayload()} in {@code payload[0, length)} (copied by the caller,
+   *     e.g. into a buffer it reuses)
+   */
+  public Verified verify(SealedUpdate u, byte[] payload, int length, OpenRound round) throws Refused {
     if (!u.hasContribution() || u.getContribution().getStatement().isEmpty()) {
       throw new Refused(RejectReason.UNAUTHENTICATED, "the update carries no contribution statement signed by a site");
     }
@@ -162,7 +170,7 @@ public final class ContributionVerifier {
     if (!s.getPayloadFormat().equals(u.getPayloadFormat())) {
       throw new Refused(RejectReason.PAYLOAD_MISMATCH, "the payload format is not the one " + signer + " signed");
     }
-    if (!MessageDigest.isEqual(s.getPayloadSha256().toByteArray(), FloatCodec.sha256(payload))) {
+    if (!MessageDigest.isEqual(s.getPayloadSha256().toByteArray(), FloatCodec.sha256(payload, 0, length))) {
       throw new Refused(RejectReason.PAYLOAD_MISMATCH, "the sealed payload is not the one " + signer
           + " signed (altered or swapped by the host)");
     }

@@ -94,8 +94,16 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private final SecureRandom random;
   private Published latest;
   private int centralReleases;
+  /**
+   * Where each update's sealed payload is copied out of its message (one round at a time: the round
+   * lock), instead of a new array per update; ciphertext only, overwritten by the next update.
+   */
+  private byte[] payloadBuffer = new byte[0];
+  /** The rounds' aggregation buffers, handed from one round's session to the next (wiped by each). */
+  private AggregationSession.Workspace workspace;
 
-  private record Published(long version, byte[] artifactSha256, float[] weights) {
+  /** The last published version: its number, the artifact's digest and payload (as this enclave made them), the weights. */
+  private record Published(long version, byte[] artifactSha256, ByteString artifactPayload, float[] weights) {
   }
 
   /**
@@ -296,6 +304,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       base = loadBase(h.getBaseModel());
       header = h;
       round = open;
+      if (workspace == null) {
+        workspace = new AggregationSession.Workspace(policy.dimension());
+      }
       session = new AggregationSession(policy, members, key, new Hpke(), kernel,
           new AggregationSession.RoundContext(h.getStudyId(), h.getRound(), h.getRoundId(), h.getBaseModel().getVersion()),
           new AggregationSession.ReplayGuard() {
@@ -308,17 +319,22 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
             public boolean seen(String roundId, String siteId) {
               return seenUpdates.contains(roundId + "\u0000" + siteId);
             }
-          });
+          }, workspace);
     }
 
     private void offer(SealedUpdate u) {
       if (session == null) {
         throw Status.INVALID_ARGUMENT.withDescription("an update before the round header").asRuntimeException();
       }
-      byte[] bytes = u.getPayload().toByteArray();
+      int length = u.getPayload().size();
+      if (payloadBuffer.length < length) {
+        payloadBuffer = new byte[length];
+      }
+      byte[] bytes = payloadBuffer;
+      u.getPayload().copyTo(bytes, 0);
       ContributionVerifier.Verified v;
       try {
-        v = contributions.verify(u, bytes, round);
+        v = contributions.verify(u, bytes, length, round);
       } catch (ContributionVerifier.Refused e) {
         // keyed by the host's label: the only name an unauthenticated update has
         session.reject(u.getSiteId().isEmpty() ? "(unlabelled)" : u.getSiteId(), e.getMessage());
@@ -327,7 +343,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       String replayKey = round.roundId() + "\u0000" + v.siteId();
       boolean openedBefore = seenUpdates.contains(replayKey);
       // identity and weight from the verified statement only; the host's copies are ignored
-      session.offer(v.siteId(), v.weight(), round.baseModelVersion(), u.getPayloadFormat(), bytes, 0, bytes.length);
+      session.offer(v.siteId(), v.weight(), round.baseModelVersion(), u.getPayloadFormat(), bytes, 0, length);
       if (!openedBefore && seenUpdates.contains(replayKey)) {
         // this offer is the one the enclave opened for the site (at most one per round): the receipt
         // names the digest of its verified contribution statement
@@ -397,7 +413,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       ModelVault.Publication publication = vault.publish(next, version);
       ModelArtifact artifact = publication.artifact();
       List<SealedModelCopy> copies = publication.copies();
-      latest = new Published(version, FloatCodec.sha256(artifact.getPayload().toByteArray()), next);
+      // the digest ModelArtifactCipher computed over the payload it made here
+      latest = new Published(version, artifact.getSha256().toByteArray(), artifact.getPayload(), next);
       publishedRounds.add(header.getRoundId());
       log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",
           header.getRound(), version, accepted.size(), rejected.size(), copies.size());
@@ -448,6 +465,11 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     }
   }
 
+  /** Whether two payloads hold the same bytes (compared in place; public ciphertext, so not in constant time). */
+  private static boolean samePayload(ByteString a, ByteString b) {
+    return a.size() == b.size() && a.asReadOnlyByteBuffer().mismatch(b.asReadOnlyByteBuffer()) < 0;
+  }
+
   /** The weights a round trained from, checked against what this enclave published before. */
   private float[] loadBase(ModelArtifact m) {
     if (!m.getStudyId().equals(policy.studyId()) || m.getDimension() != policy.dimension()) {
@@ -476,9 +498,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
           + FloatCodec.WEIGHTS_F32LE + " nor " + ModelVault.ARTIFACT_FORMAT).asRuntimeException();
     }
     if (latest != null) {
-      if (m.getVersion() == latest.version()
-          && MessageDigest.isEqual(latest.artifactSha256(), FloatCodec.sha256(m.getPayload().toByteArray()))) {
-        return latest.weights();
+      if (m.getVersion() == latest.version() && samePayload(m.getPayload(), latest.artifactPayload())) {
+        return latest.weights(); // byte for byte the artifact this enclave published last
       }
       if (m.getVersion() <= latest.version()) {
         throw Status.FAILED_PRECONDITION.withDescription("base model version " + m.getVersion()

@@ -1,6 +1,7 @@
 package org.cloister.enclave.aggregation;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
@@ -96,6 +97,44 @@ class AggregationSessionTest {
       assertThat(v[i]).isCloseTo(expected[i], within(1e-6f));
     }
     assertThat(vector.accepted()).containsExactly("site-1", "site-2", "site-3", "site-4");
+  }
+
+  @Test
+  void sessionsSharingAWorkspaceGiveTheFreshResultAndALateCloseOfTheOldOneLeavesTheNewOneAlone() throws Exception {
+    AggregationSession.Workspace ws = new AggregationSession.Workspace(DIM);
+    float[][] deltas = new float[5][];
+    byte[][] payloads = new byte[5][];
+    for (int k = 1; k <= 5; k++) {
+      deltas[k - 1] = randomDelta(100 + k, DIM, 0.05);
+      payloads[k - 1] = seal("site-" + k, round, deltas[k - 1]);
+    }
+    AggregationSession fresh = session(policy(10, 0), UpdateKernel.best(), new MemoryGuard());
+    for (int k = 1; k <= 5; k++) {
+      offer(fresh, "site-" + k, k, payloads[k - 1]);
+    }
+    float[] expected = fresh.meanUpdate(null);
+
+    // round one leaves its sum and decrypted updates in the workspace (then wipes them)
+    AggregationSession first = new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
+        UpdateKernel.best(), round, new MemoryGuard(), ws);
+    for (int k = 1; k <= 5; k++) {
+      offer(first, "site-" + k, 1, payloads[k - 1]);
+    }
+    first.meanUpdate(null);
+    assertThatThrownBy(() -> new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
+        UpdateKernel.best(), round, new MemoryGuard(), new AggregationSession.Workspace(DIM + 1)))
+        .hasMessageContaining("dimension");
+    AggregationSession second = new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
+        UpdateKernel.best(), round, new MemoryGuard(), ws);
+    // one session at a time per workspace
+    assertThatThrownBy(() -> new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(),
+        UpdateKernel.best(), round, new MemoryGuard(), ws)).isInstanceOf(IllegalStateException.class);
+    for (int k = 1; k <= 5; k++) {
+      offer(second, "site-" + k, k, payloads[k - 1]);
+      first.close(); // the host's late cleanup of the old call: must neither wipe nor release the new session's buffers
+    }
+    assertThat(second.meanUpdate(null)).containsExactly(expected);
+    assertThat(second.accepted()).containsExactly("site-1", "site-2", "site-3", "site-4", "site-5");
   }
 
   @Test

@@ -151,6 +151,6 @@ public final class AuditHtml {
   }
 
   private static String esc(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    return org.cloister.simulations.report.Html.esc(s);
   }
 }

@@ -94,8 +94,19 @@ public final class RoundBenchmark {
                             double maxSealMs, double maxOpenModelMs, int aggregated) {
   }
 
+  /**
+   * CPU time per measured round (milliseconds): this JVM (sites, coordinator, store) and its child
+   * processes (for the secure stack: the enclave and the key broker). On a shared machine CPU time
+   * moves less with the load than wall-clock time does.
+   */
+  public record CpuPerRound(double benchJvmMs, double childrenMs, double childrenJitMs) {
+    public double totalMs() {
+      return benchJvmMs + childrenMs;
+    }
+  }
+
   /** One mode's result. */
-  public record ModeResult(Mode mode, List<RoundTiming> rounds, long setupMillis) {
+  public record ModeResult(Mode mode, List<RoundTiming> rounds, long setupMillis, CpuPerRound cpu) {
     public ModeResult {
       rounds = List.copyOf(rounds);
     }
@@ -122,6 +133,16 @@ public final class RoundBenchmark {
         r.put("site_open_model_max_ms", round1(t.maxOpenModelMs()));
         r.put("aggregated", t.aggregated());
         per.add(r);
+      }
+      if (cpu != null) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("bench_jvm", round1(cpu.benchJvmMs()));
+        c.put("child_processes", round1(cpu.childrenMs()));
+        // of which the child JVMs' JIT compiler threads (Linux; 0 elsewhere): a fresh enclave JVM still compiles
+        // its data path during the first measured rounds, a one-time cost per enclave instance
+        c.put("child_jit", round1(cpu.childrenJitMs()));
+        c.put("total", round1(cpu.totalMs()));
+        m.put("cpu_ms_per_round", c);
       }
       m.put("rounds", per);
       return m;
@@ -169,6 +190,9 @@ public final class RoundBenchmark {
     m.put("plaintext_over_transport", Math.round(plain.medianRoundMs() / transportMedian * 1000) / 1000.0);
     double ratio = secure.medianRoundMs() / plain.medianRoundMs();
     m.put("ratio_secure_plaintext_median_round", Math.round(ratio * 1000) / 1000.0);
+    if (secure.cpu() != null && plain.cpu() != null && plain.cpu().totalMs() > 0) {
+      m.put("ratio_secure_plaintext_cpu_per_round", Math.round(secure.cpu().totalMs() / plain.cpu().totalMs() * 1000) / 1000.0);
+    }
     m.put("target_ms", 300);
     m.put("target_met", secure.medianRoundMs() < 300);
     // issue 20: the secure round at most 1.25x the plaintext one; issue 17: plaintext at most 1.3x the wire
@@ -220,11 +244,18 @@ public final class RoundBenchmark {
     Map<Integer, RoundResult> results = new ConcurrentHashMap<>();
     Map<Integer, double[]> sealMs = new ConcurrentHashMap<>();
     Map<Integer, double[]> openMs = new ConcurrentHashMap<>();
+    long[] cpuAtWarmup = new long[3];
+    long[] cpuAtEnd = new long[3];
     engine.addListener(new RoundListener() {
       @Override
       public void roundCompleted(RoundResult r) {
         completedAt.put(r.round(), System.nanoTime());
         results.put(r.round(), r);
+        if (r.round() == opts.warmup()) {
+          cpuNanos(cpuAtWarmup);
+        } else if (r.round() == total) {
+          cpuNanos(cpuAtEnd);
+        }
       }
     });
     List<ManagedChannel> channels = new ArrayList<>();
@@ -286,7 +317,10 @@ public final class RoundBenchmark {
         progress.accept(String.format(java.util.Locale.ROOT, "%s: round %d %.1f ms", mode.name().toLowerCase(java.util.Locale.ROOT),
             r, roundMs));
       }
-      return new ModeResult(mode, timings, setupMillis);
+      CpuPerRound cpu = cpuAtEnd[0] == 0 || cpuAtWarmup[0] == 0 ? null : new CpuPerRound(
+          (cpuAtEnd[0] - cpuAtWarmup[0]) / 1e6 / opts.rounds(), (cpuAtEnd[1] - cpuAtWarmup[1]) / 1e6 / opts.rounds(),
+          (cpuAtEnd[2] - cpuAtWarmup[2]) / 1e6 / opts.rounds());
+      return new ModeResult(mode, timings, setupMillis, cpu);
     } finally {
       pool.shutdownNow();
       for (ManagedChannel ch : channels) {
@@ -297,6 +331,46 @@ public final class RoundBenchmark {
       stack.close();
       deleteTree(work);
     }
+  }
+
+  /**
+   * This JVM's CPU time, its live child processes' and their JIT compiler threads' (nanoseconds) into
+   * {@code out[0..2]}.
+   */
+  private static void cpuNanos(long[] out) {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    out[0] = os instanceof com.sun.management.OperatingSystemMXBean s ? Math.max(1, s.getProcessCpuTime()) : 0;
+    List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
+    out[1] = children.stream()
+        .mapToLong(p -> p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L)).sum();
+    out[2] = children.stream().mapToLong(p -> compilerThreadNanos(p.pid())).sum();
+  }
+
+  /** CPU time of a JVM's C1/C2 compiler threads from /proc (0 where there is no /proc). */
+  private static long compilerThreadNanos(long pid) {
+    Path tasks = Path.of("/proc", Long.toString(pid), "task");
+    if (!Files.isDirectory(tasks)) {
+      return 0;
+    }
+    long ticks = 0;
+    try (var list = Files.list(tasks)) {
+      for (Path t : list.toList()) {
+        try {
+          if (!Files.readString(t.resolve("comm")).startsWith("C2 Compiler")
+              && !Files.readString(t.resolve("comm")).startsWith("C1 Compiler")) {
+            continue;
+          }
+          String stat = Files.readString(t.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+        } catch (java.io.IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (java.io.IOException e) {
+      return 0;
+    }
+    return ticks * 10_000_000L; // USER_HZ = 100 on Linux
   }
 
   static String siteId(int index) {

@@ -2,34 +2,28 @@ package org.cloister.simulations.engine;
 
 import com.google.protobuf.ByteString;
 import java.nio.file.Files;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.cloister.coordinator.budget.BudgetGuard;
 import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.ledger.CheckpointSigner;
 import org.cloister.coordinator.rounds.RequestRejectedException;
+import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.rounds.RoundEngine;
 import org.cloister.coordinator.rounds.RoundListener;
 import org.cloister.coordinator.rounds.RoundResult;
-import org.cloister.coordinator.store.JdbcStudyStore;
-import org.cloister.coordinator.strategy.Strategies;
 import org.cloister.coordinator.study.StudyConfig;
-import org.cloister.data.Dataset;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
+import org.cloister.data.Dataset;
 import org.cloister.dp.events.DpEvent;
-import org.cloister.dp.noise.SecureGaussianNoise;
 import org.cloister.models.EvaluationMetrics;
 import org.cloister.models.Evaluator;
 import org.cloister.models.ModelArchitecture;
@@ -49,13 +43,6 @@ import org.cloister.simulations.SimulationResult;
 import org.cloister.simulations.SimulatedStudy;
 import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.simulations.SiteReport;
-import org.cloister.site.agent.LocalTrainer;
-import org.cloister.site.agent.LocalUpdate;
-import org.cloister.site.dp.DpSgdLocalTrainer;
-import org.cloister.site.ledger.DatasetFingerprint;
-import org.cloister.site.ledger.SpendSigner;
-import org.cloister.site.plain.PlainSgdTrainer;
-import org.cloister.site.training.PrivacyBudget;
 import org.cloister.trust.pki.IssuedCertificate;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -79,7 +66,7 @@ public final class InProcessSimulation {
 
   private final SimulationConfig cfg;
   private final SiteSource source;
-  private final int workers;
+  private final Dispatcher dispatcher;
   private final Consumer<RoundReport> progress;
 
   /**
@@ -87,86 +74,158 @@ public final class InProcessSimulation {
    * @param workers sites that train at the same time (threads, each with one network)
    */
   public InProcessSimulation(SimulationConfig cfg, SiteSource source, int workers, Consumer<RoundReport> progress) {
-    if (workers < 1) {
-      throw new IllegalArgumentException("--workers must be >= 1, got " + workers);
-    }
+    this(cfg, source, pool(workers), progress);
+  }
+
+  /** @param dispatcher how the sites of a round are trained (closed when the study ends) */
+  public InProcessSimulation(SimulationConfig cfg, SiteSource source, Dispatcher dispatcher, Consumer<RoundReport> progress) {
     if (source.sites() != cfg.sites()) {
       throw new IllegalArgumentException("the site source holds " + source.sites() + " sites but the study has " + cfg.sites());
     }
     this.cfg = cfg;
     this.source = source;
-    this.workers = workers;
+    this.dispatcher = dispatcher;
     this.progress = progress;
   }
 
-  /** A virtual site's compact state between rounds. */
-  private static final class VirtualSite {
-    final int index;
-    final String id;
-    final long examples;
-    final List<DpEvent> spent = new ArrayList<>(2);
-    SecureGaussianNoise noise;
-    SplittableRandom sampling;
-    IssuedCertificate certificate;
-    SpendSigner signer;
-    boolean preprocessingSpent;
+  /**
+   * How the virtual sites of a round are trained: on this process's worker pool ({@link #pool}), or
+   * elsewhere (the {@code spark} engine's executors). Everything else (round engine, strategy, budget
+   * guard, ledger, evaluation, reports) is the same for every dispatcher.
+   */
+  public interface Dispatcher extends AutoCloseable {
+    /** Called once before round 1. */
+    void start(Study study);
 
-    VirtualSite(int index, long examples) {
-      this.index = index;
-      this.id = siteId(index);
-      this.examples = examples;
-    }
+    /** The aggregator the round engine calls ({@code kernel}: the enclave arithmetic on plaintext updates). */
+    Aggregator aggregator(KernelAggregator kernel);
+
+    /**
+     * Trains the {@code selected} sites on {@code global} and submits their updates with
+     * {@link Study#submit}; may return before they finish. A failure is reported with
+     * {@link Study#fail}.
+     */
+    void roundOpened(RoundTask task, float[] global, List<String> selected);
+
+    /** Each site's released DP events so far, for its final epsilon (the sites' own accountants). */
+    Map<String, List<DpEvent>> spentBySite();
+
+    @Override
+    void close();
+  }
+
+  /** What a dispatcher gets from the study: its settings and the coordinator it submits to. */
+  public interface Study {
+    SimulationConfig config();
+
+    SiteSource source();
+
+    SiteRecipe recipe();
+
+    ModelArchitecture architecture();
+
+    int inputs();
+
+    int classes();
+
+    /** The consortium CA (it issues each site's certificate on its first round). */
+    ConsortiumCredentials consortium();
+
+    /** Hands a site's update to the coordinator; a refusal is logged (its spend is recorded). */
+    void submit(String siteId, java.security.cert.X509Certificate certificate, UpdateEnvelope env);
+
+    void fail(Throwable t);
   }
 
   public SimulationResult run() throws Exception {
     long started = System.currentTimeMillis();
     Dataset test = source.test();
+    int nIn = test.numFeatures();
+    int k = test.numClasses();
     // every virtual site answers (no stragglers in-process): the deadline only bounds a stuck round
     Duration deadline = cfg.roundDeadline().multipliedBy(Math.max(1, cfg.sites() / 100));
-    SimulatedStudy study = SimulatedStudy.prepare(cfg, test, source.sizes(), source.preprocessingEvent(), deadline);
-    ConsortiumCredentials pki = study.pki();
-    TrainingConfig training = study.training();
-    int dimension = study.dimension();
+    SimulatedStudy simulated = SimulatedStudy.prepare(cfg, test, source.sizes(), source.preprocessingEvent(), deadline);
+    ModelArchitecture arch = simulated.architecture();
+    ConsortiumCredentials pki = simulated.pki();
+    int dimension = simulated.dimension();
     double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
         String.valueOf(SecureAggregationStack.DEFAULT_MAX_UPDATE_NORM)));
     KernelAggregator aggregator = new KernelAggregator(dimension, bound, SecureAggregationStack.cohortFloor(cfg.sites()),
         org.cloister.consortium.SecureAggregationSetup.strategySpec(cfg.strategy()));
-    StudyAssembly.AssembledStudy coordinator = study.coordinator(aggregator).build();
-    RoundEngine engine = coordinator.engine();
 
-    List<VirtualSite> sites = new ArrayList<>(cfg.sites());
+    List<String> siteIds = new ArrayList<>(cfg.sites());
+    long[] examples = new long[cfg.sites()];
     for (int s = 0; s < cfg.sites(); s++) {
-      sites.add(new VirtualSite(s, source.size(s)));
+      siteIds.add(VirtualSite.siteId(s));
+      examples[s] = source.size(s);
     }
-    ThreadLocal<MultiLayerNetwork> nets = ThreadLocal.withInitial(() -> study.newNetwork(0));
-    ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-      Thread t = new Thread(r, "site-worker");
-      t.setDaemon(true);
-      return t;
-    });
-    MultiLayerNetwork evalNet = study.newEvaluationNetwork();
+    MultiLayerNetwork evalNet = simulated.newEvaluationNetwork();
     List<RoundReport> reports = new ArrayList<>();
     Map<String, Double> epsilonSoFar = new TreeMap<>();
-    Map<String, String> sitOut = new ConcurrentHashMap<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
+    AtomicReference<RoundEngine> engineRef = new AtomicReference<>();
+    SiteRecipe recipe = SiteRecipe.of(cfg);
+    dispatcher.start(new Study() {
+      @Override
+      public SimulationConfig config() {
+        return cfg;
+      }
+
+      @Override
+      public SiteSource source() {
+        return source;
+      }
+
+      @Override
+      public SiteRecipe recipe() {
+        return recipe;
+      }
+
+      @Override
+      public ModelArchitecture architecture() {
+        return arch;
+      }
+
+      @Override
+      public int inputs() {
+        return nIn;
+      }
+
+      @Override
+      public int classes() {
+        return k;
+      }
+
+      @Override
+      public ConsortiumCredentials consortium() {
+        return pki;
+      }
+
+      @Override
+      public void submit(String siteId, java.security.cert.X509Certificate certificate, UpdateEnvelope env) {
+        try {
+          engineRef.get().submit(siteId, certificate, env);
+        } catch (RequestRejectedException e) {
+          log.warn("site {}: update for round {} not accepted: {}", siteId, env.getRound(), e.getMessage());
+        }
+      }
+
+      @Override
+      public void fail(Throwable t) {
+        failure.compareAndSet(null, t);
+        engineRef.get().stop();
+      }
+    });
+    StudyAssembly.AssembledStudy coordinator = simulated.coordinator(dispatcher.aggregator(aggregator)).build();
+    RoundEngine engine = coordinator.engine();
+    engineRef.set(engine);
     Thread engineThread = new Thread(engine, "round-engine");
     engineThread.setDaemon(true);
     try {
       engine.addListener(new RoundListener() {
         @Override
         public void roundOpened(RoundTask task, List<String> selected) {
-          float[] global = FloatCodec.decode(task.getModel().getPayload(), dimension);
-          for (String id : selected) {
-            VirtualSite site = sites.get(siteIndex(id));
-            pool.execute(() -> {
-              try {
-                trainAndSubmit(site, task, global, nets.get(), engine, study);
-              } catch (RuntimeException | Error e) {
-                failure.compareAndSet(null, e);
-                log.error("virtual site {} failed in round {}", site.id, task.getRound(), e);
-              }
-            });
-          }
+          dispatcher.roundOpened(task, FloatCodec.decode(task.getModel().getPayload(), dimension), selected);
         }
 
         @Override
@@ -177,8 +236,8 @@ public final class InProcessSimulation {
               epsilonSoFar.merge(site, eps, Math::max);
             }
           });
-          for (VirtualSite s : sites) { // virtual sites are always reachable: keep them eligible
-            engine.join(s.id, s.examples);
+          for (int s = 0; s < siteIds.size(); s++) { // virtual sites are always reachable: keep them eligible
+            engine.join(siteIds.get(s), examples[s]);
           }
           RoundReport rep;
           if (!r.quorumMet()) {
@@ -195,8 +254,8 @@ public final class InProcessSimulation {
           progress.accept(rep);
         }
       });
-      for (VirtualSite s : sites) {
-        engine.join(s.id, s.examples);
+      for (int s = 0; s < siteIds.size(); s++) {
+        engine.join(siteIds.get(s), examples[s]);
       }
       engineThread.start();
       long budget = deadline.toMillis() * cfg.rounds() * 3 + 60_000;
@@ -212,71 +271,88 @@ public final class InProcessSimulation {
       for (RoundResult r : engine.history()) {
         r.aggregated().forEach(id -> contributed.merge(id, 1, Integer::sum));
       }
-      List<Future<SiteReport>> reportsPerSite = new ArrayList<>();
-      for (VirtualSite s : sites) {
-        reportsPerSite.add(pool.submit(() -> new SiteReport(s.id, (int) s.examples, contributed.getOrDefault(s.id, 0),
-            study.epsilon(accountant, s.id, s.spent), study.reportedDelta())));
-      }
-      List<SiteReport> siteReports = new ArrayList<>();
-      for (Future<SiteReport> f : reportsPerSite) {
-        siteReports.add(f.get());
-      }
+      Map<String, List<DpEvent>> spent = dispatcher.spentBySite();
+      List<SiteReport> siteReports = siteIds.parallelStream().map(id -> new SiteReport(id,
+          (int) examples[VirtualSite.siteIndex(id)], contributed.getOrDefault(id, 0),
+          simulated.epsilon(accountant, id, spent.getOrDefault(id, List.of())), simulated.reportedDelta())).toList();
       ModelArtifact last = engine.model(0).orElseThrow();
       Parameters.set(evalNet, FloatCodec.decode(last.getPayload(), dimension));
       EvaluationMetrics fin = Evaluator.evaluate(evalNet, test);
       String status = engine.status().label() + (engine.statusDetail().isEmpty() ? "" : ": " + engine.statusDetail());
       return new SimulationResult(cfg, reports, fin, siteReports, status, System.currentTimeMillis() - started,
-          study.noiseMultiplier());
+          simulated.noiseMultiplier());
     } finally {
       engine.stop();
-      pool.shutdownNow();
+      dispatcher.close();
       engineThread.join(10_000);
       coordinator.close();
     }
   }
 
-  /** One virtual site's round: train, sign the spend, hand the update to the round engine (what SiteAgent does over gRPC). */
-  private void trainAndSubmit(VirtualSite site, RoundTask task, float[] global, MultiLayerNetwork net, RoundEngine engine,
-                              SimulatedStudy study) {
-    synchronized (site) {
-      if (site.certificate == null) {
-        site.certificate = study.pki().issue(site.id);
-        site.signer = study.signer(site.index, site.certificate);
-      }
-      if (site.noise == null) { // the grpc engine's streams for this site (FederatedSimulation)
-        site.noise = study.noise(site.index);
-        site.sampling = study.sampling(site.index);
-      }
-      LocalTrainer trainer = study.trainer(net, source.site(site.index), site.noise, site.sampling, () -> site.spent,
-          site.preprocessingSpent ? null : source.preprocessingEvent());
-      LocalUpdate update;
-      try {
-        update = trainer.train(global, task);
-      } catch (RuntimeException e) { // e.g. the site's own budget guard: it sits the round out, as SiteAgent does
-        log.warn("site {}: round {} not trained: {}", site.id, task.getRound(), e.getMessage());
-        return;
-      }
-      site.preprocessingSpent = true;
-      var spend = site.signer.sign(task, update);
-      site.spent.add(update.spent()); // spent when it leaves the site, accepted or not
-      UpdateEnvelope env = UpdateEnvelope.newBuilder()
-          .setStudyId(task.getStudyId()).setRound(task.getRound()).setRoundId(task.getRoundId())
-          .setBaseModelVersion(task.getModel().getVersion()).setNumExamples(update.numExamples())
-          .setPayloadFormat(FloatCodec.DELTA_F32LE).setPayload(ByteString.copyFrom(FloatCodec.encode(update.delta())))
-          .putAllMetrics(update.metrics()).setSpend(spend).build();
-      try {
-        engine.submit(site.id, site.certificate.certificate(), env);
-      } catch (RequestRejectedException e) {
-        log.warn("site {}: update for round {} not accepted: {}", site.id, task.getRound(), e.getMessage());
-      }
+  /** The {@code inprocess} dispatcher: each selected site is a task on a pool of {@code workers} threads, each with one network. */
+  public static Dispatcher pool(int workers) {
+    if (workers < 1) {
+      throw new IllegalArgumentException("--workers must be >= 1, got " + workers);
     }
-  }
+    return new Dispatcher() {
+      private final Map<String, VirtualSite> sites = new ConcurrentHashMap<>();
+      private Study study;
+      private ThreadLocal<MultiLayerNetwork> nets;
+      private ExecutorService pool;
 
-  static String siteId(int index) {
-    return SimulatedStudy.siteId(index);
-  }
+      @Override
+      public void start(Study s) {
+        this.study = s;
+        SimulationConfig cfg = s.config();
+        nets = ThreadLocal.withInitial(() -> ModelZoo.newNetwork(s.architecture(), s.inputs(), s.classes(), cfg.seed(),
+            new Sgd(cfg.learningRate()), DataType.FLOAT));
+        pool = Executors.newFixedThreadPool(workers, r -> {
+          Thread t = new Thread(r, "site-worker");
+          t.setDaemon(true);
+          return t;
+        });
+      }
 
-  static int siteIndex(String id) {
-    return Integer.parseInt(id.substring("site-".length())) - 1;
+      @Override
+      public Aggregator aggregator(KernelAggregator kernel) {
+        return kernel;
+      }
+
+      @Override
+      public void roundOpened(RoundTask task, float[] global, List<String> selected) {
+        for (String id : selected) {
+          VirtualSite site = sites.computeIfAbsent(id, i -> {
+            int index = VirtualSite.siteIndex(i);
+            return new VirtualSite(index, study.source().size(index));
+          });
+          pool.execute(() -> {
+            try {
+              synchronized (site) {
+                site.train(task, global, nets.get(), study.source(), study.recipe(), study.consortium()::issue)
+                    .ifPresent(t -> study.submit(t.siteId(), t.certificate(), t.envelope(task, FloatCodec.DELTA_F32LE,
+                        ByteString.copyFrom(FloatCodec.encode(t.update().delta())))));
+              }
+            } catch (RuntimeException | Error e) {
+              log.error("virtual site {} failed in round {}", site.id(), task.getRound(), e);
+              study.fail(e);
+            }
+          });
+        }
+      }
+
+      @Override
+      public Map<String, List<DpEvent>> spentBySite() {
+        Map<String, List<DpEvent>> out = new TreeMap<>();
+        sites.forEach((id, site) -> out.put(id, site.spent()));
+        return out;
+      }
+
+      @Override
+      public void close() {
+        if (pool != null) {
+          pool.shutdownNow();
+        }
+      }
+    };
   }
 }

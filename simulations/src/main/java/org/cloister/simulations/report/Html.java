@@ -1,11 +1,14 @@
 package org.cloister.simulations.report;
 
-/** HTML escaping. */
-final class Html {
+/**
+ * The one HTML escaper of every report (simulation report, privacy audit, budget and receipts
+ * pages): text and attribute values alike ({@code < > & " '}).
+ */
+public final class Html {
   private Html() {
   }
 
-  static String esc(String s) {
+  public static String esc(String s) {
     StringBuilder b = new StringBuilder(s.length());
     for (char c : s.toCharArray()) {
       switch (c) {

@@ -7,9 +7,10 @@ import java.util.Locale;
 /**
  * A line chart as inline SVG, drawn in Java: no script, no stylesheet, no font or network
  * access, so the page opens offline in any browser. Points carry native tooltips ({@code <title>}).
+ * The one chart helper of the simulation report and the budget report.
  */
-final class SvgChart {
-  static final String[] PALETTE = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+public final class SvgChart {
+  public static final String[] PALETTE = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
       "#7f7f7f", "#bcbd22", "#17becf"};
   private static final int W = 720;
   private static final int H = 320;
@@ -19,7 +20,7 @@ final class SvgChart {
   private static final int BOTTOM = 45;
 
   /** One line. {@code dashed} for reference lines such as a budget ceiling. */
-  record Series(String name, double[] x, double[] y, String color, boolean dashed, boolean markers) {
+  public record Series(String name, double[] x, double[] y, String color, boolean dashed, boolean markers) {
   }
 
   private final String id;
@@ -31,7 +32,7 @@ final class SvgChart {
   private double yMin = Double.NaN;
   private double yMax = Double.NaN;
 
-  SvgChart(String id, String title, String xLabel, String yLabel, boolean logX) {
+  public SvgChart(String id, String title, String xLabel, String yLabel, boolean logX) {
     this.id = id;
     this.title = title;
     this.xLabel = xLabel;
@@ -39,19 +40,19 @@ final class SvgChart {
     this.logX = logX;
   }
 
-  SvgChart add(Series s) {
+  public SvgChart add(Series s) {
     series.add(s);
     return this;
   }
 
   /** Fixes the y range (otherwise it is fitted to the data). */
-  SvgChart yRange(double min, double max) {
+  public SvgChart yRange(double min, double max) {
     yMin = min;
     yMax = max;
     return this;
   }
 
-  String render() {
+  public String render() {
     double x0 = Double.POSITIVE_INFINITY;
     double x1 = Double.NEGATIVE_INFINITY;
     double y0 = Double.POSITIVE_INFINITY;

@@ -42,6 +42,13 @@ class RoundBenchmarkTest {
     assertThat((Double) r.get("plaintext_over_transport")).isPositive();
     assertThat(r).containsEntry("target_ratio_secure_plaintext", 1.25).containsEntry("target_plaintext_over_transport", 1.3);
     assertThat(progress).anyMatch(l -> l.startsWith("secure: round 3"));
+    // CPU per measured round: the secure stack's enclave and broker are child processes, the plaintext stack has none
+    Map<String, Object> secureCpu = (Map<String, Object>) ((Map<String, Object>) r.get("secure")).get("cpu_ms_per_round");
+    Map<String, Object> plainCpu = (Map<String, Object>) ((Map<String, Object>) r.get("plaintext")).get("cpu_ms_per_round");
+    assertThat((Double) secureCpu.get("bench_jvm")).isPositive();
+    assertThat((Double) secureCpu.get("child_processes")).isPositive();
+    assertThat((Double) plainCpu.get("child_processes")).isZero();
+    assertThat((Double) r.get("ratio_secure_plaintext_cpu_per_round")).isPositive();
   }
 
   @Test

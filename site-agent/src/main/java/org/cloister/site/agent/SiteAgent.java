@@ -198,7 +198,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         .setBaseModelVersion(task.getModel().getVersion())
         .setNumExamples(update.numExamples())
         .setPayloadFormat(sealed.format())
-        .setPayload(ByteString.copyFrom(sealed.payload()))
+        .setPayload(com.google.protobuf.UnsafeByteOperations.unsafeWrap(sealed.payload())) // the sealer's own array
         .putAllMetadata(sealed.metadata())
         .putAllMetrics(update.metrics())
         .setSpend(spend)

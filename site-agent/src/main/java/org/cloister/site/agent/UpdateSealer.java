@@ -12,6 +12,8 @@ import org.cloister.protocol.v1.RoundTask;
 public interface UpdateSealer {
 
   /**
+   * @param payload        handed over to the agent, which sends it without copying it: the sealer must not
+   *                       change it afterwards
    * @param roundChallenge the secure aggregator's verified challenge for the round, which the site's
    *                       signed contribution statement must carry; null when nothing is to be signed
    *                       (the plaintext development baseline)

@@ -60,6 +60,10 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   /** A verified attestation is re-verified in full after this long (certificate validity, revocation by expiry). */
   public static final Duration REATTEST_AFTER = Duration.ofHours(1);
 
+  /** Development roots this process has warned about: a simulation runs many sites in one JVM, one warning each. */
+  private static final java.util.Set<java.security.cert.X509Certificate> WARNED_ROOTS =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final AttestationRelayGrpc.AttestationRelayBlockingStub relay;
   private final String siteId;
   private final AttestationVerifier verifier;
@@ -102,9 +106,11 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     expectedPcrs.forEach((k, v) -> copy.put(k, v.clone()));
     this.expectedPcrs = copy;
     this.opener = Objects.requireNonNull(opener, "opener");
-    if (verifier instanceof NitroAttestationVerifier n && !n.trustRoot().equals(AwsNitroRoot.certificate())) {
-      log.warn("site {} trusts a NON-AWS attestation root ({}): enclave documents prove nothing about isolation. "
-          + "Development only: never with real patient data.", siteId, n.trustRoot().getSubjectX500Principal().getName());
+    if (verifier instanceof NitroAttestationVerifier n && !n.trustRoot().equals(AwsNitroRoot.certificate())
+        && firstWarning(n.trustRoot())) {
+      log.warn("site {} (and any other site of this process that trusts it: warned once) trusts a NON-AWS attestation"
+          + " root ({}): enclave documents prove nothing about isolation. Development only: never with real patient data.",
+          siteId, n.trustRoot().getSubjectX500Principal().getName());
     }
     this.confidentialVm = null;
     this.clock = clock;
@@ -366,5 +372,10 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   public String toString() {
     return confidentialVm != null ? "AttestedHpkeSealer[site " + siteId + ", " + confidentialVm.pins() + "]"
         : "AttestedHpkeSealer[site " + siteId + ", PCR0 " + HexFormat.of().formatHex(expectedPcrs.get(0)) + "]";
+  }
+
+  /** True the first time this process sees development root {@code root} (its warning is printed then only). */
+  static boolean firstWarning(java.security.cert.X509Certificate root) {
+    return WARNED_ROOTS.add(root);
   }
 }

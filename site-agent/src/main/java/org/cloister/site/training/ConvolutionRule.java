@@ -70,7 +70,7 @@ final class ConvolutionRule extends LayerRule {
   }
 
   @Override
-  INDArray forward(INDArray in) {
+  public INDArray forward(INDArray in) {
     INDArray x = in.dataType() == dataType ? in : in.castTo(dataType);
     if (x.rank() != 4 || x.size(1) != inChannels) {
       throw new IllegalArgumentException(this + " expects input [batch, " + inChannels + ", height, width], got "
@@ -103,7 +103,7 @@ final class ConvolutionRule extends LayerRule {
   }
 
   @Override
-  INDArray backward(INDArray epsilon, boolean needInputGradient) {
+  public INDArray backward(INDArray epsilon, boolean needInputGradient) {
     long positions = (long) outH * outW;
     INDArray eps2d = epsilon.permute(0, 2, 3, 1).dup('c').reshape('c', batch * positions, outChannels);
     delta2d = activation.backprop(preOutput2d, eps2d).getFirst();
@@ -126,12 +126,12 @@ final class ConvolutionRule extends LayerRule {
   }
 
   @Override
-  boolean hasParameters() {
+  public boolean hasParameters() {
     return true;
   }
 
   @Override
-  INDArray perExampleSquaredNorms() {
+  public INDArray perExampleSquaredNorms() {
     INDArray w = Nd4j.getExecutioner().exec(new SquaredNorm(perExampleWeightGrad, true, 1));
     if (perExampleBiasGrad != null) {
       w.addi(Nd4j.getExecutioner().exec(new SquaredNorm(perExampleBiasGrad, true, 1)));
@@ -140,7 +140,7 @@ final class ConvolutionRule extends LayerRule {
   }
 
   @Override
-  void accumulateClipped(INDArray clipFactors) {
+  public void accumulateClipped(INDArray clipFactors) {
     INDArray c = clipFactors.reshape(1, batch);
     weightGrad.assign(c.mmul(perExampleWeightGrad).reshape('c', weightGrad.shape()));
     if (biasGrad != null) {
@@ -149,7 +149,7 @@ final class ConvolutionRule extends LayerRule {
   }
 
   @Override
-  void release() {
+  public void release() {
     cols2d = null;
     preOutput2d = null;
     delta2d = null;

@@ -48,7 +48,7 @@ final class DenseRule extends LayerRule {
   }
 
   @Override
-  INDArray forward(INDArray in) {
+  public INDArray forward(INDArray in) {
     input = in.rank() == 2 && in.dataType() == dataType ? in : in.castTo(dataType).reshape(in.size(0), -1);
     preOutput = input.mmul(weights);
     if (bias != null) {
@@ -69,7 +69,7 @@ final class DenseRule extends LayerRule {
   }
 
   @Override
-  INDArray backward(INDArray epsilon, boolean needInputGradient) {
+  public INDArray backward(INDArray epsilon, boolean needInputGradient) {
     if (isOutput()) {
       throw new IllegalStateException("output layer starts from labels");
     }
@@ -79,12 +79,12 @@ final class DenseRule extends LayerRule {
   }
 
   @Override
-  boolean hasParameters() {
+  public boolean hasParameters() {
     return true;
   }
 
   @Override
-  INDArray perExampleSquaredNorms() {
+  public INDArray perExampleSquaredNorms() {
     // ||a_i^T d_i||_F^2 = ||a_i||^2 ||d_i||^2, plus ||d_i||^2 for the bias
     INDArray d = Nd4j.getExecutioner().exec(new SquaredNorm(delta, true, 1));
     INDArray a = Nd4j.getExecutioner().exec(new SquaredNorm(input, true, 1));
@@ -95,7 +95,7 @@ final class DenseRule extends LayerRule {
   }
 
   @Override
-  void accumulateClipped(INDArray clipFactors) {
+  public void accumulateClipped(INDArray clipFactors) {
     INDArray scaled = delta.mulColumnVector(clipFactors);
     Nd4j.gemm(input, scaled, weightGrad, true, false, 1.0, 0.0);
     if (biasGrad != null) {
@@ -104,7 +104,7 @@ final class DenseRule extends LayerRule {
   }
 
   @Override
-  void release() {
+  public void release() {
     input = null;
     preOutput = null;
     delta = null;

@@ -40,11 +40,20 @@ public final class DpCompatibility {
   static final String SUPPORTED = "supported: DenseLayer, OutputLayer (last layer), ConvolutionLayer/Convolution2D "
       + "(NCHW), EmbeddingLayer (first layer), SubsamplingLayer (max/avg), ActivationLayer";
 
+  /** Layer classes with a built-in rule (a plug-in cannot replace them). */
+  static final java.util.Set<Class<?>> BUILT_IN = java.util.Set.of(OutputLayer.class, DenseLayer.class,
+      ConvolutionLayer.class, Convolution2D.class, EmbeddingLayer.class, SubsamplingLayer.class, ActivationLayer.class);
+
   private DpCompatibility() {
   }
 
-  /** Throws {@link UnsupportedLayerException} naming the first layer DP-SGD cannot train. */
+  /** Throws {@link UnsupportedLayerException} naming the first layer DP-SGD cannot train with the installed rules. */
   public static void check(MultiLayerNetwork net) {
+    check(net, GradientRules.installed());
+  }
+
+  /** Throws {@link UnsupportedLayerException} naming the first layer DP-SGD cannot train with {@code plugins}. */
+  public static void check(MultiLayerNetwork net, GradientRules plugins) {
     MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
     int n = conf.getConfs().size();
     if (n == 0) {
@@ -54,7 +63,7 @@ public final class DpCompatibility {
       throw new UnsupportedLayerException("truncated backpropagation through time is not supported by DP-SGD");
     }
     for (int i = 0; i < n; i++) {
-      checkLayer(i, n, conf.getConf(i).getLayer());
+      checkLayer(i, n, conf.getConf(i).getLayer(), plugins);
       InputPreProcessor pp = conf.getInputPreProcess(i);
       if (pp != null && !(pp instanceof FeedForwardToCnnPreProcessor) && !(pp instanceof CnnToFeedForwardPreProcessor)) {
         throw new UnsupportedLayerException("layer " + i + ": input preprocessor " + pp.getClass().getSimpleName()
@@ -63,7 +72,7 @@ public final class DpCompatibility {
     }
   }
 
-  private static void checkLayer(int i, int n, Layer layer) {
+  private static void checkLayer(int i, int n, Layer layer, GradientRules plugins) {
     String what = describe(i, layer);
     if (layer instanceof BatchNormalization) {
       throw new UnsupportedLayerException(what + " mixes the examples of a batch (batch statistics), so per-example "
@@ -123,8 +132,12 @@ public final class DpCompatibility {
       }
     } else if (c == ActivationLayer.class) {
       checkActivation(what, ((ActivationLayer) layer).getActivationFn(), true);
+    } else if (plugins.forLayer(c) != null) {
+      plugins.forLayer(c).check(what, layer);
     } else {
-      throw new UnsupportedLayerException(what + " has no per-example gradient rule in the DP-SGD trainer; " + SUPPORTED);
+      throw new UnsupportedLayerException(what + " has no per-example gradient rule in the DP-SGD trainer; " + SUPPORTED
+          + (plugins.layers().isEmpty() ? "" : "; plug-in rules: " + plugins.layers())
+          + " (add one with a GradientRuleFactory, docs/extending.md)");
     }
   }
 
@@ -145,8 +158,8 @@ public final class DpCompatibility {
   }
 
   /** Builds the per-layer rules (after {@link #check}). */
-  static List<LayerRule> rules(MultiLayerNetwork net, NetworkLayout layout) {
-    check(net);
+  static List<LayerRule> rules(MultiLayerNetwork net, NetworkLayout layout, GradientRules plugins) {
+    check(net, plugins);
     MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
     List<LayerRule> rules = new ArrayList<>();
     for (int i = 0; i < conf.getConfs().size(); i++) {
@@ -166,6 +179,8 @@ public final class DpCompatibility {
             cl.getPadding(), cl.getDilation(), cl.getConvolutionMode()));
       } else if (c == EmbeddingLayer.class) {
         rules.add(new EmbeddingRule(i, what, params, grads, ((EmbeddingLayer) layer).getActivationFn()));
+      } else if (plugins.forLayer(c) != null) {
+        rules.add(plugins.forLayer(c).create(i, describe(i, layer), net, params, grads));
       } else {
         rules.add(new ParameterFreeRule(i, what, net.getLayer(i)));
       }

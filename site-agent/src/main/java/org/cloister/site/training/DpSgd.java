@@ -46,6 +46,7 @@ public final class DpSgd {
     private PerExampleMethod method = PerExampleMethod.VECTORIZED;
     private double proximalMu;
     private double expectedBatchSize = Double.NaN;
+    private GradientRules gradientRules = GradientRules.installed();
 
     private Builder() {
     }
@@ -114,6 +115,12 @@ public final class DpSgd {
      * The term depends on no example, so it is post-processing: it changes no privacy figure.
      * 0 (the default) turns it off.
      */
+    /** Per-layer gradient rules beyond the built-in ones (default: those installed with ServiceLoader). */
+    public Builder gradientRules(GradientRules rules) {
+      this.gradientRules = java.util.Objects.requireNonNull(rules, "rules");
+      return this;
+    }
+
     public Builder proximalMu(double mu) {
       if (!(mu >= 0) || !Double.isFinite(mu)) {
         throw new IllegalArgumentException("proximal mu must be >= 0 and finite, got " + mu);
@@ -168,7 +175,7 @@ public final class DpSgd {
         throw new IllegalArgumentException("clip norm C must be positive and finite, got " + clipNorm
             + (Double.isNaN(clipNorm) ? " (call clipNorm(...))" : ""));
       }
-      DpCompatibility.check(net);
+      DpCompatibility.check(net, gradientRules);
       NetworkLayout layout = new NetworkLayout(net);
       int parametrized = 0;
       for (int i = 0; i < layout.layers(); i++) {
@@ -191,7 +198,7 @@ public final class DpSgd {
         policy = ClipPolicy.flat(clipNorm);
       }
       ClippedGradients gradients = method == PerExampleMethod.VECTORIZED
-          ? new VectorizedGradients(net, layout) : new NaiveGradients(net, layout);
+          ? new VectorizedGradients(net, layout, gradientRules) : new NaiveGradients(net, layout, gradientRules);
       DpSgdSettings settings = new DpSgdSettings(policy.sensitivity(),
           policy.perLayer() ? policy.thresholds() : new double[0], noiseMultiplier, samplingRate, method);
       // the grid release's discretisation delta (GridGaussian), reserved out of the budget's delta

@@ -37,7 +37,7 @@ final class EmbeddingRule extends LayerRule {
   }
 
   @Override
-  INDArray forward(INDArray in) {
+  public INDArray forward(INDArray in) {
     if (in.length() != in.size(0)) {
       throw new IllegalArgumentException(this + " expects one index per example, got input of shape "
           + java.util.Arrays.toString(in.shape()));
@@ -60,7 +60,7 @@ final class EmbeddingRule extends LayerRule {
   }
 
   @Override
-  INDArray backward(INDArray epsilon, boolean needInputGradient) {
+  public INDArray backward(INDArray epsilon, boolean needInputGradient) {
     if (needInputGradient) {
       throw new IllegalStateException(this + " has no input gradient (it must be the first layer)");
     }
@@ -70,18 +70,18 @@ final class EmbeddingRule extends LayerRule {
   }
 
   @Override
-  boolean hasParameters() {
+  public boolean hasParameters() {
     return true;
   }
 
   @Override
-  INDArray perExampleSquaredNorms() {
+  public INDArray perExampleSquaredNorms() {
     INDArray d = Nd4j.getExecutioner().exec(new SquaredNorm(delta, true, 1));
     return bias != null ? d.muli(2.0) : d;
   }
 
   @Override
-  void accumulateClipped(INDArray clipFactors) {
+  public void accumulateClipped(INDArray clipFactors) {
     INDArray scaled = delta.mulColumnVector(clipFactors);
     weightGrad.assign(0);
     Nd4j.scatterUpdate(ScatterUpdate.UpdateOp.ADD, weightGrad, indices.castTo(DataType.INT64), scaled, 1);
@@ -91,7 +91,7 @@ final class EmbeddingRule extends LayerRule {
   }
 
   @Override
-  void release() {
+  public void release() {
     indices = null;
     preOutput = null;
     delta = null;

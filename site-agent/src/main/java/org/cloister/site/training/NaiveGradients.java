@@ -14,7 +14,11 @@ final class NaiveGradients implements ClippedGradients {
   private final int[] parametrizedLayers;
 
   NaiveGradients(MultiLayerNetwork net, NetworkLayout layout) {
-    DpCompatibility.check(net);
+    this(net, layout, GradientRules.installed());
+  }
+
+  NaiveGradients(MultiLayerNetwork net, NetworkLayout layout, GradientRules plugins) {
+    DpCompatibility.check(net, plugins);
     this.net = net;
     this.layout = layout;
     int count = 0;

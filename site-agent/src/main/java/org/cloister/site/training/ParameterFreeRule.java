@@ -18,34 +18,34 @@ final class ParameterFreeRule extends LayerRule {
   }
 
   @Override
-  INDArray forward(INDArray input) {
+  public INDArray forward(INDArray input) {
     layer.setInput(input, workspaces);
     return layer.activate(true, workspaces);
   }
 
   @Override
-  INDArray backward(INDArray epsilon, boolean needInputGradient) {
+  public INDArray backward(INDArray epsilon, boolean needInputGradient) {
     INDArray eps = layer.backpropGradient(epsilon, workspaces).getSecond();
     return needInputGradient ? eps : null;
   }
 
   @Override
-  boolean hasParameters() {
+  public boolean hasParameters() {
     return false;
   }
 
   @Override
-  INDArray perExampleSquaredNorms() {
+  public INDArray perExampleSquaredNorms() {
     throw new UnsupportedOperationException(this + " has no parameters");
   }
 
   @Override
-  void accumulateClipped(INDArray clipFactors) {
+  public void accumulateClipped(INDArray clipFactors) {
     throw new UnsupportedOperationException(this + " has no parameters");
   }
 
   @Override
-  void release() {
+  public void release() {
     layer.clear();
   }
 }

@@ -25,9 +25,13 @@ final class VectorizedGradients implements ClippedGradients {
   private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
 
   VectorizedGradients(MultiLayerNetwork net, NetworkLayout layout) {
+    this(net, layout, GradientRules.installed());
+  }
+
+  VectorizedGradients(MultiLayerNetwork net, NetworkLayout layout, GradientRules plugins) {
     this.conf = net.getLayerWiseConfigurations();
     this.layout = layout;
-    this.rules = DpCompatibility.rules(net, layout);
+    this.rules = DpCompatibility.rules(net, layout, plugins);
     int first = -1;
     for (LayerRule r : rules) {
       if (r.hasParameters()) {

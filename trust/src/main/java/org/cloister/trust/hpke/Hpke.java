@@ -26,8 +26,8 @@ import org.cloister.trust.aead.AesGcm;
  * instructions). The DHKEM extract-and-expand, key schedule and exporter (RFC 9180 sections 4.1,
  * 5.1, 5.3, about 60 lines) are written out here rather than taken from BouncyCastle's
  * {@code HPKEContext}, for a measured reason: BouncyCastle 1.78.1's context does not hand out its
- * AEAD key and base nonce, so using it means using its pure-Java AES-GCM, which opened updates at
- * 38-75 MiB/s against about 2,000 MiB/s for the JDK's (docs/benchmarks.md, "Secure aggregation"),
+ * AEAD key and base nonce, so using it means using its pure-Java AES-GCM, which opened a 4 MB update
+ * stream 17 times slower than this class on the JMH harness ({@code HpkeBench}, docs/benchmarks.md),
  * far more than the 5% of the enclave's aggregation throughput issue 16 allows. The key schedule is
  * checked against RFC 9180's vectors, against BouncyCastle's HPKE in both directions and against
  * our stream vectors (tests of module {@code trust}).

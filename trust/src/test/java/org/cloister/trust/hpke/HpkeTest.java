@@ -42,6 +42,26 @@ class HpkeTest {
   }
 
   @Test
+  void keysAreDerivedAsRfc9180AppendixA1AndGeneratedAsBouncyCastleRecomputesThem() throws Exception {
+    com.fasterxml.jackson.databind.JsonNode a1;
+    try (java.io.InputStream in = getClass().getResourceAsStream("/hpke/rfc9180-vectors.json")) {
+      a1 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in).get("a1_base_x25519_sha256_aes128gcm");
+    }
+    Hpke hpke = new Hpke();
+    HpkeKeyPair r = hpke.deriveKeyPair(HEX.parseHex(a1.get("ikmR").asText()));
+    assertThat(HEX.formatHex(r.privateKey())).isEqualTo(a1.get("skRm").asText());
+    assertThat(HEX.formatHex(r.publicKey())).isEqualTo(a1.get("pkRm").asText());
+    HpkeKeyPair e = hpke.deriveKeyPair(HEX.parseHex(a1.get("ikmE").asText()));
+    assertThat(HEX.formatHex(e.privateKey())).isEqualTo(a1.get("skEm").asText());
+    assertThat(HEX.formatHex(e.publicKey())).isEqualTo(a1.get("pkEm").asText());
+    assertThatThrownBy(() -> hpke.deriveKeyPair(new byte[31])).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at least 32 bytes");
+
+    HpkeKeyPair g = new Hpke(new SecureRandom(new byte[] {4})).generateKeyPair();
+    assertThat(new BouncyCastleHpke().keyPairFromPrivateKey(g.privateKey())).isEqualTo(g);
+  }
+
+  @Test
   void aes256GcmSuiteMatchesTheRfc9180JsonVector() throws Exception {
     HpkeKeyPair r = new HpkeKeyPair(HEX.parseHex("430f4b9859665145a6b1ba274024487bd66f03a2dd577d7753c68d7d7d00c00c"),
         HEX.parseHex("497b4502664cfea5d5af0b39934dac72242a74f8480451e1aee7d6a53320333d"));

@@ -94,6 +94,24 @@ public final class VsockForwarder implements Closeable {
     return f;
   }
 
+  /**
+   * An {@link #outbound} forwarder from the option value {@code LOCALPORT=CID:PORT} (e.g. {@code 8443=3:8443}).
+   *
+   * @throws IllegalArgumentException naming the malformed value
+   */
+  public static VsockForwarder outbound(String spec, StreamTransport vsock) throws IOException {
+    String[] p = spec == null ? new String[0] : spec.split("[=:]", -1);
+    try {
+      if (p.length != 3) {
+        throw new NumberFormatException();
+      }
+      return outbound(Integer.parseInt(p[0]), vsock, Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--vsock-outbound must be LOCALPORT=CID:PORT (e.g. 8443=3:8443), got '"
+          + spec + "'");
+    }
+  }
+
   private int localPort = -1;
 
   /** The loopback port an {@link #outbound} forwarder listens on. */

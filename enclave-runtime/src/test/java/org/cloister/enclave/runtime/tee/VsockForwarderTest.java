@@ -80,6 +80,14 @@ class VsockForwarderTest {
   }
 
   @Test
+  void aMalformedOutboundOptionIsNamed() {
+    for (String bad : new String[] {"8443", "8443=3", "x=3:8443", "8443=3:8443:1"}) {
+      assertThatThrownBy(() -> VsockForwarder.outbound(bad, new LoopbackVsock()))
+          .hasMessageContaining("LOCALPORT=CID:PORT").hasMessageContaining(bad);
+    }
+  }
+
+  @Test
   void theKernelsVsockAcceptsOurAddressAndAClosedListenerAcceptsNothing() throws Exception {
     Vsock vsock = new Vsock();
     StreamTransport.Listener l;
