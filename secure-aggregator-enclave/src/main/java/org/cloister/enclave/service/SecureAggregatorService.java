@@ -93,7 +93,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private ContributionVerifier.OpenRound aggregating;
   private final ContributionVerifier contributions;
   private final SecureRandom random;
-  private Published latest;
+  private volatile Published latest; // read by GetRoundChallenge on other threads
   private int centralReleases;
   /**
    * Where each update's sealed payload is copied out of its message (one round at a time: the round
@@ -322,7 +322,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
             + h.getRound() + " on version " + h.getBaseModel().getVersion()).asRuntimeException();
       }
       base = loadBase(h.getBaseModel());
-      byte[] baseSha256 = FloatCodec.sha256(FloatCodec.encode(base));
+      Published last = latest;
+      byte[] baseSha256 = last != null && base == last.weights() ? last.weightsSha256() // computed once, at publication
+          : FloatCodec.sha256(FloatCodec.encode(base));
       byte[] pinned = open.baseModelSha256();
       if (pinned.length != 0 && !MessageDigest.isEqual(pinned, baseSha256)) {
         throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId() + ": the base model the host "
