@@ -85,6 +85,17 @@ class ArchitectureTest {
   }
 
   @Test
+  void servingAModelDoesNotNeedTheSimulations() {
+    noClasses().that().resideInAPackage("org.cloister.consortium.inference..")
+        .or().haveNameMatching("org\\.cloister\\.cli\\.(InferCommand|ServiceCommands)(\\$.*)?")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.simulations..")
+        .because("infer serve and the services run in a deployment, where nothing of a simulation belongs")
+        .check(classes);
+    // the rule matches the command it guards
+    org.assertj.core.api.Assertions.assertThat(classes.contain(InferCommand.class)).isTrue();
+  }
+
+  @Test
   void aRoundEngineIsBuiltOnlyByTheStudyAssembly() {
     DescribedPredicate<JavaCall<?>> engineConstructor = new DescribedPredicate<>("construct a RoundEngine") {
       @Override
