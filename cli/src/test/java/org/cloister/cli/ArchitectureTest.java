@@ -96,6 +96,21 @@ class ArchitectureTest {
   }
 
   @Test
+  void evidenceIsVerifiedOnlyByTrustsVerifiers() {
+    com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes()
+        .that().implement(org.cloister.trust.attestation.EvidenceVerifierProvider.class)
+        .or().implement(org.cloister.trust.attestation.EvidenceVerifier.class)
+        .should().resideInAPackage("org.cloister.trust.attestation..")
+        .because("a party's verifiers are the pinned-root ones in trust (docs/extending.md, Add an attestation "
+            + "platform)")
+        .check(classes);
+    noClasses().that().resideOutsideOfPackage("org.cloister.enclave.runtime..")
+        .should().implement(org.cloister.enclave.runtime.AttestationPlatformProvider.class)
+        .because("the enclave's platforms ship in its measured runtime")
+        .check(classes);
+  }
+
+  @Test
   void aRoundEngineIsBuiltOnlyByTheStudyAssembly() {
     DescribedPredicate<JavaCall<?>> engineConstructor = new DescribedPredicate<>("construct a RoundEngine") {
       @Override
