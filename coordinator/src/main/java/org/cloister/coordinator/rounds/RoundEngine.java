@@ -275,7 +275,33 @@ public final class RoundEngine implements Runnable {
    *
    * @param certificate the site's verified client certificate (null on the development transport)
    */
-  public synchronized void submit(String siteId, java.security.cert.X509Certificate certificate, UpdateEnvelope env) {
+  public void submit(String siteId, java.security.cert.X509Certificate certificate, UpdateEnvelope env) {
+    // the spend's signature check reads no engine state: done before taking the engine's lock, so that
+    // sites' updates are verified in parallel; its outcome is used (or its refusal thrown) at the same
+    // point of the checks as before
+    Verification verified = null;
+    if (config.privacyLedger() && env.hasSpend() && config.studyId().equals(env.getStudyId())) {
+      try {
+        verified = new Verification(SpendVerifier.verifySigned(siteId, certificate, env.getSpend(), config.studyId()), null);
+      } catch (RuntimeException e) {
+        verified = new Verification(null, e);
+      }
+    }
+    submitVerified(siteId, certificate, env, verified);
+  }
+
+  /** A spend's signature check done outside the lock: its record, or the refusal to throw. */
+  private record Verification(LedgerRecord record, RuntimeException refusal) {
+    LedgerRecord get() {
+      if (refusal != null) {
+        throw refusal;
+      }
+      return record;
+    }
+  }
+
+  private synchronized void submitVerified(String siteId, java.security.cert.X509Certificate certificate, UpdateEnvelope env,
+                                           Verification verified) {
     requireJoined(siteId);
     touch(siteId);
     if (!config.studyId().equals(env.getStudyId())) {
@@ -287,7 +313,8 @@ public final class RoundEngine implements Runnable {
         throw new RequestRejectedException(INVALID_ARGUMENT, "bad_spend",
             "update carries no signed privacy spend; this study keeps a privacy ledger");
       }
-      ledger = SpendVerifier.verifySigned(siteId, certificate, env.getSpend(), config.studyId());
+      ledger = verified != null ? verified.get()
+          : SpendVerifier.verifySigned(siteId, certificate, env.getSpend(), config.studyId());
     }
     if (open != null && open.roundId.equals(env.getRoundId()) && open.received.containsKey(siteId)) {
       if (open.received.get(siteId).envelope().equals(env)) {

@@ -113,22 +113,25 @@ final class SparkDispatcher implements InProcessSimulation.Dispatcher {
     previous.unpersist(false);
     // the broadcasts stay: the RDD's lineage (which rebuilds a lost block by replaying the rounds) refers to them
     aggregator.summed(task.getRoundId(), sum);
-    for (PartialSum.Submission s : sum.submissions) {
+    // in parallel: the round engine verifies each spend's signature before it takes its lock
+    sum.submissions.parallelStream().forEach(s -> {
       UpdateEnvelope env;
       try {
         env = UpdateEnvelope.parseFrom(s.envelope());
-        spent.computeIfAbsent(s.siteId(), k -> new ArrayList<>())
+        spent.computeIfAbsent(s.siteId(), k -> java.util.Collections.synchronizedList(new ArrayList<>()))
             .add(DpEventJson.fromJson(PrivacySpend.parseFrom(env.getSpend().getSpend()).getEventJson()));
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalStateException("an executor returned an unreadable envelope for " + s.siteId(), e);
       }
       study.submit(s.siteId(), s.certificate(), env);
-    }
+    });
   }
 
   @Override
   public Map<String, List<DpEvent>> spentBySite() {
-    return new TreeMap<>(spent);
+    Map<String, List<DpEvent>> out = new TreeMap<>();
+    spent.forEach((site, events) -> out.put(site, List.copyOf(events)));
+    return out;
   }
 
   @Override
