@@ -85,6 +85,32 @@ class ArchitectureTest {
   }
 
   @Test
+  void servingAModelDoesNotNeedTheSimulations() {
+    noClasses().that().resideInAPackage("org.cloister.consortium.inference..")
+        .or().haveNameMatching("org\\.cloister\\.cli\\.(InferCommand|ServiceCommands)(\\$.*)?")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.simulations..")
+        .because("infer serve and the services run in a deployment, where nothing of a simulation belongs")
+        .check(classes);
+    // the rule matches the command it guards
+    org.assertj.core.api.Assertions.assertThat(classes.contain(InferCommand.class)).isTrue();
+  }
+
+  @Test
+  void evidenceIsVerifiedOnlyByTrustsVerifiers() {
+    com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes()
+        .that().implement(org.cloister.trust.attestation.EvidenceVerifierProvider.class)
+        .or().implement(org.cloister.trust.attestation.EvidenceVerifier.class)
+        .should().resideInAPackage("org.cloister.trust.attestation..")
+        .because("a party's verifiers are the pinned-root ones in trust (docs/extending.md, Add an attestation "
+            + "platform)")
+        .check(classes);
+    noClasses().that().resideOutsideOfPackage("org.cloister.enclave.runtime..")
+        .should().implement(org.cloister.enclave.runtime.AttestationPlatformProvider.class)
+        .because("the enclave's platforms ship in its measured runtime")
+        .check(classes);
+  }
+
+  @Test
   void aRoundEngineIsBuiltOnlyByTheStudyAssembly() {
     DescribedPredicate<JavaCall<?>> engineConstructor = new DescribedPredicate<>("construct a RoundEngine") {
       @Override

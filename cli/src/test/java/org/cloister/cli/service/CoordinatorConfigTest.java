@@ -34,6 +34,14 @@ class CoordinatorConfigTest {
 
   private static final String DP = "{noise_multiplier: 1.5, clip: 0.5}";
 
+  /** Noticed fuzzing the YAML loaders: a file that is not UTF-8 failed with "Input length = 1", not saying what is wrong. */
+  @Test
+  void aFileThatIsNotUtf8IsRefusedNamingTheFile() throws Exception {
+    Path f = Files.write(dir.resolve("coordinator.yaml"), new byte[] {'s', ':', ' ', (byte) 0xff, '\n'});
+    assertThatThrownBy(() -> ConfigDir.bind(f, CoordinatorFile.class)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("coordinator.yaml: not UTF-8 text");
+  }
+
   @Test
   void aMissingOrEmptyPrivacyBlockIsRefusedNotUnenforced() {
     assertThatThrownBy(() -> bind(file(DP, null)))

@@ -30,20 +30,40 @@ import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
  * port. PostgreSQL refuses to run as root, so under root (CI, this machine) both run as
  * {@code nobody} through {@code setpriv}. Each {@link #newDatabase()} is a fresh database.
  */
-final class PostgresServer implements AutoCloseable {
+public final class PostgresServer implements AutoCloseable {
   private static final String ARCHIVE = "postgres-linux-x86_64.txz";
   private final Path home;
   private final Process process;
   private final int port;
   private final AtomicInteger databases = new AtomicInteger();
 
-  private PostgresServer(Path home, Process process, int port) {
+  private final String password;
+
+  private PostgresServer(Path home, Process process, int port, String password) {
     this.home = home;
     this.process = process;
     this.port = port;
+    this.password = password;
   }
 
-  static PostgresServer start() throws IOException, InterruptedException {
+  public static PostgresServer start() throws IOException, InterruptedException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    return start(port);
+  }
+
+  /** A server on {@code port} of 127.0.0.1 (a deployment's fixed port, e.g. 5432), every client trusted. */
+  public static PostgresServer start(int port) throws IOException, InterruptedException {
+    return start(port, null);
+  }
+
+  /**
+   * A server on {@code port} of 127.0.0.1 that, when {@code superuserPassword} is given, checks every
+   * client's password (scram-sha-256), as a deployed server does.
+   */
+  public static PostgresServer start(int port, String superuserPassword) throws IOException, InterruptedException {
     Path home = Files.createTempDirectory("cloister-pg-");
     Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x"));
     Path bin = home.resolve("pg");
@@ -55,16 +75,23 @@ final class PostgresServer implements AutoCloseable {
     if (root) {
       run(List.of("chown", "-R", "nobody", data.toString()), log);
     }
-    run(asUser(root, List.of(bin.resolve("bin/initdb").toString(), "-D", data.toString(), "-U", "postgres", "-A", "trust",
-        "-E", "UTF8", "--no-locale", "--no-sync")), log);
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
+    List<String> initdb = new ArrayList<>(List.of(bin.resolve("bin/initdb").toString(), "-D", data.toString(), "-U", "postgres",
+        "-E", "UTF8", "--no-locale", "--no-sync"));
+    if (superuserPassword == null) {
+      initdb.addAll(List.of("-A", "trust"));
+    } else {
+      Path pw = home.resolve("superuser.pw");
+      Files.writeString(pw, superuserPassword);
+      if (root) {
+        run(List.of("chown", "nobody", pw.toString()), log);
+      }
+      initdb.addAll(List.of("-A", "scram-sha-256", "--pwfile=" + pw));
     }
+    run(asUser(root, initdb), log);
     List<String> cmd = asUser(root, List.of(bin.resolve("bin/postgres").toString(), "-D", data.toString(), "-p",
         Integer.toString(port), "-h", "127.0.0.1", "-k", data.toString(), "-c", "fsync=off", "-c", "max_connections=40"));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-    PostgresServer server = new PostgresServer(home, p, port);
+    PostgresServer server = new PostgresServer(home, p, port, superuserPassword);
     // ready when it accepts a connection; a bounded number of tries, not a deadline assertion
     for (int i = 0; ; i++) {
       try (Connection c = DriverManager.getConnection(server.url("postgres"))) {
@@ -134,12 +161,13 @@ final class PostgresServer implements AutoCloseable {
     }
   }
 
-  String url(String database) {
-    return "jdbc:postgresql://127.0.0.1:" + port + "/" + database + "?user=postgres";
+  public String url(String database) {
+    return "jdbc:postgresql://127.0.0.1:" + port + "/" + database + "?user=postgres"
+        + (password == null ? "" : "&password=" + password);
   }
 
   /** A new, empty database on this server; its JDBC URL. */
-  String newDatabase() {
+  public String newDatabase() {
     String name = "cloister_" + databases.incrementAndGet();
     try (Connection c = DriverManager.getConnection(url("postgres")); Statement st = c.createStatement()) {
       st.execute("CREATE DATABASE " + name);
@@ -149,7 +177,7 @@ final class PostgresServer implements AutoCloseable {
     return url(name);
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 

@@ -180,6 +180,7 @@ public final class SyntheaCohort {
     Map<String, Map<String, String[]>> latest = new HashMap<>();
     String[] maxDate = {""};
     forEachRow(dir.resolve("observations.csv"), List.of("DATE", "PATIENT", "CODE", "VALUE"), (line, c) -> {
+      date(dir.resolve("observations.csv"), line, "DATE", c[0]); // a date, or an error naming the line
       if (c[0].compareTo(maxDate[0]) > 0) {
         maxDate[0] = c[0];
       }
@@ -201,7 +202,7 @@ public final class SyntheaCohort {
     if (maxDate[0].isEmpty()) {
       throw new DataFormatException(dir.resolve("observations.csv") + ": no observations");
     }
-    LocalDate reference = LocalDate.parse(maxDate[0].substring(0, 10));
+    LocalDate reference = date(dir.resolve("observations.csv"), 0, "DATE", maxDate[0]);
     Path observations = dir.resolve("observations.csv");
     forEachRow(dir.resolve("patients.csv"), List.of("Id", "BIRTHDATE", "DEATHDATE", "GENDER"), (line, c) -> {
       LocalDate birth = date(dir.resolve("patients.csv"), line, "BIRTHDATE", c[1]);

@@ -40,6 +40,16 @@ class SyntheaCohortTest {
     return dir;
   }
 
+  /** Found by CsvFuzzTest: an observation DATE shorter than a date escaped as StringIndexOutOfBoundsException. */
+  @Test
+  void anObservationDateThatIsNoDateIsAnErrorNamingTheLine(@TempDir Path tmp) throws Exception {
+    export(tmp.resolve("site-1"), PATIENTS, CONDITIONS, "DATE,PATIENT,ENCOUNTER,CATEGORY,CODE,DESCRIPTION,VALUE,UNITS,TYPE\n"
+        + "AA,p1,e1,vital-signs,39156-5,BMI,31.5,kg/m2,numeric\n");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SyntheaCohort("diabetes").load(tmp))
+        .isInstanceOf(org.cloister.data.DataFormatException.class)
+        .hasMessageContaining("observations.csv: column DATE is not a date (YYYY-MM-DD)");
+  }
+
   @Test
   void oneRowPerAdultWithLatestValuesAndTheOutcome(@TempDir Path tmp) throws Exception {
     export(tmp.resolve("site-1"), PATIENTS, CONDITIONS, OBSERVATIONS);

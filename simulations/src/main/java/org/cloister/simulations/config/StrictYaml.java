@@ -59,6 +59,8 @@ public final class StrictYaml {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new IllegalArgumentException(file.getFileName() + ": not UTF-8 text (" + file + ")", e);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
     }

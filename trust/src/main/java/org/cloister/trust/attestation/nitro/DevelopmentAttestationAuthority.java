@@ -41,6 +41,7 @@ public final class DevelopmentAttestationAuthority {
   public static final Duration INTERMEDIATE_VALIDITY = Duration.ofDays(30);
 
   private static final Duration BACKDATE = Duration.ofHours(1);
+  private static final Duration LEAF_BACKDATE = Duration.ofSeconds(1);
 
   private final CertificateAuthority root;
   private final CertificateAuthority intermediate;
@@ -110,8 +111,10 @@ public final class DevelopmentAttestationAuthority {
     checkOptional("public_key", publicKey);
 
     Instant now = clock.instant();
-    Instant notBefore = now.truncatedTo(ChronoUnit.SECONDS);
-    Instant notAfter = min(notBefore.plus(LEAF_VALIDITY), intermediate.certificate().getNotAfter().toInstant());
+    // a second before its own second: a document is verified at the time of what it binds (a receipt is
+    // stamped, signed, then attested), which can fall in the second before (5 s before is still too early)
+    Instant notBefore = max(now.truncatedTo(ChronoUnit.SECONDS).minus(LEAF_BACKDATE), intermediate.certificate().getNotBefore().toInstant());
+    Instant notAfter = min(now.truncatedTo(ChronoUnit.SECONDS).plus(LEAF_VALIDITY), intermediate.certificate().getNotAfter().toInstant());
     IssuedCertificate leaf = intermediate.issueSigning(moduleId, notBefore, notAfter);
     try {
       byte[] payload = codec.payload(moduleId, now.toEpochMilli(), sorted, leaf.certificate().getEncoded(),

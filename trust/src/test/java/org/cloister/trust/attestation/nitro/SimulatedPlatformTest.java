@@ -43,6 +43,39 @@ class SimulatedPlatformTest {
     return new SimulatedNitroPlatform(authority, "sim-enclave-1", pcrs);
   }
 
+  /**
+   * Found by the receipts fuzzer: an enclave stamps a receipt's issue time, signs it, then asks for
+   * the document that binds it; receipts are verified at their issue time. The document's
+   * certificate began at its own second, so a receipt stamped just before a second boundary failed
+   * verification as NOT_YET_VALID (a genuine receipt reported as invalid, more often under load).
+   */
+  @Test
+  void aDocumentVerifiesAtAMomentJustBeforeItWasIssued() throws Exception {
+    Instant stamped = Instant.parse("2030-06-01T12:00:00.950Z");
+    Clock[] now = {Clock.fixed(NOW, ZoneOffset.UTC)};
+    Clock moving = new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        return now[0].instant();
+      }
+    };
+    DevelopmentAttestationAuthority a = DevelopmentAttestationAuthority.generate(moving, new SecureRandom());
+    now[0] = Clock.fixed(Instant.parse("2030-06-01T12:00:01.050Z"), ZoneOffset.UTC); // 100 ms later, in the next second
+    byte[] doc = a.issue("m", pcrs, new byte[] {1}, null, null);
+    VerifiedAttestation v = new NitroAttestationVerifier(a.rootCertificate()).verify(doc, VerificationPolicy.at(stamped));
+    assertThat(v.moduleId()).isEqualTo("m");
+  }
+
   @Test
   void simulatedDocumentHasNitroShape() {
     byte[] doc = platform().attestationDocument(null, null, null);
