@@ -7,6 +7,8 @@ public enum RejectReason {
   UNAUTHENTICATED,
   /** The statement does not carry the enclave's challenge for this round (another round, or an earlier enclave). */
   WRONG_CHALLENGE,
+  /** The statement binds another base model digest than the one the enclave aggregates the round against. */
+  WRONG_BASE_MODEL,
   /** The sealed payload is not the one the site's statement signed (e.g. swapped by the host). */
   PAYLOAD_MISMATCH,
   /** The signer is a consortium member that never trains (an observer). */

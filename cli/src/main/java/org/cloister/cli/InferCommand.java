@@ -40,9 +40,8 @@ import org.cloister.inference.enclave.InferencePolicy;
 import org.cloister.protocol.Headers;
 import org.cloister.protocol.tls.MutualTls;
 import org.cloister.consortium.SecureAggregationSetup;
-import org.cloister.simulations.InferenceDeployment;
-import org.cloister.simulations.PublishedStudy;
-import org.cloister.simulations.SecureAggregationStack;
+import org.cloister.consortium.inference.InferenceDeployment;
+import org.cloister.consortium.inference.PublishedStudy;
 import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
@@ -115,7 +114,7 @@ final class InferCommand implements Runnable {
         description = "Use this running key broker (started after the grant) instead of starting one.")
     String broker;
 
-    @Option(names = org.cloister.simulations.SimulationOnly.ALLOW_FLAG,
+    @Option(names = org.cloister.consortium.inference.SimulationOnly.ALLOW_FLAG,
         description = "Serve a model a simulation produced (seeded noise: no privacy guarantee). Demos and tests only.")
     boolean allowSimulationModel;
 
@@ -131,7 +130,7 @@ final class InferCommand implements Runnable {
       }
       InetSocketAddress endpoint = address(cl, "--listen", listen);
       InetSocketAddress brokerAddress = broker == null ? null : address(cl, "--broker", broker);
-      Path consortium = kit != null ? kit : studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY);
+      Path consortium = kit != null ? kit : studyDir.resolve(InferenceDeployment.CONSORTIUM_DIRECTORY);
       InferenceDeployment.Layout layout = kit != null ? InferenceDeployment.Layout.coordinatorKit(kit)
           : InferenceDeployment.Layout.simulation(consortium);
       PublishedStudy study;
@@ -145,16 +144,16 @@ final class InferCommand implements Runnable {
         cl.getErr().println("infer serve: " + e.getMessage());
         return 2;
       }
-      java.util.Optional<Path> marker = org.cloister.simulations.SimulationOnly.find(artifact);
+      java.util.Optional<Path> marker = org.cloister.consortium.inference.SimulationOnly.find(artifact);
       if (study.isSimulationOnly() || marker.isPresent()) {
         String what = "model version " + version + " of study " + study.studyId();
         Path by = marker.orElse(consortium.resolve(PublishedStudy.FILE));
         if (!allowSimulationModel) {
-          cl.getErr().println("infer serve: " + org.cloister.simulations.SimulationOnly.refusal(what, by));
+          cl.getErr().println("infer serve: " + org.cloister.consortium.inference.SimulationOnly.refusal(what, by));
           return 2;
         }
         cl.getErr().println("WARNING: serving " + what + ", a simulation's model (seeded noise, NO privacy guarantee), "
-            + "because of " + org.cloister.simulations.SimulationOnly.ALLOW_FLAG);
+            + "because of " + org.cloister.consortium.inference.SimulationOnly.ALLOW_FLAG);
       }
       ServerCredentials credentials;
       SiteIdentityResolver identities;
@@ -282,7 +281,7 @@ final class InferCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       Path file = (kit != null ? InferenceDeployment.Layout.coordinatorKit(kit).inference()
-          : studyDir.resolve(SecureAggregationStack.CONSORTIUM_DIRECTORY).resolve("inference")).resolve(ENCLAVE_ADDRESS_FILE);
+          : studyDir.resolve(InferenceDeployment.CONSORTIUM_DIRECTORY).resolve("inference")).resolve(ENCLAVE_ADDRESS_FILE);
       if (!Files.isRegularFile(file)) {
         err.println("infer drop: no running `infer serve` for " + (kit != null ? kit : studyDir) + " (" + file + " not found)");
         err.flush();

@@ -33,7 +33,7 @@ final class ServiceCommands {
       @Option(names = "--config", required = true, paramLabel = "coordinator.yaml")
       Path config;
 
-      @Option(names = org.cloister.simulations.SimulationOnly.ALLOW_FLAG,
+      @Option(names = org.cloister.consortium.inference.SimulationOnly.ALLOW_FLAG,
           description = "Start from a simulation's directory anyway (its models carry no privacy guarantee).")
       boolean allowSimulationModel;
 
@@ -74,7 +74,7 @@ final class ServiceCommands {
       @Option(names = "--config", required = true, paramLabel = "site.yaml")
       Path config;
 
-      @Option(names = org.cloister.simulations.SimulationOnly.ALLOW_FLAG,
+      @Option(names = org.cloister.consortium.inference.SimulationOnly.ALLOW_FLAG,
           description = "Start from a simulation's directory anyway (its models carry no privacy guarantee).")
       boolean allowSimulationModel;
 
@@ -99,13 +99,13 @@ final class ServiceCommands {
    * under a directory marked {@code SIMULATION-ONLY} is refused unless explicitly allowed.
    */
   static void refuseSimulationOutput(CommandLine.Model.CommandSpec spec, Path config, boolean allowed) {
-    java.util.Optional<Path> marker = org.cloister.simulations.SimulationOnly.find(config);
+    java.util.Optional<Path> marker = org.cloister.consortium.inference.SimulationOnly.find(config);
     if (marker.isEmpty()) {
       return;
     }
     if (!allowed) {
       throw new CommandLine.ParameterException(spec.commandLine(),
-          org.cloister.simulations.SimulationOnly.refusal("the directory of " + config, marker.get()));
+          org.cloister.consortium.inference.SimulationOnly.refusal("the directory of " + config, marker.get()));
     }
     spec.commandLine().getErr().println("WARNING: starting from a simulation's directory (" + marker.get()
         + "): its models carry NO privacy guarantee");

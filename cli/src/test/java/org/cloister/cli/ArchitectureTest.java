@@ -30,8 +30,22 @@ class ArchitectureTest {
     com.tngtech.archunit.ArchConfiguration.get().setResolveMissingDependenciesFromClassPath(false);
     // the reactor's target/classes folders; scanning every jar (DL4J's natives) would take most of the time
     classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
+        .withImportOption(ArchitectureTest::reactorOnly)
         .importPackages("org.cloister");
+  }
+
+  /**
+   * The reactor's modules: their {@code target/classes} folders (a test run from {@code test}) or their
+   * {@code target/*.jar} (the same classes under {@code verify}, where Maven puts the packaged jars on
+   * the class path); never a jar from the local repository, nor a module's test-jar.
+   */
+  static boolean reactorOnly(com.tngtech.archunit.core.importer.Location location) {
+    if (!location.isJar()) {
+      return true;
+    }
+    String uri = location.asURI().toString();
+    // a module's test-jar (coordinator's test helpers) holds test classes, which the rules do not govern
+    return uri.contains("/target/") && !uri.contains("/.m2/") && !uri.contains("-tests.jar");
   }
 
   @Test
@@ -81,6 +95,32 @@ class ArchitectureTest {
   void onlyTheSimulationsAndTheCommandSeeEverySide() {
     noClasses().that().resideOutsideOfPackages("org.cloister.simulations..", "org.cloister.cli..")
         .should().dependOnClassesThat().resideInAnyPackage("org.cloister.simulations..", "org.cloister.cli..")
+        .check(classes);
+  }
+
+  @Test
+  void servingAModelDoesNotNeedTheSimulations() {
+    noClasses().that().resideInAPackage("org.cloister.consortium.inference..")
+        .or().haveNameMatching("org\\.cloister\\.cli\\.(InferCommand|ServiceCommands)(\\$.*)?")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.simulations..")
+        .because("infer serve and the services run in a deployment, where nothing of a simulation belongs")
+        .check(classes);
+    // the rule matches the command it guards
+    org.assertj.core.api.Assertions.assertThat(classes.contain(InferCommand.class)).isTrue();
+  }
+
+  @Test
+  void evidenceIsVerifiedOnlyByTrustsVerifiers() {
+    com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes()
+        .that().implement(org.cloister.trust.attestation.EvidenceVerifierProvider.class)
+        .or().implement(org.cloister.trust.attestation.EvidenceVerifier.class)
+        .should().resideInAPackage("org.cloister.trust.attestation..")
+        .because("a party's verifiers are the pinned-root ones in trust (docs/extending.md, Add an attestation "
+            + "platform)")
+        .check(classes);
+    noClasses().that().resideOutsideOfPackage("org.cloister.enclave.runtime..")
+        .should().implement(org.cloister.enclave.runtime.AttestationPlatformProvider.class)
+        .because("the enclave's platforms ship in its measured runtime")
         .check(classes);
   }
 

@@ -77,7 +77,7 @@ class InferCommandTest {
 
   @Test
   void servicesRefuseToStartFromASimulationsDirectory(@TempDir Path dir) throws Exception {
-    org.cloister.simulations.SimulationOnly.mark(dir);
+    org.cloister.consortium.inference.SimulationOnly.mark(dir);
     Path kit = Files.createDirectories(dir.resolve("kits/coordinator"));
     Files.writeString(kit.resolve("coordinator.yaml"), "study: {}\n");
     Files.writeString(kit.resolve("site.yaml"), "site: {}\n");

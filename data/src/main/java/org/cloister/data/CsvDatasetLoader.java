@@ -22,7 +22,8 @@ import java.util.TreeMap;
  * study's order, and a label outside the study's classes is a bad row: the shape of the data (and
  * so of the model) never depends on what the file holds. Without one ({@link #inferringClasses},
  * for a study designer's whole file only), labels are mapped to class indices in sorted order of
- * their distinct values (so "0","1" map to 0,1). Errors name the 1-based line (the header is line
+ * their distinct values (so "0","1" map to 0,1). Labels compare as {@link ClassLabels} says ("1",
+ * "1.0" and " 1" are one class), with or without a schema. Errors name the 1-based line (the header is line
  * 1) and the column.
  */
 public final class CsvDatasetLoader {
@@ -117,11 +118,11 @@ public final class CsvDatasetLoader {
           for (int j = 0; j < source.length; j++) {
             f[j] = parseFinite(parts[source[j]], lineNo, cols[source[j]]);
           }
-          String label = parts[labelIdx];
+          String label = ClassLabels.normalise(parts[labelIdx]);
           if (label.isEmpty()) {
             throw new DataFormatException(lineNo, "column '" + labelColumn + "': missing label");
           }
-          if (schema != null && !schema.classes().contains(label)) {
+          if (schema != null && schema.classIndex(label) < 0) {
             throw new DataFormatException(lineNo, "column '" + labelColumn + "': label '" + abbreviate(label)
                 + "' is not one of the study's classes " + schema.classes());
           }
@@ -140,13 +141,13 @@ public final class CsvDatasetLoader {
       if (schema != null) {
         int[] labels = new int[rawLabels.size()];
         for (int i = 0; i < labels.length; i++) {
-          labels[i] = schema.classes().indexOf(rawLabels.get(i));
+          labels[i] = schema.classIndex(rawLabels.get(i));
         }
         return new CsvLoadResult(new Dataset(featureNames, labelColumn, schema.classes(), rows.toArray(new double[0][]), labels),
             skipped);
       }
-      // Distinct labels in sorted order (numeric order when all are numbers).
-      Map<String, Integer> classIndex = new TreeMap<>(CsvDatasetLoader::compareLabels);
+      // Distinct labels (normalised by ClassLabels) in ClassLabels.ORDER: numbers first, numerically.
+      Map<String, Integer> classIndex = new TreeMap<>(ClassLabels.ORDER);
       for (String l : rawLabels) {
         classIndex.putIfAbsent(l, 0);
       }
@@ -163,14 +164,6 @@ public final class CsvDatasetLoader {
       }
       Dataset ds = new Dataset(featureNames, labelColumn, classNames, rows.toArray(new double[0][]), labels);
       return new CsvLoadResult(ds, skipped);
-    }
-  }
-
-  private static int compareLabels(String a, String b) {
-    try {
-      return Double.compare(Double.parseDouble(a), Double.parseDouble(b));
-    } catch (NumberFormatException e) {
-      return a.compareTo(b);
     }
   }
 

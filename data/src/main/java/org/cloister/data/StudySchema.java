@@ -23,11 +23,23 @@ public record StudySchema(List<String> features, String label, List<String> clas
     if (new HashSet<>(features).size() != features.size()) {
       throw new IllegalArgumentException("duplicate feature names in " + features);
     }
-    if (new HashSet<>(classes).size() != classes.size()) {
-      throw new IllegalArgumentException("duplicate class labels in " + classes);
+    if (new HashSet<>(classes.stream().map(ClassLabels::normalise).toList()).size() != classes.size()) {
+      throw new IllegalArgumentException("duplicate class labels in " + classes + " (labels compare as "
+          + "ClassLabels does: trimmed, numbers as numbers)");
     }
     if (features.contains(label)) {
       throw new IllegalArgumentException("the label column '" + label + "' is also listed as a feature");
     }
+  }
+
+  /** The class index of {@code label} compared as {@link ClassLabels} does ("1.0" is class "1"), or -1. */
+  public int classIndex(String label) {
+    String n = ClassLabels.normalise(label);
+    for (int i = 0; i < classes.size(); i++) {
+      if (ClassLabels.normalise(classes.get(i)).equals(n)) {
+        return i;
+      }
+    }
+    return -1;
   }
 }

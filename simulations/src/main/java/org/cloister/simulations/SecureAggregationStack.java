@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.cloister.consortium.SecureAggregationHost;
 import org.cloister.consortium.SecureAggregationSetup;
+import org.cloister.consortium.inference.PublishedStudy;
+import org.cloister.consortium.inference.SimulationOnly;
 import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.enclave.AttestationRelayService;
 import org.cloister.coordinator.enclave.EnclaveAggregator;
@@ -56,7 +58,7 @@ public final class SecureAggregationStack implements AggregationStack {
   public static final double DEFAULT_MAX_UPDATE_NORM = 100.0;
   static final Duration START_TIMEOUT = Duration.ofSeconds(90);
   /** Where a study with an out directory keeps the consortium's files: OUT/{@value}. */
-  public static final String CONSORTIUM_DIRECTORY = "consortium";
+  public static final String CONSORTIUM_DIRECTORY = org.cloister.consortium.inference.InferenceDeployment.CONSORTIUM_DIRECTORY;
 
   /** What the consortium set up (files in {@link #workDirectory()}). */
   public record Setup(Path workDirectory, Path enclaveImage, List<Path> enclaveClasspath, Path config, Path policy,
@@ -194,7 +196,7 @@ public final class SecureAggregationStack implements AggregationStack {
       Setup setup = prepare(work, policy, members, observers, consortiumCa, locateImage(), cfg.outDir() == null ? null
           : cfg.outDir().resolve("key-broker-audit.jsonl"));
       if (cfg.outDir() != null) {
-        PublishedStudy.of(cfg, initialModel.getModelName(), initialModel.getDimension()).write(work);
+        publishedStudy(cfg, initialModel.getModelName(), initialModel.getDimension()).write(work);
         org.cloister.data.ModelCard card;
         try {
           card = SimulationData.modelCard(cfg);
@@ -401,6 +403,12 @@ public final class SecureAggregationStack implements AggregationStack {
   /** The enclave image jar to run, or null when none was built ({@link SecureAggregationSetup#locateImage}). */
   public static Path locateImage() {
     return SecureAggregationSetup.locateImage();
+  }
+
+  /** Describes the study {@code cfg} runs (the dataset is read for its shape only); simulation-only. */
+  static PublishedStudy publishedStudy(SimulationConfig cfg, String modelName, long dimension) {
+    org.cloister.data.Dataset d = SimulationData.load(cfg.dataset(), cfg.labelColumn()).dataset();
+    return new PublishedStudy(cfg.studyId(), modelName, dimension, d.numFeatures(), d.numClasses(), true);
   }
 
   public static List<Path> currentClasspath() {

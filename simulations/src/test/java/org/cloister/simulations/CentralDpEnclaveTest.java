@@ -180,7 +180,7 @@ class CentralDpEnclaveTest {
         .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(sealed.format())
         .setPayload(ByteString.copyFrom(sealed.payload()))
         .setContribution(signer.signContribution(task, examples, sealed.format(), sealed.payload(),
-            sealed.roundChallenge(), spend)).build();
+            sealed.roundChallenge(), sealed.baseModelSha256(), spend)).build();
   }
 
   static AggregateOutput aggregate(SecureAggregationStack stack, RoundTask t, List<SealedUpdate> updates)

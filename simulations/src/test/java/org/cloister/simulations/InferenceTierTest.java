@@ -1,5 +1,6 @@
 package org.cloister.simulations;
 
+import org.cloister.consortium.inference.InferenceDeployment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;

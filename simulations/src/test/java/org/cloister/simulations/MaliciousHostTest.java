@@ -430,6 +430,84 @@ class MaliciousHostTest {
     assertThatThrownBy(() -> openRound(task)).hasMessageContaining("already aggregated");
   }
 
+  @Test
+  @Order(12)
+  void aModelTheHostSealsToOneSiteIsRefusedBeforeTrainingAndAnotherBaseInAStatementIsRefused() throws Exception {
+    // HPKE base mode: anyone can seal to a member's public key. The host encrypts weights of its own
+    // choosing under a content key of its own and seals that key to site-4, labelled as the round's base
+    RoundTask task = nextTask("forged-base");
+    float[] chosen = new float[DIM];
+    java.util.Arrays.fill(chosen, 0.25f);
+    byte[] contentKey = new byte[32];
+    new SecureRandom().nextBytes(contentKey);
+    byte[] nonce = new byte[org.cloister.trust.aead.AesGcm.NONCE_BYTES];
+    ModelArtifact real = task.getModel();
+    org.cloister.protocol.v1.EncryptedModel realEnvelope = org.cloister.protocol.v1.EncryptedModel.parseFrom(real.getPayload());
+    byte[] artifactAad = org.cloister.protocol.v1.ModelArtifactAad.newBuilder().setStudyId(STUDY)
+        .setVersion(real.getVersion()).setModelName(real.getModelName()).setDimension(DIM)
+        .setKeyId(realEnvelope.getKeyId()).build().toByteArray();
+    byte[] ciphertext = org.cloister.trust.aead.AesGcm.sealStream(contentKey, nonce, artifactAad, FloatCodec.encode(chosen));
+    byte[] forgedPayload = realEnvelope.toBuilder().setNonce(ByteString.copyFrom(nonce))
+        .setCiphertext(ByteString.copyFrom(ciphertext)).build().toByteArray();
+    ModelArtifact forged = real.toBuilder().setPayload(ByteString.copyFrom(forgedPayload))
+        .setSha256(ByteString.copyFrom(FloatCodec.sha256(forgedPayload))).build();
+    byte[] copyAad = org.cloister.protocol.v1.ModelCopyAad.newBuilder().setStudyId(STUDY).setVersion(real.getVersion())
+        .setMemberId("site-4").setModelName(real.getModelName()).setDimension(DIM).build().toByteArray();
+    SealedModelCopy forgedCopy = SealedModelCopy.newBuilder().setStudyId(STUDY).setVersion(real.getVersion())
+        .setMemberId("site-4").setFormat(org.cloister.site.sealing.SealedModelOpener.COPY_FORMAT)
+        .setPayload(ByteString.copyFrom(new Hpke().seal(setup.memberKeys().get("site-4").publicKey(),
+            "cloister/v1 global model".getBytes(StandardCharsets.US_ASCII), copyAad, contentKey))).build();
+    RoundTask forgedTask = task.toBuilder().setModel(forged).build();
+    UpdateSealer victim = stack.sealer("site-4", io.grpc.ClientInterceptors.intercept(relayChannel,
+        replaceAnswers(SealedModelCopy.class, forgedCopy)));
+    // the forgery opens (it is a well-formed copy sealed to site-4), so only the enclave's digest tells
+    assertThat(new org.cloister.site.sealing.SealedModelOpener(null, "site-4", setup.memberKeys().get("site-4"))
+        .open(forged, forgedCopy, DIM)).containsOnly(0.25f);
+    byte[] forgedSha = FloatCodec.sha256(FloatCodec.encode(chosen));
+    byte[] realSha = FloatCodec.sha256(FloatCodec.encode(stack.open(OBSERVER, real, relayChannel)));
+    // site-4 refuses before it trains (SiteAgent signs the spend only after training: nothing is spent)
+    assertThatThrownBy(() -> victim.openGlobalModel(forgedTask, DIM))
+        .isInstanceOf(org.cloister.site.sealing.SealingException.class)
+        .hasMessageContaining("refusing to train on it")
+        .hasMessageContaining(java.util.HexFormat.of().formatHex(forgedSha))
+        .hasMessageContaining(java.util.HexFormat.of().formatHex(realSha));
+
+    // the host lies to both sides: a statement (genuinely signed by site-4) binding another base digest
+    float[] v = values("site-4", task.getRound());
+    UpdateSealer.Sealed sealed = sealer("site-4").seal(task, v);
+    IssuedCertificate cert = certs.get("site-4");
+    SpendSigner signer = new SpendSigner("site-4", cert.privateKey(), cert.certificate(), 1e-5, "ds-site-4");
+    SignedSpend spend = signer.sign(task, LocalUpdate.nonPrivate(v, 10, Map.of()));
+    SealedUpdate otherBase = SealedUpdate.newBuilder().setSiteId("site-4").setNumExamples(10)
+        .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(sealed.format())
+        .setPayload(ByteString.copyFrom(sealed.payload()))
+        .setContribution(signer.signContribution(task, 10, sealed.format(), sealed.payload(), sealed.roundChallenge(),
+            forgedSha, spend)).build();
+
+    // the round completes with the three honest sites; site-4's update on another base is refused by name
+    AggregateOutput out = aggregate(task, honest("site-1", 10, task), honest("site-2", 10, task),
+        honest("site-3", 10, task), otherBase);
+    assertThat(out.getPublished()).isTrue();
+    assertThat(out.getAggregatedList()).containsExactly("site-1", "site-2", "site-3");
+    assertThat(out.getRejectedMap().get("site-4")).startsWith("wrong_base_model:")
+        .contains(java.util.HexFormat.of().formatHex(forgedSha));
+    published(out);
+  }
+
+  @Test
+  @Order(13)
+  void theEnclaveRefusesABaseModelOtherThanTheOneItsChallengeNamed() throws Exception {
+    // a restarted enclave knows no published model: it pins the first digest named for the round,
+    // and the host cannot then aggregate the round against another base
+    stack.close();
+    stack = SecureAggregationStack.launch(setup, null, false);
+    RoundTask task = nextTask("pinned-base");
+    SecureAggregatorGrpc.newBlockingStub(currentEnclave).getRoundChallenge(request(task).toBuilder()
+        .setBaseModelSha256(ByteString.copyFrom(new byte[32])).build());
+    assertThatThrownBy(() -> aggregate(task)).hasMessageContaining("not the " + "00".repeat(32)
+        + " named in the round's challenge to the sites");
+  }
+
   // ------------------------------------------------------------------ helpers
 
   static RoundTask nextTask(String id) {
@@ -453,6 +531,7 @@ class MaliciousHostTest {
   /** What honest site {@code site} sends (real site code: its sealer fetches and checks the challenge). */
   static SealedUpdate honest(String site, long examples, RoundTask task) {
     float[] v = values(site, task.getRound());
+    sealer(site).openGlobalModel(task, DIM); // as the site agent does: open the model, check it against the challenge
     UpdateSealer.Sealed sealed = sealer(site).seal(task, v);
     IssuedCertificate cert = certs.get(site);
     SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5, "ds-" + site);
@@ -461,7 +540,7 @@ class MaliciousHostTest {
         .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(sealed.format())
         .setPayload(ByteString.copyFrom(sealed.payload()))
         .setContribution(signer.signContribution(task, examples, sealed.format(), sealed.payload(),
-            sealed.roundChallenge(), spend)).build();
+            sealed.roundChallenge(), sealed.baseModelSha256(), spend)).build();
   }
 
   /**

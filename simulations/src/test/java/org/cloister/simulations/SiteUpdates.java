@@ -29,7 +29,7 @@ final class SiteUpdates {
         .setBaseModelVersion(task.getModel().getVersion()).setPayloadFormat(sealed.format())
         .setPayload(ByteString.copyFrom(sealed.payload()))
         .setContribution(signer.signContribution(task, examples, sealed.format(), sealed.payload(),
-            sealed.roundChallenge(), spend))
+            sealed.roundChallenge(), sealed.baseModelSha256(), spend))
         .build();
   }
 }

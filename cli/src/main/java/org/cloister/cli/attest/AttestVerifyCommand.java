@@ -20,6 +20,7 @@ import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.Collateral;
 import org.cloister.trust.attestation.EvidencePolicy;
 import org.cloister.trust.attestation.EvidenceVerifier;
+import org.cloister.trust.attestation.EvidenceVerifiers;
 import org.cloister.trust.attestation.FailureReason;
 import org.cloister.trust.attestation.TeePlatform;
 import org.cloister.trust.attestation.VerifiedAttestation;
@@ -27,8 +28,6 @@ import org.cloister.trust.attestation.VerifiedEvidence;
 import org.cloister.trust.attestation.nitro.AwsNitroRoot;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.attestation.nitro.NitroEvidenceVerifier;
-import org.cloister.trust.attestation.snp.SnpVerifier;
-import org.cloister.trust.attestation.tdx.TdxVerifier;
 import org.cloister.trust.pki.Pem;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -111,11 +110,11 @@ public final class AttestVerifyCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(cl, (trustRoot != null ? "--trust-root" : "--expect-pcr")
           + " applies to Nitro documents only; " + p.id() + " vendor roots are pinned (use --expect NAME=HEX)");
     }
-    EvidenceVerifier verifier = switch (p) {
-      case SEV_SNP -> new SnpVerifier();
-      case TDX -> new TdxVerifier();
-      case NITRO -> new NitroEvidenceVerifier(new NitroAttestationVerifier(loadTrustRoot(cl)));
-    };
+    // the installed verifier of the platform (EvidenceVerifiers: a plug-in never replaces a built-in one);
+    // only Nitro takes a root other than the pinned one, given explicitly
+    EvidenceVerifier verifier = p == TeePlatform.NITRO && trustRoot != null
+        ? new NitroEvidenceVerifier(new NitroAttestationVerifier(loadTrustRoot(cl)))
+        : EvidenceVerifiers.installed().pinnedRoots(p);
     EvidencePolicy policy = policy(cl, verifier);
     Collateral collateral = loadCollateral(cl);
 

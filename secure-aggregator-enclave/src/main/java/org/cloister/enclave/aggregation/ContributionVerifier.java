@@ -29,7 +29,7 @@ import org.cloister.trust.pki.CertificatePaths;
  * Checks a site's signed contribution statement before the enclave looks at its payload: the
  * certificate chains to the consortium CA of the enclave's measured configuration, its common name
  * is a training member, the signature verifies, and the statement matches the round the enclave
- * opened (study, round, round id, this enclave instance's challenge, base model version) and the
+ * opened (study, round, round id, this enclave instance's challenge, base model version and digest) and the
  * payload exactly as received (digest and format). The enclave takes the site's identity and its
  * weight from here and nowhere else. Reasons name what is wrong, never a value of the update.
  */
@@ -37,16 +37,34 @@ public final class ContributionVerifier {
   private static final Pattern CN = Pattern.compile("(?:^|,)\\s*CN=([A-Za-z0-9._-]{1,64})\\s*(?:,|$)");
 
   /** The round an update must belong to, as the enclave opened it. */
-  public record OpenRound(String studyId, int round, String roundId, long baseModelVersion, byte[] challenge) {
+  public record OpenRound(String studyId, int round, String roundId, long baseModelVersion, byte[] challenge,
+                          byte[] baseModelSha256) {
     public OpenRound {
       Objects.requireNonNull(studyId, "studyId");
       Objects.requireNonNull(roundId, "roundId");
       challenge = challenge.clone();
+      baseModelSha256 = baseModelSha256 == null ? new byte[0] : baseModelSha256.clone();
+    }
+
+    /** A round whose base model digest is not known yet (empty). */
+    public OpenRound(String studyId, int round, String roundId, long baseModelVersion, byte[] challenge) {
+      this(studyId, round, roundId, baseModelVersion, challenge, new byte[0]);
     }
 
     @Override
     public byte[] challenge() {
       return challenge.clone();
+    }
+
+    /** SHA-256 of the base model's f32le weights; empty while not known. */
+    @Override
+    public byte[] baseModelSha256() {
+      return baseModelSha256.clone();
+    }
+
+    /** This round with its base model digest pinned. */
+    public OpenRound withBaseModelSha256(byte[] sha256) {
+      return new OpenRound(studyId, round, roundId, baseModelVersion, challenge, sha256);
     }
   }
 
@@ -167,6 +185,11 @@ public final class ContributionVerifier {
       throw new Refused(RejectReason.WRONG_MODEL_VERSION, signer + " trained from model version "
           + s.getBaseModelVersion() + " but the round trains version " + round.baseModelVersion());
     }
+    if (!MessageDigest.isEqual(s.getBaseModelSha256().toByteArray(), round.baseModelSha256)) {
+      throw new Refused(RejectReason.WRONG_BASE_MODEL, signer + " trained from a base model with sha256 "
+          + hex(s.getBaseModelSha256().toByteArray()) + " but the enclave aggregates round " + round.round()
+          + " against " + hex(round.baseModelSha256) + " (the host handed it another model)");
+    }
     if (!s.getPayloadFormat().equals(u.getPayloadFormat())) {
       throw new Refused(RejectReason.PAYLOAD_MISMATCH, "the payload format is not the one " + signer + " signed");
     }
@@ -182,5 +205,9 @@ public final class ContributionVerifier {
       throw new Refused(RejectReason.BAD_WEIGHT, signer + " signed num_examples " + w + ", outside [1, 2^40]");
     }
     return new Verified(signer, w, FloatCodec.sha256(sc.getStatement().toByteArray()));
+  }
+
+  private static String hex(byte[] b) {
+    return b.length == 0 ? "(none)" : java.util.HexFormat.of().formatHex(b);
   }
 }

@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
@@ -92,7 +93,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private ContributionVerifier.OpenRound aggregating;
   private final ContributionVerifier contributions;
   private final SecureRandom random;
-  private Published latest;
+  private volatile Published latest; // read by GetRoundChallenge on other threads
   private int centralReleases;
   /**
    * Where each update's sealed payload is copied out of its message (one round at a time: the round
@@ -102,8 +103,12 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   /** The rounds' aggregation buffers, handed from one round's session to the next (wiped by each). */
   private AggregationSession.Workspace workspace;
 
-  /** The last published version: its number, the artifact's digest and payload (as this enclave made them), the weights. */
-  private record Published(long version, byte[] artifactSha256, ByteString artifactPayload, float[] weights) {
+  /**
+   * The last published version: its number, the artifact's digest and payload (as this enclave made
+   * them), the weights and the SHA-256 of their f32le encoding (the base digest of the next round's challenge).
+   */
+  private record Published(long version, byte[] artifactSha256, ByteString artifactPayload, float[] weights,
+                           byte[] weightsSha256) {
   }
 
   /**
@@ -165,11 +170,22 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         return;
       }
       open = inCall != null ? inCall : openRounds.get(req.getRoundId());
+      if (req.getBaseModelSha256().size() != 0 && req.getBaseModelSha256().size() != 32) {
+        out.onError(Status.INVALID_ARGUMENT.withDescription("base_model_sha256 must be 32 bytes (or empty), got "
+            + req.getBaseModelSha256().size()).asRuntimeException());
+        return;
+      }
       if (open == null) {
         byte[] challenge = new byte[32];
         random.nextBytes(challenge);
+        // the base the round aggregates against: this enclave's last published model when the round
+        // builds on it; otherwise (round 1, or a restarted enclave) the first digest named for the
+        // round is pinned, and the Aggregate call refuses a base with any other digest
+        Published last = latest;
+        byte[] base = last != null && last.version() == req.getBaseModelVersion() ? last.weightsSha256()
+            : req.getBaseModelSha256().toByteArray();
         open = new ContributionVerifier.OpenRound(policy.studyId(), req.getRound(), req.getRoundId(),
-            req.getBaseModelVersion(), challenge);
+            req.getBaseModelVersion(), challenge, base);
         openRounds.put(req.getRoundId(), open);
         while (openRounds.size() > MAX_OPEN_ROUNDS) { // the host cannot grow enclave memory without bound
           openRounds.remove(openRounds.keySet().iterator().next());
@@ -179,11 +195,15 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
             + open.round() + " on model version " + open.baseModelVersion() + ", not round " + req.getRound()
             + " on version " + req.getBaseModelVersion()).asRuntimeException());
         return;
+      } else if (inCall == null && open.baseModelSha256().length == 0 && req.getBaseModelSha256().size() == 32) {
+        open = open.withBaseModelSha256(req.getBaseModelSha256().toByteArray()); // pinned once, never changed
+        openRounds.put(req.getRoundId(), open);
       }
     }
     byte[] body = RoundChallengeBody.newBuilder().setStudyId(open.studyId()).setRound(open.round())
         .setRoundId(open.roundId()).setBaseModelVersion(open.baseModelVersion())
-        .setChallenge(ByteString.copyFrom(open.challenge())).setNonce(req.getNonce()).build().toByteArray();
+        .setChallenge(ByteString.copyFrom(open.challenge())).setNonce(req.getNonce())
+        .setBaseModelSha256(ByteString.copyFrom(open.baseModelSha256())).build().toByteArray();
     out.onNext(RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body))
         .setSignature(ByteString.copyFrom(signer.sign(ROUND_CHALLENGE_PURPOSE, body))).build());
     out.onCompleted();
@@ -302,6 +322,22 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
             + h.getRound() + " on version " + h.getBaseModel().getVersion()).asRuntimeException();
       }
       base = loadBase(h.getBaseModel());
+      Published last = latest;
+      byte[] baseSha256 = last != null && base == last.weights() ? last.weightsSha256() // computed once, at publication
+          : FloatCodec.sha256(FloatCodec.encode(base));
+      byte[] pinned = open.baseModelSha256();
+      if (pinned.length != 0 && !MessageDigest.isEqual(pinned, baseSha256)) {
+        throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId() + ": the base model the host "
+            + "handed the enclave has sha256 " + HexFormat.of().formatHex(baseSha256) + ", not the "
+            + HexFormat.of().formatHex(pinned) + " named in the round's challenge to the sites").asRuntimeException();
+      }
+      if (pinned.length == 0) {
+        open = open.withBaseModelSha256(baseSha256); // no site was told a digest: none can have trained on it
+        synchronized (openRounds) {
+          aggregating = open;
+          inCall = open;
+        }
+      }
       header = h;
       round = open;
       if (workspace == null) {
@@ -414,7 +450,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       ModelArtifact artifact = publication.artifact();
       List<SealedModelCopy> copies = publication.copies();
       // the digest ModelArtifactCipher computed over the payload it made here
-      latest = new Published(version, artifact.getSha256().toByteArray(), artifact.getPayload(), next);
+      latest = new Published(version, artifact.getSha256().toByteArray(), artifact.getPayload(), next,
+          FloatCodec.sha256(FloatCodec.encode(next)));
       publishedRounds.add(header.getRoundId());
       log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",
           header.getRound(), version, accepted.size(), rejected.size(), copies.size());

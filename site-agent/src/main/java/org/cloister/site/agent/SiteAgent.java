@@ -206,7 +206,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     // the statement the secure aggregator authenticates the update by (identity and weight come only from it)
     UpdateEnvelope env = sealed.roundChallenge() == null ? env0 : env0.toBuilder().setContribution(
         signer.signContribution(task, update.numExamples(), sealed.format(), sealed.payload(), sealed.roundChallenge(),
-            spend)).build();
+            sealed.baseModelSha256(), spend)).build();
     try {
       // retried while the coordinator is unreachable, until the round's deadline. The retry sends the
       // same envelope: the coordinator acknowledges an identical resubmission (its idempotency key is

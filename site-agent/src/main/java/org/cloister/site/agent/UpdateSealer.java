@@ -18,13 +18,14 @@ public interface UpdateSealer {
    *                       signed contribution statement must carry; null when nothing is to be signed
    *                       (the plaintext development baseline)
    */
-  record Sealed(String format, byte[] payload, Map<String, String> metadata, byte[] roundChallenge) {
+  record Sealed(String format, byte[] payload, Map<String, String> metadata, byte[] roundChallenge,
+                byte[] baseModelSha256) {
     public Sealed {
       metadata = Map.copyOf(metadata);
     }
 
     public Sealed(String format, byte[] payload, Map<String, String> metadata) {
-      this(format, payload, metadata, null);
+      this(format, payload, metadata, null, null);
     }
   }
 

@@ -65,13 +65,14 @@ public final class SpendSigner {
    * model, the site's weight, the privacy spend and the sealed payload exactly as sent.
    */
   public SignedContribution signContribution(RoundTask task, long numExamples, String payloadFormat, byte[] payload,
-                                             byte[] roundChallenge, SignedSpend spend) {
+                                             byte[] roundChallenge, byte[] baseModelSha256, SignedSpend spend) {
     if (certificate == null) {
       throw new IllegalStateException("site " + siteId + " has no consortium certificate to sign its contribution with");
     }
     ContributionStatement st = ContributionStatement.newBuilder()
         .setStudyId(task.getStudyId()).setRound(task.getRound()).setRoundId(task.getRoundId())
         .setRoundChallenge(ByteString.copyFrom(roundChallenge)).setBaseModelVersion(task.getModel().getVersion())
+        .setBaseModelSha256(ByteString.copyFrom(baseModelSha256))
         .setSiteId(siteId).setNumExamples(numExamples)
         .setSpendSha256(ByteString.copyFrom(FloatCodec.sha256(spend.getSpend().toByteArray())))
         .setPayloadFormat(payloadFormat).setPayloadSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))

@@ -142,7 +142,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     byte[] plain = FloatCodec.encode(delta);
     try {
       byte[] sealed = new Hpke(random).sealStream(c.enclave().hpkePublicKey(), UPDATE_INFO, aad, plain);
-      return new Sealed(UPDATE_FORMAT, sealed, Map.of(), c.challenge());
+      return new Sealed(UPDATE_FORMAT, sealed, Map.of(), c.challenge(), c.baseModelSha256());
     } catch (HpkeException e) {
       throw new SealingException("cannot encrypt to the enclave's key: " + e.getMessage(), e);
     } finally {
@@ -161,7 +161,41 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     synchronized (this) {
       pending = new Pending(task.getRoundId(), task.getRound(), task.getModel().getVersion(), next);
     }
-    return opener.open(task.getModel(), dimension);
+    float[] weights = opener.open(task.getModel(), dimension);
+    // train only on the model the enclave aggregates against: the host can seal any weights to this
+    // site's key, so the opened model's digest must equal the one in the enclave's signed challenge
+    byte[] opened = FloatCodec.sha256(FloatCodec.encode(weights));
+    Challenged c = join(next);
+    if (c.baseModelSha256().length == 0) {
+      c = challenge(task, opened); // the enclave knows no digest yet (round 1, or restarted): it pins the first one named
+    }
+    if (!java.security.MessageDigest.isEqual(c.baseModelSha256(), opened)) {
+      String why = "the model the host handed this site for round " + task.getRound() + " (version "
+          + task.getModel().getVersion() + ") has sha256 " + hex(opened) + " but the enclave's signed challenge names "
+          + "base model sha256 " + hex(c.baseModelSha256()) + ": refusing to train on it (no privacy spent)";
+      log.warn("site {}: {}", siteId, why);
+      throw new SealingException(why);
+    }
+    synchronized (this) {
+      pending = new Pending(task.getRoundId(), task.getRound(), task.getModel().getVersion(),
+          CompletableFuture.completedFuture(c));
+    }
+    return weights;
+  }
+
+  private static String hex(byte[] b) {
+    return b.length == 0 ? "(none)" : java.util.HexFormat.of().formatHex(b);
+  }
+
+  private static Challenged join(CompletableFuture<Challenged> f) {
+    try {
+      return f.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r; // the same SealingException a direct call would have thrown
+      }
+      throw e;
+    }
   }
 
   /** The challenge fetched for this task while its model was opened, or a fresh one. */
@@ -175,14 +209,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
         || p.baseVersion() != task.getModel().getVersion()) {
       return challenge(task);
     }
-    try {
-      return p.challenge().join();
-    } catch (java.util.concurrent.CompletionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r; // the same SealingException a direct call would have thrown
-      }
-      throw e;
-    }
+    return join(p.challenge());
   }
 
   /** A challenge being fetched for one round (the task's round id, round and base version). */
@@ -194,7 +221,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   }
 
   /** The round's challenge, verified under the attested enclave's signing key. */
-  record Challenged(AttestedEnclave enclave, byte[] challenge) {
+  record Challenged(AttestedEnclave enclave, byte[] challenge, byte[] baseModelSha256) {
   }
 
   /**
@@ -205,6 +232,12 @@ public final class AttestedHpkeSealer implements UpdateSealer {
    * new nonce, and give up if it still does not verify.
    */
   Challenged challenge(RoundTask task) {
+    // the digest we expect, as a hint for an enclave that has none (round 1: the public initial weights)
+    org.cloister.protocol.v1.ModelArtifact m = task.getModel();
+    return challenge(task, FloatCodec.WEIGHTS_F32LE.equals(m.getFormat()) ? FloatCodec.sha256(m.getPayload()) : new byte[0]);
+  }
+
+  Challenged challenge(RoundTask task, byte[] expectedBaseSha256) {
     long base = task.getModel().getVersion();
     synchronized (this) {
       // the model only moves forward: a host that restarts the enclave (wiping its memory) and offers
@@ -216,16 +249,16 @@ public final class AttestedHpkeSealer implements UpdateSealer {
       highestBase = base;
     }
     AttestedEnclave e = current(task.getStudyId(), false);
-    byte[] challenge = roundChallenge(task, e);
+    RoundChallengeBody challenge = roundChallenge(task, e, expectedBaseSha256);
     if (challenge == null) {
       e = current(task.getStudyId(), true);
-      challenge = roundChallenge(task, e);
+      challenge = roundChallenge(task, e, expectedBaseSha256);
       if (challenge == null) {
         throw new SealingException("the round challenge for round " + task.getRound() + " is not signed by the "
             + "attested enclave's key (" + EnclaveSignatures.USER_DATA_TAG + "); not sending the update");
       }
     }
-    return new Challenged(e, challenge);
+    return new Challenged(e, challenge.getChallenge().toByteArray(), challenge.getBaseModelSha256().toByteArray());
   }
 
   private synchronized AttestedEnclave current(String studyId, boolean force) {
@@ -257,15 +290,16 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     return attested;
   }
 
-  /** The verified 32-byte challenge, or null when the answer is not signed by {@code e}'s key. */
-  private byte[] roundChallenge(RoundTask task, AttestedEnclave e) {
+  /** The verified challenge body (a 32-byte challenge), or null when the answer is not signed by {@code e}'s key. */
+  private RoundChallengeBody roundChallenge(RoundTask task, AttestedEnclave e, byte[] expectedBaseSha256) {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
     RoundChallenge rc;
     try {
       rc = relay.withDeadlineAfter(30, TimeUnit.SECONDS).getRoundChallenge(RoundChallengeRequest.newBuilder()
           .setStudyId(task.getStudyId()).setRound(task.getRound()).setRoundId(task.getRoundId())
-          .setBaseModelVersion(task.getModel().getVersion()).setNonce(ByteString.copyFrom(nonce)).build());
+          .setBaseModelVersion(task.getModel().getVersion()).setNonce(ByteString.copyFrom(nonce))
+          .setBaseModelSha256(ByteString.copyFrom(expectedBaseSha256)).build());
     } catch (StatusRuntimeException ex) {
       throw new SealingException("cannot obtain the enclave's round challenge: " + ex.getStatus().getCode() + ": "
           + ex.getStatus().getDescription(), ex);
@@ -293,7 +327,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     if (b.getChallenge().size() != 32) {
       throw new SealingException("the enclave's round challenge is not 32 bytes");
     }
-    return b.getChallenge().toByteArray();
+    return b;
   }
 
   /** How many attestation documents this sealer verified in full (one per enclave instance, normally). */

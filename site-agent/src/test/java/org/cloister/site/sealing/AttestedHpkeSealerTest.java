@@ -91,6 +91,8 @@ class AttestedHpkeSealerTest {
     volatile RoundChallenge replayChallenge;
     volatile SealedModelCopy copy;
     final byte[] challenge = new byte[32];
+    /** The base model digest the enclave names in its challenges; null: the one the request names. */
+    volatile byte[] namedBase;
     int attestations;
 
     Relay() {
@@ -145,7 +147,10 @@ class AttestedHpkeSealerTest {
       }
       byte[] body = RoundChallengeBody.newBuilder().setStudyId(req.getStudyId()).setRound(req.getRound())
           .setRoundId(req.getRoundId()).setBaseModelVersion(req.getBaseModelVersion())
-          .setChallenge(ByteString.copyFrom(challenge)).setNonce(req.getNonce()).build().toByteArray();
+          .setChallenge(ByteString.copyFrom(challenge)).setNonce(req.getNonce())
+          // like the enclave with nothing published: it names (pins) the digest asked with, unless told otherwise
+          .setBaseModelSha256(namedBase != null ? ByteString.copyFrom(namedBase) : req.getBaseModelSha256())
+          .build().toByteArray();
       KeyPair k = challengeSigner != null ? challengeSigner : enclaveSigning;
       out.onNext(RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body)).setSignature(ByteString.copyFrom(
           EnclaveSignatures.sign(k.getPrivate(), AttestedHpkeSealer.ROUND_CHALLENGE_PURPOSE, body))).build());
@@ -303,6 +308,23 @@ class AttestedHpkeSealerTest {
     relay.enclavePcrs = pcrs;
     relay.signer = DevelopmentAttestationAuthority.generate(Clock.systemUTC(), random); // a root with the same name, other key
     assertThatThrownBy(() -> sealer.seal(task(5), new float[] {1, 2, 3})).hasMessageContaining("BAD_SIGNATURE");
+  }
+
+  @Test
+  void refusesToTrainOnAModelWhoseDigestIsNotTheOneTheEnclaveNamed() {
+    float[] weights = {1f, 2f, 3f};
+    RoundTask initial = task(1).toBuilder().setModel(task(1).getModel().toBuilder().setFormat("f32le")
+        .setPayload(ByteString.copyFrom(FloatCodec.encode(weights)))).build();
+    byte[] named = FloatCodec.sha256(FloatCodec.encode(new float[] {1f, 2f, 4f}));
+    relay.namedBase = named;
+    assertThatThrownBy(() -> sealer.openGlobalModel(initial, 3)).isInstanceOf(SealingException.class)
+        .hasMessageContaining("refusing to train on it")
+        .hasMessageContaining(java.util.HexFormat.of().formatHex(named))
+        .hasMessageContaining(java.util.HexFormat.of().formatHex(FloatCodec.sha256(FloatCodec.encode(weights))));
+    relay.namedBase = null;
+    assertThat(sealer.openGlobalModel(initial, 3)).containsExactly(weights);
+    assertThat(sealer.seal(initial, new float[] {0f, 0f, 0f}).baseModelSha256())
+        .as("the digest the statement binds").containsExactly(FloatCodec.sha256(FloatCodec.encode(weights)));
   }
 
   @Test

@@ -11,8 +11,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import org.cloister.trust.attestation.snp.SnpVerifier;
-import org.cloister.trust.attestation.tdx.TdxVerifier;
 
 /**
  * The runtime verifier of a party (site, key broker, inference client, consortium host) for an enclave on a
@@ -78,7 +76,9 @@ public final class BoundEvidenceVerifier {
 
   /** A verifier anchored in the vendor roots pinned in this module (AMD ARKs, the Intel SGX Root CA). */
   public static BoundEvidenceVerifier pinnedRoots(MeasurementPins pins, Collateral collateral) {
-    return new BoundEvidenceVerifier(List.of(new SnpVerifier(), new TdxVerifier()), pins, collateral);
+    EvidenceVerifiers installed = EvidenceVerifiers.installed();
+    return new BoundEvidenceVerifier(List.of(installed.pinnedRoots(TeePlatform.SEV_SNP),
+        installed.pinnedRoots(TeePlatform.TDX)), pins, collateral);
   }
 
   public MeasurementPins pins() {

@@ -1,4 +1,4 @@
-package org.cloister.simulations;
+package org.cloister.consortium.inference;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.cloister.data.Dataset;
 
 /**
  * The public facts about a simulated study's model that the inference tier needs after the study:
@@ -33,12 +32,6 @@ public record PublishedStudy(@JsonProperty("study_id") String studyId,
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(SerializationFeature.INDENT_OUTPUT);
-
-  /** Describes the study {@code cfg} runs (the dataset is read for its shape only). */
-  static PublishedStudy of(SimulationConfig cfg, String modelName, long dimension) {
-    Dataset d = SimulationData.load(cfg.dataset(), cfg.labelColumn()).dataset();
-    return new PublishedStudy(cfg.studyId(), modelName, dimension, d.numFeatures(), d.numClasses(), true);
-  }
 
   /** True unless the study says explicitly that its models are not a simulation's. */
   @com.fasterxml.jackson.annotation.JsonIgnore

@@ -1,4 +1,4 @@
-package org.cloister.simulations;
+package org.cloister.consortium.inference;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -58,6 +58,8 @@ public final class InferenceDeployment implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InferenceDeployment.class);
   /** The grant's role in the key policy. */
   public static final String ROLE = "inference";
+  /** Where a study run with an out directory keeps the consortium's files: OUT/{@value}. */
+  public static final String CONSORTIUM_DIRECTORY = "consortium";
   public static final String EXPECTED_PCRS_FILE = "inference-expected-pcrs.json";
   static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
@@ -145,7 +147,7 @@ public final class InferenceDeployment implements AutoCloseable {
       classpath = imageClasspath(image);
       measured = image;
     } else {
-      classpath = SecureAggregationStack.currentClasspath();
+      classpath = SecureAggregationSetup.currentClasspath();
       measured = CodeMeasurement.codeArtifact(InferenceMain.class);
       log.warn("no inference enclave image was built: it runs from the development classpath and PCR0 measures only {}",
           measured);
@@ -300,16 +302,6 @@ public final class InferenceDeployment implements AutoCloseable {
       }
       throw e;
     }
-  }
-
-  /** The key broker's files in a consortium directory (as {@link SecureAggregationStack#prepare} wrote them). */
-  static SecureAggregationStack.Setup brokerSetup(Path consortium) {
-    Path brokerDir = consortium.resolve("key-broker");
-    Path audit = consortium.getParent() != null ? consortium.getParent().resolve("key-broker-audit.jsonl")
-        : brokerDir.resolve("audit.jsonl");
-    return new SecureAggregationStack.Setup(consortium, null, List.of(), consortium.resolve("enclave-config.json"),
-        consortium.resolve("aggregation-policy.json"), consortium.resolve("dev-attestation-root.pem"),
-        consortium.resolve("dev-attestation-root.key"), Map.of(), null, Map.of(), brokerDir, audit, null);
   }
 
   /** The inference image to run, or null when none was built (development classpath). */

@@ -1,4 +1,4 @@
-package org.cloister.simulations;
+package org.cloister.consortium.inference;
 
 import java.io.IOException;
 import java.nio.file.Files;

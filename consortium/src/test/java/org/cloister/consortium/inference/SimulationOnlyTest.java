@@ -1,4 +1,4 @@
-package org.cloister.simulations;
+package org.cloister.consortium.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
