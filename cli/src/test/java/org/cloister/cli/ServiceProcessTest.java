@@ -334,8 +334,11 @@ class ServiceProcessTest {
     String log = Files.readString(coordLog);
     assertThat(coordinator.exitValue()).as(log).isZero();
     assertThat(log).containsPattern("round 1 \\(attempt \\d\\): aggregated, 2 of 3 sites aggregated");
-    assertThat(site1.waitFor(60, TimeUnit.SECONDS) && site2.waitFor(60, TimeUnit.SECONDS)
-        && site3.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    Process[] trio = {site1, site2, site3};
+    for (int s = 0; s < 3; s++) {
+      assertThat(trio[s].waitFor(60, TimeUnit.SECONDS)).as("site-%d exits after the study: %s", s + 1,
+          Files.readString(dir.resolve("site-" + (s + 1) + ".log"))).isTrue();
+    }
     assertThat(Files.readString(dir.resolve("site-2.log"))).contains("round 1 not trained")
         .contains("attestation was refused (PCR_MISMATCH)").contains("not sending the update");
     Path db = kits.resolve("coordinator/coordinator.db");

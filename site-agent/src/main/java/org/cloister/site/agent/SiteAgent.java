@@ -144,8 +144,17 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
    * the agent pauses before polling again, with the same jittered exponential backoff as its retries,
    * instead of asking again at once (a hot loop of thousands of polls and warnings per minute).
    */
+  /**
+   * The longest pause after a round sat out: below the coordinator's default linger after a study ends
+   * (5 s), so that a site sitting rounds out still polls while the coordinator can tell it the study
+   * finished (with the retry ceiling of 10 s it missed that and retried a stopped coordinator until it
+   * gave up).
+   */
+  public static final long SAT_OUT_MAX_PAUSE_MS = 2_000;
+
   private void backOffAfterSatOut(RoundTask task) throws InterruptedException {
-    satOutBackoff = satOutBackoff == 0 ? 200 : Math.min(satOutBackoff * 2, options.maxBackoff().toMillis());
+    satOutBackoff = satOutBackoff == 0 ? 200
+        : Math.min(satOutBackoff * 2, Math.min(SAT_OUT_MAX_PAUSE_MS, options.maxBackoff().toMillis()));
     long p = jittered(satOutBackoff, jitter);
     log.info("site {}: round {} sat out; polling again in {} ms", siteId, task.getRound(), p);
     pause.sleep(p);
