@@ -137,8 +137,8 @@ class ChaosTest {
   void aStudyUnderRandomSigkillsLosesNoLedgerEntryAndSpendsOncePerRound(@TempDir Path dir) throws Exception {
     int cycles = Integer.getInteger("cloister.chaos.cycles", 50);
     long seed = Long.getLong("cloister.chaos.seed", 1L);
-    // one kill per aggregated round (below), so cycles + a margin rounds outlast the kills and end soon after
-    int rounds = Integer.getInteger("cloister.chaos.rounds", cycles + 10);
+    // one kill per aggregated round (below; a round or two pass per kill), so 2 x cycles rounds outlast the kills
+    int rounds = Integer.getInteger("cloister.chaos.rounds", 2 * cycles);
     long minMs = Long.getLong("cloister.chaos.min_ms", 500);
     int spreadMs = Integer.getInteger("cloister.chaos.spread_ms", 8000);
     int capS = Integer.getInteger("cloister.chaos.cap_s", 600);
