@@ -107,6 +107,16 @@ class P256EcdsaTest {
   }
 
   @Test
+  void aPublicPointOffTheCurveVerifiesNothing() throws Exception {
+    // SunEC builds the key without checking the point; the verifier must refuse it
+    PublicKey off = KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(new ECPoint(UX, UY.add(BigInteger.ONE)), p256()));
+    byte[] sample = "sample".getBytes(StandardCharsets.US_ASCII);
+    byte[] good = der("EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716",
+        "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8");
+    assertThat(P256Ecdsa.verify(sample, good, off)).isFalse();
+  }
+
+  @Test
   void otherCurvesAreNotTakenForP256() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
     g.initialize(new ECGenParameterSpec("secp384r1"));
