@@ -159,6 +159,7 @@ class FederatedEvaluationProcessTest {
     }
     CloisterCommandTest.Run text = CloisterCommandTest.run("status", "--kit", kits.resolve("operator").toString());
     assertThat(text.out()).contains("round 1 scored model version 1 (3 sites").contains("accuracy ").contains(" ± ");
+    System.out.println(text.out()); // the sample in docs/deployment.md
 
     // the Micrometer gauges on the coordinator's Prometheus endpoint
     Matcher port = Pattern.compile("metrics on port (\\d+)").matcher(started);
