@@ -57,6 +57,21 @@ public final class DpCompatibility {
   private DpCompatibility() {
   }
 
+  /**
+   * Throws {@link UnsupportedLayerException} naming the first layer (or vertex) DP-SGD cannot train
+   * with the installed rules: a {@code MultiLayerNetwork} or a {@code ComputationGraph}.
+   */
+  public static void check(org.deeplearning4j.nn.api.Model net) {
+    if (net instanceof MultiLayerNetwork m) {
+      check(m);
+    } else if (net instanceof ComputationGraph g) {
+      check(g);
+    } else {
+      throw new UnsupportedLayerException("DP-SGD trains a MultiLayerNetwork or a ComputationGraph, not a "
+          + net.getClass().getName());
+    }
+  }
+
   /** Throws {@link UnsupportedLayerException} naming the first layer DP-SGD cannot train with the installed rules. */
   public static void check(MultiLayerNetwork net) {
     check(net, GradientRules.installed());
