@@ -77,7 +77,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    *                  counts go with the update; their Gaussian event is composed into the accountant before the
    *                  first step (the budget guard counts it) and into the round's spend
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(Model net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
                            boolean countPrivate, org.cloister.site.evaluation.HoldoutEvaluator evaluator) {
     this.evaluator = evaluator;
