@@ -39,13 +39,16 @@ public final class SpendSignatures {
 
   /** True when {@code signature} over {@code entry} verifies with {@code signer}'s public key. */
   public static boolean verify(byte[] entry, byte[] signature, X509Certificate signer) {
+    if ("EC".equals(signer.getPublicKey().getAlgorithm())) {
+      return org.cloister.trust.pki.EcdsaVerification.verify(signer.getPublicKey(), signature, entry);
+    }
     try {
       Signature s = Signature.getInstance(algorithmFor(signer.getPublicKey()));
       s.initVerify(signer.getPublicKey());
       s.update(entry);
       return s.verify(signature);
-    } catch (GeneralSecurityException e) {
-      return false;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false; // a malformed signature or key is a signature that does not verify
     }
   }
 
