@@ -26,10 +26,9 @@ public final class BuiltinPlatforms {
   }
 
   /** {@code simulated}: Nitro-format documents signed by a development root (reported as {@code simulated-nitro}). */
-  public static final class Simulated implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return "simulated";
+  public static final class Simulated extends Named {
+    public Simulated() {
+      super("simulated");
     }
 
     @Override
@@ -54,13 +53,12 @@ public final class BuiltinPlatforms {
    * A test double of a confidential-VM platform: keys derived from the development root key, launch measurement
    * PCR0, and the launched files' {@link LaunchConfiguration#digest} bound where the host binds it.
    */
-  abstract static class SimulatedConfidentialVm implements AttestationPlatformProvider {
-    private final String name;
+  abstract static class SimulatedConfidentialVm extends Named {
     private final TeePlatform platform;
     private final String warning;
 
     SimulatedConfidentialVm(String name, TeePlatform platform, String doubleOf, String evidence) {
-      this.name = name;
+      super(name);
       this.platform = platform;
       this.warning = "WARNING: SIMULATED " + platform.id().toUpperCase(java.util.Locale.ROOT) + " platform (a test "
           + "double of " + doubleOf + "): its " + evidence + " prove nothing about isolation. Development only: never "
@@ -68,13 +66,8 @@ public final class BuiltinPlatforms {
     }
 
     @Override
-    public final String name() {
-      return name;
-    }
-
-    @Override
     public final EvidenceSource open(Context c) throws IOException {
-      byte[] secret = doubleSecret(name, c);
+      byte[] secret = doubleSecret(name(), c);
       byte[] measurement = c.pcrs().get(0).clone();
       c.err().println(warning);
       try {
@@ -133,21 +126,28 @@ public final class BuiltinPlatforms {
   }
 
   /** A confidential VM's own evidence through its guest kernel ({@link #confidentialVm}). */
-  abstract static class ConfidentialVm implements AttestationPlatformProvider {
+  abstract static class ConfidentialVm extends Named {
+    ConfidentialVm(String name) {
+      super(name);
+    }
+
+    @Override
+    public final EvidenceSource open(Context c) throws IOException {
+      return confidentialVm(name(), c);
+    }
+  }
+
+  /** A provider whose name is fixed at construction. */
+  abstract static class Named implements AttestationPlatformProvider {
     private final String name;
 
-    ConfidentialVm(String name) {
+    Named(String name) {
       this.name = name;
     }
 
     @Override
     public final String name() {
       return name;
-    }
-
-    @Override
-    public final EvidenceSource open(Context c) throws IOException {
-      return confidentialVm(name, c);
     }
   }
 
@@ -166,10 +166,9 @@ public final class BuiltinPlatforms {
   }
 
   /** {@code nitro}: the Nitro Secure Module ({@code /dev/nsm}). */
-  public static final class Nitro implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return "nitro";
+  public static final class Nitro extends Named {
+    public Nitro() {
+      super("nitro");
     }
 
     @Override
