@@ -8,6 +8,11 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.cloister.data.Dataset;
+import org.cloister.enclave.aggregation.AggregationSession;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.site.sealing.AttestedHpkeSealer;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeException;
 import org.cloister.dp.events.DpEvent;
 import org.cloister.dp.noise.SecureGaussianNoise;
 import org.cloister.protocol.v1.RoundTask;
@@ -126,6 +131,28 @@ public final class VirtualSite {
     SignedSpend spend = signer.sign(task, update);
     spent.add(update.spent()); // spent when it leaves the site, accepted or not
     return Optional.of(new Trained(id, update, spend, certificate.certificate()));
+  }
+
+  /**
+   * What a deployed site sends for secure aggregation ({@code SiteAgent} with {@code AttestedHpkeSealer}):
+   * the update sealed with HPKE to {@code enclaveKey}, bound (aad) to its study, round, site, base
+   * model and dimension, and the contribution statement signed with the site's certificate binding
+   * the round's {@code challenge}, the base model's digest, the spend and the sealed payload.
+   */
+  public UpdateEnvelope sealedEnvelope(Trained t, RoundTask task, byte[] enclaveKey, byte[] challenge, byte[] baseModelSha256,
+                                       Hpke hpke) {
+    float[] delta = t.update().delta();
+    byte[] aad = AttestedHpkeSealer.aad(task.getStudyId(), task.getRound(), task.getRoundId(), id,
+        task.getModel().getVersion(), delta.length);
+    byte[] sealed;
+    try {
+      sealed = hpke.sealStream(enclaveKey, AggregationSession.UPDATE_INFO, aad, FloatCodec.encode(delta));
+    } catch (HpkeException e) {
+      throw new IllegalStateException("site " + id + ": cannot seal its update: " + e.getMessage(), e);
+    }
+    UpdateEnvelope plain = t.envelope(task, AggregationSession.UPDATE_FORMAT, ByteString.copyFrom(sealed));
+    return plain.toBuilder().setContribution(signer.signContribution(task, t.update().numExamples(),
+        AggregationSession.UPDATE_FORMAT, sealed, challenge, baseModelSha256, t.spend())).build();
   }
 
   public static String siteId(int index) {
