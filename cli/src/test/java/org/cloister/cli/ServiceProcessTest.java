@@ -167,6 +167,39 @@ class ServiceProcessTest {
     return -1;
   }
 
+  /**
+   * The coordinator's enclave or key broker SIGKILLed: the coordinator stops, naming it (the 50-kill chaos
+   * run of 5 December 2026: with its enclave gone the coordinator kept running, every round failed for want of
+   * a quorum and the study paused for that reason, until the coordinator happened to be restarted).
+   */
+  @Test
+  void aCoordinatorWhoseEnclaveOrKeyBrokerIsKilledStopsNamingIt(@TempDir Path dir) throws Exception {
+    Path kits = provision(dir, "child-study", 3, 23000 + (int) (ProcessHandle.current().pid() % 2000));
+    Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
+    for (String[] child : List.of(new String[] {"enclave", "org.cloister.enclave.EnclaveMain"},
+        new String[] {"key broker", "org.cloister.broker.KeyBrokerMain"})) {
+      Path log = dir.resolve("coord-" + child[0].replace(' ', '-') + ".log");
+      Process coordinator = start(log, "coordinator", "start", "--config", coordYaml.toString());
+      assertThat(waitForLine(log, "coordinator: study", 180)).as("coordinator started").isTrue();
+      ProcessHandle victim = coordinator.descendants().filter(h -> cmdline(h).contains(child[1])).findFirst()
+          .orElseThrow(() -> new AssertionError("no " + child[0] + " process under the coordinator"));
+      assertThat(victim.destroyForcibly()).isTrue();
+      // generous cap (it checks every few seconds): a coordinator that keeps running fails here
+      assertThat(coordinator.waitFor(120, TimeUnit.SECONDS)).as(child[0] + " killed: the coordinator did not stop").isTrue();
+      String out = Files.readString(log);
+      assertThat(coordinator.exitValue()).as(out).isEqualTo(1);
+      assertThat(out).as(out).contains("coordinator: the " + child[0] + " process (pid " + victim.pid() + ") exited: stopping");
+    }
+  }
+
+  private static String cmdline(ProcessHandle h) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException gone) {
+      return "";
+    }
+  }
+
   @Test
   void studyCompletesAcrossProcessesAndSurvivesACoordinatorKill(@TempDir Path dir) throws Exception {
     Path kits = provision(dir, "proc-study", 6, 17000 + (int) (ProcessHandle.current().pid() % 2000));
