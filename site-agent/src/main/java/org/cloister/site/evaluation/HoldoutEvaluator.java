@@ -10,6 +10,8 @@ import org.cloister.models.Nd4jData;
 import org.cloister.protocol.EvaluationHistograms;
 import org.cloister.protocol.v1.EvaluationConfig;
 import org.cloister.protocol.v1.EvaluationRelease;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -60,14 +62,22 @@ public final class HoldoutEvaluator {
   }
 
   /** The exact counts (not released: the input of {@link #release}). */
-  public double[] counts(MultiLayerNetwork net, EvaluationConfig cfg) {
+  public double[] counts(Model net, EvaluationConfig cfg) {
     int classes = cfg.getClasses();
     int bins = cfg.getBins();
     double[] counts = new double[EvaluationHistograms.cells(classes, bins)];
     if (holdout.size() == 0) {
       return counts;
     }
-    INDArray probs = net.output(Nd4jData.features(holdout, Nd4jData.allRows(holdout), DataType.FLOAT));
+    INDArray x = Nd4jData.features(holdout, Nd4jData.allRows(holdout), DataType.FLOAT);
+    INDArray probs;
+    if (net instanceof MultiLayerNetwork m) {
+      probs = m.output(x);
+    } else if (net instanceof ComputationGraph g) {
+      probs = g.outputSingle(x);
+    } else {
+      throw new IllegalArgumentException("cannot score a " + net.getClass().getSimpleName());
+    }
     for (int i = 0; i < holdout.size(); i++) {
       int truth = holdout.labels()[i];
       if (classes == 2) {
@@ -86,7 +96,7 @@ public final class HoldoutEvaluator {
   }
 
   /** Scores {@code net} (the round's base model) and releases the noised counts. */
-  public EvaluationRelease release(MultiLayerNetwork net, EvaluationConfig cfg, long modelVersion) {
+  public EvaluationRelease release(Model net, EvaluationConfig cfg, long modelVersion) {
     String problem = problem(cfg);
     if (problem != null) {
       throw new IllegalArgumentException(problem);
