@@ -56,7 +56,7 @@ public final class CoordinatorService {
   /** The public random initial weights of a study's model (they carry no patient data). */
   public static float[] initialWeights(String model, int features, int classes, long seed) {
     ModelArchitecture arch = ModelZoo.byName(model);
-    return Parameters.get(ModelZoo.newNetwork(arch, features, classes, seed, null, DataType.FLOAT));
+    return Parameters.get(ModelZoo.newModel(arch, features, classes, seed, null, DataType.FLOAT));
   }
 
   /**

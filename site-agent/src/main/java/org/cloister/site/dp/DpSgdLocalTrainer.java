@@ -20,7 +20,7 @@ import org.cloister.site.training.DpSgd;
 import org.cloister.site.training.DpSgdTrainer;
 import org.cloister.site.training.PrivacyBudget;
 import org.cloister.site.training.TrainingReport;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class DpSgdLocalTrainer implements LocalTrainer {
   private static final Logger log = LoggerFactory.getLogger(DpSgdLocalTrainer.class);
 
-  private final MultiLayerNetwork net;
+  private final Model net;
   private final Dataset data;
   private final RandomGenerator noise;
   private final PrivacyBudget budget;
@@ -53,7 +53,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    * @param alreadySpent the site's spend history (from its durable ledger), read at every round
    * @param sampling     randomness of the Poisson sampling ({@code SecureRandom} in deployments)
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(Model net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling) {
     this(net, data, noise, budget, alreadySpent, sampling, null, false);
   }
@@ -64,7 +64,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    * @param countPrivate  release nothing that depends on the record count: weight 1, no step count,
    *                      q and steps fixed by the study, the noisy sum divided by the study's batch size
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(Model net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
                            boolean countPrivate) {
     this(net, data, noise, budget, alreadySpent, sampling, preprocessing, countPrivate, null);
@@ -77,7 +77,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    *                  counts go with the update; their Gaussian event is composed into the accountant before the
    *                  first step (the budget guard counts it) and into the round's spend
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(Model net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
                            boolean countPrivate, org.cloister.site.evaluation.HoldoutEvaluator evaluator) {
     this.evaluator = evaluator;
@@ -148,7 +148,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
       evaluated = evaluator.release(net, cfg.getEvaluation(), task.getModel().getVersion());
     }
     if (cfg.getLearningRate() > 0) {
-      net.setLearningRate(cfg.getLearningRate());
+      org.cloister.models.Networks.setLearningRate(net, cfg.getLearningRate());
     }
     DpSgd.Builder builder = DpSgd.builder()
         .clipNorm(dp.getClipNorm())

@@ -11,8 +11,6 @@ import org.cloister.protocol.EvaluationHistograms;
 import org.cloister.protocol.v1.EvaluationConfig;
 import org.cloister.protocol.v1.EvaluationRelease;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -69,15 +67,7 @@ public final class HoldoutEvaluator {
     if (holdout.size() == 0) {
       return counts;
     }
-    INDArray x = Nd4jData.features(holdout, Nd4jData.allRows(holdout), DataType.FLOAT);
-    INDArray probs;
-    if (net instanceof MultiLayerNetwork m) {
-      probs = m.output(x);
-    } else if (net instanceof ComputationGraph g) {
-      probs = g.outputSingle(x);
-    } else {
-      throw new IllegalArgumentException("cannot score a " + net.getClass().getSimpleName());
-    }
+    INDArray probs = org.cloister.models.Networks.output(net, Nd4jData.features(holdout, Nd4jData.allRows(holdout), DataType.FLOAT));
     for (int i = 0; i < holdout.size(); i++) {
       int truth = holdout.labels()[i];
       if (classes == 2) {
