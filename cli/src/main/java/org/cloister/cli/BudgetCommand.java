@@ -55,12 +55,13 @@ final class BudgetCommand implements Runnable {
   }
 
   @Command(name = "report", mixinStandardHelpOptions = true,
-      description = {"Verifies the study's privacy ledger first (as `cloister ledger verify` does: signatures, hash chain,",
-          "rounds and signed checkpoints), then shows per site the epsilon it has spent, recomputed from every signed spend",
-          "the coordinator received (whatever happened to the update), beside the site's own signed figure, with any",
-          "difference flagged; its ceiling and what remains; its lifetime spend on its dataset over every study in the",
-          "database; the history; and the rounds it was left out of and why. Exit 1, and INVALID on every output, when",
-          "the ledger fails verification."})
+      description = {"Verifies the study's ledger, then reports each site's epsilon against its ceiling (text, JSON or HTML).",
+          "Verifies the study's privacy ledger first (as `cloister ledger verify` does: signatures, hash chain, "
+          + "rounds and signed checkpoints), then shows per site the epsilon it has spent, recomputed from every "
+          + "signed spend the coordinator received (whatever happened to the update), beside the site's own "
+          + "signed figure, with any difference flagged; its ceiling and what remains; its lifetime spend on its "
+          + "dataset over every study in the database; the history; and the rounds it was left out of and why. "
+          + "Exit 1, and INVALID on every output, when the ledger fails verification."})
   static final class Report implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

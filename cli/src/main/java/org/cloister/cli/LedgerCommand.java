@@ -27,10 +27,11 @@ final class LedgerCommand implements Runnable {
   }
 
   @Command(name = "verify", mixinStandardHelpOptions = true,
-      description = {"Checks every ledger entry's signature against the consortium CA, the hash chain linking them, and the chain",
-          "against the rounds the coordinator recorded and the ledger-head checkpoints it signed at every round (so entries",
-          "removed from the end are caught). Exit 0 when the ledger is intact, 1 when any entry was edited, inserted, removed",
-          "or forged."})
+      description = {"Verifies the privacy ledger: signatures, hash chain, recorded rounds and signed head checkpoints.",
+          "Checks every ledger entry's signature against the consortium CA, the hash chain linking them, and "
+          + "the chain against the rounds the coordinator recorded and the ledger-head checkpoints it signed at "
+          + "every round (so entries removed from the end are caught). Exit 0 when the ledger is intact, 1 when "
+          + "any entry was edited, inserted, removed or forged."})
   static final class Verify implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -57,6 +57,7 @@ final class ModelCommand implements Runnable {
 
   @Command(name = "export", mixinStandardHelpOptions = true,
       description = {
+          "Exports a published model from this member's sealed copy, with its model card and a manifest.",
           "Opens the copy of a published model sealed to this member (its kit's sealing key) after checking the "
               + "enclave's signed receipt for that version (the kit's attestation root and expected PCRs), and "
               + "writes it with the study's model card and a manifest (study, version, digests).",
@@ -255,12 +256,13 @@ final class ModelCommand implements Runnable {
   }
 
   @Command(name = "evaluate", mixinStandardHelpOptions = true,
-      description = {
-          "Evaluates every published version that has a verified receipt, opened from this member's sealed copies, "
-              + "on a labelled CSV the member holds (its own held-out data, or public data): accuracy, AUC and log "
-              + "loss per round. The data never leaves this machine and nothing is sent to anyone: the figures "
-              + "describe the member's own data (docs/privacy-accounting.md). Exit 0 evaluated, 1 the receipts or "
-              + "a copy do not verify, 2 bad input."})
+      description = {"Evaluates every published model version on labelled data: accuracy, AUC and log loss.",
+          "Evaluates every published version that has a verified receipt, opened from this member's sealed "
+          + "copies, on a labelled CSV the member holds (its own held-out data, or public data): accuracy, AUC "
+          + "and log loss per round.",
+          "The data never leaves this machine and nothing is sent to anyone: the figures describe the member's "
+          + "own data (docs/privacy-accounting.md). Exit 0 evaluated, 1 the receipts or a copy do not verify, 2 "
+          + "bad input."})
   static final class Evaluate implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -33,10 +33,12 @@ final class ReceiptsCommand implements Runnable {
   }
 
   @Command(name = "verify", mixinStandardHelpOptions = true,
-      description = {"Checks every aggregation receipt in a coordinator database: the enclave's signature, its attestation",
-          "(chain to the trust root, the consortium's expected PCRs), that contributors are consortium members and at",
-          "least the policy's cohort floor, that the stored model matches the signed digest, and that every published",
-          "model has a receipt. Prints {\"receipts\": N, \"valid\": true|false, \"problems\": [...]}.",
+      description = {"Verifies the enclave's signed aggregation receipt of every published model.",
+          "Checks every aggregation receipt in a coordinator database: the enclave's signature, its attestation "
+          + "(chain to the trust root, the consortium's expected PCRs), that contributors are consortium members "
+          + "and at least the policy's cohort floor, that the stored model matches the signed digest, and that "
+          + "every published model has a receipt. Prints {\"receipts\": N, \"valid\": true|false, \"problems\": "
+          + "[...]}.",
           "Exit 0 when all hold, 1 when any does not."})
   static final class Verify implements Callable<Integer> {
     @CommandLine.Spec

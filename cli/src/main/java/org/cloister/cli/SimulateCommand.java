@@ -17,9 +17,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cloister simulate [SCENARIO.yaml] [flags]}: a whole study with virtual hospitals on this machine. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-    description = {
-        "Simulates a study with virtual hospitals through the same code paths as a deployment (coordinator gRPC",
-        "server on loopback, one site agent per hospital). The scenario file is optional; flags override it."})
+    description = {"Simulates a study with virtual hospitals through the same code paths as a deployment (coordinator "
+        + "gRPC server on loopback, one site agent per hospital).",
+        "The scenario file is optional; flags override it."})
 final class SimulateCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -44,9 +44,10 @@ final class SimulateCommand implements Callable<Integer> {
   String mode;
 
   @Option(names = "--engine", paramLabel = "grpc|inprocess|spark", defaultValue = "grpc",
-      description = {"grpc (default): every party real over loopback (mTLS, the enclave and key broker processes);",
-          "inprocess: the same round engine, trainer, accountant and enclave arithmetic, virtual sites as tasks on",
-          "--workers threads (thousands of sites); spark: the simulations-spark module (docs/simulations.md)."})
+      description = {"grpc (default): every party real over loopback (mTLS, the enclave and key broker processes); "
+          + "inprocess: the same round engine, trainer, accountant and enclave arithmetic, virtual sites as tasks "
+          + "on --workers threads (thousands of sites); spark: the simulations-spark module "
+          + "(docs/simulations.md)."})
   String engine;
 
   @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
@@ -66,9 +67,10 @@ final class SimulateCommand implements Callable<Integer> {
   String master;
 
   @Option(names = "--sweep", paramLabel = "NAME=V1,V2,...",
-      description = {"Runs the study for each value (repeat for a grid) and writes a privacy-utility table (sweep.csv, sweep.json).",
-          "NAME: epsilon, sites, alpha, clip, noise_multiplier, sampling_rate, learning_rate, rounds, local_steps,",
-          "local_epochs, batch_size or seed. Example: --sweep epsilon=0.5,1,2,4,8"})
+      description = {"Runs the study for each value (repeat for a grid) and writes a privacy-utility table (sweep.csv, "
+          + "sweep.json).",
+          "NAME: epsilon, sites, alpha, clip, noise_multiplier, sampling_rate, learning_rate, rounds, "
+          + "local_steps, local_epochs, batch_size or seed. Example: --sweep epsilon=0.5,1,2,4,8"})
   List<String> sweep = new ArrayList<>();
 
   @Option(names = "--report", paramLabel = "FILE",

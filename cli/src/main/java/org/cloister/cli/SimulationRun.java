@@ -76,6 +76,12 @@ final class SimulationRun {
       p.engine(describe(engine));
     }
     p.header(cfg);
+    java.util.List<String> dataNotes = cfg.csv().equals(org.cloister.data.CsvOptions.DEFAULT) ? java.util.List.of()
+        : org.cloister.simulations.SimulationData.loadNotes(cfg);
+    if (!json) {
+      dataNotes.forEach(n -> cl.getOut().println("Data: " + n));
+      cl.getOut().flush();
+    }
     SimulationResult result;
     try {
       result = processes ? new ProcessSimulation(cfg, r -> p.round(r, cfg)).run()
@@ -84,6 +90,14 @@ final class SimulationRun {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }
     Path written = new ResultsWriter().write(result, cfg.outDir());
+    if (!dataNotes.isEmpty()) {
+      com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper()
+          .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+      com.fasterxml.jackson.databind.node.ObjectNode tree =
+          (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(written.toFile());
+      tree.set("data_notes", mapper.valueToTree(dataNotes));
+      java.nio.file.Files.writeString(written, mapper.writeValueAsString(tree) + "\n", java.nio.charset.StandardCharsets.UTF_8);
+    }
     java.util.List<java.util.Map<String, Object>> audits = null;
     if (auditCanaries > 0) {
       audits = org.cloister.simulations.audit.StudyAudit.perSite(cfg, result.noiseMultiplier(), auditCanaries);

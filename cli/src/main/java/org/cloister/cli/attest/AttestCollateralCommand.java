@@ -36,8 +36,9 @@ import picocli.CommandLine.Parameters;
  * roots. Exit 0 when the folder verifies the evidence, 1 when it does not, 2 on usage or network errors.
  */
 @Command(name = "collateral", mixinStandardHelpOptions = true,
-    description = {"Fetch the collateral of SEV-SNP or TDX evidence (AMD KDS, Intel PCS v4) into a folder for",
-        "offline verification (attest verify --collateral DIR), then verify the evidence with it."})
+    description = {"Fetches the collateral that SEV-SNP or TDX evidence needs into a folder, for offline verification.",
+        "Fetch the collateral of SEV-SNP or TDX evidence (AMD KDS, Intel PCS v4) into a folder for offline "
+        + "verification (attest verify --collateral DIR), then verify the evidence with it."})
 public final class AttestCollateralCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

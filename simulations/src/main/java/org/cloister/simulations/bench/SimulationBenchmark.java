@@ -30,7 +30,7 @@ import org.cloister.simulations.engine.SimulationEngine;
 import org.cloister.simulations.engine.SyntheticCohort;
 import org.cloister.site.dp.DpSgdLocalTrainer;
 import org.cloister.site.training.PrivacyBudget;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Sgd;
 
@@ -163,7 +163,7 @@ public final class SimulationBenchmark {
   double[] pureTraining(SimulationConfig cfg, SyntheticCohort cohort, int rounds) throws Exception {
     Dataset test = cohort.test();
     ModelArchitecture arch = ModelZoo.byName(cfg.model());
-    MultiLayerNetwork initial = ModelZoo.newNetwork(arch, test.numFeatures(), test.numClasses(), cfg.seed(),
+    Model initial = ModelZoo.newModel(arch, test.numFeatures(), test.numClasses(), cfg.seed(),
         new Sgd(cfg.learningRate()), DataType.FLOAT);
     float[] w0 = Parameters.get(initial);
     TrainingConfig base = TrainingConfig.newBuilder().setLocalEpochs(cfg.localEpochs()).setBatchSize(cfg.batchSize())
@@ -171,7 +171,7 @@ public final class SimulationBenchmark {
     TrainingConfig training = base.toBuilder().setDp(DpPlanner.planForSizes(cfg, base, cohort.sizes(), null)).build();
     RoundTask task = RoundTask.newBuilder().setStudyId(cfg.studyId()).setRound(1).setRoundId("baseline")
         .setModel(ModelArtifact.newBuilder().setVersion(1).setDimension(w0.length)).setConfig(training).build();
-    ThreadLocal<MultiLayerNetwork> nets = ThreadLocal.withInitial(() -> ModelZoo.newNetwork(arch, test.numFeatures(),
+    ThreadLocal<Model> nets = ThreadLocal.withInitial(() -> ModelZoo.newModel(arch, test.numFeatures(),
         test.numClasses(), cfg.seed(), new Sgd(cfg.learningRate()), DataType.FLOAT));
     ExecutorService pool = Executors.newFixedThreadPool(o.workers());
     List<List<org.cloister.dp.events.DpEvent>> spent = new ArrayList<>();

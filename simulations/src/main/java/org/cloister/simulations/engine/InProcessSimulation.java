@@ -44,7 +44,7 @@ import org.cloister.simulations.SimulatedStudy;
 import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.simulations.SiteReport;
 import org.cloister.trust.pki.IssuedCertificate;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.slf4j.Logger;
@@ -177,7 +177,7 @@ public final class InProcessSimulation {
       siteIds.add(VirtualSite.siteId(s));
       examples[s] = source.size(s);
     }
-    MultiLayerNetwork evalNet = simulated.newEvaluationNetwork();
+    Model evalNet = simulated.newEvaluationNetwork();
     List<RoundReport> reports = new ArrayList<>();
     Map<String, Double> epsilonSoFar = new TreeMap<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -329,7 +329,7 @@ public final class InProcessSimulation {
     return new Dispatcher() {
       private final Map<String, VirtualSite> sites = new ConcurrentHashMap<>();
       private Study study;
-      private ThreadLocal<MultiLayerNetwork> nets;
+      private ThreadLocal<Model> nets;
       private ExecutorService pool;
       private ExecutorService coordinator;
       private final org.cloister.trust.hpke.Hpke hpke = new org.cloister.trust.hpke.Hpke();
@@ -338,7 +338,7 @@ public final class InProcessSimulation {
       public void start(Study s) {
         this.study = s;
         SimulationConfig cfg = s.config();
-        nets = ThreadLocal.withInitial(() -> ModelZoo.newNetwork(s.architecture(), s.inputs(), s.classes(), cfg.seed(),
+        nets = ThreadLocal.withInitial(() -> ModelZoo.newModel(s.architecture(), s.inputs(), s.classes(), cfg.seed(),
             new Sgd(cfg.learningRate()), DataType.FLOAT));
         pool = Executors.newFixedThreadPool(workers, r -> {
           Thread t = new Thread(r, "site-worker");

@@ -26,7 +26,7 @@ import org.cloister.site.ledger.SpendSigner;
 import org.cloister.site.plain.PlainSgdTrainer;
 import org.cloister.site.training.PrivacyBudget;
 import org.cloister.trust.pki.IssuedCertificate;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,7 +95,7 @@ public final class VirtualSite {
    * @throws IllegalStateException when asked to train a round it has trained already (its RNG
    *     streams have advanced: a retried task cannot reproduce the round)
    */
-  public Optional<Trained> train(RoundTask task, float[] global, MultiLayerNetwork net, SiteSource source, SiteRecipe recipe,
+  public Optional<Trained> train(RoundTask task, float[] global, Model net, SiteSource source, SiteRecipe recipe,
                                  Function<String, IssuedCertificate> issuer) {
     if (task.getRound() <= lastRound) {
       throw new IllegalStateException("site " + id + " already trained round " + lastRound + " and is asked for round "
