@@ -31,9 +31,9 @@ import picocli.CommandLine.Option;
  * on epsilon and a verdict against the accountant. See docs/privacy-audit.md.
  */
 @Command(name = "audit", mixinStandardHelpOptions = true,
-    description = {
-        "Empirical privacy audit (one run, Steinke-Nasr-Jagielski 2023): canaries, an epsilon lower bound",
-        "at confidence 1 - beta and a verdict (consistent | violation) against the accountant's epsilon.",
+    description = {"Audits DP-SGD empirically with canaries: a lower bound on epsilon beside the accountant's upper bound.",
+        "Empirical privacy audit (one run, Steinke-Nasr-Jagielski 2023): canaries, an epsilon lower bound at "
+        + "confidence 1 - beta and a verdict (consistent | violation) against the accountant's epsilon.",
         "A test of the implementation, not a proof of privacy. See docs/privacy-audit.md."})
 final class AuditCommand implements Callable<Integer> {
   @CommandLine.Spec

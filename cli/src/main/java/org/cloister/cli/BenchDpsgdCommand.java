@@ -65,7 +65,7 @@ final class BenchDpsgdCommand implements Callable<Integer> {
   @Option(names = "--examples", description = "training examples (default: wdbc's 569 for mlp, 8 x batch for cnn)")
   Integer examples;
 
-  @Option(names = "--seed", defaultValue = "1")
+  @Option(names = "--seed", defaultValue = "1", description = "Seed for the synthetic data, initialization and noise (default ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--json", description = "print the result as JSON")

@@ -51,11 +51,12 @@ import picocli.CommandLine.Option;
  * architecture and shape in this process, in the same run.
  */
 @Command(name = "infer", mixinStandardHelpOptions = true,
-    description = {
-        "Runs a short secure-aggregation study (WDBC, logistic regression, 2 sites, 2 rounds, no DP) to publish a",
-        "model, serves it from the inference enclave, then measures single queries and batches of 256 rows through",
-        "the client (HPKE seal, host relay, enclave, sealed answer) and plain DL4J output of the same architecture",
-        "in this JVM, alternately in one run: queries/s, p50 and p99 latency, and the differences."})
+    description = {"Measures attested sealed inference latency and throughput beside plain DL4J output.",
+        "Runs a short secure-aggregation study (WDBC, logistic regression, 2 sites, 2 rounds, no DP) to "
+        + "publish a model, serves it from the inference enclave, then measures single queries and batches of "
+        + "256 rows through the client (HPKE seal, host relay, enclave, sealed answer) and plain DL4J output of "
+        + "the same architecture in this JVM, alternately in one run: queries/s, p50 and p99 latency, and the "
+        + "differences."})
 final class BenchInferCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

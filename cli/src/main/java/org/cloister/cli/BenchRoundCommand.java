@@ -17,15 +17,17 @@ import picocli.CommandLine.Option;
  * and with the plaintext baseline in the same run.
  */
 @Command(name = "round", mixinStandardHelpOptions = true,
-    description = {
-        "Measures the time per federated round without local training: N site agents (threads) over mTLS gRPC",
-        "on loopback, whose trainer returns a precomputed random delta of P float32 parameters at once; the real",
-        "round engine, SQLite store, signed privacy ledger, and aggregation through the attested enclave and key",
-        "broker processes (HPKE-sealed updates), then the same study with plaintext aggregation in the coordinator.",
-        "A transport-only baseline runs first: the same bytes (a P-float model down, a P-float update up per client)",
-        "through the same gRPC/mTLS stack with no Cloister logic. Reports median and p90 over R measured rounds after",
-        "warm-up rounds, a breakdown, and the ratios secure/plaintext (target <= 1.25) and plaintext/transport",
-        "(target <= 1.3)."})
+    description = {"Measures the time per federated round (no local training) with secure aggregation against plaintext.",
+        "Measures the time per federated round without local training: N site agents (threads) over mTLS gRPC "
+        + "on loopback, whose trainer returns a precomputed random delta of P float32 parameters at once; the "
+        + "real round engine, SQLite store, signed privacy ledger, and aggregation through the attested enclave "
+        + "and key broker processes (HPKE-sealed updates), then the same study with plaintext aggregation in "
+        + "the coordinator.",
+        "A transport-only baseline runs first: the same bytes (a P-float model down, a P-float update up per "
+        + "client)",
+        "through the same gRPC/mTLS stack with no Cloister logic. Reports median and p90 over R measured "
+        + "rounds after warm-up rounds, a breakdown, and the ratios secure/plaintext (target <= 1.25) and "
+        + "plaintext/transport (target <= 1.3)."})
 final class BenchRoundCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

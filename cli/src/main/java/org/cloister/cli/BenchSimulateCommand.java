@@ -15,11 +15,12 @@ import picocli.CommandLine.Option;
 
 /** {@code cloister bench simulate}: a simulation engine's round time against the sites' pure training time, in one run. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-    description = {
-        "Runs a synthetic study (WDBC-sized feature space: 30 features, 2 classes; E examples per site; one local",
-        "epoch of DP-SGD within epsilon 3 per site) on an engine, then trains the same sites with the same trainer",
-        "called directly on the same number of threads (the limit). Reports site_updates_per_s, round_ms (median,",
-        "round 1 excluded), training_ms and engine_over_training = round_ms / training_ms, and the heap's peak."})
+    description = {"Measures simulation throughput on a synthetic study: updates per second and round time per engine.",
+        "Runs a synthetic study (WDBC-sized feature space: 30 features, 2 classes; E examples per site; one "
+        + "local epoch of DP-SGD within epsilon 3 per site) on an engine, then trains the same sites with the "
+        + "same trainer called directly on the same number of threads (the limit). Reports site_updates_per_s, "
+        + "round_ms (median, round 1 excluded), training_ms and engine_over_training = round_ms / training_ms, "
+        + "and the heap's peak."})
 final class BenchSimulateCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

@@ -21,10 +21,10 @@ final class BrokerCommand implements Runnable {
   }
 
   @Command(name = "run", mixinStandardHelpOptions = true,
-      description = {
-          "Runs the key broker until stopped. Options: --keystore KS.p12 --keystore-password-file FILE",
-          "--policies POLICIES.json --tls-cert CHAIN.pem --tls-key KEY.pem --audit-log AUDIT.jsonl",
-          "--admin-token-file FILE [--attestation-root DEV_ROOT.pem] [--listen 127.0.0.1:0] [--exit-with-parent]"})
+      description = {"Runs the key broker until stopped.",
+          "Options: --keystore KS.p12 --keystore-password-file FILE --policies POLICIES.json --tls-cert "
+          + "CHAIN.pem --tls-key KEY.pem --audit-log AUDIT.jsonl --admin-token-file FILE [--attestation-root "
+          + "DEV_ROOT.pem] [--listen 127.0.0.1:0] [--exit-with-parent]"})
   static final class Run implements Callable<Integer> {
     @CommandLine.Unmatched
     List<String> args = new ArrayList<>();

@@ -15,9 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.cloister.cli.service.CoordinatorService;
 import org.cloister.consortium.ReceiptVerifier;
-import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.budget.BudgetReport;
-import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.ledger.LedgerVerifier;
 import org.cloister.coordinator.store.JdbcStudyStore;
@@ -55,12 +53,13 @@ final class BudgetCommand implements Runnable {
   }
 
   @Command(name = "report", mixinStandardHelpOptions = true,
-      description = {"Verifies the study's privacy ledger first (as `cloister ledger verify` does: signatures, hash chain,",
-          "rounds and signed checkpoints), then shows per site the epsilon it has spent, recomputed from every signed spend",
-          "the coordinator received (whatever happened to the update), beside the site's own signed figure, with any",
-          "difference flagged; its ceiling and what remains; its lifetime spend on its dataset over every study in the",
-          "database; the history; and the rounds it was left out of and why. Exit 1, and INVALID on every output, when",
-          "the ledger fails verification."})
+      description = {"Verifies the study's ledger, then reports each site's epsilon against its ceiling (text, JSON or HTML).",
+          "Verifies the study's privacy ledger first (as `cloister ledger verify` does: signatures, hash chain, "
+          + "rounds and signed checkpoints), then shows per site the epsilon it has spent, recomputed from every "
+          + "signed spend the coordinator received (whatever happened to the update), beside the site's own "
+          + "signed figure, with any difference flagged; its ceiling and what remains; its lifetime spend on its "
+          + "dataset over every study in the database; the history; and the rounds it was left out of and why. "
+          + "Exit 1, and INVALID on every output, when the ledger fails verification."})
   static final class Report implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -105,9 +104,7 @@ final class BudgetCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      if (!database.startsWith("jdbc:") && !Files.exists(Path.of(database))) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--database: no such file " + database);
-      }
+      String url = CoordinatorDatabase.url(spec.commandLine(), database);
       PrivacyBudgets budgets;
       try {
         budgets = config == null ? null : CoordinatorService.budgets(config);
@@ -125,7 +122,7 @@ final class BudgetCommand implements Runnable {
       String status;
       ReceiptsSection receipts;
       ReceiptVerifier.Result receiptCheck = null;
-      try (JdbcStudyStore store = new JdbcStudyStore(database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database)) {
+      try (JdbcStudyStore store = new JdbcStudyStore(url)) {
         if (!store.studies().contains(study)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--study: no study '" + study + "' in " + database);
         }
@@ -211,17 +208,7 @@ final class BudgetCommand implements Runnable {
     }
 
     private ReceiptVerifier receiptVerifier() {
-      try {
-        Path pcrs = expectedPcrs != null ? expectedPcrs : ReceiptsCommand.Verify.locatePcrs(attestationRoot);
-        if (pcrs == null) {
-          throw new CommandLine.ParameterException(spec.commandLine(), "--expected-pcrs: no "
-              + ReceiptsCommand.PCRS_FILE + " beside " + attestationRoot + " or in its parent folder");
-        }
-        return new ReceiptVerifier(new NitroAttestationVerifier(Pem.readCertificate(attestationRoot)),
-            SecureAggregationSetup.readPcrs(pcrs));
-      } catch (java.io.IOException | IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--attestation-root: " + e.getMessage());
-      }
+      return ReceiptVerifiers.nitro(spec.commandLine(), "--attestation-root", attestationRoot, expectedPcrs);
     }
 
     private static String fmt(double v) {

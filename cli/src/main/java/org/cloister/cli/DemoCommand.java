@@ -10,10 +10,11 @@ import picocli.CommandLine.Option;
 
 /** {@code cloister demo}: the shipped demo scenario ({@code examples/demo.yaml}). */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {
-        "Runs the demo study (examples/demo.yaml) on this machine: a coordinator gRPC server on loopback and one",
-        "site agent per virtual hospital, each holding its own partition of the Wisconsin Diagnostic Breast Cancer",
-        "data (569 patients, shipped with Cloister). Prints one line per round; writes results.json and rounds.csv.",
+    description = {"Runs the demo study: virtual hospitals (three by default) train on the shipped breast-cancer data with DP-SGD.",
+        "Runs the demo study (examples/demo.yaml) on this machine: a coordinator gRPC server on loopback and "
+        + "one site agent per virtual hospital, each holding its own partition of the Wisconsin Diagnostic "
+        + "Breast Cancer data (569 patients, shipped with Cloister). Prints one line per round; writes "
+        + "results.json and rounds.csv.",
         "Any simulate flag overrides the scenario's value."})
 final class DemoCommand implements Callable<Integer> {
   @CommandLine.Spec

@@ -33,11 +33,11 @@ final class EnclaveCommand implements Runnable {
   }
 
   @Command(name = "run", mixinStandardHelpOptions = true,
-      description = {
-          "Runs the enclave process in this JVM (hosts normally start it from the enclave image with",
-          "java --add-modules jdk.incubator.vector -cp cloister-enclave.jar " + "org.cloister.enclave.EnclaveMain).",
-          "Options: --config FILE --policy FILE --broker HOST:PORT [--listen 127.0.0.1:0]",
-          "         --platform simulated --dev-root-cert FILE --dev-root-key FILE [--exit-with-parent]"})
+      description = {"Runs the secure aggregator enclave process in this JVM (hosts normally start it from the image).",
+          "Runs the enclave process in this JVM (hosts normally start it from the enclave image with java "
+          + "--add-modules jdk.incubator.vector -cp cloister-enclave.jar org.cloister.enclave.EnclaveMain).",
+          "Options: --config FILE --policy FILE --broker HOST:PORT [--listen 127.0.0.1:0] --platform simulated "
+          + "--dev-root-cert FILE --dev-root-key FILE [--exit-with-parent]"})
   static final class Run implements Callable<Integer> {
     @CommandLine.Unmatched
     List<String> args = new ArrayList<>();
@@ -49,11 +49,11 @@ final class EnclaveCommand implements Runnable {
   }
 
   @Command(name = "measure", mixinStandardHelpOptions = true,
-      description = {
-          "Prints PCR0..2 of an enclave on the simulated platform: SHA-384 of the image jar, of the",
-          "configuration file and of the aggregation policy file (after checking both parse), and what the",
-          "image contains: its size, its class count and the third-party artifacts (with versions) of the",
-          "bill of materials inside it."})
+      description = {"Prints the PCR0..2 a consortium expects of an enclave on the simulated platform.",
+          "Prints PCR0..2 of an enclave on the simulated platform: SHA-384 of the image jar, of the "
+          + "configuration file and of the aggregation policy file (after checking both parse), and what the "
+          + "image contains: its size, its class count and the third-party artifacts (with versions) of the bill "
+          + "of materials inside it."})
   static final class Measure implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

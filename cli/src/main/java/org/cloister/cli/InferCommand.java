@@ -84,11 +84,12 @@ final class InferCommand implements Runnable {
   }
 
   @Command(name = "serve", mixinStandardHelpOptions = true,
-      description = {
-          "As the host (and, for a simulated study, the consortium): grants the inference enclave Decrypt on the",
-          "study's model key under its own PCRs, starts the key broker from the study's consortium directory, starts",
-          "the inference enclave as a separate process (it obtains the key by attestation and decrypts the published",
-          "artifact in memory) and serves clients on --listen, relaying only ciphertext. Runs until interrupted."})
+      description = {"Serves a study's published model from an attested inference enclave, with its model card.",
+          "As the host (and, for a simulated study, the consortium): grants the inference enclave Decrypt on "
+          + "the study's model key under its own PCRs, starts the key broker from the study's consortium "
+          + "directory, starts the inference enclave as a separate process (it obtains the key by attestation and "
+          + "decrypts the published artifact in memory) and serves clients on --listen, relaying only ciphertext. "
+          + "Runs until interrupted."})
   static final class Serve implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -316,10 +317,11 @@ final class InferCommand implements Runnable {
   }
 
   @Command(name = "query", mixinStandardHelpOptions = true,
-      description = {
-          "As a clinician's client: obtains a fresh attestation document from the inference host, verifies it against",
-          "the trust root and the expected PCRs of the inference enclave (and sends nothing if it does not verify),",
-          "seals the query to the attested key and prints the class probabilities it opens from the answer.",
+      description = {"Sends a clinician's query, sealed to the attested inference enclave, and prints the prediction.",
+          "As a clinician's client: obtains a fresh attestation document from the inference host, verifies it "
+          + "against the trust root and the expected PCRs of the inference enclave (and sends nothing if it does "
+          + "not verify), seals the query to the attested key and prints the class probabilities it opens from "
+          + "the answer.",
           "Exit 0 answered, 1 attestation refused or service failure, 2 bad input."})
   static final class Query implements Callable<Integer> {
     @CommandLine.Spec

@@ -27,10 +27,11 @@ final class LedgerCommand implements Runnable {
   }
 
   @Command(name = "verify", mixinStandardHelpOptions = true,
-      description = {"Checks every ledger entry's signature against the consortium CA, the hash chain linking them, and the chain",
-          "against the rounds the coordinator recorded and the ledger-head checkpoints it signed at every round (so entries",
-          "removed from the end are caught). Exit 0 when the ledger is intact, 1 when any entry was edited, inserted, removed",
-          "or forged."})
+      description = {"Verifies the privacy ledger: signatures, hash chain, recorded rounds and signed head checkpoints.",
+          "Checks every ledger entry's signature against the consortium CA, the hash chain linking them, and "
+          + "the chain against the rounds the coordinator recorded and the ledger-head checkpoints it signed at "
+          + "every round (so entries removed from the end are caught). Exit 0 when the ledger is intact, 1 when "
+          + "any entry was edited, inserted, removed or forged."})
   static final class Verify implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -57,10 +58,7 @@ final class LedgerCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
-      if (!database.startsWith("jdbc:") && !java.nio.file.Files.exists(Path.of(database))) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--database: no such file " + database);
-      }
+      String url = CoordinatorDatabase.url(spec.commandLine(), database);
       LedgerVerifier verifier;
       try {
         verifier = new LedgerVerifier(Pem.readCertificate(trustRoot));

@@ -8,9 +8,8 @@ import picocli.CommandLine.Command;
 
 /** {@code cloister privacy ...}: differential-privacy accounting for DP-SGD. */
 @Command(name = "privacy", mixinStandardHelpOptions = true,
-    description = {
-        "Differential-privacy accounting for DP-SGD (Poisson-sampled Gaussian mechanism,",
-        "add-or-remove-one adjacency). See docs/privacy-accounting.md."},
+    description = {"Differential-privacy accounting for DP-SGD (Poisson-sampled Gaussian mechanism, add-or-remove-one "
+        + "adjacency). See docs/privacy-accounting.md."},
     subcommands = {EpsilonCommand.class, DeltaCommand.class, CalibrateCommand.class})
 public final class PrivacyCommand implements Runnable {
   @CommandLine.Spec

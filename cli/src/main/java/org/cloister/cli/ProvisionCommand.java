@@ -14,8 +14,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cloister provision CONSORTIUM.yaml --out DIR}. */
 @Command(name = "provision", mixinStandardHelpOptions = true,
-    description = {"Creates a consortium CA and, for the coordinator and each site, a key pair, a certificate and a",
-        "ready-to-run configuration folder. Each private key is written only into its own folder."})
+    description = {"Creates a consortium CA and, for the coordinator and each site, a key pair, a certificate and a "
+        + "ready-to-run configuration folder.",
+        "Each private key is written only into its own folder."})
 final class ProvisionCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -27,9 +28,9 @@ final class ProvisionCommand implements Callable<Integer> {
   Path out;
 
   @Option(names = "--platform", paramLabel = "PLATFORM", defaultValue = "simulated",
-      description = {"simulated (default: development, no TEE), nitro, sev-snp or tdx. A real platform needs the",
-          "enclave's measurements: --measurements FILE or --measurement NAME=HEX (nitro pcr0..pcr2; sev-snp",
-          "measurement [host_data]; tdx mr_td, rtmr0..rtmr3 [mr_config_id]); every party's kit pins them."})
+      description = {"simulated (default: development, no TEE), nitro, sev-snp or tdx. A real platform needs the enclave's "
+          + "measurements: --measurements FILE or --measurement NAME=HEX (nitro pcr0..pcr2; sev-snp measurement "
+          + "[host_data]; tdx mr_td, rtmr0..rtmr3 [mr_config_id]); every party's kit pins them."})
   String platform;
 
   @Option(names = "--measurements", paramLabel = "FILE",
@@ -64,7 +65,7 @@ final class ProvisionCommand implements Callable<Integer> {
     org.cloister.trust.attestation.MeasurementPins pins = measurementsFile != null
         ? org.cloister.trust.attestation.MeasurementPins.read(measurementsFile)
         : org.cloister.trust.attestation.MeasurementPins.ofHex(p, measurements, acceptTcb.equals("out-of-date"));
-    if (pins.platform() != p) {
+    if (!pins.platform().equals(p)) {
       throw new IllegalArgumentException(measurementsFile + " pins " + pins.platform().id() + " measurements, not "
           + p.id());
     }

@@ -30,7 +30,8 @@ final class ServiceCommands {
       @CommandLine.Spec
       CommandLine.Model.CommandSpec spec;
 
-      @Option(names = "--config", required = true, paramLabel = "coordinator.yaml")
+      @Option(names = "--config", required = true, paramLabel = "coordinator.yaml",
+          description = "The coordinator's configuration from its provisioned kit (docs/schemas/coordinator.md).")
       Path config;
 
       @Option(names = org.cloister.consortium.inference.SimulationOnly.ALLOW_FLAG,
@@ -71,7 +72,8 @@ final class ServiceCommands {
       @CommandLine.Spec
       CommandLine.Model.CommandSpec spec;
 
-      @Option(names = "--config", required = true, paramLabel = "site.yaml")
+      @Option(names = "--config", required = true, paramLabel = "site.yaml",
+          description = "The site's configuration from its provisioned kit (docs/schemas/site.md).")
       Path config;
 
       @Option(names = org.cloister.consortium.inference.SimulationOnly.ALLOW_FLAG,

@@ -17,9 +17,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cloister simulate [SCENARIO.yaml] [flags]}: a whole study with virtual hospitals on this machine. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-    description = {
-        "Simulates a study with virtual hospitals through the same code paths as a deployment (coordinator gRPC",
-        "server on loopback, one site agent per hospital). The scenario file is optional; flags override it."})
+    description = {"Simulates a study with virtual hospitals through the same code paths as a deployment (coordinator "
+        + "gRPC server on loopback, one site agent per hospital).",
+        "The scenario file is optional; flags override it."})
 final class SimulateCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -44,9 +44,10 @@ final class SimulateCommand implements Callable<Integer> {
   String mode;
 
   @Option(names = "--engine", paramLabel = "grpc|inprocess|spark", defaultValue = "grpc",
-      description = {"grpc (default): every party real over loopback (mTLS, the enclave and key broker processes);",
-          "inprocess: the same round engine, trainer, accountant and enclave arithmetic, virtual sites as tasks on",
-          "--workers threads (thousands of sites); spark: the simulations-spark module (docs/simulations.md)."})
+      description = {"grpc (default): every party real over loopback (mTLS, the enclave and key broker processes); "
+          + "inprocess: the same round engine, trainer, accountant and enclave arithmetic, virtual sites as tasks "
+          + "on --workers threads (thousands of sites); spark: the simulations-spark module "
+          + "(docs/simulations.md)."})
   String engine;
 
   @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
@@ -54,15 +55,22 @@ final class SimulateCommand implements Callable<Integer> {
           + " (default: Spark's default parallelism).")
   int workers;
 
+  @Option(names = "--secure-aggregation",
+      description = "inprocess: sites seal their updates (HPKE) and sign contribution statements, aggregated by the"
+          + " enclave's own verifier and session in this process (a fidelity check; grpc always does this, with the"
+          + " enclave as its own process).")
+  boolean secureAggregation;
+
   @Option(names = "--master", paramLabel = "URL", defaultValue = "",
       description = "spark: the Spark master (local[*], local[2], spark://HOST:7077); default: the one spark-submit set,"
           + " else local[*].")
   String master;
 
   @Option(names = "--sweep", paramLabel = "NAME=V1,V2,...",
-      description = {"Runs the study for each value (repeat for a grid) and writes a privacy-utility table (sweep.csv, sweep.json).",
-          "NAME: epsilon, sites, alpha, clip, noise_multiplier, sampling_rate, learning_rate, rounds, local_steps,",
-          "local_epochs, batch_size or seed. Example: --sweep epsilon=0.5,1,2,4,8"})
+      description = {"Runs the study for each value (repeat for a grid) and writes a privacy-utility table (sweep.csv, "
+          + "sweep.json).",
+          "NAME: epsilon, sites, alpha, clip, noise_multiplier, sampling_rate, learning_rate, rounds, "
+          + "local_steps, local_epochs, batch_size or seed. Example: --sweep epsilon=0.5,1,2,4,8"})
   List<String> sweep = new ArrayList<>();
 
   @Option(names = "--report", paramLabel = "FILE",
@@ -121,7 +129,12 @@ final class SimulateCommand implements Callable<Integer> {
     }
     org.cloister.simulations.engine.SimulationEngine chosen;
     try {
-      chosen = org.cloister.simulations.engine.SimulationEngine.named(engine, workers, master);
+      if (secureAggregation && !engine.equals("inprocess")) {
+        throw new IllegalArgumentException("--secure-aggregation is for --engine inprocess (grpc always aggregates sealed"
+            + " updates in the enclave process; spark sums plaintext partial sums), got --engine " + engine);
+      }
+      chosen = secureAggregation ? org.cloister.simulations.engine.SimulationEngine.inprocess(workers, true)
+          : org.cloister.simulations.engine.SimulationEngine.named(engine, workers, master);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }

@@ -74,6 +74,26 @@ final class SimulationOptions {
   @Option(names = "--sampling-rate", paramLabel = "Q", description = "Poisson sampling rate per step (default batch size / site examples).")
   Double samplingRate;
 
+  @Option(names = "--csv-delimiter", paramLabel = "CHAR",
+      description = "Field delimiter of a csv: dataset: one character such as ';' or '|', or tab (default ',').")
+  String csvDelimiter;
+
+  @Option(names = "--ignore-columns", paramLabel = "COLUMN", split = ",",
+      description = "Columns of a csv: dataset that are not features (identifiers), dropped on reading; comma-separated.")
+  java.util.List<String> ignoreColumns;
+
+  @Option(names = "--missing-values", paramLabel = "TOKEN", split = ",",
+      description = "Tokens that mean a missing value besides the empty field (e.g. NA,?); comma-separated.")
+  java.util.List<String> missingValues;
+
+  @Option(names = "--missing", paramLabel = "RULE",
+      description = "What a missing feature value does: fail (default: an error naming line and column), skip (drop the row, counted), centre (the feature's declared or DP-released centre) or constant:VALUE.")
+  String missing;
+
+  @Option(names = "--missing-column", paramLabel = "COLUMN=RULE",
+      description = "A missing-value rule for one column, overriding --missing (repeatable).")
+  java.util.Map<String, String> missingColumns;
+
   @Option(names = "--no-dp", description = "The non-private baseline (no DP-SGD, infinite epsilon).")
   boolean noDp;
 
@@ -129,6 +149,37 @@ final class SimulationOptions {
     }
     if (out != null) {
       b.outDir(out);
+    }
+    if (csvDelimiter != null || ignoreColumns != null || missingValues != null || missing != null || missingColumns != null) {
+      org.cloister.data.CsvOptions cur = b.currentCsv();
+      java.util.Map<String, org.cloister.data.MissingRule> by = new java.util.LinkedHashMap<>(cur.missingByColumn());
+      if (missingColumns != null) {
+        missingColumns.forEach((k, v) -> {
+          try {
+            by.put(k, org.cloister.data.MissingRule.parse(v));
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--missing-column " + k + "=" + v + ": " + e.getMessage(), e);
+          }
+        });
+      }
+      org.cloister.data.MissingRule rule = cur.missing();
+      if (missing != null) {
+        try {
+          rule = org.cloister.data.MissingRule.parse(missing);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("--missing: " + e.getMessage(), e);
+        }
+      }
+      char delimiter = cur.delimiter();
+      if (csvDelimiter != null) {
+        try {
+          delimiter = org.cloister.data.CsvOptions.delimiter(csvDelimiter);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("--csv-delimiter: " + e.getMessage(), e);
+        }
+      }
+      b.csv(new org.cloister.data.CsvOptions(delimiter, ignoreColumns != null ? ignoreColumns : cur.ignoreColumns(),
+          missingValues != null ? missingValues : cur.missingValues(), rule, by));
     }
     if (noDp) {
       if (epsilon != null || noiseMultiplier != null) {

@@ -76,6 +76,12 @@ final class SimulationRun {
       p.engine(describe(engine));
     }
     p.header(cfg);
+    java.util.List<String> dataNotes = cfg.csv().equals(org.cloister.data.CsvOptions.DEFAULT) ? java.util.List.of()
+        : org.cloister.simulations.SimulationData.loadNotes(cfg);
+    if (!json) {
+      dataNotes.forEach(n -> cl.getOut().println("Data: " + n));
+      cl.getOut().flush();
+    }
     SimulationResult result;
     try {
       result = processes ? new ProcessSimulation(cfg, r -> p.round(r, cfg)).run()
@@ -84,6 +90,14 @@ final class SimulationRun {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }
     Path written = new ResultsWriter().write(result, cfg.outDir());
+    if (!dataNotes.isEmpty()) {
+      com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper()
+          .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+      com.fasterxml.jackson.databind.node.ObjectNode tree =
+          (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(written.toFile());
+      tree.set("data_notes", mapper.valueToTree(dataNotes));
+      java.nio.file.Files.writeString(written, mapper.writeValueAsString(tree) + "\n", java.nio.charset.StandardCharsets.UTF_8);
+    }
     java.util.List<java.util.Map<String, Object>> audits = null;
     if (auditCanaries > 0) {
       audits = org.cloister.simulations.audit.StudyAudit.perSite(cfg, result.noiseMultiplier(), auditCanaries);
@@ -105,7 +119,7 @@ final class SimulationRun {
       cl.getOut().flush();
     }
     if (report != null) {
-      String page = new HtmlReport().study(result);
+      String page = new HtmlReport().study(result, asWritten(cl));
       if (audits != null) {
         page = page.replace("<footer>", org.cloister.simulations.audit.StudyAuditHtml.section(audits) + "<footer>");
       }
@@ -120,6 +134,30 @@ final class SimulationRun {
       }
     }
     return result.status().startsWith("finished") ? 0 : 1;
+  }
+
+  /**
+   * The configuration as the user wrote it: the command line, then the text of each scenario file it
+   * names (a file argument ending in .yaml or .yml), for the report.
+   */
+  static String asWritten(CommandLine cl) {
+    java.util.List<String> args = cl.getParseResult() == null ? java.util.List.of() : cl.getParseResult().originalArgs();
+    StringBuilder b = new StringBuilder("cloister");
+    for (String a : args) {
+      b.append(' ').append(a.isEmpty() || a.matches(".*[\\s'\"$`\\\\|&;<>()*?].*") ? "'" + a.replace("'", "'\\''") + "'" : a);
+    }
+    b.append('\n');
+    for (String a : args) {
+      java.nio.file.Path f = java.nio.file.Path.of(a.replaceFirst("^[^=]*=", ""));
+      if ((a.endsWith(".yaml") || a.endsWith(".yml")) && java.nio.file.Files.isRegularFile(f)) {
+        try {
+          b.append("--- ").append(a).append('\n').append(java.nio.file.Files.readString(f));
+        } catch (java.io.IOException e) {
+          b.append("--- ").append(a).append(": unreadable (").append(e.getMessage()).append(")\n");
+        }
+      }
+    }
+    return b.toString();
   }
 
   /** A grid of studies: each writes its own results; the sweep writes sweep.csv/json, prints the table and the report. */

@@ -12,11 +12,13 @@ import picocli.CommandLine.Option;
 
 /** {@code cloister synthea}: a multi-hospital synthetic cohort from the Synthea generator, one run per site. */
 @Command(name = "synthea", mixinStandardHelpOptions = true,
-    description = {
-        "Generates a synthetic multi-hospital cohort with Synthea (org.mitre.synthea, Apache 2.0): one run per site,",
-        "each with its own seed and its own state and city, so the hospitals differ naturally. Writes DIR/site-N/csv/",
-        "(patients.csv, conditions.csv, observations.csv). A site already generated with the same settings is reused.",
-        "Then: cloister simulate --dataset synthea:DIR --partition by-site --sites N --outcome diabetes --epsilon 3"})
+    description = {"Generates a synthetic multi-hospital cohort with Synthea, one seed and city per hospital (cached).",
+        "Generates a synthetic multi-hospital cohort with Synthea (org.mitre.synthea, Apache 2.0): one run "
+        + "per site, each with its own seed and its own state and city, so the hospitals differ naturally.",
+        "Writes DIR/site-N/csv/ (patients.csv, conditions.csv, observations.csv). A site already generated "
+        + "with the same settings is reused.",
+        "Then: cloister simulate --dataset synthea:DIR --partition by-site --sites N --outcome diabetes "
+        + "--epsilon 3"})
 final class SyntheaCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

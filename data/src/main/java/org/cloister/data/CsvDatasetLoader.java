@@ -17,7 +17,9 @@ import java.util.TreeMap;
 /**
  * Loads a CSV file with a header row, numeric feature columns and one label column.
  *
- * <p>Every feature must parse as a finite number. With a {@link StudySchema} (a site's file), the
+ * <p>Every feature must parse as a finite number, or be missing (an empty field or a declared
+ * token) and handled by the study's {@link MissingRule} ({@link CsvOptions}: also the delimiter and
+ * the identifier columns to drop). With a {@link StudySchema} (a site's file), the
  * header must hold exactly the study's features and label (any order), features come out in the
  * study's order, and a label outside the study's classes is a bad row: the shape of the data (and
  * so of the model) never depends on what the file holds. Without one ({@link #inferringClasses},
@@ -30,18 +32,23 @@ public final class CsvDatasetLoader {
   private final String labelColumn;
   private final StudySchema schema;
   private final BadRowPolicy policy;
+  private final CsvOptions options;
 
   /** A site's loader: features and classes fixed by the study. */
   public CsvDatasetLoader(StudySchema schema, BadRowPolicy policy) {
-    this.schema = Objects.requireNonNull(schema, "schema");
-    this.labelColumn = schema.label();
-    this.policy = Objects.requireNonNull(policy, "policy");
+    this(Objects.requireNonNull(schema, "schema"), schema.label(), policy, CsvOptions.DEFAULT);
   }
 
-  private CsvDatasetLoader(String labelColumn, BadRowPolicy policy) {
-    this.schema = null;
+  private CsvDatasetLoader(StudySchema schema, String labelColumn, BadRowPolicy policy, CsvOptions options) {
+    this.schema = schema;
     this.labelColumn = Objects.requireNonNull(labelColumn, "labelColumn");
     this.policy = Objects.requireNonNull(policy, "policy");
+    this.options = Objects.requireNonNull(options, "options");
+  }
+
+  /** This loader reading a file with {@code options} (delimiter, ignored columns, missing values). */
+  public CsvDatasetLoader withOptions(CsvOptions options) {
+    return new CsvDatasetLoader(schema, labelColumn, policy, options);
   }
 
   /**
@@ -49,7 +56,7 @@ public final class CsvDatasetLoader {
    * the study (a simulation's pooled data, a shipped dataset), never for one site's data.
    */
   public static CsvDatasetLoader inferringClasses(String labelColumn, BadRowPolicy policy) {
-    return new CsvDatasetLoader(labelColumn, policy);
+    return new CsvDatasetLoader(null, labelColumn, policy, CsvOptions.DEFAULT);
   }
 
   public CsvLoadResult load(Path file) {
@@ -61,7 +68,7 @@ public final class CsvDatasetLoader {
   }
 
   public CsvLoadResult load(Reader reader) {
-    try (CsvRows in = new CsvRows(reader)) {
+    try (CsvRows in = new CsvRows(reader, options.delimiter())) {
       CsvRows.Row header = in.next();
       if (header == null || header.blank()) {
         throw new DataFormatException(1, "missing header row");
@@ -74,11 +81,28 @@ public final class CsvDatasetLoader {
         }
       }
       if (labelIdx < 0) {
-        throw new DataFormatException(1, "label column '" + labelColumn + "' not in header " + Arrays.toString(cols));
+        throw new DataFormatException(1, "label column '" + labelColumn + "' not in header " + Arrays.toString(cols)
+            + (cols.length == 1 && (cols[0].indexOf(';') >= 0 || cols[0].indexOf('\t') >= 0)
+            ? " (is the file separated by ';' or tabs? set the delimiter)" : ""));
+      }
+      for (String ignored : options.ignoreColumns()) {
+        if (ignored.equals(labelColumn)) {
+          throw new DataFormatException(1, "column '" + ignored + "' is the label: it cannot be ignored");
+        }
+        if (!Arrays.asList(cols).contains(ignored)) {
+          throw new DataFormatException(1, "column '" + ignored + "' to ignore is not in header " + Arrays.toString(cols)
+              + (cols.length == 1 && options.delimiter() == ',' ? " (is the file separated by ';' or tabs? set the delimiter)" : ""));
+        }
+      }
+      for (String c : options.missingByColumn().keySet()) {
+        if (!Arrays.asList(cols).contains(c) || c.equals(labelColumn) || options.ignoreColumns().contains(c)) {
+          throw new DataFormatException(1, "a missing-value rule names '" + c + "', which is not a feature column of header "
+              + Arrays.toString(cols));
+        }
       }
       List<String> featureNames = new ArrayList<>();
       for (int i = 0; i < cols.length; i++) {
-        if (i != labelIdx) {
+        if (i != labelIdx && !options.ignoreColumns().contains(cols[i])) {
           featureNames.add(cols[i]);
         }
       }
@@ -103,6 +127,11 @@ public final class CsvDatasetLoader {
       List<double[]> rows = new ArrayList<>();
       List<String> rawLabels = new ArrayList<>();
       List<DataFormatException> skipped = new ArrayList<>();
+      Map<String, Integer> filled = new java.util.LinkedHashMap<>();
+      MissingRule[] rule = new MissingRule[source.length];
+      for (int j = 0; j < source.length; j++) {
+        rule[j] = options.ruleFor(featureNames.get(j));
+      }
       CsvRows.Row row;
       while ((row = in.next()) != null) {
         long lineNo = row.line();
@@ -115,11 +144,30 @@ public final class CsvDatasetLoader {
             throw new DataFormatException(lineNo, "expected " + cols.length + " columns but found " + parts.length);
           }
           double[] f = new double[source.length];
+          List<String> filledHere = new ArrayList<>();
           for (int j = 0; j < source.length; j++) {
-            f[j] = parseFinite(parts[source[j]], lineNo, cols[source[j]]);
+            String v = parts[source[j]];
+            String col = cols[source[j]];
+            if (options.isMissing(v)) {
+              switch (rule[j].kind()) {
+                case FAIL -> throw new DataFormatException(lineNo, "column '" + col + "': missing value"
+                    + (v.isEmpty() ? "" : " ('" + abbreviate(v) + "')")
+                    + " (declare a missing-value rule for it: skip, centre or constant:VALUE)");
+                case SKIP -> throw new MissingValueSkip(lineNo, "column '" + col + "': missing value, row skipped");
+                case CENTRE -> f[j] = Double.NaN; // the feature's centre (FeatureTransform)
+                case CONSTANT -> f[j] = rule[j].constant();
+                default -> throw new IllegalStateException();
+              }
+              filledHere.add(col);
+            } else {
+              f[j] = parseFinite(v, lineNo, col);
+            }
           }
           String label = ClassLabels.normalise(parts[labelIdx]);
-          if (label.isEmpty()) {
+          if (label.isEmpty() || options.isMissing(parts[labelIdx])) {
+            if (options.missing().kind() == MissingRule.Kind.SKIP) {
+              throw new MissingValueSkip(lineNo, "column '" + labelColumn + "': missing label, row skipped");
+            }
             throw new DataFormatException(lineNo, "column '" + labelColumn + "': missing label");
           }
           if (schema != null && schema.classIndex(label) < 0) {
@@ -128,6 +176,11 @@ public final class CsvDatasetLoader {
           }
           rows.add(f);
           rawLabels.add(label);
+          for (String c : filledHere) {
+            filled.merge(c, 1, Integer::sum);
+          }
+        } catch (MissingValueSkip e) {
+          skipped.add(e);
         } catch (DataFormatException e) {
           if (policy == BadRowPolicy.FAIL) {
             throw e;
@@ -144,7 +197,7 @@ public final class CsvDatasetLoader {
           labels[i] = schema.classIndex(rawLabels.get(i));
         }
         return new CsvLoadResult(new Dataset(featureNames, labelColumn, schema.classes(), rows.toArray(new double[0][]), labels),
-            skipped);
+            skipped, filled);
       }
       // Distinct labels (normalised by ClassLabels) in ClassLabels.ORDER: numbers first, numerically.
       Map<String, Integer> classIndex = new TreeMap<>(ClassLabels.ORDER);
@@ -163,7 +216,14 @@ public final class CsvDatasetLoader {
         labels[i] = classIndex.get(rawLabels.get(i));
       }
       Dataset ds = new Dataset(featureNames, labelColumn, classNames, rows.toArray(new double[0][]), labels);
-      return new CsvLoadResult(ds, skipped);
+      return new CsvLoadResult(ds, skipped, filled);
+    }
+  }
+
+  /** A row dropped by a {@code skip} missing-value rule: skipped whatever the bad-row policy. */
+  private static final class MissingValueSkip extends DataFormatException {
+    MissingValueSkip(long line, String message) {
+      super(line, message);
     }
   }
 
@@ -175,7 +235,9 @@ public final class CsvDatasetLoader {
     try {
       v = Double.parseDouble(s);
     } catch (NumberFormatException e) {
-      throw new DataFormatException(lineNo, "column '" + column + "': not a number: '" + abbreviate(s) + "'");
+      throw new DataFormatException(lineNo, "column '" + column + "': not a number: '" + abbreviate(s) + "'"
+          + (s.indexOf(';') >= 0 || s.indexOf('\t') >= 0 ? " (is the file separated by ';' or tabs? set the delimiter)"
+          : " (if it means missing, list it in the missing-value tokens)"));
     }
     if (!Double.isFinite(v)) {
       throw new DataFormatException(lineNo, "column '" + column + "': not a finite number: '" + abbreviate(s) + "'");

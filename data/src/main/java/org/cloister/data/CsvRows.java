@@ -33,8 +33,14 @@ public final class CsvRows implements AutoCloseable {
   }
 
   public CsvRows(Reader reader) {
+    this(reader, ',');
+  }
+
+  /** A reader of fields separated by {@code delimiter} (',' ';' '|' or a tab, say). */
+  public CsvRows(Reader reader, char delimiter) {
     try {
-      this.parser = CSVParser.parse(withoutByteOrderMark(reader), FORMAT);
+      CSVFormat format = delimiter == ',' ? FORMAT : FORMAT.builder().setDelimiter(delimiter).build();
+      this.parser = CSVParser.parse(withoutByteOrderMark(reader), format);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

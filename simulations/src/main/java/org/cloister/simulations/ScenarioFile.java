@@ -29,7 +29,20 @@ public record ScenarioFile(
     @JsonProperty("test_fraction") Double testFraction,
     @JsonProperty("dp") Dp dp,
     @JsonProperty("preprocessing") Map<String, Object> preprocessing,
-    @JsonProperty("count_private") Boolean countPrivate) {
+    @JsonProperty("count_private") Boolean countPrivate,
+    @JsonProperty("csv") Csv csv) {
+
+  /**
+   * The {@code csv:} block: how a {@code csv:PATH} dataset is read (docs/simulations.md, "Messy CSV files").
+   * Rules are {@code fail}, {@code skip}, {@code centre} or {@code constant:VALUE} ({@link org.cloister.data.MissingRule}).
+   */
+  public record Csv(
+      @JsonProperty("delimiter") String delimiter,
+      @JsonProperty("ignore_columns") java.util.List<String> ignoreColumns,
+      @JsonProperty("missing_values") java.util.List<String> missingValues,
+      @JsonProperty("missing") String missing,
+      @JsonProperty("missing_by_column") Map<String, String> missingByColumn) {
+  }
 
   /**
    * The {@code dp:} block. {@code enabled} must be a YAML boolean (a quoted "true", 1 or an empty

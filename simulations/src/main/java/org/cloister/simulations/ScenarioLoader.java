@@ -66,7 +66,40 @@ public final class ScenarioLoader {
     set(f.dp(), d -> b.dp(dp(source, d)));
     set(f.preprocessing(), p -> b.preprocessing(org.cloister.data.PreprocessingSpec.parse(p, source)));
     set(f.countPrivate(), b::countPrivate);
+    set(f.csv(), c -> b.csv(csv(source, c)));
     return b;
+  }
+
+  private static org.cloister.data.CsvOptions csv(String source, ScenarioFile.Csv c) {
+    try {
+      java.util.Map<String, org.cloister.data.MissingRule> by = new java.util.LinkedHashMap<>();
+      if (c.missingByColumn() != null) {
+        for (var e : c.missingByColumn().entrySet()) {
+          try {
+            by.put(e.getKey(), org.cloister.data.MissingRule.parse(e.getValue()));
+          } catch (IllegalArgumentException ex) {
+            throw new IllegalArgumentException("'csv.missing_by_column." + e.getKey() + "': " + ex.getMessage(), ex);
+          }
+        }
+      }
+      org.cloister.data.MissingRule missing;
+      try {
+        missing = c.missing() == null ? org.cloister.data.MissingRule.FAIL : org.cloister.data.MissingRule.parse(c.missing());
+      } catch (IllegalArgumentException ex) {
+        throw new IllegalArgumentException("'csv.missing': " + ex.getMessage(), ex);
+      }
+      char delimiter;
+      try {
+        delimiter = c.delimiter() == null ? ',' : org.cloister.data.CsvOptions.delimiter(c.delimiter());
+      } catch (IllegalArgumentException ex) {
+        throw new IllegalArgumentException("'csv.delimiter': " + ex.getMessage(), ex);
+      }
+      return new org.cloister.data.CsvOptions(delimiter,
+          c.ignoreColumns() == null ? java.util.List.of() : c.ignoreColumns(),
+          c.missingValues() == null ? java.util.List.of() : c.missingValues(), missing, by);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
   }
 
   private static final String EMPTY_DP =

@@ -407,7 +407,7 @@ public final class SecureAggregationStack implements AggregationStack {
 
   /** Describes the study {@code cfg} runs (the dataset is read for its shape only); simulation-only. */
   static PublishedStudy publishedStudy(SimulationConfig cfg, String modelName, long dimension) {
-    org.cloister.data.Dataset d = SimulationData.load(cfg.dataset(), cfg.labelColumn()).dataset();
+    org.cloister.data.Dataset d = SimulationData.load(cfg).dataset();
     return new PublishedStudy(cfg.studyId(), modelName, dimension, d.numFeatures(), d.numClasses(), true);
   }
 

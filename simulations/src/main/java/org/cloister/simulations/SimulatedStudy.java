@@ -31,7 +31,7 @@ import org.cloister.site.plain.PlainSgdTrainer;
 import org.cloister.site.training.PrivacyBudget;
 import org.cloister.trust.pki.IssuedCertificate;
 import org.cloister.trust.pki.Pem;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Sgd;
 
@@ -61,7 +61,7 @@ public final class SimulatedStudy {
     this.arch = ModelZoo.byName(cfg.model());
     this.features = features;
     this.classes = classes;
-    MultiLayerNetwork initial = ModelZoo.newNetwork(arch, features, classes, cfg.seed(), new Sgd(cfg.learningRate()),
+    Model initial = ModelZoo.newModel(arch, features, classes, cfg.seed(), new Sgd(cfg.learningRate()),
         DataType.FLOAT);
     this.w0 = Parameters.get(initial);
     this.model0 = StudyAssembly.initialModel(cfg.studyId(), arch.name(), w0);
@@ -69,9 +69,13 @@ public final class SimulatedStudy {
         .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize())
         .setLearningRate(cfg.learningRate()).setSeed(cfg.seed()).build();
     this.training = base.toBuilder().setDp(DpPlanner.planForSizes(cfg, base, siteSizes, preprocessing)).build();
+    // every simulated site is started by the simulation and expected: round 1 waits for all of them
+    // (up to the join timeout, at least the round deadline) instead of starting 5 s after a quorum
+    // joined, which on a loaded machine left a slow-starting site out of round 1 (EngineEquivalenceTest)
+    Duration join = deadline.compareTo(Duration.ofSeconds(60)) > 0 ? deadline : Duration.ofSeconds(60);
     this.study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
-        deadline, Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
-        cfg.sites(), Duration.ofSeconds(5), true);
+        deadline, join, 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
+        cfg.sites(), join, true);
     this.budgets = budgets(cfg);
     // the coordinator's durable state, as in a deployment; each simulation is a fresh study
     Files.createDirectories(cfg.outDir());
@@ -131,13 +135,13 @@ public final class SimulatedStudy {
   }
 
   /** A new network of the study's architecture with the optimizer the sites use ({@code seedOffset} added to the seed). */
-  public MultiLayerNetwork newNetwork(long seedOffset) {
-    return ModelZoo.newNetwork(arch, features, classes, cfg.seed() + seedOffset, new Sgd(cfg.learningRate()), DataType.FLOAT);
+  public Model newNetwork(long seedOffset) {
+    return ModelZoo.newModel(arch, features, classes, cfg.seed() + seedOffset, new Sgd(cfg.learningRate()), DataType.FLOAT);
   }
 
   /** A network to evaluate published weights with (no optimizer). */
-  public MultiLayerNetwork newEvaluationNetwork() {
-    return ModelZoo.newNetwork(arch, features, classes, cfg.seed(), null, DataType.FLOAT);
+  public Model newEvaluationNetwork() {
+    return ModelZoo.newModel(arch, features, classes, cfg.seed(), null, DataType.FLOAT);
   }
 
   /**
@@ -188,7 +192,7 @@ public final class SimulatedStudy {
    * @param spent         the site's spent events (its accountant composes them)
    * @param preprocessing what its preprocessing release cost, to be counted with its first update, or null
    */
-  public LocalTrainer trainer(MultiLayerNetwork net, Dataset local, SecureGaussianNoise noise, SplittableRandom sampling,
+  public LocalTrainer trainer(Model net, Dataset local, SecureGaussianNoise noise, SplittableRandom sampling,
                               Supplier<List<DpEvent>> spent, DpEvent preprocessing) {
     if (!cfg.dp().enabled()) {
       return new PlainSgdTrainer(net, local);

@@ -20,15 +20,18 @@ import java.util.Objects;
  *                     shipped datasets, private estimation for a CSV)
  * @param countPrivate sites release nothing that depends on their record counts: q and steps fixed by
  *                     the study, equal aggregation weights, no count in Join, envelopes or metrics
+ * @param csv          how a {@code csv:} dataset is read (delimiter, ignored columns, missing values)
  */
 public record SimulationConfig(String studyId, String dataset, String labelColumn, int sites, String partition,
                                int rounds, int localEpochs, int localSteps, int batchSize, double learningRate,
                                String model, String strategy, double testFraction, long seed, Duration roundDeadline,
                                int minSitesPerRound, DpSettings dp, Path outDir,
-                               org.cloister.data.PreprocessingSpec preprocessing, boolean countPrivate) {
+                               org.cloister.data.PreprocessingSpec preprocessing, boolean countPrivate,
+                               org.cloister.data.CsvOptions csv) {
 
   public SimulationConfig {
     Objects.requireNonNull(dp, "dp");
+    Objects.requireNonNull(csv, "csv");
     if (sites < 1) {
       throw new IllegalArgumentException("--sites must be >= 1, got " + sites);
     }
@@ -91,6 +94,7 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     b.outDir = outDir;
     b.preprocessing = preprocessing;
     b.countPrivate = countPrivate;
+    b.csv = csv;
     return b;
   }
 
@@ -116,6 +120,7 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     Path outDir = Path.of("out");
     org.cloister.data.PreprocessingSpec preprocessing;
     boolean countPrivate;
+    org.cloister.data.CsvOptions csv = org.cloister.data.CsvOptions.DEFAULT;
 
     public Builder studyId(String v) { studyId = v; return this; }
     public Builder dataset(String v) { dataset = v; return this; }
@@ -146,12 +151,15 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     public Builder outDir(Path v) { outDir = v; return this; }
     public Builder preprocessing(org.cloister.data.PreprocessingSpec v) { preprocessing = v; return this; }
     public Builder countPrivate(boolean v) { countPrivate = v; return this; }
+    public Builder csv(org.cloister.data.CsvOptions v) { csv = Objects.requireNonNull(v, "csv"); return this; }
+    /** The CSV options as they stand (flags refine the scenario's). */
+    public org.cloister.data.CsvOptions currentCsv() { return csv; }
 
     public SimulationConfig build() {
       int min = minSitesPerRound != null ? minSitesPerRound : Math.max(1, Math.min(sites, (sites * 2 + 2) / 3));
       return new SimulationConfig(studyId, dataset, labelColumn, sites, partition, rounds, localEpochs, localSteps,
           batchSize, learningRate, model, strategy, testFraction, seed, roundDeadline, min,
-          currentDp(), outDir, preprocessing, countPrivate);
+          currentDp(), outDir, preprocessing, countPrivate, csv);
     }
   }
 
@@ -177,6 +185,9 @@ public record SimulationConfig(String studyId, String dataset, String labelColum
     m.put("dp", dp.describe());
     m.put("preprocessing", preprocessing == null ? "dataset default" : "declared (" + preprocessing.rules().size() + " features)");
     m.put("count_private", countPrivate);
+    if (!csv.equals(org.cloister.data.CsvOptions.DEFAULT)) {
+      m.put("csv", csv.describe());
+    }
     return m;
   }
 }

@@ -9,6 +9,9 @@ import java.util.List;
 import org.cloister.data.BadRowPolicy;
 import org.cloister.data.BuiltinDatasets;
 import org.cloister.data.CsvDatasetLoader;
+import org.cloister.data.CsvLoadResult;
+import org.cloister.data.CsvOptions;
+import org.cloister.data.MissingRule;
 import org.cloister.data.Dataset;
 import org.cloister.data.Preprocessing;
 import org.cloister.data.PreprocessingSpec;
@@ -34,8 +37,19 @@ import org.cloister.dp.noise.SecureGaussianNoise;
  * folder per site): each site trains on its own hospital's training rows.
  *
  * @param preprocessingEvent what each site's release cost ({@code null} when the spec is public)
+ * @param rawSitePartitions  each site's rows before preprocessing, as the hospital's file holds them
+ *                           (missing values filled by a {@code centre} rule still NaN); for a synthetic
+ *                           cohort the same as {@code sitePartitions}
+ * @param loadNotes          what reading the dataset skipped or filled in (rows dropped, values imputed)
  */
-public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent preprocessingEvent) {
+public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent preprocessingEvent,
+                             List<Dataset> rawSitePartitions, List<String> loadNotes) {
+  public SimulationData {
+    sitePartitions = List.copyOf(sitePartitions);
+    rawSitePartitions = List.copyOf(rawSitePartitions);
+    loadNotes = List.copyOf(loadNotes);
+  }
+
   /** The partition that keeps each row at the hospital it comes from. */
   public static final String BY_SITE = "by-site";
   private static final String SITE_COLUMN = "__site";
@@ -47,9 +61,10 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
             + " non-IID structure in the dataset spec (synthetic:label_skew=A,shift=S,tail=T), not with a partition");
       }
       var cohort = org.cloister.simulations.engine.SyntheticCohort.parse(cfg.dataset(), cfg.seed(), cfg.sites());
-      return new SimulationData(cohort.test(), cohort.materialize(), null);
+      List<Dataset> sites = cohort.materialize();
+      return new SimulationData(cohort.test(), sites, null, sites, List.of());
     }
-    Source src = load(cfg.dataset(), cfg.labelColumn());
+    Source src = load(cfg);
     boolean bySite = cfg.partition().equals(BY_SITE);
     Dataset all = src.dataset();
     List<String> features = all.featureNames();
@@ -101,7 +116,7 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
     } else {
       prep = spec.resolvePublic();
     }
-    return new SimulationData(prep.apply(test), raw.stream().map(prep::apply).toList(), event);
+    return new SimulationData(prep.apply(test), raw.stream().map(prep::apply).toList(), event, raw, src.notes());
   }
 
   /**
@@ -113,7 +128,7 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
     if (org.cloister.simulations.engine.SyntheticCohort.isSynthetic(cfg.dataset())) {
       return null;
     }
-    Source src = load(cfg.dataset(), cfg.labelColumn());
+    Source src = load(cfg);
     Dataset d = src.dataset();
     PreprocessingSpec spec = cfg.preprocessing() != null ? cfg.preprocessing() : src.preprocessing();
     List<String> names = cfg.dataset().equals("builtin:wdbc") ? List.of("benign", "malignant") : null;
@@ -121,14 +136,45 @@ public record SimulationData(Dataset test, List<Dataset> sitePartitions, DpEvent
         d.labelName(), d.classNames()), spec, names);
   }
 
-  /** A loaded dataset and, when it has them, the hospital of each row. */
-  record Source(Dataset dataset, int[] siteOfRow, List<String> siteNames, PreprocessingSpec preprocessing) {
+  /**
+   * What reading {@code cfg}'s dataset skips or fills in (rows dropped by a {@code skip} rule, values
+   * filled by {@code centre} or {@code constant:V}): empty for a file without missing values.
+   */
+  public static List<String> loadNotes(SimulationConfig cfg) {
+    return org.cloister.simulations.engine.SyntheticCohort.isSynthetic(cfg.dataset()) ? List.of() : load(cfg).notes();
   }
 
-  /** {@code spec} from the installed dataset sources (built-ins and plug-ins, {@link DatasetSources}). */
-  static Source load(String spec, String label) {
-    DatasetSource.Loaded l = DatasetSources.installed().load(spec, label);
-    return new Source(l.dataset(), l.siteOfRow(), l.siteNames(), l.preprocessing());
+  /** A loaded dataset, when it has them the hospital of each row, and what loading skipped or filled. */
+  record Source(Dataset dataset, int[] siteOfRow, List<String> siteNames, PreprocessingSpec preprocessing, List<String> notes) {
+  }
+
+  /**
+   * The study's dataset from the installed dataset sources (built-ins and plug-ins, {@link DatasetSources});
+   * a {@code csv:} file read with the study's {@link CsvOptions}, which no other source takes.
+   */
+  static Source load(SimulationConfig cfg) {
+    String spec = cfg.dataset();
+    CsvOptions o = cfg.csv();
+    if (spec.startsWith("csv:")) {
+      Path file = Path.of(spec.substring(4));
+      CsvLoadResult r = CsvDatasetLoader.inferringClasses(cfg.labelColumn(), BadRowPolicy.FAIL).withOptions(o).load(file);
+      List<String> notes = new ArrayList<>();
+      if (!r.skippedRows().isEmpty()) {
+        notes.add(String.format(java.util.Locale.ROOT, "skipped %d row(s) of %s with a missing value (first: %s)",
+            r.skippedRows().size(), file.getFileName(), r.skippedRows().get(0).getMessage()));
+      }
+      r.filled().forEach((col, n) -> notes.add(String.format(java.util.Locale.ROOT,
+          "filled %d missing value(s) of '%s' with its %s", n, col, o.ruleFor(col).kind() == MissingRule.Kind.CENTRE
+              ? "centre (the study's declared or DP-released constant)" : "declared " + o.ruleFor(col))));
+      Dataset d = r.dataset();
+      return new Source(d, null, List.of(), PreprocessingSpec.privateDefault(d.featureNames()), notes);
+    }
+    if (!o.equals(CsvOptions.DEFAULT)) {
+      throw new IllegalArgumentException("the csv options (delimiter, ignore_columns, missing values) read a csv:PATH "
+          + "dataset; " + spec + " is not one: remove them");
+    }
+    DatasetSource.Loaded l = DatasetSources.installed().load(spec, cfg.labelColumn());
+    return new Source(l.dataset(), l.siteOfRow(), l.siteNames(), l.preprocessing(), List.of());
   }
 
   private static Dataset withColumn(Dataset d, String name, int[] values) {

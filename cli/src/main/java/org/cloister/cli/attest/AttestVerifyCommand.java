@@ -39,10 +39,11 @@ import picocli.CommandLine.Parameters;
  * the vendor roots pinned in Cloister. Exit 0 when valid, 1 when refused (with the reason), 2 on usage errors.
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-    description = {
-        "Verify attestation evidence offline: an AWS Nitro Enclaves document (COSE_Sign1, CBOR or base64), a raw",
-        "AMD SEV-SNP report or a raw Intel TDX DCAP quote (v4/v5). Vendor roots are pinned (AWS Nitro Root G1, AMD",
-        "ARK per product, Intel SGX Root CA). Exit 0 if valid, 1 if refused (reason named), 2 on usage errors."})
+    description = {"Verifies attestation evidence (AWS Nitro, AMD SEV-SNP or Intel TDX) offline against pinned roots.",
+        "Verify attestation evidence offline: an AWS Nitro Enclaves document (COSE_Sign1, CBOR or base64), a "
+        + "raw AMD SEV-SNP report or a raw Intel TDX DCAP quote (v4/v5).",
+        "Vendor roots are pinned (AWS Nitro Root G1, AMD ARK per product, Intel SGX Root CA). Exit 0 if "
+        + "valid, 1 if refused (reason named), 2 on usage errors."})
 public final class AttestVerifyCommand implements Callable<Integer> {
   private static final HexFormat HEX = HexFormat.of();
 
@@ -58,9 +59,9 @@ public final class AttestVerifyCommand implements Callable<Integer> {
   String platform;
 
   @Option(names = "--collateral", paramLabel = "DIR",
-      description = {"Folder of what the verifier needs besides the pinned roots, recognised by content: X.509",
-          "certificates (VCEK/VLEK, ASK/ASVK, ARK; Intel certificates) in PEM or DER, Intel PCS v4 TCB info and QE",
-          "identity JSON as served, CRLs in PEM or DER. A root found here must equal the pinned one."})
+      description = {"Folder of what the verifier needs besides the pinned roots, recognised by content: X.509 "
+          + "certificates (VCEK/VLEK, ASK/ASVK, ARK; Intel certificates) in PEM or DER, Intel PCS v4 TCB info and "
+          + "QE identity JSON as served, CRLs in PEM or DER. A root found here must equal the pinned one."})
   Path collateralDir;
 
   @Option(names = "--at", paramLabel = "INSTANT", converter = InstantConverter.class,
@@ -72,13 +73,13 @@ public final class AttestVerifyCommand implements Callable<Integer> {
   boolean allowDebug;
 
   @Option(names = "--accept-tcb", paramLabel = "up-to-date|out-of-date", defaultValue = "up-to-date",
-      description = {"TDX: up-to-date (default) accepts only Intel's UpToDate; out-of-date also tolerates other",
-          "statuses (never Revoked, never a TCB matching no level)."})
+      description = {"TDX: up-to-date (default) accepts only Intel's UpToDate; out-of-date also tolerates other statuses "
+          + "(never Revoked, never a TCB matching no level)."})
   String acceptTcb;
 
   @Option(names = "--expect", paramLabel = "NAME=HEX",
-      description = {"Require a measurement (repeatable): measurement, host_data, report_data (SNP); mr_td,",
-          "rtmr0..rtmr3, mr_config_id, mr_owner, mr_owner_config, report_data (TDX); pcr0..pcr31 (Nitro)."})
+      description = {"Require a measurement (repeatable): measurement, host_data, report_data (SNP); mr_td, rtmr0..rtmr3, "
+          + "mr_config_id, mr_owner, mr_owner_config, report_data (TDX); pcr0..pcr31 (Nitro)."})
   Map<String, String> expected = new LinkedHashMap<>();
 
   @Option(names = "--expect-pcr", paramLabel = "INDEX=HEX",
@@ -180,11 +181,14 @@ public final class AttestVerifyCommand implements Callable<Integer> {
   }
 
   private static String namesOf(TeePlatform p) {
-    return switch (p) {
-      case SEV_SNP -> "measurement, host_data, report_data";
-      case TDX -> "mr_td, rtmr0..rtmr3, mr_config_id, mr_owner, mr_owner_config, report_data";
-      case NITRO -> "pcr0..pcr31";
-    };
+    if (p.equals(TeePlatform.SEV_SNP)) {
+      return "measurement, host_data, report_data";
+    } else if (p.equals(TeePlatform.TDX)) {
+      return "mr_td, rtmr0..rtmr3, mr_config_id, mr_owner, mr_owner_config, report_data";
+    } else if (p.equals(TeePlatform.NITRO)) {
+      return "pcr0..pcr31";
+    }
+    return String.join(", ", EvidenceVerifiers.provider(p).pinnableMeasurements().keySet()); // a plug-in platform
   }
 
   private Collateral loadCollateral(CommandLine cl) {

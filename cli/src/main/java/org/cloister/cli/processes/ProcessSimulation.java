@@ -40,7 +40,7 @@ import org.cloister.simulations.SimulatedStudy;
 import org.cloister.simulations.SiteReport;
 import org.cloister.site.ledger.SiteLedger;
 import org.cloister.site.sealing.SealedModelOpener;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -55,7 +55,9 @@ import org.yaml.snakeyaml.Yaml;
  * evaluator's sealed copy, on the held-out split, and returns the same result as an in-process run.
  *
  * <p>Sites train as deployed sites do: DP-SGD under their own budget with noise from OS entropy
- * (so a run is not bit-for-bit reproducible), features standardized with their own statistics.
+ * (so a run is not bit-for-bit reproducible). Each site's {@code data.csv} holds its raw rows and its
+ * kit's model card the study's feature rules: the site applies them once, as a deployed site does
+ * (a {@code private} rule is estimated by each site from its own rows, under its own budget).
  */
 public final class ProcessSimulation {
   static final String EVALUATOR = "evaluator";
@@ -68,6 +70,53 @@ public final class ProcessSimulation {
   public ProcessSimulation(SimulationConfig cfg, Consumer<RoundReport> progress) {
     this.cfg = cfg;
     this.progress = progress;
+  }
+
+  private List<String> siteIds() {
+    List<String> sites = new ArrayList<>();
+    for (int s = 0; s < cfg.sites(); s++) {
+      sites.add("site-" + (s + 1));
+    }
+    return sites;
+  }
+
+  private DpConfig plan(SimulationData data) {
+    TrainingConfig training = TrainingConfig.newBuilder().setLocalEpochs(cfg.localEpochs())
+        .setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize()).setLearningRate(cfg.learningRate())
+        .setSeed(cfg.seed()).build();
+    return DpPlanner.plan(cfg, training, data.sitePartitions());
+  }
+
+  /**
+   * Plays the consortium: provisions the kits under {@code deployment/kits} with the study's model card
+   * (its features' rules and class names, so every site applies the study's preprocessing exactly once),
+   * writes each hospital's raw rows as its {@code data.csv} and the schedule, DP settings and budgets
+   * into the configurations; returns the kits folder.
+   */
+  Path writeKits(SimulationData data, Path image, Path deployment, Path out, DpConfig dp) throws IOException {
+    Path kits = deployment.resolve("kits");
+    List<String> sites = siteIds();
+    double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
+        String.valueOf(SecureAggregationStack.DEFAULT_MAX_UPDATE_NORM)));
+    org.cloister.data.ModelCard card = SimulationData.modelCard(cfg);
+    if (card == null) {
+      throw new IllegalArgumentException("--mode processes needs a dataset with raw features (builtin:wdbc, csv:PATH, "
+          + "synthea:DIR); " + cfg.dataset() + " generates model inputs directly: use --mode in-process");
+    }
+    List<String> classNames = card.classNames();
+    Dataset test = data.test();
+    ConsortiumSpec spec = new ConsortiumSpec("simulation", "127.0.0.1", freePort(), sites, 1,
+        new ConsortiumSpec.Study(cfg.studyId(), cfg.model(), test.numFeatures(), test.numClasses(),
+            cfg.minSitesPerRound(), cfg.strategy(), bound, SecureAggregationStack.cohortFloor(cfg.sites()), null,
+            card.preprocessing(), classNames),
+        List.of(EVALUATOR));
+    new Provisioner(new SecureRandom(), image).provision(spec, kits, Instant.now());
+    Files.copy(kits.resolve("ca/ca.crt"), out.resolve("consortium-ca.crt"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    configureCoordinator(kits.resolve("coordinator/coordinator.yaml"), dp, out);
+    for (int s = 0; s < sites.size(); s++) {
+      configureSite(kits.resolve(sites.get(s)), data.rawSitePartitions().get(s), s);
+    }
+    return kits;
   }
 
   /** Refuses what deployed processes cannot run: a study without DP (deployed sites train only privately). */
@@ -93,35 +142,14 @@ public final class ProcessSimulation {
     clean(deployment);
     Files.createDirectories(deployment);
     Files.writeString(deployment.resolve(MARKER), "written by cloister simulate --mode processes\n");
-    Path kits = deployment.resolve("kits");
     Path logs = Files.createDirectories(deployment.resolve("logs"));
     for (String f : new String[] {"coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "consortium-ca.crt"}) {
       Files.deleteIfExists(out.resolve(f));
     }
-
-    // the consortium: kits for the coordinator's host, every hospital and the evaluator
-    List<String> sites = new ArrayList<>();
-    for (int s = 0; s < cfg.sites(); s++) {
-      sites.add("site-" + (s + 1));
-    }
-    double bound = Double.parseDouble(System.getProperty("cloister.enclave.max-update-norm",
-        String.valueOf(SecureAggregationStack.DEFAULT_MAX_UPDATE_NORM)));
-    ConsortiumSpec spec = new ConsortiumSpec("simulation", "127.0.0.1", freePort(), sites, 1,
-        new ConsortiumSpec.Study(cfg.studyId(), cfg.model(), test.numFeatures(), test.numClasses(),
-            cfg.minSitesPerRound(), cfg.strategy(), bound, SecureAggregationStack.cohortFloor(cfg.sites())),
-        List.of(EVALUATOR));
-    new Provisioner(new SecureRandom(), image).provision(spec, kits, Instant.now());
-    Files.copy(kits.resolve("ca/ca.crt"), out.resolve("consortium-ca.crt"));
-
-    TrainingConfig training = TrainingConfig.newBuilder().setLocalEpochs(cfg.localEpochs())
-        .setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize()).setLearningRate(cfg.learningRate())
-        .setSeed(cfg.seed()).build();
-    DpConfig dp = DpPlanner.plan(cfg, training, data.sitePartitions());
+    List<String> sites = siteIds();
+    DpConfig dp = plan(data);
+    Path kits = writeKits(data, image, deployment, out, dp);
     Path coordinatorYaml = kits.resolve("coordinator/coordinator.yaml");
-    configureCoordinator(coordinatorYaml, dp, out);
-    for (int s = 0; s < sites.size(); s++) {
-      configureSite(kits.resolve(sites.get(s)), data.sitePartitions().get(s), s);
-    }
 
     int exit;
     // the site processes do not watch this one: end them if this JVM is interrupted
@@ -206,10 +234,10 @@ public final class ProcessSimulation {
   }
 
   /** Opens published models with the evaluator's key and scores them on the held-out split. */
-  private record ArchitectureEvaluator(MultiLayerNetwork net, Dataset test, SealedModelOpener opener,
+  private record ArchitectureEvaluator(Model net, Dataset test, SealedModelOpener opener,
                                        SealedModelStore copies) {
     ArchitectureEvaluator(SimulationConfig cfg, Dataset test, SealedModelOpener opener, SealedModelStore copies) {
-      this(ModelZoo.newNetwork(ModelZoo.byName(cfg.model()), test.numFeatures(), test.numClasses(), cfg.seed(), null,
+      this(ModelZoo.newModel(ModelZoo.byName(cfg.model()), test.numFeatures(), test.numClasses(), cfg.seed(), null,
           DataType.FLOAT), test, opener, copies);
     }
 
@@ -257,11 +285,20 @@ public final class ProcessSimulation {
     dump(file, c);
   }
 
-  /** A site's partition as its CSV, and its budget and seed in its configuration. */
+  /**
+   * A site's raw partition (as the hospital's file holds it: the site applies the study's preprocessing
+   * itself) as its CSV, and its budget and seed in its configuration.
+   */
   private void configureSite(Path kit, Dataset part, int index) throws IOException {
     StringBuilder csv = new StringBuilder(String.join(",", part.featureNames())).append(",label\n");
     for (int i = 0; i < part.size(); i++) {
-      for (double v : part.features()[i]) {
+      for (int j = 0; j < part.numFeatures(); j++) {
+        double v = part.features()[i][j];
+        if (Double.isNaN(v)) {
+          throw new IllegalArgumentException("--mode processes: '" + part.featureNames().get(j) + "' has missing values "
+              + "filled by the 'centre' rule, which a deployed site's site.yaml cannot declare yet: use skip or "
+              + "constant:VALUE, or --mode in-process");
+        }
         csv.append(v).append(',');
       }
       csv.append(part.labels()[i]).append('\n');

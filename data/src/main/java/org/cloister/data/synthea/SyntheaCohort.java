@@ -24,8 +24,8 @@ import org.cloister.data.Dataset;
  * One row per adult patient from the CSV export of the Synthea generator ({@code patients.csv},
  * {@code conditions.csv}, {@code observations.csv}): age, sex, and the latest value of common
  * vitals and labs by LOINC code; the label is whether the patient has a diagnosis of the outcome
- * (SNOMED CT codes). Missing vitals/labs are NaN: {@code SimulationData} imputes them with
- * training-split means before standardizing.
+ * (SNOMED CT codes). Missing vitals/labs are NaN: the study's preprocessing fills them with
+ * each feature's centre (the middle of its public range), never with a statistic of the data.
  *
  * <p>A cohort folder holds either one Synthea export ({@code patients.csv} directly or under
  * {@code csv/}) or one sub-folder per hospital ({@code site-1/}, {@code site-2/}, ... in name

@@ -17,10 +17,11 @@ import org.bouncycastle.math.ec.ECPoint;
 
 /**
  * ECDSA verification (P-256 with SHA-256, P-384 with SHA-384; DER signatures) with BouncyCastle's
- * lightweight API and its optimised curve arithmetic ({@link CustomNamedCurves}). JDK 17's SunEC
- * verifies a P-256 signature about three to four times slower, and every round verifies one
- * contribution statement per site in the enclave, one spend per site in the coordinator and one round
- * challenge at each site (`docs/benchmarks.md`, round section). Verification handles public values only
+ * lightweight API and its optimised curve arithmetic ({@link CustomNamedCurves}), for the enclave's
+ * signatures ({@code EnclaveSignatures}: each site verifies one round challenge per round, verifiers
+ * check receipts). JDK 17's SunEC verifies a P-256 signature about three to four times slower
+ * (`docs/benchmarks.md`, round section; spends and contribution statements are verified the same way
+ * by {@code SpendSignatures}). Verification handles public values only
  * (message, signature, public key), so its timing leaks no secret; signing stays with the JDK.
  * Strict: the public key must be a point on the named curve, the signature canonical DER with r and s
  * in [1, n-1] (BouncyCastle's {@link StandardDSAEncoding} and {@link ECDSASigner}).
