@@ -55,6 +55,12 @@ final class SimulateCommand implements Callable<Integer> {
           + " (default: Spark's default parallelism).")
   int workers;
 
+  @Option(names = "--secure-aggregation",
+      description = "inprocess: sites seal their updates (HPKE) and sign contribution statements, aggregated by the"
+          + " enclave's own verifier and session in this process (a fidelity check; grpc always does this, with the"
+          + " enclave as its own process).")
+  boolean secureAggregation;
+
   @Option(names = "--master", paramLabel = "URL", defaultValue = "",
       description = "spark: the Spark master (local[*], local[2], spark://HOST:7077); default: the one spark-submit set,"
           + " else local[*].")
@@ -123,7 +129,12 @@ final class SimulateCommand implements Callable<Integer> {
     }
     org.cloister.simulations.engine.SimulationEngine chosen;
     try {
-      chosen = org.cloister.simulations.engine.SimulationEngine.named(engine, workers, master);
+      if (secureAggregation && !engine.equals("inprocess")) {
+        throw new IllegalArgumentException("--secure-aggregation is for --engine inprocess (grpc always aggregates sealed"
+            + " updates in the enclave process; spark sums plaintext partial sums), got --engine " + engine);
+      }
+      chosen = secureAggregation ? org.cloister.simulations.engine.SimulationEngine.inprocess(workers, true)
+          : org.cloister.simulations.engine.SimulationEngine.named(engine, workers, master);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
     }

@@ -6,6 +6,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -122,7 +123,81 @@ final class StudyCommand implements Runnable {
       }
       out.println(b);
     }
+    out.printf(Locale.ROOT, "  evaluation: %s%n", s.getEvaluation().isBlank() ? "no federated evaluation" : s.getEvaluation());
+    for (org.cloister.protocol.v1.RoundEvaluation e : s.getEvaluationsList()) {
+      out.printf(Locale.ROOT, "  round %d scored model version %d (%d sites, about %.0f held-out examples): accuracy %s, AUC %s%n",
+          e.getRound(), e.getModelVersion(), e.getSites(), e.getExamples(), withSe(e.getAccuracy(), e.getAccuracySe()),
+          withSe(e.getAuc(), e.getAucSe()));
+    }
     out.flush();
+  }
+
+  /** "0.812 ± 0.034 (noise SE)", or "n/a". */
+  private static String withSe(double v, double se) {
+    if (Double.isNaN(v)) {
+      return "n/a";
+    }
+    return String.format(Locale.ROOT, "%.3f ± %s", v, Double.isNaN(se) ? "?" : String.format(Locale.ROOT, "%.3f", se));
+  }
+
+  /** The studies as JSON (NaN as null). */
+  static String json(List<OperatorStudyStatus> studies) {
+    com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode root = m.createObjectNode();
+    com.fasterxml.jackson.databind.node.ArrayNode list = root.putArray("studies");
+    for (OperatorStudyStatus s : studies) {
+      com.fasterxml.jackson.databind.node.ObjectNode o = list.addObject();
+      o.put("study", s.getStudyId()).put("status", s.getStatus()).put("detail", s.getDetail())
+          .put("current_round", s.getCurrentRound()).put("completed_rounds", s.getCompletedRounds())
+          .put("total_rounds", s.getTotalRounds()).put("budgets_enforced", s.getBudgetsEnforced());
+      com.fasterxml.jackson.databind.node.ArrayNode sites = o.putArray("sites");
+      for (OperatorSiteState site : s.getSitesList()) {
+        com.fasterxml.jackson.databind.node.ObjectNode x = sites.addObject().put("site", site.getSiteId())
+            .put("joined", site.getJoined());
+        if (s.getBudgetsEnforced()) {
+          number(x, "epsilon", site.getEpsilonSpent());
+          number(x, "epsilon_ceiling", site.getEpsilonCeiling());
+          number(x, "delta", site.getDelta());
+        }
+        if (!site.getRefused().isBlank()) {
+          x.put("refused", site.getRefused());
+        }
+      }
+      o.put("evaluation", s.getEvaluation().isBlank() ? "no federated evaluation" : s.getEvaluation());
+      com.fasterxml.jackson.databind.node.ArrayNode evals = o.putArray("evaluations");
+      for (org.cloister.protocol.v1.RoundEvaluation e : s.getEvaluationsList()) {
+        com.fasterxml.jackson.databind.node.ObjectNode x = evals.addObject().put("round", e.getRound())
+            .put("model_version", e.getModelVersion()).put("sites", e.getSites());
+        number(x, "examples", e.getExamples());
+        number(x, "accuracy", e.getAccuracy());
+        number(x, "accuracy_se", e.getAccuracySe());
+        number(x, "auc", e.getAuc());
+        number(x, "auc_se", e.getAucSe());
+      }
+    }
+    try {
+      return m.writerWithDefaultPrettyPrinter().writeValueAsString(root);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void number(com.fasterxml.jackson.databind.node.ObjectNode o, String key, double v) {
+    if (Double.isFinite(v)) {
+      o.put(key, v);
+    } else {
+      o.putNull(key);
+    }
+  }
+
+  /** Prints the studies as text, or as JSON with {@code --json}. */
+  static void printAll(PrintWriter out, List<OperatorStudyStatus> studies, boolean json) {
+    if (json) {
+      out.println(json(studies));
+      out.flush();
+    } else {
+      studies.forEach(s -> print(out, s));
+    }
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true,
@@ -132,12 +207,13 @@ final class StudyCommand implements Runnable {
     CommandLine.Model.CommandSpec spec;
     @CommandLine.Mixin
     Operator op;
+    @Option(names = "--json", description = "Print JSON (per-round accuracy and AUC with their noise standard errors).")
+    boolean json;
 
     @Override
     public Integer call() throws Exception {
-      return withAdmin(spec.commandLine(), op, "study list", stub ->
-          stub.listStudies(ListStudiesRequest.getDefaultInstance()).getStudiesList()
-              .forEach(s -> print(spec.commandLine().getOut(), s)));
+      return withAdmin(spec.commandLine(), op, "study list", stub -> printAll(spec.commandLine().getOut(),
+          stub.listStudies(ListStudiesRequest.getDefaultInstance()).getStudiesList(), json));
     }
   }
 
@@ -195,18 +271,19 @@ final class StudyCommand implements Runnable {
 
   /** {@code cloister status}: the same view as {@code study list}. */
   @Command(name = "status", mixinStandardHelpOptions = true,
-      description = "The running coordinator's studies: status, current round, joined and missing sites, budget state.")
+      description = "The running coordinator's studies: status, current round, joined and missing sites, budget state, per-round accuracy/AUC.")
   static final class Status implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
     @CommandLine.Mixin
     Operator op;
+    @Option(names = "--json", description = "Print JSON (per-round accuracy and AUC with their noise standard errors).")
+    boolean json;
 
     @Override
     public Integer call() throws Exception {
-      return withAdmin(spec.commandLine(), op, "status", stub ->
-          stub.listStudies(ListStudiesRequest.getDefaultInstance()).getStudiesList()
-              .forEach(s -> print(spec.commandLine().getOut(), s)));
+      return withAdmin(spec.commandLine(), op, "status", stub -> printAll(spec.commandLine().getOut(),
+          stub.listStudies(ListStudiesRequest.getDefaultInstance()).getStudiesList(), json));
     }
   }
 }

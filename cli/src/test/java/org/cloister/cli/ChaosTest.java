@@ -109,15 +109,46 @@ class ChaosTest {
     }).findFirst();
   }
 
+  /**
+   * The kinds to kill, in a seeded order: each of the four kinds {@code cycles / 4} times (the remainder
+   * drawn at random), shuffled, so a 50-cycle run kills every kind at least 12 times.
+   */
+  static List<String> schedule(int cycles, Random random) {
+    List<String> kinds = List.of("coordinator", "enclave", "broker", "site");
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < cycles; i++) {
+      out.add(i < cycles - cycles % kinds.size() ? kinds.get(i % kinds.size()) : kinds.get(random.nextInt(kinds.size())));
+    }
+    java.util.Collections.shuffle(out, random);
+    return out;
+  }
+
+  @Test
+  void aScheduleKillsEveryKindSeveralTimes() {
+    List<String> s = schedule(50, new Random(1));
+    assertThat(s).hasSize(50);
+    for (String kind : List.of("coordinator", "enclave", "broker", "site")) {
+      assertThat(s).filteredOn(kind::equals).hasSizeGreaterThanOrEqualTo(12);
+    }
+    assertThat(schedule(50, new Random(1))).isEqualTo(s);
+  }
+
   @Test
   void aStudyUnderRandomSigkillsLosesNoLedgerEntryAndSpendsOncePerRound(@TempDir Path dir) throws Exception {
     int cycles = Integer.getInteger("cloister.chaos.cycles", 50);
     long seed = Long.getLong("cloister.chaos.seed", 1L);
-    int rounds = Integer.getInteger("cloister.chaos.rounds", 30);
+    // one kill per aggregated round (below; a round or two pass per kill), so 2 x cycles rounds outlast the kills
+    int rounds = Integer.getInteger("cloister.chaos.rounds", 2 * cycles);
+    long minMs = Long.getLong("cloister.chaos.min_ms", 500);
+    int spreadMs = Integer.getInteger("cloister.chaos.spread_ms", 8000);
+    int capS = Integer.getInteger("cloister.chaos.cap_s", 600);
     Random random = new Random(seed);
+    List<String> plan = schedule(cycles, random);
     Path kits = provision(dir, rounds, 19000 + (int) (ProcessHandle.current().pid() % 1000));
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
     int[] starts = new int[5];
+    long began = System.nanoTime();
+    double loadBefore = load();
     Process coordinator = start(dir.resolve("coord-0.log"), "coordinator", "start", "--config", coordYaml.toString());
     Process[] sites = new Process[3];
     for (int s = 0; s < 3; s++) {
@@ -126,65 +157,93 @@ class ChaosTest {
     }
     Map<String, Integer> kills = new TreeMap<>();
     List<String> notes = new ArrayList<>();
-    String[] targets = {"coordinator", "enclave", "broker", "site"};
     int performed = 0;
-    awaitLine(dir.resolve("coord-0.log"), "coordinator: study", 300);
-    for (int c = 0; c < cycles; c++) {
-      // a random point in the study's life: one to a few rounds on a loaded 2-core machine
-      Thread.sleep(Long.getLong("cloister.chaos.min_ms", 15000) + random.nextInt(Integer.getInteger("cloister.chaos.spread_ms", 30000)));
+    int pauses = 0;
+    double loadMax = loadBefore;
+    Path coordLog = dir.resolve("coord-0.log");
+    awaitLine(coordLog, "coordinator: study", 300);
+    int aggregatedAtLastKill = aggregated(dir);
+    for (int attempt = 0; performed < cycles && attempt < 3 * cycles; attempt++) {
+      String target = plan.get(performed);
+      // the study moves on between kills: one more round aggregated since the last kill (capped wait)
+      Progress p = awaitProgress(dir, coordLog, coordinator, aggregatedAtLastKill, capS);
+      if (p == Progress.FINISHED) {
+        notes.add("cycle " + performed + ": the study finished before the kills did");
+        break;
+      }
+      if (p == Progress.PAUSED) {
+        pauses++;
+        notes.add("cycle " + performed + ": " + lastLine(coordLog, "coordinator: study " + STUDY + " paused")
+            + " -> the operator resumes it");
+        CloisterCommandTest.Run resume = CloisterCommandTest.run("study", "resume", STUDY, "--kit", kits.resolve("operator").toString());
+        notes.add("  resume: exit " + resume.code() + " " + resume.out().strip() + resume.err().strip());
+      } else if (p == Progress.NONE) {
+        notes.add("cycle " + performed + ": no round aggregated in " + capS + " s since the last kill: " + lastLines(coordLog));
+      }
       if (!coordinator.isAlive()) {
-        notes.add("cycle " + c + ": coordinator had exited (" + coordinator.exitValue() + ")");
-        if (finished(dir)) {
-          break;
-        }
-        Path log = dir.resolve("coord-" + (++starts[0]) + ".log");
-        coordinator = start(log, "coordinator", "start", "--config", coordYaml.toString());
-        awaitLine(log, "coordinator: study", 300);
+        notes.add("cycle " + performed + ": coordinator had exited (" + coordinator.exitValue() + "): " + lastLines(coordLog));
+        coordLog = dir.resolve("coord-" + (++starts[0]) + ".log");
+        coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+        awaitLine(coordLog, "coordinator: study", 300);
         continue;
       }
-      String target = targets[random.nextInt(targets.length)];
+      // a random point of the next round's life
+      Thread.sleep(minMs + random.nextInt(spreadMs));
+      loadMax = Math.max(loadMax, load());
       switch (target) {
         case "coordinator" -> {
           coordinator.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-          Path log = dir.resolve("coord-" + (++starts[0]) + ".log");
-          coordinator = start(log, "coordinator", "start", "--config", coordYaml.toString());
+          coordLog = dir.resolve("coord-" + (++starts[0]) + ".log");
+          coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
           // the next kill comes at a random point of its life, not before it is up
-          if (!awaitLine(log, "coordinator: study", 300)) {
-            notes.add("cycle " + c + ": restarted coordinator not up: " + lastLines(log));
+          if (!awaitLine(coordLog, "coordinator: study", 300)) {
+            notes.add("cycle " + performed + ": restarted coordinator not up: " + lastLines(coordLog));
           }
         }
         case "enclave", "broker" -> {
-          Optional<ProcessHandle> h = child(coordinator, target.equals("enclave") ? "org.cloister.enclave.EnclaveMain" : "KeyBrokerMain");
-          if (h.isEmpty()) {
-            notes.add("cycle " + c + ": no " + target + " process to kill");
+          // the coordinator's child, waited for (capped): it may be starting again after an earlier kill
+          Optional<ProcessHandle> h = awaitChild(coordinator,
+              target.equals("enclave") ? "org.cloister.enclave.EnclaveMain" : "KeyBrokerMain", 120);
+          if (h.isEmpty() || !h.get().destroyForcibly()) {
+            notes.add("cycle " + performed + ": no " + target + " process to kill (coordinator alive " + coordinator.isAlive() + ")");
             continue;
           }
-          h.get().destroyForcibly();
+          h.get().onExit().get(30, TimeUnit.SECONDS);
         }
         default -> {
           int s = random.nextInt(3);
           sites[s].destroyForcibly().waitFor(30, TimeUnit.SECONDS);
           sites[s] = start(dir.resolve("site-" + (s + 1) + "-" + (++starts[1 + s]) + ".log"), "site", "start", "--config",
               kits.resolve("site-" + (s + 1) + "/site.yaml").toString());
-          target = "site";
         }
       }
       kills.merge(target, 1, Integer::sum);
       performed++;
+      aggregatedAtLastKill = aggregated(dir);
+      notes.add("cycle " + (performed - 1) + ": killed the " + target + " after round " + aggregatedAtLastKill + " was aggregated");
     }
     // let the study end: completed, or paused with a stated reason; restart a coordinator that died
-    for (int i = 0; i < 3 && !finished(dir); i++) {
-      if (!coordinator.waitFor(600, TimeUnit.SECONDS)) {
+    for (int i = 0; i < 5 && !finished(dir); i++) {
+      Progress p = awaitEnd(dir, coordLog, coordinator, 1800);
+      if (p == Progress.PAUSED) {
+        pauses++;
+        notes.add("after the kills: " + lastLine(coordLog, "coordinator: study " + STUDY + " paused") + " -> the operator resumes it");
+        CloisterCommandTest.Run resume = CloisterCommandTest.run("study", "resume", STUDY, "--kit", kits.resolve("operator").toString());
+        notes.add("  resume: exit " + resume.code() + " " + resume.out().strip() + resume.err().strip());
+      } else if (!coordinator.isAlive() && !finished(dir)) {
+        notes.add("after the kills: coordinator had exited (" + coordinator.exitValue() + "): " + lastLines(coordLog));
+        coordLog = dir.resolve("coord-" + (++starts[0]) + ".log");
+        coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+      } else if (p == Progress.NONE) {
         break;
       }
-      if (!finished(dir)) {
-        coordinator = start(dir.resolve("coord-" + (++starts[0]) + ".log"), "coordinator", "start", "--config", coordYaml.toString());
-      }
     }
+    coordinator.waitFor(60, TimeUnit.SECONDS); // its linger, so that the sites learn the end
     for (Process s : sites) {
       s.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     }
     coordinator.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    long minutes = TimeUnit.NANOSECONDS.toMinutes(System.nanoTime() - began);
 
     Path db = kits.resolve("coordinator/coordinator.db");
     String status = status(db);
@@ -212,19 +271,128 @@ class ChaosTest {
     long entries = count(db, "SELECT COUNT(*) FROM ledger");
     long distinct = count(db, "SELECT COUNT(DISTINCT party_id || '/' || round_id) FROM ledger");
     long committed = count(db, "SELECT COUNT(*) FROM rounds WHERE quorum_met = 1");
-    String report = "chaos: seed " + seed + ", " + performed + " SIGKILLs of " + cycles + " cycles " + kills
-        + "; study " + status + "; rounds aggregated " + committed + " of " + rounds
+    long attempts = count(db, "SELECT COUNT(*) FROM rounds");
+    Map<String, Integer> planned = new TreeMap<>();
+    plan.forEach(k -> planned.merge(k, 1, Integer::sum));
+    String report = "chaos: seed " + seed + ", " + performed + " SIGKILLs of " + cycles + " cycles " + kills + " (planned " + planned
+        + "), " + minutes + " min, load average " + String.format(java.util.Locale.ROOT, "%.1f", loadBefore) + " at start, "
+        + String.format(java.util.Locale.ROOT, "%.1f", loadMax) + " at most; pauses " + pauses
+        + "; study " + status + "; rounds aggregated " + committed + " of " + rounds + " in " + attempts + " recorded attempts"
         + "; ledger entries " + entries + " (distinct site/round id " + distinct + "), site ledgers " + siteSpends
-        + " (duplicates " + siteDuplicates + "), identical " + sameAsSites + "; ledger verify exit " + verify.code() + "\n" + String.join("\n", notes) + "\n"
-        + verify.out() + verify.err();
+        + " (duplicates " + siteDuplicates + "), identical " + sameAsSites + "; ledger verify exit " + verify.code() + "\n"
+        + String.join("\n", notes) + "\n" + verify.out() + verify.err();
     Files.writeString(Path.of("target/chaos-report.txt"), report);
+    // the services' logs beside the report (the temporary directory goes)
+    Path logs = Files.createDirectories(Path.of("target/chaos-logs"));
+    try (var each = Files.list(dir)) {
+      for (Path log : each.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+        Files.copy(log, logs.resolve(log.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
     System.out.println(report);
 
+    assertThat(performed).as("SIGKILLs performed\n" + report).isEqualTo(cycles);
+    assertThat(kills).as(report).isEqualTo(planned);
     assertThat(status).as(report).matches("(finished|paused).*:.+");
     assertThat(verify.code()).as(report).isZero();
     assertThat(distinct).as(report).isEqualTo(entries);
     assertThat(siteDuplicates).as(report).isZero();
     assertThat(sameAsSites).as(report).isTrue();
+  }
+
+  /** How many of each coordinator log's pause announcements the test has answered (as the operator). */
+  private final Map<Path, Long> answeredPauses = new java.util.HashMap<>();
+
+  private enum Progress { AGGREGATED, PAUSED, FINISHED, EXITED, NONE }
+
+  /** Waits (at most {@code seconds}) for a round aggregated after {@code since}, a pause, the end or the coordinator's exit. */
+  private Progress awaitProgress(Path dir, Path coordLog, Process coordinator, int since, int seconds) throws Exception {
+    for (int i = 0; i < seconds * 5; i++) {
+      if (aggregated(dir) > since) {
+        return Progress.AGGREGATED;
+      }
+      Progress other = other(dir, coordLog, coordinator);
+      if (other != null) {
+        return other;
+      }
+      Thread.sleep(200);
+    }
+    return Progress.NONE;
+  }
+
+  private Progress awaitEnd(Path dir, Path coordLog, Process coordinator, int seconds) throws Exception {
+    for (int i = 0; i < seconds * 5; i++) {
+      Progress other = other(dir, coordLog, coordinator);
+      if (other != null) {
+        return other;
+      }
+      Thread.sleep(200);
+    }
+    return Progress.NONE;
+  }
+
+  private Progress other(Path dir, Path coordLog, Process coordinator) throws IOException {
+    if (finished(dir)) {
+      return Progress.FINISHED;
+    }
+    if (!coordinator.isAlive()) {
+      return Progress.EXITED;
+    }
+    // a pause this coordinator announced that the test has not answered yet
+    long announced = Files.exists(coordLog) ? Files.readAllLines(coordLog, StandardCharsets.UTF_8).stream()
+        .filter(l -> l.startsWith("coordinator: study " + STUDY + " paused")).count() : 0;
+    if (announced > answeredPauses.getOrDefault(coordLog, 0L)) {
+      answeredPauses.put(coordLog, announced);
+      return Progress.PAUSED;
+    }
+    return null;
+  }
+
+  private static final java.util.regex.Pattern AGGREGATED = java.util.regex.Pattern.compile("^round (\\d+) \\(attempt \\d+\\): aggregated");
+
+  /** The highest round any coordinator's log reports aggregated. */
+  private static int aggregated(Path dir) throws IOException {
+    int max = 0;
+    try (var logs = Files.list(dir)) {
+      for (Path p : logs.filter(p -> p.getFileName().toString().startsWith("coord-")).toList()) {
+        for (String line : Files.readAllLines(p, StandardCharsets.UTF_8)) {
+          java.util.regex.Matcher m = AGGREGATED.matcher(line);
+          if (m.find()) {
+            max = Math.max(max, Integer.parseInt(m.group(1)));
+          }
+        }
+      }
+    }
+    return max;
+  }
+
+  private static Optional<ProcessHandle> awaitChild(Process coordinator, String mainClass, int seconds) throws InterruptedException {
+    for (int i = 0; i < seconds * 5 && coordinator.isAlive(); i++) {
+      Optional<ProcessHandle> h = child(coordinator, mainClass);
+      if (h.isPresent()) {
+        return h;
+      }
+      Thread.sleep(200);
+    }
+    return Optional.empty();
+  }
+
+  private static double load() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static String lastLine(Path log, String prefix) throws IOException {
+    List<String> lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();
+    for (int i = lines.size() - 1; i >= 0; i--) {
+      if (lines.get(i).startsWith(prefix)) {
+        return lines.get(i);
+      }
+    }
+    return prefix + " (no such line)";
   }
 
   /** Polls {@code log} for a line starting with {@code prefix} (bounded tries; this is a slow, manual test). */

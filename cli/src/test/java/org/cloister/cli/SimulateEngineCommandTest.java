@@ -34,5 +34,16 @@ class SimulateEngineCommandTest {
     var r2 = CloisterCommandTest.run("simulate", "--engine", "inprocess", "--mode", "processes");
     assertThat(r2.code()).isEqualTo(2);
     assertThat(r2.err()).contains("--mode processes").contains("--engine inprocess");
+    var r3 = CloisterCommandTest.run("simulate", "--engine", "spark", "--secure-aggregation");
+    assertThat(r3.code()).isEqualTo(2);
+    assertThat(r3.err()).contains("--secure-aggregation is for --engine inprocess");
+  }
+
+  @Test
+  void secureAggregationInProcessSealsEveryUpdate(@TempDir Path dir) throws Exception {
+    var r = CloisterCommandTest.run("simulate", "--engine", "inprocess", "--secure-aggregation", "--workers", "2", "--dataset",
+        "synthetic:examples=40,tail=0", "--sites", "6", "--rounds", "2", "--local-steps", "2", "--out", dir.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    assertThat(r.out()).contains("round  2/2  sites 6/6");
   }
 }

@@ -2,7 +2,7 @@ package org.cloister.models;
 
 import java.util.Arrays;
 import org.cloister.data.Dataset;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -11,9 +11,10 @@ public final class Evaluator {
   private Evaluator() {
   }
 
-  public static EvaluationMetrics evaluate(MultiLayerNetwork net, Dataset test) {
+  /** Evaluates a {@code MultiLayerNetwork} or a single-output {@code ComputationGraph}. */
+  public static EvaluationMetrics evaluate(Model net, Dataset test) {
     INDArray x = Nd4jData.features(test, Nd4jData.allRows(test), net.params().dataType());
-    double[][] p = net.output(x, false).castTo(DataType.DOUBLE).toDoubleMatrix();
+    double[][] p = Networks.output(net, x).castTo(DataType.DOUBLE).toDoubleMatrix();
     return fromProbabilities(p, test.labels());
   }
 

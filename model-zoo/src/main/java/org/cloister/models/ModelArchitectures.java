@@ -42,11 +42,11 @@ public final class ModelArchitectures {
     return List.copyOf(byName.keySet());
   }
 
-  /** The built-in architectures: {@code logreg}, {@code mlp}, {@code cnn}. */
+  /** The built-in architectures: {@code logreg}, {@code mlp}, {@code cnn}, {@code skipmlp} (a graph). */
   public static final class BuiltIn implements ArchitectureProvider {
     @Override
     public List<ModelArchitecture> architectures() {
-      return List.of(ModelZoo.logisticRegression(), ModelZoo.mlp(), ModelZoo.cnn());
+      return List.of(ModelZoo.logisticRegression(), ModelZoo.mlp(), ModelZoo.cnn(), ModelZoo.skipMlp(32));
     }
   }
 }

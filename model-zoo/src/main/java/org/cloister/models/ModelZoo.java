@@ -1,7 +1,12 @@
 package org.cloister.models;
 
 import java.util.List;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -76,7 +81,65 @@ public final class ModelZoo {
     return ModelArchitectures.installed().byName(name);
   }
 
-  /** Builds and initializes a network with an SGD updater (the trainer sets its own updater per round). */
+  /**
+   * Residual MLP, a {@code ComputationGraph}: two ReLU dense layers of {@code width} whose outputs
+   * are added (a skip connection around the second), then merged with the raw inputs before the
+   * softmax output.
+   */
+  public static GraphArchitecture skipMlp(int width) {
+    return new GraphArchitecture() {
+      @Override
+      public String name() {
+        return "skipmlp";
+      }
+
+      @Override
+      public boolean dpCompatible() {
+        return true;
+      }
+
+      @Override
+      public ComputationGraphConfiguration graphConfiguration(int nIn, int k, long seed, IUpdater updater, DataType dt) {
+        return base(seed, updater == null ? new Sgd(0.1) : updater, dt).graphBuilder()
+            .addInputs("features")
+            .addLayer("dense1", new DenseLayer.Builder().nIn(nIn).nOut(width).activation(Activation.RELU).build(),
+                "features")
+            .addLayer("dense2", new DenseLayer.Builder().nIn(width).nOut(width).activation(Activation.RELU).build(),
+                "dense1")
+            .addVertex("residual", new ElementWiseVertex(ElementWiseVertex.Op.Add), "dense1", "dense2")
+            .addVertex("merge", new MergeVertex(), "features", "residual")
+            .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(nIn + width).nOut(k)
+                .activation(Activation.SOFTMAX).build(), "merge")
+            .setOutputs("output")
+            .build();
+      }
+
+      @Override
+      public String toString() {
+        return "skipmlp";
+      }
+    };
+  }
+
+  /**
+   * Builds and initializes the architecture's network: a {@code MultiLayerNetwork}, or a
+   * {@code ComputationGraph} for a {@link GraphArchitecture}, with an SGD updater by default.
+   */
+  public static Model newModel(ModelArchitecture arch, int numInputs, int numClasses, long seed, IUpdater updater,
+                               DataType dataType) {
+    if (arch instanceof GraphArchitecture g) {
+      ComputationGraph graph = new ComputationGraph(g.graphConfiguration(numInputs, numClasses, seed,
+          updater == null ? new Sgd(0.1) : updater, dataType));
+      graph.init();
+      return graph;
+    }
+    return newNetwork(arch, numInputs, numClasses, seed, updater, dataType);
+  }
+
+  /**
+   * Builds and initializes a layer-stack network with an SGD updater (the trainer sets its own
+   * updater per round); a {@link GraphArchitecture} is refused (use {@link #newModel}).
+   */
   public static MultiLayerNetwork newNetwork(ModelArchitecture arch, int numInputs, int numClasses, long seed,
                                              IUpdater updater, DataType dataType) {
     MultiLayerNetwork net = new MultiLayerNetwork(arch.configuration(numInputs, numClasses, seed,

@@ -1,24 +1,27 @@
 package org.cloister.models;
 
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Flat float views of a network's parameters: the unit that crosses the wire. */
+/**
+ * Flat float views of a network's parameters (a {@code MultiLayerNetwork} or a
+ * {@code ComputationGraph}): the unit that crosses the wire.
+ */
 public final class Parameters {
   private Parameters() {
   }
 
-  public static float[] get(MultiLayerNetwork net) {
+  public static float[] get(Model net) {
     return net.params().toFloatVector();
   }
 
-  public static void set(MultiLayerNetwork net, float[] values) {
+  public static void set(Model net, float[] values) {
     long n = net.numParams();
     if (values.length != n) {
       throw new IllegalArgumentException("model has " + n + " parameters but " + values.length + " values were given");
     }
-    INDArray p = Nd4j.createFromArray(values).castTo(net.params().dataType()).reshape(1, n);
+    INDArray p = Nd4j.createFromArray(values).castTo(net.params().dataType()).reshape(net.params().shape());
     net.setParams(p);
   }
 

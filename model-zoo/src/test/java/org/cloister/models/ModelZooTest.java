@@ -39,11 +39,34 @@ class ModelZooTest {
   }
 
   @Test
+  void aGraphArchitectureBuildsAComputationGraphAndIsRefusedWhereOnlyLayerStacksGo() {
+    ModelArchitecture arch = ModelZoo.byName("skipmlp");
+    org.deeplearning4j.nn.api.Model model = ModelZoo.newModel(arch, 5, 3, 1, null, DataType.FLOAT);
+    assertThat(model).isInstanceOf(org.deeplearning4j.nn.graph.ComputationGraph.class);
+    // dense1 5x32+32, dense2 32x32+32, output (5+32)x3+3
+    assertThat(model.numParams()).isEqualTo(5 * 32 + 32 + 32 * 32 + 32 + 37 * 3 + 3);
+    float[] w = Parameters.get(model);
+    w[0] = 0.25f;
+    Parameters.set(model, w);
+    assertThat(Parameters.get(model)[0]).isEqualTo(0.25f);
+    org.cloister.data.Dataset data = new org.cloister.data.Dataset(java.util.List.of("a", "b", "c", "d", "e"), "y",
+        java.util.List.of("0", "1", "2"), new double[][] {{1, 2, 3, 4, 5}, {0, 0, 0, 0, 1}}, new int[] {0, 2});
+    assertThat(Evaluator.evaluate(model, data).examples()).isEqualTo(2);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelZoo.newNetwork(arch, 5, 3, 1, null, DataType.FLOAT))
+        .hasMessageContaining("model 'skipmlp' is a ComputationGraph");
+  }
+
+  @Test
   void architecturesDeclaredDpCompatibleHaveNoExampleMixingOrRandomizedLayers() {
     for (String name : ModelZoo.names()) {
       ModelArchitecture arch = ModelZoo.byName(name);
-      var conf = arch.configuration(name.equals("cnn") ? 784 : 30, 3, 1, null, DataType.FLOAT);
-      boolean clean = conf.getConfs().stream().map(c -> c.getLayer()).noneMatch(l ->
+      java.util.stream.Stream<org.deeplearning4j.nn.conf.layers.Layer> layers = arch instanceof GraphArchitecture g
+          ? g.graphConfiguration(30, 3, 1, null, DataType.FLOAT).getVertices().values().stream()
+              .filter(v -> v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex)
+              .map(v -> ((org.deeplearning4j.nn.conf.graph.LayerVertex) v).getLayerConf().getLayer())
+          : arch.configuration(name.equals("cnn") ? 784 : 30, 3, 1, null, DataType.FLOAT).getConfs().stream()
+              .map(c -> c.getLayer());
+      boolean clean = layers.noneMatch(l ->
           l instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization || l.getIDropout() != null);
       assertThat(arch.dpCompatible()).as(name).isEqualTo(clean);
     }

@@ -32,7 +32,7 @@ import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.SiteAgent;
 import org.cloister.site.agent.SiteRoundRecord;
 import org.cloister.site.ledger.SiteLedger;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 
 /**
  * Runs a whole study on one machine through the real code paths: a coordinator gRPC server on
@@ -74,7 +74,7 @@ public final class FederatedSimulation {
     RoundEngine engine = coordinator.engine();
 
     List<RoundReport> reports = new ArrayList<>();
-    MultiLayerNetwork evalNet = study.newEvaluationNetwork();
+    Model evalNet = study.newEvaluationNetwork();
     List<ManagedChannel> channels = new ArrayList<>();
     List<SiteLedger> ledgers = new ArrayList<>();
     // one agent thread per virtual hospital, mostly waiting on its long poll; training itself is

@@ -31,7 +31,7 @@ import org.cloister.site.plain.PlainSgdTrainer;
 import org.cloister.site.training.PrivacyBudget;
 import org.cloister.trust.pki.IssuedCertificate;
 import org.cloister.trust.pki.Pem;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Sgd;
 
@@ -61,7 +61,7 @@ public final class SimulatedStudy {
     this.arch = ModelZoo.byName(cfg.model());
     this.features = features;
     this.classes = classes;
-    MultiLayerNetwork initial = ModelZoo.newNetwork(arch, features, classes, cfg.seed(), new Sgd(cfg.learningRate()),
+    Model initial = ModelZoo.newModel(arch, features, classes, cfg.seed(), new Sgd(cfg.learningRate()),
         DataType.FLOAT);
     this.w0 = Parameters.get(initial);
     this.model0 = StudyAssembly.initialModel(cfg.studyId(), arch.name(), w0);
@@ -131,13 +131,13 @@ public final class SimulatedStudy {
   }
 
   /** A new network of the study's architecture with the optimizer the sites use ({@code seedOffset} added to the seed). */
-  public MultiLayerNetwork newNetwork(long seedOffset) {
-    return ModelZoo.newNetwork(arch, features, classes, cfg.seed() + seedOffset, new Sgd(cfg.learningRate()), DataType.FLOAT);
+  public Model newNetwork(long seedOffset) {
+    return ModelZoo.newModel(arch, features, classes, cfg.seed() + seedOffset, new Sgd(cfg.learningRate()), DataType.FLOAT);
   }
 
   /** A network to evaluate published weights with (no optimizer). */
-  public MultiLayerNetwork newEvaluationNetwork() {
-    return ModelZoo.newNetwork(arch, features, classes, cfg.seed(), null, DataType.FLOAT);
+  public Model newEvaluationNetwork() {
+    return ModelZoo.newModel(arch, features, classes, cfg.seed(), null, DataType.FLOAT);
   }
 
   /**
@@ -188,7 +188,7 @@ public final class SimulatedStudy {
    * @param spent         the site's spent events (its accountant composes them)
    * @param preprocessing what its preprocessing release cost, to be counted with its first update, or null
    */
-  public LocalTrainer trainer(MultiLayerNetwork net, Dataset local, SecureGaussianNoise noise, SplittableRandom sampling,
+  public LocalTrainer trainer(Model net, Dataset local, SecureGaussianNoise noise, SplittableRandom sampling,
                               Supplier<List<DpEvent>> spent, DpEvent preprocessing) {
     if (!cfg.dp().enabled()) {
       return new PlainSgdTrainer(net, local);

@@ -41,7 +41,18 @@ public record CoordinatorFile(
       @JsonProperty("learning_rate") Double learningRate,
       @JsonProperty("seed") Integer seed,
       @JsonProperty(value = "dp", required = true) Dp dp,
-      @JsonProperty("strategy") String strategy) {
+      @JsonProperty("strategy") String strategy,
+      @JsonProperty("evaluation") Evaluation evaluation) {
+  }
+
+  /**
+   * Federated evaluation on each site's held-out split (absent: none). Only {@code enabled: false}, alone, turns it
+   * off explicitly; otherwise {@code noise_multiplier} is required (the sites' releases have no noise default).
+   */
+  public record Evaluation(
+      @JsonProperty("enabled") Boolean enabled,
+      @JsonProperty("noise_multiplier") Double noiseMultiplier,
+      @JsonProperty("bins") Integer bins) {
   }
 
   /**

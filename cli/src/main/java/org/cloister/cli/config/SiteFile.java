@@ -20,7 +20,14 @@ public record SiteFile(
     @JsonProperty(value = "study_id", required = true) String studyId,
     @JsonProperty("seed") Integer seed,
     @JsonProperty("enclave") Enclave enclave,
-    @JsonProperty("count_private") Boolean countPrivate) {
+    @JsonProperty("count_private") Boolean countPrivate,
+    @JsonProperty("evaluation") Evaluation evaluation) {
+
+  /** This site's held-out split for federated evaluation (absent: the site does not evaluate). */
+  public record Evaluation(
+      @JsonProperty(value = "holdout_fraction", required = true) Double holdoutFraction,
+      @JsonProperty("split_key") String splitKey) {
+  }
 
   /** The site's local data and the study's rules for reading it. */
   public record Data(

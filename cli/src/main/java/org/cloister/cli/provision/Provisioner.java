@@ -130,6 +130,8 @@ public final class Provisioner {
           dp:                        # DP-SGD at every site (choose sigma with `cloister privacy calibrate`)
             noise_multiplier: 1.9
             clip: 1.0
+          evaluation:                # federated evaluation on the sites' held-out splits (docs/privacy-accounting.md)
+            enabled: false           # to turn it on: noise_multiplier: 20 and bins: 10 here (its cost counts in every site's budget), evaluation.holdout_fraction in each site.yaml
         privacy:                     # each site's ceiling; the coordinator does not ask a site that would exceed it
           epsilon: 3.0
           delta: 1.0e-5
@@ -253,6 +255,8 @@ public final class Provisioner {
             delta: 1.0e-5
           state_dir: state             # the site's durable local ledger
           metrics: 127.0.0.1:0
+          # evaluation:                # held-out rows for the study's federated evaluation (never trained on)
+          #   holdout_fraction: 0.2
           enclave:                     # the secure aggregator every update is encrypted to
           %s
             sealing_key: sealing.key   # this site's key for the global models sealed to it (never leaves this folder)

@@ -56,7 +56,7 @@ public final class CoordinatorService {
   /** The public random initial weights of a study's model (they carry no patient data). */
   public static float[] initialWeights(String model, int features, int classes, long seed) {
     ModelArchitecture arch = ModelZoo.byName(model);
-    return Parameters.get(ModelZoo.newNetwork(arch, features, classes, seed, null, DataType.FLOAT));
+    return Parameters.get(ModelZoo.newModel(arch, features, classes, seed, null, DataType.FLOAT));
   }
 
   /**
@@ -132,6 +132,35 @@ public final class CoordinatorService {
   }
 
   /**
+   * The study's federated evaluation ({@code study.evaluation}: {@code noise_multiplier}, optional {@code bins}), or
+   * null when there is none. Fails closed: evaluation without an explicit noise multiplier is refused; only
+   * {@code enabled: false}, alone, or no block at all means no evaluation.
+   */
+  static org.cloister.protocol.v1.EvaluationConfig evaluationConfig(ConfigDir dir, CoordinatorFile.Study study) {
+    CoordinatorFile.Evaluation e = study.evaluation();
+    if (e == null) {
+      return null;
+    }
+    if (Boolean.FALSE.equals(e.enabled())) {
+      if (e.noiseMultiplier() != null || e.bins() != null) {
+        throw dir.error("'study.evaluation.enabled' is false but other 'study.evaluation' keys are set: remove one or the other");
+      }
+      return null;
+    }
+    if (e.noiseMultiplier() == null || !(e.noiseMultiplier() > 0) || e.noiseMultiplier().isInfinite()) {
+      throw dir.error("'study.evaluation.noise_multiplier' must be given and > 0: the sites' evaluation releases are "
+          + "noised counts and the noise has no default (or set 'study.evaluation.enabled: false')");
+    }
+    int bins = e.bins() == null ? 10 : e.bins();
+    String layout = org.cloister.protocol.EvaluationHistograms.layoutProblem(study.classes(), bins);
+    if (layout != null) {
+      throw dir.error("'study.evaluation.bins': " + layout);
+    }
+    return org.cloister.protocol.v1.EvaluationConfig.newBuilder().setNoiseMultiplier(e.noiseMultiplier()).setBins(bins)
+        .setClasses(study.classes()).build();
+  }
+
+  /**
    * ", not joined: site-3 (refused at the TLS handshake: certificate revoked ...)" for the rostered sites that
    * never joined, or "" when every one did.
    */
@@ -202,11 +231,23 @@ public final class CoordinatorService {
     return value != null ? value : dflt;
   }
 
+  private static TrainingConfig training(ConfigDir dir, CoordinatorFile.Study s, long seed) {
+    TrainingConfig.Builder b = TrainingConfig.newBuilder().setLocalEpochs(or(s.localEpochs(), 1))
+        .setLocalSteps(or(s.localSteps(), 0)).setBatchSize(or(s.batchSize(), 32)).setLearningRate(or(s.learningRate(), 0.1))
+        .setSeed(seed).setDp(dpConfig(dir, s));
+    org.cloister.protocol.v1.EvaluationConfig evaluation = evaluationConfig(dir, s);
+    if (evaluation != null) {
+      b.setEvaluation(evaluation);
+    }
+    return b.build();
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
     ConfigDir.Bound<CoordinatorFile> bound = ConfigDir.bind(configFile, CoordinatorFile.class);
     CoordinatorFile c = bound.value();
     ConfigDir dir = bound.dir();
+    evaluationConfig(dir, c.study()); // a privacy setting: refused before anything is read or started
     TlsMaterial tls = TlsMaterial.load(dir, c.tls());
     CoordinatorFile.Study s = c.study();
     ModelArchitecture arch = ModelZoo.byName(or(s.model(), "logreg"));
@@ -229,9 +270,7 @@ public final class CoordinatorService {
         or(s.minSites(), Math.max(1, expected == 0 ? 1 : (2 * expected + 2) / 3)), or(s.maxSites(), 0),
         Duration.ofMillis((long) (or(s.roundDeadlineSeconds(), 120.0) * 1000)),
         Duration.ofMillis((long) (or(s.joinTimeoutSeconds(), 600.0) * 1000)), or(s.maxRoundAttempts(), 3),
-        TrainingConfig.newBuilder().setLocalEpochs(or(s.localEpochs(), 1)).setLocalSteps(or(s.localSteps(), 0))
-            .setBatchSize(or(s.batchSize(), 32)).setLearningRate(or(s.learningRate(), 0.1)).setSeed(seed)
-            .setDp(dpConfig(dir, s)).build(),
+        training(dir, s, seed),
         StudyConfig.defaultMaxUpdateBytes(w0.length), expected, Duration.ofSeconds(10), true);
 
     String strategy = or(s.strategy(), "fedavg");
@@ -253,6 +292,8 @@ public final class CoordinatorService {
             + (dp.getSamplingRate() > 0 ? ", sampling rate " + dp.getSamplingRate() : "")
             + (dp.getCountPrivate() ? ", count-private" : "")
             : "OFF (study.dp.enabled: false)");
+    out.printf(Locale.ROOT, "coordinator: privacy: %s%n",
+        org.cloister.coordinator.service.StudyAdminService.evaluationLabel(study.training()));
     out.flush();
     try (ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
              ? ServiceAggregation.plaintext(w0.length, strategy, err)

@@ -64,6 +64,9 @@ public final class SiteService {
     ConfigDir.Bound<SiteFile> bound = ConfigDir.bind(configFile, SiteFile.class);
     SiteFile c = bound.value();
     ConfigDir dir = bound.dir();
+    if (c.evaluation() != null && !(c.evaluation().holdoutFraction() > 0 && c.evaluation().holdoutFraction() < 1)) {
+      throw dir.error("'evaluation.holdout_fraction' must be in (0, 1), got " + c.evaluation().holdoutFraction());
+    }
     TlsMaterial tls = TlsMaterial.load(dir, c.tls());
     SiteFile.Data d = c.data();
     String policyName = d.badRows() == null ? "fail" : d.badRows();
@@ -155,11 +158,20 @@ public final class SiteService {
       SiteLedger ledger = new SiteLedger("jdbc:sqlite:" + stateDir.resolve("site-ledger.db"));
       // the budget belongs to the dataset, across studies: a new study on the same data starts from what was spent
       String datasetId = d.dataset() != null ? DatasetFingerprint.of(siteId, d.dataset()) : DatasetFingerprint.of(siteId, csv);
+      // federated evaluation: a held-out split DP-SGD never samples from (its dataset size is the training split's)
+      org.cloister.data.HoldoutSplit split = holdout(dir, c.evaluation(), raw, data, datasetId);
+      Dataset training = split == null ? data : split.train();
+      org.cloister.site.evaluation.HoldoutEvaluator evaluator = split == null ? null
+          : new org.cloister.site.evaluation.HoldoutEvaluator(split.holdout(), SecureGaussianNoise.fromOsEntropy());
+      out.printf(Locale.ROOT, "site: federated evaluation: %s%n", split == null
+          ? "no held-out split (evaluation.holdout_fraction not set): this site sends no evaluation"
+          : split.holdout().size() + " held-out rows (never trained on), " + split.train().size() + " training rows;"
+              + " the study's evaluation noise is counted in this site's budget");
       // a site with a budget trains only with DP-SGD, under its own guard; noise and sampling from OS entropy
       java.util.concurrent.atomic.AtomicReference<DpSgdLocalTrainer> dpTrainer = new java.util.concurrent.atomic.AtomicReference<>();
-      ZooModelTrainer trainer = new ZooModelTrainer(data, seed, net -> {
-        DpSgdLocalTrainer t = new DpSgdLocalTrainer(net, data, SecureGaussianNoise.fromOsEntropy(), ceiling,
-            () -> ledger.datasetEvents(datasetId), new java.security.SecureRandom(), firstSpend, countPrivate);
+      ZooModelTrainer trainer = new ZooModelTrainer(training, seed, net -> {
+        DpSgdLocalTrainer t = new DpSgdLocalTrainer(net, training, SecureGaussianNoise.fromOsEntropy(), ceiling,
+            () -> ledger.datasetEvents(datasetId), new java.security.SecureRandom(), firstSpend, countPrivate, evaluator);
         dpTrainer.set(t);
         return t;
       });
@@ -182,7 +194,7 @@ public final class SiteService {
           new SiteAgent.Options(Duration.ofSeconds(5), Duration.ofSeconds(10),
               Duration.ofMillis((long) ((c.giveUpAfterSeconds() != null ? c.giveUpAfterSeconds() : 600) * 1000))));
       out.printf(Locale.ROOT, "site: %d local examples (%d features, preprocessing %s%s) from %s, joining study %s at %s; updates %s%n",
-          data.size(), data.numFeatures(), spec.needsPrivateEstimate() ? "privately estimated" : "public",
+          training.size(), data.numFeatures(), spec.needsPrivateEstimate() ? "privately estimated" : "public",
           countPrivate ? ", count-private" : "", csv.getFileName(), studyId, coord,
           sealer instanceof AttestedHpkeSealer ? "sealed to the attested enclave" : "in PLAINTEXT (development)");
       out.flush();
@@ -204,6 +216,29 @@ public final class SiteService {
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  /**
+   * The site's held-out split ({@code evaluation.holdout_fraction}), keyed by {@code evaluation.split_key} or else
+   * the dataset's fingerprint, so that the same rows stay held out every round and after a restart; null without
+   * an {@code evaluation:} section.
+   */
+  static org.cloister.data.HoldoutSplit holdout(ConfigDir dir, SiteFile.Evaluation e, Dataset raw, Dataset data,
+                                                String datasetId) {
+    if (e == null) {
+      return null;
+    }
+    double f = e.holdoutFraction();
+    if (!(f > 0 && f < 1)) {
+      throw dir.error("'evaluation.holdout_fraction' must be in (0, 1), got " + f);
+    }
+    org.cloister.data.HoldoutSplit split = org.cloister.data.HoldoutSplit.of(raw, data, f,
+        e.splitKey() != null ? e.splitKey() : datasetId);
+    if (split.train().size() == 0 || split.holdout().size() == 0) {
+      throw dir.error("'evaluation.holdout_fraction' " + f + " leaves " + split.train().size() + " training and "
+          + split.holdout().size() + " held-out rows: both must be non-empty");
+    }
+    return split;
   }
 
   /**

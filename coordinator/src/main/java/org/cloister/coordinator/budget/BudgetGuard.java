@@ -39,13 +39,26 @@ public final class BudgetGuard {
     this.accountants = accountants;
   }
 
-  /** The event one round of local training with {@code cfg} spends at a site with {@code examples} examples. */
+  /**
+   * The event one round with {@code cfg} spends at a site with {@code examples} (training) examples: its local
+   * training, composed with its federated evaluation when the study has one (counted for every site, whether or
+   * not it holds a held-out split: the projection may only over-count).
+   */
   public static DpEvent plannedEvent(TrainingConfig cfg, long examples) {
     if (!cfg.getDp().getEnabled()) {
       return new NonPrivateEvent();
     }
     DpSchedule s = DpSchedule.of(cfg, examples);
-    return new SelfComposedEvent(new PoissonSampledEvent(s.samplingRate(), new GaussianEvent(cfg.getDp().getNoiseMultiplier())), s.steps());
+    DpEvent training = new SelfComposedEvent(new PoissonSampledEvent(s.samplingRate(),
+        new GaussianEvent(cfg.getDp().getNoiseMultiplier())), s.steps());
+    if (!cfg.hasEvaluation()) {
+      return training;
+    }
+    double z = cfg.getEvaluation().getNoiseMultiplier();
+    if (!(z > 0) || Double.isInfinite(z)) {
+      return new NonPrivateEvent(); // evaluation without noise: unbounded, never nothing
+    }
+    return new org.cloister.dp.events.ComposedEvent(List.of(training, new GaussianEvent(z)));
   }
 
   /**
@@ -145,8 +158,8 @@ public final class BudgetGuard {
     double projected = epsilon(siteId, events);
     PrivacyBudgets.Ceiling c = budgets.ceilingOf(siteId);
     if (projected > c.epsilon()) {
-      return Optional.of(String.format(Locale.ROOT, "budget: projected epsilon %.3f would exceed the ceiling %.3f (delta %.1e)",
-          projected, c.epsilon(), c.delta()));
+      return Optional.of(String.format(Locale.ROOT, "budget: projected epsilon %.3f%s would exceed the ceiling %.3f (delta %.1e)",
+          projected, cfg.hasEvaluation() ? " (training and federated evaluation)" : "", c.epsilon(), c.delta()));
     }
     return Optional.empty();
   }

@@ -16,6 +16,8 @@ public final class CoordinatorMetrics implements RoundListener {
   private final DistributionSummary sitesPerRound;
   private final Counter roundsWithoutQuorum;
   private final DistributionSummary updateBytes;
+  private final java.util.concurrent.atomic.AtomicReference<double[]> evaluation =
+      new java.util.concurrent.atomic.AtomicReference<>(new double[] {Double.NaN, Double.NaN, Double.NaN});
 
   public CoordinatorMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -24,6 +26,14 @@ public final class CoordinatorMetrics implements RoundListener {
     this.roundsWithoutQuorum = Counter.builder("cloister.round.no_quorum").description("Round attempts without quorum").register(registry);
     this.updateBytes = DistributionSummary.builder("cloister.update.bytes").baseUnit("bytes")
         .description("Size of accepted update payloads").register(registry);
+    // federated evaluation: post-processing of the sites' noised held-out counts (NaN until a round has one)
+    io.micrometer.core.instrument.Gauge.builder("cloister.evaluation.accuracy", evaluation, e -> e.get()[0])
+        .description("Accuracy of the last evaluated model version from the sites' noised held-out histograms")
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder("cloister.evaluation.auc", evaluation, e -> e.get()[1])
+        .description("AUC of the last evaluated model version (binary studies)").register(registry);
+    io.micrometer.core.instrument.Gauge.builder("cloister.evaluation.model_version", evaluation, e -> e.get()[2])
+        .description("The model version the evaluation gauges describe").register(registry);
   }
 
   /** A request refused by the coordinator (gRPC status with a reason). */
@@ -38,6 +48,10 @@ public final class CoordinatorMetrics implements RoundListener {
 
   @Override
   public void roundCompleted(RoundResult r) {
+    if (r.evaluation() != null) {
+      org.cloister.protocol.EvaluationHistograms.Metrics m = r.evaluation().metrics(r.round());
+      evaluation.set(new double[] {m.accuracy(), m.auc(), r.evaluation().modelVersion()});
+    }
     roundDuration.record(Duration.ofMillis(r.durationMillis()));
     if (r.quorumMet()) {
       sitesPerRound.record(r.aggregated().size());

@@ -379,6 +379,89 @@ public final class RoundEngine implements Runnable {
         throw new RequestRejectedException(INVALID_ARGUMENT, "bad_spend", why);
       });
     }
+    if (env.hasEvaluation()) {
+      String why = evaluationProblem(config.training(), env.getEvaluation(), current.getVersion(),
+          ledger == null ? null : ledger.spend().getEventJson());
+      if (why != null) {
+        throw new RequestRejectedException(INVALID_ARGUMENT, "bad_evaluation", why);
+      }
+    }
+  }
+
+  /**
+   * Why a site's evaluation release does not fit the study, or null: the study must ask for evaluation, the layout
+   * and model version must be the round's, the noise at least the study's, and (with a ledger) the site's signed
+   * event must contain the evaluation's Gaussian event, so that no release the coordinator keeps is unaccounted.
+   *
+   * @param eventJson the signed spend's event (null without a privacy ledger)
+   */
+  static String evaluationProblem(org.cloister.protocol.v1.TrainingConfig training,
+                                  org.cloister.protocol.v1.EvaluationRelease e, long baseVersion, String eventJson) {
+    if (!training.hasEvaluation()) {
+      return "the update carries an evaluation release but the study asks for no federated evaluation";
+    }
+    org.cloister.protocol.v1.EvaluationConfig want = training.getEvaluation();
+    if (e.getLayout() != org.cloister.protocol.EvaluationHistograms.LAYOUT || e.getClasses() != want.getClasses()
+        || e.getBins() != want.getBins()
+        || e.getCountsCount() != org.cloister.protocol.EvaluationHistograms.cells(want.getClasses(), want.getBins())) {
+      return "the evaluation release's layout (" + e.getLayout() + ", " + e.getClasses() + " classes, " + e.getBins()
+          + " bins, " + e.getCountsCount() + " counts) is not the study's";
+    }
+    if (e.getModelVersion() != baseVersion) {
+      return "the evaluation scores model version " + e.getModelVersion() + ", not the round's " + baseVersion;
+    }
+    for (double c : e.getCountsList()) {
+      if (!Double.isFinite(c)) {
+        return "the evaluation release has a non-finite count";
+      }
+    }
+    if (!(e.getNoiseStddev() >= want.getNoiseMultiplier() * (1 - 1e-9))) {
+      return "the evaluation's noise standard deviation " + e.getNoiseStddev() + " is below the study's "
+          + want.getNoiseMultiplier();
+    }
+    if (eventJson != null) {
+      org.cloister.dp.events.DpEvent ev;
+      try {
+        ev = org.cloister.dp.events.DpEventJson.fromJson(eventJson);
+      } catch (RuntimeException ex) {
+        return "the privacy spend's event is unreadable, so the evaluation is not accounted";
+      }
+      boolean accounted = ev instanceof org.cloister.dp.events.ComposedEvent c && c.events().stream().anyMatch(x ->
+          x instanceof org.cloister.dp.events.GaussianEvent g && g.noiseMultiplier() == want.getNoiseMultiplier());
+      if (!accounted) {
+        return "the privacy spend does not contain the evaluation's event {\"type\":\"gaussian\",\"noise_multiplier\":"
+            + want.getNoiseMultiplier() + "}: the evaluation would be unaccounted";
+      }
+    }
+    return null;
+  }
+
+  /** The sum of the evaluation releases of a round's updates (checked on receipt), or null when none carried one. */
+  static RoundEvaluation sumEvaluations(List<ReceivedUpdate> updates) {
+    double[] sum = null;
+    double variance = 0;
+    int sites = 0;
+    org.cloister.protocol.v1.EvaluationRelease first = null;
+    for (ReceivedUpdate u : updates) {
+      if (!u.envelope().hasEvaluation()) {
+        continue;
+      }
+      org.cloister.protocol.v1.EvaluationRelease e = u.envelope().getEvaluation();
+      if (first == null) {
+        first = e;
+        sum = new double[e.getCountsCount()];
+      }
+      for (int i = 0; i < sum.length; i++) {
+        sum[i] += e.getCounts(i);
+      }
+      variance += e.getNoiseStddev() * e.getNoiseStddev();
+      sites++;
+    }
+    if (first == null) {
+      return null;
+    }
+    return new RoundEvaluation(first.getModelVersion(), first.getClasses(), first.getBins(), sites,
+        java.util.Arrays.stream(sum).boxed().toList(), variance);
   }
 
   /** The outcome of {@link #reconcile}: the round ids of the site's spends now on record, and the refused ones with why. */
@@ -792,7 +875,7 @@ public final class RoundEngine implements Runnable {
     synchronized (this) {
       long version = quorum ? agg.model().getVersion() : current.getVersion();
       RoundResult result = new RoundResult(r.round, r.roundId, r.attempt, r.selected, quorum ? agg.aggregated() : List.of(),
-          rejected, version, quorum, metrics, clock.millis() - r.startedMillis, r.excluded);
+          rejected, version, quorum, metrics, clock.millis() - r.startedMillis, r.excluded, sumEvaluations(updates));
       // durable first: a crash after this line resumes after this round, a crash before it re-runs it
       // every update that left a site spent privacy, aggregated or not: all go into the ledger
       List<LedgerRecord> spends = updates.stream().map(ReceivedUpdate::ledger).filter(java.util.Objects::nonNull).toList();

@@ -9,10 +9,19 @@ import java.util.Map;
  *
  * @param siteMetrics metrics the sites reported with their updates (loss, epsilon...), per site
  * @param excluded    available sites that were not asked, and why (e.g. their privacy budget)
+ * @param evaluation  the sum of the sites' noised held-out evaluations of the round's base model (null: none)
  */
 public record RoundResult(int round, String roundId, int attempt, List<String> selected, List<String> aggregated,
                           Map<String, String> rejected, long modelVersion, boolean quorumMet,
-                          Map<String, Map<String, Double>> siteMetrics, long durationMillis, Map<String, String> excluded) {
+                          Map<String, Map<String, Double>> siteMetrics, long durationMillis, Map<String, String> excluded,
+                          RoundEvaluation evaluation) {
+  public RoundResult(int round, String roundId, int attempt, List<String> selected, List<String> aggregated,
+                     Map<String, String> rejected, long modelVersion, boolean quorumMet,
+                     Map<String, Map<String, Double>> siteMetrics, long durationMillis, Map<String, String> excluded) {
+    this(round, roundId, attempt, selected, aggregated, rejected, modelVersion, quorumMet, siteMetrics, durationMillis,
+        excluded, null);
+  }
+
   public RoundResult {
     excluded = excluded == null ? Map.of() : Map.copyOf(excluded);
     selected = List.copyOf(selected);

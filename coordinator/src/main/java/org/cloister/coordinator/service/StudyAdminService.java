@@ -101,6 +101,17 @@ public final class StudyAdminService extends StudyAdminGrpc.StudyAdminImplBase {
     out.onCompleted();
   }
 
+  /** "no federated evaluation", or the study's evaluation mechanism. */
+  public static String evaluationLabel(org.cloister.protocol.v1.TrainingConfig training) {
+    if (!training.hasEvaluation()) {
+      return "no federated evaluation";
+    }
+    org.cloister.protocol.v1.EvaluationConfig e = training.getEvaluation();
+    return "federated evaluation on each site's held-out split: Gaussian noise multiplier " + e.getNoiseMultiplier()
+        + (e.getClasses() == 2 ? ", " + e.getBins() + " score bins per class" : ", confusion matrix of " + e.getClasses()
+        + " classes") + " (in each site's spend)";
+  }
+
   /** The study's status as the operator sees it. */
   public OperatorStudyStatus status() {
     List<RoundResult> history = engine.history();
@@ -122,6 +133,16 @@ public final class StudyAdminService extends StudyAdminGrpc.StudyAdminImplBase {
         s.setEpsilonSpent(guard.epsilon(site, guard.spent(site))).setEpsilonCeiling(c.epsilon()).setDelta(c.delta());
       }
       b.addSites(s);
+    }
+    org.cloister.protocol.v1.TrainingConfig training = engine.config().training();
+    b.setEvaluation(evaluationLabel(training));
+    for (RoundResult r : history) {
+      if (r.evaluation() != null) {
+        org.cloister.protocol.EvaluationHistograms.Metrics m = r.evaluation().metrics(r.round());
+        b.addEvaluations(org.cloister.protocol.v1.RoundEvaluation.newBuilder().setRound(r.round())
+            .setModelVersion(r.evaluation().modelVersion()).setSites(r.evaluation().sites()).setExamples(m.examples())
+            .setAccuracy(m.accuracy()).setAccuracySe(m.accuracySe()).setAuc(m.auc()).setAucSe(m.aucSe()));
+      }
     }
     return b.build();
   }

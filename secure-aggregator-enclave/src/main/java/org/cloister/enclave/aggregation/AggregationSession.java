@@ -117,7 +117,7 @@ public final class AggregationSession {
   private final RoundContext round;
   private final ReplayGuard replays;
   private final int dimension;
-  private final double maxSquaredNorm;
+  private final UpdateChecks checks;
   private final Pending[] batch = new Pending[BATCH];
   private final byte[][] batchValues = new byte[BATCH][];
   private final float[] batchWeights = new float[BATCH];
@@ -156,7 +156,7 @@ public final class AggregationSession {
     this.round = round;
     this.replays = replays;
     this.dimension = policy.dimension();
-    this.maxSquaredNorm = policy.maxUpdateL2Norm() * policy.maxUpdateL2Norm();
+    this.checks = new UpdateChecks(dimension, policy.maxUpdateL2Norm());
     this.workspace = workspace != null ? workspace : new Workspace(dimension);
     this.workspace.acquire(dimension);
     for (int i = 0; i < BATCH; i++) {
@@ -209,8 +209,9 @@ public final class AggregationSession {
       return tag(RejectReason.REPLAYED) + "an update from " + siteId + " for round " + round.round() + " (id "
           + round.roundId() + ") was already received";
     }
-    if (numExamples < 1 || numExamples > (1L << 40)) {
-      return tag(RejectReason.BAD_WEIGHT) + "num_examples must be in [1, 2^40], got " + numExamples;
+    String weight = UpdateChecks.weightProblem(numExamples);
+    if (weight != null) {
+      return weight;
     }
     if (baseModelVersion != round.baseModelVersion()) {
       return tag(RejectReason.WRONG_MODEL_VERSION) + "update is based on model version " + baseModelVersion
@@ -224,10 +225,7 @@ public final class AggregationSession {
       return tag(RejectReason.MALFORMED) + "sealed payload of " + len
           + " bytes is not enc + 4096-byte segments with their tags + whole float32 values";
     }
-    if (body / Float.BYTES != dimension) {
-      return tag(RejectReason.WRONG_DIMENSION) + "update has " + body / Float.BYTES + " parameters, expected " + dimension;
-    }
-    return null;
+    return checks.dimensionProblem(body / Float.BYTES);
   }
 
   /** Decrypts into the next free batch slot; null when it worked. */
@@ -341,18 +339,7 @@ public final class AggregationSession {
   }
 
   private String validate(Pending u, double squares) {
-    double sq = squares;
-    if (!Double.isFinite(sq)) {
-      if (UpdateKernel.firstNonFinite(u.values, 0, dimension) >= 0) {
-        return tag(RejectReason.NOT_FINITE) + "the update contains NaN or infinite values";
-      }
-      sq = UpdateKernel.exactSumOfSquares(u.values, 0, dimension);
-    }
-    if (!(sq <= maxSquaredNorm)) {
-      return tag(RejectReason.NORM_EXCEEDED) + String.format(Locale.ROOT,
-          "the update's L2 norm exceeds the policy bound %.6g", policy.maxUpdateL2Norm());
-    }
-    return null;
+    return checks.valueProblem(u.values, 0, squares);
   }
 
   private void accept(Pending u) {
@@ -379,7 +366,7 @@ public final class AggregationSession {
   }
 
   private static String tag(RejectReason r) {
-    return r.name().toLowerCase(Locale.ROOT) + ": ";
+    return UpdateChecks.tag(r);
   }
 
   /** Sites whose updates went into the sum, in arrival order (settles pending updates first). */

@@ -45,6 +45,12 @@ public final class ModelVault {
   private final SecureRandom random;
   private final Map<String, byte[]> dataKeys = new HashMap<>(); // wrapped (hex) -> data key, enclave memory only
   private KeyBrokerClient.DataKey current;
+  /** A content key drawn, and sealed to the members, before its version's weights exist; null: none. */
+  private Prepared prepared;
+
+  /** Enclave memory only; its copies are released only with the artifact they open. */
+  private record Prepared(long version, byte[] contentKey, List<SealedModelCopy> copies) {
+  }
 
   public ModelVault(AggregationPolicy policy, EnclaveConfig config, KeyBrokerClient broker, SecureRandom random) {
     this.policy = policy;
@@ -80,13 +86,39 @@ public final class ModelVault {
     if (current == null) {
       throw new IllegalStateException("model vault not opened");
     }
-    byte[] contentKey = AesGcm.random(random, AesGcm.KEY_BYTES);
+    Prepared p = prepared != null && prepared.version() == version ? prepared : null;
+    if (p != null) {
+      prepared = null; // its key is used (and wiped) below
+    } else {
+      discardPrepared(); // prepared for another version: never released
+    }
+    byte[] contentKey = p != null ? p.contentKey() : AesGcm.random(random, AesGcm.KEY_BYTES);
     try {
       ModelArtifact artifact = ModelArtifactCipher.encrypt(weights, policy.studyId(), version, policy.modelName(),
           config.keyBroker().keyId(), current.key(), current.wrapped(), contentKey, random);
-      return new Publication(artifact, sealForMembers(contentKey, version));
+      return new Publication(artifact, p != null ? p.copies() : sealForMembers(contentKey, version));
     } finally {
       Arrays.fill(contentKey, (byte) 0);
+    }
+  }
+
+  /**
+   * Draws the content key of {@code version} and seals it to each member now, so that {@link #publish}
+   * (at the end of a round, while every site waits) only encrypts the weights. The key is fresh, lives
+   * in enclave memory only, and its copies leave the enclave only with the artifact of that version:
+   * a round that publishes nothing leaves them unused, and the next call (or publication) wipes them.
+   * One key per call: a version prepared again gets a new key.
+   */
+  public synchronized void prepare(long version) {
+    discardPrepared();
+    byte[] contentKey = AesGcm.random(random, AesGcm.KEY_BYTES);
+    prepared = new Prepared(version, contentKey, sealForMembers(contentKey, version));
+  }
+
+  private void discardPrepared() {
+    if (prepared != null) {
+      Arrays.fill(prepared.contentKey(), (byte) 0);
+      prepared = null;
     }
   }
 

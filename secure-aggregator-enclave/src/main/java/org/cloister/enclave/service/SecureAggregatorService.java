@@ -92,6 +92,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   /** The round of the Aggregate call in progress, if any (guarded by {@link #openRounds}). */
   private ContributionVerifier.OpenRound aggregating;
   private final ContributionVerifier contributions;
+  private final ChallengeSigner challengeSigner;
   private final SecureRandom random;
   private volatile Published latest; // read by GetRoundChallenge on other threads
   private int centralReleases;
@@ -139,6 +140,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     this.members = config.members().stream().map(EnclaveConfig.Member::id).collect(Collectors.toUnmodifiableSet());
     this.contributions = new ContributionVerifier(config, Clock.systemUTC());
     this.random = new SecureRandom();
+    this.challengeSigner = new ChallengeSigner(body -> signer.sign(ROUND_CHALLENGE_PURPOSE, body));
   }
 
   @Override
@@ -200,13 +202,8 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         openRounds.put(req.getRoundId(), open);
       }
     }
-    byte[] body = RoundChallengeBody.newBuilder().setStudyId(open.studyId()).setRound(open.round())
-        .setRoundId(open.roundId()).setBaseModelVersion(open.baseModelVersion())
-        .setChallenge(ByteString.copyFrom(open.challenge())).setNonce(req.getNonce())
-        .setBaseModelSha256(ByteString.copyFrom(open.baseModelSha256())).build().toByteArray();
-    out.onNext(RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body))
-        .setSignature(ByteString.copyFrom(signer.sign(ROUND_CHALLENGE_PURPOSE, body))).build());
-    out.onCompleted();
+    // signed over this request's nonce, together with those of the requests waiting meanwhile (ChallengeSigner)
+    challengeSigner.answer(new ChallengeSigner.Request(open, req.getNonce(), out));
   }
 
   @Override
@@ -340,6 +337,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       }
       header = h;
       round = open;
+      // the next version's content key and its members' copies, made now rather than after the round's
+      // last update (when every site waits); released only with that version's artifact (ModelVault)
+      vault.prepare(h.getBaseModel().getVersion() + 1);
       if (workspace == null) {
         workspace = new AggregationSession.Workspace(policy.dimension());
       }

@@ -15,7 +15,6 @@ import org.cloister.simulations.engine.SiteRecipe;
 import org.cloister.simulations.engine.SiteSource;
 import org.cloister.simulations.engine.StreamingSum;
 import org.cloister.simulations.engine.VirtualSite;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Sgd;
 
@@ -49,7 +48,7 @@ final class SiteBlock implements Serializable {
   private final Model model;
   private transient Map<Integer, VirtualSite> sites;
   private transient SiteSource source;
-  private transient MultiLayerNetwork net;
+  private transient org.deeplearning4j.nn.api.Model net;
   private transient PartialSum last;
 
   SiteBlock(int partition, int partitions, SourceRecipe sourceRecipe, SiteRecipe siteRecipe, Model model) {
@@ -66,7 +65,7 @@ final class SiteBlock implements Serializable {
       sites = new HashMap<>();
       source = sourceRecipe.open();
       ModelArchitecture arch = ModelZoo.byName(model.architecture());
-      net = ModelZoo.newNetwork(arch, model.inputs(), model.classes(), model.seed(), new Sgd(model.learningRate()),
+      net = ModelZoo.newModel(arch, model.inputs(), model.classes(), model.seed(), new Sgd(model.learningRate()),
           DataType.FLOAT);
     }
     RoundTask task;

@@ -58,6 +58,10 @@ final class SparkDispatcher implements InProcessSimulation.Dispatcher {
 
   @Override
   public void start(InProcessSimulation.Study s) {
+    if (s.enclave() != null) {
+      throw new IllegalArgumentException("secure aggregation is simulated in-process with --engine inprocess only (spark sums"
+          + " plaintext updates per partition)");
+    }
     this.study = s;
   }
 

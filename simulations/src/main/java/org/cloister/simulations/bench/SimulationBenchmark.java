@@ -30,7 +30,7 @@ import org.cloister.simulations.engine.SimulationEngine;
 import org.cloister.simulations.engine.SyntheticCohort;
 import org.cloister.site.dp.DpSgdLocalTrainer;
 import org.cloister.site.training.PrivacyBudget;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Sgd;
 
@@ -86,11 +86,13 @@ public final class SimulationBenchmark {
     log.accept("engine " + o.engine() + ": " + o.sites() + " sites, " + o.rounds() + " rounds...");
     resetPeaks();
     List<Long> completions = new ArrayList<>();
+    List<Long> cpuAtCompletion = new ArrayList<>();
     List<Long> engineRounds = new ArrayList<>();
     SimulationEngine engine = SimulationEngine.named(o.engine(), o.workers(), o.master());
     long t0 = System.nanoTime();
     SimulationResult result = engine.run(cfg, r -> {
       completions.add(System.nanoTime());
+      cpuAtCompletion.add(processCpuNanos());
       engineRounds.add(r.durationMillis());
       log.accept(String.format(java.util.Locale.ROOT, "  round %d: %d sites, %d ms (engine), accuracy %.4f", r.round(),
           r.sites().size(), r.durationMillis(), r.accuracy()));
@@ -107,7 +109,12 @@ public final class SimulationBenchmark {
       rounds[i - 1] = (completions.get(i) - completions.get(i - 1)) / 1e6;
     }
     log.accept("training baseline: " + Math.max(2, Math.min(o.rounds(), 3)) + " rounds of the sites' training...");
-    double[] training = pureTraining(cfg, cohort, Math.max(2, Math.min(o.rounds(), 3)));
+    int baselineRounds = Math.max(2, Math.min(o.rounds(), 3));
+    long cpu0 = processCpuNanos();
+    double[] training = pureTraining(cfg, cohort, baselineRounds);
+    double trainingCpuMs = (processCpuNanos() - cpu0) / 1e6 / baselineRounds;
+    double roundCpuMs = (cpuAtCompletion.get(cpuAtCompletion.size() - 1) - cpuAtCompletion.get(0)) / 1e6
+        / (cpuAtCompletion.size() - 1);
     double roundMs = median(rounds);
     double trainingMs = median(training);
     Map<String, Object> m = new LinkedHashMap<>();
@@ -122,6 +129,11 @@ public final class SimulationBenchmark {
     m.put("engine_round_ms_median", median(engineRounds.stream().mapToDouble(Long::doubleValue).toArray()));
     m.put("training_ms", round1(trainingMs));
     m.put("engine_over_training", Math.round(roundMs / trainingMs * 1000) / 1000.0);
+    // CPU time of the whole process per round (every thread: engine, coordinator, GC): the work, whatever
+    // else the machine runs; the wall ratio above is the target, this one is what load cannot inflate
+    m.put("round_cpu_ms", round1(roundCpuMs));
+    m.put("training_cpu_ms", round1(trainingCpuMs));
+    m.put("engine_cpu_over_training_cpu", Math.round(roundCpuMs / trainingCpuMs * 1000) / 1000.0);
     m.put("site_updates_per_s", Math.round(o.sites() / (roundMs / 1000.0)));
     m.put("wall_s", round1(wallNanos / 1e9));
     m.put("peak_heap_mib", Math.round(peakHeap / 1048576.0));
@@ -139,7 +151,7 @@ public final class SimulationBenchmark {
   double[] pureTraining(SimulationConfig cfg, SyntheticCohort cohort, int rounds) throws Exception {
     Dataset test = cohort.test();
     ModelArchitecture arch = ModelZoo.byName(cfg.model());
-    MultiLayerNetwork initial = ModelZoo.newNetwork(arch, test.numFeatures(), test.numClasses(), cfg.seed(),
+    Model initial = ModelZoo.newModel(arch, test.numFeatures(), test.numClasses(), cfg.seed(),
         new Sgd(cfg.learningRate()), DataType.FLOAT);
     float[] w0 = Parameters.get(initial);
     TrainingConfig base = TrainingConfig.newBuilder().setLocalEpochs(cfg.localEpochs()).setBatchSize(cfg.batchSize())
@@ -147,7 +159,7 @@ public final class SimulationBenchmark {
     TrainingConfig training = base.toBuilder().setDp(DpPlanner.planForSizes(cfg, base, cohort.sizes(), null)).build();
     RoundTask task = RoundTask.newBuilder().setStudyId(cfg.studyId()).setRound(1).setRoundId("baseline")
         .setModel(ModelArtifact.newBuilder().setVersion(1).setDimension(w0.length)).setConfig(training).build();
-    ThreadLocal<MultiLayerNetwork> nets = ThreadLocal.withInitial(() -> ModelZoo.newNetwork(arch, test.numFeatures(),
+    ThreadLocal<Model> nets = ThreadLocal.withInitial(() -> ModelZoo.newModel(arch, test.numFeatures(),
         test.numClasses(), cfg.seed(), new Sgd(cfg.learningRate()), DataType.FLOAT));
     ExecutorService pool = Executors.newFixedThreadPool(o.workers());
     List<List<org.cloister.dp.events.DpEvent>> spent = new ArrayList<>();
@@ -174,6 +186,10 @@ public final class SimulationBenchmark {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   private static void resetPeaks() {

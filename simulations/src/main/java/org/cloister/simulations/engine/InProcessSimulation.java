@@ -44,7 +44,7 @@ import org.cloister.simulations.SimulatedStudy;
 import org.cloister.coordinator.study.StudyAssembly;
 import org.cloister.simulations.SiteReport;
 import org.cloister.trust.pki.IssuedCertificate;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.slf4j.Logger;
@@ -68,17 +68,29 @@ public final class InProcessSimulation {
   private final SiteSource source;
   private final Dispatcher dispatcher;
   private final Consumer<RoundReport> progress;
+  private final boolean secureAggregation;
 
   /**
    * @param source  the sites' data (a partitioned dataset, or generated per site on demand)
    * @param workers sites that train at the same time (threads, each with one network)
    */
   public InProcessSimulation(SimulationConfig cfg, SiteSource source, int workers, Consumer<RoundReport> progress) {
-    this(cfg, source, pool(workers), progress);
+    this(cfg, source, pool(workers), progress, false);
   }
 
   /** @param dispatcher how the sites of a round are trained (closed when the study ends) */
   public InProcessSimulation(SimulationConfig cfg, SiteSource source, Dispatcher dispatcher, Consumer<RoundReport> progress) {
+    this(cfg, source, dispatcher, progress, false);
+  }
+
+  /**
+   * @param secureAggregation sites seal their updates and sign contribution statements, aggregated by
+   *     the enclave's own code path in this process ({@link InProcessEnclave}); otherwise plaintext
+   *     updates summed with the enclave's arithmetic ({@link KernelAggregator})
+   */
+  public InProcessSimulation(SimulationConfig cfg, SiteSource source, Dispatcher dispatcher, Consumer<RoundReport> progress,
+                             boolean secureAggregation) {
+    this.secureAggregation = secureAggregation;
     if (source.sites() != cfg.sites()) {
       throw new IllegalArgumentException("the site source holds " + source.sites() + " sites but the study has " + cfg.sites());
     }
@@ -131,6 +143,12 @@ public final class InProcessSimulation {
     /** The consortium CA (it issues each site's certificate on its first round). */
     ConsortiumCredentials consortium();
 
+    /**
+     * The in-process secure aggregator sites seal to ({@code --secure-aggregation}), or null when
+     * updates go to the plaintext kernel.
+     */
+    InProcessEnclave enclave();
+
     /** Hands a site's update to the coordinator; a refusal is logged (its spend is recorded). */
     void submit(String siteId, java.security.cert.X509Certificate certificate, UpdateEnvelope env);
 
@@ -159,13 +177,23 @@ public final class InProcessSimulation {
       siteIds.add(VirtualSite.siteId(s));
       examples[s] = source.size(s);
     }
-    MultiLayerNetwork evalNet = simulated.newEvaluationNetwork();
+    Model evalNet = simulated.newEvaluationNetwork();
     List<RoundReport> reports = new ArrayList<>();
     Map<String, Double> epsilonSoFar = new TreeMap<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     AtomicReference<RoundEngine> engineRef = new AtomicReference<>();
     SiteRecipe recipe = SiteRecipe.of(cfg);
+    InProcessEnclave enclave = !secureAggregation ? null : new InProcessEnclave(aggregator,
+        new org.cloister.enclave.AggregationPolicy(org.cloister.enclave.AggregationPolicy.FORMAT, cfg.studyId(),
+            simulated.initialModel().getModelName(), dimension, bound, cfg.minSitesPerRound(), aggregator.cohortFloor(), null,
+            org.cloister.consortium.SecureAggregationSetup.strategySpec(cfg.strategy())),
+        siteIds, pki.caCertificate(), new java.security.SecureRandom());
     dispatcher.start(new Study() {
+      @Override
+      public InProcessEnclave enclave() {
+        return enclave;
+      }
+
       @Override
       public SimulationConfig config() {
         return cfg;
@@ -216,7 +244,8 @@ public final class InProcessSimulation {
         engineRef.get().stop();
       }
     });
-    StudyAssembly.AssembledStudy coordinator = simulated.coordinator(dispatcher.aggregator(aggregator)).build();
+    StudyAssembly.AssembledStudy coordinator = simulated.coordinator(
+        enclave != null ? enclave : dispatcher.aggregator(aggregator)).build();
     RoundEngine engine = coordinator.engine();
     engineRef.set(engine);
     Thread engineThread = new Thread(engine, "round-engine");
@@ -225,6 +254,9 @@ public final class InProcessSimulation {
       engine.addListener(new RoundListener() {
         @Override
         public void roundOpened(RoundTask task, List<String> selected) {
+          if (enclave != null) {
+            enclave.open(task); // its challenge, before any site trains
+          }
           dispatcher.roundOpened(task, FloatCodec.decode(task.getModel().getPayload(), dimension), selected);
         }
 
@@ -297,17 +329,24 @@ public final class InProcessSimulation {
     return new Dispatcher() {
       private final Map<String, VirtualSite> sites = new ConcurrentHashMap<>();
       private Study study;
-      private ThreadLocal<MultiLayerNetwork> nets;
+      private ThreadLocal<Model> nets;
       private ExecutorService pool;
+      private ExecutorService coordinator;
+      private final org.cloister.trust.hpke.Hpke hpke = new org.cloister.trust.hpke.Hpke();
 
       @Override
       public void start(Study s) {
         this.study = s;
         SimulationConfig cfg = s.config();
-        nets = ThreadLocal.withInitial(() -> ModelZoo.newNetwork(s.architecture(), s.inputs(), s.classes(), cfg.seed(),
+        nets = ThreadLocal.withInitial(() -> ModelZoo.newModel(s.architecture(), s.inputs(), s.classes(), cfg.seed(),
             new Sgd(cfg.learningRate()), DataType.FLOAT));
         pool = Executors.newFixedThreadPool(workers, r -> {
           Thread t = new Thread(r, "site-worker");
+          t.setDaemon(true);
+          return t;
+        });
+        coordinator = Executors.newSingleThreadExecutor(r -> {
+          Thread t = new Thread(r, "coordinator-submit");
           t.setDaemon(true);
           return t;
         });
@@ -320,6 +359,9 @@ public final class InProcessSimulation {
 
       @Override
       public void roundOpened(RoundTask task, float[] global, List<String> selected) {
+        InProcessEnclave enclave = study.enclave();
+        org.cloister.enclave.aggregation.ContributionVerifier.OpenRound open = enclave == null ? null
+            : enclave.opened(task.getRoundId());
         for (String id : selected) {
           VirtualSite site = sites.computeIfAbsent(id, i -> {
             int index = VirtualSite.siteIndex(i);
@@ -329,8 +371,22 @@ public final class InProcessSimulation {
             try {
               synchronized (site) {
                 site.train(task, global, nets.get(), study.source(), study.recipe(), study.consortium()::issue)
-                    .ifPresent(t -> study.submit(t.siteId(), t.certificate(), t.envelope(task, FloatCodec.DELTA_F32LE,
-                        ByteString.copyFrom(FloatCodec.encode(t.update().delta())))));
+                    .ifPresent(t -> {
+                      var env = open == null
+                          ? t.envelope(task, FloatCodec.DELTA_F32LE, ByteString.copyFrom(FloatCodec.encode(t.update().delta())))
+                          : site.sealedEnvelope(t, task, enclave.publicKey(), open.challenge(), open.baseModelSha256(), hpke);
+                      // the site has sent its update: the coordinator verifies the spend, records it durably
+                      // (SQLite, synchronous=FULL) and accepts the update on its own thread, while this
+                      // worker trains the next site (as a deployed site does not wait on the coordinator's disk)
+                      coordinator.execute(() -> {
+                        try {
+                          study.submit(t.siteId(), t.certificate(), env);
+                        } catch (RuntimeException | Error e) {
+                          log.error("the coordinator failed on the update of {} in round {}", t.siteId(), task.getRound(), e);
+                          study.fail(e);
+                        }
+                      });
+                    });
               }
             } catch (RuntimeException | Error e) {
               log.error("virtual site {} failed in round {}", site.id(), task.getRound(), e);
@@ -351,6 +407,7 @@ public final class InProcessSimulation {
       public void close() {
         if (pool != null) {
           pool.shutdownNow();
+          coordinator.shutdownNow();
         }
       }
     };

@@ -68,19 +68,34 @@ public final class KernelAggregator implements Aggregator {
    */
   public AggregationResult publish(ModelArtifact current, float[] sum, double totalWeight, List<String> accepted,
                                    Map<String, String> rejected) {
-    rejected = new LinkedHashMap<>(rejected);
     if (accepted.size() < cohortFloor) {
-      String detail = "below_cohort_floor: " + accepted.size() + " valid training site(s); the policy publishes a model only"
-          + " from at least " + cohortFloor;
-      for (String s : accepted) {
-        rejected.put(s, "not_published: " + detail);
-      }
-      return new AggregationResult(null, List.of(), rejected);
+      return publishMean(current, null, accepted, rejected, cohortFloor);
     }
     double inv = 1.0 / totalWeight;
     float[] mean = new float[dimension];
     for (int i = 0; i < dimension; i++) {
       mean[i] = (float) (sum[i] * inv);
+    }
+    return publishMean(current, mean, accepted, rejected, cohortFloor);
+  }
+
+  /**
+   * The enclave's last steps on the mean update of the valid updates: the cohort floor {@code floor},
+   * the strategy's server step, the next model.
+   *
+   * @param mean the weighted mean of the accepted updates (ignored, may be null, below the floor)
+   * @param rejected the refused updates with why (the floor adds the unpublished ones)
+   */
+  public AggregationResult publishMean(ModelArtifact current, float[] mean, List<String> accepted,
+                                       Map<String, String> rejected, int floor) {
+    rejected = new LinkedHashMap<>(rejected);
+    if (accepted.size() < floor) {
+      String detail = "below_cohort_floor: " + accepted.size() + " valid training site(s); the policy publishes a model only"
+          + " from at least " + floor;
+      for (String s : accepted) {
+        rejected.put(s, "not_published: " + detail);
+      }
+      return new AggregationResult(null, List.of(), rejected);
     }
     float[] next = optimizer.step(FloatCodec.decode(current.getPayload(), dimension), mean);
     byte[] payload = FloatCodec.encode(next);
@@ -91,6 +106,10 @@ public final class KernelAggregator implements Aggregator {
         .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
         .build();
     return new AggregationResult(model, List.copyOf(accepted), rejected);
+  }
+
+  public int cohortFloor() {
+    return cohortFloor;
   }
 
   public int dimension() {

@@ -47,17 +47,7 @@ public interface SimulationEngine {
           return new FederatedSimulation(cfg, progress).run();
         }
       };
-      case "inprocess" -> new SimulationEngine() {
-        @Override
-        public String name() {
-          return "inprocess";
-        }
-
-        @Override
-        public SimulationResult run(SimulationConfig cfg, Consumer<RoundReport> progress) throws Exception {
-          return new InProcessSimulation(cfg, source(cfg), w, progress).run();
-        }
-      };
+      case "inprocess" -> inprocess(w, false);
       default -> {
         for (Provider p : ServiceLoader.load(Provider.class)) {
           if (p.name().equals(name)) {
@@ -66,6 +56,27 @@ public interface SimulationEngine {
         }
         throw new IllegalArgumentException("--engine must be grpc, inprocess or spark, got '" + name + "'"
             + ("spark".equals(name) ? " (the spark engine needs the simulations-spark jar on the class path)" : ""));
+      }
+    };
+  }
+
+  /**
+   * The {@code inprocess} engine on {@code workers} threads.
+   *
+   * @param secureAggregation sites seal their updates and sign contribution statements, and the
+   *     enclave's verifier and aggregation session run in this process ({@link InProcessEnclave})
+   */
+  static SimulationEngine inprocess(int workers, boolean secureAggregation) {
+    int w = workers > 0 ? workers : Runtime.getRuntime().availableProcessors();
+    return new SimulationEngine() {
+      @Override
+      public String name() {
+        return "inprocess";
+      }
+
+      @Override
+      public SimulationResult run(SimulationConfig cfg, Consumer<RoundReport> progress) throws Exception {
+        return new InProcessSimulation(cfg, source(cfg), InProcessSimulation.pool(w), progress, secureAggregation).run();
       }
     };
   }

@@ -3,20 +3,19 @@ package org.cloister.simulations.engine;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import org.cloister.enclave.aggregation.UpdateChecks;
 import org.cloister.enclave.aggregation.UpdateKernel;
 
 /**
- * A weighted sum of {@code f32le-delta} updates with the enclave's arithmetic and validation
- * ({@link UpdateKernel}: one fused multiply-add per value; finite values; L2 norm within the
- * policy's bound). One running buffer (two while a candidate is checked): memory O(model).
+ * A weighted sum of {@code f32le-delta} updates with the enclave's arithmetic ({@link UpdateKernel}:
+ * one fused multiply-add per value) and the enclave's own checks ({@link UpdateChecks}: weight,
+ * dimension, finite values, L2 norm within the policy's bound). One running buffer (two while a candidate is checked): memory O(model).
  */
 public final class StreamingSum {
   private final UpdateKernel kernel = UpdateKernel.best();
   private final int dimension;
-  private final double maxNorm;
-  private final double maxSquaredNorm;
+  private final UpdateChecks checks;
   private float[] sum;
   private float[] spare;
   private double weight;
@@ -25,8 +24,7 @@ public final class StreamingSum {
 
   public StreamingSum(int dimension, double maxUpdateNorm) {
     this.dimension = dimension;
-    this.maxNorm = maxUpdateNorm;
-    this.maxSquaredNorm = maxUpdateNorm * maxUpdateNorm;
+    this.checks = new UpdateChecks(dimension, maxUpdateNorm);
     this.sum = new float[dimension];
     this.spare = new float[dimension];
   }
@@ -36,25 +34,17 @@ public final class StreamingSum {
    * weight {@code examples}, or records why it is refused.
    */
   public void add(String siteId, byte[] values, long examples) {
-    if (examples < 1 || examples > (1L << 40)) {
-      rejected.put(siteId, "bad_weight: num_examples must be in [1, 2^40], got " + examples);
-      return;
+    String problem = UpdateChecks.weightProblem(examples);
+    if (problem == null) {
+      problem = values.length % Float.BYTES != 0
+          ? "wrong_dimension: update of " + values.length + " bytes is not whole float32 values"
+          : checks.dimensionProblem(values.length / Float.BYTES);
     }
-    if (values.length != dimension * Float.BYTES) {
-      rejected.put(siteId, "wrong_dimension: update has " + values.length / Float.BYTES + " parameters, expected " + dimension);
-      return;
+    if (problem == null) {
+      problem = checks.valueProblem(values, 0, kernel.accumulateInto(values, 0, dimension, examples, sum, spare));
     }
-    double sq = kernel.accumulateInto(values, 0, dimension, examples, sum, spare);
-    if (!Double.isFinite(sq)) {
-      if (UpdateKernel.firstNonFinite(values, 0, dimension) >= 0) {
-        rejected.put(siteId, "not_finite: the update contains NaN or infinite values");
-        return;
-      }
-      sq = UpdateKernel.exactSumOfSquares(values, 0, dimension);
-    }
-    if (!(sq <= maxSquaredNorm)) {
-      rejected.put(siteId, String.format(Locale.ROOT, "norm_exceeded: the update's L2 norm exceeds the policy bound %.6g",
-          maxNorm));
+    if (problem != null) {
+      rejected.put(siteId, problem);
       return;
     }
     float[] t = sum;

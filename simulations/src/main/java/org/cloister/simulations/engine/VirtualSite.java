@@ -8,6 +8,11 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.cloister.data.Dataset;
+import org.cloister.enclave.aggregation.AggregationSession;
+import org.cloister.protocol.FloatCodec;
+import org.cloister.site.sealing.AttestedHpkeSealer;
+import org.cloister.trust.hpke.Hpke;
+import org.cloister.trust.hpke.HpkeException;
 import org.cloister.dp.events.DpEvent;
 import org.cloister.dp.noise.SecureGaussianNoise;
 import org.cloister.protocol.v1.RoundTask;
@@ -21,7 +26,7 @@ import org.cloister.site.ledger.SpendSigner;
 import org.cloister.site.plain.PlainSgdTrainer;
 import org.cloister.site.training.PrivacyBudget;
 import org.cloister.trust.pki.IssuedCertificate;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +95,7 @@ public final class VirtualSite {
    * @throws IllegalStateException when asked to train a round it has trained already (its RNG
    *     streams have advanced: a retried task cannot reproduce the round)
    */
-  public Optional<Trained> train(RoundTask task, float[] global, MultiLayerNetwork net, SiteSource source, SiteRecipe recipe,
+  public Optional<Trained> train(RoundTask task, float[] global, Model net, SiteSource source, SiteRecipe recipe,
                                  Function<String, IssuedCertificate> issuer) {
     if (task.getRound() <= lastRound) {
       throw new IllegalStateException("site " + id + " already trained round " + lastRound + " and is asked for round "
@@ -126,6 +131,28 @@ public final class VirtualSite {
     SignedSpend spend = signer.sign(task, update);
     spent.add(update.spent()); // spent when it leaves the site, accepted or not
     return Optional.of(new Trained(id, update, spend, certificate.certificate()));
+  }
+
+  /**
+   * What a deployed site sends for secure aggregation ({@code SiteAgent} with {@code AttestedHpkeSealer}):
+   * the update sealed with HPKE to {@code enclaveKey}, bound (aad) to its study, round, site, base
+   * model and dimension, and the contribution statement signed with the site's certificate binding
+   * the round's {@code challenge}, the base model's digest, the spend and the sealed payload.
+   */
+  public UpdateEnvelope sealedEnvelope(Trained t, RoundTask task, byte[] enclaveKey, byte[] challenge, byte[] baseModelSha256,
+                                       Hpke hpke) {
+    float[] delta = t.update().delta();
+    byte[] aad = AttestedHpkeSealer.aad(task.getStudyId(), task.getRound(), task.getRoundId(), id,
+        task.getModel().getVersion(), delta.length);
+    byte[] sealed;
+    try {
+      sealed = hpke.sealStream(enclaveKey, AggregationSession.UPDATE_INFO, aad, FloatCodec.encode(delta));
+    } catch (HpkeException e) {
+      throw new IllegalStateException("site " + id + ": cannot seal its update: " + e.getMessage(), e);
+    }
+    UpdateEnvelope plain = t.envelope(task, AggregationSession.UPDATE_FORMAT, ByteString.copyFrom(sealed));
+    return plain.toBuilder().setContribution(signer.signContribution(task, t.update().numExamples(),
+        AggregationSession.UPDATE_FORMAT, sealed, challenge, baseModelSha256, t.spend())).build();
   }
 
   public static String siteId(int index) {

@@ -12,11 +12,18 @@ import org.cloister.dp.events.NonPrivateEvent;
  * @param metrics      aggregate, non-identifying figures (local loss, clip fraction)
  * @param spent        the DP mechanism this round ran on the site's data ({@link NonPrivateEvent} when none)
  * @param epsilonAfter the site's cumulative epsilon after this round at its delta ({@code +Infinity} when non-private)
+ * @param evaluation   the site's noised evaluation of the round's base model on its held-out split, whose event is
+ *                     part of {@code spent}; null when the site did not evaluate
  */
-public record LocalUpdate(float[] delta, long numExamples, Map<String, Double> metrics, DpEvent spent, double epsilonAfter) {
+public record LocalUpdate(float[] delta, long numExamples, Map<String, Double> metrics, DpEvent spent, double epsilonAfter,
+                          org.cloister.protocol.v1.EvaluationRelease evaluation) {
   public LocalUpdate {
     metrics = Map.copyOf(metrics);
     java.util.Objects.requireNonNull(spent, "spent");
+  }
+
+  public LocalUpdate(float[] delta, long numExamples, Map<String, Double> metrics, DpEvent spent, double epsilonAfter) {
+    this(delta, numExamples, metrics, spent, epsilonAfter, null);
   }
 
   /** A non-private update: no guarantee, infinite epsilon. */

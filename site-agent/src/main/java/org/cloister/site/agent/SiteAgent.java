@@ -212,6 +212,9 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
         .putAllMetrics(update.metrics())
         .setSpend(spend)
         .build();
+    if (update.evaluation() != null) {
+      env0 = env0.toBuilder().setEvaluation(update.evaluation()).build();
+    }
     // the statement the secure aggregator authenticates the update by (identity and weight come only from it)
     UpdateEnvelope env = sealed.roundChallenge() == null ? env0 : env0.toBuilder().setContribution(
         signer.signContribution(task, update.numExamples(), sealed.format(), sealed.payload(), sealed.roundChallenge(),

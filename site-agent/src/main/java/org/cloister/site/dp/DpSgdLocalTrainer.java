@@ -20,7 +20,7 @@ import org.cloister.site.training.DpSgd;
 import org.cloister.site.training.DpSgdTrainer;
 import org.cloister.site.training.PrivacyBudget;
 import org.cloister.site.training.TrainingReport;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,13 +36,14 @@ import org.slf4j.LoggerFactory;
 public final class DpSgdLocalTrainer implements LocalTrainer {
   private static final Logger log = LoggerFactory.getLogger(DpSgdLocalTrainer.class);
 
-  private final MultiLayerNetwork net;
+  private final Model net;
   private final Dataset data;
   private final RandomGenerator noise;
   private final PrivacyBudget budget;
   private final Supplier<List<DpEvent>> alreadySpent;
   private final RandomGenerator sampling;
   private final boolean countPrivate;
+  private final org.cloister.site.evaluation.HoldoutEvaluator evaluator;
   private DpEvent pendingPreprocessing;
   private volatile ClippingStats lastClipping = ClippingStats.EMPTY;
   private volatile double lastEpsilon = 0;
@@ -52,7 +53,7 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    * @param alreadySpent the site's spend history (from its durable ledger), read at every round
    * @param sampling     randomness of the Poisson sampling ({@code SecureRandom} in deployments)
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(Model net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling) {
     this(net, data, noise, budget, alreadySpent, sampling, null, false);
   }
@@ -63,9 +64,23 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
    * @param countPrivate  release nothing that depends on the record count: weight 1, no step count,
    *                      q and steps fixed by the study, the noisy sum divided by the study's batch size
    */
-  public DpSgdLocalTrainer(MultiLayerNetwork net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+  public DpSgdLocalTrainer(Model net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
                            Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
                            boolean countPrivate) {
+    this(net, data, noise, budget, alreadySpent, sampling, preprocessing, countPrivate, null);
+  }
+
+  /**
+   * @param data      the training split only: DP-SGD samples from these rows and its sampling rate is over them
+   * @param evaluator the site's held-out split ({@code null}: no held-out split, the site does not evaluate): when a
+   *                  round asks for federated evaluation, the round's base model is scored on it and the noised
+   *                  counts go with the update; their Gaussian event is composed into the accountant before the
+   *                  first step (the budget guard counts it) and into the round's spend
+   */
+  public DpSgdLocalTrainer(Model net, Dataset data, RandomGenerator noise, PrivacyBudget budget,
+                           Supplier<List<DpEvent>> alreadySpent, RandomGenerator sampling, DpEvent preprocessing,
+                           boolean countPrivate, org.cloister.site.evaluation.HoldoutEvaluator evaluator) {
+    this.evaluator = evaluator;
     this.pendingPreprocessing = preprocessing;
     this.countPrivate = countPrivate;
     this.net = net;
@@ -120,8 +135,20 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
       accountant.compose(preprocessing, 1); // the budget guard sees it before the first step
     }
     Parameters.set(net, globalWeights);
+    DpEvent evaluation = null;
+    org.cloister.protocol.v1.EvaluationRelease evaluated = null;
+    if (cfg.hasEvaluation() && evaluator != null) {
+      String problem = evaluator.problem(cfg.getEvaluation());
+      if (problem != null) {
+        throw new org.cloister.site.training.RoundDeclinedException("round " + task.getRound() + ": " + problem);
+      }
+      evaluation = org.cloister.site.evaluation.HoldoutEvaluator.event(cfg.getEvaluation());
+      accountant.compose(evaluation, 1); // the budget guard counts the evaluation before the first step
+      // the base model, scored before any training step; released only if the update leaves
+      evaluated = evaluator.release(net, cfg.getEvaluation(), task.getModel().getVersion());
+    }
     if (cfg.getLearningRate() > 0) {
-      net.setLearningRate(cfg.getLearningRate());
+      org.cloister.models.Networks.setLearningRate(net, cfg.getLearningRate());
     }
     DpSgd.Builder builder = DpSgd.builder()
         .clipNorm(dp.getClipNorm())
@@ -149,11 +176,19 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
       metrics.put("steps", (double) report.stepsTaken());
     }
     DpEvent spent = report.roundEvent();
-    if (preprocessing != null) {
-      spent = new org.cloister.dp.events.ComposedEvent(List.of(preprocessing, spent));
+    if (preprocessing != null || evaluation != null) {
+      List<DpEvent> parts = new java.util.ArrayList<>();
+      if (preprocessing != null) {
+        parts.add(preprocessing);
+      }
+      parts.add(spent);
+      if (evaluation != null) {
+        parts.add(evaluation); // training ⊕ evaluation: one event, one signed ledger entry
+      }
+      spent = new org.cloister.dp.events.ComposedEvent(parts);
       pendingPreprocessing = null;
     }
     return new LocalUpdate(Parameters.subtract(Parameters.get(net), globalWeights), numExamples(), metrics,
-        spent, report.epsilonSpent());
+        spent, report.epsilonSpent(), evaluated);
   }
 }

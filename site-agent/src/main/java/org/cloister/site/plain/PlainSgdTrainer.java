@@ -9,7 +9,8 @@ import org.cloister.protocol.v1.RoundTask;
 import org.cloister.protocol.v1.TrainingConfig;
 import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.LocalUpdate;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
+import org.cloister.models.Networks;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -19,10 +20,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * gradient for plain SGD; decoupled from the updater's state for momentum or Adam).
  */
 public final class PlainSgdTrainer implements LocalTrainer {
-  private final MultiLayerNetwork net;
+  private final Model net;
   private final Dataset data;
 
-  public PlainSgdTrainer(MultiLayerNetwork net, Dataset data) {
+  public PlainSgdTrainer(Model net, Dataset data) {
     this.net = net;
     this.data = data;
   }
@@ -37,7 +38,7 @@ public final class PlainSgdTrainer implements LocalTrainer {
     TrainingConfig cfg = task.getConfig();
     Parameters.set(net, globalWeights);
     double lr = cfg.getLearningRate() > 0 ? cfg.getLearningRate() : 0.1;
-    net.setLearningRate(lr);
+    Networks.setLearningRate(net, lr);
     double mu = cfg.getProximalMu();
     if (!(mu >= 0) || !Double.isFinite(mu)) {
       throw new IllegalArgumentException("round " + task.getRound() + ": proximal mu must be >= 0, got " + mu);
@@ -64,7 +65,7 @@ public final class PlainSgdTrainer implements LocalTrainer {
       INDArray x = Nd4jData.features(data, rows, net.params().dataType());
       INDArray y = Nd4jData.oneHot(data, rows, net.params().dataType());
       INDArray proximalStep = anchor == null ? null : net.params().sub(anchor).muli(mu * lr);
-      net.fit(x, y);
+      Networks.fit(net, x, y);
       if (proximalStep != null) {
         // the gradient of (mu/2)||w - anchor||^2 at the step's starting point, as an SGD step
         net.params().subi(proximalStep);

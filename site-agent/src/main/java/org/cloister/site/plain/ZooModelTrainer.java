@@ -7,7 +7,7 @@ import org.cloister.models.ModelZoo;
 import org.cloister.protocol.v1.RoundTask;
 import org.cloister.site.agent.LocalTrainer;
 import org.cloister.site.agent.LocalUpdate;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -18,10 +18,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 public final class ZooModelTrainer implements LocalTrainer {
   private final Dataset data;
   private final long seed;
-  private final Function<MultiLayerNetwork, LocalTrainer> trainerFactory;
+  private final Function<Model, LocalTrainer> trainerFactory;
   private LocalTrainer delegate;
 
-  public ZooModelTrainer(Dataset data, long seed, Function<MultiLayerNetwork, LocalTrainer> trainerFactory) {
+  public ZooModelTrainer(Dataset data, long seed, Function<Model, LocalTrainer> trainerFactory) {
     this.data = data;
     this.seed = seed;
     this.trainerFactory = trainerFactory;
@@ -30,7 +30,7 @@ public final class ZooModelTrainer implements LocalTrainer {
   @Override
   public void joined(String modelName, int modelDimension) {
     ModelArchitecture arch = ModelZoo.byName(modelName);
-    MultiLayerNetwork net = ModelZoo.newNetwork(arch, data.numFeatures(), data.numClasses(), seed, null, DataType.FLOAT);
+    Model net = ModelZoo.newModel(arch, data.numFeatures(), data.numClasses(), seed, null, DataType.FLOAT);
     if (net.numParams() != modelDimension) {
       throw new IllegalStateException("the study's model '" + modelName + "' has " + modelDimension
           + " parameters but this site's data (" + data.numFeatures() + " features, " + data.numClasses()

@@ -161,10 +161,12 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     synchronized (this) {
       pending = new Pending(task.getRoundId(), task.getRound(), task.getModel().getVersion(), next);
     }
-    float[] weights = opener.open(task.getModel(), dimension);
+    SealedModelOpener.Opened o = opener.openWithDigest(task.getModel(), dimension);
+    float[] weights = o.weights();
     // train only on the model the enclave aggregates against: the host can seal any weights to this
-    // site's key, so the opened model's digest must equal the one in the enclave's signed challenge
-    byte[] opened = FloatCodec.sha256(FloatCodec.encode(weights));
+    // site's key, so the opened model's digest (of the f32le bytes decoded) must equal the one in the
+    // enclave's signed challenge
+    byte[] opened = o.sha256();
     Challenged c = join(next);
     if (c.baseModelSha256().length == 0) {
       c = challenge(task, opened); // the enclave knows no digest yet (round 1, or restarted): it pins the first one named
@@ -314,7 +316,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
       throw new SealingException("the enclave's round challenge does not parse", ex);
     }
-    if (!java.security.MessageDigest.isEqual(b.getNonce().toByteArray(), nonce)) {
+    if (!echoes(b, nonce)) {
       throw new SealingException("the round challenge does not echo this site's nonce (a stale answer replayed); "
           + "not sending the update");
     }
@@ -328,6 +330,18 @@ public final class AttestedHpkeSealer implements UpdateSealer {
       throw new SealingException("the enclave's round challenge is not 32 bytes");
     }
     return b;
+  }
+
+  /**
+   * Whether the signed body names our nonce: as its single echoed nonce, or among the nonces of the
+   * requests one group signature answered (public random values of other verifiers).
+   */
+  static boolean echoes(RoundChallengeBody b, byte[] nonce) {
+    if (java.security.MessageDigest.isEqual(b.getNonce().toByteArray(), nonce)) {
+      return true;
+    }
+    ByteString ours = ByteString.copyFrom(nonce);
+    return b.getNoncesList().contains(ours);
   }
 
   /** How many attestation documents this sealer verified in full (one per enclave instance, normally). */

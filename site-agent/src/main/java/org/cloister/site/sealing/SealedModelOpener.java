@@ -56,12 +56,25 @@ public final class SealedModelOpener {
    *     copy cannot be fetched, or it does not open (not sealed to this member, or relabelled)
    */
   public float[] open(ModelArtifact model, int dimension) {
+    return openWithDigest(model, dimension).weights();
+  }
+
+  /** Opened weights and the SHA-256 of their f32le encoding (the digest a round challenge names). */
+  public record Opened(float[] weights, byte[] sha256) {
+  }
+
+  /**
+   * As {@link #open(ModelArtifact, int)}, with the SHA-256 of the weights' f32le bytes, hashed from the
+   * decrypted bytes themselves (no second encoding of the weights to hash them).
+   */
+  public Opened openWithDigest(ModelArtifact model, int dimension) {
     if (FloatCodec.WEIGHTS_F32LE.equals(model.getFormat())) {
       if (model.getVersion() != 1) {
         throw new SealingException("refusing a plaintext global model for version " + model.getVersion()
             + ": only the initial version 1 is public; later versions come sealed from the enclave");
       }
-      return FloatCodec.decode(model.getPayload(), dimension);
+      float[] w = FloatCodec.decode(model.getPayload(), dimension);
+      return new Opened(w, FloatCodec.sha256(model.getPayload()));
     }
     if (!ARTIFACT_FORMAT.equals(model.getFormat())) {
       throw new SealingException("unknown global model format '" + model.getFormat() + "'");
@@ -77,7 +90,7 @@ public final class SealedModelOpener {
       throw new SealingException("cannot fetch this member's copy of model version " + model.getVersion() + ": "
           + e.getStatus().getCode() + ": " + e.getStatus().getDescription(), e);
     }
-    return open(model, copy, dimension);
+    return openWithDigest(model, copy, dimension);
   }
 
   /**
@@ -85,6 +98,10 @@ public final class SealedModelOpener {
    * e.g. from the coordinator's store by a consortium tool).
    */
   public float[] open(ModelArtifact model, SealedModelCopy copy, int dimension) {
+    return openWithDigest(model, copy, dimension).weights();
+  }
+
+  private Opened openWithDigest(ModelArtifact model, SealedModelCopy copy, int dimension) {
     if (!COPY_FORMAT.equals(copy.getFormat())) {
       throw new SealingException("sealed model copy has format '" + copy.getFormat() + "', expected " + COPY_FORMAT);
     }
@@ -98,7 +115,7 @@ public final class SealedModelOpener {
           + " (not sealed to this member's key, or relabelled): " + e.getMessage(), e);
     }
     try {
-      return decrypt(model, contentKey, dimension);
+      return decryptWithDigest(model, contentKey, dimension);
     } finally {
       java.util.Arrays.fill(contentKey, (byte) 0);
     }
@@ -112,13 +129,18 @@ public final class SealedModelOpener {
    *     (altered, or relabelled)
    */
   public static float[] decrypt(ModelArtifact model, byte[] contentKey, int dimension) {
+    return decryptWithDigest(model, contentKey, dimension).weights();
+  }
+
+  private static Opened decryptWithDigest(ModelArtifact model, byte[] contentKey, int dimension) {
     try {
       EncryptedModel m = EncryptedModel.parseFrom(model.getPayload());
       byte[] artifactAad = ModelArtifactAad.newBuilder().setStudyId(model.getStudyId()).setVersion(model.getVersion())
           .setModelName(model.getModelName()).setDimension(dimension).setKeyId(m.getKeyId()).build().toByteArray();
       byte[] plain = AesGcm.openStream(contentKey, m.getNonce().toByteArray(), artifactAad, m.getCiphertext().toByteArray());
       try {
-        return FloatCodec.decode(plain, dimension);
+        float[] w = FloatCodec.decode(plain, dimension);
+        return new Opened(w, FloatCodec.sha256(plain));
       } finally {
         java.util.Arrays.fill(plain, (byte) 0);
       }

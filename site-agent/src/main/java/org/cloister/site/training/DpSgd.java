@@ -4,6 +4,7 @@ import java.util.Objects;
 import org.cloister.dp.accounting.PrivacyAccountant;
 import java.util.random.RandomGenerator;
 import org.cloister.dp.noise.GridGaussian;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
@@ -149,11 +150,45 @@ public final class DpSgd {
     }
 
     /**
+     * Builds a trainer for {@code net}, a {@code MultiLayerNetwork} or a {@code ComputationGraph}
+     * (the one entry point: {@link #build(MultiLayerNetwork)}, {@link #build(ComputationGraph)}).
+     */
+    public DpSgdTrainer build(org.deeplearning4j.nn.api.Model net) {
+      Objects.requireNonNull(net, "net");
+      if (net instanceof MultiLayerNetwork m) {
+        return build(m);
+      }
+      if (net instanceof ComputationGraph g) {
+        return build(g);
+      }
+      throw new UnsupportedLayerException("DP-SGD trains a MultiLayerNetwork or a ComputationGraph, not a "
+          + net.getClass().getName());
+    }
+
+    /**
      * Builds a trainer for {@code net}: checks every layer (see {@link DpCompatibility}) and
      * the parameters.
      */
     public DpSgdTrainer build(MultiLayerNetwork net) {
       Objects.requireNonNull(net, "net");
+      checkSettings();
+      DpCompatibility.check(net, gradientRules);
+      return build(new LayeredModel(net, new NetworkLayout(net)));
+    }
+
+    /**
+     * Builds a trainer for {@code graph}: checks every vertex (see
+     * {@link DpCompatibility#check(ComputationGraph, GradientRules)}) and the parameters. Clipping is
+     * over the whole graph's parameter vector (or per layer vertex, in topological order).
+     */
+    public DpSgdTrainer build(ComputationGraph graph) {
+      Objects.requireNonNull(graph, "graph");
+      checkSettings();
+      DpCompatibility.check(graph, gradientRules);
+      return build(new GraphModel(graph));
+    }
+
+    private void checkSettings() {
       if (noise == null) {
         throw new IllegalStateException("DP-SGD needs a noise source: call noise(...)");
       }
@@ -175,14 +210,10 @@ public final class DpSgd {
         throw new IllegalArgumentException("clip norm C must be positive and finite, got " + clipNorm
             + (Double.isNaN(clipNorm) ? " (call clipNorm(...))" : ""));
       }
-      DpCompatibility.check(net, gradientRules);
-      NetworkLayout layout = new NetworkLayout(net);
-      int parametrized = 0;
-      for (int i = 0; i < layout.layers(); i++) {
-        if (layout.length(i) > 0) {
-          parametrized++;
-        }
-      }
+    }
+
+    private DpSgdTrainer build(DpModel model) {
+      int parametrized = model.parametrizedSegments().length;
       ClipPolicy policy;
       if (perLayerClipNorms != null) {
         if (perLayerClipNorms.length != parametrized) {
@@ -198,7 +229,7 @@ public final class DpSgd {
         policy = ClipPolicy.flat(clipNorm);
       }
       ClippedGradients gradients = method == PerExampleMethod.VECTORIZED
-          ? new VectorizedGradients(net, layout, gradientRules) : new NaiveGradients(net, layout, gradientRules);
+          ? model.vectorized(gradientRules) : new NaiveGradients(model);
       DpSgdSettings settings = new DpSgdSettings(policy.sensitivity(),
           policy.perLayer() ? policy.thresholds() : new double[0], noiseMultiplier, samplingRate, method);
       // the grid release's discretisation delta (GridGaussian), reserved out of the budget's delta
@@ -209,9 +240,9 @@ public final class DpSgd {
       PrivacyBudget enforced = budget == null || budget.epsilon() <= MAX_GRID_EPSILON ? budget
           : new PrivacyBudget(MAX_GRID_EPSILON, budget.delta());
       PrivacyGuard guard = enforced == null ? null : new PrivacyGuard(enforced, accountant,
-          noiseMultiplier == 0 ? 0 : GridGaussian.discretisationDelta(layout.flatGradient().length(),
+          noiseMultiplier == 0 ? 0 : GridGaussian.discretisationDelta(model.flatGradient().length(),
               PrivacyGuard.RESERVED_STEPS, enforced.epsilon()));
-      return new DpSgdTrainer(net, settings, policy, layout, gradients, noise, accountant, guard, proximalMu,
+      return new DpSgdTrainer(model, settings, policy, gradients, noise, accountant, guard, proximalMu,
           expectedBatchSize);
     }
   }

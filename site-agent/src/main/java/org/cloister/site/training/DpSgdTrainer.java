@@ -13,14 +13,6 @@ import org.cloister.dp.events.PoissonSampledEvent;
 import org.cloister.dp.events.SelfComposedEvent;
 import org.cloister.dp.noise.GridGaussian;
 import org.cloister.models.Nd4jData;
-import org.deeplearning4j.nn.conf.InputPreProcessor;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
-import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
-import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -28,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * DP-SGD for a DL4J {@link MultiLayerNetwork}. Each step:
+ * DP-SGD for a DL4J {@code MultiLayerNetwork} or {@code ComputationGraph}. Each step:
  * <ol>
  *   <li>Poisson-samples a batch (each example independently with probability q; empty batches are
  *       steps too);</li>
@@ -46,19 +38,16 @@ import org.slf4j.LoggerFactory;
 public final class DpSgdTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(DpSgdTrainer.class);
 
-  private final MultiLayerNetwork net;
+  private final DpModel model;
   private final DpSgdSettings settings;
   private final ClipPolicy policy;
-  private final NetworkLayout layout;
   private final ClippedGradients gradients;
   private final RandomGenerator noiseBits;
   private final GridGaussian grid;
   private final PrivacyAccountant accountant;
   private final PrivacyGuard guard;
   private final DpEvent stepEvent;
-  private final Gradient dl4jGradient;
   private final DataType dataType;
-  private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
   private final double proximalMu;
   /** White-box hook for tests: (clipped sum, released noised sum) of every step, before scaling. */
   private BiConsumer<double[], double[]> releaseObserver;
@@ -67,15 +56,13 @@ public final class DpSgdTrainer {
   private long droppedNonFinite;
   private final double expectedBatchSize;
 
-  DpSgdTrainer(MultiLayerNetwork net, DpSgdSettings settings, ClipPolicy policy, NetworkLayout layout,
-               ClippedGradients gradients, RandomGenerator noiseBits, PrivacyAccountant accountant, PrivacyGuard guard,
+  DpSgdTrainer(DpModel model, DpSgdSettings settings, ClipPolicy policy, ClippedGradients gradients, RandomGenerator noiseBits, PrivacyAccountant accountant, PrivacyGuard guard,
                double proximalMu, double expectedBatchSize) {
-    this.net = net;
+    this.model = model;
     this.expectedBatchSize = expectedBatchSize;
     this.proximalMu = proximalMu;
     this.settings = settings;
     this.policy = policy;
-    this.layout = layout;
     this.gradients = gradients;
     this.noiseBits = noiseBits;
     this.accountant = accountant;
@@ -84,8 +71,7 @@ public final class DpSgdTrainer {
     if (!accountant.supports(stepEvent)) {
       throw new UnsupportedEventException(accountant.getClass().getSimpleName(), stepEvent);
     }
-    this.dl4jGradient = layout.asDl4jGradient();
-    this.dataType = net.params().dataType();
+    this.dataType = model.dataType();
     if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {
       throw new IllegalArgumentException("DP-SGD trains FLOAT or DOUBLE networks, this one is " + dataType);
     }
@@ -93,7 +79,7 @@ public final class DpSgdTrainer {
       LOG.warn("DP-SGD with noise multiplier 0: clipping only, no differential privacy");
       this.grid = null;
     } else {
-      this.grid = new GridGaussian(settings.noiseMultiplier(), policy.sensitivity(), layout.flatGradient().length());
+      this.grid = new GridGaussian(settings.noiseMultiplier(), policy.sensitivity(), model.flatGradient().length());
     }
   }
 
@@ -101,8 +87,9 @@ public final class DpSgdTrainer {
     return settings;
   }
 
-  public MultiLayerNetwork network() {
-    return net;
+  /** The network trained: a {@code MultiLayerNetwork} or a {@code ComputationGraph}. */
+  public org.deeplearning4j.nn.api.Model network() {
+    return model.network();
   }
 
   /** The privacy event of one step: PoissonSampled(q, Gaussian(sigma)). */
@@ -136,7 +123,7 @@ public final class DpSgdTrainer {
     if (n == 0) {
       throw new IllegalArgumentException("cannot train on an empty dataset");
     }
-    checkShapes(data);
+    model.checkShapes(data);
     int[] all = Nd4jData.allRows(data);
     INDArray x = Nd4jData.features(data, all, dataType);
     INDArray y = Nd4jData.oneHot(data, all, dataType);
@@ -148,7 +135,7 @@ public final class DpSgdTrainer {
     ClippingStats stats = ClippingStats.EMPTY;
     long droppedInRound = 0;
     // FedProx's anchor: the parameters this round starts from (the global model)
-    INDArray anchor = proximalMu > 0 ? net.params().dup() : null;
+    INDArray anchor = proximalMu > 0 ? model.network().params().dup() : null;
     for (int t = 0; t < allowed; t++) {
       // the plan above projected the round in bulk (compose(event, k)); composing step by step
       // can round differently in the last bit, so each step is also checked on the real history
@@ -181,7 +168,7 @@ public final class DpSgdTrainer {
         addProximalTerm(anchor);
       }
       accountant.compose(stepEvent);
-      applyUpdate();
+      model.applyUpdate();
     }
     boolean stopped = allowed < steps;
     String reason = stopped ? guard.refusal(stepEvent, allowed) : null;
@@ -221,7 +208,7 @@ public final class DpSgdTrainer {
    * round(sum / gamma); everything after the release is post-processing.
    */
   private void addNoiseAndScale(double scale) {
-    INDArray flat = layout.flatGradient();
+    INDArray flat = model.flatGradient();
     if (grid != null) {
       double[] before = releaseObserver == null ? null : flat.toDoubleVector();
       if (dataType == DataType.DOUBLE) {
@@ -274,7 +261,7 @@ public final class DpSgdTrainer {
   }
 
   private void addCanaries(RandomGenerator sampling) {
-    INDArray flat = layout.flatGradient();
+    INDArray flat = model.flatGradient();
     double[] sum = flat.toDoubleVector();
     canaries.addSampled(sum, settings.clipNorm(), settings.samplingRate(), sampling);
     flat.assign(Nd4j.createFromArray(sum).castTo(flat.dataType()).reshape(flat.shape()));
@@ -282,44 +269,9 @@ public final class DpSgdTrainer {
 
   /** Adds mu * (w - anchor) to the noised gradient: data-independent, so post-processing. */
   private void addProximalTerm(INDArray anchor) {
-    INDArray flat = layout.flatGradient();
-    INDArray params = net.params();
+    INDArray flat = model.flatGradient();
+    INDArray params = model.network().params();
     flat.addi(params.sub(anchor).muli(proximalMu).reshape(flat.shape()));
-  }
-
-  private void applyUpdate() {
-    int iteration = net.getIterationCount();
-    int epoch = net.getEpochCount();
-    net.getUpdater().update(net, dl4jGradient, iteration, epoch, 1, workspaces);
-    INDArray params = net.params();
-    params.subi(layout.flatGradient().reshape(params.shape()));
-    MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-    conf.setIterationCount(iteration + 1);
-    net.applyConstraints(iteration + 1, epoch);
-  }
-
-  private void checkShapes(Dataset data) {
-    MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-    Layer out = conf.getConf(conf.getConfs().size() - 1).getLayer();
-    long classes = ((FeedForwardLayer) out).getNOut();
-    if (classes != data.numClasses()) {
-      throw new IllegalArgumentException("the dataset has " + data.numClasses() + " classes " + data.classNames()
-          + " but the network's output layer has " + classes + " outputs");
-    }
-    long expected = -1;
-    InputPreProcessor pp = conf.getInputPreProcess(0);
-    Layer first = conf.getConf(0).getLayer();
-    if (pp instanceof FeedForwardToCnnPreProcessor f) {
-      expected = f.getInputHeight() * f.getInputWidth() * f.getNumChannels();
-    } else if (pp == null && first instanceof org.deeplearning4j.nn.conf.layers.EmbeddingLayer) {
-      expected = 1;
-    } else if (pp == null && first instanceof FeedForwardLayer ff) {
-      expected = ff.getNIn();
-    }
-    if (expected > 0 && expected != data.numFeatures()) {
-      throw new IllegalArgumentException("the dataset has " + data.numFeatures() + " features but the network expects "
-          + expected + " inputs");
-    }
   }
 
   @Override

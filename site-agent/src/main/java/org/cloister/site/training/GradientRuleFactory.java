@@ -2,7 +2,6 @@ package org.cloister.site.training;
 
 import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -30,12 +29,16 @@ public interface GradientRuleFactory {
   }
 
   /**
-   * The rule for layer {@code index} of {@code net} (not the output layer).
+   * The rule for one layer (not the output layer) of a {@code MultiLayerNetwork} or a
+   * {@code ComputationGraph}.
    *
+   * @param index         the layer's index (a graph: its vertex index)
+   * @param what          how messages name it ("layer 2 (...)", "vertex 'name' (...)")
+   * @param layer         its configuration (of {@link #layerType()})
    * @param params        the layer's parameter views by name ({@code W}, {@code b}, ...)
    * @param gradientViews the matching views in the network's flat gradient, where
    *                      {@link LayerRule#accumulateClipped} writes
    */
-  LayerRule create(int index, String what, MultiLayerNetwork net, Map<String, INDArray> params,
+  LayerRule create(int index, String what, Layer layer, Map<String, INDArray> params,
                    Map<String, INDArray> gradientViews);
 }

@@ -9,59 +9,52 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Slow (a loop over examples); kept as the benchmark's baseline and a cross-check.
  */
 final class NaiveGradients implements ClippedGradients {
-  private final MultiLayerNetwork net;
-  private final NetworkLayout layout;
-  private final int[] parametrizedLayers;
+  private final DpModel model;
+  private final long[][] segments;
 
   NaiveGradients(MultiLayerNetwork net, NetworkLayout layout) {
     this(net, layout, GradientRules.installed());
   }
 
   NaiveGradients(MultiLayerNetwork net, NetworkLayout layout, GradientRules plugins) {
+    this(checked(net, plugins, layout));
+  }
+
+  /** For a model already checked by {@link DpCompatibility}. */
+  NaiveGradients(DpModel model) {
+    this.model = model;
+    this.segments = model.parametrizedSegments();
+  }
+
+  private static DpModel checked(MultiLayerNetwork net, GradientRules plugins, NetworkLayout layout) {
     DpCompatibility.check(net, plugins);
-    this.net = net;
-    this.layout = layout;
-    int count = 0;
-    for (int i = 0; i < layout.layers(); i++) {
-      if (layout.length(i) > 0) {
-        count++;
-      }
-    }
-    parametrizedLayers = new int[count];
-    int k = 0;
-    for (int i = 0; i < layout.layers(); i++) {
-      if (layout.length(i) > 0) {
-        parametrizedLayers[k++] = i;
-      }
-    }
+    return new LayeredModel(net, layout);
   }
 
   @Override
   public ClippedBatch clippedSum(INDArray features, INDArray labels, ClipPolicy policy) {
-    INDArray flat = layout.flatGradient();
+    INDArray flat = model.flatGradient();
     if (features == null || features.size(0) == 0) {
       flat.assign(0);
       return new ClippedBatch(new double[0], 0);
     }
-    if (policy.perLayer() && policy.thresholds().length != parametrizedLayers.length) {
-      throw new IllegalArgumentException("per-layer clipping needs " + parametrizedLayers.length
+    if (policy.perLayer() && policy.thresholds().length != segments.length) {
+      throw new IllegalArgumentException("per-layer clipping needs " + segments.length
           + " thresholds, got " + policy.thresholds().length);
     }
     int batch = (int) features.size(0);
     INDArray sum = flat.ulike().assign(0);
     double[] norms = new double[batch];
     int clipped = 0;
-    INDArray x = features.castTo(net.params().dataType());
-    INDArray y = labels.castTo(net.params().dataType());
+    INDArray x = features.castTo(model.dataType());
+    INDArray y = labels.castTo(model.dataType());
     for (int b = 0; b < batch; b++) {
-      net.setInput(x.getRow(b, true));
-      net.setLabels(y.getRow(b, true));
-      net.computeGradientAndScore();
-      INDArray g = net.getGradientsViewArray();
+      model.dl4jGradient(x.getRow(b, true), y.getRow(b, true));
+      INDArray g = model.flatGradient();
       double total = 0;
-      double[] layerNorms = new double[parametrizedLayers.length];
-      for (int l = 0; l < parametrizedLayers.length; l++) {
-        double n = segment(g, parametrizedLayers[l]).norm2Number().doubleValue();
+      double[] layerNorms = new double[segments.length];
+      for (int l = 0; l < segments.length; l++) {
+        double n = segment(g, l).norm2Number().doubleValue();
         layerNorms[l] = n;
         total += n * n;
       }
@@ -77,9 +70,9 @@ final class NaiveGradients implements ClippedGradients {
         }
       } else {
         boolean any = false;
-        for (int l = 0; l < parametrizedLayers.length; l++) {
+        for (int l = 0; l < segments.length; l++) {
           double c = ClipFactors.factor(layerNorms[l], policy.threshold(l));
-          segment(sum, parametrizedLayers[l]).addi(segment(g, parametrizedLayers[l]).mul(c));
+          segment(sum, l).addi(segment(g, l).mul(c));
           any |= c < 1.0;
         }
         if (any) {
@@ -87,7 +80,7 @@ final class NaiveGradients implements ClippedGradients {
         }
       }
     }
-    net.clear();
+    model.clear();
     int[] nonFinite = ClippedBatch.nonFinitePositions(norms);
     if (nonFinite.length > 0) {
       return ClippedBatch.nonFinite(norms, nonFinite);
@@ -96,8 +89,8 @@ final class NaiveGradients implements ClippedGradients {
     return new ClippedBatch(norms, clipped);
   }
 
-  private INDArray segment(INDArray flat, int layer) {
-    long off = layout.offset(layer);
-    return flat.get(NDArrayIndex.interval(0, 0, true), NDArrayIndex.interval(off, off + layout.length(layer)));
+  private INDArray segment(INDArray flat, int l) {
+    long off = segments[l][0];
+    return flat.get(NDArrayIndex.interval(0, 0, true), NDArrayIndex.interval(off, off + segments[l][1]));
   }
 }

@@ -83,55 +83,7 @@ final class VectorizedGradients implements ClippedGradients {
         }
         eps = rules.get(i).backward(eps, i > firstParametrized);
       }
-      // norms and clip factors
-      int layers = parametrized.size();
-      double[][] sq = new double[layers][];
-      double[] total = new double[batch];
-      for (int l = 0; l < layers; l++) {
-        sq[l] = parametrized.get(l).perExampleSquaredNorms().reshape(batch).toDoubleVector();
-        for (int b = 0; b < batch; b++) {
-          total[b] += sq[l][b];
-        }
-      }
-      int[] nonFinite = ClippedBatch.nonFinitePositions(total);
-      if (nonFinite.length > 0) {
-        return ClippedBatch.nonFinite(total, nonFinite);
-      }
-      double[] norms = new double[batch];
-      int clipped = 0;
-      if (!policy.perLayer()) {
-        double[] c = new double[batch];
-        double threshold = policy.threshold(0);
-        for (int b = 0; b < batch; b++) {
-          norms[b] = Math.sqrt(total[b]);
-          c[b] = ClipFactors.factor(norms[b], threshold);
-          if (c[b] < 1.0) {
-            clipped++;
-          }
-        }
-        INDArray factors = column(c);
-        for (LayerRule r : parametrized) {
-          r.accumulateClipped(factors);
-        }
-      } else {
-        boolean[] any = new boolean[batch];
-        for (int l = 0; l < layers; l++) {
-          double[] c = new double[batch];
-          double threshold = policy.threshold(l);
-          for (int b = 0; b < batch; b++) {
-            c[b] = ClipFactors.factor(Math.sqrt(sq[l][b]), threshold);
-            any[b] |= c[b] < 1.0;
-          }
-          parametrized.get(l).accumulateClipped(column(c));
-        }
-        for (int b = 0; b < batch; b++) {
-          norms[b] = Math.sqrt(total[b]);
-          if (any[b]) {
-            clipped++;
-          }
-        }
-      }
-      return new ClippedBatch(norms, clipped);
+      return clipAndSum(parametrized, batch, policy, dataType);
     } finally {
       for (LayerRule r : rules) {
         r.release();
@@ -139,7 +91,64 @@ final class VectorizedGradients implements ClippedGradients {
     }
   }
 
-  private INDArray column(double[] c) {
+  /**
+   * From the per-example rules of a batch's forward and backward pass: each example's norm, its clip
+   * factor(s), and the clipped sum written into the rules' gradient views. Shared by the layered
+   * and the graph trainer.
+   */
+  static ClippedBatch clipAndSum(List<LayerRule> parametrized, int batch, ClipPolicy policy, DataType dataType) {
+    // norms and clip factors
+    int layers = parametrized.size();
+    double[][] sq = new double[layers][];
+    double[] total = new double[batch];
+    for (int l = 0; l < layers; l++) {
+      sq[l] = parametrized.get(l).perExampleSquaredNorms().reshape(batch).toDoubleVector();
+      for (int b = 0; b < batch; b++) {
+        total[b] += sq[l][b];
+      }
+    }
+    int[] nonFinite = ClippedBatch.nonFinitePositions(total);
+    if (nonFinite.length > 0) {
+      return ClippedBatch.nonFinite(total, nonFinite);
+    }
+    double[] norms = new double[batch];
+    int clipped = 0;
+    if (!policy.perLayer()) {
+      double[] c = new double[batch];
+      double threshold = policy.threshold(0);
+      for (int b = 0; b < batch; b++) {
+        norms[b] = Math.sqrt(total[b]);
+        c[b] = ClipFactors.factor(norms[b], threshold);
+        if (c[b] < 1.0) {
+          clipped++;
+        }
+      }
+      INDArray factors = column(c, dataType);
+      for (LayerRule r : parametrized) {
+        r.accumulateClipped(factors);
+      }
+    } else {
+      boolean[] any = new boolean[batch];
+      for (int l = 0; l < layers; l++) {
+        double[] c = new double[batch];
+        double threshold = policy.threshold(l);
+        for (int b = 0; b < batch; b++) {
+          c[b] = ClipFactors.factor(Math.sqrt(sq[l][b]), threshold);
+          any[b] |= c[b] < 1.0;
+        }
+        parametrized.get(l).accumulateClipped(column(c, dataType));
+      }
+      for (int b = 0; b < batch; b++) {
+        norms[b] = Math.sqrt(total[b]);
+        if (any[b]) {
+          clipped++;
+        }
+      }
+    }
+    return new ClippedBatch(norms, clipped);
+  }
+
+  private static INDArray column(double[] c, DataType dataType) {
     if (dataType == DataType.DOUBLE) {
       return Nd4j.create(c, new long[] {c.length, 1}, DataType.DOUBLE);
     }

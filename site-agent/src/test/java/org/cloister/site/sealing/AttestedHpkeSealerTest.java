@@ -147,7 +147,10 @@ class AttestedHpkeSealerTest {
       }
       byte[] body = RoundChallengeBody.newBuilder().setStudyId(req.getStudyId()).setRound(req.getRound())
           .setRoundId(req.getRoundId()).setBaseModelVersion(req.getBaseModelVersion())
-          .setChallenge(ByteString.copyFrom(challenge)).setNonce(req.getNonce())
+          .setChallenge(ByteString.copyFrom(challenge))
+          // like the enclave's group signature: this request's nonce among other verifiers'
+          .addNonces(ByteString.copyFrom(new byte[] {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7}))
+          .addNonces(req.getNonce())
           // like the enclave with nothing published: it names (pins) the digest asked with, unless told otherwise
           .setBaseModelSha256(namedBase != null ? ByteString.copyFrom(namedBase) : req.getBaseModelSha256())
           .build().toByteArray();
@@ -294,6 +297,13 @@ class AttestedHpkeSealerTest {
         .setChallenge(ByteString.copyFrom(relay.challenge)).setNonce(ByteString.copyFrom(new byte[32])).build().toByteArray();
     relay.replayChallenge = RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body)).setSignature(ByteString.copyFrom(
         EnclaveSignatures.sign(relay.enclaveSigning.getPrivate(), AttestedHpkeSealer.ROUND_CHALLENGE_PURPOSE, body))).build();
+    assertThatThrownBy(() -> sealer.seal(task(6), new float[] {1, 2, 3})).hasMessageContaining("does not echo this site's nonce");
+    // a genuine group signature that answered other verifiers' requests (this site's nonce is not among them)
+    byte[] group = RoundChallengeBody.newBuilder().setStudyId("s").setRound(4).setRoundId("r-4").setBaseModelVersion(6)
+        .setChallenge(ByteString.copyFrom(relay.challenge)).addNonces(ByteString.copyFrom(new byte[32]))
+        .addNonces(ByteString.copyFrom(new byte[16])).build().toByteArray();
+    relay.replayChallenge = RoundChallenge.newBuilder().setBody(ByteString.copyFrom(group)).setSignature(ByteString.copyFrom(
+        EnclaveSignatures.sign(relay.enclaveSigning.getPrivate(), AttestedHpkeSealer.ROUND_CHALLENGE_PURPOSE, group))).build();
     assertThatThrownBy(() -> sealer.seal(task(6), new float[] {1, 2, 3})).hasMessageContaining("does not echo this site's nonce");
     relay.replayChallenge = null;
     // the host offers an older model than one this site already trained from

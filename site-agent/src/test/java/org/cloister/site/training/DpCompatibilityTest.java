@@ -62,13 +62,14 @@ class DpCompatibilityTest {
   void everyModelZooArchitectureDeclaredDpCompatibleIsAccepted() {
     for (String name : ModelZoo.names()) {
       ModelArchitecture arch = ModelZoo.byName(name);
-      MultiLayerNetwork net = ModelZoo.newNetwork(arch, name.equals("cnn") ? 784 : 30, 2, 1, null, DataType.FLOAT);
+      org.deeplearning4j.nn.api.Model net = ModelZoo.newModel(arch, name.equals("cnn") ? 784 : 30, 2, 1, null,
+          DataType.FLOAT);
       if (arch.dpCompatible()) {
         assertThatCode(() -> DpCompatibility.check(net)).as(name).doesNotThrowAnyException();
       } else {
         assertThatThrownBy(() -> DpCompatibility.check(net)).as(name).isInstanceOf(UnsupportedLayerException.class);
       }
     }
-    assertThat(ModelZoo.names()).contains("logreg", "mlp", "cnn");
+    assertThat(ModelZoo.names()).contains("logreg", "mlp", "cnn", "skipmlp");
   }
 }

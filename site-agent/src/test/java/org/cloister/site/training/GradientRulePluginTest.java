@@ -51,7 +51,7 @@ class GradientRulePluginTest {
       }
 
       @Override
-      public LayerRule create(int index, String what, MultiLayerNetwork n, java.util.Map<String, INDArray> p,
+      public LayerRule create(int index, String what, org.deeplearning4j.nn.conf.layers.Layer l, java.util.Map<String, INDArray> p,
                               java.util.Map<String, INDArray> g) {
         throw new AssertionError();
       }

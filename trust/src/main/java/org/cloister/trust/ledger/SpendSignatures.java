@@ -26,7 +26,15 @@ public final class SpendSignatures {
     return "SHA256withRSA";
   }
 
+  /**
+   * Signs {@code entry} with {@code key}: SHA256withECDSA for a P-256 key (computed by
+   * {@link P256Ecdsa}, the same DER signature any ECDSA implementation verifies), the JCA
+   * otherwise ({@link #algorithmFor}).
+   */
   public static byte[] sign(byte[] entry, PrivateKey key) {
+    if (P256Ecdsa.isP256(key)) {
+      return P256Ecdsa.sign(entry, key);
+    }
     try {
       Signature s = Signature.getInstance(algorithmFor(key));
       s.initSign(key);
@@ -39,6 +47,9 @@ public final class SpendSignatures {
 
   /** True when {@code signature} over {@code entry} verifies with {@code signer}'s public key. */
   public static boolean verify(byte[] entry, byte[] signature, X509Certificate signer) {
+    if (P256Ecdsa.isP256(signer.getPublicKey())) {
+      return P256Ecdsa.verify(entry, signature, signer.getPublicKey());
+    }
     try {
       Signature s = Signature.getInstance(algorithmFor(signer.getPublicKey()));
       s.initVerify(signer.getPublicKey());

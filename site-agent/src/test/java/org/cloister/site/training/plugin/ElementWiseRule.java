@@ -5,7 +5,6 @@ import org.cloister.site.training.GradientRuleFactory;
 import org.cloister.site.training.LayerRule;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.ElementWiseMultiplicationLayer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -22,10 +21,9 @@ public final class ElementWiseRule implements GradientRuleFactory {
   }
 
   @Override
-  public LayerRule create(int index, String what, MultiLayerNetwork net, Map<String, INDArray> params,
+  public LayerRule create(int index, String what, Layer layer, Map<String, INDArray> params,
                           Map<String, INDArray> gradientViews) {
-    IActivation act = ((ElementWiseMultiplicationLayer) net.getLayerWiseConfigurations().getConf(index).getLayer())
-        .getActivationFn();
+    IActivation act = ((ElementWiseMultiplicationLayer) layer).getActivationFn();
     INDArray w = params.get("W");
     INDArray b = params.get("b");
     INDArray gw = gradientViews.get("W");

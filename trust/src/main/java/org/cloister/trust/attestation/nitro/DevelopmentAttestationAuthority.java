@@ -23,8 +23,11 @@ import org.cloister.trust.pki.Pem;
 /**
  * Issues attestation documents in the AWS Nitro format on machines without Nitro hardware.
  *
- * <p>It owns a development root CA (EC P-384) and an intermediate, and for every document a fresh
- * P-384 leaf valid for three hours, exactly like the NSM: untagged COSE_Sign1 with ES384, payload
+ * <p>It owns a development root CA (EC P-384) and an intermediate, and a P-384 leaf per module valid
+ * for three hours, used for the documents of up to {@link #LEAF_REUSE} and then replaced (as the NSM
+ * signs an instance's documents with one infrastructure certificate for hours instead of one per
+ * document; generating a leaf key and certificate took most of a document's cost, and an enclave
+ * attests every receipt). Documents: untagged COSE_Sign1 with ES384, payload
  * with module_id, digest SHA384, timestamp in ms, pcrs, certificate, cabundle [root, intermediate],
  * public_key, user_data, nonce. {@link NitroAttestationVerifier} accepts these documents only when the
  * development root is explicitly its trust root.
@@ -42,11 +45,21 @@ public final class DevelopmentAttestationAuthority {
 
   private static final Duration BACKDATE = Duration.ofHours(1);
   private static final Duration LEAF_BACKDATE = Duration.ofSeconds(1);
+  /**
+   * How long one leaf signs documents before a new one is made: a document's leaf then always has at
+   * least two of its three hours of validity left when the document is issued.
+   */
+  public static final Duration LEAF_REUSE = Duration.ofHours(1);
 
   private final CertificateAuthority root;
   private final CertificateAuthority intermediate;
   private final Clock clock;
   private final NitroCodec codec = new NitroCodec();
+  /** The current leaf per module id, and from when it signs (guarded by {@code this}). */
+  private final Map<String, Leaf> leaves = new java.util.HashMap<>();
+
+  private record Leaf(IssuedCertificate certificate, Instant from) {
+  }
 
   private DevelopmentAttestationAuthority(CertificateAuthority root, Clock clock) {
     this.root = root;
@@ -111,11 +124,7 @@ public final class DevelopmentAttestationAuthority {
     checkOptional("public_key", publicKey);
 
     Instant now = clock.instant();
-    // a second before its own second: a document is verified at the time of what it binds (a receipt is
-    // stamped, signed, then attested), which can fall in the second before (5 s before is still too early)
-    Instant notBefore = max(now.truncatedTo(ChronoUnit.SECONDS).minus(LEAF_BACKDATE), intermediate.certificate().getNotBefore().toInstant());
-    Instant notAfter = min(now.truncatedTo(ChronoUnit.SECONDS).plus(LEAF_VALIDITY), intermediate.certificate().getNotAfter().toInstant());
-    IssuedCertificate leaf = intermediate.issueSigning(moduleId, notBefore, notAfter);
+    IssuedCertificate leaf = leaf(moduleId, now);
     try {
       byte[] payload = codec.payload(moduleId, now.toEpochMilli(), sorted, leaf.certificate().getEncoded(),
           List.of(root.certificate().getEncoded(), intermediate.certificate().getEncoded()),
@@ -129,6 +138,25 @@ public final class DevelopmentAttestationAuthority {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("ES384 signing unavailable", e);
     }
+  }
+
+  /**
+   * The module's leaf for a document stamped {@code now}: the current one while {@code now} lies in
+   * [its start, its start + {@link #LEAF_REUSE}) (a clock that moved backwards gets a new one), else a
+   * new leaf valid from a second before {@code now}'s second for {@link #LEAF_VALIDITY}.
+   */
+  private synchronized IssuedCertificate leaf(String moduleId, Instant now) {
+    Leaf current = leaves.get(moduleId);
+    if (current != null && !now.isBefore(current.from()) && now.isBefore(current.from().plus(LEAF_REUSE))) {
+      return current.certificate();
+    }
+    // a second before its own second: a document is verified at the time of what it binds (a receipt is
+    // stamped, signed, then attested), which can fall in the second before (5 s before is still too early)
+    Instant notBefore = max(now.truncatedTo(ChronoUnit.SECONDS).minus(LEAF_BACKDATE), intermediate.certificate().getNotBefore().toInstant());
+    Instant notAfter = min(now.truncatedTo(ChronoUnit.SECONDS).plus(LEAF_VALIDITY), intermediate.certificate().getNotAfter().toInstant());
+    IssuedCertificate leaf = intermediate.issueSigning(moduleId, notBefore, notAfter);
+    leaves.put(moduleId, new Leaf(leaf, now));
+    return leaf;
   }
 
   private static TreeMap<Integer, byte[]> checkedPcrs(Map<Integer, byte[]> pcrs) {

@@ -76,6 +76,54 @@ class SimulatedPlatformTest {
     assertThat(v.moduleId()).isEqualTo("m");
   }
 
+  /**
+   * The leaf signs a module's documents for up to an hour (as the NSM's certificate serves an instance
+   * for hours), then a new one is made; each document verifies at its own time, a leaf always has at
+   * least two hours left, and a clock that moved backwards gets a new leaf instead of one not yet valid.
+   */
+  @Test
+  void oneLeafSignsAModulesDocumentsForAnHourThenANewOne() throws Exception {
+    Instant[] now = {NOW};
+    Clock moving = new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        return now[0];
+      }
+    };
+    DevelopmentAttestationAuthority a = DevelopmentAttestationAuthority.generate(moving, new SecureRandom());
+    NitroAttestationVerifier verifier = new NitroAttestationVerifier(a.rootCertificate());
+    java.util.function.Function<Instant, VerifiedAttestation> docAt = t -> {
+      now[0] = t;
+      try {
+        return verifier.verify(a.issue("m", pcrs, new byte[] {1}, null, null), VerificationPolicy.at(t));
+      } catch (AttestationException e) {
+        throw new AssertionError(e);
+      }
+    };
+    VerifiedAttestation first = docAt.apply(NOW);
+    VerifiedAttestation sameLeaf = docAt.apply(NOW.plus(Duration.ofMinutes(59)));
+    VerifiedAttestation otherModule = verifier.verify(a.issue("n", pcrs, new byte[] {1}, null, null),
+        VerificationPolicy.at(now[0]));
+    VerifiedAttestation nextLeaf = docAt.apply(NOW.plus(Duration.ofMinutes(61)));
+    VerifiedAttestation backwards = docAt.apply(NOW.minus(Duration.ofMinutes(10)));
+    assertThat(sameLeaf.leafCertificate()).isEqualTo(first.leafCertificate());
+    assertThat(otherModule.leafCertificate()).isNotEqualTo(first.leafCertificate());
+    assertThat(nextLeaf.leafCertificate()).isNotEqualTo(first.leafCertificate());
+    assertThat(backwards.leafCertificate()).isNotEqualTo(nextLeaf.leafCertificate()).isNotEqualTo(first.leafCertificate());
+    assertThat(sameLeaf.leafCertificate().getNotAfter().toInstant())
+        .isAfterOrEqualTo(NOW.plus(Duration.ofMinutes(59)).plus(Duration.ofHours(2)));
+  }
+
   @Test
   void simulatedDocumentHasNitroShape() {
     byte[] doc = platform().attestationDocument(null, null, null);
