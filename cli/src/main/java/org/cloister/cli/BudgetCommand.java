@@ -15,9 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.cloister.cli.service.CoordinatorService;
 import org.cloister.consortium.ReceiptVerifier;
-import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.budget.BudgetReport;
-import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.coordinator.budget.PrivacyBudgets;
 import org.cloister.coordinator.ledger.LedgerVerifier;
 import org.cloister.coordinator.store.JdbcStudyStore;
@@ -106,9 +104,7 @@ final class BudgetCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      if (!database.startsWith("jdbc:") && !Files.exists(Path.of(database))) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--database: no such file " + database);
-      }
+      String url = CoordinatorDatabase.url(spec.commandLine(), database);
       PrivacyBudgets budgets;
       try {
         budgets = config == null ? null : CoordinatorService.budgets(config);
@@ -126,7 +122,7 @@ final class BudgetCommand implements Runnable {
       String status;
       ReceiptsSection receipts;
       ReceiptVerifier.Result receiptCheck = null;
-      try (JdbcStudyStore store = new JdbcStudyStore(database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database)) {
+      try (JdbcStudyStore store = new JdbcStudyStore(url)) {
         if (!store.studies().contains(study)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--study: no study '" + study + "' in " + database);
         }
@@ -212,17 +208,7 @@ final class BudgetCommand implements Runnable {
     }
 
     private ReceiptVerifier receiptVerifier() {
-      try {
-        Path pcrs = expectedPcrs != null ? expectedPcrs : ReceiptsCommand.Verify.locatePcrs(attestationRoot);
-        if (pcrs == null) {
-          throw new CommandLine.ParameterException(spec.commandLine(), "--expected-pcrs: no "
-              + ReceiptsCommand.PCRS_FILE + " beside " + attestationRoot + " or in its parent folder");
-        }
-        return new ReceiptVerifier(new NitroAttestationVerifier(Pem.readCertificate(attestationRoot)),
-            SecureAggregationSetup.readPcrs(pcrs));
-      } catch (java.io.IOException | IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--attestation-root: " + e.getMessage());
-      }
+      return ReceiptVerifiers.nitro(spec.commandLine(), "--attestation-root", attestationRoot, expectedPcrs);
     }
 
     private static String fmt(double v) {

@@ -58,10 +58,7 @@ final class LedgerCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
-      if (!database.startsWith("jdbc:") && !java.nio.file.Files.exists(Path.of(database))) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--database: no such file " + database);
-      }
+      String url = CoordinatorDatabase.url(spec.commandLine(), database);
       LedgerVerifier verifier;
       try {
         verifier = new LedgerVerifier(Pem.readCertificate(trustRoot));

@@ -27,7 +27,6 @@ import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.site.sealing.SealedModelOpener;
 import org.cloister.site.sealing.SealingException;
-import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.pki.Pem;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -35,6 +34,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code cloister model}: a consortium member's own copy of a published model. */
@@ -68,17 +68,8 @@ final class ModelCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--kit", paramLabel = "DIR", required = true,
-        description = "This member's kit (a site's or an observer's folder from `cloister provision`).")
-    Path kit;
-
-    @Option(names = "--database", paramLabel = "JDBC_URL_OR_FILE", required = true,
-        description = "The coordinator's database: the published (encrypted) models and the enclave's signed receipts.")
-    String database;
-
-    @Option(names = "--sealed-models", paramLabel = "DIR", required = true,
-        description = "The coordinator's sealed-models folder (each version's copies sealed to each member).")
-    Path sealedModels;
+    @Mixin
+    MemberModelOptions member = new MemberModelOptions();
 
     @Option(names = "--model-version", paramLabel = "V",
         description = "The published version to export (default: the latest with a verified receipt).")
@@ -104,18 +95,15 @@ final class ModelCommand implements Runnable {
         throw new CommandLine.ParameterException(cl, "--out " + out + " exists and is not empty: an export is never "
             + "overwritten");
       }
-      Kit k = Kit.read(cl, kit);
-      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
-      if (!database.startsWith("jdbc:") && !Files.isRegularFile(Path.of(database))) {
-        throw new CommandLine.ParameterException(cl, "--database: no such file " + database);
-      }
+      Kit k = Kit.read(cl, member.kit);
+      String url = CoordinatorDatabase.url(cl, member.database);
       String study = k.card().studyId();
       ModelArtifact artifact;
       ReceiptVerifier.Result receipts;
       try (JdbcStudyStore store = new JdbcStudyStore(url)) {
         if (!store.studies().contains(study)) {
           throw new CommandLine.ParameterException(cl, "--database: no study '" + study + "' (the kit's model card's) in "
-              + database);
+              + member.database);
         }
         receipts = k.verifier().verify(store, List.of(study));
         long v;
@@ -137,10 +125,7 @@ final class ModelCommand implements Runnable {
           err.flush();
           return 2;
         }
-        if (!receipts.valid()) {
-          err.println("model export: the enclave's receipts of study " + study + " do NOT verify; nothing exported:");
-          receipts.problems().stream().limit(5).forEach(p -> err.println("  " + p));
-          err.flush();
+        if (refused(err, "model export", study, receipts, "exported")) {
           return 1;
         }
         if (receipts.verified().stream().noneMatch(c -> c.modelVersion() == chosen)) {
@@ -160,10 +145,10 @@ final class ModelCommand implements Runnable {
         err.flush();
         return 1;
       }
-      SealedModelCopy copy = new SealedModelStore(sealedModels).copy(study, artifact.getVersion(), k.member()).orElse(null);
+      SealedModelCopy copy = new SealedModelStore(member.sealedModels).copy(study, artifact.getVersion(), k.member()).orElse(null);
       if (copy == null) {
         err.println("model export: no copy of version " + artifact.getVersion() + " sealed to " + k.member() + " in "
-            + sealedModels + " (expected " + study + "/v" + artifact.getVersion() + "/" + k.member() + ".sealed)");
+            + member.sealedModels + " (expected " + study + "/v" + artifact.getVersion() + "/" + k.member() + ".sealed)");
         err.flush();
         return 2;
       }
@@ -267,17 +252,8 @@ final class ModelCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--kit", paramLabel = "DIR", required = true,
-        description = "This member's kit (a site's or an observer's folder from `cloister provision`).")
-    Path kit;
-
-    @Option(names = "--database", paramLabel = "JDBC_URL_OR_FILE", required = true,
-        description = "The coordinator's database: the published (encrypted) models and the enclave's signed receipts.")
-    String database;
-
-    @Option(names = "--sealed-models", paramLabel = "DIR", required = true,
-        description = "The coordinator's sealed-models folder (each version's copies sealed to each member).")
-    Path sealedModels;
+    @Mixin
+    MemberModelOptions member = new MemberModelOptions();
 
     @Option(names = "--data", paramLabel = "CSV", required = true,
         description = "Labelled rows of raw values with the model card's feature columns (a header row).")
@@ -294,7 +270,7 @@ final class ModelCommand implements Runnable {
       CommandLine cl = spec.commandLine();
       PrintWriter stdout = cl.getOut();
       PrintWriter err = cl.getErr();
-      Kit k = Kit.read(cl, kit);
+      Kit k = Kit.read(cl, member.kit);
       ModelCard card = k.card();
       if (!card.isPublic()) {
         throw new CommandLine.ParameterException(cl, "the study's model card has private rules: there is no public "
@@ -309,18 +285,15 @@ final class ModelCommand implements Runnable {
         throw new CommandLine.ParameterException(cl, "--data " + data + ": " + e.getMessage());
       }
       org.cloister.data.Dataset test = card.preprocessing().resolvePublic().apply(raw); // clamped as training did
-      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
+      String url = CoordinatorDatabase.url(cl, member.database);
       String study = card.studyId();
       List<Map<String, Object>> rounds = new ArrayList<>();
       try (JdbcStudyStore store = new JdbcStudyStore(url)) {
         ReceiptVerifier.Result receipts = k.verifier().verify(store, List.of(study));
-        if (!receipts.valid()) {
-          err.println("model evaluate: the enclave's receipts of study " + study + " do NOT verify; nothing evaluated:");
-          receipts.problems().stream().limit(5).forEach(p -> err.println("  " + p));
-          err.flush();
+        if (refused(err, "model evaluate", study, receipts, "evaluated")) {
           return 1;
         }
-        SealedModelStore copies = new SealedModelStore(sealedModels);
+        SealedModelStore copies = new SealedModelStore(member.sealedModels);
         SealedModelOpener opener = new SealedModelOpener(null, k.member(), k.sealingKey());
         for (ReceiptVerifier.Checked c : receipts.verified().stream()
             .sorted(java.util.Comparator.comparingLong(ReceiptVerifier.Checked::modelVersion)).toList()) {
@@ -328,7 +301,7 @@ final class ModelCommand implements Runnable {
           SealedModelCopy copy = copies.copy(study, m.getVersion(), k.member()).orElse(null);
           if (copy == null) {
             err.println("model evaluate: no copy of version " + m.getVersion() + " sealed to " + k.member() + " in "
-                + sealedModels);
+                + member.sealedModels);
             err.flush();
             return 2;
           }
@@ -376,6 +349,17 @@ final class ModelCommand implements Runnable {
     }
   }
 
+  /** Prints why nothing was {@code done} and says so (true) when the study's receipts do not all verify. */
+  private static boolean refused(PrintWriter err, String command, String study, ReceiptVerifier.Result receipts, String done) {
+    if (receipts.valid()) {
+      return false;
+    }
+    err.println(command + ": the enclave's receipts of study " + study + " do NOT verify; nothing " + done + ":");
+    receipts.problems().stream().limit(5).forEach(p -> err.println("  " + p));
+    err.flush();
+    return true;
+  }
+
   /** What a member's kit holds for opening its models: identity, sealing key, model card, enclave pins. */
   record Kit(String member, org.cloister.trust.hpke.HpkeKeyPair sealingKey, ModelCard card, ReceiptVerifier verifier) {
     static Kit read(CommandLine cl, Path kit) throws IOException {
@@ -394,20 +378,8 @@ final class ModelCommand implements Runnable {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(cl, e.getMessage());
       }
-      ReceiptVerifier verifier;
-      try {
-        if (Files.isRegularFile(kit.resolve("expected-measurements.json"))) {
-          verifier = new ReceiptVerifier(org.cloister.cli.attest.ConfidentialVmPins.verifier(
-              kit.resolve("expected-measurements.json"), kit.resolve("collateral"), null, cl.getErr()));
-        } else {
-          verifier = new ReceiptVerifier(Files.isRegularFile(kit.resolve("attestation-root.crt"))
-              ? new NitroAttestationVerifier(Pem.readCertificate(kit.resolve("attestation-root.crt")))
-              : NitroAttestationVerifier.withAwsRoot(), SecureAggregationSetup.readPcrs(kit.resolve("expected-pcrs.json")));
-        }
-      } catch (IOException | IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(cl, "--kit " + kit + ": " + e.getMessage());
-      }
-      return new Kit(member, SecureAggregationSetup.readSealingKey(kit.resolve("sealing.key")), card, verifier);
+      return new Kit(member, SecureAggregationSetup.readSealingKey(kit.resolve("sealing.key")), card,
+          ReceiptVerifiers.ofKit(cl, kit));
     }
   }
 }

@@ -3,17 +3,13 @@ package org.cloister.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.cloister.consortium.ReceiptVerifier;
-import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.store.JdbcStudyStore;
-import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
-import org.cloister.trust.pki.Pem;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,7 +18,7 @@ import picocli.CommandLine.Option;
 @Command(name = "receipts", mixinStandardHelpOptions = true, description = "The enclave's signed aggregation receipts.",
     subcommands = ReceiptsCommand.Verify.class)
 final class ReceiptsCommand implements Runnable {
-  static final String PCRS_FILE = "expected-pcrs.json";
+  static final String PCRS_FILE = ReceiptVerifiers.PCRS_FILE;
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -83,10 +79,7 @@ final class ReceiptsCommand implements Runnable {
     public Integer call() throws Exception {
       CommandLine cl = spec.commandLine();
       PrintWriter out = cl.getOut();
-      if (!database.startsWith("jdbc:") && !Files.exists(Path.of(database))) {
-        throw new CommandLine.ParameterException(cl, "--database: no such file " + database);
-      }
-      String url = database.startsWith("jdbc:") ? database : "jdbc:sqlite:" + database;
+      String url = CoordinatorDatabase.url(cl, database);
       ReceiptVerifier verifier;
       if ((trustRoot == null) == (expectedMeasurements == null)) {
         throw new CommandLine.ParameterException(cl, "name the enclave's platform: --trust-root (Nitro) or "
@@ -100,7 +93,7 @@ final class ReceiptsCommand implements Runnable {
           throw new CommandLine.ParameterException(cl, e.getMessage());
         }
       } else {
-        verifier = nitroVerifier(cl);
+        verifier = ReceiptVerifiers.nitro(cl, "--trust-root", trustRoot, expectedPcrs);
       }
       ReceiptVerifier.Result r;
       try (JdbcStudyStore store = new JdbcStudyStore(url)) {
@@ -123,30 +116,6 @@ final class ReceiptsCommand implements Runnable {
       out.println(new ObjectMapper().writeValueAsString(result));
       out.flush();
       return r.valid() ? 0 : 1;
-    }
-
-    private ReceiptVerifier nitroVerifier(CommandLine cl) {
-      try {
-        Path pcrs = expectedPcrs != null ? expectedPcrs : locatePcrs(trustRoot);
-        if (pcrs == null) {
-          throw new CommandLine.ParameterException(cl, "--expected-pcrs: no " + PCRS_FILE + " beside " + trustRoot
-              + " or in its parent folder; name the consortium's file");
-        }
-        return new ReceiptVerifier(new NitroAttestationVerifier(Pem.readCertificate(trustRoot)),
-            SecureAggregationSetup.readPcrs(pcrs));
-      } catch (IOException | IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(cl, e.getMessage());
-      }
-    }
-
-    static Path locatePcrs(Path trustRoot) {
-      Path dir = trustRoot.toAbsolutePath().getParent();
-      for (Path d = dir; d != null && (d.equals(dir) || d.equals(dir.getParent())); d = d.getParent()) {
-        if (Files.isRegularFile(d.resolve(PCRS_FILE))) {
-          return d.resolve(PCRS_FILE);
-        }
-      }
-      return null;
     }
   }
 }

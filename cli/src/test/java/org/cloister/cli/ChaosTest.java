@@ -137,8 +137,8 @@ class ChaosTest {
   void aStudyUnderRandomSigkillsLosesNoLedgerEntryAndSpendsOncePerRound(@TempDir Path dir) throws Exception {
     int cycles = Integer.getInteger("cloister.chaos.cycles", 50);
     long seed = Long.getLong("cloister.chaos.seed", 1L);
-    // one kill per aggregated round (below; a round or two pass per kill), so 2 x cycles rounds outlast the kills
-    int rounds = Integer.getInteger("cloister.chaos.rounds", 2 * cycles);
+    // one kill per aggregated round (below; about 1.1 rounds pass per kill), so 1.5 x cycles rounds outlast the kills
+    int rounds = Integer.getInteger("cloister.chaos.rounds", cycles * 3 / 2);
     long minMs = Long.getLong("cloister.chaos.min_ms", 500);
     int spreadMs = Integer.getInteger("cloister.chaos.spread_ms", 8000);
     int capS = Integer.getInteger("cloister.chaos.cap_s", 600);
@@ -221,6 +221,9 @@ class ChaosTest {
       performed++;
       aggregatedAtLastKill = aggregated(dir);
       notes.add("cycle " + (performed - 1) + ": killed the " + target + " after round " + aggregatedAtLastKill + " was aggregated");
+      // progress survives a run stopped early: target/chaos-progress.txt
+      Files.writeString(Path.of("target/chaos-progress.txt"), String.format(java.util.Locale.ROOT, "%d of %d SIGKILLs %s, %d min, load %.1f%n%s%n",
+          performed, cycles, kills, TimeUnit.NANOSECONDS.toMinutes(System.nanoTime() - began), load(), String.join("\n", notes)));
     }
     // let the study end: completed, or paused with a stated reason; restart a coordinator that died
     for (int i = 0; i < 5 && !finished(dir); i++) {

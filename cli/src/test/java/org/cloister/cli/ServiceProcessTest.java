@@ -167,6 +167,39 @@ class ServiceProcessTest {
     return -1;
   }
 
+  /**
+   * The coordinator's enclave or key broker SIGKILLed: the coordinator stops, naming it (the 50-kill chaos
+   * run of 5 December 2026: with its enclave gone the coordinator kept running, every round failed for want of
+   * a quorum and the study paused for that reason, until the coordinator happened to be restarted).
+   */
+  @Test
+  void aCoordinatorWhoseEnclaveOrKeyBrokerIsKilledStopsNamingIt(@TempDir Path dir) throws Exception {
+    Path kits = provision(dir, "child-study", 3, 23000 + (int) (ProcessHandle.current().pid() % 2000));
+    Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
+    for (String[] child : List.of(new String[] {"enclave", "org.cloister.enclave.EnclaveMain"},
+        new String[] {"key broker", "org.cloister.broker.KeyBrokerMain"})) {
+      Path log = dir.resolve("coord-" + child[0].replace(' ', '-') + ".log");
+      Process coordinator = start(log, "coordinator", "start", "--config", coordYaml.toString());
+      assertThat(waitForLine(log, "coordinator: study", 180)).as("coordinator started").isTrue();
+      ProcessHandle victim = coordinator.descendants().filter(h -> cmdline(h).contains(child[1])).findFirst()
+          .orElseThrow(() -> new AssertionError("no " + child[0] + " process under the coordinator"));
+      assertThat(victim.destroyForcibly()).isTrue();
+      // generous cap (it checks every few seconds): a coordinator that keeps running fails here
+      assertThat(coordinator.waitFor(120, TimeUnit.SECONDS)).as(child[0] + " killed: the coordinator did not stop").isTrue();
+      String out = Files.readString(log);
+      assertThat(coordinator.exitValue()).as(out).isEqualTo(1);
+      assertThat(out).as(out).contains("coordinator: the " + child[0] + " process (pid " + victim.pid() + ") exited: stopping");
+    }
+  }
+
+  private static String cmdline(ProcessHandle h) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException gone) {
+      return "";
+    }
+  }
+
   @Test
   void studyCompletesAcrossProcessesAndSurvivesACoordinatorKill(@TempDir Path dir) throws Exception {
     Path kits = provision(dir, "proc-study", 6, 17000 + (int) (ProcessHandle.current().pid() % 2000));
@@ -252,7 +285,9 @@ class ServiceProcessTest {
     }
   }
 
+  /** Slow: round 2 closes at the real 60 s deadline after site-2 is killed (deployed processes, real time). */
   @Test
+  @org.junit.jupiter.api.Tag("slow")
   void aSiteKilledMidRoundRejoinsAndASiteOverItsBudgetIsLeftOut(@TempDir Path dir) throws Exception {
     Path kits = provision(dir, "budget-study", 4, 19000 + (int) (ProcessHandle.current().pid() % 2000), 3, 1);
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
@@ -305,21 +340,25 @@ class ServiceProcessTest {
   }
 
   @Test
-  void aCoordinatorAndASiteRefuseAnEnclaveWithOtherPcrsThanTheirKits(@TempDir Path dir) throws Exception {
-    Path kits = provision(dir, "pcr-study", 1, 21000 + (int) (ProcessHandle.current().pid() % 2000), 3, 2);
+  void aCoordinatorRefusesAnEnclaveWithOtherPcrsThanItsKit(@TempDir Path dir) throws Exception {
+    Path kits = provision(dir, "pcr-host-study", 1, 23000 + (int) (ProcessHandle.current().pid() % 2000), 3, 2);
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
-    edit(coordYaml, "round_deadline_s: 60", "round_deadline_s: 25");
-    Path coordPcrs = kits.resolve("coordinator/enclave/expected-pcrs.json");
-    byte[] reviewed = Files.readAllBytes(coordPcrs);
-
     // the host refuses to serve with an enclave that is not the one its kit expects
-    expectAnotherImage(coordPcrs);
+    expectAnotherImage(kits.resolve("coordinator/enclave/expected-pcrs.json"));
     Path refusedLog = dir.resolve("coord-refused.log");
     Process refused = start(refusedLog, "coordinator", "start", "--config", coordYaml.toString());
     assertThat(refused.waitFor(180, TimeUnit.SECONDS)).isTrue();
     assertThat(refused.exitValue()).isNotZero();
     assertThat(Files.readString(refusedLog)).contains("refusing to start").contains("PCR_MISMATCH");
-    Files.write(coordPcrs, reviewed);
+  }
+
+  /** Slow: the round closes at a real 25 s deadline (site-2 sits it out), which deployed processes cannot fake. */
+  @Test
+  @org.junit.jupiter.api.Tag("slow")
+  void aSiteRefusesAnEnclaveWithOtherPcrsThanItsKitAndSitsTheRoundOut(@TempDir Path dir) throws Exception {
+    Path kits = provision(dir, "pcr-study", 1, 21000 + (int) (ProcessHandle.current().pid() % 2000), 3, 2);
+    Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
+    edit(coordYaml, "round_deadline_s: 60", "round_deadline_s: 25");
 
     // site-2's kit expects another image: it sits the round out rather than send its update
     expectAnotherImage(kits.resolve("site-2/expected-pcrs.json"));

@@ -232,6 +232,21 @@ public final class SecureAggregationHost implements AutoCloseable {
     return broker;
   }
 
+  /**
+   * The process of this host that has exited (the enclave first, then the key broker), named with its
+   * pid, or empty while both run. Without its enclave the coordinator aggregates nothing, and an
+   * enclave started again needs the broker: {@code coordinator start} stops when one is gone.
+   */
+  public java.util.Optional<String> exited() {
+    if (!enclave.isAlive()) {
+      return java.util.Optional.of("the enclave process (pid " + enclave.pid() + ")");
+    }
+    if (broker != null && !broker.isAlive()) {
+      return java.util.Optional.of("the key broker process (pid " + broker.pid() + ")");
+    }
+    return java.util.Optional.empty();
+  }
+
   /** One line naming the processes (no secrets). */
   public String describe() {
     return (broker == null ? "key broker elsewhere" : "key broker pid " + broker.pid() + " on 127.0.0.1:" + broker.port())

@@ -17,6 +17,7 @@ import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.enclave.service.ReceiptIssuer;
 import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.fuzz.RequestFuzz;
 import org.cloister.protocol.v1.AggregationReceipt;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.ReceiptContribution;
@@ -131,43 +132,16 @@ class ReceiptVerifierFuzzTest {
     }
   }
 
-  /** Raw fuzzer bytes, or {@code valid} with up to 8 edits (overwrites, truncation, inserted runs). */
-  static byte[] mutate(FuzzedDataProvider d, byte[] valid) {
-    if (!d.consumeBoolean()) {
-      return d.consumeBytes(d.consumeInt(0, 4096));
-    }
-    byte[] out = valid.clone();
-    for (int i = d.consumeInt(1, 8); i > 0 && d.remainingBytes() > 0; i--) {
-      switch (d.consumeInt(0, 2)) {
-        case 0 -> {
-          if (out.length > 0) {
-            out[d.consumeInt(0, out.length - 1)] = d.consumeByte();
-          }
-        }
-        case 1 -> out = Arrays.copyOf(out, d.consumeInt(0, out.length));
-        default -> {
-          int at = d.consumeInt(0, out.length);
-          byte[] run = d.consumeBytes(d.consumeInt(0, 64));
-          byte[] next = new byte[out.length + run.length];
-          System.arraycopy(out, 0, next, 0, at);
-          System.arraycopy(run, 0, next, at, run.length);
-          System.arraycopy(out, at, next, at + run.length, out.length - at);
-          out = next;
-        }
-      }
-    }
-    return out;
-  }
 
   @FuzzTest(maxDuration = "10m", maxExecutions = 100_000)
   void storedReceipt(FuzzedDataProvider d) {
     SignedReceipt.Builder b = VALID.toBuilder();
     byte[] bytes = switch (d.consumeInt(0, 4)) {
-      case 0 -> mutate(d, VALID.toByteArray());
-      case 1 -> b.setReceipt(ByteString.copyFrom(mutate(d, VALID.getReceipt().toByteArray()))).build().toByteArray();
-      case 2 -> b.setEnclaveConfig(ByteString.copyFrom(mutate(d, CONFIG))).build().toByteArray();
-      case 3 -> b.setAggregationPolicy(ByteString.copyFrom(mutate(d, POLICY))).build().toByteArray();
-      default -> b.setAttestationDocument(ByteString.copyFrom(mutate(d, VALID.getAttestationDocument().toByteArray())))
+      case 0 -> RequestFuzz.mutate(d, VALID.toByteArray());
+      case 1 -> b.setReceipt(ByteString.copyFrom(RequestFuzz.mutate(d, VALID.getReceipt().toByteArray()))).build().toByteArray();
+      case 2 -> b.setEnclaveConfig(ByteString.copyFrom(RequestFuzz.mutate(d, CONFIG))).build().toByteArray();
+      case 3 -> b.setAggregationPolicy(ByteString.copyFrom(RequestFuzz.mutate(d, POLICY))).build().toByteArray();
+      default -> b.setAttestationDocument(ByteString.copyFrom(RequestFuzz.mutate(d, VALID.getAttestationDocument().toByteArray())))
           .build().toByteArray();
     };
     ReceiptVerifier.Result r = VERIFIER.verify(new OneReceiptStore(bytes), List.of(STUDY));

@@ -5,10 +5,6 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
 import io.grpc.MethodDescriptor;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,11 +12,12 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import org.cloister.protocol.EvidenceWire;
+import org.cloister.protocol.fuzz.RequestFuzz;
+import org.cloister.protocol.fuzz.RequestFuzz.Answer;
 import org.cloister.protocol.v1.ChallengeRequest;
 import org.cloister.protocol.v1.DecryptRequest;
 import org.cloister.protocol.v1.GenerateDataKeyRequest;
@@ -85,18 +82,18 @@ class KeyBrokerRequestFuzzTest {
   }
 
   private static byte[] blob() {
-    Answer a = new Answer();
+    Answer<Object> a = new Answer<>();
     SERVICE.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(KEY).putAllEncryptionContext(CONTEXT)
         .setRecipient(recipient()).build(), a.as());
-    if (a.value == null) {
-      throw new IllegalStateException("the broker refused the fuzzer's genuine seed request: " + a.error);
+    if (a.value() == null) {
+      throw new IllegalStateException("the broker refused the fuzzer's genuine seed request: " + a.error());
     }
-    return ((org.cloister.protocol.v1.GenerateDataKeyResponse) a.value).getCiphertextBlob().toByteArray();
+    return ((org.cloister.protocol.v1.GenerateDataKeyResponse) a.value()).getCiphertextBlob().toByteArray();
   }
 
   /** A method, a genuine request made afresh for each input (its nonce is single-use), and the handler. */
   private record Rpc<Q>(MethodDescriptor<Q, ?> method, java.util.function.Supplier<MessageLite> valid,
-                        BiConsumer<Q, Answer> handler) {
+                        BiConsumer<Q, Answer<Object>> handler) {
   }
 
   private static final List<Rpc<?>> RPCS = List.of(
@@ -107,79 +104,15 @@ class KeyBrokerRequestFuzzTest {
       new Rpc<>(KeyBrokerGrpc.getDecryptMethod(), () -> DecryptRequest.newBuilder().setKeyId(KEY).putAllEncryptionContext(CONTEXT)
           .setCiphertextBlob(ByteString.copyFrom(BLOB)).setRecipient(recipient()).build(), (q, a) -> SERVICE.decrypt(q, a.as())));
 
-  /** Raw fuzzer bytes, or the valid request with up to 8 edits (overwrites, truncation, inserted runs). */
-  static byte[] mutate(FuzzedDataProvider d, byte[] valid) {
-    if (!d.consumeBoolean()) {
-      return d.consumeBytes(d.consumeInt(0, 4096));
-    }
-    byte[] out = valid.clone();
-    for (int i = d.consumeInt(1, 8); i > 0 && d.remainingBytes() > 0; i--) {
-      switch (d.consumeInt(0, 2)) {
-        case 0 -> {
-          if (out.length > 0) {
-            out[d.consumeInt(0, out.length - 1)] = d.consumeByte();
-          }
-        }
-        case 1 -> out = Arrays.copyOf(out, d.consumeInt(0, out.length));
-        default -> {
-          int at = d.consumeInt(0, out.length);
-          byte[] run = d.consumeBytes(d.consumeInt(0, 64));
-          byte[] next = new byte[out.length + run.length];
-          System.arraycopy(out, 0, next, 0, at);
-          System.arraycopy(run, 0, next, at, run.length);
-          System.arraycopy(out, at, next, at + run.length, out.length - at);
-          out = next;
-        }
-      }
-    }
-    return out;
-  }
-
-  private static final class Answer implements StreamObserver<Object> {
-    Object value;
-    Throwable error;
-    boolean completed;
-
-    @SuppressWarnings("unchecked")
-    <T> StreamObserver<T> as() {
-      return (StreamObserver<T>) (StreamObserver<?>) this;
-    }
-
-    @Override
-    public void onNext(Object v) {
-      value = v;
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      error = t;
-    }
-
-    @Override
-    public void onCompleted() {
-      completed = true;
-    }
-  }
 
   private static <Q> void fuzz(Rpc<Q> rpc, FuzzedDataProvider d) {
-    byte[] valid = rpc.valid().get().toByteArray();
-    byte[] bytes = mutate(d, valid);
-    Q request;
-    try {
-      request = rpc.method().parseRequest(new ByteArrayInputStream(bytes));
-    } catch (StatusRuntimeException malformed) {
+    Q request = RequestFuzz.parse(rpc.method(), RequestFuzz.mutate(d, rpc.valid().get().toByteArray()));
+    if (request == null) {
       return; // gRPC refuses it before the handler
     }
-    Answer a = new Answer();
+    Answer<Object> a = new Answer<>();
     rpc.handler().accept(request, a);
-    if (a.error != null) {
-      Status s = Status.fromThrowable(a.error);
-      if (s.getCode() == Status.Code.INTERNAL || s.getCode() == Status.Code.UNKNOWN) {
-        throw new AssertionError(rpc.method().getBareMethodName() + " answered " + s, a.error);
-      }
-    } else if (!a.completed || a.value == null) {
-      throw new AssertionError(rpc.method().getBareMethodName() + " neither answered nor refused");
-    }
+    a.check(rpc.method().getBareMethodName());
   }
 
   @FuzzTest(maxDuration = "10m", maxExecutions = 100_000)

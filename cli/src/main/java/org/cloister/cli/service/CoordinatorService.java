@@ -343,6 +343,17 @@ public final class CoordinatorService {
         out.flush();
         boolean announced = false;
         while (true) {
+          // fail-stop: without its enclave no round can be aggregated (the sites' updates are sealed to it),
+          // and a study would pause for a reason that is not the real one; a supervisor (or the operator)
+          // starts the coordinator again, which starts a new enclave and broker, and the study resumes
+          java.util.Optional<String> gone = aggregation.exitedProcess();
+          if (gone.isPresent()) {
+            out.printf("coordinator: %s exited: stopping, as no round can be aggregated without it. Start the "
+                + "coordinator again (it starts the enclave and key broker again; study %s resumes from its database)%n",
+                gone.get(), studyId);
+            out.flush();
+            return 1;
+          }
           if (engine.awaitEnd(Duration.ofSeconds(5))) {
             if (engine.status() == StudyStatusKind.FINISHED || admin == null) {
               break;

@@ -262,6 +262,11 @@ final class ServiceAggregation implements AutoCloseable {
     return description;
   }
 
+  /** A process this coordinator started (enclave or key broker) that has exited since, or empty. */
+  java.util.Optional<String> exitedProcess() {
+    return host == null ? java.util.Optional.empty() : host.exited();
+  }
+
   @Override
   public void close() {
     close(host, connected);

@@ -6,15 +6,11 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
 import io.grpc.Context;
 import io.grpc.MethodDescriptor;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -34,6 +30,8 @@ import org.cloister.coordinator.strategy.FedAvgStrategy;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.dp.events.DpEventJson;
 import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.fuzz.RequestFuzz;
+import org.cloister.protocol.fuzz.RequestFuzz.Answer;
 import org.cloister.protocol.v1.DpConfig;
 import org.cloister.protocol.v1.FederationGrpc;
 import org.cloister.protocol.v1.FetchModelRequest;
@@ -153,64 +151,13 @@ class FederationRequestFuzzTest {
     return (StreamObserver<T>) o;
   }
 
-  /** Raw fuzzer bytes, or the valid request with up to 8 edits (overwrites, truncation, inserted runs). */
-  static byte[] mutate(FuzzedDataProvider d, byte[] valid) {
-    if (!d.consumeBoolean()) {
-      return d.consumeBytes(d.consumeInt(0, 4096));
-    }
-    byte[] out = valid.clone();
-    for (int i = d.consumeInt(1, 8); i > 0 && d.remainingBytes() > 0; i--) {
-      switch (d.consumeInt(0, 2)) {
-        case 0 -> {
-          if (out.length > 0) {
-            out[d.consumeInt(0, out.length - 1)] = d.consumeByte();
-          }
-        }
-        case 1 -> out = Arrays.copyOf(out, d.consumeInt(0, out.length));
-        default -> {
-          int at = d.consumeInt(0, out.length);
-          byte[] run = d.consumeBytes(d.consumeInt(0, 64));
-          byte[] next = new byte[out.length + run.length];
-          System.arraycopy(out, 0, next, 0, at);
-          System.arraycopy(run, 0, next, at, run.length);
-          System.arraycopy(out, at, next, at + run.length, out.length - at);
-          out = next;
-        }
-      }
-    }
-    return out;
-  }
 
-  /** What a handler answered: a value, or an error. */
-  private static final class Answer implements StreamObserver<Object> {
-    volatile Object value;
-    volatile Throwable error;
-    volatile boolean completed;
-
-    @Override
-    public void onNext(Object v) {
-      value = v;
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      error = t;
-    }
-
-    @Override
-    public void onCompleted() {
-      completed = true;
-    }
-  }
-
-  private static <Q> Answer call(Rpc<Q> rpc, byte[] bytes, IssuedCertificate caller) throws Exception {
-    Q request;
-    try {
-      request = rpc.method().parseRequest(new ByteArrayInputStream(bytes));
-    } catch (StatusRuntimeException malformed) {
+  private static <Q> Answer<Object> call(Rpc<Q> rpc, byte[] bytes, IssuedCertificate caller) throws Exception {
+    Q request = RequestFuzz.parse(rpc.method(), bytes);
+    if (request == null) {
       return null; // gRPC refuses it before any handler (MalformedMessageInterceptor names it to the caller)
     }
-    Answer answer = new Answer();
+    Answer<Object> answer = new Answer<>();
     Context ctx = Context.current().withValues(SiteIdentity.SITE_ID, caller == SITE ? "site-1" : "site-2",
         SiteIdentity.CERTIFICATE, caller.certificate());
     Future<?> f = CALLS.submit(() -> ctx.run(() -> rpc.handler().accept(request, answer)));
@@ -235,18 +182,9 @@ class FederationRequestFuzzTest {
   void request(FuzzedDataProvider d) throws Exception {
     Rpc<?> rpc = RPCS.get(d.consumeInt(0, RPCS.size() - 1));
     IssuedCertificate caller = d.consumeBoolean() ? SITE : OTHER;
-    byte[] bytes = mutate(d, rpc.valid());
-    Answer a = call(rpc, bytes, caller);
-    if (a == null) {
-      return;
-    }
-    if (a.error != null) {
-      Status.Code code = Status.fromThrowable(a.error).getCode();
-      if (code == Status.Code.INTERNAL || code == Status.Code.UNKNOWN) {
-        throw new AssertionError(rpc.method().getBareMethodName() + " answered " + Status.fromThrowable(a.error), a.error);
-      }
-    } else if (!a.completed || a.value == null) {
-      throw new AssertionError(rpc.method().getBareMethodName() + " neither answered nor refused");
+    Answer<Object> a = call(rpc, RequestFuzz.mutate(d, rpc.valid()), caller);
+    if (a != null) {
+      a.check(rpc.method().getBareMethodName());
     }
   }
 }

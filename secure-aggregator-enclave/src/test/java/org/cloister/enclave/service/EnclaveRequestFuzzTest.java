@@ -15,7 +15,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.cloister.enclave.AggregationPolicy;
@@ -27,6 +26,8 @@ import org.cloister.enclave.runtime.EvidenceSource;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.protocol.EvidenceWire;
 import org.cloister.protocol.FloatCodec;
+import org.cloister.protocol.fuzz.RequestFuzz;
+import org.cloister.protocol.fuzz.RequestFuzz.Answer;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.ContributionStatement;
@@ -98,66 +99,6 @@ class EnclaveRequestFuzzTest {
     }
   }
 
-  /** What a handler answered: a value, or an error. */
-  private static final class Answer<T> implements StreamObserver<T> {
-    T value;
-    Throwable error;
-    boolean completed;
-
-    @Override
-    public void onNext(T v) {
-      value = v;
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      error = t;
-    }
-
-    @Override
-    public void onCompleted() {
-      completed = true;
-    }
-
-    void check(String rpc) {
-      if (error != null) {
-        Status s = Status.fromThrowable(error);
-        if (s.getCode() == Status.Code.INTERNAL || s.getCode() == Status.Code.UNKNOWN) {
-          throw new AssertionError(rpc + " answered " + s, error);
-        }
-      } else if (!completed || value == null) {
-        throw new AssertionError(rpc + " neither answered nor refused");
-      }
-    }
-  }
-
-  /** Raw fuzzer bytes, or the valid message with up to 8 edits (overwrites, truncation, inserted runs). */
-  static byte[] mutate(FuzzedDataProvider d, byte[] valid) {
-    if (!d.consumeBoolean()) {
-      return d.consumeBytes(d.consumeInt(0, 4096));
-    }
-    byte[] out = valid.clone();
-    for (int i = d.consumeInt(1, 8); i > 0 && d.remainingBytes() > 0; i--) {
-      switch (d.consumeInt(0, 2)) {
-        case 0 -> {
-          if (out.length > 0) {
-            out[d.consumeInt(0, out.length - 1)] = d.consumeByte();
-          }
-        }
-        case 1 -> out = Arrays.copyOf(out, d.consumeInt(0, out.length));
-        default -> {
-          int at = d.consumeInt(0, out.length);
-          byte[] run = d.consumeBytes(d.consumeInt(0, 64));
-          byte[] next = new byte[out.length + run.length];
-          System.arraycopy(out, 0, next, 0, at);
-          System.arraycopy(run, 0, next, at, run.length);
-          System.arraycopy(out, at, next, at + run.length, out.length - at);
-          out = next;
-        }
-      }
-    }
-    return out;
-  }
 
   private static RoundChallengeRequest challengeRequest(String roundId) {
     byte[] nonce = new byte[16];
@@ -191,7 +132,7 @@ class EnclaveRequestFuzzTest {
     Answer<RoundChallenge> opened = new Answer<>();
     SERVICE.getRoundChallenge(challengeRequest(roundId), opened);
     opened.check("GetRoundChallenge");
-    byte[] challenge = RoundChallengeBody.parseFrom(opened.value.getBody()).getChallenge().toByteArray();
+    byte[] challenge = RoundChallengeBody.parseFrom(opened.value().getBody()).getChallenge().toByteArray();
     List<byte[]> messages = new ArrayList<>();
     messages.add(AggregateInput.newBuilder().setHeader(RoundHeader.newBuilder().setStudyId(STUDY).setRound(1).setRoundId(roundId)
         .setBaseModel(ModelArtifact.newBuilder().setStudyId(STUDY).setVersion(1).setDimension(DIM)
@@ -204,7 +145,7 @@ class EnclaveRequestFuzzTest {
     for (int i = d.consumeInt(0, 3); i > 0 && d.remainingBytes() > 0; i--) {
       int at = d.consumeInt(0, messages.size() - 1);
       switch (d.consumeInt(0, 3)) {
-        case 0 -> messages.set(at, mutate(d, messages.get(at)));
+        case 0 -> messages.set(at, RequestFuzz.mutate(d, messages.get(at)));
         case 1 -> messages.remove(at);
         case 2 -> messages.add(d.consumeInt(0, messages.size()), messages.get(at));
         default -> {
@@ -238,7 +179,7 @@ class EnclaveRequestFuzzTest {
       case 0 -> {
         Answer<RoundChallenge> a = new Answer<>();
         try {
-          SERVICE.getRoundChallenge(RoundChallengeRequest.parseFrom(mutate(d, challengeRequest("u-" + (++rounds)).toByteArray())), a);
+          SERVICE.getRoundChallenge(RoundChallengeRequest.parseFrom(RequestFuzz.mutate(d, challengeRequest("u-" + (++rounds)).toByteArray())), a);
         } catch (InvalidProtocolBufferException malformed) {
           return;
         }
@@ -249,7 +190,7 @@ class EnclaveRequestFuzzTest {
         byte[] nonce = new byte[32];
         RANDOM.nextBytes(nonce);
         try {
-          SERVICE.getAttestation(AttestationRequest.parseFrom(mutate(d, AttestationRequest.newBuilder().setStudyId(STUDY)
+          SERVICE.getAttestation(AttestationRequest.parseFrom(RequestFuzz.mutate(d, AttestationRequest.newBuilder().setStudyId(STUDY)
               .setNonce(ByteString.copyFrom(nonce)).build().toByteArray())), a);
         } catch (InvalidProtocolBufferException malformed) {
           return;
@@ -259,7 +200,7 @@ class EnclaveRequestFuzzTest {
       case 2 -> {
         Answer<org.cloister.protocol.v1.EnclaveDescription> a = new Answer<>();
         try {
-          SERVICE.describe(DescribeRequest.parseFrom(mutate(d, new byte[0])), a);
+          SERVICE.describe(DescribeRequest.parseFrom(RequestFuzz.mutate(d, new byte[0])), a);
         } catch (InvalidProtocolBufferException malformed) {
           return;
         }
