@@ -185,6 +185,11 @@ final class BudgetCommand implements Runnable {
           if (!s.byStatus().isEmpty()) {
             out.printf("    spends: %s%n", s.byStatus());
           }
+          int evaluations = BudgetReport.evaluationReleases(s);
+          if (evaluations > 0) {
+            out.printf("    federated evaluation: %d of these spends include a noised held-out release (counted in epsilon)%n",
+                evaluations);
+          }
           if (s.discrepancy() != null) {
             out.printf("    DIFFERENCE: %s%n", s.discrepancy());
           }

@@ -91,7 +91,8 @@ final class BudgetHtml {
       return "<p>No finite epsilon to plot (no private rounds in the ledger).</p>";
     }
     int maxRound = sites.stream().flatMap(s -> s.history().stream()).mapToInt(BudgetReport.Point::round).max().orElse(1);
-    SvgChart chart = new SvgChart("epsilon-chart", "Epsilon per round", "round", "epsilon", false);
+    SvgChart chart = new SvgChart("epsilon-chart", "Epsilon per round", "round", "epsilon", false)
+        .integerX().yDomain(0, Double.POSITIVE_INFINITY);
     for (int i = 0; i < sites.size(); i++) {
       BudgetReport.SiteBudget s = sites.get(i);
       String color = SvgChart.PALETTE[i % SvgChart.PALETTE.length];

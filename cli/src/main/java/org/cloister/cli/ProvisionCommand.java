@@ -65,7 +65,7 @@ final class ProvisionCommand implements Callable<Integer> {
     org.cloister.trust.attestation.MeasurementPins pins = measurementsFile != null
         ? org.cloister.trust.attestation.MeasurementPins.read(measurementsFile)
         : org.cloister.trust.attestation.MeasurementPins.ofHex(p, measurements, acceptTcb.equals("out-of-date"));
-    if (pins.platform() != p) {
+    if (!pins.platform().equals(p)) {
       throw new IllegalArgumentException(measurementsFile + " pins " + pins.platform().id() + " measurements, not "
           + p.id());
     }

@@ -9,6 +9,7 @@ import org.cloister.simulations.ScenarioLoader;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.Sweep;
 import org.cloister.simulations.SweepAxis;
+import org.cloister.simulations.SimulationData;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -142,6 +143,22 @@ final class SimulateCommand implements Callable<Integer> {
       options.applyTo(b);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+    if (scenario == null && options.dataset == null && sweep.stream().noneMatch(a -> a.startsWith("sites="))) {
+      // no dataset chosen: the default (builtin:wdbc) holds a few hundred rows; more sites than rows get
+      // the synthetic cohort with WDBC's feature space, said so, instead of a partitioning error
+      String why = null;
+      try {
+        SimulationData.prepare(b.build());
+      } catch (IllegalArgumentException e) {
+        why = e.getMessage() != null && e.getMessage().contains("sites but only") ? e.getMessage() : null;
+      }
+      if (why != null) {
+        b.dataset("synthetic:tail=0");
+        cl.getErr().println("No dataset given and builtin:wdbc is too small (" + why + "): using --dataset synthetic:tail=0,"
+            + " a generated cohort with WDBC's 30 features and 100 examples per site, each site generated when it trains"
+            + " (docs/simulations.md); choose with --dataset.");
+      }
     }
     if (!b.dpGiven() && !sweepSetsDp()) {
       // Private by default: a study without DP settings is never silently non-private.

@@ -119,7 +119,7 @@ final class SimulationRun {
       cl.getOut().flush();
     }
     if (report != null) {
-      String page = new HtmlReport().study(result);
+      String page = new HtmlReport().study(result, asWritten(cl));
       if (audits != null) {
         page = page.replace("<footer>", org.cloister.simulations.audit.StudyAuditHtml.section(audits) + "<footer>");
       }
@@ -134,6 +134,30 @@ final class SimulationRun {
       }
     }
     return result.status().startsWith("finished") ? 0 : 1;
+  }
+
+  /**
+   * The configuration as the user wrote it: the command line, then the text of each scenario file it
+   * names (a file argument ending in .yaml or .yml), for the report.
+   */
+  static String asWritten(CommandLine cl) {
+    java.util.List<String> args = cl.getParseResult() == null ? java.util.List.of() : cl.getParseResult().originalArgs();
+    StringBuilder b = new StringBuilder("cloister");
+    for (String a : args) {
+      b.append(' ').append(a.isEmpty() || a.matches(".*[\\s'\"$`\\\\|&;<>()*?].*") ? "'" + a.replace("'", "'\\''") + "'" : a);
+    }
+    b.append('\n');
+    for (String a : args) {
+      java.nio.file.Path f = java.nio.file.Path.of(a.replaceFirst("^[^=]*=", ""));
+      if ((a.endsWith(".yaml") || a.endsWith(".yml")) && java.nio.file.Files.isRegularFile(f)) {
+        try {
+          b.append("--- ").append(a).append('\n').append(java.nio.file.Files.readString(f));
+        } catch (java.io.IOException e) {
+          b.append("--- ").append(a).append(": unreadable (").append(e.getMessage()).append(")\n");
+        }
+      }
+    }
+    return b.toString();
   }
 
   /** A grid of studies: each writes its own results; the sweep writes sweep.csv/json, prints the table and the report. */

@@ -11,6 +11,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.cloister.enclave.runtime.ImageInventory;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +36,11 @@ class EnclaveImageReproducibilityTest {
     String pcr0a = sha384(build(a).resolve(IMAGE));
     String pcr0b = sha384(build(b).resolve(IMAGE));
     assertThat(pcr0b).as("PCR0 of the image built in " + b + " vs " + a).isEqualTo(pcr0a);
+    // both builds are offline (-o): the image still carries its bill of materials (CycloneDX's makeBom, used
+    // before, was skipped under -o, and an offline image then lacked it and had another PCR0 than an online one)
+    ImageInventory inv = ImageInventory.of(a.resolve(IMAGE));
+    assertThat(inv.thirdParty()).as(ImageInventory.SBOM_ENTRY + " in the offline-built image").isPresent();
+    assertThat(inv.thirdParty().get()).extracting(Object::toString).contains("io.grpc:grpc-okhttp:1.68.1");
   }
 
   private static Path repositoryRoot() {

@@ -193,6 +193,7 @@ class FederatedEvaluationProcessTest {
     JsonNode sites = new ObjectMapper().readTree(report.out()).get("sites");
     assertThat(sites).hasSize(3);
     for (JsonNode site : sites) {
+      assertThat(site.get("evaluation_releases").asInt()).isEqualTo(3);
       // the report's recomputation exceeds what the training events alone give: the evaluation is counted
       List<DpEvent> training = new ArrayList<>();
       try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);

@@ -27,6 +27,16 @@ class SimulateEngineCommandTest {
   }
 
   @Test
+  void moreSitesThanTheDefaultDatasetHoldsGetTheSyntheticCohortSaidSo(@TempDir Path dir) throws Exception {
+    var r = CloisterCommandTest.run("simulate", "--engine", "inprocess", "--workers", "2", "--sites", "500", "--rounds", "2",
+        "--local-steps", "1", "--out", dir.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    assertThat(r.err()).contains("No dataset given and builtin:wdbc is too small (500 sites but only 456 rows): using"
+        + " --dataset synthetic:tail=0");
+    assertThat(r.out()).contains("500 hospitals").contains("synthetic:tail=0").contains("round  2/2  sites 500/500");
+  }
+
+  @Test
   void anUnknownEngineOrSparkWithoutItsModuleIsAUsageError() {
     var r = CloisterCommandTest.run("simulate", "--engine", "ray");
     assertThat(r.code()).isEqualTo(2);

@@ -102,7 +102,13 @@ class StudyCommandTest {
         assertThat(status.code()).as(status.err()).isZero();
         assertThat(status.out()).contains("study s: waiting for sites").contains("0 of 3 rounds completed")
             .contains("1 joined, 1 not joined").containsPattern("site-1 +joined  epsilon 0.000 of 3.000")
-            .containsPattern("site-2 +NOT JOINED");
+            .containsPattern("site-2 +NOT JOINED").contains("evaluation: no federated evaluation");
+        CloisterCommandTest.Run json = CloisterCommandTest.run("status", "--kit", opKit.toString(), "--json");
+        assertThat(json.code()).as(json.err()).isZero();
+        var study = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out()).get("studies").get(0);
+        assertThat(study.get("evaluation").asText()).isEqualTo("no federated evaluation");
+        assertThat(study.get("evaluations")).isEmpty();
+        assertThat(study.get("sites").get(1).get("joined").asBoolean()).isFalse();
 
         // a site's certificate is no operator's
         Path siteKit = kit(dir, "site", site1, ca, coordinator.port());

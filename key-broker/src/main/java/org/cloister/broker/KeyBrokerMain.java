@@ -10,11 +10,13 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
+import org.cloister.trust.attestation.TeePlatform;
+import org.cloister.trust.attestation.EvidenceVerifiers;
+import java.util.Map;
+import java.util.LinkedHashMap;
 import java.util.Set;
 import org.cloister.trust.attestation.Collateral;
 import org.cloister.trust.attestation.EvidenceVerifier;
-import org.cloister.trust.attestation.snp.SnpVerifier;
-import org.cloister.trust.attestation.tdx.TdxVerifier;
 import org.cloister.enclave.runtime.ParentWatch;
 import org.cloister.enclave.runtime.ProcessArgs;
 import org.cloister.trust.attestation.AttestationVerifier;
@@ -134,25 +136,25 @@ public final class KeyBrokerMain {
     return new NitroAttestationVerifier(root);
   }
 
+  /** The installed confidential-VM verifiers (registry), with the test doubles' roots where given (a warning each). */
   private static List<EvidenceVerifier> cvmVerifiers(String developmentArk, String developmentIntelRoot,
                                                     PrintStream err) throws IOException {
-    EvidenceVerifier snp = new SnpVerifier();
-    EvidenceVerifier tdx = new TdxVerifier();
-    if (developmentArk != null) {
-      X509Certificate ark = Pem.readCertificate(Path.of(developmentArk));
-      err.println("WARNING: the key broker trusts the SEV-SNP TEST DOUBLE's root (" + ark.getSubjectX500Principal()
-          .getName() + " from " + developmentArk + ") instead of AMD's. Anyone holding its key can obtain data keys. "
-          + "Development only: never with real patient data.");
-      snp = SnpVerifier.development(ark);
+    Map<TeePlatform, X509Certificate> development = new LinkedHashMap<>();
+    developmentRoot(development, TeePlatform.SEV_SNP, developmentArk, "AMD's", err);
+    developmentRoot(development, TeePlatform.TDX, developmentIntelRoot, "Intel's", err);
+    return EvidenceVerifiers.installed().confidentialVm(development);
+  }
+
+  private static void developmentRoot(Map<TeePlatform, X509Certificate> into, TeePlatform platform, String file,
+                                      String instead, PrintStream err) throws IOException {
+    if (file == null) {
+      return;
     }
-    if (developmentIntelRoot != null) {
-      X509Certificate root = Pem.readCertificate(Path.of(developmentIntelRoot));
-      err.println("WARNING: the key broker trusts the TDX TEST DOUBLE's root (" + root.getSubjectX500Principal()
-          .getName() + " from " + developmentIntelRoot + ") instead of Intel's. Anyone holding its key can obtain "
-          + "data keys. Development only: never with real patient data.");
-      tdx = TdxVerifier.development(root);
-    }
-    return List.of(snp, tdx);
+    X509Certificate root = Pem.readCertificate(Path.of(file));
+    err.println("WARNING: the key broker trusts the " + platform.id().toUpperCase(java.util.Locale.ROOT)
+        + " TEST DOUBLE's root (" + root.getSubjectX500Principal().getName() + " from " + file + ") instead of "
+        + instead + ". Anyone holding its key can obtain data keys. Development only: never with real patient data.");
+    into.put(platform, root);
   }
 
   static char[] readSecret(Path file) throws IOException {

@@ -159,10 +159,15 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
       throw refuse(op, keyId, Status.PERMISSION_DENIED, "stale_nonce", "the nonce was not issued by this broker, "
           + "has expired or was already used (a replayed attestation document?)");
     }
-    TeePlatform platform = TeePlatform.fromId(received.platform());
+    TeePlatform platform;
+    try {
+      platform = TeePlatform.fromId(received.platform()); // built-in or an installed verifier plug-in's
+    } catch (IllegalArgumentException e) {
+      throw refuse(op, keyId, Status.INVALID_ARGUMENT, FailureReason.MALFORMED.name(), e.getMessage());
+    }
     Map<String, KeyPolicy.Expected> roles = new LinkedHashMap<>();
     policy.rolesFor(op).forEach((role, e) -> {
-      if (e.platform() == platform) {
+      if (e.platform().equals(platform)) {
         roles.put(role, e);
       }
     });

@@ -46,9 +46,12 @@ public final class EvidenceWire {
   public static Received received(Evidence evidence, boolean legacyFormSent, String from) {
     checkEnvelope(evidence, legacyFormSent, from);
     String platform = evidence.getPlatform();
-    if (!platform.equals("nitro") && !platform.equals("sev-snp") && !platform.equals("tdx")) {
+    // form only: whether the platform is installed (built-in or a verifier plug-in) is the receiving party's
+    // registry's to say (TeePlatform.fromId), which refuses an unknown one naming the installed ones
+    if (!platform.matches("[a-z][a-z0-9-]{0,31}")) {
       throw new IllegalArgumentException(from + " sent " + (platform.isEmpty() ? "evidence without a platform"
-          : "evidence of unknown platform '" + platform + "'") + " (expected nitro, sev-snp or tdx)");
+          : "evidence of a malformed platform id '" + platform + "'") + " (nitro, sev-snp, tdx or a verifier "
+          + "plug-in's: lower-case letters, digits and dashes)");
     }
     if (evidence.getEvidence().isEmpty()) {
       throw new IllegalArgumentException(from + " sent empty " + platform + " evidence");

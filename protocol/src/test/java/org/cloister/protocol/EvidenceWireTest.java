@@ -49,8 +49,12 @@ class EvidenceWireTest {
     assertThat(r.collateral()).hasSize(1);
     assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().clearPublicKey().build(), false, "the enclave"))
         .hasMessageContaining("without the public key");
-    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().setPlatform("sgx").build(), false, "p"))
-        .hasMessageContaining("unknown platform 'sgx'");
+    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().setPlatform("SGX!").build(), false, "p"))
+        .hasMessageContaining("malformed platform id 'SGX!'");
+    assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().setPlatform("").build(), false, "p"))
+        .hasMessageContaining("without a platform");
+    // a well-formed id passes the form check: the receiving party's platform registry decides (TeePlatform.fromId)
+    assertThat(EvidenceWire.received(e.toBuilder().setPlatform("sgx").build(), false, "p").platform()).isEqualTo("sgx");
     assertThatThrownBy(() -> EvidenceWire.confidentialVm("nitro", report, java.util.List.of(), hpke, spki))
         .isInstanceOf(IllegalArgumentException.class);
   }

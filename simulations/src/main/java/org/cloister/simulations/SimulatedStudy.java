@@ -69,9 +69,13 @@ public final class SimulatedStudy {
         .setLocalEpochs(cfg.localEpochs()).setLocalSteps(cfg.localSteps()).setBatchSize(cfg.batchSize())
         .setLearningRate(cfg.learningRate()).setSeed(cfg.seed()).build();
     this.training = base.toBuilder().setDp(DpPlanner.planForSizes(cfg, base, siteSizes, preprocessing)).build();
+    // every simulated site is started by the simulation and expected: round 1 waits for all of them
+    // (up to the join timeout, at least the round deadline) instead of starting 5 s after a quorum
+    // joined, which on a loaded machine left a slow-starting site out of round 1 (EngineEquivalenceTest)
+    Duration join = deadline.compareTo(Duration.ofSeconds(60)) > 0 ? deadline : Duration.ofSeconds(60);
     this.study = new StudyConfig(cfg.studyId(), arch.name(), w0.length, cfg.rounds(), cfg.minSitesPerRound(), 0,
-        deadline, Duration.ofSeconds(60), 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
-        cfg.sites(), Duration.ofSeconds(5), true);
+        deadline, join, 3, training, StudyConfig.defaultMaxUpdateBytes(w0.length),
+        cfg.sites(), join, true);
     this.budgets = budgets(cfg);
     // the coordinator's durable state, as in a deployment; each simulation is a fresh study
     Files.createDirectories(cfg.outDir());

@@ -19,6 +19,7 @@ import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.Collateral;
 import org.cloister.trust.attestation.EvidencePolicy;
 import org.cloister.trust.attestation.EvidenceVerifier;
+import org.cloister.trust.attestation.EvidenceVerifiers;
 import org.cloister.trust.attestation.TeePlatform;
 import org.cloister.trust.attestation.snp.AmdProduct;
 import org.cloister.trust.attestation.snp.SnpVerifier;
@@ -93,14 +94,13 @@ public final class AttestCollateralCommand implements Callable<Integer> {
     Files.createDirectories(out);
     PrintWriter pw = cl.getOut();
     try {
-      EvidenceVerifier verifier;
       if (platform == TeePlatform.SEV_SNP) {
         fetchSnp(cl, evidence);
-        verifier = new SnpVerifier();
       } else {
         fetchTdx(evidence);
-        verifier = new TdxVerifier();
       }
+      // the installed verifier of the platform (the registry: a plug-in never replaces a built-in one)
+      EvidenceVerifier verifier = EvidenceVerifiers.installed().pinnedRoots(platform);
       Instant when = at == null ? Instant.now() : at;
       verifier.verify(evidence, Collateral.readDirectory(out), EvidencePolicy.at(when).withDebugAllowed(true)
           .withOutOfDateTcbAccepted(true));

@@ -181,11 +181,14 @@ public final class AttestVerifyCommand implements Callable<Integer> {
   }
 
   private static String namesOf(TeePlatform p) {
-    return switch (p) {
-      case SEV_SNP -> "measurement, host_data, report_data";
-      case TDX -> "mr_td, rtmr0..rtmr3, mr_config_id, mr_owner, mr_owner_config, report_data";
-      case NITRO -> "pcr0..pcr31";
-    };
+    if (p.equals(TeePlatform.SEV_SNP)) {
+      return "measurement, host_data, report_data";
+    } else if (p.equals(TeePlatform.TDX)) {
+      return "mr_td, rtmr0..rtmr3, mr_config_id, mr_owner, mr_owner_config, report_data";
+    } else if (p.equals(TeePlatform.NITRO)) {
+      return "pcr0..pcr31";
+    }
+    return String.join(", ", EvidenceVerifiers.provider(p).pinnableMeasurements().keySet()); // a plug-in platform
   }
 
   private Collateral loadCollateral(CommandLine cl) {

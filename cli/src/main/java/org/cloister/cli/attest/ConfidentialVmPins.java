@@ -4,13 +4,13 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.cloister.trust.attestation.BoundEvidenceVerifier;
 import org.cloister.trust.attestation.Collateral;
+import org.cloister.trust.attestation.EvidenceVerifiers;
 import org.cloister.trust.attestation.MeasurementPins;
 import org.cloister.trust.attestation.TeePlatform;
-import org.cloister.trust.attestation.snp.SnpVerifier;
-import org.cloister.trust.attestation.tdx.TdxVerifier;
 import org.cloister.trust.pki.Pem;
 
 /** A command's verifier for an enclave on SEV-SNP or TDX, from a measurements file and a collateral folder. */
@@ -42,24 +42,22 @@ public final class ConfidentialVmPins {
           + "trust root and expected PCRs");
     }
     Collateral collateral = collateralDir == null ? Collateral.empty() : Collateral.readDirectory(collateralDir);
-    if (developmentArk == null && developmentIntelRoot == null) {
-      return BoundEvidenceVerifier.pinnedRoots(pins, collateral);
-    }
-    SnpVerifier snp = new SnpVerifier();
-    if (developmentArk != null) {
-      X509Certificate ark = Pem.readCertificate(developmentArk);
-      err.println("WARNING: trusting the SEV-SNP TEST DOUBLE's root (" + ark.getSubjectX500Principal().getName()
-          + ") instead of AMD's: its evidence proves nothing about isolation. Development only.");
-      snp = SnpVerifier.development(ark);
-    }
-    TdxVerifier tdx = new TdxVerifier();
-    if (developmentIntelRoot != null) {
-      X509Certificate root = Pem.readCertificate(developmentIntelRoot);
-      err.println("WARNING: trusting the TDX TEST DOUBLE's root (" + root.getSubjectX500Principal().getName()
-          + ") instead of Intel's: its evidence proves nothing about isolation. Development only.");
-      tdx = TdxVerifier.development(root);
-    }
+    Map<TeePlatform, X509Certificate> development = new LinkedHashMap<>();
+    developmentRoot(development, TeePlatform.SEV_SNP, developmentArk, "AMD's", err);
+    developmentRoot(development, TeePlatform.TDX, developmentIntelRoot, "Intel's", err);
     err.flush();
-    return new BoundEvidenceVerifier(List.of(snp, tdx), pins, collateral);
+    return new BoundEvidenceVerifier(EvidenceVerifiers.installed().confidentialVm(development), pins, collateral);
+  }
+
+  private static void developmentRoot(Map<TeePlatform, X509Certificate> into, TeePlatform platform, Path file,
+                                      String instead, PrintWriter err) throws IOException {
+    if (file == null) {
+      return;
+    }
+    X509Certificate root = Pem.readCertificate(file);
+    err.println("WARNING: trusting the " + platform.id().toUpperCase(java.util.Locale.ROOT) + " TEST DOUBLE's root ("
+        + root.getSubjectX500Principal().getName() + ") instead of " + instead + ": its evidence proves nothing about "
+        + "isolation. Development only.");
+    into.put(platform, root);
   }
 }

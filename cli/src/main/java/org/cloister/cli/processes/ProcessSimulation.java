@@ -40,7 +40,7 @@ import org.cloister.simulations.SimulatedStudy;
 import org.cloister.simulations.SiteReport;
 import org.cloister.site.ledger.SiteLedger;
 import org.cloister.site.sealing.SealedModelOpener;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -234,10 +234,10 @@ public final class ProcessSimulation {
   }
 
   /** Opens published models with the evaluator's key and scores them on the held-out split. */
-  private record ArchitectureEvaluator(MultiLayerNetwork net, Dataset test, SealedModelOpener opener,
+  private record ArchitectureEvaluator(Model net, Dataset test, SealedModelOpener opener,
                                        SealedModelStore copies) {
     ArchitectureEvaluator(SimulationConfig cfg, Dataset test, SealedModelOpener opener, SealedModelStore copies) {
-      this(ModelZoo.newNetwork(ModelZoo.byName(cfg.model()), test.numFeatures(), test.numClasses(), cfg.seed(), null,
+      this(ModelZoo.newModel(ModelZoo.byName(cfg.model()), test.numFeatures(), test.numClasses(), cfg.seed(), null,
           DataType.FLOAT), test, opener, copies);
     }
 

@@ -189,6 +189,7 @@ public final class BudgetReport {
       m.put("discrepancy", s.discrepancy());
       m.put("spends_by_status", s.byStatus());
       m.put("rounds", s.history().size());
+      m.put("evaluation_releases", evaluationReleases(s));
       List<Map<String, Object>> h = new ArrayList<>();
       for (Point p : s.history()) {
         Map<String, Object> pm = new LinkedHashMap<>();
@@ -206,6 +207,27 @@ public final class BudgetReport {
       out.add(m);
     }
     return out;
+  }
+
+  /**
+   * How many of the site's spends include a federated-evaluation release: a composed event whose last part is a
+   * Gaussian event following the round's training (the layout the site agent signs; private preprocessing comes
+   * first). They are counted in epsilon like every other event; this only says which spends had one.
+   */
+  public static int evaluationReleases(SiteBudget s) {
+    int n = 0;
+    for (Point p : s.history()) {
+      try {
+        if (org.cloister.dp.events.DpEventJson.fromJson(p.eventJson()) instanceof org.cloister.dp.events.ComposedEvent c
+            && c.events().size() >= 2 && c.events().get(c.events().size() - 1) instanceof org.cloister.dp.events.GaussianEvent
+            && !(c.events().get(c.events().size() - 2) instanceof org.cloister.dp.events.GaussianEvent)) {
+          n++;
+        }
+      } catch (RuntimeException e) {
+        // an unreadable event counts as unbounded in epsilon; it is no evaluation release here
+      }
+    }
+    return n;
   }
 
   /** JSON has no infinity: a non-private spend is reported as the string "Infinity". */

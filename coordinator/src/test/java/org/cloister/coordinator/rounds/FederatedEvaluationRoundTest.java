@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.cloister.coordinator.budget.BudgetGuard;
 import org.cloister.coordinator.budget.PrivacyBudgets;
+import org.cloister.coordinator.service.StudyAdminService;
 import org.cloister.coordinator.store.JdbcStudyStore;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.dp.events.ComposedEvent;
@@ -140,6 +141,27 @@ class FederatedEvaluationRoundTest {
     assertThat(m.aucSe()).isBetween(0.003, 0.05);
     assertThat(sum.metrics(1)).isEqualTo(m); // seeded: the same figures every time
     assertThat(RoundEngine.sumEvaluations(List.of(updates.get(2)))).isNull();
+  }
+
+  @Test
+  void theBudgetReportSaysWhichSpendsIncludeAnEvaluationRelease() {
+    DpEvent training = BudgetGuard.plannedEvent(TRAINING, 1);
+    List<org.cloister.coordinator.budget.BudgetReport.Point> history = new ArrayList<>();
+    // round 1: private preprocessing, training, evaluation; round 2: training, evaluation; round 3: training only
+    // (an old ledger); round 4: preprocessing and training (no evaluation: the Gaussian comes first)
+    DpEvent[] events = {new ComposedEvent(List.of(new GaussianEvent(30), training, new GaussianEvent(2.0))),
+        new ComposedEvent(List.of(training, new GaussianEvent(2.0))), training,
+        new ComposedEvent(List.of(new GaussianEvent(30), training))};
+    for (int i = 0; i < events.length; i++) {
+      history.add(new org.cloister.coordinator.budget.BudgetReport.Point(i + 1, "r" + (i + 1), DpEventJson.toJson(events[i]),
+          1.0, 1.0, "aggregated"));
+    }
+    var site = new org.cloister.coordinator.budget.BudgetReport.SiteBudget("site-1", 1e-5, 3.0, 1.0, 1.0, history, Map.of(),
+        "ds", 1.0, 1, Map.of(), null);
+    assertThat(org.cloister.coordinator.budget.BudgetReport.evaluationReleases(site)).isEqualTo(2);
+    assertThat(org.cloister.coordinator.budget.BudgetReport.toMaps(List.of(site)).get(0)).containsEntry("evaluation_releases", 2);
+    assertThat(StudyAdminService.evaluationLabel(TRAINING)).isEqualTo("no federated evaluation");
+    assertThat(StudyAdminService.evaluationLabel(WITH_EVAL)).contains("Gaussian noise multiplier 2.0").contains("10 score bins");
   }
 
   @Test

@@ -26,10 +26,9 @@ public final class BuiltinPlatforms {
   }
 
   /** {@code simulated}: Nitro-format documents signed by a development root (reported as {@code simulated-nitro}). */
-  public static final class Simulated implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return "simulated";
+  public static final class Simulated extends Named {
+    public Simulated() {
+      super("simulated");
     }
 
     @Override
@@ -51,28 +50,48 @@ public final class BuiltinPlatforms {
   }
 
   /**
-   * {@code simulated-sev-snp}: {@link SimulatedSnpPlatform} (a test double of AMD's hardware) signing reports with
-   * launch measurement PCR0 and host_data the launched files' {@link LaunchConfiguration#digest}.
+   * A test double of a confidential-VM platform: keys derived from the development root key, launch measurement
+   * PCR0, and the launched files' {@link LaunchConfiguration#digest} bound where the host binds it.
    */
-  public static final class SimulatedSevSnp implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return AttestationPlatforms.SIMULATED_SNP;
+  abstract static class SimulatedConfidentialVm extends Named {
+    private final TeePlatform platform;
+    private final String warning;
+
+    SimulatedConfidentialVm(String name, TeePlatform platform, String doubleOf, String evidence) {
+      super(name);
+      this.platform = platform;
+      this.warning = "WARNING: SIMULATED " + platform.id().toUpperCase(java.util.Locale.ROOT) + " platform (a test "
+          + "double of " + doubleOf + "): its " + evidence + " prove nothing about isolation. Development only: never "
+          + "with real patient data.";
     }
 
     @Override
-    public EvidenceSource open(Context c) throws IOException {
+    public final EvidenceSource open(Context c) throws IOException {
       byte[] secret = doubleSecret(name(), c);
       byte[] measurement = c.pcrs().get(0).clone();
-      c.err().println("WARNING: SIMULATED SEV-SNP platform (a test double of AMD's hardware and keys): its reports prove "
-          + "nothing about isolation. Development only: never with real patient data.");
-      SimulatedSnpPlatform snp;
+      c.err().println(warning);
       try {
-        snp = SimulatedSnpPlatform.fromSecret(secret);
+        return source(secret, measurement, LaunchConfiguration.digest(platform, c.config(), c.policy()));
       } catch (GeneralSecurityException e) {
-        throw new IOException("cannot create the simulated SEV-SNP platform: " + e.getMessage(), e);
+        throw new IOException("cannot create the simulated " + platform.id().toUpperCase(java.util.Locale.ROOT)
+            + " platform: " + e.getMessage(), e);
       }
-      byte[] hostData = LaunchConfiguration.digest(TeePlatform.SEV_SNP, c.config(), c.policy());
+    }
+
+    /** The double's evidence source for this launch measurement and launch-configuration digest. */
+    abstract EvidenceSource source(byte[] secret, byte[] measurement, byte[] launchDigest)
+        throws GeneralSecurityException, IOException;
+  }
+
+  /** {@code simulated-sev-snp}: {@link SimulatedSnpPlatform} (a test double of AMD's hardware), host_data the digest. */
+  public static final class SimulatedSevSnp extends SimulatedConfidentialVm {
+    public SimulatedSevSnp() {
+      super(AttestationPlatforms.SIMULATED_SNP, TeePlatform.SEV_SNP, "AMD's hardware and keys", "reports");
+    }
+
+    @Override
+    EvidenceSource source(byte[] secret, byte[] measurement, byte[] hostData) throws GeneralSecurityException {
+      SimulatedSnpPlatform snp = SimulatedSnpPlatform.fromSecret(secret);
       List<byte[]> chain = snp.chainDer();
       return (nonce, userData, publicKey) -> {
         try {
@@ -87,28 +106,18 @@ public final class BuiltinPlatforms {
   }
 
   /**
-   * {@code simulated-tdx}: {@link SimulatedTdxPlatform} quoting MRTD = PCR0 and MRCONFIGID = the launched files'
-   * digest, served through {@link SimulatedTsmKernel} and read by the production {@link ConfigfsTsm} path.
+   * {@code simulated-tdx}: {@link SimulatedTdxPlatform} quoting MRTD = PCR0 and MRCONFIGID = the digest, served
+   * through {@link SimulatedTsmKernel} and read by the production {@link ConfigfsTsm} path.
    */
-  public static final class SimulatedTdx implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return AttestationPlatforms.SIMULATED_TDX;
+  public static final class SimulatedTdx extends SimulatedConfidentialVm {
+    public SimulatedTdx() {
+      super(AttestationPlatforms.SIMULATED_TDX, TeePlatform.TDX, "Intel's hardware and PCS", "quotes");
     }
 
     @Override
-    public EvidenceSource open(Context c) throws IOException {
-      byte[] secret = doubleSecret(name(), c);
-      byte[] measurement = c.pcrs().get(0).clone();
-      c.err().println("WARNING: SIMULATED TDX platform (a test double of Intel's hardware and PCS): its quotes prove "
-          + "nothing about isolation. Development only: never with real patient data.");
-      SimulatedTdxPlatform tdx;
-      try {
-        tdx = SimulatedTdxPlatform.fromSecret(secret);
-      } catch (GeneralSecurityException e) {
-        throw new IOException("cannot create the simulated TDX platform: " + e.getMessage(), e);
-      }
-      byte[] mrConfigId = LaunchConfiguration.digest(TeePlatform.TDX, c.config(), c.policy());
+    EvidenceSource source(byte[] secret, byte[] measurement, byte[] mrConfigId)
+        throws GeneralSecurityException, IOException {
+      SimulatedTdxPlatform tdx = SimulatedTdxPlatform.fromSecret(secret);
       java.nio.file.Path tree = Files.createTempDirectory("cloister-simulated-tsm-");
       tree.toFile().deleteOnExit();
       return EvidenceSource.configfsTsm(new ConfigfsTsm(tree, new SimulatedTsmKernel("tdx_guest",
@@ -116,37 +125,50 @@ public final class BuiltinPlatforms {
     }
   }
 
-  /** {@code sev-snp}: configfs-tsm, else {@code /dev/sev-guest} (kernels older than 6.7). */
-  public static final class SevSnp implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return "sev-snp";
+  /** A confidential VM's own evidence through its guest kernel ({@link #confidentialVm}). */
+  abstract static class ConfidentialVm extends Named {
+    ConfidentialVm(String name) {
+      super(name);
     }
 
     @Override
-    public EvidenceSource open(Context c) throws IOException {
+    public final EvidenceSource open(Context c) throws IOException {
       return confidentialVm(name(), c);
+    }
+  }
+
+  /** A provider whose name is fixed at construction. */
+  abstract static class Named implements AttestationPlatformProvider {
+    private final String name;
+
+    Named(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public final String name() {
+      return name;
+    }
+  }
+
+  /** {@code sev-snp}: configfs-tsm, else {@code /dev/sev-guest} (kernels older than 6.7). */
+  public static final class SevSnp extends ConfidentialVm {
+    public SevSnp() {
+      super("sev-snp");
     }
   }
 
   /** {@code tdx}: configfs-tsm. */
-  public static final class Tdx implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return "tdx";
-    }
-
-    @Override
-    public EvidenceSource open(Context c) throws IOException {
-      return confidentialVm(name(), c);
+  public static final class Tdx extends ConfidentialVm {
+    public Tdx() {
+      super("tdx");
     }
   }
 
   /** {@code nitro}: the Nitro Secure Module ({@code /dev/nsm}). */
-  public static final class Nitro implements AttestationPlatformProvider {
-    @Override
-    public String name() {
-      return "nitro";
+  public static final class Nitro extends Named {
+    public Nitro() {
+      super("nitro");
     }
 
     @Override

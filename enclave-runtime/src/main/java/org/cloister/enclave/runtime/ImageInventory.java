@@ -1,9 +1,8 @@
 package org.cloister.enclave.runtime;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,13 +17,15 @@ import java.util.zip.ZipFile;
 /**
  * What an enclave image jar contains, for review of the trusted computing base: its size, its
  * class count (every {@code .class} entry, versioned ones included) and the third-party artifacts
- * it was built from, read from the CycloneDX bill of materials the build puts inside the image
- * ({@value #SBOM_ENTRY}), so the list is covered by PCR0 like the code it describes.
+ * it was built from, read from the bill of materials the build puts inside the image
+ * ({@value #SBOM_ENTRY}: maven-dependency-plugin's sorted {@code list} of the resolved runtime
+ * artifacts, one {@code group:artifact:type[:classifier]:version:scope} a line), so the list is
+ * covered by PCR0 like the code it describes.
  */
 public record ImageInventory(long sizeBytes, int classCount, int entryCount, Optional<List<Artifact>> thirdParty) {
 
   /** Where the build puts the image's bill of materials. */
-  public static final String SBOM_ENTRY = "META-INF/sbom/bom.json";
+  public static final String SBOM_ENTRY = "META-INF/sbom/dependencies.txt";
 
   /** A component of the image's bill of materials. */
   public record Artifact(String group, String name, String version) {
@@ -59,7 +60,7 @@ public record ImageInventory(long sizeBytes, int classCount, int entryCount, Opt
       ZipEntry sbom = zip.getEntry(SBOM_ENTRY);
       if (sbom != null) {
         try (InputStream in = zip.getInputStream(sbom)) {
-          artifacts = thirdParty(new ObjectMapper().readTree(in), image);
+          artifacts = thirdParty(new String(in.readAllBytes(), StandardCharsets.UTF_8), image);
         }
       }
     } catch (ZipException e) {
@@ -68,23 +69,28 @@ public record ImageInventory(long sizeBytes, int classCount, int entryCount, Opt
     return new ImageInventory(size, classes, entries, Optional.ofNullable(artifacts));
   }
 
-  private static List<Artifact> thirdParty(JsonNode bom, Path image) throws IOException {
-    JsonNode components = bom.get("components");
-    if (!"CycloneDX".equals(bom.path("bomFormat").asText()) || components == null || !components.isArray()) {
-      throw new IOException("enclave image " + image + ": " + SBOM_ENTRY + " is not a CycloneDX bill of materials "
-          + "with a components array");
-    }
+  private static List<Artifact> thirdParty(String list, Path image) throws IOException {
     List<Artifact> out = new ArrayList<>();
-    for (JsonNode c : components) {
-      String group = c.path("group").asText("");
-      String name = c.path("name").asText("");
-      String version = c.path("version").asText("");
-      if (name.isEmpty() || version.isEmpty()) {
-        throw new IOException("enclave image " + image + ": a component of " + SBOM_ENTRY + " has no name or version: " + c);
+    for (String raw : list.split("\n")) {
+      String line = raw.strip();
+      if (line.isEmpty() || line.startsWith("The following files have been resolved") || line.equals("none")) {
+        continue;
       }
-      if (!group.equals("org.cloister")) {
-        out.add(new Artifact(group, name, version));
+      int module = line.indexOf(" -- ");
+      String coordinates = module < 0 ? line : line.substring(0, module);
+      String[] f = coordinates.split(":");
+      // group:artifact:type:version:scope or group:artifact:type:classifier:version:scope
+      if ((f.length != 5 && f.length != 6) || java.util.Arrays.stream(f).anyMatch(String::isBlank)) {
+        throw new IOException("enclave image " + image + ": " + SBOM_ENTRY + " has a line that is not "
+            + "group:artifact:type[:classifier]:version:scope: " + line);
       }
+      String version = f[f.length - 2];
+      if (!f[0].equals("org.cloister")) {
+        out.add(new Artifact(f[0], f.length == 6 ? f[1] + ":" + f[3] : f[1], version));
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IOException("enclave image " + image + ": " + SBOM_ENTRY + " lists no third-party artifact");
     }
     out.sort(Comparator.comparing(Artifact::toString));
     return out;

@@ -3,17 +3,20 @@ package org.cloister.enclave.runtime;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.Grpc;
+import io.grpc.TlsChannelCredentials;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.TrustManagerFactory;
 import org.cloister.protocol.v1.ChallengeRequest;
 import org.cloister.protocol.v1.DecryptRequest;
 import org.cloister.protocol.v1.GenerateDataKeyRequest;
@@ -61,8 +64,20 @@ public final class KeyBrokerClient implements AutoCloseable {
     } catch (CertificateException e) {
       throw new IOException("key_broker.ca_certificate_pem is not a certificate: " + e.getMessage(), e);
     }
-    this.channel = NettyChannelBuilder.forAddress(address.getHostString(), address.getPort())
-        .sslContext(GrpcSslContexts.forClient().trustManager(ca).build())
+    TrustManagerFactory trust;
+    try {
+      KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
+      anchors.load(null, null);
+      anchors.setCertificateEntry("key-broker-ca", ca);
+      trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(anchors);
+    } catch (GeneralSecurityException e) {
+      throw new IOException("key_broker.ca_certificate_pem cannot anchor TLS: " + e.getMessage(), e);
+    }
+    // the transport is whichever gRPC finds (the enclave image carries OkHttp only, a host Netty): the
+    // broker's certificate is checked against the pinned CA and the configured server name either way
+    this.channel = Grpc.newChannelBuilderForAddress(address.getHostString(), address.getPort(),
+            TlsChannelCredentials.newBuilder().trustManager(trust.getTrustManagers()).build())
         .overrideAuthority(serverName)
         .build();
     this.stub = KeyBrokerGrpc.newBlockingStub(channel);

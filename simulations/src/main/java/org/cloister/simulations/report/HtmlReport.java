@@ -24,6 +24,14 @@ public final class HtmlReport {
 
   /** The report of one study. */
   public String study(SimulationResult r) {
+    return study(r, null);
+  }
+
+  /**
+   * The report of one study, with the configuration as the user wrote it ({@code asWritten}: the
+   * command line and the scenario file's text, or null) above the resolved settings.
+   */
+  public String study(SimulationResult r, String asWritten) {
     SimulationConfig cfg = r.config();
     StringBuilder b = head("Cloister simulation report: " + cfg.studyId());
     b.append("<h1>Simulated study <code>").append(Html.esc(cfg.studyId())).append("</code></h1>\n");
@@ -36,6 +44,10 @@ public final class HtmlReport {
     b.append(epsilonChart(r));
     b.append(sitesTable(r));
     b.append(roundsTable(r.rounds()));
+    if (asWritten != null) {
+      b.append("<h2>Configuration as written</h2>\n<pre id=\"config-as-written\">").append(Html.esc(asWritten))
+          .append("</pre>\n");
+    }
     b.append(configTable(cfg));
     return tail(b);
   }
@@ -65,7 +77,8 @@ public final class HtmlReport {
       b.append("</tr>\n");
     }
     b.append("</tbody></table>\n");
-    SvgChart curves = new SvgChart("sweep-rounds-chart", "Test accuracy per round, each study", "round", "accuracy", false);
+    SvgChart curves = new SvgChart("sweep-rounds-chart", "Test accuracy per round, each study", "round", "accuracy", false)
+        .integerX().yDomain(0, 1);
     int i = 0;
     for (Sweep.Point p : points) {
       curves.add(new SvgChart.Series(label(p), rounds(p.result().rounds()),
@@ -98,7 +111,8 @@ public final class HtmlReport {
     boolean numericAxis = points.stream().allMatch(p -> isNumber(p.values().get(axis)));
     // x: the epsilon actually spent when every study was private, else the first swept parameter
     String xName = dp ? "largest epsilon spent by a site" : axis;
-    SvgChart c = new SvgChart("privacy-utility-chart", "Privacy-utility curve", xName, "final test accuracy / AUC", dp);
+    SvgChart c = new SvgChart("privacy-utility-chart", "Privacy-utility curve", xName, "final test accuracy / AUC", dp)
+        .yDomain(0, 1);
     if (!dp && !numericAxis) {
       return "<h2>Privacy-utility curve</h2>\n<p>(the swept values are not numeric: see the table)</p>\n";
     }
@@ -174,7 +188,8 @@ public final class HtmlReport {
   }
 
   private static String utilityChart(String id, List<RoundReport> rs) {
-    SvgChart c = new SvgChart(id, "Global model on the held-out test split", "round", "accuracy / AUC", false);
+    SvgChart c = new SvgChart(id, "Global model on the held-out test split", "round", "accuracy / AUC", false)
+        .integerX().yDomain(0, 1);
     c.add(new SvgChart.Series("accuracy", rounds(rs), rs.stream().mapToDouble(RoundReport::accuracy).toArray(), SvgChart.PALETTE[0], false, true));
     c.add(new SvgChart.Series("AUC", rounds(rs), rs.stream().mapToDouble(RoundReport::auc).toArray(), SvgChart.PALETTE[1], false, true));
     return "<h2>Accuracy and AUC per round</h2>\n" + c.render();
@@ -186,7 +201,7 @@ public final class HtmlReport {
       return "<h2>Privacy spend per site</h2>\n<p>No DP: nothing to account.</p>\n";
     }
     SvgChart c = new SvgChart("epsilon-chart", "Cumulative epsilon per site", "round", "epsilon at delta "
-        + String.format(Locale.ROOT, "%.0e", cfg.dp().delta()), false);
+        + String.format(Locale.ROOT, "%.0e", cfg.dp().delta()), false).integerX().yDomain(0, Double.POSITIVE_INFINITY);
     List<RoundReport> rs = r.rounds();
     double[] x = rounds(rs);
     int i = 0;
@@ -267,7 +282,8 @@ public final class HtmlReport {
   }
 
   private static String configTable(SimulationConfig cfg) {
-    StringBuilder b = new StringBuilder("<h2>Configuration</h2>\n<table id=\"config-table\"><tbody>\n");
+    StringBuilder b = new StringBuilder("<h2>Configuration (resolved: every setting, defaults included)</h2>\n"
+        + "<table id=\"config-table\"><tbody>\n");
     cfg.describe().forEach((k, v) -> b.append("<tr><th>").append(Html.esc(k)).append("</th><td>")
         .append(Html.esc(String.valueOf(v))).append("</td></tr>\n"));
     return b.append("</tbody></table>\n").toString();
@@ -279,7 +295,9 @@ public final class HtmlReport {
         .append("<title>").append(Html.esc(title)).append("</title>\n")
         .append("<style>body{font-family:sans-serif;margin:2em;max-width:1000px;color:#222}")
         .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
-        .append("th{background:#f4f4f4}svg.chart{display:block;margin:1em 0}code{background:#f4f4f4}</style>\n")
+        .append("th{background:#f4f4f4}svg.chart{display:block;margin:1em 0}code{background:#f4f4f4}")
+        .append("#rounds-table td,#sites-table td,#sweep-table td{white-space:nowrap}")
+        .append("pre{background:#f4f4f4;padding:0.5em;white-space:pre-wrap}</style>\n")
         .append("</head>\n<body>\n");
   }
 

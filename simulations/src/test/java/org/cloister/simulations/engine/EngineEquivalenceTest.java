@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import org.cloister.simulations.DpSettings;
 import org.cloister.simulations.FederatedSimulation;
@@ -14,6 +16,7 @@ import org.cloister.simulations.SimulationResult;
 import org.cloister.simulations.SiteReport;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,16 +26,24 @@ import org.junit.jupiter.api.io.TempDir;
  * the updates in their arrival order (EnclaveAggregator streams them during the round), the
  * inprocess engine by site, and float sums in another order differ in the last bits.
  */
-@Tag("slow") // see below: after merging main the grpc run left site-2 out of round 1 on a loaded machine (not yet explained)
+@Tag("slow")
 class EngineEquivalenceTest {
 
+  /**
+   * The round deadline is the one clock that decides a result: a site whose update arrives after it
+   * is left out of the round ("late"). On a loaded machine the grpc engine's first round (enclave
+   * and key broker starting, every JVM cold) took longer than the 60 s default and left a site out;
+   * here no site is ever late, so the comparison does not depend on the machine's load. The test's
+   * timeout is a safety net against a hang, not a condition of the result.
+   */
   private static SimulationConfig study(Path out) {
     return SimulationConfig.builder().studyId("equivalence").sites(4).partition("dirichlet:0.5").rounds(3).localEpochs(1)
-        .seed(11).minSitesPerRound(3).dp(DpSettings.budget(2.0, 1e-5, 1.0))
+        .seed(11).minSitesPerRound(3).dp(DpSettings.budget(2.0, 1e-5, 1.0)).roundDeadline(Duration.ofHours(2))
         .outDir(out).build();
   }
 
   @Test
+  @Timeout(value = 40, unit = TimeUnit.MINUTES)
   void grpcAndInprocessAgreeOnEveryRoundAndEverySpend(@TempDir Path out) throws Exception {
     SimulationConfig grpcCfg = study(out.resolve("grpc"));
     SimulationResult grpc = new FederatedSimulation(grpcCfg, r -> { }).run();

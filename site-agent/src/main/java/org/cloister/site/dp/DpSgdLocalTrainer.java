@@ -168,8 +168,10 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
     }
     lastClipping = report.clipping();
     lastEpsilon = report.epsilonSpent();
-    log.info("round {}: {} DP-SGD steps (q={}, sigma={}, C={}), epsilon {} at delta {}", task.getRound(), report.stepsTaken(),
-        schedule.samplingRate(), dp.getNoiseMultiplier(), dp.getClipNorm(), report.epsilonSpent(), report.delta());
+    log.info("round {}: {} DP-SGD steps (q={}, sigma={}, C={}){}, epsilon {} at delta {}", task.getRound(), report.stepsTaken(),
+        schedule.samplingRate(), dp.getNoiseMultiplier(), dp.getClipNorm(), evaluation == null ? ""
+            : " and a federated evaluation of model version " + task.getModel().getVersion() + " (noise multiplier "
+            + cfg.getEvaluation().getNoiseMultiplier() + ")", report.epsilonSpent(), report.delta());
     Map<String, Double> metrics = new LinkedHashMap<>();
     metrics.put("epsilon", report.epsilonSpent());
     if (!countPrivate) {

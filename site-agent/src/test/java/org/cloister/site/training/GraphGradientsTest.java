@@ -94,21 +94,8 @@ class GraphGradientsTest {
         Arguments.of(new Case("two branches (subset, product, merge, scale, activation layer)", twoBranch(6, 3, 2), 6, 3)));
   }
 
-  /** Independent reference: DL4J's computeGradientAndScore on one example at a time, clipped over the whole graph. */
-  static INDArray naiveClippedSum(ComputationGraph g, INDArray x, INDArray y, double clip, double[] normsOut) {
-    INDArray sum = Nd4j.zeros(DataType.DOUBLE, 1, g.numParams());
-    for (int i = 0; i < x.rows(); i++) {
-      g.setInputs(x.getRow(i, true).dup());
-      g.setLabels(y.getRow(i, true).dup());
-      g.computeGradientAndScore();
-      INDArray grad = g.gradient().gradient().dup().reshape(1, g.numParams());
-      double norm = grad.norm2Number().doubleValue();
-      if (normsOut != null) {
-        normsOut[i] = norm;
-      }
-      sum.addi(grad.muli(Math.min(1.0, clip / norm)));
-    }
-    return sum;
+  private static INDArray naiveClippedSum(ComputationGraph g, INDArray x, INDArray y, double clip, double[] normsOut) {
+    return TestNets.naiveClippedSum(g, x, y, clip, normsOut);
   }
 
   @ParameterizedTest(name = "{0}")

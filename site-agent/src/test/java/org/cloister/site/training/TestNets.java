@@ -122,13 +122,24 @@ final class TestNets {
     return y;
   }
 
-  /** Independent reference: DL4J's own gradient for one example at a time, clipped (flat) and summed. */
-  static INDArray naiveClippedSum(MultiLayerNetwork net, INDArray x, INDArray y, double clip, double[] normsOut) {
+  /**
+   * Independent reference: DL4J's own gradient (computeGradientAndScore) for one example at a time, clipped (flat,
+   * over the whole parameter vector) and summed; a MultiLayerNetwork or a ComputationGraph.
+   */
+  static INDArray naiveClippedSum(org.deeplearning4j.nn.api.Model net, INDArray x, INDArray y, double clip,
+                                  double[] normsOut) {
     INDArray sum = Nd4j.zeros(DataType.DOUBLE, 1, net.numParams());
     for (int i = 0; i < x.rows(); i++) {
-      net.setInput(x.getRow(i, true).dup());
-      net.setLabels(y.getRow(i, true).dup());
-      net.computeGradientAndScore();
+      if (net instanceof MultiLayerNetwork m) {
+        m.setInput(x.getRow(i, true).dup());
+        m.setLabels(y.getRow(i, true).dup());
+        m.computeGradientAndScore();
+      } else {
+        org.deeplearning4j.nn.graph.ComputationGraph g = (org.deeplearning4j.nn.graph.ComputationGraph) net;
+        g.setInputs(x.getRow(i, true).dup());
+        g.setLabels(y.getRow(i, true).dup());
+        g.computeGradientAndScore();
+      }
       INDArray g = net.gradient().gradient().dup().reshape(1, net.numParams());
       double norm = g.norm2Number().doubleValue();
       if (normsOut != null) {

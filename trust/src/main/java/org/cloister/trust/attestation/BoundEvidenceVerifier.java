@@ -7,7 +7,6 @@ import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -59,12 +58,12 @@ public final class BoundEvidenceVerifier {
    * @param collateral the party's collateral (its folder, read with {@link Collateral#readDirectory})
    */
   public BoundEvidenceVerifier(List<EvidenceVerifier> verifiers, MeasurementPins pins, Collateral collateral) {
-    this.verifiers = new EnumMap<>(TeePlatform.class);
+    this.verifiers = new java.util.HashMap<>();
     for (EvidenceVerifier v : verifiers) {
       this.verifiers.put(v.platform(), v);
     }
     this.pins = Objects.requireNonNull(pins, "pins");
-    if (pins.platform() == TeePlatform.NITRO) {
+    if (pins.platform().equals(TeePlatform.NITRO)) {
       throw new IllegalArgumentException("Nitro documents bind the keys themselves: verify them with the Nitro "
           + "attestation verifier");
     }
@@ -74,11 +73,12 @@ public final class BoundEvidenceVerifier {
     this.collateral = Objects.requireNonNull(collateral, "collateral");
   }
 
-  /** A verifier anchored in the vendor roots pinned in this module (AMD ARKs, the Intel SGX Root CA). */
+  /**
+   * A verifier anchored in the vendor roots pinned in the installed verifiers (AMD ARKs and the Intel SGX Root CA
+   * in this module, a plug-in platform's in its own code).
+   */
   public static BoundEvidenceVerifier pinnedRoots(MeasurementPins pins, Collateral collateral) {
-    EvidenceVerifiers installed = EvidenceVerifiers.installed();
-    return new BoundEvidenceVerifier(List.of(installed.pinnedRoots(TeePlatform.SEV_SNP),
-        installed.pinnedRoots(TeePlatform.TDX)), pins, collateral);
+    return new BoundEvidenceVerifier(EvidenceVerifiers.installed().confidentialVm(Map.of()), pins, collateral);
   }
 
   public MeasurementPins pins() {
@@ -103,7 +103,7 @@ public final class BoundEvidenceVerifier {
     } catch (IllegalArgumentException e) {
       throw new AttestationException(FailureReason.MALFORMED, e.getMessage(), e);
     }
-    if (p != pins.platform()) {
+    if (!p.equals(pins.platform())) {
       throw new AttestationException(FailureReason.POLICY_VIOLATION, "the enclave sent " + p.id()
           + " evidence but this party pins " + pins.platform().id() + " measurements");
     }

@@ -98,14 +98,11 @@ public final class EnclaveSignatures {
       return false;
     }
     try {
-      Signature s = Signature.getInstance(ALGORITHM);
-      s.initVerify(signingKey);
-      s.update(DOMAIN);
-      s.update(purposeBytes(purpose));
-      s.update(message);
-      return s.verify(signature);
-    } catch (GeneralSecurityException | IllegalArgumentException e) {
-      return false;
+      // SHA256withECDSA (ALGORITHM) over DOMAIN || purpose || message; a non-P-256 key does not verify
+      return org.cloister.trust.pki.EcdsaVerification.verify(signingKey, signature, DOMAIN, purposeBytes(purpose), message)
+          && signingKey instanceof java.security.interfaces.ECPublicKey ec && ec.getParams().getOrder().bitLength() == 256;
+    } catch (RuntimeException e) {
+      return false; // a malformed purpose, signature or key is a signature that does not verify
     }
   }
 

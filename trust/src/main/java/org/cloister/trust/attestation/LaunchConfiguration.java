@@ -27,20 +27,17 @@ public final class LaunchConfiguration {
 
   /** The measurement name carrying the value: {@code host_data} (SEV-SNP) or {@code mr_config_id} (TDX). */
   public static String measurementName(TeePlatform platform) {
-    return switch (platform) {
-      case SEV_SNP -> "host_data";
-      case TDX -> "mr_config_id";
-      case NITRO -> throw new IllegalArgumentException("Nitro measures the configuration and policy in PCR1 and PCR2");
-    };
+    if (platform.equals(TeePlatform.SEV_SNP)) {
+      return "host_data";
+    } else if (platform.equals(TeePlatform.TDX)) {
+      return "mr_config_id";
+    }
+    throw unsupported(platform);
   }
 
   /** The value the host must launch the VM with for these exact configuration and policy bytes. */
   public static byte[] digest(TeePlatform platform, byte[] config, byte[] policy) {
-    String algorithm = switch (platform) {
-      case SEV_SNP -> "SHA-256";
-      case TDX -> "SHA-384";
-      case NITRO -> throw new IllegalArgumentException("Nitro measures the configuration and policy in PCR1 and PCR2");
-    };
+    String algorithm = measurementName(platform).equals("host_data") ? "SHA-256" : "SHA-384";
     try {
       MessageDigest md = MessageDigest.getInstance(algorithm);
       md.update(DOMAIN.getBytes(StandardCharsets.US_ASCII));
@@ -59,10 +56,17 @@ public final class LaunchConfiguration {
    * verifies the evidence and pins the value instead).
    */
   public static byte[] inEvidence(TeePlatform platform, byte[] evidence) throws AttestationException {
-    return switch (platform) {
-      case SEV_SNP -> SnpVerifier.hostData(evidence);
-      case TDX -> TdxVerifier.mrConfigId(evidence);
-      case NITRO -> throw new IllegalArgumentException("Nitro measures the configuration and policy in PCR1 and PCR2");
-    };
+    if (platform.equals(TeePlatform.SEV_SNP)) {
+      return SnpVerifier.hostData(evidence);
+    } else if (platform.equals(TeePlatform.TDX)) {
+      return TdxVerifier.mrConfigId(evidence);
+    }
+    throw unsupported(platform);
+  }
+
+  private static IllegalArgumentException unsupported(TeePlatform platform) {
+    return new IllegalArgumentException(platform.equals(TeePlatform.NITRO)
+        ? "Nitro measures the configuration and policy in PCR1 and PCR2"
+        : "no launch-configuration measurement is defined for platform " + platform.id());
   }
 }

@@ -62,6 +62,10 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
             + "': a party must pin " + required(platform) + " (the enclave's code and configuration)");
       }
     }
+    if (copy.isEmpty()) {
+      throw new IllegalArgumentException("the " + platform.id() + " pins name no measurement (pinnable: "
+          + pinnable(platform) + "): a party pinning nothing would accept any enclave");
+    }
     values = Collections.unmodifiableMap(copy);
   }
 
@@ -193,31 +197,17 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
     return root.toPrettyString() + "\n";
   }
 
-  /** The names a party must pin on {@code platform}. */
+  /** The names a party must pin on {@code platform} (its verifier provider's, {@link EvidenceVerifierProvider}). */
   public static List<String> required(TeePlatform platform) {
-    return switch (platform) {
-      case SEV_SNP -> List.of("measurement");
-      case TDX -> List.of("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3");
-      case NITRO -> List.of("pcr0", "pcr1", "pcr2");
-    };
+    return EvidenceVerifiers.provider(platform).requiredMeasurements();
   }
 
   private static List<String> pinnable(TeePlatform platform) {
-    return switch (platform) {
-      case SEV_SNP -> List.of("measurement", "host_data");
-      case TDX -> List.of("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mr_config_id");
-      case NITRO -> List.of("pcr0", "pcr1", "pcr2", "pcr3", "pcr4", "pcr8");
-    };
+    return List.copyOf(EvidenceVerifiers.provider(platform).pinnableMeasurements().keySet());
   }
 
   private static int sizeOf(TeePlatform platform, String name) {
-    if (!pinnable(platform).contains(name)) {
-      return -1;
-    }
-    return switch (platform) {
-      case SEV_SNP -> name.equals("host_data") ? 32 : 48;
-      case TDX, NITRO -> 48;
-    };
+    return EvidenceVerifiers.provider(platform).pinnableMeasurements().getOrDefault(name, -1);
   }
 
   @Override

@@ -1,36 +1,90 @@
 package org.cloister.trust.attestation;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
-/** The kinds of trusted execution environment whose evidence Cloister verifies. */
-public enum TeePlatform {
+/**
+ * A kind of trusted execution environment whose evidence Cloister verifies: a registered id, the built-in
+ * {@link #NITRO}, {@link #SEV_SNP} and {@link #TDX} or a verifier plug-in's ({@link EvidenceVerifierProvider}). Equal by id.
+ */
+public final class TeePlatform {
   /** AWS Nitro Enclaves: a COSE_Sign1 attestation document signed under the AWS Nitro root. */
-  NITRO("nitro"),
+  public static final TeePlatform NITRO = new TeePlatform("nitro");
   /** AMD SEV-SNP confidential VMs: a 1184-byte attestation report signed by a VCEK or VLEK under an AMD ARK. */
-  SEV_SNP("sev-snp"),
+  public static final TeePlatform SEV_SNP = new TeePlatform("sev-snp");
   /** Intel TDX trust domains: a DCAP quote (v4 or v5) certified by a PCK under the Intel SGX Root CA. */
-  TDX("tdx");
+  public static final TeePlatform TDX = new TeePlatform("tdx");
+
+  private static final List<TeePlatform> BUILT_IN = List.of(NITRO, SEV_SNP, TDX);
+  private static final Pattern ID = Pattern.compile("[a-z][a-z0-9-]{0,31}");
 
   private final String id;
 
-  TeePlatform(String id) {
+  private TeePlatform(String id) {
     this.id = id;
   }
 
-  /** The platform's name on the command line and in kits: {@code nitro}, {@code sev-snp}, {@code tdx}. */
+  /**
+   * The platform with this id, for a verifier plug-in's {@link EvidenceVerifierProvider#platform()}: a built-in
+   * id gives the built-in platform (which only its built-in verifier may claim, {@link EvidenceVerifiers}).
+   *
+   * @throws IllegalArgumentException unless the id is lower-case letters, digits and dashes (at most 32)
+   */
+  public static TeePlatform named(String id) {
+    for (TeePlatform p : BUILT_IN) {
+      if (p.id.equals(id)) {
+        return p;
+      }
+    }
+    if (id == null || !ID.matcher(id).matches()) {
+      throw new IllegalArgumentException("a platform id is lower-case letters, digits and dashes, not '" + id + "'");
+    }
+    return new TeePlatform(id);
+  }
+
+  /** The built-in platforms: {@code nitro}, {@code sev-snp}, {@code tdx}. */
+  public static List<TeePlatform> builtIns() {
+    return BUILT_IN;
+  }
+
+  /** Whether this is one of {@link #builtIns()}. */
+  public boolean builtIn() {
+    return BUILT_IN.contains(this);
+  }
+
+  /** The platform's name on the command line and in kits: {@code nitro}, {@code sev-snp}, {@code tdx}, a plug-in's. */
   public String id() {
     return id;
   }
 
-  /** Parses {@link #id()}; the error names the accepted values. */
+  /**
+   * Parses {@link #id()}: a built-in platform, or one registered by a verifier plug-in on this party's class path
+   * ({@link EvidenceVerifiers#installed()}); the error names the installed ones.
+   */
   public static TeePlatform fromId(String id) {
     String wanted = id == null ? "" : id.trim().toLowerCase(Locale.ROOT);
-    for (TeePlatform p : values()) {
+    for (TeePlatform p : BUILT_IN) {
       if (p.id.equals(wanted)) {
         return p;
       }
     }
-    throw new IllegalArgumentException("unknown platform '" + id + "' (expected nitro, sev-snp or tdx)");
+    return EvidenceVerifiers.installed().platform(wanted);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TeePlatform p && p.id.equals(id);
+  }
+
+  @Override
+  public int hashCode() {
+    return id.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return id;
   }
 
   /**
