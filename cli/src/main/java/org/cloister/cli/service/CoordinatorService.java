@@ -352,7 +352,9 @@ public final class CoordinatorService {
                 + "coordinator again (it starts the enclave and key broker again; study %s resumes from its database)%n",
                 gone.get(), studyId);
             out.flush();
-            return 1;
+            // stop as a crash does, not by closing the server: a closing round engine answers the sites'
+            // polls with "study finished", and they quit a study that is not (the chaos run of 5 December 2026)
+            Runtime.getRuntime().halt(1);
           }
           if (engine.awaitEnd(Duration.ofSeconds(5))) {
             if (engine.status() == StudyStatusKind.FINISHED || admin == null) {
