@@ -50,6 +50,22 @@ public final class AggregationSession {
 
     /** True if ({@code roundId}, {@code siteId}) was recorded before. */
     boolean seen(String roundId, String siteId);
+
+    /** A guard over {@code seen}, a set the caller keeps (and may persist) across rounds. */
+    static ReplayGuard over(java.util.Set<String> seen) {
+      java.util.Objects.requireNonNull(seen, "seen");
+      return new ReplayGuard() {
+        @Override
+        public boolean record(String roundId, String siteId) {
+          return seen.add(roundId + "\u0000" + siteId);
+        }
+
+        @Override
+        public boolean seen(String roundId, String siteId) {
+          return seen.contains(roundId + "\u0000" + siteId);
+        }
+      };
+    }
   }
 
   /** The context every update of the round must be bound to. */

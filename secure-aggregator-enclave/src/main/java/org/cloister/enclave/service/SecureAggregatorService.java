@@ -345,17 +345,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       }
       session = new AggregationSession(policy, members, key, new Hpke(), kernel,
           new AggregationSession.RoundContext(h.getStudyId(), h.getRound(), h.getRoundId(), h.getBaseModel().getVersion()),
-          new AggregationSession.ReplayGuard() {
-            @Override
-            public boolean record(String roundId, String siteId) {
-              return seenUpdates.add(roundId + "\u0000" + siteId);
-            }
-
-            @Override
-            public boolean seen(String roundId, String siteId) {
-              return seenUpdates.contains(roundId + "\u0000" + siteId);
-            }
-          }, workspace);
+          AggregationSession.ReplayGuard.over(seenUpdates), workspace);
     }
 
     private void offer(SealedUpdate u) {

@@ -127,17 +127,7 @@ public final class InProcessEnclave implements Aggregator {
     }
     AggregationSession session = new AggregationSession(policy, members, key, hpke, UpdateKernel.best(),
         new AggregationSession.RoundContext(current.getStudyId(), round, roundId, current.getVersion()),
-        new AggregationSession.ReplayGuard() {
-          @Override
-          public boolean record(String id, String siteId) {
-            return seen.add(id + "\u0000" + siteId);
-          }
-
-          @Override
-          public boolean seen(String id, String siteId) {
-            return seen.contains(id + "\u0000" + siteId);
-          }
-        }, workspace);
+        AggregationSession.ReplayGuard.over(seen), workspace);
     try {
       for (ReceivedUpdate u : updates) {
         UpdateEnvelope e = u.envelope();
