@@ -263,7 +263,7 @@ public final class RoundBenchmark {
     ExecutorService pool = Executors.newFixedThreadPool(n);
     long setupMillis;
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
-        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices)) {
+        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices, stack.taskChallenges())) {
       server.start();
       long started = System.nanoTime();
       setupMillis = (started - setupStart) / 1_000_000;
@@ -403,6 +403,19 @@ public final class RoundBenchmark {
       public float[] openGlobalModel(RoundTask task, int dimension) {
         long t0 = System.nanoTime();
         float[] w = inner.openGlobalModel(task, dimension);
+        openMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (System.nanoTime() - t0) / 1e6;
+        return w;
+      }
+
+      @Override
+      public com.google.protobuf.ByteString pollNonce() {
+        return inner.pollNonce();
+      }
+
+      @Override
+      public float[] openGlobalModel(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
+        long t0 = System.nanoTime();
+        float[] w = inner.openGlobalModel(task, dimension, attachedChallenge);
         openMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (System.nanoTime() - t0) / 1e6;
         return w;
       }
