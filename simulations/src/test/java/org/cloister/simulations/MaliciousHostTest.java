@@ -573,6 +573,54 @@ class MaliciousHostTest {
     assertThat(CHALLENGE_REQUESTS.get()).as("the old instance's answer refused, the site asked").isEqualTo(before + 1);
   }
 
+  @Test
+  @Order(15)
+  void aBaseNamedByReferenceIsOnlyTheModelTheEnclavePublishedLastAndARefusalLeavesTheRoundOpen() throws Exception {
+    // the host names the round's base by version and artifact digest instead of resending its bytes; withholding
+    // them must never let it make the enclave aggregate against any other base
+    stack.close();
+    stack = SecureAggregationStack.launch(setup, null, false);
+    RoundTask first = nextTask("by-reference-1");
+    List<SealedUpdate> firstUpdates = new ArrayList<>();
+    for (String s : List.of("site-1", "site-2", "site-3")) {
+      firstUpdates.add(honest(s, 10, first));
+    }
+    // a restarted enclave holds no model: the reference is refused, before the round's challenge is spent
+    assertThatThrownBy(() -> aggregateByReference(first, first.getModel()))
+        .hasMessageContaining("base_model_not_held:").hasMessageContaining("has published no model");
+    AggregateOutput whole = aggregate(first, firstUpdates.toArray(SealedUpdate[]::new));
+    assertThat(whole.getPublished()).as("the same round, its model sent in full").isTrue();
+    ModelArtifact older = latest;
+    published(whole);
+
+    RoundTask next = nextTask("by-reference-2");
+    List<SealedUpdate> updates = new ArrayList<>();
+    for (String s : List.of("site-1", "site-2", "site-3")) {
+      updates.add(honest(s, 10, next));
+    }
+    // an older version, or the latest version under another digest: refused, naming what is held
+    assertThatThrownBy(() -> aggregateByReference(next, older))
+        .hasMessageContaining("base_model_not_held:").hasMessageContaining("only that one is held");
+    assertThatThrownBy(() -> aggregateByReference(next, latest.toBuilder()
+        .setSha256(ByteString.copyFrom(new byte[32])).build()))
+        .hasMessageContaining("base_model_not_held:").hasMessageContaining("with artifact sha256 "
+            + java.util.HexFormat.of().formatHex(latest.getSha256().toByteArray()));
+    // the published model, by reference: aggregated against it (the sites checked its digest in the challenge)
+    AggregateOutput out = aggregateByReference(next, latest, updates.toArray(SealedUpdate[]::new));
+    assertThat(out.getPublished()).isTrue();
+    assertThat(out.getAggregatedList()).containsExactly("site-1", "site-2", "site-3");
+    float[] base = stack.open(OBSERVER, latest, relayChannel);
+    published(out);
+    float[] model = stack.open(OBSERVER, latest, relayChannel);
+    for (int i = 0; i < DIM; i++) {
+      double mean = 0;
+      for (String s : List.of("site-1", "site-2", "site-3")) {
+        mean += values(s, next.getRound())[i] / 3.0;
+      }
+      assertThat((double) model[i]).isCloseTo(base[i] + mean, org.assertj.core.data.Offset.offset(1e-6));
+    }
+  }
+
   // ------------------------------------------------------------------ helpers
 
   /** Round challenge requests sites made through the relay (not counting those handed out with tasks). */
@@ -595,6 +643,13 @@ class MaliciousHostTest {
   static SealedUpdate handedOut(String site, RoundTask task, ByteString challenge) {
     sealer(site).openGlobalModel(task, DIM, UpdateSealer.Attached.challenge(challenge));
     return sealedAfterOpening(site, 10, task);
+  }
+
+  /** An Aggregate call whose header names {@code base} by reference: its version and digest, no payload. */
+  static AggregateOutput aggregateByReference(RoundTask t, ModelArtifact base, SealedUpdate... updates) throws Exception {
+    RoundTask named = t.toBuilder().setModel(base.toBuilder().clearPayload()).build();
+    return SecureAggregationTest.aggregate(SecureAggregatorGrpc.newStub(currentEnclave),
+        SecureAggregationTest.header(named), updates);
   }
 
   static RoundTask nextTask(String id) {

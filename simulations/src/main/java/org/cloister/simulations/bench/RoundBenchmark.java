@@ -91,7 +91,8 @@ public final class RoundBenchmark {
 
   /** Per-round timings of one measured round, in milliseconds. */
   public record RoundTiming(int round, double roundMs, double openToCloseMs, double aggregateMs, double persistMs,
-                            double maxSealMs, double maxOpenModelMs, double maxReadyMs, int aggregated) {
+                            double maxSealMs, double maxOpenModelMs, double maxReadyMs, int aggregated,
+                            double afterLastUpdateMs) {
   }
 
   /**
@@ -124,6 +125,9 @@ public final class RoundBenchmark {
       // from the round's opening to the last site holding the opened model (and, secure, a verified challenge):
       // task delivery, the challenge and opening the model, however they are split between poll and sealer
       m.put("site_ready_max_ms", stats(rounds.stream().mapToDouble(RoundTiming::maxReadyMs).toArray()));
+      // from the coordinator accepting the round's last update to the round's commit: the aggregation's tail
+      // (for the secure stack, what the enclave still has to do when the last update arrives) and the commit
+      m.put("after_last_update_ms", stats(rounds.stream().mapToDouble(RoundTiming::afterLastUpdateMs).toArray()));
       List<Map<String, Object>> per = new ArrayList<>();
       for (RoundTiming t : rounds) {
         Map<String, Object> r = new LinkedHashMap<>();
@@ -135,6 +139,7 @@ public final class RoundBenchmark {
         r.put("site_seal_max_ms", round1(t.maxSealMs()));
         r.put("site_open_model_max_ms", round1(t.maxOpenModelMs()));
         r.put("site_ready_max_ms", round1(t.maxReadyMs()));
+        r.put("after_last_update_ms", round1(t.afterLastUpdateMs()));
         r.put("aggregated", t.aggregated());
         per.add(r);
       }
@@ -147,6 +152,11 @@ public final class RoundBenchmark {
         c.put("child_jit", round1(cpu.childrenJitMs()));
         c.put("total", round1(cpu.totalMs()));
         m.put("cpu_ms_per_round", c);
+        // the CPU of the measured rounds over what the machine's cores offered in their wall-clock time: near 1,
+        // the round is CPU-bound (only less CPU makes it shorter, not moving work off its critical path)
+        double meanRound = rounds.stream().mapToDouble(RoundTiming::roundMs).average().orElse(Double.NaN);
+        m.put("cpu_cores_busy_fraction", Math.round(cpu.totalMs() / (Runtime.getRuntime().availableProcessors()
+            * meanRound) * 1000) / 1000.0);
       }
       m.put("rounds", per);
       return m;
@@ -323,9 +333,11 @@ public final class RoundBenchmark {
           throw new IllegalStateException(mode + ": round " + r + " did not aggregate all " + n + " sites: " + res);
         }
         double roundMs = (completedAt.get(r) - completedAt.get(r - 1)) / 1e6;
+        Long lastAccepted = aggregator.lastAccepted.get(r);
         timings.add(new RoundTiming(r, roundMs, res.durationMillis(), aggregator.millis.getOrDefault(r, Double.NaN),
             store.millis.getOrDefault(r, Double.NaN), max(sealMs.get(r)), max(openMs.get(r)),
-            openedAt.containsKey(r) ? (max(readyAt.get(r)) - openedAt.get(r)) / 1e6 : Double.NaN, res.aggregated().size()));
+            openedAt.containsKey(r) ? (max(readyAt.get(r)) - openedAt.get(r)) / 1e6 : Double.NaN, res.aggregated().size(),
+            lastAccepted == null ? Double.NaN : (completedAt.get(r) - lastAccepted) / 1e6));
         progress.accept(String.format(java.util.Locale.ROOT, "%s: round %d %.1f ms", mode.name().toLowerCase(java.util.Locale.ROOT),
             r, roundMs));
       }
@@ -461,6 +473,8 @@ public final class RoundBenchmark {
   private static final class TimedAggregator implements Aggregator {
     final Aggregator inner;
     final Map<Integer, Double> millis = new ConcurrentHashMap<>();
+    /** When the coordinator accepted each round's last update (System.nanoTime). */
+    final Map<Integer, Long> lastAccepted = new ConcurrentHashMap<>();
 
     TimedAggregator(Aggregator inner) {
       this.inner = inner;
@@ -478,6 +492,7 @@ public final class RoundBenchmark {
 
     @Override
     public void accepted(String roundId, int round, ModelArtifact current, ReceivedUpdate update) {
+      lastAccepted.merge(round, System.nanoTime(), Math::max);
       inner.accepted(roundId, round, current, update);
     }
 
