@@ -40,6 +40,15 @@ public interface UpdateSealer {
     return FloatCodec.decode(task.getModel().getPayload(), dimension);
   }
 
+  /**
+   * The final model of a final-evaluation task ({@link RoundTask#getFinalEvaluation()}): opened like
+   * {@link #openGlobalModel}, but no round is open at the aggregator, so nothing is asked of it (no
+   * challenge: nothing is sealed back). The default is {@link #openGlobalModel}.
+   */
+  default float[] openFinalModel(RoundTask task, int dimension) {
+    return openGlobalModel(task, dimension);
+  }
+
   /** No encryption: the coordinator can read the update. Development baseline only. */
   static UpdateSealer plaintext() {
     return (task, delta) -> new Sealed(FloatCodec.DELTA_F32LE, FloatCodec.encode(delta), Map.of());
