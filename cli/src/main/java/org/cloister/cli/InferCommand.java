@@ -53,7 +53,7 @@ import picocli.CommandLine.Option;
 /** {@code cloister infer}: serve a study's model from an inference enclave, and query it as a clinician. */
 @Command(name = "infer", mixinStandardHelpOptions = true,
     description = "Serve a study's published model from an attested inference enclave, and query it with sealed requests.",
-    subcommands = {InferCommand.Serve.class, InferCommand.Query.class, InferCommand.Drop.class})
+    subcommands = {InferCommand.Serve.class, InferCommand.Query.class, InferCommand.Drop.class, InferMeasureCommand.class})
 final class InferCommand implements Runnable {
   static final String DEFAULT_ENDPOINT = "127.0.0.1:7443";
 

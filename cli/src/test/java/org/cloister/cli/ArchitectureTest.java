@@ -64,12 +64,18 @@ class ArchitectureTest {
             "org.cloister.consortium..", "org.cloister.broker..", "org.cloister.simulations..", "org.cloister.cli..",
             "org.cloister.observability..")
         .because("the enclave's code is measured: it may depend only on protocol, trust, dp-accounting, aggregation "
-            + "(and, for inference, the model zoo and the client's sealing contract)")
+            + "(and, for inference, the model card and the client's sealing contract)")
         .check(classes);
     noClasses().that().resideInAPackage("org.cloister.enclave..")
         .should().dependOnClassesThat().resideInAnyPackage("org.cloister.models..", "org.cloister.data..",
             "org.deeplearning4j..", "org.nd4j..")
         .because("the secure aggregator handles weights as vectors; no DL4J in its image")
+        .check(classes);
+    noClasses().that().resideInAPackage("org.cloister.inference.enclave..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.cloister.models..", "org.deeplearning4j..",
+            "org.nd4j..", "io.grpc.netty..")
+        .because("the inference enclave scores with its plain-Java kernel (DenseKernel) and serves gRPC over OkHttp: "
+            + "no DL4J, ND4J or Netty in its image")
         .check(classes);
   }
 

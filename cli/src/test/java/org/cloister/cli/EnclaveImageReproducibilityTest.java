@@ -11,20 +11,23 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.cloister.enclave.runtime.CodeMeasurement;
 import org.cloister.enclave.runtime.ImageInventory;
+import org.cloister.inference.enclave.InferenceMeasurement;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two clean builds of the enclave image from copies of this source tree at two different paths give
- * the same bytes, so the same PCR0: a consortium member can rebuild the image and compare. Slow
- * (two offline builds of the enclave's modules): {@code ./mvnw -o -pl cli -Pslow test
- * -Dtest=EnclaveImageReproducibilityTest}.
+ * Two clean builds of the enclave images (the secure aggregator's and the inference enclave's) from
+ * copies of this source tree at two different paths give the same bytes, so the same PCR0: a
+ * consortium member can rebuild an image and compare. Slow (two offline builds of the enclaves'
+ * modules): {@code ./mvnw -o -pl cli -Pslow test -Dtest=EnclaveImageReproducibilityTest}.
  */
 @Tag("slow")
 class EnclaveImageReproducibilityTest {
   private static final String IMAGE = "secure-aggregator-enclave/target/secure-aggregator-enclave-0.1.0-SNAPSHOT-image.jar";
+  private static final String INFERENCE_IMAGE = "inference-enclave/target/image";
 
   @Test
   void twoCleanBuildsOnDifferentPathsGiveTheSamePcr0(@TempDir Path tmp) throws Exception {
@@ -41,6 +44,12 @@ class EnclaveImageReproducibilityTest {
     ImageInventory inv = ImageInventory.of(a.resolve(IMAGE));
     assertThat(inv.thirdParty()).as(ImageInventory.SBOM_ENTRY + " in the offline-built image").isPresent();
     assertThat(inv.thirdParty().get()).extracting(Object::toString).contains("io.grpc:grpc-okhttp:1.68.1");
+    // the inference enclave's image directory (PCR0 is its tree digest): the same bytes too
+    String inferenceA = HexFormat.of().formatHex(CodeMeasurement.measure(a.resolve(INFERENCE_IMAGE)));
+    String inferenceB = HexFormat.of().formatHex(CodeMeasurement.measure(b.resolve(INFERENCE_IMAGE)));
+    assertThat(inferenceB).as("PCR0 of the inference image built in " + b + " vs " + a).isEqualTo(inferenceA);
+    assertThat(ImageInventory.of(a.resolve(INFERENCE_IMAGE).resolve(InferenceMeasurement.IMAGE_JAR)).thirdParty())
+        .as("the offline-built inference image's bill of materials").isPresent();
   }
 
   private static Path repositoryRoot() {
@@ -80,7 +89,7 @@ class EnclaveImageReproducibilityTest {
 
   private static Path build(Path dir) throws Exception {
     Path log = dir.resolve("build.log");
-    Process p = new ProcessBuilder(List.of("./mvnw", "-o", "-B", "-q", "-pl", "secure-aggregator-enclave", "-am",
+    Process p = new ProcessBuilder(List.of("./mvnw", "-o", "-B", "-q", "-pl", "secure-aggregator-enclave,inference-enclave", "-am",
         "package", "-DskipTests")).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     assertThat(p.waitFor(15, TimeUnit.MINUTES)).as("build in " + dir + " finished").isTrue();
     assertThat(p.exitValue()).as("build in " + dir + ": " + Files.readString(log)).isZero();

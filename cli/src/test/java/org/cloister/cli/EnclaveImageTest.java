@@ -27,10 +27,14 @@ import org.junit.jupiter.api.io.TempDir;
 class EnclaveImageTest {
   /**
    * Before issue 16 the image held 17,873 classes, after its first step about 6,300 (Netty 1,609 of them), with gRPC
-   * over OkHttp 5,554, 5,775 with main's P-256 ledger signatures (BouncyCastle's EC code); this bound (with room for
-   * new enclave code) catches a lost minimisation or a transport that came back (Netty alone is ~1,600).
+   * over OkHttp 5,554, 5,775 with main's P-256 ledger signatures (BouncyCastle's EC code), then 4,2xx with okio 1.x
+   * (no Kotlin runtime, 659 classes) and Jackson's streaming core instead of databind (about 800 classes). This
+   * bound (the new count and some room for new enclave code) catches a lost minimisation or a dependency that came
+   * back (Netty ~1,600, Kotlin 659, databind ~750).
    */
-  static final int MAX_CLASSES = 6_000;
+  static final int MAX_CLASSES = 4_400;
+  /** Issue 16's target: at most 25% of the 17,873 classes the image held before. */
+  static final int TARGET_CLASSES = 17_873 / 4;
 
   static Path image;
 
@@ -68,8 +72,33 @@ class EnclaveImageTest {
         // gRPC over OkHttp: no Netty (nor its native libraries) in the enclave
         .noneMatch(n -> n.startsWith("io/grpc/netty/") || n.contains("netty_tcnative") || n.contains("netty_transport_native"));
     assertThat(names).contains("io/grpc/okhttp/OkHttpServerBuilder.class");
+    // okio 1.x is pure Java (no Kotlin runtime); JSON and CBOR on Jackson's streaming core and Gson (no databind);
+    // host-only verification code (measurement pins) stays outside
+    assertThat(names).noneMatch(n -> n.startsWith("kotlin/") && n.endsWith(".class"))
+        .noneMatch(n -> n.startsWith("com/fasterxml/jackson/databind/"))
+        .doesNotContain("org/cloister/trust/attestation/MeasurementPins.class");
     long classes = names.stream().filter(n -> n.endsWith(".class")).count();
     assertThat(classes).as("classes in the image").isBetween(1_000L, (long) MAX_CLASSES);
+    assertThat(classes).as("issue 16's target, 25%% of 17,873").isLessThanOrEqualTo(TARGET_CLASSES);
+  }
+
+  /**
+   * The minimiser keeps what it sees referenced, the service files' implementations and our explicit keeps; a class
+   * of ours that names a class the image lacks (say host-only code kept whole whose library was left out) would
+   * fail inside the enclave with NoClassDefFoundError. jdeps (the JDK's) lists every reference of the image's classes.
+   */
+  @Test
+  void noClassOfOursRefersToAClassTheImageLacks() {
+    java.util.spi.ToolProvider jdeps = java.util.spi.ToolProvider.findFirst("jdeps").orElseThrow();
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code = jdeps.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), "--multi-release", "17",
+        "-verbose:class", image.toString());
+    assertThat(code).as(err.toString()).isZero();
+    List<String> dangling = out.toString().lines().filter(l -> l.contains("not found"))
+        .filter(l -> l.strip().startsWith("org.cloister.")).toList();
+    assertThat(out.toString()).contains("org.cloister.enclave.EnclaveMain");
+    assertThat(dangling).as("references from our classes to classes missing from the image").isEmpty();
   }
 
   @Test
@@ -100,7 +129,9 @@ class EnclaveImageTest {
     List<String> artifacts = inv.thirdParty().get().stream().map(Object::toString).toList();
     assertThat(artifacts).contains("org.bouncycastle:bcprov-jdk18on:1.78.1", "io.grpc:grpc-okhttp:1.68.1",
         "com.google.protobuf:protobuf-java:3.25.5")
-        .noneMatch(a -> a.startsWith("io.grpc:grpc-netty"));
+        .noneMatch(a -> a.startsWith("io.grpc:grpc-netty"))
+        .contains("com.squareup.okio:okio:1.17.6", "com.fasterxml.jackson.core:jackson-core:2.17.2")
+        .noneMatch(a -> a.startsWith("org.jetbrains.kotlin:") || a.startsWith("com.fasterxml.jackson.core:jackson-databind"));
     assertThat(artifacts).noneMatch(a -> a.startsWith("org.cloister:"))
         .noneMatch(a -> a.contains("commons-math3") || a.contains("junit") || a.contains("assertj")
             || a.contains("deeplearning4j") || a.contains("jmh"));

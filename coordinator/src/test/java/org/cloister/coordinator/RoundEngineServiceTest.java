@@ -46,6 +46,8 @@ class RoundEngineServiceTest {
   private final AtomicInteger rejections = new AtomicInteger();
   private final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
   private CoordinatorServer server;
+  /** The secure aggregator's round challenges as the server hands them out (none unless a test sets them). */
+  private org.cloister.coordinator.service.TaskChallenges challenges = org.cloister.coordinator.service.TaskChallenges.NONE;
 
   private RoundEngine start(int rounds, int minSites, int expectedSites, Duration deadline) throws Exception {
     return start(rounds, minSites, expectedSites, deadline, org.cloister.coordinator.rounds.EngineTime.of(Clock.systemUTC()));
@@ -69,7 +71,7 @@ class RoundEngineServiceTest {
         (rpc, reason) -> {
           rejections.incrementAndGet();
           metrics.refused(rpc, reason);
-        }, b -> { }).start();
+        }, b -> { }, challenges).start();
     return engine;
   }
 
@@ -110,6 +112,39 @@ class RoundEngineServiceTest {
     return UpdateEnvelope.newBuilder().setStudyId(STUDY).setRound(t.getRound()).setRoundId(t.getRoundId())
         .setBaseModelVersion(t.getModel().getVersion()).setNumExamples(n).setPayloadFormat(FloatCodec.DELTA_F32LE)
         .setPayload(ByteString.copyFrom(FloatCodec.encode(delta))).build();
+  }
+
+  @Test
+  void aTaskComesWithTheChallengeOverThatPollsNonceAndAMalformedNonceIsRefused() throws Exception {
+    List<String> asked = java.util.Collections.synchronizedList(new ArrayList<>());
+    // a test double of the enclave's answer: names the round id and the nonce it was asked over
+    challenges = (task, nonce) -> {
+      asked.add(task.getRoundId());
+      return ByteString.copyFromUtf8(task.getRoundId() + "/" + java.util.HexFormat.of().formatHex(nonce.toByteArray()));
+    };
+    start(1, 1, 1, Duration.ofSeconds(10));
+    var a = site("A");
+    a.join(JoinRequest.newBuilder().setStudyId(STUDY).setNumExamples(10).build());
+    assertThatThrownBy(() -> a.pollTask(PollTaskRequest.newBuilder().setStudyId(STUDY).setWaitMs(10)
+        .setChallengeNonce(ByteString.copyFrom(new byte[8])).build()))
+        .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("INVALID_ARGUMENT")
+        .hasMessageContaining("challenge_nonce must be 16..64 bytes (or empty), got 8");
+    byte[] nonce = new byte[32];
+    new java.security.SecureRandom().nextBytes(nonce);
+    PollTaskResponse r = null;
+    for (int i = 0; i < 50 && (r == null || !r.hasTask()); i++) {
+      r = a.pollTask(PollTaskRequest.newBuilder().setStudyId(STUDY).setWaitMs(200)
+          .setChallengeNonce(ByteString.copyFrom(nonce)).build());
+    }
+    assertThat(r.hasTask()).isTrue();
+    assertThat(r.getRoundChallenge().toStringUtf8())
+        .isEqualTo(r.getTask().getRoundId() + "/" + java.util.HexFormat.of().formatHex(nonce));
+    // a poll without a nonce (an older site) gets the task alone, and the enclave is not asked for it
+    int before = asked.size();
+    PollTaskResponse old = a.pollTask(PollTaskRequest.newBuilder().setStudyId(STUDY).setWaitMs(200).build());
+    assertThat(old.getTask()).isEqualTo(r.getTask());
+    assertThat(old.getRoundChallenge()).isEmpty();
+    assertThat(asked).hasSize(before);
   }
 
   @Test

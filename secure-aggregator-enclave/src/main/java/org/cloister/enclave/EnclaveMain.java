@@ -1,8 +1,7 @@
 package org.cloister.enclave;
 
 import io.grpc.Server;
-import io.grpc.InsecureServerCredentials;
-import io.grpc.okhttp.OkHttpServerBuilder;
+import org.cloister.enclave.runtime.EnclaveServer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -114,16 +113,10 @@ public final class EnclaveMain {
       SecureAggregatorService service = new SecureAggregatorService(policy, config, key, signer, platform,
           AttestationPlatforms.label(platformName), pcrs, vault, noise, kernel,
           new ReceiptIssuer(signer, platform, key.publicKey(), configBytes, policyBytes, java.time.Clock.systemUTC()));
-      // OkHttp, not Netty: a transport of a few hundred classes in the measured image instead of ~1,600 (docs/trust.md).
-      // Plaintext on purpose: everything a site sends is HPKE-sealed to the attested key, and what the enclave
-      // returns is signed by its attested key, so the channel's confidentiality is not what protects it.
-      server = OkHttpServerBuilder.forPort(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")),
-              InsecureServerCredentials.create())
-          .maxInboundMessageSize(policy.dimension() * Float.BYTES + (1 << 20))
-          // a whole update in flight before the enclave acknowledges it, not 1 MB (the default) at a time
-          .flowControlWindow(Math.min(64 << 20, Math.max(1 << 20, 4 * (policy.dimension() * Float.BYTES + (1 << 20)))))
-          .addService(service)
-          .build().start();
+      // OkHttp, not Netty, plaintext on purpose (EnclaveServer): a whole update in flight before the enclave
+      // acknowledges it, not 1 MB (the default) at a time
+      server = EnclaveServer.start(address("--listen", opts.getOrDefault("--listen", "127.0.0.1:0")),
+          policy.dimension() * Float.BYTES + (1 << 20), false, java.util.List.of(service));
       if (opts.containsKey("--vsock-listen")) {
         log.info("vsock bridge {}", VsockForwarder.inbound(new Vsock(), Integer.parseInt(opts.get("--vsock-listen")),
             (InetSocketAddress) server.getListenSockets().get(0)));

@@ -76,6 +76,7 @@ public final class SecureAggregationStack implements AggregationStack {
   private final SecureAggregationHost host;
   private final SealedModelStore store;
   private final EnclaveAggregator aggregator;
+  private final AttestationRelayService relay;
   private final NitroAttestationVerifier verifier;
   private final boolean ownsWorkDirectory;
 
@@ -85,6 +86,7 @@ public final class SecureAggregationStack implements AggregationStack {
     this.host = host;
     this.store = new SealedModelStore(storeDirectory);
     this.aggregator = new EnclaveAggregator(host.enclaveChannel(), store, Duration.ofMinutes(10));
+    this.relay = new AttestationRelayService(host.enclaveChannel(), store);
     this.verifier = new NitroAttestationVerifier(Pem.readCertificate(setup.devRootCert()));
     this.ownsWorkDirectory = ownsWorkDirectory;
   }
@@ -343,7 +345,13 @@ public final class SecureAggregationStack implements AggregationStack {
 
   @Override
   public void registerServices(NettyServerBuilder coordinatorServer) {
-    coordinatorServer.addService(new AttestationRelayService(host.enclaveChannel(), store));
+    coordinatorServer.addService(relay);
+  }
+
+  /** The relay: it asks the enclave for each site's round challenge as the site's task goes out. */
+  @Override
+  public org.cloister.coordinator.service.TaskChallenges taskChallenges() {
+    return relay;
   }
 
   @Override

@@ -34,6 +34,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import org.cloister.coordinator.enclave.AttestationRelayService;
+import org.cloister.coordinator.service.TaskChallenges;
 import org.cloister.coordinator.enclave.JavaProcess;
 import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.enclave.AggregationPolicy;
@@ -124,7 +125,8 @@ class MaliciousHostTest {
     stack = SecureAggregationStack.launch(setup, null, false);
     store = new SealedModelStore(work.resolve("store"));
     relay = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).maxInboundMessageSize(64 << 20)
-        .addService(new AttestationRelayService(currentEnclave, store)).build().start();
+        .addService(io.grpc.ServerInterceptors.intercept(new AttestationRelayService(currentEnclave, store),
+            countChallengeRequests())).build().start();
     relayChannel = NettyChannelBuilder.forAddress("127.0.0.1", relay.getPort()).usePlaintext()
         .maxInboundMessageSize(64 << 20).build();
     for (String m : members) {
@@ -508,7 +510,148 @@ class MaliciousHostTest {
         + " named in the round's challenge to the sites");
   }
 
+  @Test
+  @Order(14)
+  void aChallengeHandedOutWithATaskMustBeOverThisPollsNonceAndFromTheEnclaveOfTheRound() throws Exception {
+    TaskChallenges host = new AttestationRelayService(currentEnclave, store); // what the host runs (issue 20 item 6)
+    List<String> three = List.of("site-1", "site-2", "site-3");
+    // an honest round first, so that this enclave instance has published the next round's base
+    RoundTask warm = nextTask("handed-out-warm");
+    published(aggregate(warm, honest("site-1", 10, warm), honest("site-2", 10, warm), honest("site-3", 10, warm)));
+
+    // honest host: each site's challenge over its poll nonce comes with the task; no site asks for one
+    RoundTask b = nextTask("handed-out");
+    Map<String, ByteString> answers = new HashMap<>();
+    int asked = CHALLENGE_REQUESTS.get();
+    List<SealedUpdate> updates = new ArrayList<>();
+    for (String site : three) {
+      answers.put(site, host.challengeFor(b, sealer(site).pollNonce()));
+      updates.add(handedOut(site, b, answers.get(site)));
+    }
+    assertThat(CHALLENGE_REQUESTS.get()).as("no site asked for the challenge itself").isEqualTo(asked);
+    AggregateOutput out = aggregate(b, updates.toArray(SealedUpdate[]::new));
+    assertThat(out.getAggregatedList()).containsExactlyElementsOf(three);
+    published(out);
+
+    // the host replays site-1's answer of the last round, and hands site-1's fresh answer to site-2: both
+    // sites refuse them (neither is over the nonce of the poll that brought the task) and ask themselves
+    RoundTask c = nextTask("handed-out-replayed");
+    sealer("site-1").pollNonce();
+    SealedUpdate u1 = handedOut("site-1", c, answers.get("site-1"));
+    ByteString site3s = host.challengeFor(c, sealer("site-3").pollNonce());
+    sealer("site-2").pollNonce();
+    SealedUpdate u2 = handedOut("site-2", c, site3s);
+    assertThat(CHALLENGE_REQUESTS.get()).isEqualTo(asked + 2);
+    out = aggregate(c, u1, u2, handedOut("site-3", c, site3s));
+    assertThat(out.getAggregatedList()).containsExactlyElementsOf(three);
+    published(out);
+
+    // an answer the host fetched from this instance, handed out after restarting the enclave: the site
+    // still holds this instance's attested key and trains, but the restarted enclave refuses what it sent
+    RoundTask d = nextTask("handed-out-restart");
+    Map<String, ByteString> prefetched = new HashMap<>();
+    for (String site : three) {
+      prefetched.put(site, host.challengeFor(d, sealer(site).pollNonce()));
+    }
+    stack.close();
+    stack = SecureAggregationStack.launch(setup, null, false);
+    List<SealedUpdate> stale = new ArrayList<>();
+    for (String site : three) {
+      stale.add(handedOut(site, d, prefetched.get(site)));
+    }
+    openRound(d);
+    AggregateOutput refused = aggregate(d, stale.toArray(SealedUpdate[]::new));
+    assertThat(refused.getPublished()).isFalse();
+    assertThat(refused.getRejectedMap()).hasSize(3)
+        .allSatisfy((site, reason) -> assertThat(reason).startsWith("wrong_challenge:"));
+    // and to a site that has attested the new instance, an answer of the old one does not verify: it asks itself
+    RoundTask e = nextTask("handed-out-after-restart");
+    // the new instance's answer does not verify under the old key: the site re-attests and asks
+    handedOut("site-1", e, host.challengeFor(e, sealer("site-1").pollNonce()));
+    int before = CHALLENGE_REQUESTS.get();
+    sealer("site-1").pollNonce();
+    handedOut("site-1", e, prefetched.get("site-1"));
+    assertThat(CHALLENGE_REQUESTS.get()).as("the old instance's answer refused, the site asked").isEqualTo(before + 1);
+  }
+
+  @Test
+  @Order(15)
+  void aBaseNamedByReferenceIsOnlyTheModelTheEnclavePublishedLastAndARefusalLeavesTheRoundOpen() throws Exception {
+    // the host names the round's base by version and artifact digest instead of resending its bytes; withholding
+    // them must never let it make the enclave aggregate against any other base
+    stack.close();
+    stack = SecureAggregationStack.launch(setup, null, false);
+    RoundTask first = nextTask("by-reference-1");
+    List<SealedUpdate> firstUpdates = new ArrayList<>();
+    for (String s : List.of("site-1", "site-2", "site-3")) {
+      firstUpdates.add(honest(s, 10, first));
+    }
+    // a restarted enclave holds no model: the reference is refused, before the round's challenge is spent
+    assertThatThrownBy(() -> aggregateByReference(first, first.getModel()))
+        .hasMessageContaining("base_model_not_held:").hasMessageContaining("has published no model");
+    AggregateOutput whole = aggregate(first, firstUpdates.toArray(SealedUpdate[]::new));
+    assertThat(whole.getPublished()).as("the same round, its model sent in full").isTrue();
+    ModelArtifact older = latest;
+    published(whole);
+
+    RoundTask next = nextTask("by-reference-2");
+    List<SealedUpdate> updates = new ArrayList<>();
+    for (String s : List.of("site-1", "site-2", "site-3")) {
+      updates.add(honest(s, 10, next));
+    }
+    // an older version, or the latest version under another digest: refused, naming what is held
+    assertThatThrownBy(() -> aggregateByReference(next, older))
+        .hasMessageContaining("base_model_not_held:").hasMessageContaining("only that one is held");
+    assertThatThrownBy(() -> aggregateByReference(next, latest.toBuilder()
+        .setSha256(ByteString.copyFrom(new byte[32])).build()))
+        .hasMessageContaining("base_model_not_held:").hasMessageContaining("with artifact sha256 "
+            + java.util.HexFormat.of().formatHex(latest.getSha256().toByteArray()));
+    // the published model, by reference: aggregated against it (the sites checked its digest in the challenge)
+    AggregateOutput out = aggregateByReference(next, latest, updates.toArray(SealedUpdate[]::new));
+    assertThat(out.getPublished()).isTrue();
+    assertThat(out.getAggregatedList()).containsExactly("site-1", "site-2", "site-3");
+    float[] base = stack.open(OBSERVER, latest, relayChannel);
+    published(out);
+    float[] model = stack.open(OBSERVER, latest, relayChannel);
+    for (int i = 0; i < DIM; i++) {
+      double mean = 0;
+      for (String s : List.of("site-1", "site-2", "site-3")) {
+        mean += values(s, next.getRound())[i] / 3.0;
+      }
+      assertThat((double) model[i]).isCloseTo(base[i] + mean, org.assertj.core.data.Offset.offset(1e-6));
+    }
+  }
+
   // ------------------------------------------------------------------ helpers
+
+  /** Round challenge requests sites made through the relay (not counting those handed out with tasks). */
+  static final java.util.concurrent.atomic.AtomicInteger CHALLENGE_REQUESTS = new java.util.concurrent.atomic.AtomicInteger();
+
+  static io.grpc.ServerInterceptor countChallengeRequests() {
+    return new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
+                                                                 io.grpc.ServerCallHandler<Q, R> next) {
+        if (call.getMethodDescriptor().getBareMethodName().equals("GetRoundChallenge")) {
+          CHALLENGE_REQUESTS.incrementAndGet();
+        }
+        return next.startCall(call, headers);
+      }
+    };
+  }
+
+  /** What honest site {@code site} sends when the host handed it {@code challenge} with the task (as the agent does). */
+  static SealedUpdate handedOut(String site, RoundTask task, ByteString challenge) {
+    sealer(site).openGlobalModel(task, DIM, challenge);
+    return sealedAfterOpening(site, 10, task);
+  }
+
+  /** An Aggregate call whose header names {@code base} by reference: its version and digest, no payload. */
+  static AggregateOutput aggregateByReference(RoundTask t, ModelArtifact base, SealedUpdate... updates) throws Exception {
+    RoundTask named = t.toBuilder().setModel(base.toBuilder().clearPayload()).build();
+    return SecureAggregationTest.aggregate(SecureAggregatorGrpc.newStub(currentEnclave),
+        SecureAggregationTest.header(named), updates);
+  }
 
   static RoundTask nextTask(String id) {
     return RoundTask.newBuilder().setStudyId(STUDY).setRound(++roundNumber).setRoundId(id).setModel(latest).build();
@@ -530,8 +673,13 @@ class MaliciousHostTest {
 
   /** What honest site {@code site} sends (real site code: its sealer fetches and checks the challenge). */
   static SealedUpdate honest(String site, long examples, RoundTask task) {
-    float[] v = values(site, task.getRound());
     sealer(site).openGlobalModel(task, DIM); // as the site agent does: open the model, check it against the challenge
+    return sealedAfterOpening(site, examples, task);
+  }
+
+  /** The sealed, signed update of a site that opened the task's model. */
+  static SealedUpdate sealedAfterOpening(String site, long examples, RoundTask task) {
+    float[] v = values(site, task.getRound());
     UpdateSealer.Sealed sealed = sealer(site).seal(task, v);
     IssuedCertificate cert = certs.get(site);
     SpendSigner signer = new SpendSigner(site, cert.privateKey(), cert.certificate(), 1e-5, "ds-" + site);

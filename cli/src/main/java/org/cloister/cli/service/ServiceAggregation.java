@@ -258,6 +258,11 @@ final class ServiceAggregation implements AutoCloseable {
     }
   }
 
+  /** The enclave's round challenges handed to sites with their tasks (none without an enclave). */
+  org.cloister.coordinator.service.TaskChallenges taskChallenges() {
+    return relay != null ? relay : org.cloister.coordinator.service.TaskChallenges.NONE;
+  }
+
   String describe() {
     return description;
   }

@@ -309,16 +309,17 @@ public final class InferenceDeployment implements AutoCloseable {
     String configured = System.getProperty("cloister.inference.image", System.getenv("CLOISTER_INFERENCE_IMAGE"));
     if (configured != null && !configured.isBlank()) {
       Path p = Path.of(configured);
-      if (Files.isDirectory(p.resolve(InferenceMeasurement.LIB))) {
+      if (InferenceMeasurement.isImage(p)) {
         return p;
       }
-      log.warn("inference image {} is not an image directory (build it with ./mvnw -pl inference-enclave -am package)", p);
+      log.warn("inference image {} is not an image directory (no {}; build it with ./mvnw -pl inference-enclave -am "
+          + "package)", p, InferenceMeasurement.IMAGE_JAR);
     }
     try {
       Path self = Path.of(InferenceDeployment.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       if (Files.isRegularFile(self) && self.getParent() != null && self.getParent().getParent() != null) {
         Path candidate = self.getParent().getParent().resolve("inference-enclave");
-        if (Files.isDirectory(candidate.resolve(InferenceMeasurement.LIB))) {
+        if (InferenceMeasurement.isImage(candidate)) {
           return candidate;
         }
       }
@@ -328,18 +329,12 @@ public final class InferenceDeployment implements AutoCloseable {
     return null;
   }
 
-  /** The jars of an image directory: its own jar(s), then lib/, each sorted by name. */
+  /** The class path of an image directory: its one jar, {@value InferenceMeasurement#IMAGE_JAR}. */
   public static List<Path> imageClasspath(Path image) throws IOException {
-    List<Path> out = new ArrayList<>();
-    for (Path d : new Path[] {image, image.resolve(InferenceMeasurement.LIB)}) {
-      try (Stream<Path> s = Files.list(d)) {
-        s.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().forEach(out::add);
-      }
+    if (!InferenceMeasurement.isImage(image)) {
+      throw new IOException("inference image " + image + " holds no " + InferenceMeasurement.IMAGE_JAR);
     }
-    if (out.isEmpty()) {
-      throw new IOException("inference image " + image + " holds no jars");
-    }
-    return out;
+    return List.of(image.resolve(InferenceMeasurement.IMAGE_JAR));
   }
 
   /** The public endpoint's port. */

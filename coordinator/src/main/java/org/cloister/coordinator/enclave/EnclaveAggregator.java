@@ -21,6 +21,7 @@ import java.util.concurrent.TimeoutException;
 import org.cloister.coordinator.aggregation.AggregationResult;
 import org.cloister.coordinator.aggregation.Aggregator;
 import org.cloister.coordinator.rounds.ReceivedUpdate;
+import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.AggregateInput;
 import org.cloister.protocol.v1.AggregateOutput;
 import org.cloister.protocol.v1.ModelArtifact;
@@ -42,6 +43,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class EnclaveAggregator implements Aggregator {
   private static final Logger log = LoggerFactory.getLogger(EnclaveAggregator.class);
+  /** How the enclave's refusal of a base named by reference begins ({@code SecureAggregatorService.BASE_NOT_HELD}). */
+  static final String BASE_NOT_HELD = "base_model_not_held: ";
 
   private final SecureAggregatorGrpc.SecureAggregatorStub stub;
   private final SealedModelStore store;
@@ -73,11 +76,18 @@ public final class EnclaveAggregator implements Aggregator {
           e.sendIfNew(u); // normally none: every accepted update was streamed already
         }
         e.finish();
-        if (e.failedBeforeComplete() == null) {
-          return collect(round, updates, e.result, e.sender);
+        Throwable failed = e.failedBeforeComplete();
+        if (failed == null) {
+          AggregationResult r = collect(round, updates, e.result, e.sender, true);
+          if (r != null) {
+            return r;
+          }
+          log.info("round {}: the enclave does not hold the base model the stream named by reference (restarted?); "
+              + "sending the round again with the model in full", round);
+        } else {
+          log.info("round {}: the stream opened while updates arrived failed ({}); sending the round again in one call",
+              round, Status.fromThrowable(failed).getCode());
         }
-        log.info("round {}: the stream opened while updates arrived failed ({}); sending the round again in one call",
-            round, Status.fromThrowable(e.failedBeforeComplete()).getCode());
       } else {
         e.cancel("the round closed with other updates than it streamed");
       }
@@ -101,7 +111,7 @@ public final class EnclaveAggregator implements Aggregator {
       sender.cancel();
       return failed(round, updates, Status.fromThrowable(ex));
     }
-    return collect(round, updates, result, sender);
+    return collect(round, updates, result, sender, false);
   }
 
   /**
@@ -144,10 +154,24 @@ public final class EnclaveAggregator implements Aggregator {
     }
   }
 
+  /**
+   * The round's result, stored; with {@code byReference}, null when the enclave refused the base the header named
+   * by reference (it refuses before spending the round's challenge, so the round can be sent again in full).
+   */
   private AggregationResult collect(int round, List<ReceivedUpdate> updates, CompletableFuture<AggregateOutput> result,
-                                    Sender sender) {
+                                    Sender sender, boolean byReference) {
     try {
-      AggregateOutput out = result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      AggregateOutput out;
+      try {
+        out = result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        Status s = Status.fromThrowable(e.getCause());
+        if (byReference && s.getCode() == Status.Code.FAILED_PRECONDITION && s.getDescription() != null
+            && s.getDescription().startsWith(BASE_NOT_HELD)) {
+          return null;
+        }
+        throw e;
+      }
       if (out.getPublished()) {
         store.putArtifact(out.getModel());
         for (SealedModelCopy c : out.getCopiesList()) {
@@ -179,6 +203,19 @@ public final class EnclaveAggregator implements Aggregator {
         .setRound(round).setRoundId(roundId).setBaseModel(current)).build();
   }
 
+  /**
+   * The header of a streamed round: a model the enclave published (not the plaintext initial one) is named by
+   * reference (its version and artifact digest, no payload), since the enclave holds the model it published last
+   * and need not receive its 4 MB again. An enclave that does not hold it (restarted) refuses the reference before
+   * spending the round's challenge, and {@link #aggregate} then sends the round again with the model in full.
+   */
+  static AggregateInput streamedHeader(String roundId, int round, ModelArtifact current) {
+    if (FloatCodec.WEIGHTS_F32LE.equals(current.getFormat())) {
+      return header(roundId, round, current);
+    }
+    return header(roundId, round, current.toBuilder().clearPayload().build());
+  }
+
   private static AggregateInput update(ReceivedUpdate u) {
     UpdateEnvelope e = u.envelope();
     return AggregateInput.newBuilder().setUpdate(SealedUpdate.newBuilder().setSiteId(u.siteId())
@@ -204,7 +241,7 @@ public final class EnclaveAggregator implements Aggregator {
       // no deadline: the round may stay open for hours; cancelled when it ends otherwise. In the root
       // context: the update's own (server) call, whose context this would inherit, ends long before the round
       io.grpc.Context.ROOT.run(() -> stub.aggregate(sender));
-      AggregateInput h = header(roundId, round, current);
+      AggregateInput h = streamedHeader(roundId, round, current);
       streamer.execute(() -> send(h));
     }
 

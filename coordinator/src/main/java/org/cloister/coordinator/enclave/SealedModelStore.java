@@ -30,14 +30,14 @@ public final class SealedModelStore {
 
   public void putArtifact(ModelArtifact artifact) {
     if (directory != null) {
-      write(dir(artifact.getStudyId(), artifact.getVersion()).resolve("model.bin"), artifact.toByteArray());
+      write(dir(artifact.getStudyId(), artifact.getVersion()).resolve("model.bin"), artifact); // streamed, no 4 MB copy
     }
   }
 
   public void putCopy(SealedModelCopy copy) {
     copies.put(key(copy.getStudyId(), copy.getVersion(), copy.getMemberId()), copy);
     if (directory != null) {
-      write(dir(copy.getStudyId(), copy.getVersion()).resolve(safe(copy.getMemberId()) + ".sealed"), copy.toByteArray());
+      write(dir(copy.getStudyId(), copy.getVersion()).resolve(safe(copy.getMemberId()) + ".sealed"), copy);
     }
   }
 
@@ -78,12 +78,14 @@ public final class SealedModelStore {
     return s;
   }
 
-  private static void write(Path file, byte[] bytes) {
+  private static void write(Path file, com.google.protobuf.MessageLite message) {
     try {
       Files.createDirectories(file.getParent());
       // atomically: a coordinator killed while writing leaves the previous file or none, never half of one
       Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.write(tmp, bytes);
+      try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+        message.writeTo(out);
+      }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot store " + file + ": " + e.getMessage(), e);

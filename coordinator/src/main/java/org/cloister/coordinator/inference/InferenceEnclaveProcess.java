@@ -68,7 +68,7 @@ public final class InferenceEnclaveProcess extends LocalEnclaveProcess {
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--artifact", l.artifact().toString(),
         "--audit-log", l.auditLog().toString(), "--listen", "127.0.0.1:0", "--exit-with-parent"));
     args.addAll(platformArgs(l.devRootCert(), l.devRootKey()));
-    List<String> jvm = jvmOptions(l.maxHeap(), List.of("-Dorg.bytedeco.javacpp.maxbytes=1G",
+    List<String> jvm = jvmOptions(l.maxHeap(), List.of(
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false"));
     return new InferenceEnclaveProcess(JavaProcess.start("inference-enclave", jvm, l.classpath(), MAIN_CLASS, args,
         READY, FAILED, timeout));

@@ -30,9 +30,13 @@ import org.slf4j.LoggerFactory;
 public final class FederationService extends FederationGrpc.FederationImplBase {
   private static final Logger log = LoggerFactory.getLogger(FederationService.class);
   private static final int MAX_WAIT_MS = 30_000;
+  /** Bounds of a poll's challenge nonce (the enclave's bounds for round challenge nonces). */
+  static final int MIN_NONCE = 16;
+  static final int MAX_NONCE = 64;
 
   private final RoundEngine engine;
   private final RejectionCounter rejections;
+  private final TaskChallenges challenges;
 
   /** Counts refused requests by reason (wired to metrics). */
   @FunctionalInterface
@@ -41,8 +45,14 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   }
 
   public FederationService(RoundEngine engine, RejectionCounter rejections) {
+    this(engine, rejections, TaskChallenges.NONE);
+  }
+
+  /** @param challenges the secure aggregator's round challenges handed out with tasks ({@link TaskChallenges#NONE}: none) */
+  public FederationService(RoundEngine engine, RejectionCounter rejections, TaskChallenges challenges) {
     this.engine = engine;
     this.rejections = rejections;
+    this.challenges = java.util.Objects.requireNonNull(challenges, "challenges");
   }
 
   @Override
@@ -65,6 +75,11 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   public void pollTask(PollTaskRequest req, StreamObserver<PollTaskResponse> out) {
     respond("PollTask", out, () -> {
       requireStudy(req.getStudyId());
+      int nonce = req.getChallengeNonce().size();
+      if (nonce != 0 && (nonce < MIN_NONCE || nonce > MAX_NONCE)) {
+        throw Status.INVALID_ARGUMENT.withDescription("challenge_nonce must be " + MIN_NONCE + ".." + MAX_NONCE
+            + " bytes (or empty), got " + nonce).asRuntimeException();
+      }
       int wait = Math.min(req.getWaitMs(), MAX_WAIT_MS);
       RoundEngine.Poll p;
       try {
@@ -76,6 +91,9 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
       PollTaskResponse.Builder b = PollTaskResponse.newBuilder();
       if (p instanceof RoundEngine.Poll.Task t) {
         b.setTask(t.task());
+        if (nonce != 0 && !t.task().getFinalEvaluation()) { // the enclave's challenge over the site's nonce, so the site need not ask for it (a final evaluation sends the enclave nothing)
+          b.setRoundChallenge(challenges.challengeFor(t.task(), req.getChallengeNonce()));
+        }
       } else if (p instanceof RoundEngine.Poll.Idle i) {
         b.setWait(Wait.newBuilder().setReason(i.reason()).setRetryAfterMs(0));
       } else if (p instanceof RoundEngine.Poll.Finished f) {

@@ -50,6 +50,8 @@ class EnclaveHostTest {
   /** Records what the host streams and answers like an enclave would. */
   static final class RecordingEnclave extends SecureAggregatorGrpc.SecureAggregatorImplBase {
     final List<AggregateInput> received = new ArrayList<>();
+    /** Every header received, refused ones included. */
+    final List<org.cloister.protocol.v1.RoundHeader> headers = new java.util.concurrent.CopyOnWriteArrayList<>();
     final java.util.concurrent.Semaphore items = new java.util.concurrent.Semaphore(0);
     final java.util.concurrent.Semaphore endedByHost = new java.util.concurrent.Semaphore(0);
     final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
@@ -69,9 +71,15 @@ class EnclaveHostTest {
           if (failed) {
             return;
           }
+          if (in.hasHeader()) {
+            headers.add(in.getHeader());
+          }
           if (call == 1 && refuseFirstHeader && in.hasHeader()) {
             failed = true;
-            out.onError(Status.FAILED_PRECONDITION.withDescription("another round is being aggregated").asRuntimeException());
+            out.onError(Status.FAILED_PRECONDITION.withDescription(in.getHeader().getBaseModel().getPayload().isEmpty()
+                && in.getHeader().getBaseModel().getFormat().equals("cloister-kms-aes256gcm-v2")
+                ? "base_model_not_held: this enclave instance has published no model"
+                : "another round is being aggregated").asRuntimeException());
             items.release();
             return;
           }
@@ -229,6 +237,36 @@ class EnclaveHostTest {
       assertThat(enclave.calls.get()).isEqualTo(2);
       assertThat(enclave.received).extracting(in -> in.hasHeader() ? "header" : in.getUpdate().getSiteId())
           .containsExactly("header", "site-1", "site-2");
+    } finally {
+      ch.shutdownNow();
+      server.shutdownNow();
+    }
+  }
+
+  @Test
+  void aStreamedRoundNamesAPublishedBaseByReferenceAndSendsItInFullWhenTheEnclaveRefusesTheReference() throws Exception {
+    RecordingEnclave enclave = new RecordingEnclave();
+    enclave.refuseFirstHeader = true; // as a restarted enclave refuses a reference (base_model_not_held)
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(enclave).build().start();
+    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+    ModelArtifact published = BASE.toBuilder().setFormat("cloister-kms-aes256gcm-v2")
+        .setPayload(ByteString.copyFrom(new byte[1 << 12])).setSha256(ByteString.copyFrom(new byte[32])).build();
+    try {
+      EnclaveAggregator agg = new EnclaveAggregator(ch, new SealedModelStore(null), Duration.ofSeconds(30));
+      List<ReceivedUpdate> round = updates(2);
+      // the round closes at once: the refusal may reach the host before or after it ends the streamed call
+      agg.accepted("r3", 3, published, round.get(0));
+      agg.accepted("r3", 3, published, round.get(1));
+      AggregationResult r = agg.aggregate("r3", 3, published, round);
+      assertThat(r.model()).isNotNull();
+      assertThat(enclave.headers).hasSize(2);
+      // streamed: version and digest only; sent again: the model in full
+      assertThat(enclave.headers.get(0).getBaseModel()).isEqualTo(published.toBuilder().clearPayload().build());
+      assertThat(enclave.headers.get(1).getBaseModel()).isEqualTo(published);
+      // the public initial model (f32le) is never named by reference: the enclave cannot hold it
+      ModelArtifact initial = BASE.toBuilder().setVersion(1).setFormat("f32le")
+          .setPayload(ByteString.copyFrom(new byte[8])).build();
+      assertThat(EnclaveAggregator.streamedHeader("r1", 1, initial).getHeader().getBaseModel()).isEqualTo(initial);
     } finally {
       ch.shutdownNow();
       server.shutdownNow();

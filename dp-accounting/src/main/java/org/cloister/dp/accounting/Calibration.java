@@ -110,6 +110,27 @@ public final class Calibration {
   }
 
   /**
+   * Whether {@code steps} DP-SGD steps at {@code samplingRate} with {@code noiseMultiplier}, after
+   * {@code prior}, are (targetEpsilon, delta)-DP: one accountant evaluation, the test the bisection of
+   * {@link #noiseMultiplier(double, double, double, long, DpEvent)} makes at each point. Since epsilon
+   * decreases with the noise multiplier, a noise multiplier that meets the target keeps meeting it when
+   * raised.
+   */
+  public boolean meetsTarget(double noiseMultiplier, double targetEpsilon, double delta, double samplingRate, long steps,
+                             DpEvent prior) {
+    Objects.requireNonNull(prior, "prior");
+    checkTarget(targetEpsilon, delta);
+    checkSamplingRate(samplingRate);
+    if (steps < 0) {
+      throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+    }
+    if (!(noiseMultiplier > 0) || Double.isInfinite(noiseMultiplier)) {
+      throw new IllegalArgumentException("noise multiplier must be a positive number, got " + noiseMultiplier);
+    }
+    return meets(noiseMultiplier, targetEpsilon, delta, samplingRate, steps, prior);
+  }
+
+  /**
    * The largest number of DP-SGD steps (from no history) that stays (targetEpsilon, delta)-DP.
    */
   public long maxSteps(double targetEpsilon, double delta, double samplingRate, double noiseMultiplier) {

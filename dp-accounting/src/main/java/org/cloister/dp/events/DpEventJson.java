@@ -1,14 +1,20 @@
 package org.cloister.dp.events;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import java.io.IOException;
+import java.io.StringReader;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * JSON form of {@link DpEvent}s, as stored in the privacy ledger. Every event is an object with
@@ -19,52 +25,54 @@ import java.util.Set;
  * <p>Doubles are written in their shortest round-trip form, so {@code fromJson(toJson(e))}
  * equals {@code e}. Parsing is strict: unknown types, unknown or missing fields, wrong value
  * kinds and out-of-range values are rejected with an {@link IllegalArgumentException} naming
- * the JSON path of the problem.
+ * the JSON path of the problem. Read and written with Gson's tree (the JSON library the enclave image
+ * already carries for gRPC; the bytes are those Jackson wrote before: doubles in {@link Double#toString}).
  */
 public final class DpEventJson {
 
-  private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final int MAX_DEPTH = 64;
+  private static final Pattern INTEGER = Pattern.compile("-?(0|[1-9][0-9]*)");
 
   private DpEventJson() {
   }
 
   /** The JSON text of {@code event}. */
   public static String toJson(DpEvent event) {
-    try {
-      return MAPPER.writeValueAsString(toNode(event));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot serialize " + event, e);
-    }
+    return toNode(event).toString();
   }
 
-  /** The JSON tree of {@code event} (for embedding in larger documents). */
-  public static ObjectNode toNode(DpEvent event) {
-    ObjectNode node = MAPPER.createObjectNode();
+  private static JsonObject toNode(DpEvent event) {
+    JsonObject node = new JsonObject();
     if (event instanceof GaussianEvent g) {
-      node.put("type", "gaussian").put("noise_multiplier", g.noiseMultiplier());
+      node.addProperty("type", "gaussian");
+      node.addProperty("noise_multiplier", g.noiseMultiplier());
     } else if (event instanceof LaplaceEvent l) {
-      node.put("type", "laplace").put("scale", l.scale());
+      node.addProperty("type", "laplace");
+      node.addProperty("scale", l.scale());
     } else if (event instanceof PoissonSampledEvent p) {
-      node.put("type", "poisson_sampled").put("sampling_probability", p.samplingProbability());
-      node.set("event", toNode(p.event()));
+      node.addProperty("type", "poisson_sampled");
+      node.addProperty("sampling_probability", p.samplingProbability());
+      node.add("event", toNode(p.event()));
     } else if (event instanceof SampledWithoutReplacementEvent s) {
-      node.put("type", "sampled_without_replacement").put("source_size", s.sourceSize())
-          .put("sample_size", s.sampleSize());
-      node.set("event", toNode(s.event()));
+      node.addProperty("type", "sampled_without_replacement");
+      node.addProperty("source_size", s.sourceSize());
+      node.addProperty("sample_size", s.sampleSize());
+      node.add("event", toNode(s.event()));
     } else if (event instanceof SelfComposedEvent s) {
-      node.put("type", "self_composed").put("count", s.count());
-      node.set("event", toNode(s.event()));
+      node.addProperty("type", "self_composed");
+      node.addProperty("count", s.count());
+      node.add("event", toNode(s.event()));
     } else if (event instanceof ComposedEvent c) {
-      node.put("type", "composed");
-      ArrayNode events = node.putArray("events");
+      node.addProperty("type", "composed");
+      JsonArray events = new JsonArray();
       for (DpEvent e : c.events()) {
         events.add(toNode(e));
       }
+      node.add("events", events);
     } else if (event instanceof NoOpEvent) {
-      node.put("type", "no_op");
+      node.addProperty("type", "no_op");
     } else if (event instanceof NonPrivateEvent) {
-      node.put("type", "non_private");
+      node.addProperty("type", "non_private");
     } else {
       throw new IllegalArgumentException("unknown event " + event);
     }
@@ -78,35 +86,73 @@ public final class DpEventJson {
    *     valid event
    */
   public static DpEvent fromJson(String json) {
-    JsonNode node;
-    try {
-      node = MAPPER.readTree(json);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("invalid DP event JSON: " + e.getOriginalMessage(), e);
-    }
-    if (node == null || node.isMissingNode()) {
+    if (json == null || json.isBlank()) {
       throw new IllegalArgumentException("invalid DP event JSON: empty input");
     }
-    return fromNode(node);
-  }
-
-  /** Parses an event from a JSON tree. */
-  public static DpEvent fromNode(JsonNode node) {
+    JsonElement node;
+    try {
+      node = JsonParser.parseReader(depthLimited(json));
+    } catch (JsonParseException | IOException e) {
+      throw new IllegalArgumentException("invalid DP event JSON: " + e.getMessage(), e);
+    }
     return parse(node, "$", 0);
   }
 
-  private static DpEvent parse(JsonNode node, String path, int depth) {
+  /**
+   * A strict reader over {@code json}, after a first pass refused nesting deeper than events may go (Gson's tree
+   * reader would follow it) and content after the event.
+   */
+  private static JsonReader depthLimited(String json) throws IOException {
+    JsonReader scan = new JsonReader(new StringReader(json));
+    scan.setStrictness(Strictness.STRICT);
+    int depth = 0;
+    do {
+      JsonToken t = scan.peek();
+      switch (t) {
+        case BEGIN_OBJECT -> {
+          scan.beginObject();
+          depth++;
+        }
+        case BEGIN_ARRAY -> {
+          scan.beginArray();
+          depth++;
+        }
+        case END_OBJECT -> {
+          scan.endObject();
+          depth--;
+        }
+        case END_ARRAY -> {
+          scan.endArray();
+          depth--;
+        }
+        case NAME -> scan.nextName();
+        case END_DOCUMENT -> throw new JsonParseException("empty input");
+        default -> scan.skipValue();
+      }
+      if (depth > 2 * MAX_DEPTH + 2) {
+        throw new JsonParseException("events nested deeper than " + MAX_DEPTH);
+      }
+    } while (depth > 0);
+    if (scan.peek() != JsonToken.END_DOCUMENT) {
+      throw new JsonParseException("content after the event at " + scan.getPath());
+    }
+    JsonReader reader = new JsonReader(new StringReader(json));
+    reader.setStrictness(Strictness.STRICT);
+    return reader;
+  }
+
+  private static DpEvent parse(JsonElement node, String path, int depth) {
     if (depth > MAX_DEPTH) {
       throw error(path, "events nested deeper than " + MAX_DEPTH);
     }
-    if (!node.isObject()) {
-      throw error(path, "expected an object, got " + node.getNodeType().name().toLowerCase());
+    if (!node.isJsonObject()) {
+      throw error(path, "expected an object, got " + kind(node));
     }
-    JsonNode typeNode = node.get("type");
-    if (typeNode == null || !typeNode.isTextual()) {
+    JsonElement typeNode = node.getAsJsonObject().get("type");
+    if (typeNode == null || !(typeNode instanceof JsonPrimitive p && p.isString())) {
       throw error(path, "missing string field 'type'");
     }
-    String type = typeNode.asText();
+    String type = typeNode.getAsString();
     try {
       switch (type) {
         case "gaussian":
@@ -118,21 +164,22 @@ public final class DpEventJson {
         case "poisson_sampled":
           fields(node, path, type, Set.of("sampling_probability", "event"));
           return new PoissonSampledEvent(number(node, path, "sampling_probability"),
-              parse(node.get("event"), path + ".event", depth + 1));
+              parse(node.getAsJsonObject().get("event"), path + ".event", depth + 1));
         case "sampled_without_replacement":
           fields(node, path, type, Set.of("source_size", "sample_size", "event"));
           return new SampledWithoutReplacementEvent(integer(node, path, "source_size"),
-              integer(node, path, "sample_size"), parse(node.get("event"), path + ".event", depth + 1));
+              integer(node, path, "sample_size"), parse(node.getAsJsonObject().get("event"), path + ".event", depth + 1));
         case "self_composed":
           fields(node, path, type, Set.of("count", "event"));
-          return new SelfComposedEvent(parse(node.get("event"), path + ".event", depth + 1),
+          return new SelfComposedEvent(parse(node.getAsJsonObject().get("event"), path + ".event", depth + 1),
               integer(node, path, "count"));
         case "composed": {
           fields(node, path, type, Set.of("events"));
-          JsonNode events = node.get("events");
-          if (!events.isArray()) {
+          JsonElement eventsNode = node.getAsJsonObject().get("events");
+          if (!eventsNode.isJsonArray()) {
             throw error(path + ".events", "expected an array");
           }
+          JsonArray events = eventsNode.getAsJsonArray();
           List<DpEvent> list = new ArrayList<>(events.size());
           for (int i = 0; i < events.size(); i++) {
             list.add(parse(events.get(i), path + ".events[" + i + "]", depth + 1));
@@ -156,35 +203,49 @@ public final class DpEventJson {
     }
   }
 
-  private static void fields(JsonNode node, String path, String type, Set<String> required) {
+  private static void fields(JsonElement element, String path, String type, Set<String> required) {
+    JsonObject node = element.getAsJsonObject();
     for (String name : required) {
-      if (!node.has(name) || node.get(name).isNull()) {
+      if (!node.has(name) || node.get(name).isJsonNull()) {
         throw error(path, "missing field '" + name + "' for type '" + type + "'");
       }
     }
-    Iterator<String> names = node.fieldNames();
-    while (names.hasNext()) {
-      String name = names.next();
+    for (String name : node.keySet()) {
       if (!name.equals("type") && !required.contains(name)) {
         throw error(path + "." + name, "unknown field for type '" + type + "'");
       }
     }
   }
 
-  private static double number(JsonNode node, String path, String field) {
-    JsonNode v = node.get(field);
-    if (!v.isNumber()) {
+  private static double number(JsonElement node, String path, String field) {
+    JsonElement v = node.getAsJsonObject().get(field);
+    if (!(v instanceof JsonPrimitive p && p.isNumber())) {
       throw error(path + "." + field, "expected a number, got " + v);
     }
-    return v.doubleValue();
+    return p.getAsDouble();
   }
 
-  private static long integer(JsonNode node, String path, String field) {
-    JsonNode v = node.get(field);
-    if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+  private static long integer(JsonElement node, String path, String field) {
+    JsonElement v = node.getAsJsonObject().get(field);
+    if (!(v instanceof JsonPrimitive p && p.isNumber() && INTEGER.matcher(p.getAsString()).matches())) {
       throw error(path + "." + field, "expected an integer, got " + v);
     }
-    return v.longValue();
+    try {
+      return Long.parseLong(p.getAsString());
+    } catch (NumberFormatException e) {
+      throw error(path + "." + field, "expected an integer, got " + v + " (out of range)");
+    }
+  }
+
+  private static String kind(JsonElement node) {
+    if (node.isJsonArray()) {
+      return "array";
+    }
+    if (node.isJsonNull()) {
+      return "null";
+    }
+    JsonPrimitive p = node.getAsJsonPrimitive();
+    return p.isString() ? "string" : p.isNumber() ? "number" : "boolean";
   }
 
   private static DpEventJsonException error(String path, String message) {

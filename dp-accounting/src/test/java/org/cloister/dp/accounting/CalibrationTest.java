@@ -100,4 +100,16 @@ class CalibrationTest {
     assertThatThrownBy(() -> rdp.noiseMultiplier(1e-9, 1e-12, 1.0, 1_000_000)).hasMessageContaining("unreachable");
     assertThat(rdp.noiseMultiplier(1, 1e-5, 0.1, 0)).isZero();
   }
+
+  @Test
+  void meetsTargetIsTheBisectionsTest() {
+    double sigma = rdp.noiseMultiplier(2, 1e-5, 0.05, 300);
+    org.cloister.dp.events.NoOpEvent none = new org.cloister.dp.events.NoOpEvent();
+    assertThat(rdp.meetsTarget(sigma, 2, 1e-5, 0.05, 300, none)).isTrue();
+    assertThat(rdp.meetsTarget(sigma * 1.5, 2, 1e-5, 0.05, 300, none)).isTrue();
+    assertThat(rdp.meetsTarget(sigma * (1 - 1e-4), 2, 1e-5, 0.05, 300, none)).isFalse();
+    assertThatThrownBy(() -> rdp.meetsTarget(0, 2, 1e-5, 0.05, 300, none))
+        .hasMessageContaining("noise multiplier must be a positive number, got 0");
+    assertThatThrownBy(() -> rdp.meetsTarget(1, 2, 1e-5, 0, 300, none)).hasMessageContaining("sampling rate must be in (0, 1], got 0");
+  }
 }

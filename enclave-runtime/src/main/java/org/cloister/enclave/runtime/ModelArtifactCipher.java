@@ -44,7 +44,26 @@ public final class ModelArtifactCipher {
                                       byte[] dataKey, byte[] wrappedKey, byte[] contentKey, SecureRandom random) {
     byte[] plain = FloatCodec.encode(weights);
     try {
-      byte[] aad = aad(studyId, version, modelName, weights.length, keyId);
+      return encryptEncoded(plain, weights.length, studyId, version, modelName, keyId, dataKey, wrappedKey, contentKey,
+          random);
+    } finally {
+      Arrays.fill(plain, (byte) 0);
+    }
+  }
+
+  /**
+   * As {@link #encrypt}, for weights already encoded as f32le ({@code plain}, {@code dimension} values), so that a
+   * caller that also needs their digest encodes them once; {@code plain} stays the caller's (to wipe).
+   */
+  public static ModelArtifact encryptEncoded(byte[] plain, int dimension, String studyId, long version,
+                                             String modelName, String keyId, byte[] dataKey, byte[] wrappedKey,
+                                             byte[] contentKey, SecureRandom random) {
+    if (plain.length != (long) dimension * Float.BYTES) {
+      throw new IllegalArgumentException("encoded weights of " + plain.length + " bytes are not " + dimension
+          + " float32 values");
+    }
+    {
+      byte[] aad = aad(studyId, version, modelName, dimension, keyId);
       byte[] nonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
       byte[] keyNonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
       byte[] payload = EncryptedModel.newBuilder()
@@ -59,12 +78,10 @@ public final class ModelArtifactCipher {
           .build().toByteArray();
       return ModelArtifact.newBuilder()
           .setStudyId(studyId).setVersion(version).setModelName(modelName)
-          .setDimension(weights.length).setFormat(FORMAT)
+          .setDimension(dimension).setFormat(FORMAT)
           .setPayload(UnsafeByteOperations.unsafeWrap(payload))
           .setSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
           .build();
-    } finally {
-      Arrays.fill(plain, (byte) 0);
     }
   }
 

@@ -2,7 +2,6 @@ package org.cloister.inference.enclave;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -15,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.cloister.enclave.runtime.AttestationPlatforms;
+import org.cloister.enclave.runtime.EnclaveServer;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ModelArtifactCipher;
 import org.cloister.enclave.runtime.ProcessLifecycle;
@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * <p>At start it measures its image, configuration and policy (PCR0..2), generates its HPKE key
  * pair, asks the key broker to {@code Decrypt} the model's data key by presenting an attestation
  * document (and stops with the broker's reason if refused: a modified image, a disabled key),
- * decrypts the artifact in memory, loads it into DL4J and serves; then prints
+ * decrypts the artifact in memory, loads the weights into its plain-Java kernel ({@link DenseKernel}: no DL4J in the
+ * image) and serves; then prints
  * {@value #READY}{@code port=N pcr0=HEX model_version=V}.
  *
  * <pre>
@@ -127,12 +128,11 @@ public final class InferenceMain {
       audit.event("model_loaded", loaded);
       InferenceService service = new InferenceService(policy, served, key, platform, network, audit);
       long maxMessage = (long) policy.maxBatchRows() * policy.numFeatures() * 9L + (1 << 16);
-      server = NettyServerBuilder.forAddress(ProcessArgs.address("--listen", a.optional("--listen", "127.0.0.1:0")))
-          .directExecutor() // short calls from one local caller (the host): no executor hand-off per request
-          .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxMessage))
-          .addService(service.inference())
-          .addService(service.admin())
-          .build().start();
+      // gRPC over OkHttp (EnclaveServer, as the secure aggregator): no Netty in the measured image
+      server = EnclaveServer.start(ProcessArgs.address("--listen", a.optional("--listen", "127.0.0.1:0")),
+          (int) Math.min(Integer.MAX_VALUE, maxMessage),
+          true, // short calls from one local caller (the host): no executor hand-off per request
+          java.util.List.of(service.inference(), service.admin()));
       if (a.optional("--vsock-listen", null) != null) { // in a Nitro enclave: the host reaches us through vsock
         log.info("vsock bridge {}", org.cloister.enclave.runtime.tee.VsockForwarder.inbound(
             new org.cloister.enclave.runtime.tee.Vsock(), Integer.parseInt(a.optional("--vsock-listen", null)),

@@ -70,10 +70,20 @@ public final class ModelVault {
     dataKeys.put(HexFormat.of().formatHex(current.wrapped()), current.key());
   }
 
-  /** A published version: the encrypted artifact and each member's sealed copy of its content key. */
-  public record Publication(ModelArtifact artifact, List<SealedModelCopy> copies) {
+  /**
+   * A published version: the encrypted artifact, each member's sealed copy of its content key, and the SHA-256 of
+   * the weights' f32le encoding (the base digest a round on this version names), computed over the same encoding
+   * that was encrypted.
+   */
+  public record Publication(ModelArtifact artifact, List<SealedModelCopy> copies, byte[] weightsSha256) {
     public Publication {
       copies = List.copyOf(copies);
+      weightsSha256 = weightsSha256.clone();
+    }
+
+    @Override
+    public byte[] weightsSha256() {
+      return weightsSha256.clone();
     }
   }
 
@@ -93,12 +103,15 @@ public final class ModelVault {
       discardPrepared(); // prepared for another version: never released
     }
     byte[] contentKey = p != null ? p.contentKey() : AesGcm.random(random, AesGcm.KEY_BYTES);
+    byte[] plain = FloatCodec.encode(weights); // encoded once: digested and encrypted
     try {
-      ModelArtifact artifact = ModelArtifactCipher.encrypt(weights, policy.studyId(), version, policy.modelName(),
-          config.keyBroker().keyId(), current.key(), current.wrapped(), contentKey, random);
-      return new Publication(artifact, p != null ? p.copies() : sealForMembers(contentKey, version));
+      byte[] weightsSha256 = FloatCodec.sha256(plain);
+      ModelArtifact artifact = ModelArtifactCipher.encryptEncoded(plain, weights.length, policy.studyId(), version,
+          policy.modelName(), config.keyBroker().keyId(), current.key(), current.wrapped(), contentKey, random);
+      return new Publication(artifact, p != null ? p.copies() : sealForMembers(contentKey, version), weightsSha256);
     } finally {
       Arrays.fill(contentKey, (byte) 0);
+      Arrays.fill(plain, (byte) 0);
     }
   }
 

@@ -68,6 +68,10 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private static final int MAX_OPEN_ROUNDS = 64;
   /** The purpose (domain) of round challenge signatures ({@link org.cloister.trust.attestation.EnclaveSignatures}). */
   public static final String ROUND_CHALLENGE_PURPOSE = "round-challenge";
+  /**
+   * How a refusal of a base model named by reference begins (the round stays open: the host may send it in full).
+   */
+  public static final String BASE_NOT_HELD = "base_model_not_held: ";
 
   private final AggregationPolicy policy;
   private final EnclaveConfig config;
@@ -300,6 +304,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         throw Status.FAILED_PRECONDITION.withDescription("round id " + h.getRoundId()
             + " was already aggregated and published (a replayed round)").asRuntimeException();
       }
+      // a base named by reference is resolved before the challenge is spent: a refusal leaves the round open
+      // for the host to send the model in full
+      float[] referenced = isReference(h.getBaseModel()) ? resolveReference(h.getBaseModel()) : null;
       ContributionVerifier.OpenRound open;
       synchronized (openRounds) {
         open = openRounds.remove(h.getRoundId());
@@ -318,7 +325,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
             + open.round() + " on model version " + open.baseModelVersion() + ", but the header says round "
             + h.getRound() + " on version " + h.getBaseModel().getVersion()).asRuntimeException();
       }
-      base = loadBase(h.getBaseModel());
+      base = referenced != null ? referenced : loadBase(h.getBaseModel());
       Published last = latest;
       byte[] baseSha256 = last != null && base == last.weights() ? last.weightsSha256() // computed once, at publication
           : FloatCodec.sha256(FloatCodec.encode(base));
@@ -441,7 +448,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
       List<SealedModelCopy> copies = publication.copies();
       // the digest ModelArtifactCipher computed over the payload it made here
       latest = new Published(version, artifact.getSha256().toByteArray(), artifact.getPayload(), next,
-          FloatCodec.sha256(FloatCodec.encode(next)));
+          publication.weightsSha256());
       publishedRounds.add(header.getRoundId());
       log.info("round {}: published model version {} from {} update(s), {} rejected, sealed to {} member(s)",
           header.getRound(), version, accepted.size(), rejected.size(), copies.size());
@@ -497,13 +504,52 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     return a.size() == b.size() && a.asReadOnlyByteBuffer().mismatch(b.asReadOnlyByteBuffer()) < 0;
   }
 
-  /** The weights a round trained from, checked against what this enclave published before. */
-  private float[] loadBase(ModelArtifact m) {
+  /**
+   * Whether a round header names its base by reference: an artifact of this enclave's format without its payload
+   * (version and digest only), instead of resending the model the enclave published last.
+   */
+  private static boolean isReference(ModelArtifact m) {
+    return ModelVault.ARTIFACT_FORMAT.equals(m.getFormat()) && m.getPayload().isEmpty();
+  }
+
+  /**
+   * The weights of a base named by reference: only the model this enclave instance published last, named by its
+   * version and the SHA-256 of its artifact; anything else is refused ({@code base_model_not_held}), so the host
+   * cannot make the enclave aggregate on another base by withholding the model's bytes.
+   */
+  private float[] resolveReference(ModelArtifact m) {
+    checkStudyAndDimension(m);
+    Published last = latest;
+    String named = "the round header names base model version " + m.getVersion() + " (artifact sha256 "
+        + (m.getSha256().size() == 32 ? HexFormat.of().formatHex(m.getSha256().toByteArray()) : "(none)")
+        + ") by reference, without its payload, but ";
+    if (last == null) {
+      throw Status.FAILED_PRECONDITION.withDescription(BASE_NOT_HELD + named + "this enclave instance has published "
+          + "no model (the first round, or a restart): send the model in full").asRuntimeException();
+    }
+    if (m.getVersion() != last.version()) {
+      throw Status.FAILED_PRECONDITION.withDescription(BASE_NOT_HELD + named + "the last model this enclave published "
+          + "is version " + last.version() + ": only that one is held").asRuntimeException();
+    }
+    if (!MessageDigest.isEqual(m.getSha256().toByteArray(), last.artifactSha256())) {
+      throw Status.FAILED_PRECONDITION.withDescription(BASE_NOT_HELD + named + "this enclave published version "
+          + last.version() + " with artifact sha256 " + HexFormat.of().formatHex(last.artifactSha256()))
+          .asRuntimeException();
+    }
+    return last.weights();
+  }
+
+  private void checkStudyAndDimension(ModelArtifact m) {
     if (!m.getStudyId().equals(policy.studyId()) || m.getDimension() != policy.dimension()) {
       throw Status.FAILED_PRECONDITION.withDescription("base model is for study '" + m.getStudyId() + "' with "
           + m.getDimension() + " parameters; expected " + policy.studyId() + " with " + policy.dimension())
           .asRuntimeException();
     }
+  }
+
+  /** The weights a round trained from, checked against what this enclave published before. */
+  private float[] loadBase(ModelArtifact m) {
+    checkStudyAndDimension(m);
     if (FloatCodec.WEIGHTS_F32LE.equals(m.getFormat())) {
       if (latest != null || m.getVersion() != 1) {
         throw Status.FAILED_PRECONDITION.withDescription("a plaintext base model is accepted only as the initial "

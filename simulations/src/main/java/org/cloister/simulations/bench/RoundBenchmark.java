@@ -91,7 +91,8 @@ public final class RoundBenchmark {
 
   /** Per-round timings of one measured round, in milliseconds. */
   public record RoundTiming(int round, double roundMs, double openToCloseMs, double aggregateMs, double persistMs,
-                            double maxSealMs, double maxOpenModelMs, int aggregated) {
+                            double maxSealMs, double maxOpenModelMs, double maxReadyMs, int aggregated,
+                            double afterLastUpdateMs) {
   }
 
   /**
@@ -121,6 +122,12 @@ public final class RoundBenchmark {
       m.put("persist_ms", stats(rounds.stream().mapToDouble(RoundTiming::persistMs).toArray()));
       m.put("site_seal_max_ms", stats(rounds.stream().mapToDouble(RoundTiming::maxSealMs).toArray()));
       m.put("site_open_model_max_ms", stats(rounds.stream().mapToDouble(RoundTiming::maxOpenModelMs).toArray()));
+      // from the round's opening to the last site holding the opened model (and, secure, a verified challenge):
+      // task delivery, the challenge and opening the model, however they are split between poll and sealer
+      m.put("site_ready_max_ms", stats(rounds.stream().mapToDouble(RoundTiming::maxReadyMs).toArray()));
+      // from the coordinator accepting the round's last update to the round's commit: the aggregation's tail
+      // (for the secure stack, what the enclave still has to do when the last update arrives) and the commit
+      m.put("after_last_update_ms", stats(rounds.stream().mapToDouble(RoundTiming::afterLastUpdateMs).toArray()));
       List<Map<String, Object>> per = new ArrayList<>();
       for (RoundTiming t : rounds) {
         Map<String, Object> r = new LinkedHashMap<>();
@@ -131,6 +138,8 @@ public final class RoundBenchmark {
         r.put("persist_ms", round1(t.persistMs()));
         r.put("site_seal_max_ms", round1(t.maxSealMs()));
         r.put("site_open_model_max_ms", round1(t.maxOpenModelMs()));
+        r.put("site_ready_max_ms", round1(t.maxReadyMs()));
+        r.put("after_last_update_ms", round1(t.afterLastUpdateMs()));
         r.put("aggregated", t.aggregated());
         per.add(r);
       }
@@ -143,6 +152,11 @@ public final class RoundBenchmark {
         c.put("child_jit", round1(cpu.childrenJitMs()));
         c.put("total", round1(cpu.totalMs()));
         m.put("cpu_ms_per_round", c);
+        // the CPU of the measured rounds over what the machine's cores offered in their wall-clock time: near 1,
+        // the round is CPU-bound (only less CPU makes it shorter, not moving work off its critical path)
+        double meanRound = rounds.stream().mapToDouble(RoundTiming::roundMs).average().orElse(Double.NaN);
+        m.put("cpu_cores_busy_fraction", Math.round(cpu.totalMs() / (Runtime.getRuntime().availableProcessors()
+            * meanRound) * 1000) / 1000.0);
       }
       m.put("rounds", per);
       return m;
@@ -244,9 +258,16 @@ public final class RoundBenchmark {
     Map<Integer, RoundResult> results = new ConcurrentHashMap<>();
     Map<Integer, double[]> sealMs = new ConcurrentHashMap<>();
     Map<Integer, double[]> openMs = new ConcurrentHashMap<>();
+    Map<Integer, Long> openedAt = new ConcurrentHashMap<>();
+    Map<Integer, double[]> readyAt = new ConcurrentHashMap<>(); // nanoTime at which each site's model was open
     long[] cpuAtWarmup = new long[3];
     long[] cpuAtEnd = new long[3];
     engine.addListener(new RoundListener() {
+      @Override
+      public void roundOpened(RoundTask task, List<String> selected) {
+        openedAt.putIfAbsent(task.getRound(), System.nanoTime());
+      }
+
       @Override
       public void roundCompleted(RoundResult r) {
         completedAt.put(r.round(), System.nanoTime());
@@ -263,7 +284,7 @@ public final class RoundBenchmark {
     ExecutorService pool = Executors.newFixedThreadPool(n);
     long setupMillis;
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
-        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices)) {
+        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices, stack.taskChallenges())) {
       server.start();
       long started = System.nanoTime();
       setupMillis = (started - setupStart) / 1_000_000;
@@ -287,7 +308,7 @@ public final class RoundBenchmark {
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.port(), pki.clientCredentials(party))
             .maxInboundMessageSize(64 * 1024 * 1024).build();
         channels.add(ch);
-        UpdateSealer timed = timedSealer(stack.sealer(siteId, ch), site, n, total, sealMs, openMs);
+        UpdateSealer timed = timedSealer(stack.sealer(siteId, ch), site, n, total, sealMs, openMs, readyAt);
         SiteLedger ledger = new SiteLedger("jdbc:sqlite::memory:");
         ledgers.add(ledger);
         SiteAgent agent = new SiteAgent(ch, studyId, trainer, timed, new SpendSigner(siteId, party.privateKey(), party.certificate(), 1e-5,
@@ -312,8 +333,11 @@ public final class RoundBenchmark {
           throw new IllegalStateException(mode + ": round " + r + " did not aggregate all " + n + " sites: " + res);
         }
         double roundMs = (completedAt.get(r) - completedAt.get(r - 1)) / 1e6;
+        Long lastAccepted = aggregator.lastAccepted.get(r);
         timings.add(new RoundTiming(r, roundMs, res.durationMillis(), aggregator.millis.getOrDefault(r, Double.NaN),
-            store.millis.getOrDefault(r, Double.NaN), max(sealMs.get(r)), max(openMs.get(r)), res.aggregated().size()));
+            store.millis.getOrDefault(r, Double.NaN), max(sealMs.get(r)), max(openMs.get(r)),
+            openedAt.containsKey(r) ? (max(readyAt.get(r)) - openedAt.get(r)) / 1e6 : Double.NaN, res.aggregated().size(),
+            lastAccepted == null ? Double.NaN : (completedAt.get(r) - lastAccepted) / 1e6));
         progress.accept(String.format(java.util.Locale.ROOT, "%s: round %d %.1f ms", mode.name().toLowerCase(java.util.Locale.ROOT),
             r, roundMs));
       }
@@ -389,7 +413,7 @@ public final class RoundBenchmark {
   }
 
   private static UpdateSealer timedSealer(UpdateSealer inner, int site, int n, int total, Map<Integer, double[]> sealMs,
-                                          Map<Integer, double[]> openMs) {
+                                          Map<Integer, double[]> openMs, Map<Integer, double[]> readyAt) {
     return new UpdateSealer() {
       @Override
       public Sealed seal(RoundTask task, float[] delta) {
@@ -403,7 +427,24 @@ public final class RoundBenchmark {
       public float[] openGlobalModel(RoundTask task, int dimension) {
         long t0 = System.nanoTime();
         float[] w = inner.openGlobalModel(task, dimension);
-        openMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (System.nanoTime() - t0) / 1e6;
+        long t1 = System.nanoTime();
+        openMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (t1 - t0) / 1e6;
+        readyAt.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = t1;
+        return w;
+      }
+
+      @Override
+      public com.google.protobuf.ByteString pollNonce() {
+        return inner.pollNonce();
+      }
+
+      @Override
+      public float[] openGlobalModel(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
+        long t0 = System.nanoTime();
+        float[] w = inner.openGlobalModel(task, dimension, attachedChallenge);
+        long t1 = System.nanoTime();
+        openMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (t1 - t0) / 1e6;
+        readyAt.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = t1;
         return w;
       }
     };
@@ -432,6 +473,8 @@ public final class RoundBenchmark {
   private static final class TimedAggregator implements Aggregator {
     final Aggregator inner;
     final Map<Integer, Double> millis = new ConcurrentHashMap<>();
+    /** When the coordinator accepted each round's last update (System.nanoTime). */
+    final Map<Integer, Long> lastAccepted = new ConcurrentHashMap<>();
 
     TimedAggregator(Aggregator inner) {
       this.inner = inner;
@@ -449,6 +492,7 @@ public final class RoundBenchmark {
 
     @Override
     public void accepted(String roundId, int round, ModelArtifact current, ReceivedUpdate update) {
+      lastAccepted.merge(round, System.nanoTime(), Math::max);
       inner.accepted(roundId, round, current, update);
     }
 

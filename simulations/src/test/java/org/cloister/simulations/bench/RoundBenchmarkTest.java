@@ -33,7 +33,9 @@ class RoundBenchmarkTest {
         assertThat(x.get("aggregate_ms")).isNotNull();
         assertThat(x.get("persist_ms")).isNotNull();
         assertThat(x.get("site_seal_max_ms")).isNotNull();
+        assertThat((Double) x.get("after_last_update_ms")).isPositive(); // every round's updates pass accepted()
       });
+      assertThat((Double) m.get("cpu_cores_busy_fraction")).isPositive();
     }
     // the transport-only baseline of the same run (issue 17): the wire without Cloister logic
     Map<String, Object> t = (Map<String, Object>) r.get("transport");

@@ -111,12 +111,20 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       if (reconcileDue) {
         reconcileDue = !reconcile();
       }
+      // a fresh nonce for each poll, drawn after this site's previous round: the enclave's challenge
+      // over it may come back with the task
+      PollTaskRequest.Builder poll = PollTaskRequest.newBuilder().setStudyId(studyId)
+          .setWaitMs((int) options.pollWait().toMillis());
+      com.google.protobuf.ByteString nonce = sealer.pollNonce();
+      if (nonce != null) {
+        poll.setChallengeNonce(nonce);
+      }
       PollTaskResponse resp = withRetry("poll", () -> stub
           .withDeadlineAfter(options.pollWait().toMillis() + 30_000, TimeUnit.MILLISECONDS)
-          .pollTask(PollTaskRequest.newBuilder().setStudyId(studyId).setWaitMs((int) options.pollWait().toMillis()).build()));
+          .pollTask(poll.build()));
       switch (resp.getOutcomeCase()) {
         case TASK -> {
-          if (handle(resp.getTask(), joined.getModelDimension())) {
+          if (handle(resp.getTask(), joined.getModelDimension(), resp.getRoundChallenge())) {
             satOutBackoff = 0;
           } else {
             backOffAfterSatOut(resp.getTask());
@@ -209,7 +217,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   }
 
   /** Trains for the task and sends the update; false when the site sat the round out. */
-  private boolean handle(RoundTask task, int dimension) {
+  private boolean handle(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
     if (task.getFinalEvaluation()) {
       return handleFinalEvaluation(task, dimension);
     }
@@ -225,7 +233,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     LocalUpdate update;
     UpdateSealer.Sealed sealed;
     try {
-      float[] global = sealer.openGlobalModel(task, dimension);
+      float[] global = sealer.openGlobalModel(task, dimension, attachedChallenge);
       update = trainer.train(global, task);
       sealed = sealer.seal(task, update.delta());
     } catch (org.cloister.site.training.RoundDeclinedException | org.cloister.site.sealing.SealingException e) {

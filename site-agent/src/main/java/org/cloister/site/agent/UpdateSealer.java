@@ -49,6 +49,25 @@ public interface UpdateSealer {
     return openGlobalModel(task, dimension);
   }
 
+  /**
+   * A fresh nonce for the round challenge of the task the next poll may bring (sent with that poll, so
+   * the coordinator can hand the enclave's challenge over it out with the task), or null when the sealer
+   * needs none. Drawn anew for every poll; only the latest one is ever accepted.
+   */
+  default com.google.protobuf.ByteString pollNonce() {
+    return null;
+  }
+
+  /**
+   * As {@link #openGlobalModel(RoundTask, int)}, with the round challenge the coordinator handed out
+   * with the task (a serialized {@code RoundChallenge} over the nonce of the poll that brought it; empty:
+   * none). The attested sealer verifies it exactly as one it asked for, and asks itself when it is
+   * absent or refused.
+   */
+  default float[] openGlobalModel(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
+    return openGlobalModel(task, dimension);
+  }
+
   /** No encryption: the coordinator can read the update. Development baseline only. */
   static UpdateSealer plaintext() {
     return (task, delta) -> new Sealed(FloatCodec.DELTA_F32LE, FloatCodec.encode(delta), Map.of());

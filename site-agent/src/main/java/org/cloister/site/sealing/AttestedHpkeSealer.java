@@ -77,6 +77,8 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   private AttestedEnclave attested;
   private long highestBase;
   private Pending pending;
+  /** The nonce sent with the latest poll (the challenge handed out with its task must name it); null: none. */
+  private byte[] pollNonce;
   /** Fetches the next round's challenge while the model is opened (one daemon thread, started on first use). */
   private final java.util.concurrent.Executor prefetcher = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "round-challenge");
@@ -157,7 +159,85 @@ public final class AttestedHpkeSealer implements UpdateSealer {
    */
   @Override
   public float[] openGlobalModel(RoundTask task, int dimension) {
-    CompletableFuture<Challenged> next = CompletableFuture.supplyAsync(() -> challenge(task), prefetcher);
+    synchronized (this) {
+      pollNonce = null; // a task not from the poll that nonce went out with
+    }
+    return open(task, dimension, CompletableFuture.supplyAsync(() -> challenge(task), prefetcher));
+  }
+
+  /** A fresh nonce for the next poll; the challenge handed out with its task must name it (and only it). */
+  @Override
+  public synchronized ByteString pollNonce() {
+    byte[] nonce = new byte[NONCE_BYTES];
+    random.nextBytes(nonce);
+    pollNonce = nonce;
+    return ByteString.copyFrom(nonce);
+  }
+
+  /**
+   * Opens the round's model with the challenge the coordinator handed out with the task, when it verifies
+   * against the nonce of the poll that brought the task ({@link #attachedChallenge}); otherwise (none
+   * attached, or refused: the reason is logged) asks the enclave for one while the model is opened, as
+   * {@link #openGlobalModel(RoundTask, int)} does. Either way the site trains only under a challenge
+   * signed by the attested key over a nonce it drew after its previous round.
+   */
+  @Override
+  public float[] openGlobalModel(RoundTask task, int dimension, ByteString attached) {
+    byte[] nonce;
+    synchronized (this) {
+      nonce = pollNonce;
+      pollNonce = null; // one task per poll nonce
+    }
+    if (nonce != null && !attached.isEmpty()) {
+      try {
+        return open(task, dimension, CompletableFuture.completedFuture(attachedChallenge(task, attached, nonce)));
+      } catch (AttachedChallengeRefused e) {
+        log.warn("site {}: round {}: the round challenge handed out with the task is refused ({}); asking the enclave "
+            + "for one", siteId, task.getRound(), e.getMessage());
+      }
+    }
+    return openGlobalModel(task, dimension);
+  }
+
+  /** Why a challenge handed out with a task is not used (the site then asks the enclave itself). */
+  static final class AttachedChallengeRefused extends Exception {
+    AttachedChallengeRefused(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * The challenge the coordinator handed out with {@code task}, verified as {@link #roundChallenge}
+   * verifies one the site asked for: signed by the attested enclave's key, over {@code nonce} (the one this
+   * site sent with the poll that brought the task), for the task's study, round, round id and base version.
+   *
+   * @throws AttachedChallengeRefused naming what is wrong (the site then asks the enclave itself)
+   * @throws SealingException when the site would refuse the round whatever the challenge (a rolled-back
+   *     base, an enclave whose attestation fails)
+   */
+  Challenged attachedChallenge(RoundTask task, ByteString attached, byte[] nonce) throws AttachedChallengeRefused {
+    forwardOnly(task);
+    AttestedEnclave e = current(task.getStudyId(), false);
+    RoundChallenge rc;
+    try {
+      rc = RoundChallenge.parseFrom(attached);
+    } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+      throw new AttachedChallengeRefused("it does not parse as a RoundChallenge");
+    }
+    RoundChallengeBody b;
+    try {
+      b = verified(task, e, rc, nonce);
+    } catch (SealingException ex) {
+      throw new AttachedChallengeRefused(ex.getMessage());
+    }
+    if (b == null) {
+      throw new AttachedChallengeRefused("it is not signed by the attested enclave's key (another enclave instance, "
+          + "or forged)");
+    }
+    return new Challenged(e, b.getChallenge().toByteArray(), b.getBaseModelSha256().toByteArray());
+  }
+
+  private float[] open(RoundTask task, int dimension, CompletableFuture<Challenged> next) {
     synchronized (this) {
       pending = new Pending(task.getRoundId(), task.getRound(), task.getModel().getVersion(), next);
     }
@@ -251,16 +331,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
   }
 
   Challenged challenge(RoundTask task, byte[] expectedBaseSha256) {
-    long base = task.getModel().getVersion();
-    synchronized (this) {
-      // the model only moves forward: a host that restarts the enclave (wiping its memory) and offers
-      // an older published model as the round's base gets no update from this site
-      if (base < highestBase) {
-        throw new SealingException("round " + task.getRound() + " trains from model version " + base + ", older than "
-            + "version " + highestBase + " this site already trained from: refusing a rollback; not sending the update");
-      }
-      highestBase = base;
-    }
+    forwardOnly(task);
     AttestedEnclave e = current(task.getStudyId(), false);
     RoundChallengeBody challenge = roundChallenge(task, e, expectedBaseSha256);
     if (challenge == null) {
@@ -272,6 +343,19 @@ public final class AttestedHpkeSealer implements UpdateSealer {
       }
     }
     return new Challenged(e, challenge.getChallenge().toByteArray(), challenge.getBaseModelSha256().toByteArray());
+  }
+
+  /**
+   * The model only moves forward: a host that restarts the enclave (wiping its memory) and offers an
+   * older published model as the round's base gets no update from this site.
+   */
+  private synchronized void forwardOnly(RoundTask task) {
+    long base = task.getModel().getVersion();
+    if (base < highestBase) {
+      throw new SealingException("round " + task.getRound() + " trains from model version " + base + ", older than "
+          + "version " + highestBase + " this site already trained from: refusing a rollback; not sending the update");
+    }
+    highestBase = base;
   }
 
   private synchronized AttestedEnclave current(String studyId, boolean force) {
@@ -317,6 +401,14 @@ public final class AttestedHpkeSealer implements UpdateSealer {
       throw new SealingException("cannot obtain the enclave's round challenge: " + ex.getStatus().getCode() + ": "
           + ex.getStatus().getDescription(), ex);
     }
+    return verified(task, e, rc, nonce);
+  }
+
+  /**
+   * The body of {@code rc} when it is signed by {@code e}'s key (else null), names {@code nonce} and the
+   * task's study, round, round id and base version, and carries a 32-byte challenge.
+   */
+  private static RoundChallengeBody verified(RoundTask task, AttestedEnclave e, RoundChallenge rc, byte[] nonce) {
     if (!EnclaveSignatures.verify(e.signingKey(), ROUND_CHALLENGE_PURPOSE, rc.getBody().toByteArray(),
         rc.getSignature().toByteArray())) {
       return null;

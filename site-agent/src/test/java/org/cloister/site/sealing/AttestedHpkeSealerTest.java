@@ -94,6 +94,8 @@ class AttestedHpkeSealerTest {
     /** The base model digest the enclave names in its challenges; null: the one the request names. */
     volatile byte[] namedBase;
     int attestations;
+    /** Round challenge requests the site made itself (not counting challenges handed out with tasks). */
+    volatile int challengeRequests;
 
     Relay() {
       random.nextBytes(challenge);
@@ -140,6 +142,7 @@ class AttestedHpkeSealerTest {
 
     @Override
     public void getRoundChallenge(RoundChallengeRequest req, StreamObserver<RoundChallenge> out) {
+      challengeRequests++;
       if (replayChallenge != null) {
         out.onNext(replayChallenge);
         out.onCompleted();
@@ -381,5 +384,107 @@ class AttestedHpkeSealerTest {
         SealedModelOpener.COPY_INFO, aad, contentKey))).build();
     assertThatThrownBy(() -> sealer.openGlobalModel(sealedTask, 3)).isInstanceOf(SealingException.class)
         .hasMessageContaining("does not open for member site-2");
+  }
+
+  // ------------------------------------------------ the challenge handed out with the task (issue 20 item 6)
+
+  /** Round 4's task on the public initial weights {1, 2, 3} (version 1). */
+  static RoundTask initialTask(String roundId) {
+    return task(1).toBuilder().setRoundId(roundId).setModel(task(1).getModel().toBuilder().setFormat("f32le")
+        .setPayload(ByteString.copyFrom(FloatCodec.encode(new float[] {1f, 2f, 3f})))).build();
+  }
+
+  /** A challenge for {@code t} over {@code nonces}, signed with {@code k}, as the enclave answers through the host. */
+  ByteString signed(KeyPair k, RoundTask t, byte[] challenge, byte[]... nonces) {
+    RoundChallengeBody.Builder b = RoundChallengeBody.newBuilder().setStudyId(t.getStudyId()).setRound(t.getRound())
+        .setRoundId(t.getRoundId()).setBaseModelVersion(t.getModel().getVersion())
+        .setChallenge(ByteString.copyFrom(challenge))
+        .setBaseModelSha256(ByteString.copyFrom(FloatCodec.sha256(t.getModel().getPayload())));
+    for (byte[] n : nonces) {
+      b.addNonces(ByteString.copyFrom(n));
+    }
+    byte[] body = b.build().toByteArray();
+    return RoundChallenge.newBuilder().setBody(ByteString.copyFrom(body)).setSignature(ByteString.copyFrom(
+        EnclaveSignatures.sign(k.getPrivate(), AttestedHpkeSealer.ROUND_CHALLENGE_PURPOSE, body))).build().toByteString();
+  }
+
+  @Test
+  void aChallengeHandedOutWithTheTaskOverThisPollsNonceIsUsedWithoutAskingTheEnclave() {
+    RoundTask t = initialTask("r-4");
+    byte[] nonce = sealer.pollNonce().toByteArray();
+    byte[] challenge = new byte[32];
+    random.nextBytes(challenge);
+    // a group signature: another site's nonce beside this one's
+    ByteString attached = signed(relay.enclaveSigning, t, challenge, new byte[32], nonce);
+    assertThat(sealer.openGlobalModel(t, 3, attached)).containsExactly(1f, 2f, 3f);
+    var sealed = sealer.seal(t, new float[] {0f, 0f, 0f});
+    assertThat(sealed.roundChallenge()).as("the statement binds the challenge handed out with the task")
+        .containsExactly(challenge);
+    assertThat(relay.challengeRequests).as("no round trip to the enclave for the challenge").isZero();
+  }
+
+  @Test
+  void aChallengeHandedOutWithTheTaskIsRefusedWhenStaleForeignForgedOrForAnotherRoundAndTheSiteAsksItself() throws Exception {
+    RoundTask t = initialTask("r-4");
+    byte[] challenge = new byte[32];
+    random.nextBytes(challenge);
+    byte[] first = sealer.pollNonce().toByteArray();
+    ByteString earlier = signed(relay.enclaveSigning, t, challenge, first);
+    sealer.openGlobalModel(t, 3, earlier);
+
+    RoundTask next = initialTask("r-5").toBuilder().setRound(5).build();
+    byte[] nonce = sealer.pollNonce().toByteArray();
+    // replayed from an earlier poll (the previous round's answer): not over this poll's nonce
+    assertThatThrownBy(() -> sealer.attachedChallenge(next, earlier, nonce))
+        .isInstanceOf(AttestedHpkeSealer.AttachedChallengeRefused.class).hasMessageContaining("does not echo this site's nonce");
+    // another site's answer (its own nonce only)
+    byte[] other = new byte[32];
+    random.nextBytes(other);
+    assertThatThrownBy(() -> sealer.attachedChallenge(next, signed(relay.enclaveSigning, next, challenge, other), nonce))
+        .hasMessageContaining("does not echo this site's nonce");
+    // over this nonce, but for another round id (the host hands round 5's task with round 4's challenge)
+    assertThatThrownBy(() -> sealer.attachedChallenge(next, signed(relay.enclaveSigning, t, challenge, nonce), nonce))
+        .hasMessageContaining("not the task's round 5 (id r-5)");
+    // signed by a key that is not the attested one (another enclave instance, or the host's own)
+    assertThatThrownBy(() -> sealer.attachedChallenge(next, signed(p256(), next, challenge, nonce), nonce))
+        .hasMessageContaining("not signed by the attested enclave's key");
+    assertThatThrownBy(() -> sealer.attachedChallenge(next, ByteString.copyFromUtf8("not a challenge"), nonce))
+        .hasMessageContaining("does not parse");
+    // each of them handed out with the task: refused, and the site asks the enclave itself (fresh nonce) and goes on
+    int asked = relay.challengeRequests;
+    for (ByteString bad : java.util.List.of(earlier, signed(relay.enclaveSigning, next, challenge, other),
+        signed(p256(), next, challenge, sealer.pollNonce().toByteArray()), ByteString.EMPTY)) {
+      sealer.pollNonce();
+      assertThat(sealer.openGlobalModel(next, 3, bad)).containsExactly(1f, 2f, 3f);
+      assertThat(sealer.seal(next, new float[] {0f, 0f, 0f}).roundChallenge()).as("the enclave's own answer")
+          .containsExactly(relay.challenge);
+    }
+    assertThat(relay.challengeRequests).isEqualTo(asked + 4);
+  }
+
+  @Test
+  void aPollNonceServesOneTaskOnly() {
+    RoundTask t = initialTask("r-4");
+    byte[] nonce = sealer.pollNonce().toByteArray();
+    ByteString attached = signed(relay.enclaveSigning, t, relay.challenge, nonce);
+    sealer.openGlobalModel(t, 3, attached);
+    assertThat(relay.challengeRequests).isZero();
+    // the host hands the same task and answer again without a new poll: the nonce is spent, the site asks itself
+    sealer.openGlobalModel(t, 3, attached);
+    assertThat(relay.challengeRequests).isEqualTo(1);
+    // a newer poll replaces the nonce: an answer over the older one is refused
+    byte[] older = sealer.pollNonce().toByteArray();
+    sealer.pollNonce();
+    sealer.openGlobalModel(t, 3, signed(relay.enclaveSigning, t, relay.challenge, older));
+    assertThat(relay.challengeRequests).isEqualTo(2);
+  }
+
+  @Test
+  void aRolledBackBaseIsRefusedWhateverChallengeComesWithTheTask() {
+    sealer.seal(task(7), new float[] {1, 2, 3});
+    RoundTask t = initialTask("r-4");
+    byte[] nonce = sealer.pollNonce().toByteArray();
+    assertThatThrownBy(() -> sealer.openGlobalModel(t, 3, signed(relay.enclaveSigning, t, relay.challenge, nonce)))
+        .isInstanceOf(SealingException.class).hasMessageContaining("refusing a rollback");
   }
 }

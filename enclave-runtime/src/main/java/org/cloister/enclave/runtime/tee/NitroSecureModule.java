@@ -1,15 +1,19 @@
 package org.cloister.enclave.runtime.tee;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
+import com.fasterxml.jackson.dataformat.cbor.CBORGenerator;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 import org.cloister.trust.attestation.AttestationPlatform;
+import org.cloister.trust.cbor.CborValues;
 
 /**
  * Attestation documents from the Nitro Secure Module inside an AWS Nitro enclave, through its device
@@ -34,7 +38,9 @@ public final class NitroSecureModule implements AttestationPlatform {
   /** The driver's limits on the CBOR request and response. */
   static final int MAX_REQUEST = 0x1000;
   static final int MAX_RESPONSE = 0x3000;
-  private static final CBORMapper CBOR = new CBORMapper();
+  private static final CBORFactory CBOR = CBORFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).build())
+      .build();
 
   private final DeviceFile.Opener device;
 
@@ -80,48 +86,50 @@ public final class NitroSecureModule implements AttestationPlatform {
     }
   }
 
-  /** The CBOR {@code Attestation} request. */
+  /** The CBOR {@code Attestation} request (indefinite-length maps, as serde and Jackson write them). */
   static byte[] request(byte[] nonce, byte[] userData, byte[] publicKey) {
-    ObjectNode fields = CBOR.createObjectNode();
-    put(fields, "user_data", userData);
-    put(fields, "nonce", nonce);
-    put(fields, "public_key", publicKey);
-    ObjectNode root = CBOR.createObjectNode();
-    root.set("Attestation", fields);
-    try {
-      return CBOR.writeValueAsBytes(root);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (CBORGenerator g = CBOR.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeFieldName("Attestation");
+      g.writeStartObject();
+      put(g, "user_data", userData);
+      put(g, "nonce", nonce);
+      put(g, "public_key", publicKey);
+      g.writeEndObject();
+      g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return out.toByteArray();
   }
 
-  private static void put(ObjectNode node, String name, byte[] value) {
+  private static void put(CBORGenerator g, String name, byte[] value) throws IOException {
+    g.writeFieldName(name);
     if (value == null) {
-      node.putNull(name);
+      g.writeNull();
     } else {
-      node.put(name, value);
+      g.writeBinary(value);
     }
   }
 
   /** The document of an {@code Attestation} response; an {@code Error} response names the NSM's error. */
   static byte[] document(byte[] response) {
-    JsonNode root;
-    try {
-      root = CBOR.readTree(response);
+    Object root;
+    try (JsonParser p = CBOR.createParser(response)) {
+      root = p.nextToken() == null ? null : CborValues.read(p);
     } catch (IOException e) {
       throw new IllegalStateException("the NSM's response is not CBOR: " + e.getMessage(), e);
     }
-    if (root != null && root.has("Error")) {
-      throw new IllegalStateException("the NSM refused the attestation request: " + root.get("Error").asText());
+    if (root instanceof Map<?, ?> map && map.containsKey("Error")) {
+      Object error = map.get("Error");
+      throw new IllegalStateException("the NSM refused the attestation request: "
+          + (error instanceof String s ? s : CborValues.describe(error)));
     }
-    JsonNode doc = root == null ? null : root.path("Attestation").get("document");
-    if (doc == null || !doc.isBinary()) {
-      throw new IllegalStateException("the NSM's response is neither an Attestation document nor an Error");
+    if (root instanceof Map<?, ?> map && map.get("Attestation") instanceof Map<?, ?> attestation
+        && attestation.get("document") instanceof byte[] doc) {
+      return doc;
     }
-    try {
-      return doc.binaryValue();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    throw new IllegalStateException("the NSM's response is neither an Attestation document nor an Error");
   }
 }

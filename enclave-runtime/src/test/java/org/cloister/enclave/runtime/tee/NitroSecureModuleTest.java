@@ -89,4 +89,27 @@ class NitroSecureModuleTest {
     java.util.Arrays.fill(b, (byte) v);
     return b;
   }
+
+  @Test
+  void requestBytesAreThoseOfJacksonDatabindAndResponsesAreReadLikeIt() throws Exception {
+    // the independent reference: databind's CBOR tree writer, which wrote the request before the image lost databind
+    com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper cbor = new com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode fields = cbor.createObjectNode();
+    fields.put("user_data", new byte[] {1, 2, 3});
+    fields.putNull("nonce");
+    fields.put("public_key", new byte[32]);
+    com.fasterxml.jackson.databind.node.ObjectNode root = cbor.createObjectNode();
+    root.set("Attestation", fields);
+    assertThat(NitroSecureModule.request(null, new byte[] {1, 2, 3}, new byte[32])).isEqualTo(cbor.writeValueAsBytes(root));
+
+    byte[] doc = {9, 8, 7};
+    assertThat(NitroSecureModule.document(cbor.writeValueAsBytes(Map.of("Attestation", Map.of("document", doc)))))
+        .isEqualTo(doc);
+    assertThatThrownBy(() -> NitroSecureModule.document(cbor.writeValueAsBytes(Map.of("Error", "InputTooLarge"))))
+        .hasMessageContaining("refused the attestation request: InputTooLarge");
+    assertThatThrownBy(() -> NitroSecureModule.document(cbor.writeValueAsBytes(Map.of("Attestation", Map.of("document", "text")))))
+        .hasMessageContaining("neither an Attestation document nor an Error");
+    assertThatThrownBy(() -> NitroSecureModule.document(new byte[] {(byte) 0xbf, 0x61}))
+        .hasMessageContaining("not CBOR");
+  }
 }

@@ -4,22 +4,20 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
 import com.fasterxml.jackson.dataformat.cbor.CBORGenerator;
-import com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.FailureReason;
+import org.cloister.trust.cbor.CborValues;
 
 /**
  * CBOR/COSE encoding of AWS Nitro Enclaves attestation documents (COSE_Sign1, RFC 9052, with the
@@ -41,7 +39,6 @@ final class NitroCodec {
 
   private static final int COSE_ALG_ES384 = -35;
 
-  private final CBORMapper mapper;
   private final CBORFactory factory;
 
   NitroCodec() {
@@ -49,7 +46,6 @@ final class NitroCodec {
         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).build())
         .build();
-    this.mapper = CBORMapper.builder(factory).build();
   }
 
   NitroDocument parse(byte[] evidence) throws AttestationException {
@@ -66,13 +62,12 @@ final class NitroCodec {
       throw malformed(String.format("not a COSE_Sign1 structure: first byte 0x%02x, expected 0x84 "
           + "(array of 4) or 0xd2 0x84 (tag 18)", first));
     }
-    JsonNode root = readTree(evidence, "COSE_Sign1");
-    if (!root.isArray() || root.size() != 4) {
+    if (!(readTree(evidence, "COSE_Sign1") instanceof List<?> root) || root.size() != 4) {
       throw malformed("COSE_Sign1 must be an array of 4 elements");
     }
     byte[] protectedHeader = binary(root.get(0), "COSE_Sign1 protected header", 64);
     checkProtectedHeader(protectedHeader);
-    if (!root.get(1).isObject()) {
+    if (!(root.get(1) instanceof Map<?, ?>)) {
       throw malformed("COSE_Sign1 unprotected header must be a map, found " + describe(root.get(1)));
     }
     byte[] payload = binary(root.get(2), "COSE_Sign1 payload", MAX_DOCUMENT_BYTES);
@@ -84,21 +79,21 @@ final class NitroCodec {
   }
 
   private void checkProtectedHeader(byte[] protectedHeader) throws AttestationException {
-    JsonNode header = readTree(protectedHeader, "protected header");
-    if (!header.isObject() || header.size() != 1 || !header.has("1")) {
+    if (!(readTree(protectedHeader, "protected header") instanceof Map<?, ?> header) || header.size() != 1
+        || !header.containsKey("1")) {
       throw malformed("protected header must be exactly {1: -35} (alg ES384)");
     }
-    JsonNode alg = header.get("1");
-    if (!alg.isIntegralNumber() || !alg.canConvertToInt() || alg.intValue() != COSE_ALG_ES384) {
+    Object alg = header.get("1");
+    if (!(alg instanceof Integer a) || a != COSE_ALG_ES384) {
       throw malformed("protected header alg must be -35 (ES384), found " + alg);
     }
   }
 
   private NitroDocument parsePayload(byte[] protectedHeader, byte[] payloadBytes, byte[] signature)
       throws AttestationException {
-    JsonNode payload = readTree(payloadBytes, "payload");
-    if (!payload.isObject()) {
-      throw malformed("payload must be a CBOR map, found " + describe(payload));
+    Object tree = readTree(payloadBytes, "payload");
+    if (!(tree instanceof Map<?, ?> payload)) {
+      throw malformed("payload must be a CBOR map, found " + describe(tree));
     }
     String moduleId = text(required(payload, "module_id"), "module_id");
     if (moduleId.isEmpty() || moduleId.length() > MAX_MODULE_ID_CHARS) {
@@ -108,32 +103,30 @@ final class NitroCodec {
     if (!DIGEST.equals(digest)) {
       throw malformed("digest must be " + DIGEST + ", found " + digest);
     }
-    JsonNode ts = required(payload, "timestamp");
-    if (!ts.isIntegralNumber() || !ts.canConvertToLong() || ts.longValue() < 0) {
+    Object ts = required(payload, "timestamp");
+    if (!(ts instanceof Integer || ts instanceof Long) || ((Number) ts).longValue() < 0) {
       throw malformed("timestamp must be an unsigned integer of milliseconds, found " + describe(ts));
     }
     SortedMap<Integer, byte[]> pcrs = pcrs(required(payload, "pcrs"));
     byte[] certificate = binary(required(payload, "certificate"), "certificate", MAX_CERTIFICATE_BYTES);
     List<byte[]> cabundle = cabundle(required(payload, "cabundle"));
-    return new NitroDocument(protectedHeader, payloadBytes, signature, moduleId, ts.longValue(), digest, pcrs,
+    return new NitroDocument(protectedHeader, payloadBytes, signature, moduleId, ((Number) ts).longValue(), digest, pcrs,
         certificate, cabundle,
         optionalBinary(payload, "public_key"), optionalBinary(payload, "user_data"), optionalBinary(payload, "nonce"));
   }
 
-  private SortedMap<Integer, byte[]> pcrs(JsonNode node) throws AttestationException {
-    if (!node.isObject()) {
-      throw malformed("pcrs must be a map, found " + describe(node));
+  private SortedMap<Integer, byte[]> pcrs(Object tree) throws AttestationException {
+    if (!(tree instanceof Map<?, ?> node)) {
+      throw malformed("pcrs must be a map, found " + describe(tree));
     }
     if (node.size() == 0 || node.size() > MAX_PCRS) {
       throw malformed("pcrs must hold 1.." + MAX_PCRS + " entries, found " + node.size());
     }
     TreeMap<Integer, byte[]> pcrs = new TreeMap<>();
-    Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
-    while (fields.hasNext()) {
-      Map.Entry<String, JsonNode> e = fields.next();
+    for (Map.Entry<?, ?> e : node.entrySet()) {
       int index;
       try {
-        index = Integer.parseInt(e.getKey());
+        index = Integer.parseInt((String) e.getKey());
       } catch (NumberFormatException ex) {
         throw malformed("pcrs key must be an integer index, found \"" + e.getKey() + "\"");
       }
@@ -156,14 +149,14 @@ final class NitroCodec {
     return Collections.unmodifiableSortedMap(pcrs);
   }
 
-  private List<byte[]> cabundle(JsonNode node) throws AttestationException {
-    if (node.isNull()) {
+  private List<byte[]> cabundle(Object tree) throws AttestationException {
+    if (tree == CborValues.NULL) {
       // Not what the NSM emits; such a document can only be trusted if its leaf is issued by the root itself,
       // which chain validation decides (reported as UNTRUSTED_ROOT otherwise).
       return List.of();
     }
-    if (!node.isArray()) {
-      throw malformed("cabundle must be an array of certificates, found " + describe(node));
+    if (!(tree instanceof List<?> node)) {
+      throw malformed("cabundle must be an array of certificates, found " + describe(tree));
     }
     if (node.size() > MAX_CABUNDLE_ENTRIES) {
       throw malformed("cabundle holds " + node.size() + " certificates, limit " + MAX_CABUNDLE_ENTRIES);
@@ -175,38 +168,32 @@ final class NitroCodec {
     return List.copyOf(result);
   }
 
-  private static byte[] optionalBinary(JsonNode payload, String field) throws AttestationException {
-    JsonNode node = payload.get(field);
-    if (node == null || node.isNull()) {
+  private static byte[] optionalBinary(Map<?, ?> payload, String field) throws AttestationException {
+    Object node = payload.get(field);
+    if (node == null || node == CborValues.NULL) {
       return null;
     }
     return binary(node, field, MAX_OPTIONAL_FIELD_BYTES);
   }
 
-  private static JsonNode required(JsonNode payload, String field) throws AttestationException {
-    JsonNode node = payload.get(field);
+  private static Object required(Map<?, ?> payload, String field) throws AttestationException {
+    Object node = payload.get(field);
     if (node == null) {
       throw malformed("payload field " + field + " is missing");
     }
     return node;
   }
 
-  private static String text(JsonNode node, String field) throws AttestationException {
-    if (!node.isTextual()) {
+  private static String text(Object node, String field) throws AttestationException {
+    if (!(node instanceof String s)) {
       throw malformed(field + " must be a text string, found " + describe(node));
     }
-    return node.textValue();
+    return s;
   }
 
-  private static byte[] binary(JsonNode node, String field, int maxBytes) throws AttestationException {
-    if (node == null || !node.isBinary()) {
+  private static byte[] binary(Object node, String field, int maxBytes) throws AttestationException {
+    if (!(node instanceof byte[] value)) {
       throw malformed(field + " must be a byte string, found " + describe(node));
-    }
-    byte[] value;
-    try {
-      value = node.binaryValue();
-    } catch (IOException e) {
-      throw malformed(field + " cannot be read: " + e.getMessage());
     }
     if (value.length > maxBytes) {
       throw malformed(field + " is " + value.length + " bytes, limit " + maxBytes);
@@ -214,12 +201,12 @@ final class NitroCodec {
     return value;
   }
 
-  private JsonNode readTree(byte[] bytes, String what) throws AttestationException {
+  private Object readTree(byte[] bytes, String what) throws AttestationException {
     try (JsonParser parser = factory.createParser(bytes)) {
-      JsonNode node = mapper.readTree(parser);
-      if (node == null || node.isMissingNode()) {
+      if (parser.nextToken() == null) {
         throw malformed(what + " is empty");
       }
+      Object node = CborValues.read(parser);
       if (parser.nextToken() != null) {
         throw malformed(what + " has trailing bytes after the CBOR item");
       }
@@ -238,20 +225,8 @@ final class NitroCodec {
     return nl < 0 ? message : message.substring(0, nl);
   }
 
-  private static String describe(JsonNode node) {
-    if (node == null) {
-      return "nothing";
-    }
-    return switch (node.getNodeType()) {
-      case NULL -> "null";
-      case BINARY -> "a byte string";
-      case STRING -> "a text string";
-      case NUMBER -> "a number";
-      case OBJECT -> "a map";
-      case ARRAY -> "an array";
-      case BOOLEAN -> "a boolean";
-      default -> node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
-    };
+  private static String describe(Object node) {
+    return CborValues.describe(node);
   }
 
   private static AttestationException malformed(String message) {

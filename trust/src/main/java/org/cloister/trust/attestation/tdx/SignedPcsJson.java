@@ -3,8 +3,6 @@ package org.cloister.trust.attestation.tdx;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
@@ -16,8 +14,7 @@ import org.cloister.trust.attestation.FailureReason;
  * An Intel PCS v4 document {@code {"<body>": {...}, "signature": "<hex r||s>"}} with the exact bytes of the body
  * object as served: the signature covers those bytes, so they are cut from the raw text, never re-serialised.
  */
-record SignedPcsJson(String source, byte[] signedBytes, JsonNode body, byte[] rawSignature) {
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+record SignedPcsJson(String source, byte[] signedBytes, PcsNode body, byte[] rawSignature) {
 
   static SignedPcsJson parse(Collateral.RawJson raw, String bodyField) throws AttestationException {
     String text = raw.text();
@@ -54,7 +51,7 @@ record SignedPcsJson(String source, byte[] signedBytes, JsonNode body, byte[] ra
       if (sig.length != 64) {
         throw bad(raw, "signature is " + sig.length + " bytes, not 64 (raw r||s, ECDSA P-256)");
       }
-      return new SignedPcsJson(raw.source(), bodyText.getBytes(StandardCharsets.UTF_8), MAPPER.readTree(bodyText),
+      return new SignedPcsJson(raw.source(), bodyText.getBytes(StandardCharsets.UTF_8), PcsNode.parse(bodyText),
           sig);
     } catch (IOException | IllegalArgumentException e) {
       throw new AttestationException(FailureReason.MALFORMED, raw.source() + ": not valid PCS JSON: "

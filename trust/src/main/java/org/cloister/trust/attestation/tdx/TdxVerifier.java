@@ -1,6 +1,5 @@
 package org.cloister.trust.attestation.tdx;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -185,7 +184,7 @@ public final class TdxVerifier implements EvidenceVerifier {
     }
 
     // 3. TCB status.
-    JsonNode ti = tcbInfo.body();
+    PcsNode ti = tcbInfo.body();
     if (!"TDX".equals(ti.path("id").asText()) || ti.path("version").asInt() < 3) {
       throw new AttestationException(FailureReason.MISSING_COLLATERAL,
           tcbInfo.source() + " is not TDX TCB info (id TDX, version 3): the collateral is for SGX");
@@ -373,12 +372,12 @@ public final class TdxVerifier implements EvidenceVerifier {
   }
 
   /** The first TCB level (Intel lists them best first) that every SVN of the platform reaches. */
-  private static TcbStatus matchTcbLevel(JsonNode ti, PckExtensions ext, TdxQuote quote) throws AttestationException {
+  private static TcbStatus matchTcbLevel(PcsNode ti, PckExtensions ext, TdxQuote quote) throws AttestationException {
     byte[] teeTcbSvn = quote.teeTcbSvn();
-    for (JsonNode level : ti.path("tcbLevels")) {
-      JsonNode tcb = level.path("tcb");
-      JsonNode sgx = tcb.path("sgxtcbcomponents");
-      JsonNode tdx = tcb.path("tdxtcbcomponents");
+    for (PcsNode level : ti.path("tcbLevels")) {
+      PcsNode tcb = level.path("tcb");
+      PcsNode sgx = tcb.path("sgxtcbcomponents");
+      PcsNode tdx = tcb.path("tdxtcbcomponents");
       if (sgx.size() != 16 || tdx.size() != 16) {
         throw new AttestationException(FailureReason.MALFORMED,
             "a TCB level has " + sgx.size() + " SGX and " + tdx.size() + " TDX components, not 16 each");
@@ -401,19 +400,19 @@ public final class TdxVerifier implements EvidenceVerifier {
   }
 
   /** The TDX module: its signer and attributes must match Intel's identity; its SVN gives a status. */
-  private static TcbStatus moduleStatus(JsonNode ti, TdxQuote quote) throws AttestationException {
+  private static TcbStatus moduleStatus(PcsNode ti, TdxQuote quote) throws AttestationException {
     byte[] teeTcbSvn = quote.teeTcbSvn();
     int isvSvn = teeTcbSvn[0] & 0xff;
     int version = teeTcbSvn[1] & 0xff;
-    JsonNode identity = ti.path("tdxModule");
+    PcsNode identity = ti.path("tdxModule");
     if (identity.isMissingNode()) {
       throw new AttestationException(FailureReason.MALFORMED, "TDX TCB info lacks tdxModule");
     }
-    JsonNode levels = null;
+    PcsNode levels = null;
     if (version > 0 && ti.path("tdxModuleIdentities").size() > 0) {
       String wanted = String.format(Locale.ROOT, "TDX_%02X", version);
       identity = null;
-      for (JsonNode id : ti.path("tdxModuleIdentities")) {
+      for (PcsNode id : ti.path("tdxModuleIdentities")) {
         if (wanted.equalsIgnoreCase(id.path("id").asText())) {
           identity = id;
         }
@@ -444,7 +443,7 @@ public final class TdxVerifier implements EvidenceVerifier {
     if (levels == null || levels.isEmpty()) {
       return new TcbStatus(TcbStatus.UP_TO_DATE, List.of());
     }
-    for (JsonNode level : levels) {
+    for (PcsNode level : levels) {
       if (isvSvn >= level.path("tcb").path("isvsvn").asInt(Integer.MAX_VALUE)) {
         return status(level);
       }
@@ -454,7 +453,7 @@ public final class TdxVerifier implements EvidenceVerifier {
   }
 
   /** The TD quoting enclave: identity from Intel's QE identity, SVN gives a status. */
-  private static TcbStatus qeStatus(JsonNode qe, byte[] qeReport) throws AttestationException {
+  private static TcbStatus qeStatus(PcsNode qe, byte[] qeReport) throws AttestationException {
     if (!MessageDigest.isEqual(hex(qe, "mrsigner"), TdxQuote.qeMrSigner(qeReport))) {
       throw new AttestationException(FailureReason.POLICY_VIOLATION, "the quoting enclave's MRSIGNER is not Intel's");
     }
@@ -464,7 +463,7 @@ public final class TdxVerifier implements EvidenceVerifier {
     masked(hex(qe, "miscselect"), hex(qe, "miscselectMask"), TdxQuote.qeMiscSelect(qeReport), "MISCSELECT");
     masked(hex(qe, "attributes"), hex(qe, "attributesMask"), TdxQuote.qeAttributes(qeReport), "ATTRIBUTES");
     int svn = TdxQuote.qeIsvSvn(qeReport);
-    for (JsonNode level : qe.path("tcbLevels")) {
+    for (PcsNode level : qe.path("tcbLevels")) {
       if (svn >= level.path("tcb").path("isvsvn").asInt(Integer.MAX_VALUE)) {
         return status(level);
       }
@@ -485,7 +484,7 @@ public final class TdxVerifier implements EvidenceVerifier {
     }
   }
 
-  private static TcbStatus status(JsonNode level) throws AttestationException {
+  private static TcbStatus status(PcsNode level) throws AttestationException {
     List<String> ids = new ArrayList<>();
     level.path("advisoryIDs").forEach(n -> ids.add(n.asText()));
     try {
@@ -495,7 +494,7 @@ public final class TdxVerifier implements EvidenceVerifier {
     }
   }
 
-  private static byte[] hex(JsonNode node, String field) throws AttestationException {
+  private static byte[] hex(PcsNode node, String field) throws AttestationException {
     try {
       return HexFormat.of().parseHex(node.path(field).asText());
     } catch (IllegalArgumentException e) {
