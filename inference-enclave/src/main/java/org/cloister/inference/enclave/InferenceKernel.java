@@ -4,12 +4,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The inference enclave's model evaluator, in plain Java: the forward pass of the built-in dense
+ * The inference enclave's model evaluator, in plain Java: the forward pass of the built-in
  * architectures from their flat published parameters, so the trusted computing base holds no
  * DL4J/ND4J (tens of thousands of classes and native BLAS) to score a model.
  *
  * <p>Supported, by name ({@link #SUPPORTED}), with the model zoo's shapes and parameter layout
- * (DL4J's flattening: per layer, in order, the weights {@code W[nIn][nOut]} in column-major order,
+ * (DL4J's flattening: per dense layer, in order, the weights {@code W[nIn][nOut]} in column-major order,
  * then the bias {@code b[nOut]}):
  * <ul>
  *   <li>{@code logreg}: softmax(x W + b);</li>
