@@ -91,8 +91,10 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
       PollTaskResponse.Builder b = PollTaskResponse.newBuilder();
       if (p instanceof RoundEngine.Poll.Task t) {
         b.setTask(t.task());
-        // the enclave's challenge over the site's nonce and the site's sealed model key: not asked for afterwards
-        attachments.attach(SiteIdentity.current(), t.task(), req.getChallengeNonce(), b);
+        if (!t.task().getFinalEvaluation()) { // a final evaluation sends the enclave nothing: no challenge, no update
+          // the enclave's challenge over the site's nonce and the site's sealed model key: not asked for afterwards
+          attachments.attach(SiteIdentity.current(), t.task(), req.getChallengeNonce(), b);
+        }
       } else if (p instanceof RoundEngine.Poll.Idle i) {
         b.setWait(Wait.newBuilder().setReason(i.reason()).setRetryAfterMs(0));
       } else if (p instanceof RoundEngine.Poll.Finished f) {

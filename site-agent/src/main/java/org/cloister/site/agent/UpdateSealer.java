@@ -41,6 +41,15 @@ public interface UpdateSealer {
   }
 
   /**
+   * The final model of a final-evaluation task ({@link RoundTask#getFinalEvaluation()}): opened like
+   * {@link #openGlobalModel}, but no round is open at the aggregator, so nothing is asked of it (no
+   * challenge: nothing is sealed back). The default is {@link #openGlobalModel}.
+   */
+  default float[] openFinalModel(RoundTask task, int dimension) {
+    return openGlobalModel(task, dimension);
+  }
+
+  /**
    * A fresh nonce for the round challenge of the task the next poll may bring (sent with that poll, so
    * the coordinator can hand the enclave's challenge over it out with the task), or null when the sealer
    * needs none. Drawn anew for every poll; only the latest one is ever accepted.

@@ -272,6 +272,17 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     return weights;
   }
 
+  /**
+   * The final model, opened from the copy sealed to this site, without a round challenge: the final evaluation sends
+   * nothing to the enclave, and no round is open there. Its digest is not checked against an enclave challenge: the
+   * host chooses which sealed model the site scores (the release is differentially private whatever the model;
+   * docs/trust.md, "final evaluation").
+   */
+  @Override
+  public float[] openFinalModel(RoundTask task, int dimension) {
+    return opener.openWithDigest(task.getModel(), dimension).weights();
+  }
+
   private static String hex(byte[] b) {
     return b.length == 0 ? "(none)" : java.util.HexFormat.of().formatHex(b);
   }
