@@ -73,7 +73,7 @@ public final class AttestationRelayService extends AttestationRelayGrpc.Attestat
    */
   @Override
   public void attach(String siteId, RoundTask task, ByteString nonce, PollTaskResponse.Builder response) {
-    if (!nonce.isEmpty()) {
+    if (!nonce.isEmpty() && !task.getFinalEvaluation()) { // a final evaluation sends the enclave nothing: no challenge
       response.setRoundChallenge(challengeFor(task, nonce));
     }
     if (!FloatCodec.WEIGHTS_F32LE.equals(task.getModel().getFormat())) {
