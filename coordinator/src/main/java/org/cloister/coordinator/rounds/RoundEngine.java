@@ -961,8 +961,10 @@ public final class RoundEngine implements Runnable {
 
   private RoundResult close(OpenRound r, List<ReceivedUpdate> updates) {
     Map<String, String> rejected = new LinkedHashMap<>();
+    java.util.Set<String> received = new java.util.HashSet<>();
+    updates.forEach(u -> received.add(u.siteId())); // a set: a scan of the updates per selected site was O(sites^2)
     for (String s : r.selected) {
-      if (updates.stream().noneMatch(u -> u.siteId().equals(s))) {
+      if (!received.contains(s)) {
         rejected.put(s, "no update before the deadline");
       }
     }

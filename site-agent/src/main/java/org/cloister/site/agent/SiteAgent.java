@@ -124,7 +124,8 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
           .pollTask(poll.build()));
       switch (resp.getOutcomeCase()) {
         case TASK -> {
-          if (handle(resp.getTask(), joined.getModelDimension(), resp.getRoundChallenge())) {
+          if (handle(resp.getTask(), joined.getModelDimension(),
+              new UpdateSealer.Attached(resp.getRoundChallenge(), resp.getSealedModelCopy()))) {
             satOutBackoff = 0;
           } else {
             backOffAfterSatOut(resp.getTask());
@@ -217,7 +218,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
   }
 
   /** Trains for the task and sends the update; false when the site sat the round out. */
-  private boolean handle(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
+  private boolean handle(RoundTask task, int dimension, UpdateSealer.Attached attached) {
     if (task.getFinalEvaluation()) {
       return handleFinalEvaluation(task, dimension);
     }
@@ -233,7 +234,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     LocalUpdate update;
     UpdateSealer.Sealed sealed;
     try {
-      float[] global = sealer.openGlobalModel(task, dimension, attachedChallenge);
+      float[] global = sealer.openGlobalModel(task, dimension, attached);
       update = trainer.train(global, task);
       sealed = sealer.seal(task, update.delta());
     } catch (org.cloister.site.training.RoundDeclinedException | org.cloister.site.sealing.SealingException e) {
