@@ -1,6 +1,7 @@
 package org.cloister.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.cloister.cli.ProcessTestKits.edit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,21 +46,9 @@ class ChaosTest {
     processes.killAll();
   }
 
-  private Process start(Path log, String... args) throws IOException {
-    return processes.start(log, args);
-  }
-
-  private static void edit(Path file, String from, String to) throws IOException {
-    ProcessTestKits.edit(file, from, to);
-  }
-
   private static Path provision(Path dir, int rounds, int port) throws Exception {
-    Path spec = dir.resolve("c.yaml");
-    Files.writeString(spec, "consortium: chaos\ncoordinator: {host: 127.0.0.1, port: " + port + "}\nsites: [site-1, site-2, site-3]\n"
-        + "study: {id: " + STUDY + ", min_sites: 2, cohort_floor: 2}\n");
-    Path kits = dir.resolve("kits");
-    CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
-    assertThat(provisioned.code()).as(provisioned.err()).isZero();
+    Path kits = ProcessTestKits.provision(dir, "consortium: chaos\ncoordinator: {host: 127.0.0.1, port: " + port
+        + "}\nsites: [site-1, site-2, site-3]\nstudy: {id: " + STUDY + ", min_sites: 2, cohort_floor: 2}\n");
     ProcessTestKits.splitWdbc(kits, 3);
     for (int s = 1; s <= 3; s++) {
       edit(kits.resolve("site-" + s + "/site.yaml"), "epsilon: 3.0", "epsilon: 1000");
@@ -131,10 +120,10 @@ class ChaosTest {
     int[] starts = new int[5];
     long began = System.nanoTime();
     double loadBefore = load();
-    Process coordinator = start(dir.resolve("coord-0.log"), "coordinator", "start", "--config", coordYaml.toString());
+    Process coordinator = processes.start(dir.resolve("coord-0.log"), "coordinator", "start", "--config", coordYaml.toString());
     Process[] sites = new Process[3];
     for (int s = 0; s < 3; s++) {
-      sites[s] = start(dir.resolve("site-" + (s + 1) + "-0.log"), "site", "start", "--config",
+      sites[s] = processes.start(dir.resolve("site-" + (s + 1) + "-0.log"), "site", "start", "--config",
           kits.resolve("site-" + (s + 1) + "/site.yaml").toString());
     }
     Map<String, Integer> kills = new TreeMap<>();
@@ -165,7 +154,7 @@ class ChaosTest {
       if (!coordinator.isAlive()) {
         notes.add("cycle " + performed + ": coordinator had exited (" + coordinator.exitValue() + "): " + lastLines(coordLog));
         coordLog = dir.resolve("coord-" + (++starts[0]) + ".log");
-        coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+        coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
         awaitLine(coordLog, "coordinator: study", 300);
         continue;
       }
@@ -176,7 +165,7 @@ class ChaosTest {
         case "coordinator" -> {
           coordinator.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
           coordLog = dir.resolve("coord-" + (++starts[0]) + ".log");
-          coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+          coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
           // the next kill comes at a random point of its life, not before it is up
           if (!awaitLine(coordLog, "coordinator: study", 300)) {
             notes.add("cycle " + performed + ": restarted coordinator not up: " + lastLines(coordLog));
@@ -195,7 +184,7 @@ class ChaosTest {
         default -> {
           int s = random.nextInt(3);
           sites[s].destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-          sites[s] = start(dir.resolve("site-" + (s + 1) + "-" + (++starts[1 + s]) + ".log"), "site", "start", "--config",
+          sites[s] = processes.start(dir.resolve("site-" + (s + 1) + "-" + (++starts[1 + s]) + ".log"), "site", "start", "--config",
               kits.resolve("site-" + (s + 1) + "/site.yaml").toString());
         }
       }
@@ -218,7 +207,7 @@ class ChaosTest {
       } else if (!coordinator.isAlive() && !finished(dir)) {
         notes.add("after the kills: coordinator had exited (" + coordinator.exitValue() + "): " + lastLines(coordLog));
         coordLog = dir.resolve("coord-" + (++starts[0]) + ".log");
-        coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+        coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
       } else if (p == Progress.NONE) {
         break;
       }

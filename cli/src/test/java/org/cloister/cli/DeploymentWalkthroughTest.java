@@ -1,6 +1,7 @@
 package org.cloister.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.cloister.cli.ProcessTestKits.edit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -42,14 +43,6 @@ class DeploymentWalkthroughTest {
     processes.killAll();
   }
 
-  private Process start(Path log, String... args) throws IOException {
-    return processes.start(log, args);
-  }
-
-  private static void edit(Path file, String from, String to) throws IOException {
-    ProcessTestKits.edit(file, from, to);
-  }
-
   private static String waitForLine(Path log, Pattern line, long seconds) throws Exception {
     return ProcessTestKits.awaitLine(log, line, seconds);
   }
@@ -85,11 +78,11 @@ class DeploymentWalkthroughTest {
     Files.writeString(coordYaml, Files.readString(coordYaml) + "linger_s: 3\n");
 
     Path coordLog = dir.resolve("coordinator.log");
-    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    Process coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
     waitForLine(coordLog, Pattern.compile("^coordinator: study wdbc-study-1"), 180);
     List<Process> sites = new ArrayList<>();
     for (int s = 1; s <= 3; s++) {
-      sites.add(start(dir.resolve("site-" + s + ".log"), "site", "start", "--config",
+      sites.add(processes.start(dir.resolve("site-" + s + ".log"), "site", "start", "--config",
           kits.resolve("site-" + s + "/site.yaml").toString()));
     }
     assertThat(coordinator.waitFor(420, TimeUnit.SECONDS)).as("the study finished").isTrue();
@@ -169,7 +162,7 @@ class DeploymentWalkthroughTest {
     // 6. inference from the coordinator's kit; a clinician's query of raw values
     Path serveLog = dir.resolve("infer-serve.log");
     int inferPort = port + 1;
-    start(serveLog, "infer", "serve", "--kit", kits.resolve("coordinator").toString(), "--listen",
+    processes.start(serveLog, "infer", "serve", "--kit", kits.resolve("coordinator").toString(), "--listen",
         "127.0.0.1:" + inferPort);
     String serving = waitForLine(serveLog, Pattern.compile("^serving study wdbc-study-1 model logreg version (\\d+)"), 240);
     Matcher m = Pattern.compile("version (\\d+)").matcher(serving);

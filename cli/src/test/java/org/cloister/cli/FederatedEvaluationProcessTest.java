@@ -1,6 +1,7 @@
 package org.cloister.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.cloister.cli.ProcessTestKits.edit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -48,17 +49,9 @@ class FederatedEvaluationProcessTest {
     processes.killAll();
   }
 
-  private static void edit(Path file, String from, String to) throws IOException {
-    ProcessTestKits.edit(file, from, to);
-  }
-
   private Path provision(Path dir, int port) throws Exception {
-    Path spec = dir.resolve("c.yaml");
-    Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port + "}\n"
+    Path kits = ProcessTestKits.provision(dir, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port + "}\n"
         + "sites: [site-1, site-2, site-3]\nstudy: {id: eval-study, min_sites: 2, cohort_floor: 2}\n");
-    Path kits = dir.resolve("kits");
-    CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
-    assertThat(provisioned.code()).as(provisioned.err()).isZero();
     ProcessTestKits.splitWdbc(kits, 3);
     for (int s = 0; s < 3; s++) {
       Path site = kits.resolve("site-" + (s + 1));
@@ -76,10 +69,6 @@ class FederatedEvaluationProcessTest {
   private static String evaluationLine(Path coord) throws IOException {
     return Files.readAllLines(coord).stream().filter(l -> l.trim().startsWith("enabled: false") && l.contains("to turn it on"))
         .findFirst().orElseThrow();
-  }
-
-  private Process start(Path log, String... args) throws IOException {
-    return processes.start(log, args);
   }
 
   private static String waitForLine(Path log, String containing, long seconds) throws Exception {
@@ -118,13 +107,13 @@ class FederatedEvaluationProcessTest {
     edit(coordYaml, indent + "bins: 10", indent + "noise_multiplier: " + EVAL_Z + "\n" + indent + "bins: 10");
 
     Path coordLog = dir.resolve("coord.log");
-    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    Process coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
     String started = waitForLine(coordLog, "coordinator: study eval-study", 120);
     assertThat(started).as(Files.readString(coordLog)).isNotNull();
     assertThat(Files.readString(coordLog)).contains("federated evaluation on each site's held-out split: Gaussian noise "
         + "multiplier " + EVAL_Z);
     for (int s = 1; s <= 3; s++) {
-      start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString());
+      processes.start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString());
     }
     assertThat(waitForLine(coordLog, "finished: 3 rounds completed", 300)).as(Files.readString(coordLog)).isNotNull();
     String site1 = Files.readString(dir.resolve("site-1.log"));

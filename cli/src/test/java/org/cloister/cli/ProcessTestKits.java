@@ -27,6 +27,16 @@ final class ProcessTestKits {
     Files.writeString(file, s.replace(from, to));
   }
 
+  /** Writes {@code spec} (a consortium.yaml) to {@code dir/c.yaml} and provisions it into {@code dir/kits}: the kits folder. */
+  static Path provision(Path dir, String spec) throws IOException {
+    Path file = dir.resolve("c.yaml");
+    Files.writeString(file, spec);
+    Path kits = dir.resolve("kits");
+    CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", file.toString(), "--out", kits.toString());
+    assertThat(provisioned.code()).as(provisioned.err()).isZero();
+    return kits;
+  }
+
   /** WDBC's rows in CSV, header first (the shipped copy, from the class path). */
   static List<String> wdbcLines() throws IOException {
     try (var in = ProcessTestKits.class.getResourceAsStream("/org/cloister/data/datasets/wdbc.csv")) {

@@ -1,6 +1,7 @@
 package org.cloister.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.cloister.cli.ProcessTestKits.edit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -40,16 +41,13 @@ class ServiceProcessTest {
 
   /** Provisions {@code sites} sites (the study, with quorum {@code minSites}, fixed in the enclave policy). */
   private Path provision(Path dir, String studyId, int rounds, int port, int sites, int minSites) throws Exception {
-    Path spec = dir.resolve("c.yaml");
     List<String> ids = new ArrayList<>();
     for (int s = 1; s <= sites; s++) {
       ids.add("site-" + s);
     }
-    Files.writeString(spec, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port + "}\nsites: ["
-        + String.join(", ", ids) + "]\nstudy: {id: " + studyId + ", min_sites: " + minSites + ", cohort_floor: 2}\n");
-    Path kits = dir.resolve("kits");
-    CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
-    assertThat(provisioned.code()).as(provisioned.err()).isZero();
+    Path kits = ProcessTestKits.provision(dir, "consortium: wdbc\ncoordinator: {host: 127.0.0.1, port: " + port
+        + "}\nsites: [" + String.join(", ", ids) + "]\nstudy: {id: " + studyId + ", min_sites: " + minSites
+        + ", cohort_floor: 2}\n");
     ProcessTestKits.splitWdbc(kits, sites);
     for (int s = 0; s < sites; s++) {
       Path site = kits.resolve("site-" + (s + 1));
@@ -62,14 +60,6 @@ class ServiceProcessTest {
     edit(coord, "round_deadline_s: 120", "round_deadline_s: 60");
     Files.writeString(coord, Files.readString(coord) + "linger_s: 3\n");
     return kits;
-  }
-
-  private static void edit(Path file, String from, String to) throws IOException {
-    ProcessTestKits.edit(file, from, to);
-  }
-
-  private Process start(Path log, String... args) throws IOException {
-    return processes.start(log, args);
   }
 
   private static boolean waitForLine(Path log, String prefix, long seconds) throws Exception {
@@ -165,7 +155,7 @@ class ServiceProcessTest {
     for (String[] child : List.of(new String[] {"enclave", "org.cloister.enclave.EnclaveMain"},
         new String[] {"key broker", "org.cloister.broker.KeyBrokerMain"})) {
       Path log = dir.resolve("coord-" + child[0].replace(' ', '-') + ".log");
-      Process coordinator = start(log, "coordinator", "start", "--config", coordYaml.toString());
+      Process coordinator = processes.start(log, "coordinator", "start", "--config", coordYaml.toString());
       assertThat(waitForLine(log, "coordinator: study", 180)).as("coordinator started").isTrue();
       ProcessHandle victim = coordinator.descendants().filter(h -> cmdline(h).contains(child[1])).findFirst()
           .orElseThrow(() -> new AssertionError("no " + child[0] + " process under the coordinator"));
@@ -191,18 +181,18 @@ class ServiceProcessTest {
     Path kits = provision(dir, "proc-study", 6, 17000 + (int) (ProcessHandle.current().pid() % 2000));
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
     Path coordLog = dir.resolve("coord.log");
-    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    Process coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
     assertThat(waitForLine(coordLog, "coordinator: study", 120)).as("coordinator started").isTrue();
     List<Process> sites = new ArrayList<>();
     for (int s = 1; s <= 3; s++) {
-      sites.add(start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString()));
+      sites.add(processes.start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString()));
     }
     // SIGKILL the coordinator once round 2 is committed
     assertThat(waitForLine(coordLog, "round 2 (attempt", "): aggregated", 180)).as(Files.readString(coordLog)).isTrue();
     coordinator.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
 
     Path coordLog2 = dir.resolve("coord2.log");
-    Process restarted = start(coordLog2, "coordinator", "start", "--config", coordYaml.toString());
+    Process restarted = processes.start(coordLog2, "coordinator", "start", "--config", coordYaml.toString());
     assertThat(restarted.waitFor(240, TimeUnit.SECONDS)).as("restarted coordinator finished").isTrue();
     String log2 = Files.readString(coordLog2);
     assertThat(restarted.exitValue()).as(log2).isZero();
@@ -283,18 +273,18 @@ class ServiceProcessTest {
     // site-3's ceiling fits two rounds (epsilon 1.20 after 2, 1.43 after 3 at these settings)
     edit(coordYaml, "  delta: 1.0e-5\n", "  delta: 1.0e-5\n  sites:\n    site-3: {epsilon: 1.3}\n");
     Path coordLog = dir.resolve("coord.log");
-    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    Process coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
     assertThat(waitForLine(coordLog, "coordinator: study", 120)).isTrue();
     Process[] sites = new Process[3];
     for (int s = 1; s <= 3; s++) {
-      sites[s - 1] = start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString());
+      sites[s - 1] = processes.start(dir.resolve("site-" + s + ".log"), "site", "start", "--config", kits.resolve("site-" + s + "/site.yaml").toString());
     }
     // kill site-2 as soon as round 1 is done: it is in the middle of round 2
     assertThat(waitForLine(coordLog, "round 1 (attempt", "): aggregated", 180)).as(Files.readString(coordLog)).isTrue();
     sites[1].destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     assertThat(waitForLine(coordLog, "round 2 (attempt", "): aggregated", 180)).as(Files.readString(coordLog)).isTrue();
     Path site2Log = dir.resolve("site-2-again.log");
-    Process site2 = start(site2Log, "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
+    Process site2 = processes.start(site2Log, "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
     assertThat(coordinator.waitFor(240, TimeUnit.SECONDS)).isTrue();
     String log = Files.readString(coordLog);
     assertThat(coordinator.exitValue()).as(log).isZero();
@@ -332,7 +322,7 @@ class ServiceProcessTest {
     // the host refuses to serve with an enclave that is not the one its kit expects
     expectAnotherImage(kits.resolve("coordinator/enclave/expected-pcrs.json"));
     Path refusedLog = dir.resolve("coord-refused.log");
-    Process refused = start(refusedLog, "coordinator", "start", "--config", coordYaml.toString());
+    Process refused = processes.start(refusedLog, "coordinator", "start", "--config", coordYaml.toString());
     assertThat(refused.waitFor(180, TimeUnit.SECONDS)).isTrue();
     assertThat(refused.exitValue()).isNotZero();
     assertThat(Files.readString(refusedLog)).contains("refusing to start").contains("PCR_MISMATCH");
@@ -349,12 +339,12 @@ class ServiceProcessTest {
     // site-2's kit expects another image: it sits the round out rather than send its update
     expectAnotherImage(kits.resolve("site-2/expected-pcrs.json"));
     Path coordLog = dir.resolve("coord.log");
-    Process coordinator = start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
+    Process coordinator = processes.start(coordLog, "coordinator", "start", "--config", coordYaml.toString());
     assertThat(waitForLine(coordLog, "coordinator: study", 120)).as(Files.readString(coordLog)).isTrue();
-    Process site1 = start(dir.resolve("site-1.log"), "site", "start", "--config", kits.resolve("site-1/site.yaml").toString());
-    Process site2 = start(dir.resolve("site-2.log"), "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
+    Process site1 = processes.start(dir.resolve("site-1.log"), "site", "start", "--config", kits.resolve("site-1/site.yaml").toString());
+    Process site2 = processes.start(dir.resolve("site-2.log"), "site", "start", "--config", kits.resolve("site-2/site.yaml").toString());
     // a third site, so that the round can still reach the cohort floor (k = 2) without site-2
-    Process site3 = start(dir.resolve("site-3.log"), "site", "start", "--config", kits.resolve("site-3/site.yaml").toString());
+    Process site3 = processes.start(dir.resolve("site-3.log"), "site", "start", "--config", kits.resolve("site-3/site.yaml").toString());
     assertThat(coordinator.waitFor(240, TimeUnit.SECONDS)).isTrue();
     String log = Files.readString(coordLog);
     assertThat(coordinator.exitValue()).as(log).isZero();
