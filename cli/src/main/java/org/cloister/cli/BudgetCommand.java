@@ -187,8 +187,9 @@ final class BudgetCommand implements Runnable {
           }
           int evaluations = BudgetReport.evaluationReleases(s);
           if (evaluations > 0) {
-            out.printf("    federated evaluation: %d of these spends include a noised held-out release (counted in epsilon)%n",
-                evaluations);
+            int last = BudgetReport.finalEvaluationReleases(s);
+            out.printf("    federated evaluation: %d of these spends include a noised held-out release%s (counted in epsilon)%n",
+                evaluations, last > 0 ? ", " + last + " of them the final model's evaluation after the last round" : "");
           }
           if (s.discrepancy() != null) {
             out.printf("    DIFFERENCE: %s%n", s.discrepancy());

@@ -125,10 +125,13 @@ final class StudyCommand implements Runnable {
     }
     out.printf(Locale.ROOT, "  evaluation: %s%n", s.getEvaluation().isBlank() ? "no federated evaluation" : s.getEvaluation());
     for (org.cloister.protocol.v1.RoundEvaluation e : s.getEvaluationsList()) {
-      out.printf(Locale.ROOT, "  round %d scored model version %d (%d sites, about %.0f held-out examples): accuracy %s, AUC %s%n",
-          e.getRound(), e.getModelVersion(), e.getSites(), e.getExamples(), withSe(e.getAccuracy(), e.getAccuracySe()),
+      out.printf(Locale.ROOT, "  %s model version %d (%d sites, about %.0f held-out examples): accuracy %s, AUC %s%n",
+          e.getFinalEvaluation() ? "final evaluation of the final" : "round " + e.getRound() + " scored",
+          e.getModelVersion(), e.getSites(), e.getExamples(), withSe(e.getAccuracy(), e.getAccuracySe()),
           withSe(e.getAuc(), e.getAucSe()));
     }
+    new java.util.TreeMap<>(s.getFinalEvaluationSkippedMap()).forEach((site, why) ->
+        out.printf(Locale.ROOT, "  final evaluation skipped at %s: %s%n", site, why));
     out.flush();
   }
 
@@ -173,7 +176,9 @@ final class StudyCommand implements Runnable {
         number(x, "accuracy_se", e.getAccuracySe());
         number(x, "auc", e.getAuc());
         number(x, "auc_se", e.getAucSe());
+        x.put("final", e.getFinalEvaluation());
       }
+      o.putPOJO("final_evaluation_skipped", new java.util.TreeMap<>(s.getFinalEvaluationSkippedMap()));
     }
     try {
       return m.writerWithDefaultPrettyPrinter().writeValueAsString(root);

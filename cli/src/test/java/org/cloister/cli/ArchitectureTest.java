@@ -74,7 +74,7 @@ class ArchitectureTest {
     noClasses().that().resideInAPackage("org.cloister.inference.enclave..")
         .should().dependOnClassesThat().resideInAnyPackage("org.cloister.models..", "org.deeplearning4j..",
             "org.nd4j..", "io.grpc.netty..")
-        .because("the inference enclave scores with its plain-Java kernel (DenseKernel) and serves gRPC over OkHttp: "
+        .because("the inference enclave scores with its plain-Java kernel (InferenceKernel) and serves gRPC over OkHttp: "
             + "no DL4J, ND4J or Netty in its image")
         .check(classes);
   }

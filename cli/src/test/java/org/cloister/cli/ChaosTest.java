@@ -19,7 +19,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import org.cloister.cli.processes.CloisterProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -39,26 +38,19 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class ChaosTest {
   private static final String STUDY = "chaos-study";
-  private final List<Process> processes = new ArrayList<>();
+  private final ProcessTestKits.Started processes = new ProcessTestKits.Started();
 
   @AfterEach
   void killAll() {
-    for (Process p : processes) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-    }
+    processes.killAll();
   }
 
   private Process start(Path log, String... args) throws IOException {
-    Process p = CloisterProcess.start(log, args);
-    processes.add(p);
-    return p;
+    return processes.start(log, args);
   }
 
   private static void edit(Path file, String from, String to) throws IOException {
-    String s = Files.readString(file);
-    assertThat(s).contains(from);
-    Files.writeString(file, s.replace(from, to));
+    ProcessTestKits.edit(file, from, to);
   }
 
   private static Path provision(Path dir, int rounds, int port) throws Exception {
@@ -68,19 +60,9 @@ class ChaosTest {
     Path kits = dir.resolve("kits");
     CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
     assertThat(provisioned.code()).as(provisioned.err()).isZero();
-    List<String> lines;
-    try (var in = ChaosTest.class.getResourceAsStream("/org/cloister/data/datasets/wdbc.csv")) {
-      lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
-    }
-    for (int s = 0; s < 3; s++) {
-      StringBuilder b = new StringBuilder(lines.get(0)).append('\n');
-      for (int i = 1 + s; i < lines.size(); i += 3) {
-        b.append(lines.get(i)).append('\n');
-      }
-      Path site = kits.resolve("site-" + (s + 1));
-      Files.writeString(site.resolve("data.csv"), b.toString());
-      edit(site.resolve("site.yaml"), "label: label", "label: malignant");
-      edit(site.resolve("site.yaml"), "epsilon: 3.0", "epsilon: 1000");
+    ProcessTestKits.splitWdbc(kits, 3);
+    for (int s = 1; s <= 3; s++) {
+      edit(kits.resolve("site-" + s + "/site.yaml"), "epsilon: 3.0", "epsilon: 1000");
     }
     Path coord = kits.resolve("coordinator/coordinator.yaml");
     edit(coord, "rounds: 10", "rounds: " + rounds);

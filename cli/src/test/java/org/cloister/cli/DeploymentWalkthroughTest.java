@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -14,11 +13,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.cloister.cli.processes.CloisterProcess;
 import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.coordinator.store.JdbcStudyStore;
-import org.cloister.data.BuiltinDatasets;
 import org.cloister.models.Parameters;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.site.sealing.SealedModelOpener;
@@ -37,40 +34,24 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("slow")
 class DeploymentWalkthroughTest {
-  private final List<Process> processes = new ArrayList<>();
+  private final ProcessTestKits.Started processes = new ProcessTestKits.Started();
   private static final Path SAMPLES = Path.of("target", "deployment-walkthrough");
 
   @AfterEach
   void stopAll() {
-    processes.forEach(Process::destroyForcibly);
+    processes.killAll();
   }
 
   private Process start(Path log, String... args) throws IOException {
-    Process p = CloisterProcess.start(log, args);
-    processes.add(p);
-    return p;
+    return processes.start(log, args);
   }
 
   private static void edit(Path file, String from, String to) throws IOException {
-    String s = Files.readString(file);
-    assertThat(s).contains(from);
-    Files.writeString(file, s.replace(from, to));
+    ProcessTestKits.edit(file, from, to);
   }
 
   private static String waitForLine(Path log, Pattern line, long seconds) throws Exception {
-    long until = System.currentTimeMillis() + seconds * 1000;
-    while (System.currentTimeMillis() < until) {
-      if (Files.exists(log)) {
-        for (String l : Files.readAllLines(log, StandardCharsets.UTF_8)) {
-          if (line.matcher(l).find()) {
-            return l;
-          }
-        }
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("no line matching " + line + " in " + log + ":\n"
-        + (Files.exists(log) ? Files.readString(log) : "(no log)"));
+    return ProcessTestKits.awaitLine(log, line, seconds);
   }
 
   private static CloisterCommandTest.Run step(String name, String... args) throws IOException {
@@ -96,19 +77,7 @@ class DeploymentWalkthroughTest {
     assertThat(provisioned.code()).as(provisioned.err()).isZero();
 
     // each hospital's CSV (here: a third of WDBC each) and its label column
-    List<String> lines;
-    try (var in = BuiltinDatasets.class.getResourceAsStream("datasets/wdbc.csv")) {
-      lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
-    }
-    for (int s = 0; s < 3; s++) {
-      StringBuilder b = new StringBuilder(lines.get(0)).append('\n');
-      for (int i = 1 + s; i < lines.size(); i += 3) {
-        b.append(lines.get(i)).append('\n');
-      }
-      Path site = kits.resolve("site-" + (s + 1));
-      Files.writeString(site.resolve("data.csv"), b.toString());
-      edit(site.resolve("site.yaml"), "label: label", "label: malignant");
-    }
+    ProcessTestKits.splitWdbc(kits, 3);
     // 2. the coordinator's schedule: 3 rounds; metrics on a free port; exit 3 s after the study ends
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
     edit(coordYaml, "rounds: 10", "rounds: 3");
@@ -210,6 +179,7 @@ class DeploymentWalkthroughTest {
     Files.copy(serveLog, SAMPLES.resolve("infer-serve.txt"), StandardCopyOption.REPLACE_EXISTING);
     // a patient's raw measurements (WDBC: 30 features, then the label), one within every declared range
     String row = null;
+    List<String> lines = ProcessTestKits.wdbcLines();
     for (String l : lines.subList(1, lines.size())) {
       String candidate = l.substring(0, l.lastIndexOf(','));
       double[] v = java.util.Arrays.stream(candidate.split(",")).mapToDouble(Double::parseDouble).toArray();

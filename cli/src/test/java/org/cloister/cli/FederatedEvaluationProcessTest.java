@@ -9,7 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -20,7 +19,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.cloister.cli.processes.CloisterProcess;
 import org.cloister.dp.accounting.rdp.RdpAccountant;
 import org.cloister.dp.events.ComposedEvent;
 import org.cloister.dp.events.DpEvent;
@@ -43,17 +41,15 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class FederatedEvaluationProcessTest {
   private static final double EVAL_Z = 10.0;
-  private final List<Process> processes = new ArrayList<>();
+  private final ProcessTestKits.Started processes = new ProcessTestKits.Started();
 
   @AfterEach
   void killAll() {
-    processes.forEach(Process::destroyForcibly);
+    processes.killAll();
   }
 
   private static void edit(Path file, String from, String to) throws IOException {
-    String s = Files.readString(file);
-    assertThat(s).contains(from);
-    Files.writeString(file, s.replace(from, to));
+    ProcessTestKits.edit(file, from, to);
   }
 
   private Path provision(Path dir, int port) throws Exception {
@@ -63,18 +59,9 @@ class FederatedEvaluationProcessTest {
     Path kits = dir.resolve("kits");
     CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
     assertThat(provisioned.code()).as(provisioned.err()).isZero();
-    List<String> lines;
-    try (var in = FederatedEvaluationProcessTest.class.getResourceAsStream("/org/cloister/data/datasets/wdbc.csv")) {
-      lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
-    }
+    ProcessTestKits.splitWdbc(kits, 3);
     for (int s = 0; s < 3; s++) {
-      StringBuilder b = new StringBuilder(lines.get(0)).append('\n');
-      for (int i = 1 + s; i < lines.size(); i += 3) {
-        b.append(lines.get(i)).append('\n');
-      }
       Path site = kits.resolve("site-" + (s + 1));
-      Files.writeString(site.resolve("data.csv"), b.toString());
-      edit(site.resolve("site.yaml"), "label: label", "label: malignant");
       edit(site.resolve("site.yaml"), "# evaluation:", "evaluation:");
       edit(site.resolve("site.yaml"), "#   holdout_fraction: 0.2", "  holdout_fraction: 0.3");
     }
@@ -92,24 +79,28 @@ class FederatedEvaluationProcessTest {
   }
 
   private Process start(Path log, String... args) throws IOException {
-    Process p = CloisterProcess.start(log, args);
-    processes.add(p);
-    return p;
+    return processes.start(log, args);
   }
 
   private static String waitForLine(Path log, String containing, long seconds) throws Exception {
-    long until = System.currentTimeMillis() + seconds * 1000;
-    while (System.currentTimeMillis() < until) {
-      if (Files.exists(log)) {
-        for (String l : Files.readAllLines(log, StandardCharsets.UTF_8)) {
-          if (l.contains(containing)) {
-            return l;
-          }
-        }
-      }
-      Thread.sleep(200);
+    return ProcessTestKits.awaitLine(log, Pattern.compile(Pattern.quote(containing)), seconds);
+  }
+
+  /** The status sample in docs/deployment.md (the fenced block starting with the status command). */
+  private static String deploymentSample() throws IOException {
+    Path root = Path.of("").toAbsolutePath();
+    while (!Files.isRegularFile(root.resolve("docs/deployment.md"))) {
+      root = root.getParent();
     }
-    return null;
+    String doc = Files.readString(root.resolve("docs/deployment.md"));
+    int from = doc.indexOf("$ ./cloister status --kit kits/operator\n");
+    assertThat(from).as("the status sample in docs/deployment.md").isNotNegative();
+    return doc.substring(from, doc.indexOf("```", from));
+  }
+
+  /** Numbers masked: the figures are noised, the lines and their words are the sample's. */
+  static String masked(String s) {
+    return s.replaceAll("\\d+(\\.\\d+)?(e-\\d+)?", "N").strip();
   }
 
   @Test
@@ -145,11 +136,12 @@ class FederatedEvaluationProcessTest {
     JsonNode study = new ObjectMapper().readTree(status.out()).get("studies").get(0);
     assertThat(study.get("evaluation").asText()).contains("noise multiplier " + EVAL_Z);
     JsonNode evals = study.get("evaluations");
-    assertThat(evals).as(status.out()).hasSize(3);
-    for (int r = 0; r < 3; r++) {
+    assertThat(evals).as(status.out() + "\nsite-1's log:\n" + Files.readString(dir.resolve("site-1.log"))).hasSize(4);
+    for (int r = 0; r < 4; r++) {
       JsonNode e = evals.get(r);
       assertThat(e.get("round").asInt()).isEqualTo(r + 1);
-      assertThat(e.get("model_version").asLong()).isEqualTo(r + 1); // each round scores the model it started from
+      assertThat(e.get("model_version").asLong()).isEqualTo(r + 1); // each round scores the model it started from ...
+      assertThat(e.get("final").asBoolean()).isEqualTo(r == 3); // ... and after round 3 the sites score its output
       assertThat(e.get("sites").asInt()).isEqualTo(3);
       assertThat(e.get("accuracy").asDouble()).isBetween(0.0, 1.0);
       assertThat(e.get("accuracy_se").asDouble()).isGreaterThan(0);
@@ -157,16 +149,21 @@ class FederatedEvaluationProcessTest {
       // about 0.3 x 569 held-out rows, give or take the noise of 20 counts of sd 10 x sqrt(3)
       assertThat(e.get("examples").asDouble()).isBetween(170.0 - 300, 170.0 + 300);
     }
+    assertThat(study.get("final_evaluation_skipped").size()).as(status.out()).isZero();
+    assertThat(study.get("completed_rounds").asInt()).isEqualTo(3);
     CloisterCommandTest.Run text = CloisterCommandTest.run("status", "--kit", kits.resolve("operator").toString());
-    assertThat(text.out()).contains("round 1 scored model version 1 (3 sites").contains("accuracy ").contains(" ± ");
-    System.out.println(text.out()); // the sample in docs/deployment.md
+    assertThat(text.out()).contains("round 1 scored model version 1 (3 sites").contains("accuracy ").contains(" ± ")
+        .contains("final evaluation of the final model version 4 (3 sites");
+    System.out.println(text.out());
+    // the sample in docs/deployment.md is this output (noise and sizes vary from run to run: compared with numbers masked)
+    assertThat(masked(deploymentSample())).isEqualTo(masked("$ ./cloister status --kit kits/operator\n" + text.out()));
 
     // the Micrometer gauges on the coordinator's Prometheus endpoint
     Matcher port = Pattern.compile("metrics on port (\\d+)").matcher(started);
     assertThat(port.find()).isTrue();
     String scraped = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + port.group(1) + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-    assertThat(scraped).contains("cloister_evaluation_accuracy ").contains("cloister_evaluation_model_version 3.0");
+    assertThat(scraped).contains("cloister_evaluation_accuracy ").contains("cloister_evaluation_model_version 4.0");
     coordinator.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
 
     // every site's signed spend is training ⊕ evaluation, and the epsilon it signed is their composition
@@ -177,12 +174,18 @@ class FederatedEvaluationProcessTest {
       while (rs.next()) {
         PrivacySpend p = PrivacySpend.parseFrom(rs.getBytes(1));
         DpEvent e = DpEventJson.fromJson(p.getEventJson());
+        if (p.getRound() == 4) { // the final evaluation: the evaluation's event alone, no training
+          assertThat(p.getRoundId()).startsWith("final-evaluation-");
+          assertThat(e).isEqualTo(new GaussianEvent(EVAL_Z));
+          spends++;
+          continue;
+        }
         assertThat(e).isInstanceOf(ComposedEvent.class);
         assertThat(((ComposedEvent) e).events()).contains(new GaussianEvent(EVAL_Z));
         spends++;
       }
     }
-    assertThat(spends).isEqualTo(9);
+    assertThat(spends).isEqualTo(12); // 3 rounds and the final evaluation, 3 sites each
     CloisterCommandTest.Run verify = CloisterCommandTest.run("ledger", "verify", "--database", db.toString(),
         "--trust-root", kits.resolve("ca/ca.crt").toString());
     assertThat(verify.code()).as(verify.out()).isZero();
@@ -193,15 +196,18 @@ class FederatedEvaluationProcessTest {
     JsonNode sites = new ObjectMapper().readTree(report.out()).get("sites");
     assertThat(sites).hasSize(3);
     for (JsonNode site : sites) {
-      assertThat(site.get("evaluation_releases").asInt()).isEqualTo(3);
+      assertThat(site.get("evaluation_releases").asInt()).isEqualTo(4);
+      assertThat(site.get("final_evaluation_releases").asInt()).isEqualTo(1);
       // the report's recomputation exceeds what the training events alone give: the evaluation is counted
       List<DpEvent> training = new ArrayList<>();
       try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
            ResultSet rs = c.createStatement().executeQuery("SELECT spend FROM ledger WHERE party_id = '"
                + site.get("site").asText() + "' ORDER BY seq")) {
         while (rs.next()) {
-          ComposedEvent e = (ComposedEvent) DpEventJson.fromJson(PrivacySpend.parseFrom(rs.getBytes(1)).getEventJson());
-          training.addAll(e.events().stream().filter(x -> !(x instanceof GaussianEvent)).toList());
+          DpEvent e = DpEventJson.fromJson(PrivacySpend.parseFrom(rs.getBytes(1)).getEventJson());
+          if (e instanceof ComposedEvent composed) {
+            training.addAll(composed.events().stream().filter(x -> !(x instanceof GaussianEvent)).toList());
+          }
         }
       }
       RdpAccountant trainingOnly = new RdpAccountant();

@@ -12,7 +12,6 @@ import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.cloister.cli.processes.CloisterProcess;
 import org.cloister.consortium.SecureAggregationSetup;
 import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.protocol.FloatCodec;
@@ -28,11 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
  * gRPC on loopback, each site with its own CSV, its updates sealed to the attested enclave.
  */
 class ServiceProcessTest {
-  private final List<Process> processes = new ArrayList<>();
+  private final ProcessTestKits.Started processes = new ProcessTestKits.Started();
 
   @AfterEach
   void killAll() {
-    processes.forEach(Process::destroyForcibly);
+    processes.killAll();
   }
 
   private Path provision(Path dir, String studyId, int rounds, int port) throws Exception {
@@ -51,18 +50,9 @@ class ServiceProcessTest {
     Path kits = dir.resolve("kits");
     CloisterCommandTest.Run provisioned = CloisterCommandTest.run("provision", spec.toString(), "--out", kits.toString());
     assertThat(provisioned.code()).as(provisioned.err()).isZero();
-    List<String> lines;
-    try (var in = ServiceProcessTest.class.getResourceAsStream("/org/cloister/data/datasets/wdbc.csv")) {
-      lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
-    }
+    ProcessTestKits.splitWdbc(kits, sites);
     for (int s = 0; s < sites; s++) {
-      StringBuilder b = new StringBuilder(lines.get(0)).append('\n');
-      for (int i = 1 + s; i < lines.size(); i += sites) {
-        b.append(lines.get(i)).append('\n');
-      }
       Path site = kits.resolve("site-" + (s + 1));
-      Files.writeString(site.resolve("data.csv"), b.toString());
-      edit(site.resolve("site.yaml"), "label: label", "label: malignant");
       assertThat(Files.readString(site.resolve("site.yaml"))).contains("study_id: " + studyId);
     }
     Path coord = kits.resolve("coordinator/coordinator.yaml");
@@ -75,15 +65,11 @@ class ServiceProcessTest {
   }
 
   private static void edit(Path file, String from, String to) throws IOException {
-    String s = Files.readString(file);
-    assertThat(s).contains(from);
-    Files.writeString(file, s.replace(from, to));
+    ProcessTestKits.edit(file, from, to);
   }
 
   private Process start(Path log, String... args) throws IOException {
-    Process p = CloisterProcess.start(log, args);
-    processes.add(p);
-    return p;
+    return processes.start(log, args);
   }
 
   private static boolean waitForLine(Path log, String prefix, long seconds) throws Exception {

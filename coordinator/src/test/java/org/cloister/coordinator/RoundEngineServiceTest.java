@@ -46,8 +46,8 @@ class RoundEngineServiceTest {
   private final AtomicInteger rejections = new AtomicInteger();
   private final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
   private CoordinatorServer server;
-  /** The secure aggregator's round challenges as the server hands them out (none unless a test sets them). */
-  private org.cloister.coordinator.service.TaskChallenges challenges = org.cloister.coordinator.service.TaskChallenges.NONE;
+  /** What the server hands out with tasks (nothing unless a test sets it). */
+  private org.cloister.coordinator.service.TaskAttachments attachments = org.cloister.coordinator.service.TaskAttachments.NONE;
 
   private RoundEngine start(int rounds, int minSites, int expectedSites, Duration deadline) throws Exception {
     return start(rounds, minSites, expectedSites, deadline, org.cloister.coordinator.rounds.EngineTime.of(Clock.systemUTC()));
@@ -71,7 +71,7 @@ class RoundEngineServiceTest {
         (rpc, reason) -> {
           rejections.incrementAndGet();
           metrics.refused(rpc, reason);
-        }, b -> { }, challenges).start();
+        }, b -> { }, attachments).start();
     return engine;
   }
 
@@ -118,9 +118,13 @@ class RoundEngineServiceTest {
   void aTaskComesWithTheChallengeOverThatPollsNonceAndAMalformedNonceIsRefused() throws Exception {
     List<String> asked = java.util.Collections.synchronizedList(new ArrayList<>());
     // a test double of the enclave's answer: names the round id and the nonce it was asked over
-    challenges = (task, nonce) -> {
-      asked.add(task.getRoundId());
-      return ByteString.copyFromUtf8(task.getRoundId() + "/" + java.util.HexFormat.of().formatHex(nonce.toByteArray()));
+    attachments = (siteId, task, nonce, response) -> {
+      if (!nonce.isEmpty()) {
+        asked.add(task.getRoundId());
+        response.setRoundChallenge(ByteString.copyFromUtf8(task.getRoundId() + "/"
+            + java.util.HexFormat.of().formatHex(nonce.toByteArray())));
+      }
+      response.setSealedModelCopy(ByteString.copyFromUtf8("copy for " + siteId));
     };
     start(1, 1, 1, Duration.ofSeconds(10));
     var a = site("A");
@@ -139,6 +143,7 @@ class RoundEngineServiceTest {
     assertThat(r.hasTask()).isTrue();
     assertThat(r.getRoundChallenge().toStringUtf8())
         .isEqualTo(r.getTask().getRoundId() + "/" + java.util.HexFormat.of().formatHex(nonce));
+    assertThat(r.getSealedModelCopy().toStringUtf8()).as("attached for the polling site").isEqualTo("copy for A");
     // a poll without a nonce (an older site) gets the task alone, and the enclave is not asked for it
     int before = asked.size();
     PollTaskResponse old = a.pollTask(PollTaskRequest.newBuilder().setStudyId(STUDY).setWaitMs(200).build());

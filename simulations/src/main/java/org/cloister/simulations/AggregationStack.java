@@ -26,9 +26,9 @@ public interface AggregationStack extends AutoCloseable {
   /** Registers extra services on the coordinator's server (the attestation relay). */
   void registerServices(NettyServerBuilder coordinatorServer);
 
-  /** The round challenges the coordinator hands out with tasks ({@code TaskChallenges.NONE}: none). */
-  default org.cloister.coordinator.service.TaskChallenges taskChallenges() {
-    return org.cloister.coordinator.service.TaskChallenges.NONE;
+  /** What the coordinator hands sites with their tasks ({@code TaskAttachments.NONE}: nothing). */
+  default org.cloister.coordinator.service.TaskAttachments taskAttachments() {
+    return org.cloister.coordinator.service.TaskAttachments.NONE;
   }
 
   /** The sealer of site {@code siteId}, talking to the coordinator over {@code coordinator}. */

@@ -86,7 +86,7 @@ public final class FederatedSimulation {
     });
     java.util.concurrent.Semaphore trainingSlots = new java.util.concurrent.Semaphore(trainingSlots(cfg.sites()));
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
-        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, secure::registerServices, secure.taskChallenges())) {
+        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, secure::registerServices, secure.taskAttachments())) {
       server.start();
       ManagedChannel evalChannel = channel(server.port(), pki.clientCredentials(pki.issue(EVALUATOR)));
       channels.add(evalChannel);

@@ -348,9 +348,9 @@ public final class SecureAggregationStack implements AggregationStack {
     coordinatorServer.addService(relay);
   }
 
-  /** The relay: it asks the enclave for each site's round challenge as the site's task goes out. */
+  /** The relay: the enclave's round challenge and the sealed model copy go out with each site's task. */
   @Override
-  public org.cloister.coordinator.service.TaskChallenges taskChallenges() {
+  public org.cloister.coordinator.service.TaskAttachments taskAttachments() {
     return relay;
   }
 

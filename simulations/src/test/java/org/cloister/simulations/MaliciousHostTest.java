@@ -34,7 +34,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import org.cloister.coordinator.enclave.AttestationRelayService;
-import org.cloister.coordinator.service.TaskChallenges;
 import org.cloister.coordinator.enclave.JavaProcess;
 import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.enclave.AggregationPolicy;
@@ -513,7 +512,7 @@ class MaliciousHostTest {
   @Test
   @Order(14)
   void aChallengeHandedOutWithATaskMustBeOverThisPollsNonceAndFromTheEnclaveOfTheRound() throws Exception {
-    TaskChallenges host = new AttestationRelayService(currentEnclave, store); // what the host runs (issue 20 item 6)
+    AttestationRelayService host = new AttestationRelayService(currentEnclave, store); // what the host runs (issue 20 item 6)
     List<String> three = List.of("site-1", "site-2", "site-3");
     // an honest round first, so that this enclave instance has published the next round's base
     RoundTask warm = nextTask("handed-out-warm");
@@ -642,7 +641,7 @@ class MaliciousHostTest {
 
   /** What honest site {@code site} sends when the host handed it {@code challenge} with the task (as the agent does). */
   static SealedUpdate handedOut(String site, RoundTask task, ByteString challenge) {
-    sealer(site).openGlobalModel(task, DIM, challenge);
+    sealer(site).openGlobalModel(task, DIM, UpdateSealer.Attached.challenge(challenge));
     return sealedAfterOpening(site, 10, task);
   }
 

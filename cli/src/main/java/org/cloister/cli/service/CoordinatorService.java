@@ -335,7 +335,7 @@ public final class CoordinatorService {
                    b.addService(io.grpc.ServerInterceptors.intercept(admin,
                        new org.cloister.coordinator.service.IdentityInterceptor(new CertificateIdentityResolver())));
                  }
-               }, aggregation.taskChallenges())) {
+               }, aggregation.taskAttachments())) {
         server.start();
         out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
         out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on %s:%d (mTLS), metrics on port %d, %d rounds already recorded%n",

@@ -258,9 +258,9 @@ final class ServiceAggregation implements AutoCloseable {
     }
   }
 
-  /** The enclave's round challenges handed to sites with their tasks (none without an enclave). */
-  org.cloister.coordinator.service.TaskChallenges taskChallenges() {
-    return relay != null ? relay : org.cloister.coordinator.service.TaskChallenges.NONE;
+  /** What sites receive with their tasks: the enclave's round challenge, the sealed model copy (nothing without an enclave). */
+  org.cloister.coordinator.service.TaskAttachments taskAttachments() {
+    return relay != null ? relay : org.cloister.coordinator.service.TaskAttachments.NONE;
   }
 
   String describe() {

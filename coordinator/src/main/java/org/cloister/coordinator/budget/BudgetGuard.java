@@ -165,6 +165,42 @@ public final class BudgetGuard {
   }
 
   /**
+   * The event of the final evaluation after the study's last round (the final model scored on each site's held-out
+   * split, no training): the evaluation's Gaussian event; null when the study has no federated evaluation.
+   */
+  public static DpEvent finalEvaluationEvent(TrainingConfig cfg) {
+    if (!cfg.hasEvaluation()) {
+      return null;
+    }
+    double z = cfg.getEvaluation().getNoiseMultiplier();
+    return !(z > 0) || Double.isInfinite(z) ? new NonPrivateEvent() : new GaussianEvent(z);
+  }
+
+  /**
+   * Why each of {@code sites} may not take part in the final evaluation (its ledger history plus the evaluation's
+   * event would exceed its ceiling), the ledger read once; empty for a study without federated evaluation.
+   */
+  public Map<String, String> finalEvaluationRefusals(java.util.Set<String> sites, TrainingConfig cfg) {
+    DpEvent event = finalEvaluationEvent(cfg);
+    Map<String, String> out = new java.util.TreeMap<>();
+    if (event == null) {
+      return out;
+    }
+    Map<String, List<DpEvent>> spent = spent(sites);
+    for (String site : sites) {
+      List<DpEvent> events = new ArrayList<>(spent.getOrDefault(site, List.of()));
+      events.add(event);
+      double projected = epsilon(site, events);
+      PrivacyBudgets.Ceiling c = budgets.ceilingOf(site);
+      if (projected > c.epsilon()) {
+        out.put(site, String.format(Locale.ROOT, "budget: the final evaluation would take the projected epsilon to %.3f,"
+            + " over the ceiling %.3f (delta %.1e)", projected, c.epsilon(), c.delta()));
+      }
+    }
+    return out;
+  }
+
+  /**
    * How many of {@code upTo} further rounds fit {@code siteId}'s ceiling if it trains in each (its ledger history
    * plus k planned rounds), the same projection {@link #refusal} makes before each round.
    */
@@ -187,16 +223,22 @@ public final class BudgetGuard {
     return fits;
   }
 
-  /** Epsilon at the site's ceiling delta after {@code spent} and {@code k} rounds of {@code planned}. */
-  private double projected(String siteId, List<DpEvent> spent, DpEvent planned, int k) {
-    if (planned instanceof NonPrivateEvent || spent.stream().anyMatch(e -> e instanceof NonPrivateEvent)) {
+  /** Epsilon at the site's ceiling delta after {@code spent}, {@code k} rounds of {@code planned} and {@code then}. */
+  private double projected(String siteId, List<DpEvent> spent, DpEvent planned, int k, DpEvent... then) {
+    if (planned instanceof NonPrivateEvent || spent.stream().anyMatch(e -> e instanceof NonPrivateEvent)
+        || java.util.Arrays.stream(then).anyMatch(e -> e instanceof NonPrivateEvent)) {
       return Double.POSITIVE_INFINITY;
     }
     PrivacyAccountant a = accountants.get();
     for (DpEvent e : spent) {
       a.compose(e, 1);
     }
-    a.compose(planned, k);
+    if (k > 0) {
+      a.compose(planned, k);
+    }
+    for (DpEvent e : then) {
+      a.compose(e, 1);
+    }
     return a.epsilon(budgets.ceilingOf(siteId).delta());
   }
 
@@ -227,6 +269,19 @@ public final class BudgetGuard {
             budgets.ceilingOf(site).delta(), k, remaining));
       }
     });
+    DpEvent finalEvaluation = finalEvaluationEvent(cfg);
+    if (finalEvaluation != null && remaining > 0) {
+      examples.forEach((site, n) -> {
+        if (fits.get(site) == remaining) {
+          double after = projected(site, spent(site), plannedEvent(cfg, n), remaining, finalEvaluation);
+          if (after > budgets.ceilingOf(site).epsilon()) {
+            lines.add(String.format(Locale.ROOT, "site %s: after the %d remaining round(s) its ceiling epsilon %.3f"
+                + " leaves no room for the final evaluation (projected epsilon %.3f): the final model is not scored"
+                + " there", site, remaining, budgets.ceilingOf(site).epsilon(), after));
+          }
+        }
+      });
+    }
     String refusal = null;
     for (int r = 1; r <= remaining; r++) {
       final int round = r;

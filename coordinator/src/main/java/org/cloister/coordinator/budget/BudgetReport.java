@@ -190,6 +190,7 @@ public final class BudgetReport {
       m.put("spends_by_status", s.byStatus());
       m.put("rounds", s.history().size());
       m.put("evaluation_releases", evaluationReleases(s));
+      m.put("final_evaluation_releases", finalEvaluationReleases(s));
       List<Map<String, Object>> h = new ArrayList<>();
       for (Point p : s.history()) {
         Map<String, Object> pm = new LinkedHashMap<>();
@@ -218,7 +219,8 @@ public final class BudgetReport {
     int n = 0;
     for (Point p : s.history()) {
       try {
-        if (org.cloister.dp.events.DpEventJson.fromJson(p.eventJson()) instanceof org.cloister.dp.events.ComposedEvent c
+        org.cloister.dp.events.DpEvent e = org.cloister.dp.events.DpEventJson.fromJson(p.eventJson());
+        if (isFinalEvaluation(e) || e instanceof org.cloister.dp.events.ComposedEvent c
             && c.events().size() >= 2 && c.events().get(c.events().size() - 1) instanceof org.cloister.dp.events.GaussianEvent
             && !(c.events().get(c.events().size() - 2) instanceof org.cloister.dp.events.GaussianEvent)) {
           n++;
@@ -228,6 +230,31 @@ public final class BudgetReport {
       }
     }
     return n;
+  }
+
+  /**
+   * How many of the site's spends are a final evaluation alone (after the study's last round: the final model scored
+   * on the held-out split, no training): a single Gaussian event, or private preprocessing then one (a site that never
+   * trained). Included in {@link #evaluationReleases}; counted in epsilon like every other event.
+   */
+  public static int finalEvaluationReleases(SiteBudget s) {
+    int n = 0;
+    for (Point p : s.history()) {
+      try {
+        if (isFinalEvaluation(org.cloister.dp.events.DpEventJson.fromJson(p.eventJson()))) {
+          n++;
+        }
+      } catch (RuntimeException e) {
+        // unreadable: no evaluation release here (it counts as unbounded in epsilon)
+      }
+    }
+    return n;
+  }
+
+  private static boolean isFinalEvaluation(org.cloister.dp.events.DpEvent e) {
+    return e instanceof org.cloister.dp.events.GaussianEvent || e instanceof org.cloister.dp.events.ComposedEvent c
+        && c.events().size() == 2 && c.events().get(1) instanceof org.cloister.dp.events.GaussianEvent
+        && !(c.events().get(0) instanceof org.cloister.dp.events.SelfComposedEvent);
   }
 
   /** JSON has no infinity: a non-private spend is reported as the string "Infinity". */

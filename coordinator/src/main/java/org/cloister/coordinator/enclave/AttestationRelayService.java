@@ -14,9 +14,10 @@ import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedModelRequest;
 import org.cloister.protocol.v1.SecureAggregatorGrpc;
 import com.google.protobuf.ByteString;
-import org.cloister.coordinator.service.TaskChallenges;
+import org.cloister.coordinator.service.TaskAttachments;
 import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.RoundTask;
+import org.cloister.protocol.v1.PollTaskResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,11 +27,12 @@ import org.slf4j.LoggerFactory;
  * enclave's signatures themselves; the coordinator is not trusted with
  * that) and hands out the sealed model copies it stores (ciphertext only their member can open).
  * Register it on the coordinator's server, e.g. through the server builder customizer. As the
- * {@link TaskChallenges} of the coordinator's server it also asks the enclave for a round's challenge over
- * the nonce a site sent with its poll, so that the challenge goes out with the site's task.
+ * {@link TaskAttachments} of the coordinator's server it also asks the enclave for a round's challenge over
+ * the nonce a site sent with its poll and adds the site's sealed model copy, so that both go out with the
+ * site's task.
  */
 public final class AttestationRelayService extends AttestationRelayGrpc.AttestationRelayImplBase
-    implements TaskChallenges {
+    implements TaskAttachments {
   private static final Logger log = LoggerFactory.getLogger(AttestationRelayService.class);
   /** How long a poll's answer waits for the enclave's challenge before the task goes out without it. */
   static final long TASK_CHALLENGE_DEADLINE_MS = 5_000;
@@ -70,6 +72,16 @@ public final class AttestationRelayService extends AttestationRelayGrpc.Attestat
    * or empty when the enclave does not answer in time or refuses (the site then asks itself).
    */
   @Override
+  public void attach(String siteId, RoundTask task, ByteString nonce, PollTaskResponse.Builder response) {
+    if (!nonce.isEmpty()) {
+      response.setRoundChallenge(challengeFor(task, nonce));
+    }
+    if (!FloatCodec.WEIGHTS_F32LE.equals(task.getModel().getFormat())) {
+      store.copy(task.getStudyId(), task.getModel().getVersion(), siteId)
+          .ifPresent(c -> response.setSealedModelCopy(c.toByteString()));
+    }
+  }
+
   public ByteString challengeFor(RoundTask task, ByteString nonce) {
     RoundChallengeRequest.Builder r = RoundChallengeRequest.newBuilder().setStudyId(task.getStudyId())
         .setRound(task.getRound()).setRoundId(task.getRoundId()).setBaseModelVersion(task.getModel().getVersion())

@@ -46,6 +46,15 @@ public final class CoordinatorMetrics implements RoundListener {
     updateBytes.record(payloadBytes);
   }
 
+  /** The final model's evaluation after the last round: the evaluation gauges then describe the final model. */
+  @Override
+  public void finalEvaluationCompleted(RoundResult r) {
+    if (r.evaluation() != null) {
+      org.cloister.protocol.EvaluationHistograms.Metrics m = r.evaluation().metrics(r.round());
+      evaluation.set(new double[] {m.accuracy(), m.auc(), r.evaluation().modelVersion()});
+    }
+  }
+
   @Override
   public void roundCompleted(RoundResult r) {
     if (r.evaluation() != null) {

@@ -81,6 +81,7 @@ public final class RoundEngine implements Runnable {
     final Map<String, ReceivedUpdate> received = new LinkedHashMap<>();
     final Map<String, String> excluded = new TreeMap<>();
     final long startedMillis;
+    boolean finalEvaluation;
 
     OpenRound(int round, int attempt, String roundId, List<String> selected, RoundTask task, long deadlineMillis, long startedMillis) {
       this.round = round;
@@ -340,6 +341,11 @@ public final class RoundEngine implements Runnable {
     }
     ReceivedUpdate received = new ReceivedUpdate(siteId, env, ledger);
     open.received.put(siteId, received);
+    if (open.finalEvaluation) {
+      log.info("final evaluation: release from {} accepted ({} of {})", siteId, open.received.size(), open.selected.size());
+      notifyAll();
+      return;
+    }
     aggregator.accepted(open.roundId, open.round, current, received); // does not block
     for (RoundListener l : listeners) {
       l.updateAccepted(siteId, env.getPayload().size());
@@ -359,6 +365,10 @@ public final class RoundEngine implements Runnable {
     }
     if (clock.millis() >= open.deadlineMillis) {
       throw new RequestRejectedException(FAILED_PRECONDITION, "late", "round " + open.round + " deadline has passed");
+    }
+    if (open.finalEvaluation) {
+      checkFinalEvaluation(env, ledger);
+      return;
     }
     if (env.getBaseModelVersion() != current.getVersion()) {
       throw new RequestRejectedException(FAILED_PRECONDITION, "wrong_model_version",
@@ -385,6 +395,31 @@ public final class RoundEngine implements Runnable {
       if (why != null) {
         throw new RequestRejectedException(INVALID_ARGUMENT, "bad_evaluation", why);
       }
+    }
+  }
+
+  /** The final evaluation's answer: only a release of the final model with its signed spend, no update payload. */
+  private void checkFinalEvaluation(UpdateEnvelope env, LedgerRecord ledger) {
+    if (!env.getPayload().isEmpty()) {
+      throw new RequestRejectedException(INVALID_ARGUMENT, "not_evaluation", "the final evaluation takes no update payload");
+    }
+    if (!env.hasEvaluation()) {
+      throw new RequestRejectedException(INVALID_ARGUMENT, "bad_evaluation", "the final evaluation's answer carries no "
+          + "evaluation release");
+    }
+    if (env.getBaseModelVersion() != current.getVersion()) {
+      throw new RequestRejectedException(FAILED_PRECONDITION, "wrong_model_version",
+          "the answer names model version " + env.getBaseModelVersion() + " but the final model is " + current.getVersion());
+    }
+    if (ledger != null) {
+      SpendVerifier.contentProblem(ledger, env).ifPresent(why -> {
+        throw new RequestRejectedException(INVALID_ARGUMENT, "bad_spend", why);
+      });
+    }
+    String why = evaluationProblem(config.training(), env.getEvaluation(), current.getVersion(),
+        ledger == null ? null : ledger.spend().getEventJson());
+    if (why != null) {
+      throw new RequestRejectedException(INVALID_ARGUMENT, "bad_evaluation", why);
     }
   }
 
@@ -426,8 +461,11 @@ public final class RoundEngine implements Runnable {
       } catch (RuntimeException ex) {
         return "the privacy spend's event is unreadable, so the evaluation is not accounted";
       }
-      boolean accounted = ev instanceof org.cloister.dp.events.ComposedEvent c && c.events().stream().anyMatch(x ->
-          x instanceof org.cloister.dp.events.GaussianEvent g && g.noiseMultiplier() == want.getNoiseMultiplier());
+      java.util.function.Predicate<org.cloister.dp.events.DpEvent> isEvaluation = x ->
+          x instanceof org.cloister.dp.events.GaussianEvent g && g.noiseMultiplier() == want.getNoiseMultiplier();
+      // a round's spend is training (+) evaluation; the final evaluation's is the evaluation alone
+      boolean accounted = isEvaluation.test(ev)
+          || ev instanceof org.cloister.dp.events.ComposedEvent c && c.events().stream().anyMatch(isEvaluation);
       if (!accounted) {
         return "the privacy spend does not contain the evaluation's event {\"type\":\"gaussian\",\"noise_multiplier\":"
             + want.getNoiseMultiplier() + "}: the evaluation would be unaccounted";
@@ -535,7 +573,7 @@ public final class RoundEngine implements Runnable {
   }
 
   public synchronized int currentRound() {
-    return open != null ? open.round : completedRounds();
+    return open != null && !open.finalEvaluation ? open.round : completedRounds();
   }
 
   public synchronized Map<String, Long> siteExamples() {
@@ -589,6 +627,11 @@ public final class RoundEngine implements Runnable {
           return;
         }
         if (!paused) {
+          finalEvaluation();
+          if (operatorStop != null) {
+            finish("stopped by the operator after " + completedRounds() + " rounds: " + operatorStop);
+            return;
+          }
           finish();
           return;
         }
@@ -774,6 +817,74 @@ public final class RoundEngine implements Runnable {
     return false;
   }
 
+  /**
+   * After the last round, with federated evaluation: the available sites score the final model on their held-out
+   * split (no training). Each site's evaluation event is checked against its ceiling by the budget guard first; a
+   * site it would overrun is not asked, and the status names it. The answers are summed like a round's and kept as
+   * the study's last record ({@link RoundResult#finalEvaluation()}), their spends in the ledger. Run once: a restarted
+   * coordinator whose store holds the record does not run it again.
+   */
+  private void finalEvaluation() throws InterruptedException {
+    List<String> eligible;
+    synchronized (this) {
+      if (!config.training().hasEvaluation() || completedRounds() == 0 || stopped
+          || history.stream().anyMatch(RoundResult::finalEvaluation)) {
+        return;
+      }
+      eligible = eligibleSites();
+    }
+    Map<String, String> excluded = new TreeMap<>();
+    if (budgetGuard != null) {
+      excluded.putAll(budgetGuard.finalEvaluationRefusals(new java.util.LinkedHashSet<>(eligible), config.training()));
+      eligible = eligible.stream().filter(s -> !excluded.containsKey(s)).toList();
+      excluded.forEach((site, why) -> log.warn("final evaluation: site {} not asked: {}", site, why));
+    }
+    OpenRound r;
+    synchronized (this) {
+      long now = clock.millis();
+      String roundId = RoundResult.FINAL_EVALUATION_PREFIX + UUID.randomUUID();
+      long deadline = now + config.roundDeadline().toMillis();
+      RoundTask task = RoundTask.newBuilder().setStudyId(config.studyId()).setRound(config.totalRounds() + 1)
+          .setRoundId(roundId).setDeadlineUnixMs(deadline).setModel(current).setConfig(config.training())
+          .setFinalEvaluation(true).build();
+      r = new OpenRound(config.totalRounds() + 1, 1, roundId, eligible, task, deadline, now);
+      r.finalEvaluation = true;
+      r.excluded.putAll(excluded);
+      status = StudyStatusKind.RUNNING;
+      statusDetail = "final evaluation of model version " + current.getVersion();
+      if (!eligible.isEmpty()) {
+        open = r;
+        log.info("final evaluation of model version {} opened for {} sites, deadline in {} ms", current.getVersion(),
+            eligible.size(), config.roundDeadline().toMillis());
+      }
+      notifyAll();
+    }
+    List<ReceivedUpdate> updates = eligible.isEmpty() ? List.of() : collect(r);
+    Map<String, String> rejected = new LinkedHashMap<>();
+    for (String s : r.selected) {
+      if (updates.stream().noneMatch(u -> u.siteId().equals(s))) {
+        rejected.put(s, "no evaluation before the deadline (a site without a held-out split, or over its own budget,"
+            + " sends none; its log says why)");
+      }
+    }
+    RoundResult result;
+    synchronized (this) {
+      Map<String, Map<String, Double>> metrics = new TreeMap<>();
+      updates.forEach(u -> metrics.put(u.siteId(), Map.copyOf(u.envelope().getMetricsMap())));
+      result = new RoundResult(r.round, r.roundId, 1, r.selected, List.of(), rejected, current.getVersion(), false,
+          metrics, clock.millis() - r.startedMillis, r.excluded, sumEvaluations(updates));
+      store.commitRound(config.studyId(), result, null,
+          updates.stream().map(ReceivedUpdate::ledger).filter(java.util.Objects::nonNull).toList(), null);
+      history.add(result);
+      notifyAll();
+    }
+    log.info("final evaluation of model version {}: {} of {} site(s) answered{}", current.getVersion(), updates.size(),
+        r.selected.size(), excluded.isEmpty() ? "" : ", " + excluded.size() + " not asked (privacy budget)");
+    for (RoundListener l : listeners) {
+      l.finalEvaluationCompleted(result);
+    }
+  }
+
   private synchronized List<String> eligibleSites() {
     long horizon = clock.millis() - (config.roundDeadline().toMillis() + 30_000);
     List<String> out = new ArrayList<>();
@@ -850,8 +961,10 @@ public final class RoundEngine implements Runnable {
 
   private RoundResult close(OpenRound r, List<ReceivedUpdate> updates) {
     Map<String, String> rejected = new LinkedHashMap<>();
+    java.util.Set<String> received = new java.util.HashSet<>();
+    updates.forEach(u -> received.add(u.siteId())); // a set: a scan of the updates per selected site was O(sites^2)
     for (String s : r.selected) {
-      if (updates.stream().noneMatch(u -> u.siteId().equals(s))) {
+      if (!received.contains(s)) {
         rejected.put(s, "no update before the deadline");
       }
     }

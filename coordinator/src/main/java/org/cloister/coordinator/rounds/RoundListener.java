@@ -16,6 +16,10 @@ public interface RoundListener {
   default void updateAccepted(String siteId, int payloadBytes) {
   }
 
+  /** The final evaluation after the last round closed (its record; {@code evaluation} null when no site answered). */
+  default void finalEvaluationCompleted(RoundResult result) {
+  }
+
   default void studyFinished(String status) {
   }
 }

@@ -22,6 +22,14 @@ public record RoundResult(int round, String roundId, int attempt, List<String> s
         excluded, null);
   }
 
+  /** The round id prefix of the final evaluation's record (after the last round: the final model scored, no training). */
+  public static final String FINAL_EVALUATION_PREFIX = "final-evaluation-";
+
+  /** Whether this is the final evaluation's record (no training; {@link #quorumMet} is false, it counts as no round). */
+  public boolean finalEvaluation() {
+    return roundId.startsWith(FINAL_EVALUATION_PREFIX);
+  }
+
   public RoundResult {
     excluded = excluded == null ? Map.of() : Map.copyOf(excluded);
     selected = List.copyOf(selected);

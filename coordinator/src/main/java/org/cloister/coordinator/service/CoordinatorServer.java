@@ -35,16 +35,16 @@ public final class CoordinatorServer implements AutoCloseable {
   public CoordinatorServer(InetSocketAddress address, ServerCredentials credentials, RoundEngine engine,
                            SiteIdentityResolver identity, FederationService.RejectionCounter rejections,
                            TransportCustomizer transport) {
-    this(address, credentials, engine, identity, rejections, transport, TaskChallenges.NONE);
+    this(address, credentials, engine, identity, rejections, transport, TaskAttachments.NONE);
   }
 
   /**
-   * @param challenges the secure aggregator's round challenges, handed to sites with their tasks
-   *                   ({@link TaskChallenges#NONE} without one)
+   * @param attachments what the secure aggregator's sites receive with their tasks ({@link TaskAttachments#NONE}
+   *                    without one)
    */
   public CoordinatorServer(InetSocketAddress address, ServerCredentials credentials, RoundEngine engine,
                            SiteIdentityResolver identity, FederationService.RejectionCounter rejections,
-                           TransportCustomizer transport, TaskChallenges challenges) {
+                           TransportCustomizer transport, TaskAttachments attachments) {
     this.engine = engine;
     int maxMessage = engine.config().maxUpdateBytes() + 1024 * 1024;
     NettyServerBuilder b = NettyServerBuilder.forAddress(address, credentials)
@@ -52,7 +52,7 @@ public final class CoordinatorServer implements AutoCloseable {
         .maxInboundMetadataSize(16 * 1024)
         .addService(ServerInterceptors.intercept(
             ServerInterceptors.useInputStreamMessages(
-                ServerInterceptors.intercept(new FederationService(engine, rejections, challenges), new IdentityInterceptor(identity))),
+                ServerInterceptors.intercept(new FederationService(engine, rejections, attachments), new IdentityInterceptor(identity))),
             new MalformedMessageInterceptor(rejections)));
     transport.customize(b);
     this.server = b.build();

@@ -36,7 +36,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
 
   private final RoundEngine engine;
   private final RejectionCounter rejections;
-  private final TaskChallenges challenges;
+  private final TaskAttachments attachments;
 
   /** Counts refused requests by reason (wired to metrics). */
   @FunctionalInterface
@@ -45,14 +45,14 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   }
 
   public FederationService(RoundEngine engine, RejectionCounter rejections) {
-    this(engine, rejections, TaskChallenges.NONE);
+    this(engine, rejections, TaskAttachments.NONE);
   }
 
-  /** @param challenges the secure aggregator's round challenges handed out with tasks ({@link TaskChallenges#NONE}: none) */
-  public FederationService(RoundEngine engine, RejectionCounter rejections, TaskChallenges challenges) {
+  /** @param attachments what the secure aggregator's sites receive with their tasks ({@link TaskAttachments#NONE}: nothing) */
+  public FederationService(RoundEngine engine, RejectionCounter rejections, TaskAttachments attachments) {
     this.engine = engine;
     this.rejections = rejections;
-    this.challenges = java.util.Objects.requireNonNull(challenges, "challenges");
+    this.attachments = java.util.Objects.requireNonNull(attachments, "attachments");
   }
 
   @Override
@@ -91,8 +91,9 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
       PollTaskResponse.Builder b = PollTaskResponse.newBuilder();
       if (p instanceof RoundEngine.Poll.Task t) {
         b.setTask(t.task());
-        if (nonce != 0) { // the enclave's challenge over the site's nonce, so the site need not ask for it
-          b.setRoundChallenge(challenges.challengeFor(t.task(), req.getChallengeNonce()));
+        if (!t.task().getFinalEvaluation()) { // a final evaluation sends the enclave nothing: no challenge, no update
+          // the enclave's challenge over the site's nonce and the site's sealed model key: not asked for afterwards
+          attachments.attach(SiteIdentity.current(), t.task(), req.getChallengeNonce(), b);
         }
       } else if (p instanceof RoundEngine.Poll.Idle i) {
         b.setWait(Wait.newBuilder().setReason(i.reason()).setRetryAfterMs(0));

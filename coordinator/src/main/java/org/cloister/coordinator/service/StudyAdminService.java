@@ -141,7 +141,12 @@ public final class StudyAdminService extends StudyAdminGrpc.StudyAdminImplBase {
         org.cloister.protocol.EvaluationHistograms.Metrics m = r.evaluation().metrics(r.round());
         b.addEvaluations(org.cloister.protocol.v1.RoundEvaluation.newBuilder().setRound(r.round())
             .setModelVersion(r.evaluation().modelVersion()).setSites(r.evaluation().sites()).setExamples(m.examples())
-            .setAccuracy(m.accuracy()).setAccuracySe(m.accuracySe()).setAuc(m.auc()).setAucSe(m.aucSe()));
+            .setAccuracy(m.accuracy()).setAccuracySe(m.accuracySe()).setAuc(m.auc()).setAucSe(m.aucSe())
+            .setFinalEvaluation(r.finalEvaluation()));
+      }
+      if (r.finalEvaluation()) {
+        b.putAllFinalEvaluationSkipped(r.excluded());
+        b.putAllFinalEvaluationSkipped(r.rejected());
       }
     }
     return b.build();

@@ -67,6 +67,55 @@ class FederatedEvaluationRoundTest {
     }
   }
 
+  @Test
+  void theFinalEvaluationIsCountedBeforeItIsSpentAndASiteItWouldOverrunIsNamed() {
+    DpEvent training = BudgetGuard.plannedEvent(TRAINING, 1);
+    assertThat(BudgetGuard.finalEvaluationEvent(TRAINING)).isNull();
+    assertThat(BudgetGuard.finalEvaluationEvent(WITH_EVAL)).isEqualTo(new GaussianEvent(2.0));
+    double evalOnly = new RdpAccountant().compose(new GaussianEvent(2.0), 1).epsilon(1e-5);
+    double oneRound = new RdpAccountant().compose(training, 1).compose(new GaussianEvent(2.0), 1).epsilon(1e-5);
+    double oneRoundThenFinal = new RdpAccountant().compose(training, 1).compose(new GaussianEvent(2.0), 2).epsilon(1e-5);
+    assertThat(oneRoundThenFinal).isGreaterThan(oneRound);
+    try (JdbcStudyStore store = store()) {
+      // site-1's ceiling is below the evaluation alone: it is not asked, and the reason names the ceiling
+      BudgetGuard guard = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling(100, 1e-5),
+          Map.of("site-1", new PrivacyBudgets.Ceiling(evalOnly * 0.99, 1e-5))), store, "s", RdpAccountant::new);
+      Map<String, String> refused = guard.finalEvaluationRefusals(java.util.Set.of("site-1", "site-2"), WITH_EVAL);
+      assertThat(refused).containsOnlyKeys("site-1");
+      assertThat(refused.get("site-1")).contains("the final evaluation would take the projected epsilon to")
+          .contains("over the ceiling");
+      assertThat(guard.finalEvaluationRefusals(java.util.Set.of("site-1"), TRAINING)).isEmpty();
+      // the start-up check: one round fits, the final evaluation after it does not; the plan says so, naming the site
+      BudgetGuard between = new BudgetGuard(new PrivacyBudgets(new PrivacyBudgets.Ceiling((oneRound + oneRoundThenFinal) / 2,
+          1e-5), Map.of()), store, "s", RdpAccountant::new);
+      BudgetGuard.Plan plan = between.plan(Map.of("site-1", 1L), 0, WITH_EVAL, 1, 1, 0);
+      assertThat(plan.refusal()).isNull();
+      assertThat(plan.fits()).containsEntry("site-1", 1);
+      assertThat(plan.lines()).singleElement().asString().contains("site site-1")
+          .contains("leaves no room for the final evaluation");
+      assertThat(between.plan(Map.of("site-1", 1L), 0, TRAINING, 1, 1, 0).lines()).isEmpty();
+    }
+  }
+
+  @Test
+  void theFinalEvaluationsSpendIsTheEvaluationAloneAndIsAccepted() {
+    EvaluationRelease ok = release(4, new double[20]);
+    assertThat(RoundEngine.evaluationProblem(WITH_EVAL, ok, 4, DpEventJson.toJson(new GaussianEvent(2.0)))).isNull();
+    assertThat(RoundEngine.evaluationProblem(WITH_EVAL, ok, 4, DpEventJson.toJson(new GaussianEvent(0.5))))
+        .contains("would be unaccounted");
+    var history = List.of(new org.cloister.coordinator.budget.BudgetReport.Point(1, "r1",
+            DpEventJson.toJson(new ComposedEvent(List.of(BudgetGuard.plannedEvent(TRAINING, 1), new GaussianEvent(2.0)))),
+            1.0, 1.0, "aggregated"),
+        new org.cloister.coordinator.budget.BudgetReport.Point(2, "final-evaluation-x",
+            DpEventJson.toJson(new GaussianEvent(2.0)), 1.1, 1.1, "received"));
+    var site = new org.cloister.coordinator.budget.BudgetReport.SiteBudget("site-1", 1e-5, 3.0, 1.1, 1.1, history, Map.of(),
+        "ds", 1.1, 1, Map.of(), null);
+    assertThat(org.cloister.coordinator.budget.BudgetReport.evaluationReleases(site)).isEqualTo(2);
+    assertThat(org.cloister.coordinator.budget.BudgetReport.finalEvaluationReleases(site)).isEqualTo(1);
+    assertThat(org.cloister.coordinator.budget.BudgetReport.toMaps(List.of(site)).get(0))
+        .containsEntry("final_evaluation_releases", 1);
+  }
+
   private static EvaluationRelease release(long version, double... counts) {
     EvaluationRelease.Builder b = EvaluationRelease.newBuilder().setLayout(1).setModelVersion(version).setClasses(2).setBins(10)
         .setNoiseStddev(2.0);

@@ -170,6 +170,61 @@ class RoundEngineVirtualTimeTest {
     assertThat(r.aggregated()).containsExactly("A", "B");
   }
 
+  private static org.cloister.protocol.v1.EvaluationRelease release(long version) {
+    return org.cloister.protocol.v1.EvaluationRelease.newBuilder().setLayout(1).setModelVersion(version).setClasses(2)
+        .setBins(10).addAllCounts(java.util.Collections.nCopies(20, 5.0)).setNoiseStddev(2.0).build();
+  }
+
+  /** Issue 18: after the last round the sites score the final model (no training); the record says who did not. */
+  @Test
+  void afterTheLastRoundTheSitesScoreTheFinalModelOnceAndTheRecordNamesWhoDidNot() throws Exception {
+    TrainingConfig training = TrainingConfig.newBuilder().setLocalEpochs(1).setEvaluation(
+        org.cloister.protocol.v1.EvaluationConfig.newBuilder().setNoiseMultiplier(2.0).setBins(10).setClasses(2)).build();
+    start(new StudyConfig(STUDY, "toy", 2, 1, 2, 0, DEADLINE, Duration.ofSeconds(20), 2, training, 1024, 2, Duration.ZERO,
+        false), "A", "B");
+    for (String site : new String[] {"A", "B"}) {
+      RoundTask t = task(site);
+      assertThat(t.getFinalEvaluation()).isFalse();
+      engine.submit(site, null, UpdateEnvelope.newBuilder().setStudyId(STUDY).setRound(1).setRoundId(t.getRoundId())
+          .setBaseModelVersion(1).setNumExamples(5).setPayloadFormat(FloatCodec.DELTA_F32LE)
+          .setPayload(ByteString.copyFrom(FloatCodec.encode(new float[] {1f, 2f}))).setEvaluation(release(1)).build());
+    }
+    settle();
+    RoundTask last = task("A");
+    assertThat(last.getFinalEvaluation()).isTrue();
+    assertThat(last.getModel().getVersion()).isEqualTo(2); // the final model, published by round 1
+    assertThat(last.getRoundId()).startsWith(RoundResult.FINAL_EVALUATION_PREFIX);
+    assertThat(engine.status()).isEqualTo(StudyStatusKind.RUNNING);
+    assertThat(engine.statusDetail()).isEqualTo("final evaluation of model version 2");
+    assertThat(engine.currentRound()).isEqualTo(1); // one round of one: the evaluation is no round
+    UpdateEnvelope answer = UpdateEnvelope.newBuilder().setStudyId(STUDY).setRound(last.getRound())
+        .setRoundId(last.getRoundId()).setBaseModelVersion(2).setNumExamples(5).setEvaluation(release(2)).build();
+    assertThatThrownBy(() -> engine.submit("A", null, answer.toBuilder().setPayload(ByteString.copyFromUtf8("x")).build()))
+        .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.metricReason()).isEqualTo("not_evaluation"));
+    assertThatThrownBy(() -> engine.submit("A", null, answer.toBuilder().clearEvaluation().build()))
+        .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.metricReason()).isEqualTo("bad_evaluation"));
+    assertThatThrownBy(() -> engine.submit("A", null, answer.toBuilder().setEvaluation(release(1)).build()))
+        .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.metricReason()).isEqualTo("bad_evaluation"));
+    engine.submit("A", null, answer);
+    settle();
+    advance(DEADLINE); // B never answers
+    assertThat(engine.awaitEnd(SAFETY)).isTrue();
+    assertThat(engine.status()).isEqualTo(StudyStatusKind.FINISHED);
+    assertThat(engine.statusDetail()).isEqualTo("1 rounds completed");
+    RoundResult fin = engine.history().get(engine.history().size() - 1);
+    assertThat(fin.finalEvaluation()).isTrue();
+    assertThat(fin.quorumMet()).isFalse();
+    assertThat(fin.modelVersion()).isEqualTo(2);
+    assertThat(fin.evaluation().sites()).isEqualTo(1);
+    assertThat(fin.evaluation().modelVersion()).isEqualTo(2);
+    assertThat(fin.rejected()).containsOnlyKeys("B");
+    assertThat(engine.history()).hasSize(2);
+    assertThat(engine.history().get(0).evaluation().modelVersion()).isEqualTo(1);
+    assertThat(store.rounds(STUDY)).hasSize(2).last().matches(RoundResult::finalEvaluation);
+    assertThat(engine.pollTask("B", 0)).isInstanceOf(RoundEngine.Poll.Finished.class);
+    assertThat(engine.pollTask("B", 0)).isEqualTo(new RoundEngine.Poll.Finished(1, 2, "finished"));
+  }
+
   @Test
   void theFingerprintIsACanonicalEncodingOfTheStudyIncludingItsStrategy() {
     StudyConfig cfg = config(2, 3, Duration.ZERO);

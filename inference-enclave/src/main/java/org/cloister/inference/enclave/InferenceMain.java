@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * <p>At start it measures its image, configuration and policy (PCR0..2), generates its HPKE key
  * pair, asks the key broker to {@code Decrypt} the model's data key by presenting an attestation
  * document (and stops with the broker's reason if refused: a modified image, a disabled key),
- * decrypts the artifact in memory, loads the weights into its plain-Java kernel ({@link DenseKernel}: no DL4J in the
+ * decrypts the artifact in memory, loads the weights into its plain-Java kernel ({@link InferenceKernel}: no DL4J in the
  * image) and serves; then prints
  * {@value #READY}{@code port=N pcr0=HEX model_version=V}.
  *

@@ -3,19 +3,19 @@ package org.cloister.inference.enclave;
 import java.util.Arrays;
 
 /**
- * The model in enclave memory: the policy's architecture evaluated by {@link DenseKernel} from the
+ * The model in enclave memory: the policy's architecture evaluated by {@link InferenceKernel} from the
  * decrypted weights (no DL4J inside the enclave). {@link #drop()} overwrites the weights.
  * Thread-safe.
  */
 final class ServedNetwork {
-  private DenseKernel kernel;
+  private InferenceKernel kernel;
 
   /**
    * @throws IllegalArgumentException the policy's architecture is not one the kernel evaluates (named), or the
    *                                  artifact's parameter count is not that architecture's
    */
   ServedNetwork(InferencePolicy policy, float[] weights) {
-    this.kernel = DenseKernel.of(policy.modelName(), policy.numFeatures(), policy.numClasses(), weights);
+    this.kernel = InferenceKernel.of(policy.modelName(), policy.numFeatures(), policy.numClasses(), weights);
   }
 
   /** Class probabilities, row-major, for {@code rows} rows of the policy's feature count. */

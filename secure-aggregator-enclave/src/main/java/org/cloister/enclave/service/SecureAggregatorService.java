@@ -102,9 +102,20 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
   private int centralReleases;
   /**
    * Where each update's sealed payload is copied out of its message (one round at a time: the round
-   * lock), instead of a new array per update; ciphertext only, overwritten by the next update.
+   * lock), instead of a new array per update; ciphertext only. Two, used in turn: the statement of one
+   * update is verified in one while the update before is decrypted and summed from the other.
    */
-  private byte[] payloadBuffer = new byte[0];
+  private final byte[][] payloadBuffers = {new byte[0], new byte[0]};
+  /**
+   * Verifies each update's contribution statement (certificate, signature, the SHA-256 of its sealed payload)
+   * while the call's own thread decrypts and sums the update before it (a pipeline of two); updates are still
+   * offered to the session one at a time, in arrival order, and only after their statement verified.
+   */
+  private final java.util.concurrent.ExecutorService verifier = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "enclave-verify");
+    t.setDaemon(true);
+    return t;
+  });
   /** The rounds' aggregation buffers, handed from one round's session to the next (wiped by each). */
   private AggregationSession.Workspace workspace;
 
@@ -261,6 +272,9 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     private boolean locked;
     private ContributionVerifier.OpenRound inCall;
     private final Map<String, byte[]> statementDigests = new java.util.HashMap<>();
+    /** The update whose statement is being verified, offered when the next one arrives or the call ends. */
+    private Checking checking;
+    private int nextBuffer;
 
     RoundStream(StreamObserver<AggregateOutput> out) {
       this.out = out;
@@ -355,24 +369,75 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
           AggregationSession.ReplayGuard.over(seenUpdates), workspace);
     }
 
+    /**
+     * Starts verifying {@code u}'s statement (on {@link #verifier}, into the payload buffer not in use), then
+     * offers the update before it, whose verification ran meanwhile.
+     */
     private void offer(SealedUpdate u) {
       if (session == null) {
         throw Status.INVALID_ARGUMENT.withDescription("an update before the round header").asRuntimeException();
       }
       int length = u.getPayload().size();
-      if (payloadBuffer.length < length) {
-        payloadBuffer = new byte[length];
+      int slot = nextBuffer;
+      nextBuffer ^= 1;
+      if (payloadBuffers[slot].length < length) {
+        payloadBuffers[slot] = new byte[length];
       }
-      byte[] bytes = payloadBuffer;
-      u.getPayload().copyTo(bytes, 0);
-      ContributionVerifier.Verified v;
+      byte[] bytes = payloadBuffers[slot]; // free: the update that used it last was offered in the previous call
+      ContributionVerifier.OpenRound r = round;
+      java.util.concurrent.CompletableFuture<Object> check = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        u.getPayload().copyTo(bytes, 0);
+        try {
+          return contributions.verify(u, bytes, length, r);
+        } catch (ContributionVerifier.Refused e) {
+          return e;
+        }
+      }, verifier);
+      Checking before = checking;
+      checking = new Checking(u, bytes, length, check);
+      if (before != null) {
+        offerChecked(before);
+      }
+    }
+
+    /** Offers the update whose verification is under way, if any (the call's last). */
+    private void offerPending() {
+      Checking c = checking;
+      checking = null;
+      if (c != null) {
+        offerChecked(c);
+      }
+    }
+
+    /** Waits for a verification started earlier (without offering its update): its buffer is free afterwards. */
+    private void awaitPending() {
+      Checking c = checking;
+      checking = null;
+      if (c != null) {
+        try {
+          c.result().join();
+        } catch (RuntimeException e) {
+          // the call is ending anyway
+        }
+      }
+    }
+
+    private void offerChecked(Checking c) {
+      SealedUpdate u = c.update();
+      Object checked;
       try {
-        v = contributions.verify(u, bytes, length, round);
-      } catch (ContributionVerifier.Refused e) {
+        checked = c.result().join();
+      } catch (java.util.concurrent.CompletionException e) {
+        throw e.getCause() instanceof RuntimeException re ? re : e;
+      }
+      if (checked instanceof ContributionVerifier.Refused e) {
         // keyed by the host's label: the only name an unauthenticated update has
         session.reject(u.getSiteId().isEmpty() ? "(unlabelled)" : u.getSiteId(), e.getMessage());
         return;
       }
+      ContributionVerifier.Verified v = (ContributionVerifier.Verified) checked;
+      byte[] bytes = c.bytes();
+      int length = c.length();
       String replayKey = round.roundId() + "\u0000" + v.siteId();
       boolean openedBefore = seenUpdates.contains(replayKey);
       // identity and weight from the verified statement only; the host's copies are ignored
@@ -399,6 +464,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         if (session == null) {
           throw Status.INVALID_ARGUMENT.withDescription("no round header").asRuntimeException();
         }
+        offerPending();
         AggregateOutput result = finish();
         done = true;
         // release the round before answering, so the host's next call never sees it still held
@@ -481,6 +547,7 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
     }
 
     private void cleanUp() {
+      awaitPending(); // no verification may still write a payload buffer when the next call takes them
       if (inCall != null) {
         synchronized (openRounds) {
           if (aggregating == inCall) {
@@ -497,6 +564,11 @@ public final class SecureAggregatorService extends SecureAggregatorGrpc.SecureAg
         roundLock.release();
       }
     }
+  }
+
+  /** An update and the verification of its statement, started on {@link #verifier}: a Verified or a Refused. */
+  private record Checking(SealedUpdate update, byte[] bytes, int length,
+                          java.util.concurrent.CompletableFuture<Object> result) {
   }
 
   /** Whether two payloads hold the same bytes (compared in place; public ciphertext, so not in constant time). */

@@ -284,7 +284,7 @@ public final class RoundBenchmark {
     ExecutorService pool = Executors.newFixedThreadPool(n);
     long setupMillis;
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
-        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices, stack.taskChallenges())) {
+        engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices, stack.taskAttachments())) {
       server.start();
       long started = System.nanoTime();
       setupMillis = (started - setupStart) / 1_000_000;
@@ -439,9 +439,9 @@ public final class RoundBenchmark {
       }
 
       @Override
-      public float[] openGlobalModel(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
+      public float[] openGlobalModel(RoundTask task, int dimension, Attached attached) {
         long t0 = System.nanoTime();
-        float[] w = inner.openGlobalModel(task, dimension, attachedChallenge);
+        float[] w = inner.openGlobalModel(task, dimension, attached);
         long t1 = System.nanoTime();
         openMs.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = (t1 - t0) / 1e6;
         readyAt.computeIfAbsent(task.getRound(), k -> nanArray(n))[site] = t1;

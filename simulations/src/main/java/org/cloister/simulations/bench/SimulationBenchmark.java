@@ -64,8 +64,10 @@ public final class SimulationBenchmark {
     }
   }
 
-  /** Sites of the engine's warm-up study. */
+  /** Sites of the engine's warm-up study: half the study's sites (2 rounds), at least this many... */
   static final int WARM_UP_SITES = 100;
+  /** ...and at most this many. */
+  static final int MAX_WARM_UP_SITES = 1000;
 
   private final Options o;
   private final Consumer<String> log;
@@ -90,7 +92,9 @@ public final class SimulationBenchmark {
     // the engine's own warm-up, as the baseline has one: a short study of the same kind compiles the
     // engine's paths (round engine, signing and verifying, ledger, aggregation) before the measured
     // run, so neither side pays the JIT compiler inside its measurement
-    int warmSites = Math.min(o.sites(), WARM_UP_SITES);
+    // as many site trainings as the baseline's warm-up (one round of every site), in 2 rounds: the
+    // engine's per-site paths reach the same compilation as the baseline's before either is measured
+    int warmSites = Math.min(o.sites(), Math.min(MAX_WARM_UP_SITES, Math.max(WARM_UP_SITES, o.sites() / 2)));
     log.accept("engine " + o.engine() + " (warm-up): " + warmSites + " sites, 2 rounds...");
     SimulationConfig warm = SimulationConfig.builder().studyId("bench-simulate-warm-up").dataset(cfg.dataset())
         .sites(warmSites).rounds(2).localEpochs(1).batchSize(16).learningRate(0.1).model(o.model()).seed(43)
@@ -175,6 +179,8 @@ public final class SimulationBenchmark {
         test.numClasses(), cfg.seed(), new Sgd(cfg.learningRate()), DataType.FLOAT));
     ExecutorService pool = Executors.newFixedThreadPool(o.workers());
     List<List<org.cloister.dp.events.DpEvent>> spent = new ArrayList<>();
+    SecureGaussianNoise[] noise = new SecureGaussianNoise[cfg.sites()];
+    SplittableRandom[] sampling = new SplittableRandom[cfg.sites()];
     for (int s = 0; s < cfg.sites(); s++) {
       spent.add(new ArrayList<>()); // each site's accountant composes its history, as in the engine
     }
@@ -185,9 +191,17 @@ public final class SimulationBenchmark {
         List<Future<?>> fs = new ArrayList<>();
         for (int s = 0; s < cfg.sites(); s++) {
           int site = s;
-          fs.add(pool.submit(() -> spent.get(site).add(new DpSgdLocalTrainer(nets.get(), cohort.site(site),
-              SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + site), new PrivacyBudget(cfg.dp().epsilon(), cfg.dp().delta()),
-              () -> spent.get(site), new SplittableRandom(cfg.seed() * 7919L + site)).train(w0, task).spent())));
+          fs.add(pool.submit(() -> {
+            // each site's noise and sampling streams continue from round to round, as a site's do in the
+            // engine (VirtualSite) and in a deployment: the same random draws, the same generator state
+            if (noise[site] == null) {
+              noise[site] = SecureGaussianNoise.seeded(cfg.seed() * 1_000_003L + site);
+              sampling[site] = new SplittableRandom(cfg.seed() * 7919L + site);
+            }
+            return spent.get(site).add(new DpSgdLocalTrainer(nets.get(), cohort.site(site), noise[site],
+                new PrivacyBudget(cfg.dp().epsilon(), cfg.dp().delta()), () -> spent.get(site), sampling[site])
+                .train(w0, task).spent());
+          }));
         }
         for (Future<?> f : fs) {
           f.get();

@@ -3,14 +3,8 @@ package org.cloister.simulations.report;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.File;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.cloister.simulations.SimulationConfig;
 import org.cloister.simulations.Sweep;
 import org.cloister.simulations.SweepAxis;
@@ -21,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The reports as a browser lays them out: headless Chromium renders each page (with a measuring script
- * injected by this test only, the page's own policy allows none) and the test asserts, from the measured
+ * injected by {@link HeadlessChromium} only, the page's own policy allows none) and the test asserts, from the measured
  * boxes, that no legend covers a plotted point or the plot area, every legend fits its chart, and every
  * number cell of a table is on one line. Needs Chromium ({@code /usr/bin/chromium}; Debian package
  * {@code chromium}), so it is tagged {@code browser} and runs with {@code -Pbrowser}:
@@ -30,45 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("browser")
 class ReportsInChromiumTest {
 
-  /** The page as Chromium laid it out, measured: {"charts": [...], "cells": [...]}. */
+  /** The page as Chromium laid it out, measured ({@link HeadlessChromium}). */
   static JsonNode measure(String html, Path file) throws Exception {
-    String chromium = chromium();
-    String script;
-    try (InputStream in = ReportsInChromiumTest.class.getResourceAsStream("measure.js")) {
-      script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    String page = html.replaceAll("<meta http-equiv=\"Content-Security-Policy\"[^>]*>", "")
-        .replace("</body>", "<script>" + script + "</script></body>");
-    Files.writeString(file, page, StandardCharsets.UTF_8);
-    Path out = file.resolveSibling(file.getFileName() + ".dom");
-    Path err = file.resolveSibling(file.getFileName() + ".stderr");
-    Path profile = Files.createTempDirectory(file.getParent(), "chromium-profile");
-    Process p = new ProcessBuilder(chromium, "--headless=new", "--disable-gpu", "--no-sandbox", "--no-first-run",
-        "--window-size=800,1000", "--user-data-dir=" + profile, "--dump-dom", file.toUri().toString())
-        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("chromium did not finish within 120 s");
-    }
-    assertThat(p.exitValue()).as(Files.readString(err)).isZero();
-    String dom = Files.readString(out);
-    int start = dom.lastIndexOf("<pre id=\"measured\">");
-    assertThat(start).as("the measuring script ran (stderr: %s)", Files.readString(err)).isNotNegative();
-    String json = dom.substring(start + "<pre id=\"measured\">".length(), dom.indexOf("</pre>", start))
-        .replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
-    return new ObjectMapper().readTree(json);
-  }
-
-  static String chromium() {
-    for (String name : new String[] {"chromium", "chromium-browser", "google-chrome"}) {
-      for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-        File f = new File(dir, name);
-        if (f.canExecute()) {
-          return f.getPath();
-        }
-      }
-    }
-    throw new AssertionError("-Pbrowser needs headless Chromium on the PATH (Debian: apt-get install chromium)");
+    return HeadlessChromium.measure(html, file);
   }
 
   static void assertLaidOutWell(JsonNode m, int charts) {

@@ -21,4 +21,16 @@ public interface LocalTrainer {
   long numExamples();
 
   LocalUpdate train(float[] globalWeights, RoundTask task);
+
+  /**
+   * The final evaluation ({@link RoundTask#getFinalEvaluation()}): scores the final published model on the site's
+   * held-out split and returns only the noised release with the event it spends (no training, an empty delta).
+   * A trainer without a held-out split declines.
+   *
+   * @throws org.cloister.site.training.RoundDeclinedException when the site does not evaluate or it would overrun its
+   *     budget (nothing is released)
+   */
+  default LocalUpdate evaluateOnly(float[] globalWeights, RoundTask task) {
+    throw new org.cloister.site.training.RoundDeclinedException("this site does not take part in federated evaluation");
+  }
 }

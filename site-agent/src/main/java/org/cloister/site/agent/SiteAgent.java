@@ -124,7 +124,8 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
           .pollTask(poll.build()));
       switch (resp.getOutcomeCase()) {
         case TASK -> {
-          if (handle(resp.getTask(), joined.getModelDimension(), resp.getRoundChallenge())) {
+          if (handle(resp.getTask(), joined.getModelDimension(),
+              new UpdateSealer.Attached(resp.getRoundChallenge(), resp.getSealedModelCopy()))) {
             satOutBackoff = 0;
           } else {
             backOffAfterSatOut(resp.getTask());
@@ -168,8 +169,59 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     pause.sleep(p);
   }
 
+  /** Final-evaluation tasks this site declined (it says why once, then waits for the study's end quietly). */
+  private final java.util.Set<String> declinedFinalEvaluations = new java.util.HashSet<>();
+
+  /**
+   * The final evaluation after the last round: opens the final model, scores it on the held-out split (the trainer
+   * checks the site's budget first), signs and records the spend, and sends only the noised release.
+   */
+  private boolean handleFinalEvaluation(RoundTask task, int dimension) {
+    if (declinedFinalEvaluations.contains(task.getRoundId())) {
+      return false;
+    }
+    if (System.currentTimeMillis() >= task.getDeadlineUnixMs() || ledger.hasSpent(task.getStudyId(), task.getRoundId())) {
+      declinedFinalEvaluations.add(task.getRoundId());
+      return false;
+    }
+    LocalUpdate update;
+    try {
+      float[] global = sealer.openFinalModel(task, dimension);
+      update = trainer.evaluateOnly(global, task);
+    } catch (org.cloister.site.training.RoundDeclinedException | org.cloister.site.sealing.SealingException e) {
+      log.warn("site {}: final evaluation of model version {} not sent: {}", siteId, task.getModel().getVersion(),
+          e.getMessage());
+      declinedFinalEvaluations.add(task.getRoundId());
+      addRecord(new SiteRoundRecord(task.getRound(), task.getRoundId(), false, e.getMessage(), java.util.Map.of()));
+      return false;
+    } catch (RuntimeException e) {
+      log.error("site {}: final evaluation: the local evaluator failed; the agent stops", siteId, e);
+      throw new TrainerFailure("site " + siteId + ", final evaluation: the local evaluator failed ("
+          + e.getClass().getSimpleName() + ": " + e.getMessage() + "); the site agent stops", e);
+    }
+    org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
+    ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), signer.datasetId(), update.spent(), update.epsilonAfter(),
+        spend.getSpend().toByteArray(), spend.getSignature().toByteArray());
+    UpdateEnvelope env = UpdateEnvelope.newBuilder()
+        .setStudyId(task.getStudyId())
+        .setRound(task.getRound())
+        .setRoundId(task.getRoundId())
+        .setBaseModelVersion(task.getModel().getVersion())
+        .setNumExamples(update.numExamples())
+        .putAllMetrics(update.metrics())
+        .setSpend(spend)
+        .setEvaluation(update.evaluation())
+        .build();
+    log.info("site {}: final evaluation of model version {} sent (epsilon {})", siteId, task.getModel().getVersion(),
+        update.epsilonAfter());
+    return submit(task, update, env);
+  }
+
   /** Trains for the task and sends the update; false when the site sat the round out. */
-  private boolean handle(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
+  private boolean handle(RoundTask task, int dimension, UpdateSealer.Attached attached) {
+    if (task.getFinalEvaluation()) {
+      return handleFinalEvaluation(task, dimension);
+    }
     if (System.currentTimeMillis() >= task.getDeadlineUnixMs()) {
       log.info("site {}: round {} deadline already passed, skipping", siteId, task.getRound());
       return false;
@@ -182,7 +234,7 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     LocalUpdate update;
     UpdateSealer.Sealed sealed;
     try {
-      float[] global = sealer.openGlobalModel(task, dimension, attachedChallenge);
+      float[] global = sealer.openGlobalModel(task, dimension, attached);
       update = trainer.train(global, task);
       sealed = sealer.seal(task, update.delta());
     } catch (org.cloister.site.training.RoundDeclinedException | org.cloister.site.sealing.SealingException e) {
@@ -227,6 +279,11 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     UpdateEnvelope env = sealed.roundChallenge() == null ? env0 : env0.toBuilder().setContribution(
         signer.signContribution(task, update.numExamples(), sealed.format(), sealed.payload(), sealed.roundChallenge(),
             sealed.baseModelSha256(), spend)).build();
+    return submit(task, update, env);
+  }
+
+  /** Sends an update (retried until the round's deadline); true once the coordinator has answered. */
+  private boolean submit(RoundTask task, LocalUpdate update, UpdateEnvelope env) {
     try {
       // retried while the coordinator is unreachable, until the round's deadline. The retry sends the
       // same envelope: the coordinator acknowledges an identical resubmission (its idempotency key is

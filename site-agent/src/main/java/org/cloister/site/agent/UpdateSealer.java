@@ -41,6 +41,15 @@ public interface UpdateSealer {
   }
 
   /**
+   * The final model of a final-evaluation task ({@link RoundTask#getFinalEvaluation()}): opened like
+   * {@link #openGlobalModel}, but no round is open at the aggregator, so nothing is asked of it (no
+   * challenge: nothing is sealed back). The default is {@link #openGlobalModel}.
+   */
+  default float[] openFinalModel(RoundTask task, int dimension) {
+    return openGlobalModel(task, dimension);
+  }
+
+  /**
    * A fresh nonce for the round challenge of the task the next poll may bring (sent with that poll, so
    * the coordinator can hand the enclave's challenge over it out with the task), or null when the sealer
    * needs none. Drawn anew for every poll; only the latest one is ever accepted.
@@ -50,12 +59,32 @@ public interface UpdateSealer {
   }
 
   /**
-   * As {@link #openGlobalModel(RoundTask, int)}, with the round challenge the coordinator handed out
-   * with the task (a serialized {@code RoundChallenge} over the nonce of the poll that brought it; empty:
-   * none). The attested sealer verifies it exactly as one it asked for, and asks itself when it is
-   * absent or refused.
+   * What the coordinator handed out with a task ({@code PollTaskResponse}), each empty when absent: the
+   * enclave's round challenge over the nonce of the poll that brought the task (a serialized {@code
+   * RoundChallenge}) and this member's sealed copy of the model's content key (a serialized {@code
+   * SealedModelCopy}). Untrusted: the attested sealer checks them exactly as what it fetches itself.
    */
-  default float[] openGlobalModel(RoundTask task, int dimension, com.google.protobuf.ByteString attachedChallenge) {
+  record Attached(com.google.protobuf.ByteString roundChallenge, com.google.protobuf.ByteString sealedModelCopy) {
+    public static final Attached NONE = new Attached(com.google.protobuf.ByteString.EMPTY,
+        com.google.protobuf.ByteString.EMPTY);
+
+    public Attached {
+      java.util.Objects.requireNonNull(roundChallenge, "roundChallenge");
+      java.util.Objects.requireNonNull(sealedModelCopy, "sealedModelCopy");
+    }
+
+    /** A round challenge alone. */
+    public static Attached challenge(com.google.protobuf.ByteString roundChallenge) {
+      return new Attached(roundChallenge, com.google.protobuf.ByteString.EMPTY);
+    }
+  }
+
+  /**
+   * As {@link #openGlobalModel(RoundTask, int)}, with what the coordinator handed out with the task. The
+   * attested sealer verifies the round challenge exactly as one it asked for and opens the sealed copy
+   * exactly as a fetched one, and asks (or fetches) itself when one is absent or refused.
+   */
+  default float[] openGlobalModel(RoundTask task, int dimension, Attached attached) {
     return openGlobalModel(task, dimension);
   }
 

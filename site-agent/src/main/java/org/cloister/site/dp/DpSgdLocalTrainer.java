@@ -106,6 +106,64 @@ public final class DpSgdLocalTrainer implements LocalTrainer {
     return lastEpsilon;
   }
 
+  /**
+   * The final evaluation: the final model scored on the held-out split, its Gaussian event checked against the
+   * site's budget (the same ceiling and reserved delta as DP-SGD's guard) before anything is computed from the data,
+   * and composed into the signed spend (with a pending private-preprocessing event, if the site never trained).
+   */
+  @Override
+  public LocalUpdate evaluateOnly(float[] globalWeights, RoundTask task) {
+    TrainingConfig cfg = task.getConfig();
+    if (!cfg.hasEvaluation()) {
+      throw new org.cloister.site.training.RoundDeclinedException("round " + task.getRound() + " asks for a final "
+          + "evaluation but the study declares no federated evaluation");
+    }
+    if (evaluator == null) {
+      throw new org.cloister.site.training.RoundDeclinedException("this site has no held-out split "
+          + "(evaluation.holdout_fraction in site.yaml): it does not evaluate");
+    }
+    String problem = evaluator.problem(cfg.getEvaluation());
+    if (problem != null) {
+      throw new org.cloister.site.training.RoundDeclinedException("final evaluation: " + problem);
+    }
+    RdpAccountant accountant = new RdpAccountant();
+    for (DpEvent e : alreadySpent.get()) {
+      accountant.compose(e, 1);
+    }
+    DpEvent preprocessing = pendingPreprocessing;
+    List<DpEvent> parts = new java.util.ArrayList<>();
+    if (preprocessing != null) {
+      parts.add(preprocessing);
+    }
+    parts.add(org.cloister.site.evaluation.HoldoutEvaluator.event(cfg.getEvaluation()));
+    DpEvent spent = parts.size() == 1 ? parts.get(0) : new org.cloister.dp.events.ComposedEvent(parts);
+    double epsilonAfter;
+    if (budget != null) {
+      org.cloister.site.training.PrivacyBudget enforced = budget.epsilon() <= DpSgd.MAX_GRID_EPSILON ? budget
+          : new org.cloister.site.training.PrivacyBudget(DpSgd.MAX_GRID_EPSILON, budget.delta());
+      org.cloister.site.training.PrivacyGuard guard = new org.cloister.site.training.PrivacyGuard(enforced, accountant,
+          org.cloister.dp.noise.GridGaussian.discretisationDelta(Parameters.get(net).length,
+              org.cloister.site.training.PrivacyGuard.RESERVED_STEPS, enforced.epsilon()));
+      epsilonAfter = guard.epsilonAfter(spent, 1);
+      if (!guard.allows(spent)) {
+        throw new org.cloister.site.training.RoundDeclinedException(String.format(java.util.Locale.ROOT,
+            "privacy budget: the final evaluation would take epsilon to %.4f, over the ceiling %.4f (delta %.1e);"
+                + " nothing released", epsilonAfter, enforced.epsilon(), enforced.delta()));
+      }
+    } else {
+      accountant.compose(spent, 1);
+      epsilonAfter = accountant.epsilon(1e-5);
+    }
+    Parameters.set(net, globalWeights);
+    org.cloister.protocol.v1.EvaluationRelease evaluated = evaluator.release(net, cfg.getEvaluation(),
+        task.getModel().getVersion());
+    pendingPreprocessing = null;
+    lastEpsilon = epsilonAfter;
+    log.info("final evaluation of model version {} (noise multiplier {}), epsilon {}", task.getModel().getVersion(),
+        cfg.getEvaluation().getNoiseMultiplier(), epsilonAfter);
+    return new LocalUpdate(new float[0], numExamples(), Map.of("epsilon", epsilonAfter), spent, epsilonAfter, evaluated);
+  }
+
   @Override
   public LocalUpdate train(float[] globalWeights, RoundTask task) {
     TrainingConfig cfg = task.getConfig();

@@ -51,4 +51,13 @@ public final class ZooModelTrainer implements LocalTrainer {
     }
     return delegate.train(globalWeights, task);
   }
+
+  /** The final evaluation, by the trainer made for the study's model (it holds the held-out split). */
+  @Override
+  public LocalUpdate evaluateOnly(float[] globalWeights, RoundTask task) {
+    if (delegate == null) {
+      joined(task.getModel().getModelName(), (int) task.getModel().getDimension());
+    }
+    return delegate.evaluateOnly(globalWeights, task);
+  }
 }

@@ -22,6 +22,7 @@ import org.cloister.protocol.v1.AttestationRequest;
 import org.cloister.protocol.v1.RoundChallenge;
 import org.cloister.protocol.v1.RoundChallengeBody;
 import org.cloister.protocol.v1.RoundChallengeRequest;
+import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.RoundTask;
 import org.cloister.protocol.v1.UpdateAad;
 import org.cloister.site.agent.UpdateSealer;
@@ -162,7 +163,7 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     synchronized (this) {
       pollNonce = null; // a task not from the poll that nonce went out with
     }
-    return open(task, dimension, CompletableFuture.supplyAsync(() -> challenge(task), prefetcher));
+    return open(task, dimension, CompletableFuture.supplyAsync(() -> challenge(task), prefetcher), ByteString.EMPTY);
   }
 
   /** A fresh nonce for the next poll; the challenge handed out with its task must name it (and only it). */
@@ -179,24 +180,30 @@ public final class AttestedHpkeSealer implements UpdateSealer {
    * against the nonce of the poll that brought the task ({@link #attachedChallenge}); otherwise (none
    * attached, or refused: the reason is logged) asks the enclave for one while the model is opened, as
    * {@link #openGlobalModel(RoundTask, int)} does. Either way the site trains only under a challenge
-   * signed by the attested key over a nonce it drew after its previous round.
+   * signed by the attested key over a nonce it drew after its previous round. The sealed copy handed out
+   * with the task is opened as a fetched one ({@link SealedModelOpener#openWithDigest(ModelArtifact, int,
+   * ByteString)}).
    */
   @Override
-  public float[] openGlobalModel(RoundTask task, int dimension, ByteString attached) {
+  public float[] openGlobalModel(RoundTask task, int dimension, Attached attached) {
     byte[] nonce;
     synchronized (this) {
       nonce = pollNonce;
       pollNonce = null; // one task per poll nonce
     }
-    if (nonce != null && !attached.isEmpty()) {
+    CompletableFuture<Challenged> challenge = null;
+    if (nonce != null && !attached.roundChallenge().isEmpty()) {
       try {
-        return open(task, dimension, CompletableFuture.completedFuture(attachedChallenge(task, attached, nonce)));
+        challenge = CompletableFuture.completedFuture(attachedChallenge(task, attached.roundChallenge(), nonce));
       } catch (AttachedChallengeRefused e) {
         log.warn("site {}: round {}: the round challenge handed out with the task is refused ({}); asking the enclave "
             + "for one", siteId, task.getRound(), e.getMessage());
       }
     }
-    return openGlobalModel(task, dimension);
+    if (challenge == null) {
+      challenge = CompletableFuture.supplyAsync(() -> challenge(task), prefetcher);
+    }
+    return open(task, dimension, challenge, attached.sealedModelCopy());
   }
 
   /** Why a challenge handed out with a task is not used (the site then asks the enclave itself). */
@@ -237,11 +244,11 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     return new Challenged(e, b.getChallenge().toByteArray(), b.getBaseModelSha256().toByteArray());
   }
 
-  private float[] open(RoundTask task, int dimension, CompletableFuture<Challenged> next) {
+  private float[] open(RoundTask task, int dimension, CompletableFuture<Challenged> next, ByteString attachedCopy) {
     synchronized (this) {
       pending = new Pending(task.getRoundId(), task.getRound(), task.getModel().getVersion(), next);
     }
-    SealedModelOpener.Opened o = opener.openWithDigest(task.getModel(), dimension);
+    SealedModelOpener.Opened o = opener.openWithDigest(task.getModel(), dimension, attachedCopy);
     float[] weights = o.weights();
     // train only on the model the enclave aggregates against: the host can seal any weights to this
     // site's key, so the opened model's digest (of the f32le bytes decoded) must equal the one in the
@@ -263,6 +270,17 @@ public final class AttestedHpkeSealer implements UpdateSealer {
           CompletableFuture.completedFuture(c));
     }
     return weights;
+  }
+
+  /**
+   * The final model, opened from the copy sealed to this site, without a round challenge: the final evaluation sends
+   * nothing to the enclave, and no round is open there. Its digest is not checked against an enclave challenge: the
+   * host chooses which sealed model the site scores (the release is differentially private whatever the model;
+   * docs/trust.md, "final evaluation").
+   */
+  @Override
+  public float[] openFinalModel(RoundTask task, int dimension) {
+    return opener.openWithDigest(task.getModel(), dimension).weights();
   }
 
   private static String hex(byte[] b) {

@@ -68,6 +68,15 @@ public final class SealedModelOpener {
    * decrypted bytes themselves (no second encoding of the weights to hash them).
    */
   public Opened openWithDigest(ModelArtifact model, int dimension) {
+    return openWithDigest(model, dimension, com.google.protobuf.ByteString.EMPTY);
+  }
+
+  /**
+   * As {@link #openWithDigest(ModelArtifact, int)} with the copy the coordinator handed out with the task
+   * ({@code PollTaskResponse.sealed_model_copy}; empty: none). It is used, and checked exactly as a fetched
+   * one, when it is this member's copy of this study and version; otherwise the copy is fetched.
+   */
+  public Opened openWithDigest(ModelArtifact model, int dimension, com.google.protobuf.ByteString attached) {
     if (FloatCodec.WEIGHTS_F32LE.equals(model.getFormat())) {
       if (model.getVersion() != 1) {
         throw new SealingException("refusing a plaintext global model for version " + model.getVersion()
@@ -81,6 +90,17 @@ public final class SealedModelOpener {
     }
     if (relay == null) {
       throw new SealingException("no channel to the coordinator to fetch model version " + model.getVersion());
+    }
+    if (!attached.isEmpty()) {
+      try {
+        SealedModelCopy c = SealedModelCopy.parseFrom(attached);
+        if (c.getStudyId().equals(model.getStudyId()) && c.getVersion() == model.getVersion()
+            && c.getMemberId().equals(memberId)) {
+          return openWithDigest(model, c, dimension);
+        }
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        // not a copy: fetched below, as without one
+      }
     }
     SealedModelCopy copy;
     try {

@@ -141,6 +141,40 @@ class FederatedEvaluationTest {
         .isInstanceOf(RoundDeclinedException.class).hasMessageContaining("noise multiplier 0.0");
   }
 
+  /** Issue 18: the final model's evaluation after the last round spends the evaluation alone, checked first. */
+  @Test
+  void theFinalEvaluationReleasesOnlyTheNoisedCountsAndItsEventIsCheckedAgainstTheBudgetFirst() {
+    Dataset data = wdbc();
+    HoldoutSplit split = HoldoutSplit.of(data, data, 0.25, "site-1/wdbc");
+    RoundTask last = TASK.toBuilder().setRound(2).setRoundId("final-evaluation-1").setFinalEvaluation(true)
+        .setModel(org.cloister.protocol.v1.ModelArtifact.newBuilder().setVersion(7)).build();
+    LocalUpdate u = trainer(split.train(), split.holdout()).evaluateOnly(w0(), last);
+    assertThat(u.delta()).isEmpty(); // nothing trained, no update
+    assertThat(DpEventJson.fromJson(DpEventJson.toJson(u.spent()))).isEqualTo(new GaussianEvent(Z));
+    assertThat(u.evaluation().getModelVersion()).isEqualTo(7);
+    assertThat(u.evaluation().getCountsList()).hasSize(EvaluationHistograms.cells(2, 10));
+    assertThat(u.epsilonAfter()).isCloseTo(new RdpAccountant().compose(new GaussianEvent(Z), 1).epsilon(1e-5),
+        within(1e-3));
+    // a deployed site's trainer (the zoo's model for the site's data, DP-SGD inside) evaluates the same way
+    org.cloister.site.plain.ZooModelTrainer zoo = new org.cloister.site.plain.ZooModelTrainer(split.train(), 1,
+        net -> new DpSgdLocalTrainer(net, split.train(), SecureGaussianNoise.seeded(3), new PrivacyBudget(50, 1e-5),
+            List::of, new SplittableRandom(5), null, false, new HoldoutEvaluator(split.holdout(), SecureGaussianNoise.seeded(9))));
+    zoo.joined("logreg", w0().length);
+    assertThat(zoo.evaluateOnly(w0(), last).spent()).isEqualTo(new GaussianEvent(Z));
+    // a site whose history plus the evaluation would pass its ceiling releases nothing and says why
+    DpEvent history = trainer(split.train(), null).train(w0(), TASK).spent();
+    double before = new RdpAccountant().compose(history, 1).epsilon(1e-5);
+    double after = new RdpAccountant().compose(history, 1).compose(new GaussianEvent(Z), 1).epsilon(1e-5);
+    DpSgdLocalTrainer full = new DpSgdLocalTrainer(net(), split.train(), SecureGaussianNoise.seeded(3),
+        new PrivacyBudget((before + after) / 2, 1e-5), () -> List.of(history), new SplittableRandom(5), null, false,
+        new HoldoutEvaluator(split.holdout(), SecureGaussianNoise.seeded(9)));
+    assertThatThrownBy(() -> full.evaluateOnly(w0(), last)).isInstanceOf(RoundDeclinedException.class)
+        .hasMessageContaining("privacy budget: the final evaluation would take epsilon to").hasMessageContaining("nothing released");
+    // a site without a held-out split does not evaluate
+    assertThatThrownBy(() -> trainer(split.train(), null).evaluateOnly(w0(), last)).isInstanceOf(RoundDeclinedException.class)
+        .hasMessageContaining("no held-out split");
+  }
+
   @Test
   void theReleasedCountsCarryGaussianNoiseOfTheAccountedVariance() {
     // seeded: the same figures every run. 200 cells x 400 releases = 80,000 noise draws

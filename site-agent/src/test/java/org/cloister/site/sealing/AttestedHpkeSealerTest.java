@@ -29,6 +29,7 @@ import org.cloister.protocol.v1.RoundChallengeRequest;
 import org.cloister.protocol.v1.RoundTask;
 import org.cloister.protocol.v1.SealedModelCopy;
 import org.cloister.protocol.v1.SealedModelRequest;
+import org.cloister.site.agent.UpdateSealer.Attached;
 import org.cloister.trust.attestation.EnclaveSignatures;
 import org.cloister.trust.attestation.nitro.DevelopmentAttestationAuthority;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
@@ -96,6 +97,7 @@ class AttestedHpkeSealerTest {
     int attestations;
     /** Round challenge requests the site made itself (not counting challenges handed out with tasks). */
     volatile int challengeRequests;
+    volatile int copyFetches;
 
     Relay() {
       random.nextBytes(challenge);
@@ -165,6 +167,7 @@ class AttestedHpkeSealerTest {
 
     @Override
     public void fetchSealedModel(SealedModelRequest req, StreamObserver<SealedModelCopy> out) {
+      copyFetches++;
       out.onNext(copy.toBuilder().setMemberId(req.getMemberId()).build());
       out.onCompleted();
     }
@@ -416,7 +419,7 @@ class AttestedHpkeSealerTest {
     random.nextBytes(challenge);
     // a group signature: another site's nonce beside this one's
     ByteString attached = signed(relay.enclaveSigning, t, challenge, new byte[32], nonce);
-    assertThat(sealer.openGlobalModel(t, 3, attached)).containsExactly(1f, 2f, 3f);
+    assertThat(sealer.openGlobalModel(t, 3, Attached.challenge(attached))).containsExactly(1f, 2f, 3f);
     var sealed = sealer.seal(t, new float[] {0f, 0f, 0f});
     assertThat(sealed.roundChallenge()).as("the statement binds the challenge handed out with the task")
         .containsExactly(challenge);
@@ -430,7 +433,7 @@ class AttestedHpkeSealerTest {
     random.nextBytes(challenge);
     byte[] first = sealer.pollNonce().toByteArray();
     ByteString earlier = signed(relay.enclaveSigning, t, challenge, first);
-    sealer.openGlobalModel(t, 3, earlier);
+    sealer.openGlobalModel(t, 3, Attached.challenge(earlier));
 
     RoundTask next = initialTask("r-5").toBuilder().setRound(5).build();
     byte[] nonce = sealer.pollNonce().toByteArray();
@@ -455,7 +458,7 @@ class AttestedHpkeSealerTest {
     for (ByteString bad : java.util.List.of(earlier, signed(relay.enclaveSigning, next, challenge, other),
         signed(p256(), next, challenge, sealer.pollNonce().toByteArray()), ByteString.EMPTY)) {
       sealer.pollNonce();
-      assertThat(sealer.openGlobalModel(next, 3, bad)).containsExactly(1f, 2f, 3f);
+      assertThat(sealer.openGlobalModel(next, 3, Attached.challenge(bad))).containsExactly(1f, 2f, 3f);
       assertThat(sealer.seal(next, new float[] {0f, 0f, 0f}).roundChallenge()).as("the enclave's own answer")
           .containsExactly(relay.challenge);
     }
@@ -467,15 +470,15 @@ class AttestedHpkeSealerTest {
     RoundTask t = initialTask("r-4");
     byte[] nonce = sealer.pollNonce().toByteArray();
     ByteString attached = signed(relay.enclaveSigning, t, relay.challenge, nonce);
-    sealer.openGlobalModel(t, 3, attached);
+    sealer.openGlobalModel(t, 3, Attached.challenge(attached));
     assertThat(relay.challengeRequests).isZero();
     // the host hands the same task and answer again without a new poll: the nonce is spent, the site asks itself
-    sealer.openGlobalModel(t, 3, attached);
+    sealer.openGlobalModel(t, 3, Attached.challenge(attached));
     assertThat(relay.challengeRequests).isEqualTo(1);
     // a newer poll replaces the nonce: an answer over the older one is refused
     byte[] older = sealer.pollNonce().toByteArray();
     sealer.pollNonce();
-    sealer.openGlobalModel(t, 3, signed(relay.enclaveSigning, t, relay.challenge, older));
+    sealer.openGlobalModel(t, 3, Attached.challenge(signed(relay.enclaveSigning, t, relay.challenge, older)));
     assertThat(relay.challengeRequests).isEqualTo(2);
   }
 
@@ -484,7 +487,54 @@ class AttestedHpkeSealerTest {
     sealer.seal(task(7), new float[] {1, 2, 3});
     RoundTask t = initialTask("r-4");
     byte[] nonce = sealer.pollNonce().toByteArray();
-    assertThatThrownBy(() -> sealer.openGlobalModel(t, 3, signed(relay.enclaveSigning, t, relay.challenge, nonce)))
+    assertThatThrownBy(() -> sealer.openGlobalModel(t, 3, Attached.challenge(signed(relay.enclaveSigning, t, relay.challenge, nonce))))
         .isInstanceOf(SealingException.class).hasMessageContaining("refusing a rollback");
+  }
+
+  @Test
+  void aSealedCopyHandedOutWithTheTaskIsOpenedWithoutFetchingAndCheckedAsAFetchedOne() throws Exception {
+    float[] weights = {4f, 5f, 6f};
+    byte[] contentKey = new byte[32];
+    random.nextBytes(contentKey);
+    byte[] nonce = new byte[12];
+    byte[] artifactAad = org.cloister.protocol.v1.ModelArtifactAad.newBuilder().setStudyId("s").setVersion(6)
+        .setModelName("logreg").setDimension(3).setKeyId("model-key").build().toByteArray();
+    javax.crypto.Cipher gcm = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+    gcm.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(contentKey, "AES"),
+        new javax.crypto.spec.GCMParameterSpec(128, nonce));
+    byte[] segmentAad = java.util.Arrays.copyOf(artifactAad, artifactAad.length + 1);
+    segmentAad[artifactAad.length] = 1;
+    gcm.updateAAD(segmentAad);
+    org.cloister.protocol.v1.EncryptedModel envelope = org.cloister.protocol.v1.EncryptedModel.newBuilder()
+        .setKeyId("model-key").setNonce(ByteString.copyFrom(nonce))
+        .setCiphertext(ByteString.copyFrom(gcm.doFinal(FloatCodec.encode(weights)))).build();
+    RoundTask t = task(6).toBuilder().setModel(task(6).getModel().toBuilder()
+        .setFormat(SealedModelOpener.ARTIFACT_FORMAT).setPayload(envelope.toByteString())).build();
+    byte[] aad = ModelCopyAad.newBuilder().setStudyId("s").setVersion(6).setMemberId("site-2").setModelName("logreg")
+        .setDimension(3).build().toByteArray();
+    SealedModelCopy mine = SealedModelCopy.newBuilder().setStudyId("s").setVersion(6).setMemberId("site-2")
+        .setFormat(SealedModelOpener.COPY_FORMAT).setPayload(ByteString.copyFrom(HPKE.seal(siteKey.publicKey(),
+            SealedModelOpener.COPY_INFO, aad, contentKey))).build();
+    relay.copy = mine;
+    relay.namedBase = FloatCodec.sha256(FloatCodec.encode(weights));
+    SealedModelOpener opener = new SealedModelOpener(channel, "site-2", siteKey);
+    assertThat(opener.openWithDigest(t.getModel(), 3, mine.toByteString()).weights()).containsExactly(weights);
+    assertThat(sealer.openGlobalModel(t, 3, new Attached(ByteString.EMPTY, mine.toByteString()))).containsExactly(weights);
+    assertThat(relay.copyFetches).as("nothing fetched").isZero();
+    // another member's copy, or another version's, is not used: this member's is fetched
+    assertThat(opener.openWithDigest(t.getModel(), 3, mine.toBuilder().setMemberId("site-3").build().toByteString())
+        .weights()).containsExactly(weights);
+    assertThat(opener.openWithDigest(t.getModel(), 3, mine.toBuilder().setVersion(5).build().toByteString())
+        .weights()).containsExactly(weights);
+    assertThat(opener.openWithDigest(t.getModel(), 3, ByteString.copyFromUtf8("garbage")).weights()).containsExactly(weights);
+    assertThat(relay.copyFetches).isEqualTo(3);
+    // a copy in this member's name the host sealed itself (anyone can seal to the member's key) under its own
+    // content key: refused exactly as a fetched one (the artifact does not decrypt with that key)
+    byte[] hostKey = new byte[32];
+    random.nextBytes(hostKey);
+    SealedModelCopy forged = mine.toBuilder().setPayload(ByteString.copyFrom(HPKE.seal(siteKey.publicKey(),
+        SealedModelOpener.COPY_INFO, aad, hostKey))).build();
+    assertThatThrownBy(() -> opener.openWithDigest(t.getModel(), 3, forged.toByteString()))
+        .isInstanceOf(SealingException.class).hasMessageContaining("does not decrypt with this member's key copy");
   }
 }
