@@ -105,27 +105,16 @@ final class EnclaveCommand implements Runnable {
       for (int i = 0; i <= 2; i++) {
         hex.put(String.valueOf(i), HexFormat.of().formatHex(pcrs.get(i)));
       }
-      List<String> thirdParty = inventory.thirdParty().map(l -> l.stream().map(Object::toString).toList()).orElse(null);
       if (json) {
-        Map<String, Object> img = new LinkedHashMap<>();
-        img.put("size_bytes", inventory.sizeBytes());
-        img.put("classes", inventory.classCount());
-        img.put("entries", inventory.entryCount());
-        img.put("third_party", thirdParty); // null: the image carries no bill of materials
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("pcrs", hex);
-        out.put("image", img);
+        out.put("image", ImageReport.json(inventory, Map.of()));
         cl.getOut().println(new ObjectMapper().writeValueAsString(out));
       } else {
         hex.forEach((i, v) -> cl.getOut().println("PCR" + i + " " + v));
         cl.getOut().printf(java.util.Locale.ROOT, "image %d bytes, %d classes (%d entries)%n", inventory.sizeBytes(),
             inventory.classCount(), inventory.entryCount());
-        if (thirdParty == null) {
-          cl.getOut().println("third-party artifacts: unknown (the image carries no " + ImageInventory.SBOM_ENTRY + ")");
-        } else {
-          cl.getOut().println("third-party artifacts (" + thirdParty.size() + ", from " + ImageInventory.SBOM_ENTRY + "):");
-          thirdParty.forEach(a -> cl.getOut().println("  " + a));
-        }
+        ImageReport.printThirdParty(cl.getOut(), inventory);
       }
       cl.getOut().flush();
       return 0;

@@ -81,33 +81,23 @@ final class InferMeasureCommand implements Callable<Integer> {
       cl.getErr().flush();
       return 1;
     }
-    List<String> thirdParty = inventory.thirdParty().map(l -> l.stream().map(Object::toString).toList()).orElse(null);
     List<String> files;
     try (var s = Files.list(dir)) {
       files = s.map(f -> f.getFileName().toString()).sorted().toList();
     }
     if (json) {
-      Map<String, Object> img = new LinkedHashMap<>();
-      img.put("directory", dir.toString());
-      img.put("files", files);
-      img.put("size_bytes", inventory.sizeBytes());
-      img.put("classes", inventory.classCount());
-      img.put("entries", inventory.entryCount());
-      img.put("third_party", thirdParty); // null: the image carries no bill of materials
+      Map<String, Object> head = new LinkedHashMap<>();
+      head.put("directory", dir.toString());
+      head.put("files", files);
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("pcrs", pcrs);
-      out.put("image", img);
+      out.put("image", ImageReport.json(inventory, head));
       cl.getOut().println(new ObjectMapper().writeValueAsString(out));
     } else {
       pcrs.forEach((i, v) -> cl.getOut().println("PCR" + i + " " + v));
       cl.getOut().printf(Locale.ROOT, "image %s (%s): %d bytes, %d classes (%d entries)%n", dir, String.join(", ", files),
           inventory.sizeBytes(), inventory.classCount(), inventory.entryCount());
-      if (thirdParty == null) {
-        cl.getOut().println("third-party artifacts: unknown (the image carries no " + ImageInventory.SBOM_ENTRY + ")");
-      } else {
-        cl.getOut().println("third-party artifacts (" + thirdParty.size() + ", from " + ImageInventory.SBOM_ENTRY + "):");
-        thirdParty.forEach(a -> cl.getOut().println("  " + a));
-      }
+      ImageReport.printThirdParty(cl.getOut(), inventory);
     }
     cl.getOut().flush();
     return 0;
