@@ -176,6 +176,6 @@ class EvidenceVerifiersTest {
     // and a platform no installed provider registers cannot be pinned at all
     assertThatThrownBy(() -> new MeasurementPins(bare.platform(), java.util.Map.of("image", new byte[32]), false))
         .hasMessageContaining("no verifier of bare-tee (installed: nitro, sev-snp, tdx)");
-    assertThatThrownBy(() -> TeePlatform.fromId("bare-tee")).hasMessageContaining("unknown platform 'bare-tee'");
+    assertThatThrownBy(() -> EvidenceVerifiers.fromId("bare-tee")).hasMessageContaining("unknown platform 'bare-tee'");
   }
 }

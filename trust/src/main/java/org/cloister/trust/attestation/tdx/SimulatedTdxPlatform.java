@@ -51,7 +51,7 @@ import org.cloister.trust.pki.Pem;
  * enclave" that signs DCAP v4 quotes over the report data a TD asks for, and the collateral a verifier needs
  * (TCB info and QE identity JSON in PCS v4's shape, CRLs). Nothing of Intel's is imitated beyond the formats; the
  * root is not Intel's, so {@link TdxVerifier#TdxVerifier()} (anchored in the pinned Intel SGX Root CA) refuses
- * every quote it makes; only {@link #verifier()} / {@link TdxVerifier#development} trust it, which proves nothing
+ * every quote it makes; only {@link TdxVerifier#development} (with {@link #root()}) trusts it, which proves nothing
  * about isolation: never with real patient data.
  */
 public final class SimulatedTdxPlatform {
@@ -124,11 +124,6 @@ public final class SimulatedTdxPlatform {
   /** This double's root, as a party's development configuration pins it instead of Intel's. */
   public X509Certificate root() {
     return root;
-  }
-
-  /** A verifier trusting this double's root instead of Intel's: development and tests only. */
-  public TdxVerifier verifier() {
-    return TdxVerifier.development(root);
   }
 
   /**
