@@ -153,7 +153,8 @@ class ArchitectureTest {
             org.cloister.trust.attestation.snp.SnpVerifier.class,
             org.cloister.trust.attestation.tdx.TdxVerifier.class,
             org.cloister.trust.attestation.nitro.NitroAttestationVerifier.class,
-            org.cloister.trust.attestation.nitro.NitroEvidenceVerifier.class)
+            org.cloister.trust.attestation.nitro.NitroEvidenceVerifier.class,
+            org.cloister.trust.attestation.tdx.SimulatedIntelPcs.class)
         .because("an enclave produces its own evidence and verifies none; the verifiers are the host's")
         .check(classes);
     noClasses().that().belongToAnyOf(org.cloister.data.ModelCard.class, org.cloister.data.FeatureRule.class,

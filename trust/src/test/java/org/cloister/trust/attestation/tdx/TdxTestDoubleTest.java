@@ -35,7 +35,7 @@ class TdxTestDoubleTest {
   @BeforeAll
   static void platform() throws Exception {
     tdx = SimulatedTdxPlatform.fromSecret("development root key".getBytes());
-    collateral = tdx.collateral(ISSUED);
+    collateral = new SimulatedIntelPcs(tdx).collateral(ISSUED);
   }
 
   @Test
@@ -86,7 +86,7 @@ class TdxTestDoubleTest {
 
   @Test
   void theWrittenCollateralFolderReadsBackToTheSameVerdict(@TempDir java.nio.file.Path dir) throws Exception {
-    tdx.writeCollateral(dir, ISSUED);
+    new SimulatedIntelPcs(tdx).writeCollateral(dir, ISSUED);
     Collateral read = Collateral.readDirectory(dir);
     assertThat(org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root()).verify(tdx.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID), read, EvidencePolicy.at(AT))
         .tcb().orElseThrow().status()).isEqualTo("UpToDate");
