@@ -178,4 +178,19 @@ class EvidenceVerifiersTest {
         .hasMessageContaining("no verifier of bare-tee (installed: nitro, sev-snp, tdx)");
     assertThatThrownBy(() -> EvidenceVerifiers.fromId("bare-tee")).hasMessageContaining("unknown platform 'bare-tee'");
   }
+
+  /**
+   * Parsing an id: the registry (host side) knows the built-ins and installed plug-ins; {@link TeePlatform#builtIn}
+   * (what an enclave uses to name its own platform, with no verifier in its image) knows only the built-ins.
+   */
+  @Test
+  void theRegistryParsesIdsAndTeePlatformKnowsOnlyTheBuiltIns() {
+    assertThat(EvidenceVerifiers.fromId(" SEV-SNP ")).isSameAs(TeePlatform.SEV_SNP);
+    assertThat(EvidenceVerifiers.fromId("tdx")).isSameAs(TeePlatform.TDX);
+    assertThat(TeePlatform.builtIn(" Nitro")).containsSame(TeePlatform.NITRO);
+    assertThat(TeePlatform.builtIn("bare-tee")).isEmpty();
+    assertThat(TeePlatform.builtIn(null)).isEmpty();
+    assertThatThrownBy(() -> EvidenceVerifiers.fromId(null)).hasMessageContaining("unknown platform ''")
+        .hasMessageContaining("nitro, sev-snp, tdx");
+  }
 }
