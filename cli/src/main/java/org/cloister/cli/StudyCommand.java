@@ -50,6 +50,10 @@ final class StudyCommand implements Runnable {
         description = "The coordinator to ask (default: 'coordinator' in the kit's operator.yaml).")
     String coordinator;
 
+    /** The address {@link #channel} dialled and where it came from (for messages). */
+    String target;
+    String targetSource;
+
     ManagedChannel channel(CommandLine cl) throws Exception {
       for (String f : new String[] {"operator.crt", "operator.key", "ca.crt"}) {
         if (!Files.isRegularFile(kit.resolve(f))) {
@@ -57,8 +61,10 @@ final class StudyCommand implements Runnable {
               + " (the operator kit `cloister provision` writes, kits/operator)");
         }
       }
-      String target = coordinator;
+      target = coordinator;
+      targetSource = "--coordinator";
       if (target == null) {
+        targetSource = kit.resolve("operator.yaml").toString();
         Path yaml = kit.resolve("operator.yaml");
         if (!Files.isRegularFile(yaml)) {
           throw new CommandLine.ParameterException(cl, "no --coordinator and no operator.yaml in " + kit);
@@ -91,7 +97,11 @@ final class StudyCommand implements Runnable {
       return 0;
     } catch (StatusRuntimeException e) {
       String tls = MutualTls.handshakeFailure(e);
+      boolean unreachable = tls == null && e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE;
       cl.getErr().println(what + ": " + (tls != null ? "the TLS handshake with the coordinator failed: " + tls
+          : unreachable ? "no coordinator answers at " + op.target + " (from " + op.targetSource + "): is `cloister "
+              + "coordinator start` running there, with an admin: section? (" + (e.getCause() != null
+              && e.getCause().getMessage() != null ? e.getCause().getMessage() : e.getStatus().getDescription()) + ")"
           : e.getStatus().getCode() + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription())));
       cl.getErr().flush();
       return 1;

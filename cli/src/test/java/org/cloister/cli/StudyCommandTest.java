@@ -152,6 +152,23 @@ class StudyCommandTest {
   }
 
   @Test
+  void aCoordinatorThatIsNotRunningIsOneLineNamingTheAddress(@TempDir Path dir) throws Exception {
+    CertificateAuthority ca = CertificateAuthority.createRoot("consortium", EcCurve.P256, NOW.minusSeconds(60),
+        NOW.plus(1, ChronoUnit.DAYS), new java.security.SecureRandom());
+    IssuedCertificate op = ca.issueClient("operator", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort(); // closed again: nothing listens there
+    }
+    Path k = kit(dir, "operator", op, ca, port);
+    CloisterCommandTest.Run r = CloisterCommandTest.run("status", "--kit", k.toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("status: no coordinator answers at 127.0.0.1:" + port)
+        .contains(k.resolve("operator.yaml").toString()).doesNotContain("io exception");
+    assertThat(r.err().lines().count()).isEqualTo(1);
+  }
+
+  @Test
   void aMissingKitIsAUsageErrorNamingTheFile(@TempDir Path dir) {
     CloisterCommandTest.Run r = CloisterCommandTest.run("status", "--kit", dir.toString());
     assertThat(r.code()).isEqualTo(2);
