@@ -117,7 +117,25 @@ public final class CloisterCommand implements Runnable {
     return cmd.getCommandSpec().exitCodeOnInvalidInput();
   }
 
+  /** The commands that run as services: their log lines carry the time they were written. */
+  private static final java.util.Set<String> SERVICES = java.util.Set.of("coordinator", "site", "broker", "enclave", "infer");
+
+  /**
+   * For a service command (the first argument that is not an option), SLF4J's log lines get an ISO 8601 timestamp
+   * (with the UTC offset) unless the JVM was told otherwise ({@code -Dorg.slf4j.simpleLogger.showDateTime}). Set
+   * before the first logger is made. The child processes a service starts (enclave, key broker) log without one:
+   * the service logs their lines, with its own timestamp.
+   */
+  static void timestampServiceLogs(String[] args) {
+    String command = java.util.Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse("");
+    if (SERVICES.contains(command) && System.getProperty("org.slf4j.simpleLogger.showDateTime") == null) {
+      System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+      System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+    }
+  }
+
   public static void main(String[] args) {
+    timestampServiceLogs(args);
     System.exit(commandLine().execute(args));
   }
 }

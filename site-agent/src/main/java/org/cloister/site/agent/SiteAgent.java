@@ -86,7 +86,12 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     this.signer = signer;
     this.ledger = ledger;
     this.options = options;
+    if (signer != null && signer.siteId() != null) {
+      this.siteId = signer.siteId(); // named in what it logs before the coordinator confirms it at join
+    }
   }
+
+  private volatile java.util.function.Consumer<SiteRoundRecord> roundListener = r -> { };
 
   public void stop() {
     stopped = true;
@@ -335,6 +340,12 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
 
   private synchronized void addRecord(SiteRoundRecord r) {
     records.add(r);
+    roundListener.accept(r);
+  }
+
+  /** Called with each round's record as the agent makes it (the site service prints a line per round). */
+  public void onRound(java.util.function.Consumer<SiteRoundRecord> listener) {
+    this.roundListener = java.util.Objects.requireNonNull(listener, "listener");
   }
 
   /** A bug in the local trainer: the agent stops with it instead of sitting rounds out. */
