@@ -361,8 +361,12 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
    * @param failure the handshake failure ({@link org.cloister.protocol.tls.MutualTls#handshakeFailure})
    */
   public static String handshakeMessage(String failure) {
-    boolean serverUntrusted = failure.contains("certification path") || failure.contains("PKIX")
-        || failure.contains("No subject alternative") || failure.contains("hostname");
+    // an alert the coordinator sent is its refusal; this site's own check of the coordinator's chain or name fails
+    // with a path / anchor / name problem
+    boolean alert = failure.toUpperCase(java.util.Locale.ROOT).contains("ALERT");
+    boolean serverUntrusted = !alert && (failure.contains("certification path") || failure.contains("PKIX")
+        || failure.contains("trust anchor") || failure.contains("does not chain") || failure.contains("No subject alternative")
+        || failure.contains("hostname"));
     return "the TLS handshake with the coordinator failed: " + failure + (serverUntrusted
         ? " (the coordinator's certificate is not from this kit's CA or does not name the address dialled:"
             + " check 'coordinator' and 'tls.trust_root' in site.yaml)"
