@@ -99,8 +99,15 @@ public final class CloisterCommand implements Runnable {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    if (root != t && root instanceof java.net.BindException && !line.contains("Address already in use")) {
-      line += ": cannot bind the address: " + root.getMessage();
+    String rm = root.getMessage() == null ? "" : root.getMessage();
+    // Netty's native transport reports a failed bind as its own IOException ("bind(..) failed: ..."), not a BindException
+    boolean bind = root instanceof java.net.BindException || rm.startsWith("bind(") || rm.contains("Address already in use")
+        || rm.contains("Cannot assign requested address");
+    if (root != t && bind && !line.contains(rm)) {
+      line += ": cannot bind the address: " + rm + (rm.contains("in use")
+          ? " (another process holds the port: stop it or choose another port)"
+          : rm.contains("assign") ? " (not an address of this host: listen on 0.0.0.0:PORT or one of its own addresses)"
+          : "");
     }
     return line.lines().findFirst().orElse(line);
   }
