@@ -152,6 +152,17 @@ class ProvisionCommandTest {
     assertThat(java.net.InetAddress.getByName(host).isAnyLocalAddress()).as(listen).isTrue();
     assertThat(listen).endsWith(":7443");
     assertThat(Files.readString(out.resolve("site-1/site.yaml"))).contains("coordinator.example.org:7443");
+
+    // a port another process holds: one line naming the key and the file, before the key broker and enclave start
+    Path coordYaml = out.resolve("coordinator/coordinator.yaml");
+    try (java.net.ServerSocket held = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Files.writeString(coordYaml, Files.readString(coordYaml).replace(listen, "127.0.0.1:" + held.getLocalPort()));
+      CloisterCommandTest.Run start = CloisterCommandTest.run("coordinator", "start", "--config", coordYaml.toString());
+      assertThat(start.code()).isEqualTo(1);
+      assertThat(start.err()).contains("'listen' 127.0.0.1:" + held.getLocalPort() + " in coordinator.yaml: cannot bind the address")
+          .contains("another process holds the port").doesNotContain("\tat ");
+      assertThat(start.out()).doesNotContain("aggregation:");
+    }
   }
 
   @Test
