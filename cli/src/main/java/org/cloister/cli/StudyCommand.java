@@ -250,9 +250,17 @@ final class StudyCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       String name = "study " + action().name().toLowerCase(Locale.ROOT);
-      return withAdmin(spec.commandLine(), op, name, stub -> print(spec.commandLine().getOut(),
-          stub.controlStudy(ControlStudyRequest.newBuilder().setStudyId(study).setAction(action())
-              .setReason(reason).build())));
+      return withAdmin(spec.commandLine(), op, name, stub -> {
+        var state = stub.controlStudy(ControlStudyRequest.newBuilder().setStudyId(study).setAction(action())
+            .setReason(reason).build());
+        if (action() == ControlStudyRequest.Action.STOP && !state.getStatus().startsWith("finished")) {
+          // the engine ends the study once its open round (if any) closes: the status below is as of the request
+          spec.commandLine().getOut().printf("study %s: stop requested%s: the open round, if any, closes with the updates it"
+              + " has, then the study ends for good (`cloister status` shows it finished)%n", study,
+              reason.isBlank() ? "" : " (" + reason + ")");
+        }
+        print(spec.commandLine().getOut(), state);
+      });
     }
   }
 

@@ -141,6 +141,7 @@ class StudyCommandTest {
         CloisterCommandTest.Run stop = CloisterCommandTest.run("study", "stop", "s", "--reason", "protocol amended",
             "--kit", opKit.toString());
         assertThat(stop.code()).as(stop.err()).isZero();
+        assertThat(stop.out()).containsPattern("^study s: (stop requested \\(protocol amended\\)|finished)");
         long until = System.currentTimeMillis() + 30_000;
         while (engine.status() != StudyStatusKind.FINISHED && System.currentTimeMillis() < until) {
           engine.awaitEnd(Duration.ofMillis(200));
