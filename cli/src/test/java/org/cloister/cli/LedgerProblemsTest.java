@@ -32,6 +32,16 @@ class LedgerProblemsTest {
   }
 
   @Test
+  void receiptsFailingForOneReasonAreCounted() {
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    for (int i = 1; i <= 10; i++) {
+      problems.add("study s round " + i + " (model version " + (i + 1) + "): its attestation does not verify (BAD_SIGNATURE)");
+    }
+    assertThat(LedgerCommand.collapsed(problems)).hasSize(4).last().asString()
+        .startsWith("... and 7 more receipts with the same problem: its attestation does not verify (BAD_SIGNATURE)");
+  }
+
+  @Test
   void entriesDifferingOnlyInTimesAndSerialsCountAsOneReason() {
     java.util.List<String> problems = new java.util.ArrayList<>();
     for (int i = 1; i <= 4; i++) {
