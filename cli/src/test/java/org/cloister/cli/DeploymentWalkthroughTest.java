@@ -176,7 +176,7 @@ class DeploymentWalkthroughTest {
     for (String l : lines.subList(1, lines.size())) {
       String candidate = l.substring(0, l.lastIndexOf(','));
       double[] v = java.util.Arrays.stream(candidate.split(",")).mapToDouble(Double::parseDouble).toArray();
-      if (org.cloister.data.ModelCard.wdbc("wdbc-study-1").check(new double[][] {v}, true) == 0) {
+      if (org.cloister.data.BuiltinDatasets.wdbcCard("wdbc-study-1").check(new double[][] {v}, true) == 0) {
         row = candidate;
         break;
       }

@@ -127,7 +127,7 @@ class ProvisionCommandTest {
     Files.writeString(wdbc, "consortium: wdbc\nsites: [site-1, site-2]\nstudy: {cohort_floor: 2}\n");
     assertThat(CloisterCommandTest.run("provision", wdbc.toString(), "--out", dir.resolve("w").toString()).code()).isZero();
     assertThat(org.cloister.data.ModelCard.parse(Files.readAllBytes(dir.resolve("w/site-2/model-card.json")), "kit"))
-        .isEqualTo(org.cloister.data.ModelCard.wdbc("wdbc-study-1"));
+        .isEqualTo(org.cloister.data.BuiltinDatasets.wdbcCard("wdbc-study-1"));
 
     // a preprocessing block that does not match the declared features is refused by name
     Files.writeString(spec, "consortium: icu\nsites: [site-1, site-2]\n"

@@ -621,6 +621,52 @@ class MaliciousHostTest {
     }
   }
 
+  @Test
+  @Order(16)
+  void aPayloadTheHostAltersUnderABindingTwoStatementIsRefusedByTheBindingOrByDecryption() throws Exception {
+    // statements bind the sealed payload by HPKE enc, length and every segment's GCM tag (binding 2), not by a
+    // SHA-256 of the whole ciphertext: the host edits the payload under site-1's genuine statement
+    byte[] chosen = FloatCodec.encode(new float[DIM]);
+    chosen[0] = 0x3f; // the host's own values, sealed by the host to the enclave's attested key under site-1's context
+    String[] expected = {"decryption_failed:", "payload_mismatch:", "payload_mismatch:", "payload_mismatch:"};
+    String[] attack = {"a segment's ciphertext byte flipped (enc and tags intact)", "a tag byte flipped",
+        "cut to a length no streaming message has", "sealed again by the host under a fresh enc"};
+    for (int a = 0; a < attack.length; a++) {
+      RoundTask task = nextTask("binding-" + a);
+      SealedUpdate honest = honest("site-1", 10, task);
+      assertThat(ContributionStatement.parseFrom(honest.getContribution().getStatement()).getPayloadBinding())
+          .as("the site binds its payload with binding 2").isEqualTo(2);
+      byte[] p = honest.getPayload().toByteArray();
+      byte[] altered = switch (a) {
+        case 0 -> flip(p, 32 + 7);
+        case 1 -> flip(p, p.length - 1);
+        case 2 -> java.util.Arrays.copyOf(p, p.length - 17);
+        default -> new Hpke().sealStream(enclaveKey(), AggregationSession.UPDATE_INFO, AttestedHpkeSealer.aad(STUDY,
+            task.getRound(), task.getRoundId(), "site-1", task.getModel().getVersion(), DIM), chosen);
+      };
+      AggregateOutput out = aggregate(task, honest.toBuilder().setPayload(ByteString.copyFrom(altered)).build(),
+          honest("site-2", 10, task), honest("site-3", 10, task), honest("site-4", 10, task));
+      assertThat(out.getRejectedMap().get("site-1")).as(attack[a]).startsWith(expected[a]);
+      assertThat(out.getPublished()).as("the honest sites' round still completes").isTrue();
+      assertThat(out.getAggregatedList()).containsExactly("site-2", "site-3", "site-4");
+      published(out);
+    }
+  }
+
+  static byte[] flip(byte[] b, int at) {
+    byte[] c = b.clone();
+    c[at] ^= 1;
+    return c;
+  }
+
+  /** The enclave's HPKE key, from a verified attestation document (anyone can seal to it). */
+  static byte[] enclaveKey() throws Exception {
+    byte[] doc = SecureAggregatorGrpc.newBlockingStub(currentEnclave).getAttestation(AttestationRequest.newBuilder()
+        .setStudyId(STUDY).setNonce(ByteString.copyFrom(new byte[32])).build()).getEvidence().getEvidence().toByteArray();
+    return new NitroAttestationVerifier(Pem.readCertificate(setup.devRootCert()))
+        .verify(doc, VerificationPolicy.at(Instant.now())).publicKey().orElseThrow();
+  }
+
   // ------------------------------------------------------------------ helpers
 
   /** Round challenge requests sites made through the relay (not counting those handed out with tasks). */

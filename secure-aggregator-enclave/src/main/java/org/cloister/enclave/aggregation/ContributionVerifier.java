@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.ByteArrayInputStream;
 import java.security.MessageDigest;
+import org.cloister.trust.hpke.StreamBinding;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -193,10 +194,7 @@ public final class ContributionVerifier {
     if (!s.getPayloadFormat().equals(u.getPayloadFormat())) {
       throw new Refused(RejectReason.PAYLOAD_MISMATCH, "the payload format is not the one " + signer + " signed");
     }
-    if (!MessageDigest.isEqual(s.getPayloadSha256().toByteArray(), FloatCodec.sha256(payload, 0, length))) {
-      throw new Refused(RejectReason.PAYLOAD_MISMATCH, "the sealed payload is not the one " + signer
-          + " signed (altered or swapped by the host)");
-    }
+    checkPayloadBinding(s, signer, payload, length);
     if (s.getSpendSha256().size() != 32) {
       throw new Refused(RejectReason.MALFORMED, signer + "'s statement binds no privacy spend");
     }
@@ -206,6 +204,49 @@ public final class ContributionVerifier {
     }
     return new Verified(signer, w, FloatCodec.sha256(sc.getStatement().toByteArray()));
   }
+
+  /**
+   * The statement's binding of the sealed payload. Binding 0: the SHA-256 of the payload as sent. Binding 2
+   * (streaming format only): {@link StreamBinding} over enc, length and the segments' tags; the payload's
+   * segments are then authenticated by its decryption under the key enc fixes ({@code AggregationSession}),
+   * on the same bytes, so a payload that passes both is the one the signer sealed (docs/trust.md).
+   */
+  private static void checkPayloadBinding(ContributionStatement s, String signer, byte[] payload, int length)
+      throws Refused {
+    byte[] expected;
+    byte[] actual;
+    switch (s.getPayloadBinding()) {
+      case 0 -> {
+        expected = s.getPayloadSha256().toByteArray();
+        actual = FloatCodec.sha256(payload, 0, length);
+      }
+      case PAYLOAD_BINDING_STREAM -> {
+        if (!AggregationSession.UPDATE_FORMAT.equals(s.getPayloadFormat()) || !s.getPayloadSha256().isEmpty()
+            || s.getPayloadBindingSha256().size() != 32) {
+          throw new Refused(RejectReason.MALFORMED, signer + "'s statement uses payload binding 2 with format '"
+              + s.getPayloadFormat() + "', " + s.getPayloadSha256().size() + " bytes of payload_sha256 and "
+              + s.getPayloadBindingSha256().size() + " of payload_binding_sha256 (needs " + AggregationSession.UPDATE_FORMAT
+              + ", none and 32)");
+        }
+        expected = s.getPayloadBindingSha256().toByteArray();
+        try {
+          actual = StreamBinding.digest(payload, 0, length);
+        } catch (IllegalArgumentException e) {
+          throw new Refused(RejectReason.PAYLOAD_MISMATCH, "the sealed payload is not the one " + signer + " signed ("
+              + e.getMessage() + ")");
+        }
+      }
+      default -> throw new Refused(RejectReason.MALFORMED, signer + "'s statement uses payload binding "
+          + s.getPayloadBinding() + ", which this enclave does not know (0 or 2)");
+    }
+    if (!MessageDigest.isEqual(expected, actual)) {
+      throw new Refused(RejectReason.PAYLOAD_MISMATCH, "the sealed payload is not the one " + signer
+          + " signed (altered or swapped by the host)");
+    }
+  }
+
+  /** {@code ContributionStatement.payload_binding} of {@link StreamBinding}. */
+  static final int PAYLOAD_BINDING_STREAM = 2;
 
   private static String hex(byte[] b) {
     return b.length == 0 ? "(none)" : java.util.HexFormat.of().formatHex(b);

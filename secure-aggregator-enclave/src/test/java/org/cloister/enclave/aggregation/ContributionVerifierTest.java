@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
 import java.util.List;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.protocol.FloatCodec;
@@ -122,5 +123,48 @@ class ContributionVerifierTest {
     IssuedCertificate expired = ca.issueClient("site-1", NOW.minus(3, ChronoUnit.HOURS), NOW.minus(2, ChronoUnit.HOURS));
     assertThatThrownBy(() -> verifier.verify(update("site-1", statement("site-1").build(), expired), PAYLOAD, round))
         .hasMessageStartingWith("unauthenticated:");
+  }
+
+  /** A real streaming message (binding 2 needs one): enc, 4096-byte segments, their tags. */
+  static byte[] streamed(int length) throws Exception {
+    org.cloister.trust.hpke.Hpke hpke = new org.cloister.trust.hpke.Hpke();
+    return hpke.sealStream(hpke.generateKeyPair().publicKey(), "i".getBytes(), "a".getBytes(), new byte[length]);
+  }
+
+  static ContributionStatement.Builder boundTo(byte[] payload) {
+    return statement("site-1").clearPayloadSha256().setPayloadBinding(2)
+        .setPayloadBindingSha256(ByteString.copyFrom(org.cloister.trust.hpke.StreamBinding.digest(payload)));
+  }
+
+  static String refusal(SealedUpdate u, byte[] payload) {
+    try {
+      verifier.verify(u.toBuilder().setPayload(ByteString.copyFrom(payload)).build(), payload, round);
+      return null;
+    } catch (ContributionVerifier.Refused e) {
+      return e.getMessage();
+    }
+  }
+
+  @Test
+  void bindingTwoBindsEncTagsAndLengthAndIsRefusedWhenMisused() throws Exception {
+    IssuedCertificate site1 = cert(ca, "site-1");
+    byte[] payload = streamed(3 * 4096 + 8);
+    SealedUpdate u = update("site-1", boundTo(payload).build(), site1);
+    assertThat(refusal(u, payload)).isNull();
+    byte[] tag = payload.clone();
+    tag[tag.length - 1] ^= 1;
+    assertThat(refusal(u, tag)).startsWith("payload_mismatch:").contains("altered or swapped");
+    assertThat(refusal(u, streamed(3 * 4096 + 8))).as("sealed again under a fresh enc").startsWith("payload_mismatch:");
+    assertThat(refusal(u, Arrays.copyOf(payload, 32 + 3 * 4112))).as("last segment dropped").startsWith("payload_mismatch:");
+    assertThat(refusal(u, Arrays.copyOf(payload, 32 + 3 * 4112 + 10))).startsWith("payload_mismatch:")
+        .contains("no valid length");
+    assertThat(refusal(update("site-1", boundTo(payload).setPayloadBinding(7).build(), site1), payload))
+        .startsWith("malformed:").contains("payload binding 7");
+    assertThat(refusal(update("site-1", boundTo(payload).setPayloadSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
+        .build(), site1), payload)).startsWith("malformed:").contains("payload binding 2");
+    assertThat(refusal(update("site-1", boundTo(payload).setPayloadFormat("f32le").build(), site1), payload))
+        .startsWith("payload_mismatch:").contains("format");
+    assertThat(refusal(update("site-1", statement("site-1").clearPayloadSha256().build(), site1), payload))
+        .as("binding 0 with no digest").startsWith("payload_mismatch:");
   }
 }

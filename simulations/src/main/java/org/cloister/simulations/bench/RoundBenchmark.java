@@ -107,9 +107,15 @@ public final class RoundBenchmark {
   }
 
   /** One mode's result. */
-  public record ModeResult(Mode mode, List<RoundTiming> rounds, long setupMillis, CpuPerRound cpu) {
+  public record ModeResult(Mode mode, List<RoundTiming> rounds, long setupMillis, CpuPerRound cpu,
+                           Map<String, Map<String, Double>> cpuByThread) {
     public ModeResult {
       rounds = List.copyOf(rounds);
+      cpuByThread = cpuByThread == null ? Map.of() : cpuByThread;
+    }
+
+    public ModeResult(Mode mode, List<RoundTiming> rounds, long setupMillis, CpuPerRound cpu) {
+      this(mode, rounds, setupMillis, cpu, Map.of());
     }
 
     public Map<String, Object> toMap() {
@@ -152,6 +158,11 @@ public final class RoundBenchmark {
         c.put("child_jit", round1(cpu.childrenJitMs()));
         c.put("total", round1(cpu.totalMs()));
         m.put("cpu_ms_per_round", c);
+        if (!cpuByThread.isEmpty()) {
+          // per process (bench JVM, enclave, broker), CPU ms per measured round by thread group (Linux /proc);
+          // "store" is the thread CPU inside the study store's calls, also counted in its callers' groups
+          m.put("cpu_ms_per_round_by_thread", cpuByThread);
+        }
         // the CPU of the measured rounds over what the machine's cores offered in their wall-clock time: near 1,
         // the round is CPU-bound (only less CPU makes it shorter, not moving work off its critical path)
         double meanRound = rounds.stream().mapToDouble(RoundTiming::roundMs).average().orElse(Double.NaN);
@@ -262,6 +273,7 @@ public final class RoundBenchmark {
     Map<Integer, double[]> readyAt = new ConcurrentHashMap<>(); // nanoTime at which each site's model was open
     long[] cpuAtWarmup = new long[3];
     long[] cpuAtEnd = new long[3];
+    List<Map<String, Map<String, Long>>> threadCpu = new ArrayList<>(List.of(Map.of(), Map.of()));
     engine.addListener(new RoundListener() {
       @Override
       public void roundOpened(RoundTask task, List<String> selected) {
@@ -274,14 +286,29 @@ public final class RoundBenchmark {
         results.put(r.round(), r);
         if (r.round() == opts.warmup()) {
           cpuNanos(cpuAtWarmup);
+          threadCpu.set(0, threadCpuNanos(store));
         } else if (r.round() == total) {
           cpuNanos(cpuAtEnd);
+          threadCpu.set(1, threadCpuNanos(store));
         }
       }
     });
     List<ManagedChannel> channels = new ArrayList<>();
     List<SiteLedger> ledgers = new ArrayList<>();
-    ExecutorService pool = Executors.newFixedThreadPool(n);
+    java.util.concurrent.atomic.AtomicInteger siteThreads = new java.util.concurrent.atomic.AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(n, r -> new Thread(r, "bench-site-" + siteThreads.incrementAndGet()));
+    // -Dcloister.bench.site-event-loop=true: the sites' channels get their own Netty event loop and executor, so
+    // the by-thread CPU tells the sites' TLS from the coordinator's (off by default: the shared event loop is
+    // what the figures in docs/benchmarks.md were measured with)
+    boolean ownLoop = Boolean.getBoolean("cloister.bench.site-event-loop");
+    io.grpc.netty.shaded.io.netty.channel.EventLoopGroup siteLoop = ownLoop
+        ? new io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup(0,
+            new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("site-net", true)) : null;
+    ExecutorService siteExec = ownLoop ? Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "site-exec");
+      t.setDaemon(true);
+      return t;
+    }) : null;
     long setupMillis;
     try (CoordinatorServer server = new CoordinatorServer(new InetSocketAddress("127.0.0.1", 0), pki.serverCredentials(),
         engine, new CertificateIdentityResolver(), (rpc, reason) -> { }, stack::registerServices, stack.taskAttachments())) {
@@ -305,8 +332,13 @@ public final class RoundBenchmark {
           }
         };
         IssuedCertificate party = pki.issue(siteId);
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.port(), pki.clientCredentials(party))
-            .maxInboundMessageSize(64 * 1024 * 1024).build();
+        NettyChannelBuilder cb = NettyChannelBuilder.forAddress("127.0.0.1", server.port(), pki.clientCredentials(party))
+            .maxInboundMessageSize(64 * 1024 * 1024);
+        if (ownLoop) {
+          cb.eventLoopGroup(siteLoop).channelType(io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel.class)
+              .executor(siteExec);
+        }
+        ManagedChannel ch = cb.build();
         channels.add(ch);
         UpdateSealer timed = timedSealer(stack.sealer(siteId, ch), site, n, total, sealMs, openMs, readyAt);
         SiteLedger ledger = new SiteLedger("jdbc:sqlite::memory:");
@@ -344,9 +376,18 @@ public final class RoundBenchmark {
       CpuPerRound cpu = cpuAtEnd[0] == 0 || cpuAtWarmup[0] == 0 ? null : new CpuPerRound(
           (cpuAtEnd[0] - cpuAtWarmup[0]) / 1e6 / opts.rounds(), (cpuAtEnd[1] - cpuAtWarmup[1]) / 1e6 / opts.rounds(),
           (cpuAtEnd[2] - cpuAtWarmup[2]) / 1e6 / opts.rounds());
-      return new ModeResult(mode, timings, setupMillis, cpu);
+      Map<String, Map<String, Double>> byThread = new LinkedHashMap<>();
+      for (String proc : threadCpu.get(1).keySet()) {
+        byThread.put(proc, ThreadCpu.perRound(threadCpu.get(0).getOrDefault(proc, Map.of()), threadCpu.get(1).get(proc),
+            opts.rounds()));
+      }
+      return new ModeResult(mode, timings, setupMillis, cpu, byThread);
     } finally {
       pool.shutdownNow();
+      if (siteLoop != null) {
+        siteLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        siteExec.shutdownNow();
+      }
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
       }
@@ -368,6 +409,23 @@ public final class RoundBenchmark {
     out[1] = children.stream()
         .mapToLong(p -> p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L)).sum();
     out[2] = children.stream().mapToLong(p -> compilerThreadNanos(p.pid())).sum();
+  }
+
+  /** By process (this JVM, the enclave, the key broker), the CPU nanoseconds of its threads per group. */
+  private static Map<String, Map<String, Long>> threadCpuNanos(TimedStore store) {
+    Map<String, Map<String, Long>> out = new LinkedHashMap<>();
+    Map<String, Long> self = new java.util.TreeMap<>(ThreadCpu.snapshot(ProcessHandle.current().pid()));
+    if (store != null) {
+      self.put("store", store.cpuNanos.get());
+    }
+    out.put("bench_jvm", self);
+    for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+      String cmd = p.info().commandLine().orElse("");
+      String name = cmd.contains(org.cloister.coordinator.enclave.EnclaveProcess.MAIN_CLASS) ? "enclave"
+          : cmd.toLowerCase(java.util.Locale.ROOT).contains("broker") ? "key_broker" : "child-" + p.pid();
+      out.put(name, ThreadCpu.snapshot(p.pid()));
+    }
+    return out;
   }
 
   /** CPU time of a JVM's C1/C2 compiler threads from /proc (0 where there is no /proc). */
@@ -506,6 +564,9 @@ public final class RoundBenchmark {
   private static final class TimedStore implements StudyStore {
     final StudyStore inner;
     final Map<Integer, Double> millis = new ConcurrentHashMap<>();
+    /** Thread CPU spent inside the store's round commits and spend records (nanoseconds). */
+    final java.util.concurrent.atomic.AtomicLong cpuNanos = new java.util.concurrent.atomic.AtomicLong();
+    private final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
 
     TimedStore(StudyStore inner) {
       this.inner = inner;
@@ -525,7 +586,9 @@ public final class RoundBenchmark {
     public void commitRound(String studyId, RoundResult result, ModelArtifact newModel, List<LedgerRecord> spends,
                             byte[] receipt) {
       long t0 = System.nanoTime();
+      long c0 = threads.getCurrentThreadCpuTime();
       inner.commitRound(studyId, result, newModel, spends, receipt);
+      cpuNanos.addAndGet(threads.getCurrentThreadCpuTime() - c0);
       millis.put(result.round(), (System.nanoTime() - t0) / 1e6);
     }
 
@@ -536,7 +599,12 @@ public final class RoundBenchmark {
 
     @Override
     public boolean recordSpend(String studyId, LedgerRecord spend, String status, String reason) {
-      return inner.recordSpend(studyId, spend, status, reason);
+      long c0 = threads.getCurrentThreadCpuTime();
+      try {
+        return inner.recordSpend(studyId, spend, status, reason);
+      } finally {
+        cpuNanos.addAndGet(threads.getCurrentThreadCpuTime() - c0);
+      }
     }
 
     @Override

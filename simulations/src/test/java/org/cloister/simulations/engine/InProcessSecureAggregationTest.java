@@ -172,7 +172,10 @@ class InProcessSecureAggregationTest {
     // site-1's update also presented under site-3's label
     updates.add(new ReceivedUpdate("site-3", updates.get(0).envelope(), null));
     AggregationResult res = r.enclave.aggregate("r-1", 1, r.model, updates);
-    assertThat(res.rejected().get("site-2")).startsWith("payload_mismatch: the sealed payload is not the one site-2 signed");
+    // statements bind enc, length and segment tags (payload binding 2, docs/trust.md): a flipped byte inside a
+    // segment keeps them and is refused by the segment's authentication when the enclave decrypts it
+    assertThat(res.rejected().get("site-2")).startsWith("decryption_failed: the update does not decrypt")
+        .contains("site site-2");
     assertThat(res.aggregated()).containsExactly("site-1", "site-3");
     assertThat(res.rejected().get("site-3")).startsWith("unauthenticated: the host labelled the update 'site-3'");
 

@@ -1,6 +1,7 @@
 package org.cloister.site.ledger;
 
 import com.google.protobuf.ByteString;
+import org.cloister.trust.hpke.StreamBinding;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import org.cloister.protocol.FloatCodec;
@@ -69,20 +70,32 @@ public final class SpendSigner {
    * The signed statement binding an update to its round, the enclave's round challenge, the base
    * model, the site's weight, the privacy spend and the sealed payload exactly as sent.
    */
+  /** The payload format whose statements bind {@link StreamBinding}'s digest (payload binding 2). */
+  public static final String STREAM_FORMAT = "hpke-x25519-aes256gcm-stream4k-v1";
+  /** {@code ContributionStatement.payload_binding} of {@link StreamBinding}. */
+  public static final int PAYLOAD_BINDING_STREAM = 2;
+
   public SignedContribution signContribution(RoundTask task, long numExamples, String payloadFormat, byte[] payload,
                                              byte[] roundChallenge, byte[] baseModelSha256, SignedSpend spend) {
     if (certificate == null) {
       throw new IllegalStateException("site " + siteId + " has no consortium certificate to sign its contribution with");
     }
-    ContributionStatement st = ContributionStatement.newBuilder()
+    ContributionStatement.Builder st = ContributionStatement.newBuilder()
         .setStudyId(task.getStudyId()).setRound(task.getRound()).setRoundId(task.getRoundId())
         .setRoundChallenge(ByteString.copyFrom(roundChallenge)).setBaseModelVersion(task.getModel().getVersion())
         .setBaseModelSha256(ByteString.copyFrom(baseModelSha256))
         .setSiteId(siteId).setNumExamples(numExamples)
         .setSpendSha256(ByteString.copyFrom(FloatCodec.sha256(spend.getSpend().toByteArray())))
-        .setPayloadFormat(payloadFormat).setPayloadSha256(ByteString.copyFrom(FloatCodec.sha256(payload)))
-        .build();
-    byte[] bytes = st.toByteArray();
+        .setPayloadFormat(payloadFormat);
+    if (STREAM_FORMAT.equals(payloadFormat)) {
+      // binding 2: enc, length and every segment's tag (the enclave then authenticates every segment under the
+      // key that enc fixes), not a second SHA-256 pass over the 4 MB ciphertext (docs/trust.md)
+      st.setPayloadBinding(PAYLOAD_BINDING_STREAM).setPayloadBindingSha256(ByteString.copyFrom(StreamBinding.digest(payload)));
+    } else {
+      st.setPayloadSha256(ByteString.copyFrom(FloatCodec.sha256(payload)));
+    }
+    ContributionStatement statement = st.build();
+    byte[] bytes = statement.toByteArray();
     try {
       return SignedContribution.newBuilder().setStatement(ByteString.copyFrom(bytes))
           .setSignature(ByteString.copyFrom(SpendSignatures.sign(bytes, key)))
