@@ -347,6 +347,8 @@ public final class CoordinatorService {
           : new org.cloister.coordinator.service.StudyAdminService(engine, roster, operators, budgets, refusals);
       engine.holdWhenPaused(admin != null);
       engine.addListener(metrics);
+      metrics.watchStudy(engine::currentRound, () -> (int) engine.history().stream().filter(RoundResult::quorumMet).count(),
+          study.totalRounds(), () -> engine.siteExamples().size(), roster.size());
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
       }
