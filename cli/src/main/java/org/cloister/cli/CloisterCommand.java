@@ -99,8 +99,15 @@ public final class CloisterCommand implements Runnable {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    if (root != t && root instanceof java.net.BindException && !line.contains("Address already in use")) {
-      line += ": cannot bind the address: " + root.getMessage();
+    String rm = root.getMessage() == null ? "" : root.getMessage();
+    // Netty's native transport reports a failed bind as its own IOException ("bind(..) failed: ..."), not a BindException
+    boolean bind = root instanceof java.net.BindException || rm.startsWith("bind(") || rm.contains("Address already in use")
+        || rm.contains("Cannot assign requested address");
+    if (root != t && bind && !line.contains(rm)) {
+      line += ": cannot bind the address: " + rm + (rm.contains("in use")
+          ? " (another process holds the port: stop it or choose another port)"
+          : rm.contains("assign") ? " (not an address of this host: listen on 0.0.0.0:PORT or one of its own addresses)"
+          : "");
     }
     return line.lines().findFirst().orElse(line);
   }
@@ -117,7 +124,25 @@ public final class CloisterCommand implements Runnable {
     return cmd.getCommandSpec().exitCodeOnInvalidInput();
   }
 
+  /** The commands that run as services: their log lines carry the time they were written. */
+  private static final java.util.Set<String> SERVICES = java.util.Set.of("coordinator", "site", "broker", "enclave", "infer");
+
+  /**
+   * For a service command (the first argument that is not an option), SLF4J's log lines get an ISO 8601 timestamp
+   * (with the UTC offset) unless the JVM was told otherwise ({@code -Dorg.slf4j.simpleLogger.showDateTime}). Set
+   * before the first logger is made. The child processes a service starts (enclave, key broker) log without one:
+   * the service logs their lines, with its own timestamp.
+   */
+  static void timestampServiceLogs(String[] args) {
+    String command = java.util.Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse("");
+    if (SERVICES.contains(command) && System.getProperty("org.slf4j.simpleLogger.showDateTime") == null) {
+      System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+      System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+    }
+  }
+
   public static void main(String[] args) {
+    timestampServiceLogs(args);
     System.exit(commandLine().execute(args));
   }
 }

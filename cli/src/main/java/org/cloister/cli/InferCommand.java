@@ -219,8 +219,19 @@ final class InferCommand implements Runnable {
       // where `infer drop` finds the enclave's local (host-only) channel
       Path local = p.directory().resolve(ENCLAVE_ADDRESS_FILE);
       Files.writeString(local, "127.0.0.1:" + d.enclave().port() + "\n", StandardCharsets.US_ASCII);
-      out.printf("revoke: ./cloister infer drop %s (tells the running enclave to erase the model)%n",
-          kit != null ? "--kit " + kit : "--study-dir " + studyDir);
+      String drop = "./cloister infer drop " + (kit != null ? "--kit " + kit : "--study-dir " + studyDir);
+      Path brokerCa = kit != null ? kit.resolve("ca.crt") : studyDir.resolve("consortium-ca.crt");
+      if (d.broker() != null && Files.isRegularFile(brokerCa)) {
+        // revocation from the shell: the key broker this command started, and the model key's id
+        String keyId = org.cloister.enclave.EnclaveConfig.parse(Files.readAllBytes(layout.enclaveConfig())).keyBroker().keyId();
+        out.printf("key broker pid %d on 127.0.0.1:%d (model key %s)%n", d.broker().pid(), d.broker().port(), keyId);
+        out.printf("revoke: ./cloister broker key disable %s --broker 127.0.0.1:%d --admin-token-file %s --ca %s"
+                + " (no new enclave obtains the model key), then %s (the running enclave erases the model)%n",
+            keyId, d.broker().port(), layout.keyBroker().resolve("admin.token"), brokerCa, drop);
+      } else {
+        out.printf("revoke: %s (tells the running enclave to erase the model; disable the model key at its broker too)%n",
+            drop);
+      }
       out.flush();
       stopped.await();
       Files.deleteIfExists(local);
@@ -375,6 +386,11 @@ final class InferCommand implements Runnable {
       double[][] rows;
       try {
         Path file = csvFile(features);
+        if (file == null && looksLikeAFile(features)) {
+          err.println("infer query: --features: no file " + features + " (give an existing CSV file, or one row of "
+              + "numbers separated by commas)");
+          return 2;
+        }
         rows = file != null ? FeatureRows.parse(Files.readString(file, StandardCharsets.UTF_8), true)
             : FeatureRows.parse(features, false);
       } catch (IllegalArgumentException e) {
@@ -498,6 +514,13 @@ final class InferCommand implements Runnable {
       }
       return pcrs;
     }
+  }
+
+  /** A value meant as a file name: no row of numbers has a path separator or ends in .csv, .tsv or .txt. */
+  static boolean looksLikeAFile(String value) {
+    String v = value.strip().toLowerCase(Locale.ROOT);
+    return v.contains("/") || v.contains(java.io.File.separator) || v.endsWith(".csv") || v.endsWith(".tsv")
+        || v.endsWith(".txt");
   }
 
   /** The file {@code value} names, or null when it is a row of values. */

@@ -56,7 +56,7 @@ final class ProvisionCommand implements Callable<Integer> {
       }
       return null;
     }
-    org.cloister.trust.attestation.TeePlatform p = org.cloister.trust.attestation.TeePlatform.fromId(platform);
+    org.cloister.trust.attestation.TeePlatform p = org.cloister.trust.attestation.EvidenceVerifiers.fromId(platform);
     if ((measurementsFile == null) == measurements.isEmpty()) {
       throw new IllegalArgumentException("--platform " + p.id() + " needs the enclave's measurements to pin: "
           + "--measurements FILE or --measurement NAME=HEX (" + String.join(", ",

@@ -50,6 +50,10 @@ final class StudyCommand implements Runnable {
         description = "The coordinator to ask (default: 'coordinator' in the kit's operator.yaml).")
     String coordinator;
 
+    /** The address {@link #channel} dialled and where it came from (for messages). */
+    String target;
+    String targetSource;
+
     ManagedChannel channel(CommandLine cl) throws Exception {
       for (String f : new String[] {"operator.crt", "operator.key", "ca.crt"}) {
         if (!Files.isRegularFile(kit.resolve(f))) {
@@ -57,8 +61,10 @@ final class StudyCommand implements Runnable {
               + " (the operator kit `cloister provision` writes, kits/operator)");
         }
       }
-      String target = coordinator;
+      target = coordinator;
+      targetSource = "--coordinator";
       if (target == null) {
+        targetSource = kit.resolve("operator.yaml").toString();
         Path yaml = kit.resolve("operator.yaml");
         if (!Files.isRegularFile(yaml)) {
           throw new CommandLine.ParameterException(cl, "no --coordinator and no operator.yaml in " + kit);
@@ -91,7 +97,11 @@ final class StudyCommand implements Runnable {
       return 0;
     } catch (StatusRuntimeException e) {
       String tls = MutualTls.handshakeFailure(e);
+      boolean unreachable = tls == null && e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE;
       cl.getErr().println(what + ": " + (tls != null ? "the TLS handshake with the coordinator failed: " + tls
+          : unreachable ? "no coordinator answers at " + op.target + " (from " + op.targetSource + "): is `cloister "
+              + "coordinator start` running there, with an admin: section? (" + (e.getCause() != null
+              && e.getCause().getMessage() != null ? e.getCause().getMessage() : e.getStatus().getDescription()) + ")"
           : e.getStatus().getCode() + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription())));
       cl.getErr().flush();
       return 1;
@@ -240,9 +250,17 @@ final class StudyCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       String name = "study " + action().name().toLowerCase(Locale.ROOT);
-      return withAdmin(spec.commandLine(), op, name, stub -> print(spec.commandLine().getOut(),
-          stub.controlStudy(ControlStudyRequest.newBuilder().setStudyId(study).setAction(action())
-              .setReason(reason).build())));
+      return withAdmin(spec.commandLine(), op, name, stub -> {
+        var state = stub.controlStudy(ControlStudyRequest.newBuilder().setStudyId(study).setAction(action())
+            .setReason(reason).build());
+        if (action() == ControlStudyRequest.Action.STOP && !state.getStatus().startsWith("finished")) {
+          // the engine ends the study once its open round (if any) closes: the status below is as of the request
+          spec.commandLine().getOut().printf("study %s: stop requested%s: the open round, if any, closes with the updates it"
+              + " has, then the study ends for good (`cloister status` shows it finished)%n", study,
+              reason.isBlank() ? "" : " (" + reason + ")");
+        }
+        print(spec.commandLine().getOut(), state);
+      });
     }
   }
 

@@ -130,6 +130,42 @@ class ArchitectureTest {
         .check(classes);
   }
 
+  /**
+   * What the enclaves run of {@code trust} (naming a platform, producing evidence on the simulated platforms, reading
+   * the launch value of their own report) refers to no verifier, and what they run of {@code data} and their own code
+   * to no Jackson databind: the minimised images follow references, so one such reference brings the verifiers'
+   * collateral parsing or databind's ~1,000 classes back into the TCB (EnclaveImageTest and InferenceImageTest check
+   * the images themselves).
+   */
+  @Test
+  void whatTheEnclavesRunReachesNoVerifierAndNoDatabind() {
+    noClasses().that().belongToAnyOf(org.cloister.trust.attestation.TeePlatform.class,
+            org.cloister.trust.attestation.LaunchConfiguration.class,
+            org.cloister.trust.attestation.snp.SimulatedSnpPlatform.class,
+            org.cloister.trust.attestation.snp.SnpEvidence.class,
+            org.cloister.trust.attestation.tdx.SimulatedTdxPlatform.class,
+            org.cloister.trust.attestation.tdx.TdxEvidence.class,
+            org.cloister.trust.attestation.nitro.SimulatedNitroPlatform.class)
+        .or().resideInAnyPackage("org.cloister.enclave..", "org.cloister.inference.enclave..")
+        .should().dependOnClassesThat().belongToAnyOf(org.cloister.trust.attestation.EvidenceVerifiers.class,
+            org.cloister.trust.attestation.BoundEvidenceVerifier.class,
+            org.cloister.trust.attestation.MeasurementPins.class,
+            org.cloister.trust.attestation.snp.SnpVerifier.class,
+            org.cloister.trust.attestation.tdx.TdxVerifier.class,
+            org.cloister.trust.attestation.nitro.NitroAttestationVerifier.class,
+            org.cloister.trust.attestation.nitro.NitroEvidenceVerifier.class,
+            org.cloister.trust.attestation.tdx.SimulatedIntelPcs.class)
+        .because("an enclave produces its own evidence and verifies none; the verifiers are the host's")
+        .check(classes);
+    noClasses().that().belongToAnyOf(org.cloister.data.ModelCard.class, org.cloister.data.FeatureRule.class,
+            org.cloister.data.PreprocessingSpec.class, org.cloister.inference.client.InferenceSealing.class)
+        .or().resideInAnyPackage("org.cloister.enclave..", "org.cloister.inference.enclave..")
+        .should().dependOnClassesThat().resideInAPackage("com.fasterxml.jackson.databind..")
+        .because("the model card, the measured files and the audit trail are on Jackson's streaming core: "
+            + "no databind in the enclave images")
+        .check(classes);
+  }
+
   @Test
   void aRoundEngineIsBuiltOnlyByTheStudyAssembly() {
     DescribedPredicate<JavaCall<?>> engineConstructor = new DescribedPredicate<>("construct a RoundEngine") {

@@ -111,6 +111,32 @@ class BudgetReportCommandTest {
   }
 
   @Test
+  void anEntryEditedUntilItNoLongerParsesStillGivesAnInvalidPageNotAStaleOne(@TempDir Path dir) throws Exception {
+    Path db = copyDb(dir);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
+         PreparedStatement ps = c.prepareStatement("UPDATE ledger SET spend = ? WHERE seq = 2")) {
+      ps.setBytes(1, new byte[] {(byte) 0xff, (byte) 0xff, 0x01}); // not a PrivacySpend
+      ps.executeUpdate();
+    }
+    // an earlier, clean report at the same path must not survive as if it were this one
+    Path html = dir.resolve("budget.html");
+    assertThat(report(out.resolve("coordinator.db"), "--html", html.toString()).code()).isZero();
+    CloisterCommandTest.Run text = report(db, "--html", html.toString());
+    assertThat(text.code()).isEqualTo(1);
+    assertThat(text.out()).contains("privacy ledger: INVALID").contains("entry 2").contains("(marked INVALID)");
+    assertThat(text.err()).doesNotContain("Exception");
+    assertThat(Files.readString(html)).contains("<title>INVALID: Privacy budget").contains("entry 2");
+    JsonNode root = new ObjectMapper().readTree(report(db, "--json").out());
+    assertThat(root.get("verdict").asText()).isEqualTo("INVALID");
+    // the unreadable spend is counted as unbounded, never as nothing
+    boolean unbounded = false;
+    for (JsonNode s : root.get("sites")) {
+      unbounded |= "Infinity".equals(s.get("epsilon").asText());
+    }
+    assertThat(unbounded).as(root.toString()).isTrue();
+  }
+
+  @Test
   void aTruncatedLedgerIsInvalid(@TempDir Path dir) throws Exception {
     Path db = copyDb(dir);
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db)) {

@@ -176,7 +176,7 @@ class DeploymentWalkthroughTest {
     for (String l : lines.subList(1, lines.size())) {
       String candidate = l.substring(0, l.lastIndexOf(','));
       double[] v = java.util.Arrays.stream(candidate.split(",")).mapToDouble(Double::parseDouble).toArray();
-      if (org.cloister.data.ModelCard.wdbc("wdbc-study-1").check(new double[][] {v}, true) == 0) {
+      if (org.cloister.data.BuiltinDatasets.wdbcCard("wdbc-study-1").check(new double[][] {v}, true) == 0) {
         row = candidate;
         break;
       }
@@ -196,6 +196,26 @@ class DeploymentWalkthroughTest {
     assertThat(short29.code()).isEqualTo(2);
     assertThat(short29.err()).contains("the model expects 30 features (radius_mean .. fractal_dimension_worst), the data has 29")
         .doesNotContain("Exception");
+
+    // 7. revocation from the shell, with the commands `infer serve` printed: disable the model key at the broker
+    // it started, then tell the running enclave to erase the model; queries fail from then on
+    String revoke = waitForLine(serveLog, Pattern.compile("^revoke: "), 5);
+    Matcher r = Pattern.compile("^revoke: \\./cloister (broker key disable \\S+ --broker \\S+ --admin-token-file \\S+ --ca \\S+)"
+        + " \\(.*\\), then \\./cloister (infer drop --kit \\S+) \\(").matcher(revoke);
+    assertThat(r.find()).as(revoke).isTrue();
+    CloisterCommandTest.Run disabled = step("broker-key-disable", r.group(1).split(" "));
+    assertThat(disabled.code()).as(disabled.out() + disabled.err()).isZero();
+    assertThat(disabled.out()).contains("key cloister/model/wdbc-study-1: DISABLED");
+    CloisterCommandTest.Run dropped = step("infer-drop", r.group(2).split(" "));
+    assertThat(dropped.code()).as(dropped.out() + dropped.err()).isZero();
+    CloisterCommandTest.Run refused = CloisterCommandTest.run("infer", "query", "--host", "127.0.0.1:" + inferPort,
+        "--expect-pcrs", kits.resolve("coordinator/inference/inference-expected-pcrs.json").toString(),
+        "--trust-root", kits.resolve("coordinator/enclave/platform/dev-attestation-root.crt").toString(), "--features", row);
+    assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(1);
+    assertThat(refused.out()).doesNotContain("row 1:");
+    CloisterCommandTest.Run enabled = CloisterCommandTest.run(r.group(1).replace("disable", "enable").split(" "));
+    assertThat(enabled.code()).as(enabled.out() + enabled.err()).isZero();
+    assertThat(enabled.out()).contains("key cloister/model/wdbc-study-1: enabled");
   }
 
   private static void copyTree(Path from, Path to) throws IOException {

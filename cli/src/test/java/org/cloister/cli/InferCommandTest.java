@@ -30,6 +30,12 @@ class InferCommandTest {
         "--expect-pcr", PCR0, "--features", csv.toString());
     assertThat(file.code()).isEqualTo(2);
     assertThat(file.err()).contains("line 3, column 2: empty value");
+    // a mistyped file name is a missing file, not a row whose first value is not a number
+    CloisterCommandTest.Run missing = CloisterCommandTest.run("infer", "query", "--host", "127.0.0.1:1",
+        "--expect-pcr", PCR0, "--features", dir.resolve("rowz.csv").toString());
+    assertThat(missing.code()).isEqualTo(2);
+    assertThat(missing.err()).contains("--features: no file " + dir.resolve("rowz.csv"))
+        .doesNotContain("not a number").doesNotContain("Exception");
   }
 
   @Test

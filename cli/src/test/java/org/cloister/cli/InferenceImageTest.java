@@ -6,12 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
-import java.util.zip.ZipFile;
 import org.cloister.enclave.runtime.CodeMeasurement;
 import org.cloister.enclave.runtime.ImageInventory;
 import org.cloister.inference.enclave.InferenceMeasurement;
@@ -28,10 +25,12 @@ import org.junit.jupiter.api.Test;
 class InferenceImageTest {
   /**
    * Before issue 16 the image (a jar and lib/ of 77 jars) held 43,915 classes and 187.7 MB, DL4J/ND4J's natives
-   * included; minimised with the plain-Java kernel, 5,720, and 5,004 with okio 1.x (no Kotlin runtime). The bound (with room for new code) catches a lost
-   * minimisation, DL4J/ND4J back inside (thousands of classes) or Netty back (2,772).
+   * included; minimised with the plain-Java kernel, 5,720, and 5,004 with okio 1.x (no Kotlin runtime); then 4,1xx
+   * without Jackson databind (the model card and audit trail on the streaming core, trust and enclave-runtime
+   * minimised, so no host-side verifier either). The bound (with room for new code) catches a lost minimisation,
+   * DL4J/ND4J back inside (thousands of classes), Netty back (2,772) or databind back (~1,000).
    */
-  static final int MAX_CLASSES = 6_500;
+  static final int MAX_CLASSES = 4_300;
 
   static Path dir;
   static Path jar;
@@ -46,11 +45,7 @@ class InferenceImageTest {
   }
 
   private static List<String> names() throws Exception {
-    List<String> out = new ArrayList<>();
-    try (ZipFile z = new ZipFile(jar.toFile())) {
-      Collections.list(z.entries()).forEach(e -> out.add(e.getName()));
-    }
-    return out;
+    return ImageChecks.names(jar);
   }
 
   @Test
@@ -65,9 +60,6 @@ class InferenceImageTest {
     assertThat(names)
         .noneMatch(n -> n.startsWith("org/deeplearning4j/") || n.startsWith("org/nd4j/") || n.startsWith("org/bytedeco/")
             || n.startsWith("org/cloister/models/") || n.startsWith("it/unimi/"))
-        // no native library but JNA's dispatch stubs (the vsock bridge)
-        .noneMatch(n -> (n.endsWith(".so") || n.endsWith(".dll") || n.endsWith(".dylib") || n.endsWith(".jnilib"))
-            && !n.startsWith("com/sun/jna/"))
         .noneMatch(n -> n.startsWith("io/grpc/netty/") || n.contains("netty_tcnative") || n.contains("netty_transport_native"))
         .noneMatch(n -> n.startsWith("org/apache/commons/math3/") || n.startsWith("org/jtransforms/")
             || n.startsWith("org/bouncycastle/pqc/") && !n.endsWith("/"))
@@ -75,7 +67,13 @@ class InferenceImageTest {
             || n.startsWith("org/cloister/cli/") || n.startsWith("org/cloister/simulations/")
             || n.startsWith("org/cloister/consortium/") || n.contains("/bench/"))
         // the data module's shipped data sets are not the enclave's
-        .noneMatch(n -> n.startsWith("org/cloister/data/datasets/"));
+        .noneMatch(n -> n.startsWith("org/cloister/data/datasets/"))
+        // the model card, the measured files and the audit trail on Jackson's streaming core: no databind
+        .noneMatch(n -> n.startsWith("com/fasterxml/jackson/databind/"))
+        // the enclave produces its own evidence and verifies none
+        .doesNotContainAnyElementsOf(ImageChecks.HOST_ONLY_VERIFICATION);
+    // no native library but JNA's dispatch stubs (device calls, the vsock bridge) for a Linux x86-64 or aarch64 guest
+    assertThat(ImageChecks.nativeLibraries(names)).isEqualTo(new java.util.TreeSet<>(ImageChecks.JNA_NATIVES));
     long classes = names.stream().filter(n -> n.endsWith(".class")).count();
     assertThat(classes).as("classes in the inference image").isBetween(1_000L, (long) MAX_CLASSES);
   }
@@ -89,7 +87,20 @@ class InferenceImageTest {
             "com.google.code.gson:gson:2.11.0")
         .noneMatch(a -> a.startsWith("io.grpc:grpc-netty") || a.startsWith("org.deeplearning4j:")
             || a.startsWith("org.nd4j:") || a.startsWith("org.bytedeco:") || a.contains("commons-math3")
-            || a.contains("JTransforms") || a.contains("junit") || a.contains("assertj"));
+            || a.contains("JTransforms") || a.contains("junit") || a.contains("assertj")
+            || a.startsWith("com.fasterxml.jackson.core:jackson-databind"));
+  }
+
+  /**
+   * trust, enclave-runtime and data are minimised (not kept whole): no class of ours in the image may refer to a class
+   * the image lacks (it would fail inside with NoClassDefFoundError), nor a service file name one.
+   */
+  @Test
+  void noClassOfOursRefersToAClassTheImageLacks() throws Exception {
+    assertThat(ImageChecks.danglingReferences(jar, "org.cloister.inference.enclave.InferenceMain"))
+        .as("references from our classes to classes missing from the image").isEmpty();
+    assertThat(ImageChecks.servicesNamingMissingClasses(jar)).as("service files naming classes the image lacks")
+        .isEmpty();
   }
 
   @Test

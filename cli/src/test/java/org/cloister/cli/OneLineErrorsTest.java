@@ -48,5 +48,13 @@ class OneLineErrorsTest {
     assertThat(CloisterCommand.describe(new java.io.IOException("failed to bind",
         new java.net.BindException("Address already in use")))).contains("cannot bind the address: Address already in use");
     assertThat(CloisterCommand.describe(new IllegalStateException("a\nb"))).isEqualTo("a");
+    // gRPC's message as `coordinator start` met it, with Netty's native cause (not a BindException): why, and what to do
+    assertThat(CloisterCommand.describe(new java.io.IOException("Failed to bind to address /127.0.0.1:7443",
+        new java.io.IOException("bind(..) failed: Address already in use"))))
+        .isEqualTo("Failed to bind to address /127.0.0.1:7443: cannot bind the address: bind(..) failed: Address already"
+            + " in use (another process holds the port: stop it or choose another port)");
+    assertThat(CloisterCommand.describe(new java.io.IOException("Failed to bind to address /203.0.113.7:7443",
+        new java.io.IOException("bind(..) failed: Cannot assign requested address"))))
+        .contains("Cannot assign requested address").contains("not an address of this host");
   }
 }

@@ -127,7 +127,7 @@ class ProvisionCommandTest {
     Files.writeString(wdbc, "consortium: wdbc\nsites: [site-1, site-2]\nstudy: {cohort_floor: 2}\n");
     assertThat(CloisterCommandTest.run("provision", wdbc.toString(), "--out", dir.resolve("w").toString()).code()).isZero();
     assertThat(org.cloister.data.ModelCard.parse(Files.readAllBytes(dir.resolve("w/site-2/model-card.json")), "kit"))
-        .isEqualTo(org.cloister.data.ModelCard.wdbc("wdbc-study-1"));
+        .isEqualTo(org.cloister.data.BuiltinDatasets.wdbcCard("wdbc-study-1"));
 
     // a preprocessing block that does not match the declared features is refused by name
     Files.writeString(spec, "consortium: icu\nsites: [site-1, site-2]\n"
@@ -152,6 +152,17 @@ class ProvisionCommandTest {
     assertThat(java.net.InetAddress.getByName(host).isAnyLocalAddress()).as(listen).isTrue();
     assertThat(listen).endsWith(":7443");
     assertThat(Files.readString(out.resolve("site-1/site.yaml"))).contains("coordinator.example.org:7443");
+
+    // a port another process holds: one line naming the key and the file, before the key broker and enclave start
+    Path coordYaml = out.resolve("coordinator/coordinator.yaml");
+    try (java.net.ServerSocket held = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Files.writeString(coordYaml, Files.readString(coordYaml).replace(listen, "127.0.0.1:" + held.getLocalPort()));
+      CloisterCommandTest.Run start = CloisterCommandTest.run("coordinator", "start", "--config", coordYaml.toString());
+      assertThat(start.code()).isEqualTo(1);
+      assertThat(start.err()).contains("'listen' 127.0.0.1:" + held.getLocalPort() + " in coordinator.yaml: cannot bind the address")
+          .contains("another process holds the port").doesNotContain("\tat ");
+      assertThat(start.out()).doesNotContain("aggregation:");
+    }
   }
 
   @Test
@@ -201,9 +212,15 @@ class ProvisionCommandTest {
     assertThat(CloisterCommandTest.run("provision", spec.toString(), "--out", out.toString()).code()).isZero();
     Path yaml = out.resolve("coordinator/coordinator.yaml");
     String original = Files.readString(yaml);
+    // the round quorum is what the enclave can publish from: max(min_sites 1, cohort_floor 2). A round with fewer
+    // sites would spend their privacy budget and publish nothing
+    assertThat(original).contains("min_sites: 2 ");
 
     // each edit of a field the policy fixes, and the message naming it
     Map<String[], List<String>> edits = new java.util.LinkedHashMap<>();
+    edits.put(new String[] {"min_sites: 2 ", "min_sites: 1 "},
+        List.of("study.min_sites 1 is below the 2 distinct sites the aggregation policy", "cohort_floor",
+            "set study.min_sites: 2"));
     edits.put(new String[] {"strategy: fedavg", "strategy: fedadam"},
         List.of("study.strategy fedadam (fedadam:beta1=0.9,beta2=0.99,server_lr=0.1,tau=0.001) does not match the aggregation policy",
             "strategy fedavg:server_lr=1"));

@@ -54,7 +54,8 @@ class ServiceProcessTest {
       assertThat(Files.readString(site.resolve("site.yaml"))).contains("study_id: " + studyId);
     }
     Path coord = kits.resolve("coordinator/coordinator.yaml");
-    assertThat(Files.readString(coord)).contains("id: " + studyId).contains("min_sites: " + minSites);
+    // the round quorum provision writes is what the enclave can publish from: at least the cohort floor (2)
+    assertThat(Files.readString(coord)).contains("id: " + studyId).contains("min_sites: " + Math.max(minSites, 2) + " ");
     edit(coord, "rounds: 10", "rounds: " + rounds);
     edit(coord, "metrics: 127.0.0.1:9464", "metrics: 127.0.0.1:0");
     edit(coord, "round_deadline_s: 120", "round_deadline_s: 60");
@@ -196,10 +197,18 @@ class ServiceProcessTest {
     assertThat(restarted.waitFor(240, TimeUnit.SECONDS)).as("restarted coordinator finished").isTrue();
     String log2 = Files.readString(coordLog2);
     assertThat(restarted.exitValue()).as(log2).isZero();
+    // every log line of the service (its own and its enclave's and key broker's, forwarded) carries its time
+    List<String> logLines = log2.lines().filter(l -> l.matches(".*\\] (WARN|INFO|ERROR) .*")).toList();
+    assertThat(logLines).as(log2).isNotEmpty()
+        .allMatch(l -> l.matches("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) \\[.*"));
     assertThat(log2).contains("rounds already recorded").contains("finished: 6 rounds completed");
     for (int s = 0; s < 3; s++) {
       assertThat(sites.get(s).waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(sites.get(s).exitValue()).as(Files.readString(dir.resolve("site-" + (s + 1) + ".log"))).isZero();
+      String siteLog = Files.readString(dir.resolve("site-" + (s + 1) + ".log"));
+      assertThat(sites.get(s).exitValue()).as(siteLog).isZero();
+      // a line per round at each site: what became of its update, and its epsilon against its ceiling
+      assertThat(siteLog).as(siteLog).containsPattern("(?m)^site: round 1: update accepted by the coordinator; epsilon 0\\.\\d{3} of 3\\.0$")
+          .containsPattern("(?m)^site: round 6: ");
     }
     Path db = kits.resolve("coordinator/coordinator.db");
     // exactly one aggregated round per round number, none lost, none duplicated

@@ -141,6 +141,7 @@ class StudyCommandTest {
         CloisterCommandTest.Run stop = CloisterCommandTest.run("study", "stop", "s", "--reason", "protocol amended",
             "--kit", opKit.toString());
         assertThat(stop.code()).as(stop.err()).isZero();
+        assertThat(stop.out()).containsPattern("^study s: (stop requested \\(protocol amended\\)|finished)");
         long until = System.currentTimeMillis() + 30_000;
         while (engine.status() != StudyStatusKind.FINISHED && System.currentTimeMillis() < until) {
           engine.awaitEnd(Duration.ofMillis(200));
@@ -149,6 +150,23 @@ class StudyCommandTest {
         assertThat(engine.statusDetail()).contains("stopped by the operator after 0 rounds: protocol amended");
       }
     }
+  }
+
+  @Test
+  void aCoordinatorThatIsNotRunningIsOneLineNamingTheAddress(@TempDir Path dir) throws Exception {
+    CertificateAuthority ca = CertificateAuthority.createRoot("consortium", EcCurve.P256, NOW.minusSeconds(60),
+        NOW.plus(1, ChronoUnit.DAYS), new java.security.SecureRandom());
+    IssuedCertificate op = ca.issueClient("operator", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort(); // closed again: nothing listens there
+    }
+    Path k = kit(dir, "operator", op, ca, port);
+    CloisterCommandTest.Run r = CloisterCommandTest.run("status", "--kit", k.toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("status: no coordinator answers at 127.0.0.1:" + port)
+        .contains(k.resolve("operator.yaml").toString()).doesNotContain("io exception");
+    assertThat(r.err().lines().count()).isEqualTo(1);
   }
 
   @Test

@@ -28,6 +28,14 @@ public final class BuiltinDatasets {
   }
 
   /** The WDBC study's features (in model input order), label and classes ("0" benign, "1" malignant). */
+  /**
+   * The WDBC study's model card: its public bounds ({@code wdbc.bounds.csv}), classes 0 benign, 1 malignant. (Here,
+   * not on {@link ModelCard}: the card is served by the inference enclave, whose image carries no CSV loader.)
+   */
+  public static ModelCard wdbcCard(String studyId) {
+    return ModelCard.of(studyId, wdbcSchema(), wdbcPreprocessing(), List.of("benign", "malignant"));
+  }
+
   public static StudySchema wdbcSchema() {
     return new StudySchema(wdbcPreprocessing().features(), "malignant", List.of("0", "1"));
   }

@@ -235,14 +235,27 @@ public final class CsvDatasetLoader {
     try {
       v = Double.parseDouble(s);
     } catch (NumberFormatException e) {
-      throw new DataFormatException(lineNo, "column '" + column + "': not a number: '" + abbreviate(s) + "'"
+      throw new DataFormatException(lineNo, "column '" + column + "': not a number: " + shown(s)
           + (s.indexOf(';') >= 0 || s.indexOf('\t') >= 0 ? " (is the file separated by ';' or tabs? set the delimiter)"
-          : " (if it means missing, list it in the missing-value tokens)"));
+          : token(s) ? " (if it means missing, list it in the missing-value tokens)"
+          : " (an identifier or free-text column? leave it out with the columns to ignore)"));
     }
     if (!Double.isFinite(v)) {
-      throw new DataFormatException(lineNo, "column '" + column + "': not a finite number: '" + abbreviate(s) + "'");
+      throw new DataFormatException(lineNo, "column '" + column + "': not a finite number: " + shown(s));
     }
     return v;
+  }
+
+  /**
+   * A value as an error message may show it: a short token without digits (NA, ?, n/a, null: what a missing-value
+   * marker looks like) in quotes; anything else, which may be a patient's identifier or data, is not shown.
+   */
+  static String shown(String s) {
+    return token(s) ? "'" + s + "'" : "a value of " + s.length() + " character(s) (not shown: it may be patient data)";
+  }
+
+  private static boolean token(String s) {
+    return s.length() <= 8 && s.chars().noneMatch(Character::isDigit);
   }
 
   private static String abbreviate(String s) {

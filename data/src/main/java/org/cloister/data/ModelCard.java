@@ -3,10 +3,6 @@ package org.cloister.data;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -41,11 +37,6 @@ public record ModelCard(@JsonProperty("format") String format,
   public static final String FILE = "model-card.json";
   /** Relative slack when checking a value against log-scale bounds (exp/log round trip). */
   private static final double LOG_SLACK = 1e-12;
-
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(SerializationFeature.INDENT_OUTPUT);
 
   /**
    * One class.
@@ -141,11 +132,6 @@ public record ModelCard(@JsonProperty("format") String format,
           classNames == null || classNames.isEmpty() ? null : classNames.get(i)));
     }
     return new ModelCard(FORMAT, studyId, classes, ordered.rules().stream().map(Feature::of).toList());
-  }
-
-  /** The WDBC study's card: its public bounds ({@code wdbc.bounds.csv}), classes 0 benign, 1 malignant. */
-  public static ModelCard wdbc(String studyId) {
-    return of(studyId, BuiltinDatasets.wdbcSchema(), BuiltinDatasets.wdbcPreprocessing(), List.of("benign", "malignant"));
   }
 
   @JsonIgnore
@@ -266,13 +252,12 @@ public record ModelCard(@JsonProperty("format") String format,
     return Double.isInfinite(v) ? (v > 0 ? "+inf" : "-inf") : String.format(Locale.ROOT, "%.6g", v).replaceAll("\\.?0+(e|$)", "$1");
   }
 
-  /** The canonical JSON (what the inference policy embeds and kits carry). */
+  /**
+   * The canonical JSON (what the inference policy embeds and kits carry): the bytes databind's indented output gave,
+   * written on Jackson's streaming core ({@link ModelCardJson}), so the inference enclave carries no databind.
+   */
   public byte[] toJson() {
-    try {
-      return JSON.writeValueAsBytes(this);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return ModelCardJson.write(this);
   }
 
   /** SHA-256 of {@link #toJson()}, hex. */
@@ -290,15 +275,6 @@ public record ModelCard(@JsonProperty("format") String format,
    * @throws IllegalArgumentException a card that is not valid, with the reason
    */
   public static ModelCard parse(byte[] json, String where) {
-    try {
-      return JSON.readValue(json, ModelCard.class);
-    } catch (IOException e) {
-      Throwable t = e;
-      while (t.getCause() != null && t.getCause() != t) {
-        t = t.getCause();
-      }
-      String m = t.getMessage() == null ? t.toString() : t.getMessage().lines().findFirst().orElse("");
-      throw new IllegalArgumentException(where + ": not a valid model card (" + FORMAT + "): " + m, e);
-    }
+    return ModelCardJson.read(json, where);
   }
 }

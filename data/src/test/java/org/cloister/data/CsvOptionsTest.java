@@ -42,6 +42,10 @@ class CsvOptionsTest {
     assertThatThrownBy(() -> load(CsvOptions.DEFAULT, "age,bmi,y\n50,NA,1\n40,30,0\n"))
         .hasMessageContaining("line 2").hasMessageContaining("column 'bmi'").hasMessageContaining("not a number: 'NA'")
         .hasMessageContaining("missing-value tokens");
+    // a value that may be a patient's identifier or data is never echoed: its column and line are named
+    assertThatThrownBy(() -> load(CsvOptions.DEFAULT, "id,bmi,y\nP0042,21.5,1\n"))
+        .hasMessageContaining("line 2").hasMessageContaining("column 'id'").hasMessageNotContaining("P0042")
+        .hasMessageContaining("not shown").hasMessageContaining("columns to ignore");
     // the wrong delimiter is named as the likely cause
     assertThatThrownBy(() -> load(CsvOptions.DEFAULT, "age;bmi;y\n50;1;1\n"))
         .hasMessageContaining("line 1").hasMessageContaining("set the delimiter");

@@ -12,7 +12,7 @@ class ModelCardTest {
 
   @Test
   void theWdbcCardTransformsRawRowsExactlyAsTheSitesTrainingDid() {
-    ModelCard card = ModelCard.wdbc("wdbc-study-1");
+    ModelCard card = BuiltinDatasets.wdbcCard("wdbc-study-1");
     Dataset raw = BuiltinDatasets.wdbc();
     Dataset trained = BuiltinDatasets.wdbcPreprocessing().resolvePublic().apply(raw);
     // the data holds values outside the declared bounds (e.g. a concavity of 0 on a log scale): training clamped them
@@ -29,7 +29,7 @@ class ModelCardTest {
 
   @Test
   void theCanonicalJsonRoundTripsAndItsDigestChangesWithAnyRule() {
-    ModelCard card = ModelCard.wdbc("s");
+    ModelCard card = BuiltinDatasets.wdbcCard("s");
     ModelCard back = ModelCard.parse(card.toJson(), "test");
     assertThat(back).isEqualTo(card);
     assertThat(back.sha256()).isEqualTo(card.sha256());
@@ -39,7 +39,7 @@ class ModelCardTest {
 
   @Test
   void aWrongFeatureCountAValueOutsideTheDeclaredRangeAndAMissingValueAreRefusedNamingTheColumn() {
-    ModelCard card = ModelCard.wdbc("s");
+    ModelCard card = BuiltinDatasets.wdbcCard("s");
     double[] row = BuiltinDatasets.wdbc().features()[0].clone();
     assertThatThrownBy(() -> card.check(new double[][] {Arrays.copyOf(row, 29)}))
         .hasMessage("row 1: the model expects 30 features (radius_mean .. fractal_dimension_worst), the data has 29");

@@ -161,7 +161,7 @@ public final class KeyBrokerService extends KeyBrokerGrpc.KeyBrokerImplBase {
     }
     TeePlatform platform;
     try {
-      platform = TeePlatform.fromId(received.platform()); // built-in or an installed verifier plug-in's
+      platform = org.cloister.trust.attestation.EvidenceVerifiers.fromId(received.platform()); // built-in or an installed verifier plug-in's
     } catch (IllegalArgumentException e) {
       throw refuse(op, keyId, Status.INVALID_ARGUMENT, FailureReason.MALFORMED.name(), e.getMessage());
     }

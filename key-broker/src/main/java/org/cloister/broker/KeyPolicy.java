@@ -244,7 +244,7 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
     if (!hasMeasurements) {
       if (platform != null && !platform.equals(TeePlatform.NITRO.id())) {
         throw new IllegalArgumentException(what + ": platform " + platform + " needs 'expected_measurements' "
-            + MeasurementPins.required(TeePlatform.fromId(platform)));
+            + MeasurementPins.required(org.cloister.trust.attestation.EvidenceVerifiers.fromId(platform)));
       }
       if (acceptTcb != null || hasFloor) {
         throw new IllegalArgumentException(what + ": 'accept_tcb', 'max_vmpl', 'min_tcb' and "
@@ -255,7 +255,7 @@ public record KeyPolicy(@JsonProperty("key_id") String keyId,
     if (platform == null) {
       throw new IllegalArgumentException(what + ": 'expected_measurements' need a 'platform' (sev-snp or tdx)");
     }
-    TeePlatform p = TeePlatform.fromId(platform);
+    TeePlatform p = org.cloister.trust.attestation.EvidenceVerifiers.fromId(platform);
     if (p == TeePlatform.NITRO) {
       throw new IllegalArgumentException(what + ": a Nitro enclave is pinned by 'expected_pcrs', not "
           + "'expected_measurements'");

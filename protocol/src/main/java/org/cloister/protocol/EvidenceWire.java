@@ -47,7 +47,7 @@ public final class EvidenceWire {
     checkEnvelope(evidence, legacyFormSent, from);
     String platform = evidence.getPlatform();
     // form only: whether the platform is installed (built-in or a verifier plug-in) is the receiving party's
-    // registry's to say (TeePlatform.fromId), which refuses an unknown one naming the installed ones
+    // registry's to say (EvidenceVerifiers.fromId), which refuses an unknown one naming the installed ones
     if (!platform.matches("[a-z][a-z0-9-]{0,31}")) {
       throw new IllegalArgumentException(from + " sent " + (platform.isEmpty() ? "evidence without a platform"
           : "evidence of a malformed platform id '" + platform + "'") + " (nitro, sev-snp, tdx or a verifier "

@@ -53,7 +53,7 @@ class EvidenceWireTest {
         .hasMessageContaining("malformed platform id 'SGX!'");
     assertThatThrownBy(() -> EvidenceWire.received(e.toBuilder().setPlatform("").build(), false, "p"))
         .hasMessageContaining("without a platform");
-    // a well-formed id passes the form check: the receiving party's platform registry decides (TeePlatform.fromId)
+    // a well-formed id passes the form check: the receiving party's platform registry decides (EvidenceVerifiers.fromId)
     assertThat(EvidenceWire.received(e.toBuilder().setPlatform("sgx").build(), false, "p").platform()).isEqualTo("sgx");
     assertThatThrownBy(() -> EvidenceWire.confidentialVm("nitro", report, java.util.List.of(), hpke, spki))
         .isInstanceOf(IllegalArgumentException.class);

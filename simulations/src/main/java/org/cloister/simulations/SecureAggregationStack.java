@@ -301,7 +301,8 @@ public final class SecureAggregationStack implements AggregationStack {
         Pem.writeCertificates(dir.resolve(SecureAggregationHost.DEVELOPMENT_INTEL_ROOT), List.of(tdx.root()));
         try {
           // Intel's PCS (the double's) as fetched an hour ago: valid for 30 days
-          tdx.writeCollateral(dir.resolve(COLLATERAL), now.minus(1, ChronoUnit.HOURS));
+          new org.cloister.trust.attestation.tdx.SimulatedIntelPcs(tdx).writeCollateral(dir.resolve(COLLATERAL),
+              now.minus(1, ChronoUnit.HOURS));
         } catch (java.security.GeneralSecurityException e) {
           throw new IOException("cannot write the TDX test double's collateral: " + e.getMessage(), e);
         }

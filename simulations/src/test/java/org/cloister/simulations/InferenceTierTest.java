@@ -87,7 +87,7 @@ class InferenceTierTest {
   static final int DIM = FEATURES * CLASSES + CLASSES; // logistic regression
   /** Query values unlikely to appear anywhere by chance (scanned for in everything written). */
   static final double QUERY_BASE = 7351.0432;
-  static final org.cloister.data.ModelCard CARD = org.cloister.data.ModelCard.wdbc(STUDY);
+  static final org.cloister.data.ModelCard CARD = org.cloister.data.BuiltinDatasets.wdbcCard(STUDY);
 
   @TempDir
   static Path root;

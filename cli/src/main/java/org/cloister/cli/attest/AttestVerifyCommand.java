@@ -145,7 +145,7 @@ public final class AttestVerifyCommand implements Callable<Integer> {
       return TeePlatform.detect(raw);
     }
     try {
-      return TeePlatform.fromId(platform);
+      return org.cloister.trust.attestation.EvidenceVerifiers.fromId(platform);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, "--platform: " + e.getMessage().replace("(expected", "(expected auto,"));
     }

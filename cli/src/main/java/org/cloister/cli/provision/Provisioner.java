@@ -118,7 +118,7 @@ public final class Provisioner {
           model: %s                  # logreg | mlp | cnn
           features: %d               # input features every site's data has
           classes: %d
-          min_sites: %d              # quorum per round (no model is published from fewer updates)
+          min_sites: %d              # quorum per round: the enclave publishes no model from fewer sites (min_sites, cohort_floor)
           strategy: %s               # fedavg | fedprox[:MU] (sites' proximal term) | fedadam | fedyogi (the enclave's server optimizer)
           # the schedule (edit before starting)
           rounds: 10
@@ -148,7 +148,8 @@ public final class Provisioner {
           # enclave: 127.0.0.1:PORT  # an enclave already running on this host, instead of starting one
         """.formatted(spec.name(), listenHost(spec.coordinatorHost()), spec.coordinatorPort(), spec.coordinatorHost(),
         spec.coordinatorPort(), String.join(", ", spec.sites()),
-        study.id(), study.model(), study.features(), study.classes(), study.minSites(), study.strategy()));
+        study.id(), study.model(), study.features(), study.classes(), Math.max(study.minSites(), study.cohortFloor()),
+        study.strategy()));
     written.add(coord);
     // the model card: the study's features, their rules and its class names, beside every kit's copy of the model
     org.cloister.data.ModelCard card = study.modelCard();

@@ -242,6 +242,26 @@ public final class CoordinatorService {
     return b.build();
   }
 
+  /**
+   * Fails at once, naming the key and the file, when {@code listen} cannot be bound (a port another process holds, an
+   * address that is not this host's); the server binds it for real later, after the enclave has started.
+   */
+  static void checkBindable(java.net.InetSocketAddress listen, String source) throws java.io.IOException {
+    if (listen.getPort() == 0) {
+      return;
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.bind(listen);
+    } catch (java.io.IOException e) {
+      String m = String.valueOf(e.getMessage());
+      throw new java.io.IOException("'listen' " + listen.getHostString() + ":" + listen.getPort() + " in " + source
+          + ": cannot bind the address: " + m + (m.contains("in use")
+          ? " (another process holds the port: stop it or choose another port)"
+          : m.contains("assign") ? " (not an address of this host: listen on 0.0.0.0:PORT or one of its own addresses)"
+          : ""), e);
+    }
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
     ConfigDir.Bound<CoordinatorFile> bound = ConfigDir.bind(configFile, CoordinatorFile.class);
@@ -295,6 +315,8 @@ public final class CoordinatorService {
     out.printf(Locale.ROOT, "coordinator: privacy: %s%n",
         org.cloister.coordinator.service.StudyAdminService.evaluationLabel(study.training()));
     out.flush();
+    java.net.InetSocketAddress listen = dir.address("listen", or(c.listen(), "127.0.0.1:7443"));
+    checkBindable(listen, dir.source()); // before the key broker and enclave start, not after them
     try (ServiceAggregation aggregation = ServiceAggregation.plaintextRequested()
              ? ServiceAggregation.plaintext(w0.length, strategy, err)
              : ServiceAggregation.enclave(dir, c.aggregation(), study, strategy, err);
@@ -327,7 +349,7 @@ public final class CoordinatorService {
         }
       });
       try (PrometheusEndpoint ep = new PrometheusEndpoint(dir.address("metrics", or(c.metrics(), "127.0.0.1:0")), registry).start();
-           CoordinatorServer server = new CoordinatorServer(dir.address("listen", or(c.listen(), "127.0.0.1:7443")),
+           CoordinatorServer server = new CoordinatorServer(listen,
                MutualTls.serverCredentials(tls.chain(), tls.key(), tls.trustRoot(), tls.revokedSerials(), refusals), engine,
                new CertificateIdentityResolver(), metrics::refused, b -> {
                  aggregation.registerServices(b);

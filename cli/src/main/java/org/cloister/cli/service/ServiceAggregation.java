@@ -230,6 +230,13 @@ final class ServiceAggregation implements AutoCloseable {
       throw a.error("study.min_sites " + study.minSitesPerRound() + fixed + "no model from fewer than "
           + p.minUpdates() + " updates");
     }
+    if (study.minSitesPerRound() < p.publishFloor()) {
+      // a round with fewer sites would have them train and spend privacy budget for a model the enclave never publishes
+      throw a.error("study.min_sites " + study.minSitesPerRound() + " is below the " + p.publishFloor() + " distinct "
+          + "sites the aggregation policy needs to publish a model (" + policyFile + ": cohort_floor " + p.cohortFloor()
+          + "): a round with fewer would spend the sites' privacy budget and publish nothing; set study.min_sites: "
+          + p.publishFloor());
+    }
   }
 
   private static String required(ConfigDir dir, String value, String key) {

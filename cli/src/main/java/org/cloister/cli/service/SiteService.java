@@ -198,6 +198,15 @@ public final class SiteService {
           countPrivate ? ", count-private" : "", csv.getFileName(), studyId, coord,
           sealer instanceof AttestedHpkeSealer ? "sealed to the attested enclave" : "in PLAINTEXT (development)");
       out.flush();
+      double ceilingEpsilon = ceiling.epsilon();
+      agent.onRound(r -> {
+        // one line per round: what happened to this site's update and its epsilon so far (no data, no values)
+        Double eps = r.metrics().get("epsilon");
+        out.printf(Locale.ROOT, "site: round %d: %s%s%n", r.round(),
+            r.accepted() ? "update accepted by the coordinator" : "no update accepted: " + r.detail(),
+            eps == null ? "" : String.format(Locale.ROOT, "; epsilon %.3f of %s", eps, ceilingEpsilon));
+        out.flush();
+      });
       List<SiteRoundRecord> records;
       try {
         records = agent.call();

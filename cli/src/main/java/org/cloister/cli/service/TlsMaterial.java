@@ -55,7 +55,10 @@ record TlsMaterial(List<X509Certificate> chain, PrivateKey key, X509Certificate 
         // the other side would refuse it at the handshake, with less to go on: say it here, before any retry
         throw tls.error("certificate " + cert + " (" + chain.get(0).getSubjectX500Principal().getName()
             + ", issuer " + top.getIssuerX500Principal().getName() + ") is not issued by the consortium CA in "
-            + root + " (" + trustRoot.getSubjectX500Principal().getName() + "): a certificate of another "
+            + root + " (" + trustRoot.getSubjectX500Principal().getName()
+            + (top.getIssuerX500Principal().equals(trustRoot.getSubjectX500Principal())
+                ? "; its issuer is another CA of the same name: its signature does not verify with this CA's key" : "")
+            + "): a certificate of another "
             + "consortium is refused at the TLS handshake; use the certificate from this consortium's kit");
       }
     }

@@ -46,7 +46,9 @@ class TlsMaterialTest {
     IssuedCertificate foreign = theirs.issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
     assertThatThrownBy(() -> TlsMaterial.load(new ConfigDir("site.yaml", dir), tls(foreign, ours)))
         .hasMessageContaining("site.crt").hasMessageContaining("CN=site-1")
-        .hasMessageContaining("is not issued by the consortium CA in").hasMessageContaining("ca.crt");
+        .hasMessageContaining("is not issued by the consortium CA in").hasMessageContaining("ca.crt")
+        // two CAs of the same name: the message says why "issuer CN=consortium" is not "CN=consortium"
+        .hasMessageContaining("another CA of the same name");
     IssuedCertificate other = ca("elsewhere").issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));
     assertThatThrownBy(() -> TlsMaterial.load(new ConfigDir("site.yaml", dir), tls(other, ours))).hasMessageContaining("issuer CN=elsewhere");
     IssuedCertificate good = ours.issueClient("site-1", NOW.minusSeconds(60), NOW.plus(1, ChronoUnit.DAYS));

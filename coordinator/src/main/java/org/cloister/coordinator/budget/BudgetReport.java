@@ -136,11 +136,17 @@ public final class BudgetReport {
     return out;
   }
 
+  /**
+   * The entry's spend; one that does not parse (an edited row: `ledger verify` names it, and the report is INVALID)
+   * counts as unbounded, never as nothing: an event that does not read is non-private ({@link BudgetGuard#event}),
+   * and the site's own figure is unknown, so infinite.
+   */
   private static PrivacySpend parse(StudyStore.LedgerEntry e) {
     try {
       return PrivacySpend.parseFrom(e.spend());
     } catch (InvalidProtocolBufferException ex) {
-      throw new IllegalStateException("ledger entry " + e.seq() + " is unreadable: run `cloister ledger verify`", ex);
+      return PrivacySpend.newBuilder().setPartyId(e.partyId()).setRound(e.round()).setRoundId(e.roundId())
+          .setEventJson("unreadable ledger entry " + e.seq()).setEpsilonAfter(Double.POSITIVE_INFINITY).build();
     }
   }
 

@@ -763,6 +763,9 @@ public final class RoundEngine implements Runnable {
         setStatus(StudyStatusKind.PAUSED, "paused by the operator before round " + round + ": " + pauseRequested);
         return false;
       }
+      if (eligible == null && stopped) {
+        return false; // stopped by the operator while waiting for sites: not a pause
+      }
       if (eligible == null) {
         setStatus(StudyStatusKind.PAUSED, "round " + round + ": only " + eligibleSites().size() + " of "
             + config.minSitesPerRound() + " required sites available after " + config.joinTimeout().toSeconds() + " s");

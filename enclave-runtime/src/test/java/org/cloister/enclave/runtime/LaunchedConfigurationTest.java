@@ -53,6 +53,19 @@ class LaunchedConfigurationTest {
         new SecureRandom())).hasMessageContaining("host_data " + "00".repeat(32));
   }
 
+  /**
+   * The enclave names its own platform without a verifier registry (none is in its image): evidence of a platform
+   * that defines no launch value (a plug-in's) is refused by name, the enclave does not start.
+   */
+  @Test
+  void aPlatformWithoutALaunchValueIsRefusedByName() {
+    EvidenceSource other = (nonce, userData, publicKey) -> org.cloister.protocol.v1.Evidence.newBuilder()
+        .setPlatform("my-tee").setEvidence(com.google.protobuf.ByteString.copyFrom(new byte[64])).build();
+    assertThatThrownBy(() -> LaunchedConfiguration.require(other, CONFIG, POLICY, new byte[32], new SecureRandom()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no launch-configuration measurement is defined for platform my-tee");
+  }
+
   @Test
   void theDigestSeparatesConfigurationFromPolicy() {
     // moving bytes from the configuration to the policy changes the value (length prefixes)

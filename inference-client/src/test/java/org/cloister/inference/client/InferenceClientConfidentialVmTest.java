@@ -81,7 +81,7 @@ class InferenceClientConfidentialVmTest {
           }
         }).build().start();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
-    BoundEvidenceVerifier verifier = new BoundEvidenceVerifier(List.of(snp.verifier()),
+    BoundEvidenceVerifier verifier = new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark())),
         new MeasurementPins(TeePlatform.SEV_SNP, Map.of("measurement", MEASUREMENT), false), snp.collateral());
     return new InferenceClient(channel, verifier, Clock.systemUTC(), new SecureRandom());
   }

@@ -86,7 +86,12 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
     this.signer = signer;
     this.ledger = ledger;
     this.options = options;
+    if (signer != null && signer.siteId() != null) {
+      this.siteId = signer.siteId(); // named in what it logs before the coordinator confirms it at join
+    }
   }
+
+  private volatile java.util.function.Consumer<SiteRoundRecord> roundListener = r -> { };
 
   public void stop() {
     stopped = true;
@@ -335,6 +340,12 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
 
   private synchronized void addRecord(SiteRoundRecord r) {
     records.add(r);
+    roundListener.accept(r);
+  }
+
+  /** Called with each round's record as the agent makes it (the site service prints a line per round). */
+  public void onRound(java.util.function.Consumer<SiteRoundRecord> listener) {
+    this.roundListener = java.util.Objects.requireNonNull(listener, "listener");
   }
 
   /** A bug in the local trainer: the agent stops with it instead of sitting rounds out. */
@@ -350,8 +361,12 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
    * @param failure the handshake failure ({@link org.cloister.protocol.tls.MutualTls#handshakeFailure})
    */
   public static String handshakeMessage(String failure) {
-    boolean serverUntrusted = failure.contains("certification path") || failure.contains("PKIX")
-        || failure.contains("No subject alternative") || failure.contains("hostname");
+    // an alert the coordinator sent is its refusal; this site's own check of the coordinator's chain or name fails
+    // with a path / anchor / name problem
+    boolean alert = failure.toUpperCase(java.util.Locale.ROOT).contains("ALERT");
+    boolean serverUntrusted = !alert && (failure.contains("certification path") || failure.contains("PKIX")
+        || failure.contains("trust anchor") || failure.contains("does not chain") || failure.contains("No subject alternative")
+        || failure.contains("hostname"));
     return "the TLS handshake with the coordinator failed: " + failure + (serverUntrusted
         ? " (the coordinator's certificate is not from this kit's CA or does not name the address dialled:"
             + " check 'coordinator' and 'tls.trust_root' in site.yaml)"

@@ -52,6 +52,11 @@ public final class SpendSigner {
   }
 
   /** The dataset this site's spends are made on. */
+  /** The site this signer signs for (its certificate's common name). */
+  public String siteId() {
+    return siteId;
+  }
+
   public String datasetId() {
     return datasetId;
   }

@@ -73,5 +73,12 @@ class HandshakeRefusalTest {
   void aCoordinatorNotFromTheKitsCaPointsAtTheSitesOwnConfiguration() {
     assertThat(SiteAgent.handshakeMessage("General OpenSslEngine problem (unable to find valid certification path)"))
         .contains("coordinator's certificate is not from this kit's CA").contains("tls.trust_root");
+    // what OpenSSL's engine reports when the site's own check of the coordinator's chain fails (a kit's ca.crt of
+    // another consortium): this site refused the coordinator, not the other way round
+    assertThat(SiteAgent.handshakeMessage("General OpenSslEngine problem (Path does not chain with any of the trust anchors)"))
+        .contains("coordinator's certificate is not from this kit's CA").doesNotContain("the coordinator refused");
+    // an alert the coordinator sent is its refusal of this site's certificate
+    assertThat(SiteAgent.handshakeMessage("error:10000438:SSL routines:OPENSSL_internal:TLSV1_ALERT_INTERNAL_ERROR"))
+        .contains("the coordinator refused this site's certificate");
   }
 }

@@ -227,7 +227,7 @@ class AttestedHpkeSealerTest {
   AttestedHpkeSealer snpSealer(byte[] pinnedMeasurement) {
     var pins = new org.cloister.trust.attestation.MeasurementPins(org.cloister.trust.attestation.TeePlatform.SEV_SNP,
         Map.of("measurement", pinnedMeasurement), false);
-    var verifier = new org.cloister.trust.attestation.BoundEvidenceVerifier(java.util.List.of(SNP.verifier()), pins,
+    var verifier = new org.cloister.trust.attestation.BoundEvidenceVerifier(java.util.List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(SNP.ark())), pins,
         org.cloister.trust.attestation.Collateral.empty());
     return new AttestedHpkeSealer(channel, "site-2", verifier, new SealedModelOpener(channel, "site-2", siteKey),
         Clock.fixed(java.time.Instant.parse("2026-06-01T00:00:00Z"), java.time.ZoneOffset.UTC), random);

@@ -99,7 +99,7 @@ public final class BoundEvidenceVerifier {
       byte[] userData, byte[] nonce, Instant at) throws AttestationException {
     TeePlatform p;
     try {
-      p = TeePlatform.fromId(platform);
+      p = EvidenceVerifiers.fromId(platform);
     } catch (IllegalArgumentException e) {
       throw new AttestationException(FailureReason.MALFORMED, e.getMessage(), e);
     }

@@ -173,6 +173,18 @@ public final class EvidenceVerifiers {
   }
 
   /**
+   * Parses a platform id ({@code --platform}, measurement files, evidence received): a built-in platform, or one
+   * registered by a verifier plug-in on this party's class path ({@link #installed()}); the error names the installed
+   * ones. Case and surrounding blanks are ignored.
+   *
+   * @throws IllegalArgumentException naming the installed platforms when none has this id
+   */
+  public static TeePlatform fromId(String id) {
+    String wanted = id == null ? "" : id.trim().toLowerCase(java.util.Locale.ROOT);
+    return TeePlatform.builtIn(wanted).orElseGet(() -> installed().platform(wanted));
+  }
+
+  /**
    * The installed platform with this id.
    *
    * @throws IllegalArgumentException naming the installed ones

@@ -4,8 +4,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import org.cloister.trust.attestation.snp.SnpVerifier;
-import org.cloister.trust.attestation.tdx.TdxVerifier;
+import org.cloister.trust.attestation.snp.SnpEvidence;
+import org.cloister.trust.attestation.tdx.TdxEvidence;
 
 /**
  * Binds an enclave's configuration and policy files to an SEV-SNP or TDX launch, where Nitro has PCR1 and PCR2.
@@ -57,9 +57,9 @@ public final class LaunchConfiguration {
    */
   public static byte[] inEvidence(TeePlatform platform, byte[] evidence) throws AttestationException {
     if (platform.equals(TeePlatform.SEV_SNP)) {
-      return SnpVerifier.hostData(evidence);
+      return SnpEvidence.hostData(evidence);
     } else if (platform.equals(TeePlatform.TDX)) {
-      return TdxVerifier.mrConfigId(evidence);
+      return TdxEvidence.mrConfigId(evidence);
     }
     throw unsupported(platform);
   }

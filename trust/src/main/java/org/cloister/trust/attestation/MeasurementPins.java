@@ -122,7 +122,7 @@ public record MeasurementPins(TeePlatform platform, Map<String, byte[]> values, 
     LinkedHashMap<String, String> hex = new LinkedHashMap<>();
     n.get("measurements").fields().forEachRemaining(e -> hex.put(e.getKey(), e.getValue().asText()));
     try {
-      TeePlatform platform = TeePlatform.fromId(n.path("platform").asText());
+      TeePlatform platform = EvidenceVerifiers.fromId(n.path("platform").asText());
       MeasurementPins pins = ofHex(platform, hex, accept.equals("out-of-date"));
       EvidencePolicy.TcbFloor d = defaultFloor(platform);
       LinkedHashMap<String, Integer> minTcb = new LinkedHashMap<>();

@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 /**
  * A kind of trusted execution environment whose evidence Cloister verifies: a registered id, the built-in
  * {@link #NITRO}, {@link #SEV_SNP} and {@link #TDX} or a verifier plug-in's ({@link EvidenceVerifierProvider}). Equal by id.
+ * It names a platform and refers to no verifier (enclave images carry it without the verifiers: docs/trust.md); the
+ * registry of installed verifiers is {@link EvidenceVerifiers}, on the verifying (host) side.
  */
 public final class TeePlatform {
   /** AWS Nitro Enclaves: a COSE_Sign1 attestation document signed under the AWS Nitro root. */
@@ -59,17 +61,13 @@ public final class TeePlatform {
   }
 
   /**
-   * Parses {@link #id()}: a built-in platform, or one registered by a verifier plug-in on this party's class path
-   * ({@link EvidenceVerifiers#installed()}); the error names the installed ones.
+   * The built-in platform with this id (case and surrounding blanks ignored), if it is one: no registry is consulted,
+   * so an enclave naming its own platform carries no verifier. A verifying party parses ids with
+   * {@link EvidenceVerifiers#fromId(String)}, which also knows its installed plug-ins.
    */
-  public static TeePlatform fromId(String id) {
+  public static java.util.Optional<TeePlatform> builtIn(String id) {
     String wanted = id == null ? "" : id.trim().toLowerCase(Locale.ROOT);
-    for (TeePlatform p : BUILT_IN) {
-      if (p.id.equals(wanted)) {
-        return p;
-      }
-    }
-    return EvidenceVerifiers.installed().platform(wanted);
+    return BUILT_IN.stream().filter(p -> p.id.equals(wanted)).findFirst();
   }
 
   @Override

@@ -176,6 +176,21 @@ class EvidenceVerifiersTest {
     // and a platform no installed provider registers cannot be pinned at all
     assertThatThrownBy(() -> new MeasurementPins(bare.platform(), java.util.Map.of("image", new byte[32]), false))
         .hasMessageContaining("no verifier of bare-tee (installed: nitro, sev-snp, tdx)");
-    assertThatThrownBy(() -> TeePlatform.fromId("bare-tee")).hasMessageContaining("unknown platform 'bare-tee'");
+    assertThatThrownBy(() -> EvidenceVerifiers.fromId("bare-tee")).hasMessageContaining("unknown platform 'bare-tee'");
+  }
+
+  /**
+   * Parsing an id: the registry (host side) knows the built-ins and installed plug-ins; {@link TeePlatform#builtIn}
+   * (what an enclave uses to name its own platform, with no verifier in its image) knows only the built-ins.
+   */
+  @Test
+  void theRegistryParsesIdsAndTeePlatformKnowsOnlyTheBuiltIns() {
+    assertThat(EvidenceVerifiers.fromId(" SEV-SNP ")).isSameAs(TeePlatform.SEV_SNP);
+    assertThat(EvidenceVerifiers.fromId("tdx")).isSameAs(TeePlatform.TDX);
+    assertThat(TeePlatform.builtIn(" Nitro")).containsSame(TeePlatform.NITRO);
+    assertThat(TeePlatform.builtIn("bare-tee")).isEmpty();
+    assertThat(TeePlatform.builtIn(null)).isEmpty();
+    assertThatThrownBy(() -> EvidenceVerifiers.fromId(null)).hasMessageContaining("unknown platform ''")
+        .hasMessageContaining("nitro, sev-snp, tdx");
   }
 }

@@ -55,7 +55,7 @@ class ConfigfsTsmTest {
     try (var s = Files.list(tree)) {
       assertThat(s.toList()).as("the entry is removed").isEmpty();
     }
-    BoundEvidenceVerifier site = new BoundEvidenceVerifier(List.of(snp.verifier()),
+    BoundEvidenceVerifier site = new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark())),
         new MeasurementPins(TeePlatform.SEV_SNP, Map.of("measurement", MEASUREMENT), false), Collateral.empty());
     assertThat(site.verify(r.platform(), r.evidence(), r.certificates(), hpke, userData, nonce,
         Instant.parse("2026-06-01T00:00:00Z")).hpkePublicKey()).isEqualTo(hpke);

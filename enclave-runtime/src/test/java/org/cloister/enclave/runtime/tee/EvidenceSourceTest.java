@@ -40,7 +40,7 @@ class EvidenceSourceTest {
     Evidence e = source.evidence(nonce, null, hpke); // as towards the key broker: no user data
     EvidenceWire.Received r = EvidenceWire.received(e, false, "the enclave");
     assertThat(r.platform()).isEqualTo("sev-snp");
-    BoundEvidenceVerifier v = new BoundEvidenceVerifier(java.util.List.of(snp.verifier()),
+    BoundEvidenceVerifier v = new BoundEvidenceVerifier(java.util.List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark())),
         new MeasurementPins(TeePlatform.SEV_SNP, Map.of("measurement", measurement), false), Collateral.empty());
     Instant at = Instant.parse("2026-06-01T00:00:00Z");
     assertThat(v.verify(r.platform(), r.evidence(), r.collateral(), r.hpkePublicKey(), r.userData(), nonce, at)

@@ -56,7 +56,7 @@ class SevGuestTest {
     assertThat(device.lastVmpl).isZero();
     assertThat(device.closed).isTrue();
     // the verifier needs no collateral folder: the VCEK and ASK came from the host's certificate table
-    BoundEvidenceVerifier v = new BoundEvidenceVerifier(List.of(snp.verifier()),
+    BoundEvidenceVerifier v = new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark())),
         new MeasurementPins(TeePlatform.SEV_SNP, Map.of("measurement", MEASUREMENT), false), Collateral.empty());
     assertThat(v.verify(r.platform(), r.evidence(), r.collateral(), r.hpkePublicKey(), r.userData(), nonce, AT)
         .userData()).containsExactly(1, 2);

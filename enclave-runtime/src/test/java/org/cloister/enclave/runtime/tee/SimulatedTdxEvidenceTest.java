@@ -63,15 +63,17 @@ class SimulatedTdxEvidenceTest {
       pins.put("rtmr" + i, SimulatedTdxPlatform.rtmr(i));
     }
     Instant now = Instant.now();
-    BoundEvidenceVerifier v = new BoundEvidenceVerifier(List.of(tdx.verifier()),
-        new MeasurementPins(TeePlatform.TDX, pins, false), tdx.collateral(now.minusSeconds(3600)));
+    BoundEvidenceVerifier v = new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root())),
+        new MeasurementPins(TeePlatform.TDX, pins, false),
+        new org.cloister.trust.attestation.tdx.SimulatedIntelPcs(tdx).collateral(now.minusSeconds(3600)));
     assertThat(v.verify(r.platform(), r.evidence(), r.collateral(), r.hpkePublicKey(), r.userData(), nonce, now)
         .userData()).containsExactly(5);
 
     // the same enclave on another policy file: its launch value no longer matches the pinned one
     pins.put("mr_config_id", LaunchConfiguration.digest(TeePlatform.TDX, config, "{\"policy\":2}".getBytes()));
-    BoundEvidenceVerifier other = new BoundEvidenceVerifier(List.of(tdx.verifier()),
-        new MeasurementPins(TeePlatform.TDX, pins, false), tdx.collateral(now.minusSeconds(3600)));
+    BoundEvidenceVerifier other = new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root())),
+        new MeasurementPins(TeePlatform.TDX, pins, false),
+        new org.cloister.trust.attestation.tdx.SimulatedIntelPcs(tdx).collateral(now.minusSeconds(3600)));
     assertThatThrownBy(() -> other.verify(r.platform(), r.evidence(), r.collateral(), r.hpkePublicKey(),
         r.userData(), nonce, now)).isInstanceOfSatisfying(AttestationException.class,
             e -> assertThat(e.reason()).isEqualTo(FailureReason.MEASUREMENT_MISMATCH));

@@ -32,7 +32,7 @@ import org.cloister.trust.attestation.Collateral;
  * TEST DOUBLE of AMD SEV-SNP hardware, for development machines and tests (no SEV-SNP CPU here): a key
  * hierarchy of our own (ARK-Turin, ASK, VCEK; fresh keys from a seed) and a "firmware" that signs Turin-layout
  * version-3 reports with the VCEK over the report data a guest asks for. Nothing of AMD's is imitated beyond the
- * formats. The verifiers anchored in the pinned AMD roots refuse its reports; only {@link #verifier()} trusts it,
+ * formats. The verifiers anchored in the pinned AMD roots refuse its reports; only {@link SnpVerifier#development} (with {@link #ark()}) trusts it,
  * which proves nothing about isolation: never with real patient data.
  */
 public final class SimulatedSnpPlatform {
@@ -65,11 +65,6 @@ public final class SimulatedSnpPlatform {
   public static SimulatedSnpPlatform fromSecret(byte[] secret) throws java.security.GeneralSecurityException {
     byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(secret);
     return new SimulatedSnpPlatform(ByteBuffer.wrap(d).getLong());
-  }
-
-  /** A verifier trusting this double's ARK instead of AMD's: development and tests only. */
-  public SnpVerifier verifier() {
-    return new SnpVerifier(Map.of(AmdProduct.TURIN, ark));
   }
 
   /** The VCEK and ASK, as a collateral folder would hold them. */

@@ -85,11 +85,6 @@ public final class SnpVerifier implements EvidenceVerifier {
     }
   }
 
-  /** The {@code host_data} of {@code report}, read without verification (see {@code LaunchConfiguration}). */
-  public static byte[] hostData(byte[] report) throws AttestationException {
-    return SnpReport.parse(report).hostData();
-  }
-
   /**
    * DEVELOPMENT ONLY: a verifier anchored in the root of {@link SimulatedSnpPlatform} (its ARK-Turin) instead of
    * AMD's, for a party whose enclave runs on that test double. Its reports prove nothing about isolation.

@@ -5,8 +5,6 @@ import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -15,11 +13,9 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
-import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPublicKey;
 import java.security.spec.ECGenParameterSpec;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Date;
@@ -34,24 +30,21 @@ import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.cert.X509v2CRLBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.cloister.trust.attestation.Collateral;
 import org.cloister.trust.pki.Pem;
 
 /**
  * TEST DOUBLE of Intel TDX hardware and of Intel's PCS, for development machines and tests (no TDX CPU here): a
  * PKI of our own (a root, a PCK Platform CA, a PCK, a TCB signing certificate; P-256 keys and certificates
  * derived from a seed, so every process holding the same secret builds byte-identical certificates), a "quoting
- * enclave" that signs DCAP v4 quotes over the report data a TD asks for, and the collateral a verifier needs
- * (TCB info and QE identity JSON in PCS v4's shape, CRLs). Nothing of Intel's is imitated beyond the formats; the
- * root is not Intel's, so {@link TdxVerifier#TdxVerifier()} (anchored in the pinned Intel SGX Root CA) refuses
- * every quote it makes; only {@link #verifier()} / {@link TdxVerifier#development} trust it, which proves nothing
+ * enclave" that signs DCAP v4 quotes over the report data a TD asks for; the collateral a verifier needs (TCB
+ * info and QE identity JSON in PCS v4's shape, CRLs) is {@link SimulatedIntelPcs}'s, on the host. Nothing of
+ * Intel's is imitated beyond the formats; the root is not Intel's, so {@link TdxVerifier#TdxVerifier()} (anchored in the pinned Intel SGX Root CA) refuses
+ * every quote it makes; only {@link TdxVerifier#development} (with {@link #root()}) trusts it, which proves nothing
  * about isolation: never with real patient data.
  */
 public final class SimulatedTdxPlatform {
@@ -126,11 +119,6 @@ public final class SimulatedTdxPlatform {
     return root;
   }
 
-  /** A verifier trusting this double's root instead of Intel's: development and tests only. */
-  public TdxVerifier verifier() {
-    return TdxVerifier.development(root);
-  }
-
   /**
    * A DCAP v4 quote of a TD measured {@code mrTd} (48 bytes), launched with {@code mrConfigId} (48 bytes), binding
    * {@code reportData} (64 bytes), with TDX module SVN {@value #MODULE_SVN_UP_TO_DATE} (UpToDate), not debug.
@@ -196,80 +184,31 @@ public final class SimulatedTdxPlatform {
     return q.array();
   }
 
-  /**
-   * What a verifier needs beside the quote, as Intel's PCS would serve it on {@code issued}: the TCB signing
-   * certificate, the CRLs of the root and of the PCK CA, TCB info and QE identity (both valid 30 days).
-   */
-  public Collateral collateral(Instant issued) throws GeneralSecurityException {
-    Instant next = issued.plus(Duration.ofDays(30));
-    return new Collateral(List.of(tcbSigning), List.of(crl(root, rootKeys.getPrivate(), issued, next),
-        crl(pckCa, caKeys.getPrivate(), issued, next)),
-        List.of(new Collateral.RawJson("test double tcbInfo", tcbInfo(issued, next))),
-        List.of(new Collateral.RawJson("test double qeIdentity", qeIdentity(issued, next))));
+  // The host's side of the double (Intel's PCS: TCB info, QE identity, CRLs) is SimulatedIntelPcs: the enclave runs
+  // this class (it signs its own quotes) and its image carries no collateral code.
+
+  X509Certificate pckCa() {
+    return pckCa;
   }
 
-  /** Writes {@link #collateral(Instant)} into {@code dir} as a collateral folder holds it (PEM, DER, PCS JSON). */
-  public void writeCollateral(Path dir, Instant issued) throws IOException, GeneralSecurityException {
-    Collateral c = collateral(issued);
-    Files.createDirectories(dir);
-    Files.writeString(dir.resolve("tcb-signing.pem"), Pem.certificatesToPem(List.of(tcbSigning)));
-    Files.write(dir.resolve("root.crl"), c.crls().get(0).getEncoded());
-    Files.write(dir.resolve("pck-platform-ca.crl"), c.crls().get(1).getEncoded());
-    Files.writeString(dir.resolve("tcbinfo.json"), c.tcbInfos().get(0).text());
-    Files.writeString(dir.resolve("qe-identity.json"), c.qeIdentities().get(0).text());
+  X509Certificate tcbSigning() {
+    return tcbSigning;
   }
 
-  private String tcbInfo(Instant issued, Instant next) throws GeneralSecurityException {
-    String sgx = components(2);
-    String body = "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"" + issued + "\",\"nextUpdate\":\"" + next
-        + "\",\"fmspc\":\"" + FMSPC + "\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,"
-        + "\"tdxModule\":{\"mrsigner\":\"" + "00".repeat(48) + "\",\"attributes\":\"0000000000000000\","
-        + "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},\"tcbLevels\":["
-        + level(sgx, MODULE_SVN_UP_TO_DATE, "UpToDate", "") + ","
-        + level(sgx, 0, "OutOfDate", "\"" + ADVISORY + "\"") + "]}";
-    return "{\"tcbInfo\":" + body + ",\"signature\":\"" + HexFormat.of().formatHex(rawSign(
-        tcbSigningKeys.getPrivate(), body.getBytes(StandardCharsets.UTF_8))) + "\"}";
+  KeyPair rootKeys() {
+    return rootKeys;
   }
 
-  private static String level(String sgx, int moduleSvn, String status, String advisories) {
-    StringBuilder tdx = new StringBuilder("[");
-    for (int i = 0; i < 16; i++) {
-      tdx.append(i == 0 ? "" : ",").append("{\"svn\":").append(i == 0 ? moduleSvn : 0).append('}');
-    }
-    tdx.append(']');
-    return "{\"tcb\":{\"sgxtcbcomponents\":" + sgx + ",\"pcesvn\":11,\"tdxtcbcomponents\":" + tdx
-        + "},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"" + status + "\",\"advisoryIDs\":[" + advisories
-        + "]}";
+  KeyPair caKeys() {
+    return caKeys;
   }
 
-  private static String components(int svn) {
-    StringBuilder s = new StringBuilder("[");
-    for (int i = 0; i < 16; i++) {
-      s.append(i == 0 ? "" : ",").append("{\"svn\":").append(svn).append('}');
-    }
-    return s.append(']').toString();
+  KeyPair tcbSigningKeys() {
+    return tcbSigningKeys;
   }
 
-  private String qeIdentity(Instant issued, Instant next) throws GeneralSecurityException {
-    String body = "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"" + issued + "\",\"nextUpdate\":\"" + next
-        + "\",\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
-        + "\"attributes\":\"11000000000000000000000000000000\",\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\","
-        + "\"mrsigner\":\"" + HexFormat.of().formatHex(QE_MRSIGNER) + "\",\"isvprodid\":2,\"tcbLevels\":[{\"tcb\":"
-        + "{\"isvsvn\":4},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}]}";
-    return "{\"enclaveIdentity\":" + body + ",\"signature\":\"" + HexFormat.of().formatHex(rawSign(
-        tcbSigningKeys.getPrivate(), body.getBytes(StandardCharsets.UTF_8))) + "\"}";
-  }
-
-  private static X509CRL crl(X509Certificate issuer, PrivateKey key, Instant thisUpdate, Instant nextUpdate)
-      throws GeneralSecurityException {
-    X509v2CRLBuilder b = new X509v2CRLBuilder(X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()),
-        Date.from(thisUpdate));
-    b.setNextUpdate(Date.from(nextUpdate));
-    try {
-      return new JcaX509CRLConverter().getCRL(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key)));
-    } catch (OperatorCreationException e) {
-      throw new GeneralSecurityException("cannot sign the test double's CRL", e);
-    }
+  static byte[] qeMrSigner() {
+    return QE_MRSIGNER.clone();
   }
 
   private X509Certificate cert(String subject, X509Certificate issuer, PublicKey key, PrivateKey signer, boolean ca)
@@ -317,7 +256,7 @@ public final class SimulatedTdxPlatform {
     return new DERSequence(new org.bouncycastle.asn1.ASN1Encodable[] {new ASN1ObjectIdentifier(oid), value});
   }
 
-  private static byte[] rawSign(PrivateKey key, byte[] data) throws GeneralSecurityException {
+  static byte[] rawSign(PrivateKey key, byte[] data) throws GeneralSecurityException {
     Signature s = Signature.getInstance("SHA256withECDSA");
     s.initSign(key);
     s.update(data);

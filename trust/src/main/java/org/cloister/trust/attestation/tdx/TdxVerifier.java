@@ -81,11 +81,6 @@ public final class TdxVerifier implements EvidenceVerifier {
     return new TdxVerifier(root);
   }
 
-  /** The {@code mr_config_id} of {@code quote}, read without verification (see {@code LaunchConfiguration}). */
-  public static byte[] mrConfigId(byte[] quote) throws AttestationException {
-    return TdxQuote.parse(quote).mrConfigId();
-  }
-
   /** What to fetch from Intel PCS for a quote: its FMSPC and the CA ("platform" or "processor") of its PCK. */
   public record PcsRequest(String fmspc, String pckCa) {}
 

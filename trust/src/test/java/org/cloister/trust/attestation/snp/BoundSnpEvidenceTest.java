@@ -58,7 +58,7 @@ class BoundSnpEvidenceTest {
   }
 
   private static BoundEvidenceVerifier verifier(MeasurementPins pins) {
-    return new BoundEvidenceVerifier(List.of(amd.verifier()), pins, amd.collateral());
+    return new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(amd.ark())), pins, amd.collateral());
   }
 
   private static MeasurementPins pins() {
@@ -145,7 +145,7 @@ class BoundSnpEvidenceTest {
 
   @Test
   void theVcekMayComeFromTheEnclaveButStillChainsToThePinnedArk() throws Exception {
-    BoundEvidenceVerifier noFolder = new BoundEvidenceVerifier(List.of(amd.verifier()), pins(), Collateral.empty());
+    BoundEvidenceVerifier noFolder = new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(amd.ark())), pins(), Collateral.empty());
     assertThat(noFolder.verify("sev-snp", boundReport(), amd.chainDer(), hpke,
         userData, nonce, AT).hpkePublicKey()).isEqualTo(hpke);
     SimulatedSnpPlatform foreign = new SimulatedSnpPlatform(20);

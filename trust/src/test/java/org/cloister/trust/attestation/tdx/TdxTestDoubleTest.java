@@ -35,12 +35,12 @@ class TdxTestDoubleTest {
   @BeforeAll
   static void platform() throws Exception {
     tdx = SimulatedTdxPlatform.fromSecret("development root key".getBytes());
-    collateral = tdx.collateral(ISSUED);
+    collateral = new SimulatedIntelPcs(tdx).collateral(ISSUED);
   }
 
   @Test
   void aQuoteOfTheDoubleVerifiesWithItsRootAndCollateral() throws Exception {
-    VerifiedEvidence v = tdx.verifier().verify(tdx.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID), collateral,
+    VerifiedEvidence v = org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root()).verify(tdx.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID), collateral,
         EvidencePolicy.at(AT).withExpected("mr_td", MR_TD).withExpected("mr_config_id", MR_CONFIG_ID));
     assertThat(v.measurements()).containsEntry("mr_td", HexFormat.of().formatHex(MR_TD))
         .containsEntry("mr_config_id", HexFormat.of().formatHex(MR_CONFIG_ID));
@@ -53,7 +53,7 @@ class TdxTestDoubleTest {
   void twoDoublesFromOneSecretShareTheirRootAndCertifyEachOthersQuotes() throws Exception {
     SimulatedTdxPlatform other = SimulatedTdxPlatform.fromSecret("development root key".getBytes());
     assertThat(other.root().getEncoded()).isEqualTo(tdx.root().getEncoded());
-    assertThat(tdx.verifier().verify(other.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID), collateral,
+    assertThat(org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root()).verify(other.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID), collateral,
         EvidencePolicy.at(AT)).platform().id()).isEqualTo("tdx");
   }
 
@@ -78,7 +78,7 @@ class TdxTestDoubleTest {
         FailureReason.MEASUREMENT_MISMATCH);
     byte[] old = tdx.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID, SimulatedTdxPlatform.MODULE_SVN_UP_TO_DATE - 1, false);
     assertRefused(old, EvidencePolicy.at(AT), FailureReason.TCB_NOT_ACCEPTED);
-    assertThat(tdx.verifier().verify(old, collateral, EvidencePolicy.at(AT).withOutOfDateTcbAccepted(true))
+    assertThat(org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root()).verify(old, collateral, EvidencePolicy.at(AT).withOutOfDateTcbAccepted(true))
         .tcb().orElseThrow().advisoryIds()).containsExactly(SimulatedTdxPlatform.ADVISORY);
     byte[] debug = tdx.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID, SimulatedTdxPlatform.MODULE_SVN_UP_TO_DATE, true);
     assertRefused(debug, EvidencePolicy.at(AT), FailureReason.DEBUG_ENCLAVE);
@@ -86,14 +86,14 @@ class TdxTestDoubleTest {
 
   @Test
   void theWrittenCollateralFolderReadsBackToTheSameVerdict(@TempDir java.nio.file.Path dir) throws Exception {
-    tdx.writeCollateral(dir, ISSUED);
+    new SimulatedIntelPcs(tdx).writeCollateral(dir, ISSUED);
     Collateral read = Collateral.readDirectory(dir);
-    assertThat(tdx.verifier().verify(tdx.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID), read, EvidencePolicy.at(AT))
+    assertThat(org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root()).verify(tdx.quote(REPORT_DATA, MR_TD, MR_CONFIG_ID), read, EvidencePolicy.at(AT))
         .tcb().orElseThrow().status()).isEqualTo("UpToDate");
   }
 
   private static void assertRefused(byte[] quote, EvidencePolicy policy, FailureReason reason) {
-    assertThatThrownBy(() -> tdx.verifier().verify(quote, collateral, policy))
+    assertThatThrownBy(() -> org.cloister.trust.attestation.tdx.TdxVerifier.development(tdx.root()).verify(quote, collateral, policy))
         .isInstanceOfSatisfying(AttestationException.class, e -> assertThat(e.reason()).as(e.getMessage())
             .isEqualTo(reason));
   }
