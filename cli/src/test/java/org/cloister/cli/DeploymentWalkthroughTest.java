@@ -202,6 +202,14 @@ class DeploymentWalkthroughTest {
     assertThat(short29.err()).contains("the model expects 30 features (radius_mean .. fractal_dimension_worst), the data has 29")
         .doesNotContain("Exception");
 
+    // a site kit's expected-pcrs.json pins the secure aggregator, not the inference enclave: refused, and it says which file
+    CloisterCommandTest.Run aggregatorPcrs = CloisterCommandTest.run("infer", "query", "--host", "127.0.0.1:" + inferPort,
+        "--expect-pcrs", kits.resolve("site-1/expected-pcrs.json").toString(),
+        "--trust-root", kits.resolve("coordinator/enclave/platform/dev-attestation-root.crt").toString(), "--features", row);
+    assertThat(aggregatorPcrs.code()).isEqualTo(1);
+    assertThat(aggregatorPcrs.err()).contains("PCR_MISMATCH").contains("query NOT sent")
+        .contains("inference-expected-pcrs.json").doesNotContain("Exception");
+
     // 7. revocation from the shell, with the commands `infer serve` printed: disable the model key at the broker
     // it started, then tell the running enclave to erase the model; queries fail from then on
     String revoke = waitForLine(serveLog, Pattern.compile("^revoke: "), 5);

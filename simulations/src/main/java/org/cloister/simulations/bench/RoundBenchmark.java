@@ -368,7 +368,10 @@ public final class RoundBenchmark {
         Long lastAccepted = aggregator.lastAccepted.get(r);
         timings.add(new RoundTiming(r, roundMs, res.durationMillis(), aggregator.millis.getOrDefault(r, Double.NaN),
             store.millis.getOrDefault(r, Double.NaN), max(sealMs.get(r)), max(openMs.get(r)),
-            openedAt.containsKey(r) ? (max(readyAt.get(r)) - openedAt.get(r)) / 1e6 : Double.NaN, res.aggregated().size(),
+            // the listener hears of the opening after the tasks can already be out: at tiny sizes a site can hold
+            // its opened model a few microseconds before that (a negative difference, which percentiles refuse)
+            openedAt.containsKey(r) ? Math.max(0, (max(readyAt.get(r)) - openedAt.get(r)) / 1e6) : Double.NaN,
+            res.aggregated().size(),
             lastAccepted == null ? Double.NaN : (completedAt.get(r) - lastAccepted) / 1e6));
         progress.accept(String.format(java.util.Locale.ROOT, "%s: round %d %.1f ms", mode.name().toLowerCase(java.util.Locale.ROOT),
             r, roundMs));
