@@ -129,21 +129,33 @@ public final class CloisterCommand implements Runnable {
     return cmd.getCommandSpec().exitCodeOnInvalidInput();
   }
 
-  /** The commands that run as services: their log lines carry the time they were written. */
-  private static final java.util.Set<String> SERVICES = java.util.Set.of("coordinator", "site", "broker", "enclave", "infer");
+  /** The commands that run as services (command and subcommand): every line they print carries its time. */
+  private static final java.util.Set<String> SERVICES = java.util.Set.of("coordinator start", "site start", "broker run",
+      "enclave run", "infer serve");
+
+  /** Whether {@code args} (the command line) start a service: its first two arguments that are not options. */
+  static boolean isService(String[] args) {
+    String command = String.join(" ", java.util.Arrays.stream(args).filter(a -> !a.startsWith("-")).limit(2).toList());
+    return SERVICES.contains(command);
+  }
 
   /**
-   * For a service command (the first argument that is not an option), SLF4J's log lines get an ISO 8601 timestamp
-   * (with the UTC offset) unless the JVM was told otherwise ({@code -Dorg.slf4j.simpleLogger.showDateTime}). Set
-   * before the first logger is made. The child processes a service starts (enclave, key broker) log without one:
-   * the service logs their lines, with its own timestamp.
+   * For a service command, every line it prints on standard output and error (its progress lines, its SLF4J log
+   * lines, the lines of the child processes it forwards) begins with an ISO 8601 timestamp with the UTC offset,
+   * written by one formatter ({@link ServiceLog}); SLF4J's simple logger adds none of its own (unless the JVM was
+   * told to, {@code -Dorg.slf4j.simpleLogger.showDateTime}). Set before the first logger is made. Interactive
+   * commands ({@code simulate}, {@code status}, {@code budget report}, ...) print their results without one.
    */
   static void timestampServiceLogs(String[] args) {
-    String command = java.util.Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse("");
-    if (SERVICES.contains(command) && System.getProperty("org.slf4j.simpleLogger.showDateTime") == null) {
-      System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
-      System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+    if (!isService(args)) {
+      return;
     }
+    if (System.getProperty("org.slf4j.simpleLogger.showDateTime") == null) {
+      System.setProperty("org.slf4j.simpleLogger.showDateTime", "false");
+    }
+    java.time.Clock clock = java.time.Clock.systemDefaultZone();
+    System.setOut(ServiceLog.timestamping(System.out, clock));
+    System.setErr(ServiceLog.timestamping(System.err, clock));
   }
 
   public static void main(String[] args) {

@@ -313,8 +313,8 @@ class ChaosTest {
       return Progress.EXITED;
     }
     // a pause this coordinator announced that the test has not answered yet
-    long announced = Files.exists(coordLog) ? Files.readAllLines(coordLog, StandardCharsets.UTF_8).stream()
-        .filter(l -> l.startsWith("coordinator: study " + STUDY + " paused")).count() : 0;
+    long announced = ProcessTestKits.lines(coordLog).stream()
+        .filter(l -> l.startsWith("coordinator: study " + STUDY + " paused")).count();
     if (announced > answeredPauses.getOrDefault(coordLog, 0L)) {
       answeredPauses.put(coordLog, announced);
       return Progress.PAUSED;
@@ -329,7 +329,7 @@ class ChaosTest {
     int max = 0;
     try (var logs = Files.list(dir)) {
       for (Path p : logs.filter(p -> p.getFileName().toString().startsWith("coord-")).toList()) {
-        for (String line : Files.readAllLines(p, StandardCharsets.UTF_8)) {
+        for (String line : ProcessTestKits.lines(p)) {
           java.util.regex.Matcher m = AGGREGATED.matcher(line);
           if (m.find()) {
             max = Math.max(max, Integer.parseInt(m.group(1)));
@@ -360,7 +360,7 @@ class ChaosTest {
   }
 
   private static String lastLine(Path log, String prefix) throws IOException {
-    List<String> lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();
+    List<String> lines = ProcessTestKits.lines(log);
     for (int i = lines.size() - 1; i >= 0; i--) {
       if (lines.get(i).startsWith(prefix)) {
         return lines.get(i);
@@ -372,7 +372,7 @@ class ChaosTest {
   /** Polls {@code log} for a line starting with {@code prefix} (bounded tries; this is a slow, manual test). */
   private static boolean awaitLine(Path log, String prefix, int seconds) throws Exception {
     for (int i = 0; i < seconds * 5; i++) {
-      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream().anyMatch(l -> l.startsWith(prefix))) {
+      if (ProcessTestKits.lines(log).stream().anyMatch(l -> l.startsWith(prefix))) {
         return true;
       }
       Thread.sleep(200);

@@ -65,7 +65,8 @@ public final class DocSamples {
    * every decimal figure is noised.
    */
   static final List<Mask> PROCESS_MASKS = List.of(
-      new Mask("instants", "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z", "TIME"),
+      // a service's lines begin with one (ServiceLog: milliseconds and the UTC offset, Z or +HH:MM)
+      new Mask("instants", "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})", "TIME"),
       new Mask("clock times", "\\b\\d{2}:\\d{2}:\\d{2}([.,]\\d+)?\\b", "TIME"),
       new Mask("hashes and digests", "\\b[0-9a-f]{8,}\\b…?", "HASH"),
       new Mask("temporary paths", "/tmp/[^\\s\"']+", "TMP"),

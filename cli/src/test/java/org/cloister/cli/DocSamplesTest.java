@@ -116,6 +116,10 @@ class DocSamplesTest {
     // what is not volatile still counts: the rounds, the sites, the words
     assertThat(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, a.replace("3 of 3", "2 of 3")))
         .isNotEqualTo(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, b));
+    // a service's timestamp, whatever the host's zone (ServiceLog: Z or the offset)
+    assertThat(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, "2026-12-05T09:49:26.669+01:00 round 10 (attempt 1)"))
+        .isEqualTo(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, "2026-12-06T11:02:03.004Z round 10 (attempt 1)"))
+        .isEqualTo("TIME round 10 (attempt 1)");
     String table = "epsilon     accuracy    auc         loss        max_epsilon  delta       noise_multiplier  wall_s\n"
         + "0.5         0.9292      0.9779      0.2351      0.4997       1.000e-05   10.79             21.01\n";
     assertThat(DocSamples.Mask.all(DocSamples.SLOW_MASKS, table))

@@ -61,12 +61,29 @@ final class ProcessTestKits {
     }
   }
 
-  /** The first line of {@code log} that {@code line} finds, waiting up to {@code seconds}; fails with the log otherwise. */
+  /**
+   * {@code line} of a service's log without the timestamp the service writes first ({@link ServiceLog}): what a test
+   * matches a line's start against ({@code coordinator: study ...}, {@code round N ...}, {@code site: ...}).
+   */
+  static String stripTimestamp(String line) {
+    return ServiceLog.strip(line);
+  }
+
+  /** The lines of a service's log {@code log} (none if it does not exist yet), each without its timestamp. */
+  static List<String> lines(Path log) throws IOException {
+    return Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+        .map(ProcessTestKits::stripTimestamp).toList() : List.of();
+  }
+
+  /**
+   * The first line of {@code log} that {@code line} finds (without its timestamp: {@code ^} anchors at what the
+   * service printed), waiting up to {@code seconds}; fails with the log otherwise.
+   */
   static String awaitLine(Path log, Pattern line, long seconds) throws Exception {
     long until = System.currentTimeMillis() + seconds * 1000;
     while (System.currentTimeMillis() < until) {
       if (Files.exists(log)) {
-        for (String l : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+        for (String l : lines(log)) {
           if (line.matcher(l).find()) {
             return l;
           }

@@ -63,6 +63,16 @@ class ServiceProcessTest {
     return kits;
   }
 
+  /** A service's timestamp and the space after it (ISO 8601, milliseconds, the UTC offset). */
+  private static final String TIMESTAMPED = "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) ";
+
+  /** Every line of a service's {@code log} (it printed some) starts with its timestamp. */
+  private static void assertEveryLineTimestamped(Path log) throws IOException {
+    List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+    assertThat(lines).as(log.toString()).isNotEmpty()
+        .allSatisfy(l -> assertThat(l).as(log.getFileName().toString()).matches(TIMESTAMPED + ".*"));
+  }
+
   private static boolean waitForLine(Path log, String prefix, long seconds) throws Exception {
     return waitForLine(log, prefix, "", seconds);
   }
@@ -70,8 +80,7 @@ class ServiceProcessTest {
   private static boolean waitForLine(Path log, String prefix, String containing, long seconds) throws Exception {
     long until = System.currentTimeMillis() + seconds * 1000;
     while (System.currentTimeMillis() < until) {
-      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream()
-          .anyMatch(l -> l.startsWith(prefix) && l.contains(containing))) {
+      if (ProcessTestKits.lines(log).stream().anyMatch(l -> l.startsWith(prefix) && l.contains(containing))) {
         return true;
       }
       Thread.sleep(200);
@@ -205,14 +214,17 @@ class ServiceProcessTest {
     assertThat(restarted.waitFor(240, TimeUnit.SECONDS)).as("restarted coordinator finished").isTrue();
     String log2 = Files.readString(coordLog2);
     assertThat(restarted.exitValue()).as(log2).isZero();
-    // every log line of the service (its own and its enclave's and key broker's, forwarded) carries its time
-    List<String> logLines = log2.lines().filter(l -> l.matches(".*\\] (WARN|INFO|ERROR) .*")).toList();
-    assertThat(logLines).as(log2).isNotEmpty()
-        .allMatch(l -> l.matches("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) \\[.*"));
+    // every line the service prints (its SLF4J lines, its progress lines, its enclave's and key broker's lines,
+    // forwarded) begins with the time it was written, ISO 8601 with the offset, one formatter for all
+    assertEveryLineTimestamped(coordLog2);
+    assertThat(log2.lines().filter(l -> l.matches(".*\\] (WARN|INFO|ERROR) .*")).toList()).as(log2).isNotEmpty()
+        .allMatch(l -> l.matches(TIMESTAMPED + "\\[.*"));
+    assertThat(ProcessTestKits.lines(coordLog2)).as(log2).contains("coordinator: study proc-study finished: 6 rounds completed");
     assertThat(log2).contains("rounds already recorded").contains("finished: 6 rounds completed");
     for (int s = 0; s < 3; s++) {
       assertThat(sites.get(s).waitFor(60, TimeUnit.SECONDS)).isTrue();
-      String siteLog = Files.readString(dir.resolve("site-" + (s + 1) + ".log"));
+      assertEveryLineTimestamped(dir.resolve("site-" + (s + 1) + ".log"));
+      String siteLog = String.join("\n", ProcessTestKits.lines(dir.resolve("site-" + (s + 1) + ".log")));
       assertThat(sites.get(s).exitValue()).as(siteLog).isZero();
       // a line per round at each site: what became of its update, and its epsilon against its ceiling
       assertThat(siteLog).as(siteLog).containsPattern("(?m)^site: round 1: update accepted by the coordinator; epsilon 0\\.\\d{3} of 3\\.0$")

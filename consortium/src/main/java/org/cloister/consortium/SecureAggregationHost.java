@@ -24,6 +24,7 @@ import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
 import org.cloister.trust.attestation.VerificationPolicy;
 import org.cloister.trust.attestation.VerifiedAttestation;
+import org.cloister.trust.attestation.DevelopmentWarning;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,6 +78,8 @@ public final class SecureAggregationHost implements AutoCloseable {
   /**
    * Starts the key broker, then the enclave (which fetches its model key from the broker: a broker
    * whose policy pins other PCRs refuses it, and the start fails with the broker's reason).
+   * The caller has printed the development-platform warning for this run (a simulation when it created the
+   * development root, the coordinator's banner): the two processes log theirs at DEBUG ({@link DevelopmentWarning}).
    */
   public static SecureAggregationHost start(Launch l, Duration timeout) throws IOException {
     JavaProcess broker = startBroker(l, timeout);
@@ -91,7 +94,7 @@ public final class SecureAggregationHost implements AutoCloseable {
 
   /**
    * Starts only the enclave, against a key broker that runs elsewhere (e.g. on a machine the
-   * consortium, not the host's operator, controls).
+   * consortium, not the host's operator, controls). The caller has warned, as for {@link #start}.
    */
   public static SecureAggregationHost startWithRemoteBroker(List<Path> enclaveClasspath,
       SecureAggregationSetup.EnclaveFiles enclave, InetSocketAddress broker, Path devRootCert, Path devRootKey,
@@ -109,7 +112,7 @@ public final class SecureAggregationHost implements AutoCloseable {
     // short-lived copies, so a round rarely collects and never needs a full collection (docs/benchmarks.md)
     String heap = Math.max(256, (32L * dimension * Float.BYTES) / (1 << 20) + 256) + "m";
     EnclaveProcess enclave = EnclaveProcess.start(new EnclaveProcess.Launch(classpath, files.config(), files.policy(),
-        broker, devRootCert, devRootKey, heap, platform), timeout);
+        broker, devRootCert, devRootKey, heap, platform), DevelopmentWarning.warnedEnvironment(), timeout);
     log.info("secure aggregation: enclave pid {} (PCR0 {}), key broker at {}", enclave.pid(), enclave.pcr0(), broker);
     return enclave;
   }
@@ -124,7 +127,7 @@ public final class SecureAggregationHost implements AutoCloseable {
           "--collateral", l.broker().directory().resolve("collateral").toString());
       default -> List.of();
     };
-    return startBroker(l.broker(), l.auditLog(), l.devRootCert(), more, timeout);
+    return startBroker(l.broker(), l.auditLog(), l.devRootCert(), more, DevelopmentWarning.warnedEnvironment(), timeout);
   }
 
   /**
@@ -133,11 +136,12 @@ public final class SecureAggregationHost implements AutoCloseable {
    */
   public static JavaProcess startBroker(SecureAggregationSetup.BrokerFiles d, Path auditLog, Path devRootCert,
                                         Duration timeout) throws IOException {
-    return startBroker(d, auditLog, devRootCert, List.of(), timeout);
+    return startBroker(d, auditLog, devRootCert, List.of(), Map.of(), timeout);
   }
 
   private static JavaProcess startBroker(SecureAggregationSetup.BrokerFiles d, Path auditLog, Path devRootCert,
-                                         List<String> moreArgs, Duration timeout) throws IOException {
+                                         List<String> moreArgs, Map<String, String> env, Duration timeout)
+      throws IOException {
     List<String> args = new java.util.ArrayList<>(List.of("--keystore", d.keystore().toString(),
         "--keystore-password-file", d.keystorePassword().toString(),
         "--policies", d.policies().toString(), "--tls-cert", d.tlsCertificate().toString(),
@@ -148,7 +152,7 @@ public final class SecureAggregationHost implements AutoCloseable {
     Files.createDirectories(auditLog.toAbsolutePath().getParent());
     return JavaProcess.start("key-broker", List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=info"), SecureAggregationSetup.currentClasspath(),
-        KeyBrokerMain.class.getName(), args,
+        KeyBrokerMain.class.getName(), args, env,
         KeyBrokerMain.READY, KeyBrokerMain.FAILED, timeout);
   }
 

@@ -23,6 +23,7 @@ import org.cloister.trust.attestation.AttestationVerifier;
 import org.cloister.trust.attestation.nitro.AwsNitroRoot;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.pki.Pem;
+import org.cloister.trust.attestation.DevelopmentWarning;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,7 +132,8 @@ public final class KeyBrokerMain {
       String warning = "WARNING: the key broker trusts a NON-AWS attestation root (" + root.getSubjectX500Principal().getName()
           + " from " + rootPath + "). Anyone holding that root's key can obtain data keys. Development only: never "
           + "with real patient data.";
-      err.println(warning); // a banner on stderr whatever the logging configuration
+      // a banner on stderr whatever the logging configuration (DEBUG when the parent has warned for this run)
+      DevelopmentWarning.banner(warning, err, log, System.getenv());
     }
     return new NitroAttestationVerifier(root);
   }
@@ -151,9 +153,10 @@ public final class KeyBrokerMain {
       return;
     }
     X509Certificate root = Pem.readCertificate(Path.of(file));
-    err.println("WARNING: the key broker trusts the " + platform.id().toUpperCase(java.util.Locale.ROOT)
+    DevelopmentWarning.banner("WARNING: the key broker trusts the " + platform.id().toUpperCase(java.util.Locale.ROOT)
         + " TEST DOUBLE's root (" + root.getSubjectX500Principal().getName() + " from " + file + ") instead of "
-        + instead + ". Anyone holding its key can obtain data keys. Development only: never with real patient data.");
+        + instead + ". Anyone holding its key can obtain data keys. Development only: never with real patient data.",
+        err, log, System.getenv());
     into.put(platform, root);
   }
 

@@ -249,7 +249,9 @@ public final class SecureAggregationStack implements AggregationStack {
     // the development attestation root: verifiers trust it only because we configure it explicitly
     Path devCert = work.resolve("dev-attestation-root.pem");
     Path devKey = work.resolve("dev-attestation-root.key");
-    SecureAggregationSetup.developmentRoot(devCert, devKey, clock, random);
+    // the run's one development-platform warning: the broker, the enclave and this process's sites do not repeat it
+    org.cloister.site.sealing.AttestedHpkeSealer.alreadyWarned(
+        SecureAggregationSetup.developmentRoot(devCert, devKey, clock, random).rootCertificate());
 
     // a CA for the broker's TLS certificate (the enclave pins the CA in its configuration)
     CertificateAuthority ca = CertificateAuthority.createRoot("Cloister development consortium CA", EcCurve.P256,

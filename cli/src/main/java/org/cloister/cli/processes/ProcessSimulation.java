@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.cloister.cli.ServiceLog;
 import org.cloister.cli.provision.ConsortiumSpec;
 import org.cloister.cli.provision.Provisioner;
 import org.cloister.consortium.SecureAggregationSetup;
@@ -226,8 +227,9 @@ public final class ProcessSimulation {
     String prefix = "coordinator: study " + cfg.studyId() + " ";
     List<String> lines = Files.readAllLines(coordinatorLog, StandardCharsets.UTF_8);
     for (int i = lines.size() - 1; i >= 0; i--) {
-      if (lines.get(i).startsWith(prefix) && !lines.get(i).contains(" rounds, listening on ")) {
-        return lines.get(i).substring(prefix.length());
+      String line = ServiceLog.strip(lines.get(i)); // the service's timestamp first
+      if (line.startsWith(prefix) && !line.contains(" rounds, listening on ")) {
+        return line.substring(prefix.length());
       }
     }
     return "paused: the coordinator exited with " + exit + " (see " + coordinatorLog + ")";
@@ -328,7 +330,8 @@ public final class ProcessSimulation {
   private static void awaitLine(Process p, Path log, String prefix, Duration timeout) throws Exception {
     long until = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < until) {
-      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream().anyMatch(l -> l.startsWith(prefix))) {
+      if (Files.exists(log) && Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+          .anyMatch(l -> ServiceLog.strip(l).startsWith(prefix))) {
         return;
       }
       if (!p.isAlive()) {

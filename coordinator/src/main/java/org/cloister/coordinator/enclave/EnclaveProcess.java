@@ -83,11 +83,17 @@ public final class EnclaveProcess extends LocalEnclaveProcess {
    * @throws JavaProcess.StartException with the enclave's reason, e.g. the key broker refusing it
    */
   public static EnclaveProcess start(Launch l, Duration timeout) throws IOException {
+    return start(l, java.util.Map.of(), timeout);
+  }
+
+  /** Same, with {@code env} added to the enclave's environment (e.g. the parent has warned: {@code DevelopmentWarning}). */
+  public static EnclaveProcess start(Launch l, java.util.Map<String, String> env, Duration timeout) throws IOException {
     List<String> args = new ArrayList<>(List.of("--config", l.config().toString(), "--policy", l.policy().toString(),
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--listen", "127.0.0.1:0",
         "--exit-with-parent"));
     args.addAll(platformArgs(l.platform(), l.devRootCert(), l.devRootKey()));
     List<String> jvm = jvmOptions(l.maxHeap(), BASE_JVM_OPTIONS);
-    return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, READY, FAILED, timeout));
+    return new EnclaveProcess(JavaProcess.start("enclave", jvm, l.classpath(), MAIN_CLASS, args, env, READY, FAILED,
+        timeout));
   }
 }

@@ -68,6 +68,13 @@ public final class JavaProcess implements AutoCloseable {
   public static JavaProcess start(String name, List<String> jvmArgs, List<Path> classpath, String mainClass,
                                   List<String> args, String readyPrefix, String failedPrefix, Duration timeout)
       throws IOException {
+    return start(name, jvmArgs, classpath, mainClass, args, Map.of(), readyPrefix, failedPrefix, timeout);
+  }
+
+  /** Same, with {@code env} added to the environment the process inherits from this one. */
+  public static JavaProcess start(String name, List<String> jvmArgs, List<Path> classpath, String mainClass,
+                                  List<String> args, Map<String, String> env, String readyPrefix, String failedPrefix,
+                                  Duration timeout) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvmArgs);
@@ -76,7 +83,9 @@ public final class JavaProcess implements AutoCloseable {
     cmd.add(mainClass);
     cmd.addAll(args);
     Logger out = LoggerFactory.getLogger("org.cloister.process." + name);
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
+    builder.environment().putAll(env);
+    Process p = builder.start();
     CompletableFuture<Map<String, String>> readyLine = new CompletableFuture<>();
     List<String> early = new ArrayList<>();
     Thread reader = new Thread(() -> {

@@ -22,6 +22,7 @@ import org.cloister.trust.attestation.tdx.SimulatedTdxPlatform;
 
 /** The platforms Cloister ships, registered through {@link AttestationPlatformProvider}'s service file. */
 public final class BuiltinPlatforms {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BuiltinPlatforms.class);
   private BuiltinPlatforms() {
   }
 
@@ -41,8 +42,9 @@ public final class BuiltinPlatforms {
       if (c.devRootCert() == null || c.devRootKey() == null) {
         throw new IllegalArgumentException("--platform simulated needs --dev-root-cert and --dev-root-key");
       }
-      c.err().println("WARNING: SIMULATED attestation platform: documents are signed by a development root, "
-          + "not by Nitro hardware; they prove nothing about isolation. Development only: never with real patient data.");
+      org.cloister.trust.attestation.DevelopmentWarning.banner("WARNING: SIMULATED attestation platform: documents are "
+          + "signed by a development root, not by Nitro hardware; they prove nothing about isolation. Development only: "
+          + "never with real patient data.", c.err(), LOG, System.getenv());
       DevelopmentAttestationAuthority authority = DevelopmentAttestationAuthority.load(c.devRootCert(), c.devRootKey(),
           Clock.systemUTC(), new SecureRandom());
       return EvidenceSource.nitro(new SimulatedNitroPlatform(authority, c.moduleId(), c.pcrs()));
@@ -69,7 +71,7 @@ public final class BuiltinPlatforms {
     public final EvidenceSource open(Context c) throws IOException {
       byte[] secret = doubleSecret(name(), c);
       byte[] measurement = c.pcrs().get(0).clone();
-      c.err().println(warning);
+      org.cloister.trust.attestation.DevelopmentWarning.banner(warning, c.err(), LOG, System.getenv());
       try {
         return source(secret, measurement, LaunchConfiguration.digest(platform, c.config(), c.policy()));
       } catch (GeneralSecurityException e) {

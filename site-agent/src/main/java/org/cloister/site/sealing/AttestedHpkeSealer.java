@@ -532,6 +532,14 @@ public final class AttestedHpkeSealer implements UpdateSealer {
         : "AttestedHpkeSealer[site " + siteId + ", PCR0 " + HexFormat.of().formatHex(expectedPcrs.get(0)) + "]";
   }
 
+  /**
+   * Records that this process has already warned about development root {@code root} (a simulation that created
+   * it and warned then): the sites it runs in this process do not warn again.
+   */
+  public static void alreadyWarned(java.security.cert.X509Certificate root) {
+    WARNED_ROOTS.add(root);
+  }
+
   /** True the first time this process sees development root {@code root} (its warning is printed then only). */
   static boolean firstWarning(java.security.cert.X509Certificate root) {
     return WARNED_ROOTS.add(root);
