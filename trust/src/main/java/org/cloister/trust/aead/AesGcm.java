@@ -241,6 +241,59 @@ public final class AesGcm {
     }
   }
 
+  /** Receives the plaintext of a streaming message one authenticated segment at a time. */
+  @FunctionalInterface
+  public interface SegmentSink {
+    /**
+     * Segment {@code plain[off, off+len)}, which starts at byte {@code position} of the message's plaintext. The
+     * array is a scratch buffer, overwritten by the next segment and wiped after the last.
+     */
+    void accept(byte[] plain, int off, int len, int position);
+  }
+
+  /**
+   * Opens the streaming form of {@code in[inOff, inOff+inLen)} one segment at a time: each segment is decrypted
+   * into a scratch buffer of {@link #SEGMENT_BYTES} and handed to {@code sink} once it authenticated, in order,
+   * while its bytes are still in cache (so a caller can hash and decode in the same pass instead of three passes
+   * over the whole plaintext). A segment that fails to authenticate ends the call with
+   * {@link AEADBadTagException} after the segments before it were handed over: the caller must then discard
+   * everything the sink made of them. The scratch buffer is wiped before returning either way.
+   *
+   * @return the plaintext length
+   */
+  public static int openStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] in, int inOff, int inLen,
+                               SegmentSink sink) throws AEADBadTagException {
+    check(key, baseNonce);
+    int plain = streamPlaintextLength(inLen);
+    if (plain < 0) {
+      throw new AEADBadTagException("a streaming AES-GCM message cannot be " + inLen + " bytes long");
+    }
+    byte[] scratch = new byte[SEGMENT_BYTES + TAG_BYTES];
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      SecretKeySpec k = new SecretKeySpec(key, "AES");
+      int n = segments(plain);
+      int from = inOff;
+      int position = 0;
+      for (int i = 0; i < n; i++) {
+        int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
+        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
+        c.updateAAD(segmentAad(aad, i == n - 1));
+        int got = c.doFinal(in, from, len, scratch, 0);
+        sink.accept(scratch, 0, got, position);
+        position += got;
+        from += len;
+      }
+      return position;
+    } catch (AEADBadTagException e) {
+      throw e;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    } finally {
+      java.util.Arrays.fill(scratch, (byte) 0);
+    }
+  }
+
   /** Opens a whole streaming message. */
   public static byte[] openStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] sealed) throws AEADBadTagException {
     int plain = streamPlaintextLength(sealed.length);
