@@ -193,6 +193,45 @@ public final class AesGcm {
     }
   }
 
+  /** Writes the plaintext of a streaming message one segment at a time (see {@link #sealStream(byte[], byte[], byte[], int, SegmentSource, byte[], int)}). */
+  @FunctionalInterface
+  public interface SegmentSource {
+    /** Writes plaintext bytes {@code [position, position+len)} of the message into {@code buffer[0, len)}. */
+    void fill(byte[] buffer, int len, int position);
+  }
+
+  /**
+   * As {@link #sealStream(byte[], byte[], byte[], byte[], int, int, byte[], int)} for a {@code length}-byte plaintext
+   * that {@code source} writes one segment at a time into a scratch buffer of {@link #SEGMENT_BYTES} (e.g. floats
+   * encoded while cache-hot, with no whole encoded copy); the same bytes out. The scratch buffer is wiped before
+   * returning.
+   *
+   * @return bytes written to {@code out} ({@link #streamLength})
+   */
+  public static int sealStream(byte[] key, byte[] baseNonce, byte[] aad, int length, SegmentSource source, byte[] out,
+                               int outOff) {
+    check(key, baseNonce);
+    byte[] scratch = new byte[SEGMENT_BYTES];
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      SecretKeySpec k = new SecretKeySpec(key, "AES");
+      int n = segments(length);
+      int o = outOff;
+      for (int i = 0; i < n; i++) {
+        int len = Math.min(SEGMENT_BYTES, length - i * SEGMENT_BYTES);
+        source.fill(scratch, len, i * SEGMENT_BYTES);
+        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
+        c.updateAAD(segmentAad(aad, i == n - 1));
+        o += c.doFinal(scratch, 0, len, out, o);
+      }
+      return o - outOff;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    } finally {
+      java.util.Arrays.fill(scratch, (byte) 0);
+    }
+  }
+
   /** Seals {@code plaintext} in the streaming form; see {@link #sealStream(byte[], byte[], byte[], byte[], int, int, byte[], int)}. */
   public static byte[] sealStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] plaintext) {
     byte[] out = new byte[streamLength(plaintext.length)];
