@@ -178,13 +178,16 @@ public final class AesGcm {
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
       int n = segments(inLen);
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int from = inOff + i * SEGMENT_BYTES;
         int len = Math.min(SEGMENT_BYTES, inLen - i * SEGMENT_BYTES);
-        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
-        c.updateAAD(segmentAad(aad, i == n - 1));
+        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
         o += c.doFinal(in, from, len, out, o);
       }
       return o - outOff;
@@ -215,13 +218,16 @@ public final class AesGcm {
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
       int n = segments(length);
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int len = Math.min(SEGMENT_BYTES, length - i * SEGMENT_BYTES);
         source.fill(scratch, len, i * SEGMENT_BYTES);
-        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
-        c.updateAAD(segmentAad(aad, i == n - 1));
+        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
         o += c.doFinal(scratch, 0, len, out, o);
       }
       return o - outOff;
@@ -257,13 +263,16 @@ public final class AesGcm {
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
       int n = segments(plain);
       int from = inOff;
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
-        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
-        c.updateAAD(segmentAad(aad, i == n - 1));
+        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
         o += c.doFinal(in, from, len, out, o);
         from += len;
       }
@@ -311,13 +320,16 @@ public final class AesGcm {
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
       int n = segments(plain);
       int from = inOff;
       int position = 0;
       for (int i = 0; i < n; i++) {
         int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
-        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
-        c.updateAAD(segmentAad(aad, i == n - 1));
+        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
         int got = c.doFinal(in, from, len, scratch, 0);
         sink.accept(scratch, 0, got, position);
         position += got;
@@ -346,7 +358,13 @@ public final class AesGcm {
 
   /** RFC 9180 ComputeNonce: the base nonce XOR the big-endian sequence number. */
   static byte[] segmentNonce(byte[] baseNonce, int seq) {
-    byte[] n = baseNonce.clone();
+    return segmentNonce(baseNonce, seq, new byte[NONCE_BYTES]);
+  }
+
+  /** As {@link #segmentNonce(byte[], int)}, written into {@code into}. */
+  private static byte[] segmentNonce(byte[] baseNonce, int seq, byte[] into) {
+    System.arraycopy(baseNonce, 0, into, 0, NONCE_BYTES);
+    byte[] n = into;
     n[NONCE_BYTES - 4] ^= (byte) (seq >>> 24);
     n[NONCE_BYTES - 3] ^= (byte) (seq >>> 16);
     n[NONCE_BYTES - 2] ^= (byte) (seq >>> 8);
