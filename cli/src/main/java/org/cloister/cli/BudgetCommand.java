@@ -169,7 +169,7 @@ final class BudgetCommand implements Runnable {
       } else {
         for (BudgetReport.Check c : checks) {
           out.printf("%s: %s (%s)%n", c.name(), c.valid() ? "verified" : "INVALID", c.summary());
-          c.problems().forEach(p -> out.println("  " + p));
+          LedgerCommand.collapsed(c.problems()).forEach(p -> out.println("  " + p)); // a reason on many: counted
         }
         if (!valid) {
           out.println("INVALID: the ledger failed verification; the figures below come from it and must not be relied on");

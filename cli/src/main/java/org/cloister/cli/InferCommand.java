@@ -416,7 +416,10 @@ final class InferCommand implements Runnable {
         try {
           a = client.attest();
         } catch (AttestationException e) {
-          err.println("infer query: attestation refused, query NOT sent: " + e.reason() + ": " + e.getMessage());
+          err.println("infer query: attestation refused, query NOT sent: " + e.reason() + ": " + e.getMessage()
+              + (String.valueOf(e.reason()).equals("PCR_MISMATCH") ? " (--expect-pcrs must pin the inference enclave: the"
+              + " file `infer serve` prints as 'clients pin:', e.g. kits/coordinator/inference/inference-expected-pcrs.json;"
+              + " a site kit's expected-pcrs.json pins the secure aggregator)" : ""));
           return 1;
         } catch (IllegalStateException e) {
           err.println("infer query: " + e.getMessage());

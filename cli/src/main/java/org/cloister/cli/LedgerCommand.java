@@ -145,9 +145,11 @@ final class LedgerCommand implements Runnable {
     List<String> out = new java.util.ArrayList<>();
     for (String p : problems) {
       java.util.regex.Matcher m = java.util.regex.Pattern
-          .compile("^(entry \\d+ \\([^)]*\\)|checkpoint after round record \\d+): (.*)$").matcher(p);
+          .compile("^(entry \\d+ \\([^)]*\\)|checkpoint after round record \\d+|round record \\d+"
+              + "|study \\S+ round \\d+ \\(model version \\d+\\))(?:: | )(.*)$").matcher(p);
       // the same reason up to times and numbers (signing times, serials differ from entry to entry)
-      String reason = m.matches() ? (m.group(1).startsWith("entry") ? "entry: " : "checkpoint: ")
+      String reason = m.matches() ? (m.group(1).startsWith("entry") ? "entry: " : m.group(1).startsWith("checkpoint")
+          ? "checkpoint: " : m.group(1).startsWith("study") ? "receipt: " : "record: ")
           + m.group(2).replaceAll("\\d{4}-\\d\\d-\\d\\dT\\S+", "<time>").replaceAll("\\d+", "#") : null;
       if (reason == null || seen.merge(reason, 1, Integer::sum) <= SAME_PROBLEM_SHOWN) {
         out.add(p);
@@ -156,7 +158,8 @@ final class LedgerCommand implements Runnable {
         example.putIfAbsent(reason, m.group(2));
       }
     }
-    hidden.forEach((reason, n) -> out.add("... and " + n + " more " + (reason.startsWith("entry: ") ? "entries" : "checkpoints")
+    hidden.forEach((reason, n) -> out.add("... and " + n + " more " + (reason.startsWith("entry: ") ? "entries"
+        : reason.startsWith("checkpoint: ") ? "checkpoints" : reason.startsWith("receipt: ") ? "receipts" : "round records")
         + " with the same problem: " + example.get(reason) + " (all listed with --json)"));
     return out;
   }

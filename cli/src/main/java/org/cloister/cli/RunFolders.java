@@ -56,6 +56,21 @@ final class RunFolders {
   }
 
   /**
+   * Where a file the user named inside {@code parent/name/} (the link to the latest run, e.g.
+   * {@code --report out/NAME/report.html}) goes for the run writing {@code dir}: into that run's folder, beside
+   * its results (the link moves to it when the run ends; written through the old link it would land in an
+   * earlier run's folder, or in a folder the link then replaces). Any other path is returned as given.
+   */
+  static Path intoRun(Path parent, String name, Path dir, Path file) {
+    Path latest = parent.resolve(name).toAbsolutePath().normalize();
+    Path f = file.toAbsolutePath().normalize();
+    if (!f.startsWith(latest) || f.equals(latest)) {
+      return file;
+    }
+    return dir.resolve(latest.relativize(f).toString());
+  }
+
+  /**
    * Refuses an explicit output folder that holds an earlier run's ledger.
    *
    * @throws IllegalArgumentException naming the folder and what to do

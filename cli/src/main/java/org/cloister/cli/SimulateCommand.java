@@ -100,6 +100,9 @@ final class SimulateCommand implements Callable<Integer> {
     if (options.out == null) { // every run its own folder; out/NAME links to the latest
       own = RunFolders.next(Path.of("out"), name, java.time.Clock.systemUTC());
       b.outDir(own);
+      if (report != null) { // --report out/NAME/report.html: beside this run's results, where out/NAME will link
+        report = RunFolders.intoRun(Path.of("out"), name, own, report);
+      }
     } else {
       try {
         RunFolders.requireNoEarlierRun(options.out);

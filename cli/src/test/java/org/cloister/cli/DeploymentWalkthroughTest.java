@@ -31,7 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
  * docs/deployment.md's "A first deployment on one machine", step by step with real processes: the
  * commands it lists, in its order (provision; coordinator and sites from their kits; ledger verify;
  * budget report; receipts verify; model export; infer serve from the coordinator kit; infer query).
- * Each step's output is written to {@code target/deployment-walkthrough/} (the docs' sample output).
+ * Each step's output is written to {@code target/deployment-walkthrough/} and, at the end of the same run,
+ * compared with the samples in docs/deployment.md that show it ({@link DocSamples#checkProcessSamples}: this run's
+ * temporary folder and ports shortened to the docs' {@code kits/...}, 7443 and 7444; times, hashes, other ports and
+ * the noised figures masked). {@code scripts/regenerate-samples --processes} rewrites those samples from a run.
  */
 @Tag("slow")
 class DeploymentWalkthroughTest {
@@ -94,8 +97,9 @@ class DeploymentWalkthroughTest {
       assertThat(sites.get(s).exitValue()).as(Files.readString(dir.resolve("site-" + (s + 1) + ".log"))).isZero();
     }
     Files.createDirectories(SAMPLES);
-    Files.copy(coordLog, SAMPLES.resolve("coordinator.txt"), StandardCopyOption.REPLACE_EXISTING);
-    Files.copy(dir.resolve("site-1.log"), SAMPLES.resolve("site-1.txt"), StandardCopyOption.REPLACE_EXISTING);
+    Files.writeString(SAMPLES.resolve("coordinator.txt"), "$ cloister coordinator start --config " + coordYaml + "\n" + coordOut);
+    Files.writeString(SAMPLES.resolve("site-1.txt"), "$ cloister site start --config " + kits.resolve("site-1/site.yaml") + "\n"
+        + Files.readString(dir.resolve("site-1.log")));
 
     // 4. the privacy officer: ledger, budget, receipts
     String db = kits.resolve("coordinator/coordinator.db").toString();
@@ -114,7 +118,7 @@ class DeploymentWalkthroughTest {
 
     // 5. a member exports its copy of the last model: JSON coefficients and DL4J's zip, with the model card
     String sealed = kits.resolve("coordinator/sealed-models").toString();
-    Path json = dir.resolve("export-json");
+    Path json = dir.resolve("export");
     CloisterCommandTest.Run exportJson = step("model-export", "model", "export", "--kit", kits.resolve("site-1").toString(),
         "--database", db, "--sealed-models", sealed, "--format", "json", "--out", json.toString());
     assertThat(exportJson.code()).as(exportJson.out() + exportJson.err()).isZero();
@@ -169,7 +173,8 @@ class DeploymentWalkthroughTest {
     assertThat(m.find()).isTrue();
     assertThat(m.group(1)).isEqualTo("4");
     waitForLine(serveLog, Pattern.compile("^try: "), 30);
-    Files.copy(serveLog, SAMPLES.resolve("infer-serve.txt"), StandardCopyOption.REPLACE_EXISTING);
+    Files.writeString(SAMPLES.resolve("infer-serve.txt"), "$ cloister infer serve --kit " + kits.resolve("coordinator")
+        + " --listen 127.0.0.1:" + inferPort + "\n" + Files.readString(serveLog));
     // a patient's raw measurements (WDBC: 30 features, then the label), one within every declared range
     String row = null;
     List<String> lines = ProcessTestKits.wdbcLines();
@@ -197,6 +202,14 @@ class DeploymentWalkthroughTest {
     assertThat(short29.err()).contains("the model expects 30 features (radius_mean .. fractal_dimension_worst), the data has 29")
         .doesNotContain("Exception");
 
+    // a site kit's expected-pcrs.json pins the secure aggregator, not the inference enclave: refused, and it says which file
+    CloisterCommandTest.Run aggregatorPcrs = CloisterCommandTest.run("infer", "query", "--host", "127.0.0.1:" + inferPort,
+        "--expect-pcrs", kits.resolve("site-1/expected-pcrs.json").toString(),
+        "--trust-root", kits.resolve("coordinator/enclave/platform/dev-attestation-root.crt").toString(), "--features", row);
+    assertThat(aggregatorPcrs.code()).isEqualTo(1);
+    assertThat(aggregatorPcrs.err()).contains("PCR_MISMATCH").contains("query NOT sent")
+        .contains("inference-expected-pcrs.json").doesNotContain("Exception");
+
     // 7. revocation from the shell, with the commands `infer serve` printed: disable the model key at the broker
     // it started, then tell the running enclave to erase the model; queries fail from then on
     String revoke = waitForLine(serveLog, Pattern.compile("^revoke: "), 5);
@@ -216,6 +229,13 @@ class DeploymentWalkthroughTest {
     CloisterCommandTest.Run enabled = CloisterCommandTest.run(r.group(1).replace("disable", "enable").split(" "));
     assertThat(enabled.code()).as(enabled.out() + enabled.err()).isZero();
     assertThat(enabled.out()).contains("key cloister/model/wdbc-study-1: enabled");
+
+    // the samples in docs/deployment.md are this run's transcripts (paths and ports as the docs' kits use them)
+    Matcher metrics = Pattern.compile("metrics on port \\d+").matcher(coordOut);
+    assertThat(metrics.find()).isTrue();
+    DocSamples.checkProcessSamples("deployment-walkthrough/", DocSamples.replacements(dir + "/", "", ":" + port, ":7443",
+        ":" + inferPort, ":7444", metrics.group(), "metrics on port 9464",
+        row, "\"RAW,VALUES,...(30)\"", row.substring(0, row.lastIndexOf(',')), "\"RAW,VALUES,...(29)\""));
   }
 
   private static void copyTree(Path from, Path to) throws IOException {

@@ -1,23 +1,23 @@
 package org.cloister.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.cloister.cli.DocSamples.excerpt;
+import static org.cloister.cli.DocSamples.normalise;
+import static org.cloister.cli.DocSamples.words;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The sample outputs in README.md and docs/*.md are what the commands print now. A sample is marked
+ * The sample outputs in README.md and docs/*.md are what the commands print now, and no fenced block is an
+ * output that nothing checks (the kinds of block and their markers: {@link DocSamples}). A sample is marked
  *
  * <pre>
  * &lt;!-- sample: cloister privacy epsilon --steps 100 ... --&gt;
@@ -29,168 +29,100 @@ import org.junit.jupiter.api.Test;
  * </pre>
  *
  * and {@code <!-- sample slow: ... -->} for one that takes more than a few seconds (checked with
- * {@code -Pslow}). A long output is shown as an excerpt: {@code <!-- sample slow: cloister demo | lines 1,10-12,-1 -->}
- * keeps those lines of what the command prints (1-based, negative from the end) and marks each gap with
- * {@code ...}, so the reader sees a short block that is still regenerated, never edited by hand. Each command runs in this JVM through {@link CloisterCommand}; the parts that
- * change from run to run (durations, temporary paths) are normalised. A sample that differs fails with
- * both versions; {@code scripts/regenerate-samples} (this test with {@code -Dcloister.samples.write=true})
+ * {@code -Pslow}). Each command runs in this JVM through {@link CloisterCommand}, as from the repository's root;
+ * the parts that change from run to run (durations, temporary paths) are normalised. A sample that differs fails
+ * with both versions; {@code scripts/regenerate-samples} (this test with {@code -Dcloister.samples.write=true})
  * rewrites the blocks from the current output.
  */
 class DocSamplesTest {
-  static final Pattern SAMPLE = Pattern.compile(
-      "<!-- sample( slow)?: (cloister [^\\n]*?) -->\\n```(\\w*)\\n(.*?)```\\n<!-- /sample -->", Pattern.DOTALL);
-
-  private static Path root() {
-    for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-      if (Files.isRegularFile(d.resolve("README.md")) && Files.isDirectory(d.resolve("docs"))) {
-        return d;
-      }
-    }
-    throw new AssertionError("README.md and docs/ not found above " + Path.of("").toAbsolutePath());
-  }
-
-  static List<Path> documents() throws IOException {
-    Path root = root();
-    List<Path> docs = new ArrayList<>(List.of(root.resolve("README.md")));
-    try (Stream<Path> s = Files.list(root.resolve("docs"))) {
-      s.filter(p -> p.toString().endsWith(".md")).sorted().forEach(docs::add);
-    }
-    return docs;
-  }
-
-  /** Splits a command line as a shell would for plain words and single or double quotes. */
-  static List<String> words(String line) {
-    List<String> out = new ArrayList<>();
-    Matcher m = Pattern.compile("'([^']*)'|\"([^\"]*)\"|(\\S+)").matcher(line);
-    while (m.find()) {
-      out.add(m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3));
-    }
-    return out;
-  }
-
-  /** What the command prints now, as the sample block shows it: the command, its output, and a non-zero exit. */
-  static String run(String marker) {
-    int bar = marker.indexOf(" | lines ");
-    String command = bar < 0 ? marker : marker.substring(0, bar);
-    List<String> w = words(command);
-    CommandLineRun r = CommandLineRun.of(w.subList(1, w.size()).toArray(new String[0]));
-    String out = normalise(r.out());
-    if (bar >= 0) {
-      out = excerpt(out, marker.substring(bar + " | lines ".length()).trim());
-    }
-    StringBuilder b = new StringBuilder("$ ").append(command).append('\n').append(out);
-    if (r.code() != 0) {
-      b.append(normalise(r.err())).append("(exit ").append(r.code()).append(")\n");
-    }
-    return b.toString();
-  }
-
-  /**
-   * The lines of {@code output} that {@code spec} selects ({@code 1,10-12,-1}: 1-based, negative from the end), in
-   * order, with {@code ...} for each run of lines left out (before, between or after them).
-   */
-  static String excerpt(String output, String spec) {
-    List<String> lines = output.lines().toList();
-    java.util.TreeSet<Integer> keep = new java.util.TreeSet<>();
-    for (String part : spec.split(",")) {
-      String p = part.trim();
-      int dash = p.indexOf('-', 1);
-      int from = index(dash < 0 ? p : p.substring(0, dash), lines.size());
-      int to = dash < 0 ? from : index(p.substring(dash + 1), lines.size());
-      if (from < 0 || to >= lines.size() || from > to) {
-        throw new AssertionError("excerpt '" + spec + "': '" + p + "' is outside the " + lines.size() + " lines printed:\n" + output);
-      }
-      for (int i = from; i <= to; i++) {
-        keep.add(i);
-      }
-    }
-    StringBuilder b = new StringBuilder();
-    int next = 0;
-    for (int i : keep) {
-      if (i > next) {
-        b.append("...\n");
-      }
-      b.append(lines.get(i)).append('\n');
-      next = i + 1;
-    }
-    if (next < lines.size()) {
-      b.append("...\n");
-    }
-    return b.toString();
-  }
-
-  private static int index(String oneBased, int size) {
-    int n = Integer.parseInt(oneBased.trim());
-    return n < 0 ? size + n : n - 1;
-  }
-
-  /** Durations and temporary paths change from run to run; the sample shows them normalised. */
-  static String normalise(String s) {
-    return s.replaceAll("\\(\\d+(\\.\\d+)? (s|ms)\\)", "(N $2)")
-        .replaceAll("\\(\\d+(\\.\\d+)? (s|ms), \\d+(\\.\\d+)? sites/s, ETA \\d+ (s|min|h)\\)", "(N $2, N sites/s, ETA N $4)")
-        .replaceAll("in \\d+(\\.\\d+)? (s|ms)\\b", "in N $2")
-        .replaceAll("/tmp/[^\\s\"']+", "TMP")
-        .replaceAll("-\\d{8}-\\d{6}(-\\d+)?/", "-YYYYMMDD-HHMMSS/");
-  }
-
-  record CommandLineRun(int code, String out, String err) {
-    static CommandLineRun of(String... args) {
-      picocli.CommandLine cl = CloisterCommand.commandLine();
-      StringWriter out = new StringWriter();
-      StringWriter err = new StringWriter();
-      cl.setOut(new PrintWriter(out));
-      cl.setErr(new PrintWriter(err));
-      int code = cl.execute(args);
-      return new CommandLineRun(code, out.toString(), err.toString());
-    }
-  }
-
-  private static void check(boolean slow) throws IOException {
-    boolean write = Boolean.getBoolean("cloister.samples.write");
-    List<String> stale = new ArrayList<>();
-    int checked = 0;
-    for (Path doc : documents()) {
-      String text = Files.readString(doc, StandardCharsets.UTF_8);
-      Matcher m = SAMPLE.matcher(text);
-      StringBuilder rewritten = new StringBuilder();
-      while (m.find()) {
-        boolean isSlow = m.group(1) != null;
-        String replacement = m.group();
-        if (isSlow == slow) {
-          checked++;
-          String now = run(m.group(2));
-          if (!now.equals(m.group(4))) {
-            stale.add(doc.getFileName() + ": " + m.group(2) + "\n--- the document shows\n" + m.group(4)
-                + "--- the command prints now\n" + now);
-            replacement = "<!-- sample" + (isSlow ? " slow" : "") + ": " + m.group(2) + " -->\n```" + m.group(3) + "\n" + now
-                + "```\n<!-- /sample -->";
-          }
-        }
-        m.appendReplacement(rewritten, Matcher.quoteReplacement(replacement));
-      }
-      m.appendTail(rewritten);
-      if (write && !rewritten.toString().equals(text)) {
-        Files.writeString(doc, rewritten.toString(), StandardCharsets.UTF_8);
-      }
-    }
-    if (!slow) {
-      assertThat(checked).as("marked samples in README.md and docs/").isGreaterThanOrEqualTo(3);
-    }
-    if (!write) {
-      assertThat(stale).as("samples that differ from what the command prints now (scripts/regenerate-samples rewrites them)")
-          .isEmpty();
-    }
-  }
 
   @Test
   void everyMarkedSampleIsWhatTheCommandPrintsNow() throws IOException {
-    check(false);
+    assertThat(DocSamples.checkCommandSamples(false)).as("marked samples in README.md and docs/").isGreaterThanOrEqualTo(3);
   }
 
   @Test
   @Tag("slow")
   void everySlowMarkedSampleIsWhatTheCommandPrintsNow() throws IOException {
-    check(true);
+    DocSamples.checkCommandSamples(true);
+  }
+
+  @Test
+  void everyCodeBlockIsCheckedOrMarkedAndItsCommandsExist() throws IOException {
+    List<String> problems = new ArrayList<>();
+    int commands = 0;
+    for (Path doc : DocSamples.documents()) {
+      for (DocSamples.Block b : DocSamples.codeBlocks(doc)) {
+        String kind = DocSamples.kind(b);
+        if (kind == null) {
+          problems.add(b.where() + ": a code block that nothing checks (" + (b.info().isEmpty() ? "no info string" : b.info())
+              + "): mark it as a sample (<!-- sample: cloister ... -->), a process sample, <!-- illustrative: why -->, "
+              + "<!-- figure -->, or fence it with the info string bash, yaml or java if it is commands or a file to copy");
+          continue;
+        }
+        if (kind.equals("bash") || kind.equals("illustrative")) {
+          for (String command : DocSamples.commandLines(b.text())) {
+            commands++;
+            DocSamples.commandProblems(command).forEach(p -> problems.add(b.where() + ": cloister " + command + "\n    " + p));
+          }
+        }
+      }
+    }
+    assertThat(problems).as("code blocks in README.md and docs/*.md").isEmpty();
+    assertThat(commands).as("documented cloister commands checked against the command tree").isGreaterThan(30);
+  }
+
+  @Test
+  void anUnmarkedOutputBlockOrAMisspelledOptionIsFound(@TempDir Path dir) throws IOException {
+    Path doc = Files.writeString(dir.resolve("x.md"), String.join("\n", "text", "```", "round 1/3 accuracy 0.9", "```",
+        "<!-- figure -->", "```", "a -> b", "```", "```bash", "./cloister ledger verify --database x.db --trust-rot ca.crt", "```",
+        "<!-- illustrative: a synopsis -->", "```", "cloister audit --noise-multiplier S [--seed N] [--json]", "```", "",
+        "pasted, indented:", "", "    study s: 9 entries: valid", "", "- a list", "", "  ````yaml", "  a: 1", "  ````", ""));
+    List<DocSamples.Block> blocks = DocSamples.codeBlocks(doc);
+    assertThat(blocks).extracting(DocSamples::kind).containsExactly(null, "figure", "bash", "illustrative", null, "yaml");
+    assertThat(blocks.get(4).line()).isEqualTo(19);
+    assertThat(DocSamples.commandProblems(DocSamples.commandLines(blocks.get(2).text()).get(0)))
+        .containsExactly("cloister ledger verify: no option --trust-rot");
+    assertThat(DocSamples.commandProblems(DocSamples.commandLines(blocks.get(3).text()).get(0))).isEmpty();
+    assertThat(DocSamples.commandProblems("ledger verfiy --database x.db")).singleElement().asString()
+        .contains("no subcommand 'verfiy'");
+    assertThat(DocSamples.commandLines("cd x && ./cloister demo --rounds 3   # a study\n"
+        + "for s in 1 2; do ./cloister site start \\\n    --config kits/site-$s/site.yaml & done\n# cloister not-a-command"))
+        .containsExactly("demo --rounds 3", "site start --config kits/site-$s/site.yaml");
+  }
+
+  @Test
+  void aSampleCommandSeesTheRepositorysFilesAsAUserInItsRootDoes() {
+    try (DocSamples.Runner runner = new DocSamples.Runner()) {
+      assertThat(runner.resolve("examples/wdbc-dirichlet-eps1.yaml")).isEqualTo(
+          DocSamples.root().resolve("examples/wdbc-dirichlet-eps1.yaml"));
+      assertThat(runner.resolve("out/wdbc/report.html")).isEqualTo(Path.of("out/wdbc/report.html"));
+      assertThat(runner.resolve("examples/no-such.yaml")).isEqualTo(Path.of("examples/no-such.yaml"));
+      // the test runs in cli/, where examples/ is not: the command finds the file and prints the path as written
+      String shown = runner.show("cloister simulate examples/wdbc-dirichlet-eps1.yaml --rounds 0");
+      assertThat(shown).startsWith("$ cloister simulate examples/wdbc-dirichlet-eps1.yaml --rounds 0\n")
+          .contains("--rounds must be >= 1, got 0").contains("(exit 2)")
+          .doesNotContain("cannot read scenario").doesNotContain(DocSamples.root().toString());
+    }
+  }
+
+  @Test
+  void maskingHidesOnlyWhatChangesBetweenRuns() {
+    String a = "[grpc-default-executor-4] coordinator: study s, listening on 0.0.0.0:19123 (mTLS), metrics on port 40211, pid 812\n"
+        + "2026-12-05T08:01:02.123Z round 1: 3 of 3 sites, head 1f8431fbd4fa9a1d…, accuracy 0.8421 (1.2 s)\n";
+    String b = "[grpc-default-executor-0] coordinator: study s, listening on 0.0.0.0:7443 (mTLS), metrics on port 9464, pid 77\n"
+        + "2026-12-06T10:11:12.9Z round 1: 3 of 3 sites, head 0a0b0c0d0e0f0a0b…, accuracy 0.9053 (870 ms)\n";
+    assertThat(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, a)).isEqualTo(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, b));
+    // what is not volatile still counts: the rounds, the sites, the words
+    assertThat(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, a.replace("3 of 3", "2 of 3")))
+        .isNotEqualTo(DocSamples.Mask.all(DocSamples.PROCESS_MASKS, b));
+    String table = "epsilon     accuracy    auc         loss        max_epsilon  delta       noise_multiplier  wall_s\n"
+        + "0.5         0.9292      0.9779      0.2351      0.4997       1.000e-05   10.79             21.01\n";
+    assertThat(DocSamples.Mask.all(DocSamples.SLOW_MASKS, table))
+        .isEqualTo(DocSamples.Mask.all(DocSamples.SLOW_MASKS, table.replace("21.01", "9.3")))
+        .isNotEqualTo(DocSamples.Mask.all(DocSamples.SLOW_MASKS, table.replace("0.9292", "0.9381")));
+    assertThat(DocSamples.Mask.all(DocSamples.SLOW_MASKS, "\"accuracy\" : 0.8407079646017699,\n\"duration_ms\" : 1029"))
+        .isEqualTo("\"accuracy\" : 0.8407,\n\"duration_ms\" : N");
   }
 
   @Test
@@ -210,6 +142,7 @@ class DocSamplesTest {
     assertThat(excerpt(out, "1,3-4,-1")).isEqualTo("r1\n...\nr3\nr4\n...\nresults\n");
     assertThat(excerpt(out, "2")).isEqualTo("...\nr2\n...\n");
     assertThat(excerpt(out, "1-6")).isEqualTo(out);
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> excerpt(out, "1,9")).hasMessageContaining("outside the 6 lines");
+    assertThat(excerpt(out, "-3--1")).isEqualTo("...\nr4\nsummary\nresults\n");
+    assertThatThrownBy(() -> excerpt(out, "1,9")).hasMessageContaining("outside the 6 lines");
   }
 }

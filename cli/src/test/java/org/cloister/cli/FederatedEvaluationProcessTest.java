@@ -75,18 +75,6 @@ class FederatedEvaluationProcessTest {
     return ProcessTestKits.awaitLine(log, Pattern.compile(Pattern.quote(containing)), seconds);
   }
 
-  /** The status sample in docs/deployment.md (the fenced block starting with the status command). */
-  private static String deploymentSample() throws IOException {
-    Path root = Path.of("").toAbsolutePath();
-    while (!Files.isRegularFile(root.resolve("docs/deployment.md"))) {
-      root = root.getParent();
-    }
-    String doc = Files.readString(root.resolve("docs/deployment.md"));
-    int from = doc.indexOf("$ ./cloister status --kit kits/operator\n");
-    assertThat(from).as("the status sample in docs/deployment.md").isNotNegative();
-    return doc.substring(from, doc.indexOf("```", from));
-  }
-
   /** Numbers masked: the figures are noised, the lines and their words are the sample's. */
   static String masked(String s) {
     return s.replaceAll("\\d+(\\.\\d+)?(e-\\d+)?", "N").strip();
@@ -145,7 +133,10 @@ class FederatedEvaluationProcessTest {
         .contains("final evaluation of the final model version 4 (3 sites");
     System.out.println(text.out());
     // the sample in docs/deployment.md is this output (noise and sizes vary from run to run: compared with numbers masked)
-    assertThat(masked(deploymentSample())).isEqualTo(masked("$ ./cloister status --kit kits/operator\n" + text.out()));
+    Path samples = Files.createDirectories(Path.of("target", "federated-evaluation"));
+    Files.writeString(samples.resolve("status.txt"), "$ cloister status --kit " + kits.resolve("operator") + "\n" + text.out());
+    DocSamples.checkProcessSamples("federated-evaluation/", DocSamples.replacements(dir + "/", ""),
+        FederatedEvaluationProcessTest::masked);
 
     // the Micrometer gauges on the coordinator's Prometheus endpoint
     Matcher port = Pattern.compile("metrics on port (\\d+)").matcher(started);

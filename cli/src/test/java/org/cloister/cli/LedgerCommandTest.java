@@ -187,5 +187,7 @@ class LedgerCommandTest {
     assertThat(entryLines).isLessThanOrEqualTo(LedgerCommand.SAME_PROBLEM_SHOWN);
     assertThat(r.out()).containsPattern("\\.\\.\\. and \\d+ more entries with the same problem: .*not valid under the "
         + "consortium CA.*\\(all listed with --json\\)");
+    // the checkpoints are there, they do not verify under this root: not "removed"
+    assertThat(r.out()).doesNotContain("(checkpoint removed)").contains("(its checkpoint does not verify: see above)");
   }
 }

@@ -20,6 +20,28 @@ class LedgerProblemsTest {
   }
 
   @Test
+  void roundRecordsWithoutAVerifiedCheckpointAreCountedLikeEntries() {
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    for (int i = 1; i <= 50; i++) {
+      problems.add("round record " + i + " has no valid signed checkpoint of the ledger head (its checkpoint does not verify:"
+          + " see above)");
+    }
+    assertThat(LedgerCommand.collapsed(problems)).hasSize(4).last().asString()
+        .isEqualTo("... and 47 more round records with the same problem: has no valid signed checkpoint of the ledger head"
+            + " (its checkpoint does not verify: see above) (all listed with --json)");
+  }
+
+  @Test
+  void receiptsFailingForOneReasonAreCounted() {
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    for (int i = 1; i <= 10; i++) {
+      problems.add("study s round " + i + " (model version " + (i + 1) + "): its attestation does not verify (BAD_SIGNATURE)");
+    }
+    assertThat(LedgerCommand.collapsed(problems)).hasSize(4).last().asString()
+        .startsWith("... and 7 more receipts with the same problem: its attestation does not verify (BAD_SIGNATURE)");
+  }
+
+  @Test
   void entriesDifferingOnlyInTimesAndSerialsCountAsOneReason() {
     java.util.List<String> problems = new java.util.ArrayList<>();
     for (int i = 1; i <= 4; i++) {

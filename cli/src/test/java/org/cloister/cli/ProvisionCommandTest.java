@@ -121,6 +121,16 @@ class ProvisionCommandTest {
           .isEqualTo(Files.readAllBytes(out.resolve("coordinator/model-card.json")));
     }
     assertThat(Files.readString(out.resolve("site-1/site.yaml"))).contains("preprocessing: model-card.json");
+    // a site's CSV without one of the study's features: one line naming the file and the feature (before dialling)
+    Files.writeString(out.resolve("site-1/data.csv"), "age,label\n50,0\n");
+    CloisterCommandTest.Run missingFeature = CloisterCommandTest.run("site", "start", "--config",
+        out.resolve("site-1/site.yaml").toString());
+    assertThat(missingFeature.code()).isEqualTo(2);
+    assertThat(missingFeature.err()).contains(out.resolve("site-1/data.csv") + " line 1: the study's feature 'crp' is not in"
+        + " header").doesNotContain("\tat ");
+    CloisterCommandTest.Run noConfig = CloisterCommandTest.run("site", "start", "--config",
+        out.resolve("site-1/sit.yaml").toString());
+    assertThat(noConfig.err()).startsWith("no such file: " + out.resolve("site-1/sit.yaml"));
 
     // the default study is WDBC's: its public bounds and class names
     Path wdbc = dir.resolve("wdbc.yaml");

@@ -41,6 +41,32 @@ class RunFoldersTest {
   }
 
   @Test
+  void aFileNamedThroughTheLatestLinkGoesIntoThisRunsFolder(@TempDir Path out) throws Exception {
+    Path run = out.resolve("wdbc-20261205-001000");
+    // docs/simulations.md: --report out/wdbc/report.html, printed as where the report is
+    assertThat(RunFolders.intoRun(out, "wdbc", run, out.resolve("wdbc/report.html"))).isEqualTo(run.resolve("report.html"));
+    assertThat(RunFolders.intoRun(out, "wdbc", run, out.resolve("wdbc/charts/r.html"))).isEqualTo(run.resolve("charts/r.html"));
+    assertThat(RunFolders.intoRun(out, "wdbc", run, out.resolve("other/report.html"))).isEqualTo(out.resolve("other/report.html"));
+    assertThat(RunFolders.intoRun(out, "wdbc", run, out.resolve("wdbc2/report.html"))).isEqualTo(out.resolve("wdbc2/report.html"));
+  }
+
+  @Test
+  void aReportNamedAsTheDocsNameItLandsBesideItsRunsResults() throws Exception {
+    // as docs/simulations.md: --report out/NAME/report.html without --out (here from cli/, into cli/out/, ignored by git).
+    // It used to be written through the link to the previous run, which this run's link then moved away: the
+    // printed path held no report.
+    CloisterCommandTest.Run r = CloisterCommandTest.run("simulate", "--rounds", "1", "--epsilon", "3", "--report",
+        "out/simulation/report.html");
+    assertThat(r.code()).as(r.err()).isZero();
+    java.util.regex.Matcher printed = java.util.regex.Pattern.compile("(?m)^Report: (.+)$").matcher(r.out());
+    assertThat(printed.find()).as(r.out()).isTrue();
+    Path report = Path.of(printed.group(1));
+    assertThat(report).as("the report where the output says it is").isRegularFile();
+    assertThat(report.resolveSibling("results.json")).as("beside its run's results").isRegularFile();
+    assertThat(Path.of("out/simulation/report.html").toRealPath()).isEqualTo(report.toRealPath());
+  }
+
+  @Test
   void anExplicitOutWithAnEarlierLedgerIsRefused(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("run");
     CloisterCommandTest.Run first = CloisterCommandTest.run("simulate", "--rounds", "1", "--epsilon", "3", "--out", out.toString());

@@ -151,13 +151,21 @@ class ServiceProcessTest {
    */
   @Test
   void aCoordinatorWhoseEnclaveOrKeyBrokerIsKilledStopsNamingIt(@TempDir Path dir) throws Exception {
-    Path kits = provision(dir, "child-study", 3, 23000 + (int) (ProcessHandle.current().pid() % 2000));
+    int port = 23000 + (int) (ProcessHandle.current().pid() % 2000);
+    Path kits = provision(dir, "child-study", 3, port);
     Path coordYaml = kits.resolve("coordinator/coordinator.yaml");
+    // on all interfaces, as a kit whose coordinator has a public name does: the start line names what it bound
+    edit(coordYaml, "listen: 127.0.0.1:" + port, "listen: 0.0.0.0:" + port);
+    boolean first = true;
     for (String[] child : List.of(new String[] {"enclave", "org.cloister.enclave.EnclaveMain"},
         new String[] {"key broker", "org.cloister.broker.KeyBrokerMain"})) {
       Path log = dir.resolve("coord-" + child[0].replace(' ', '-') + ".log");
       Process coordinator = processes.start(log, "coordinator", "start", "--config", coordYaml.toString());
       assertThat(waitForLine(log, "coordinator: study", 180)).as("coordinator started").isTrue();
+      if (first) {
+        assertThat(Files.readString(log)).contains("listening on 0.0.0.0:" + port + " (mTLS)");
+        first = false;
+      }
       ProcessHandle victim = coordinator.descendants().filter(h -> cmdline(h).contains(child[1])).findFirst()
           .orElseThrow(() -> new AssertionError("no " + child[0] + " process under the coordinator"));
       assertThat(victim.destroyForcibly()).isTrue();

@@ -47,6 +47,11 @@ class SimulateAndSyntheaCommandTest {
         "--out", dir.toString(), "--synthea-lib", noLib.toString());
     assertThat(cached.code()).as(cached.err()).isZero();
     assertThat(cached.out()).contains("site-1: reusing the cached cohort").contains("(cached)");
+    // the suggested next command is a private study, and it parses as one
+    String next = cached.out().lines().filter(l -> l.startsWith("Next: ./cloister ")).findFirst().orElseThrow();
+    assertThat(next).contains("--epsilon").doesNotContain("--no-dp");
+    var parsed = CloisterCommand.commandLine().parseArgs(next.substring("Next: ./cloister ".length()).split(" "));
+    assertThat(parsed.subcommand().commandSpec().name()).isEqualTo("simulate");
 
     // another patient count: regenerate, which needs the generator
     var changed = CloisterCommandTest.run("synthea", "--sites", "1", "--patients", "6", "--seed", "7", "--locations", "Texas:Houston",

@@ -262,6 +262,18 @@ public final class CoordinatorService {
     }
   }
 
+  /**
+   * The address the server bound, as an operator reads it: all interfaces as 0.0.0.0 (or [::] when configured so;
+   * Java binds 0.0.0.0 as the IPv6 wildcard, whose text is 0:0:0:0:0:0:0:0%0), an IPv6 address in brackets.
+   */
+  static String boundHost(java.net.InetAddress bound, java.net.InetSocketAddress configured) {
+    if (bound.isAnyLocalAddress()) {
+      return configured.getAddress() instanceof java.net.Inet6Address ? "[::]" : "0.0.0.0";
+    }
+    return bound instanceof java.net.Inet6Address ? "[" + bound.getHostAddress().replaceAll("%.*$", "") + "]"
+        : bound.getHostAddress();
+  }
+
   /** Runs the study; returns 0 when it finished, 1 when it paused. */
   public int run() throws Exception {
     ConfigDir.Bound<CoordinatorFile> bound = ConfigDir.bind(configFile, CoordinatorFile.class);
@@ -335,6 +347,8 @@ public final class CoordinatorService {
           : new org.cloister.coordinator.service.StudyAdminService(engine, roster, operators, budgets, refusals);
       engine.holdWhenPaused(admin != null);
       engine.addListener(metrics);
+      metrics.watchStudy(engine::currentRound, () -> (int) engine.history().stream().filter(RoundResult::quorumMet).count(),
+          study.totalRounds(), () -> engine.siteExamples().size(), roster.size());
       if (budgets != null) {
         engine.addListener(new org.cloister.coordinator.budget.PrivacyMetrics(registry, engine.budgetGuard(), budgets));
       }
@@ -361,7 +375,8 @@ public final class CoordinatorService {
         server.start();
         out.printf(Locale.ROOT, "coordinator: aggregation: %s%n", aggregation.describe());
         out.printf(Locale.ROOT, "coordinator: study %s, %d rounds, listening on %s:%d (mTLS), metrics on port %d, %d rounds already recorded%n",
-            studyId, study.totalRounds(), server.boundAddress().getAddress().getHostAddress(), server.port(), ep.port(), engine.history().size());
+            studyId, study.totalRounds(), boundHost(server.boundAddress().getAddress(), listen), server.port(), ep.port(),
+            engine.history().size());
         out.flush();
         boolean announced = false;
         while (true) {

@@ -114,7 +114,12 @@ public final class SiteService {
       classes.add(String.valueOf(label));
     }
     StudySchema schema = new StudySchema(spec.features(), d.label(), classes);
-    CsvLoadResult loaded = new CsvDatasetLoader(schema, policy).load(csv);
+    CsvLoadResult loaded;
+    try {
+      loaded = new CsvDatasetLoader(schema, policy).load(csv);
+    } catch (DataFormatException e) {
+      throw new DataFormatException(csv + " " + e.getMessage()); // which file: the line alone does not say
+    }
     for (DataFormatException e : loaded.skippedRows()) {
       err.println("site: skipped " + csv.getFileName() + " " + e.getMessage()); // local log only
     }

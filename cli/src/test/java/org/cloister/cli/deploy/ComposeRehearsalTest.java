@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.cloister.cli.CloisterCommand;
+import org.cloister.cli.DocSamples;
 import org.cloister.coordinator.store.PostgresServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -233,6 +234,9 @@ class ComposeRehearsalTest {
     } finally {
       Files.writeString(Path.of("target/compose-rehearsal.txt"), transcript.toString());
     }
+    // the sample in docs/deployment.md is this transcript (the updates of a round arrive in any order)
+    DocSamples.checkProcessSamples("compose-rehearsal", DocSamples.replacements(compose + "/", ""),
+        t -> t.replaceAll("update from site-\\d+ accepted \\(\\d+ of", "update from site-N accepted (N of"));
   }
 
   private static boolean awaitLine(Path log, String fragment, int seconds) throws Exception {

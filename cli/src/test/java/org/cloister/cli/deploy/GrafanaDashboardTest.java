@@ -49,6 +49,7 @@ class GrafanaDashboardTest {
       PrivacyMetrics privacy = new PrivacyMetrics(registry, new BudgetGuard(budgets, store, "s", RdpAccountant::new), budgets);
       RoundResult round = new RoundResult(1, "r1", 1, List.of("site-1", "site-2"), List.of("site-1"),
           Map.of("site-2", "not_finite: NaN"), 2, true, Map.of("site-1", Map.of("epsilon", 0.1)), 12, Map.of());
+      metrics.watchStudy(() -> 3, () -> 2, 10, () -> 2, 3);
       metrics.updateAccepted("site-1", 1024);
       metrics.refused("SubmitUpdate", "late");
       metrics.roundCompleted(round);
@@ -73,7 +74,11 @@ class GrafanaDashboardTest {
       }
     }
     assertThat(queried).contains("cloister_privacy_epsilon", "cloister_round_duration_seconds_count",
-        "cloister_updates_rejected_total", "cloister_round_no_quorum_total");
+        "cloister_updates_rejected_total", "cloister_round_no_quorum_total", "cloister_study_current_round",
+        "cloister_sites_joined", "cloister_sites_rostered");
+    // the study's progress and sites, read at the scrape
+    assertThat(registry.scrape()).contains("cloister_study_current_round 3.0").contains("cloister_study_rounds_completed 2.0")
+        .contains("cloister_sites_joined 2.0").contains("cloister_sites_rostered 3.0");
     assertThat(exported).containsAll(queried);
   }
 }

@@ -42,6 +42,24 @@ public final class JavaProcess implements AutoCloseable {
     }
   }
 
+  private static final java.util.regex.Pattern CHILD_LOG_PREFIX =
+      java.util.regex.Pattern.compile("^(?:\\S+ )?\\[[^\\]]*\\] (TRACE|DEBUG|INFO|WARN|ERROR) \\S+ - (.*)$");
+
+  /**
+   * A child's output line as this process logs it: {level, message}. A line the child logged through SLF4J's simple
+   * logger ({@code [thread] LEVEL logger - message}) loses that prefix, as this process's logger adds its own (no
+   * doubled prefix); its level is kept. Other lines are WARN when they warn, else INFO.
+   */
+  static String[] childLine(String line) {
+    java.util.regex.Matcher m = CHILD_LOG_PREFIX.matcher(line);
+    if (m.matches()) {
+      return new String[] {m.group(1), m.group(2)};
+    }
+    boolean warn = (line.startsWith("WARNING") && !line.contains("incubator modules")) || line.contains(" WARN ")
+        || line.contains(" ERROR ");
+    return new String[] {warn ? "WARN" : "INFO", line};
+  }
+
   /**
    * Starts the process and waits until it is ready.
    *
@@ -80,11 +98,11 @@ public final class JavaProcess implements AutoCloseable {
               }
             }
           }
-          if ((line.startsWith("WARNING") && !line.contains("incubator modules")) || line.contains(" WARN ")
-              || line.contains(" ERROR ")) {
-            out.warn("{}", line);
+          String[] child = childLine(line);
+          if ("WARN".equals(child[0]) || "ERROR".equals(child[0])) {
+            out.warn("{}", child[1]);
           } else {
-            out.info("{}", line);
+            out.info("{}", child[1]);
           }
         }
       } catch (IOException e) {

@@ -83,7 +83,9 @@ public final class LedgerVerifier {
   private void checkpoints(String studyId, List<LedgerEntry> entries, int rounds, List<StudyStore.Checkpoint> checkpoints,
                            List<String> problems) {
     Set<Integer> covered = new HashSet<>();
+    Set<Integer> present = new HashSet<>();
     for (StudyStore.Checkpoint c : checkpoints) {
+      present.add(c.rounds());
       String at = "checkpoint after round record " + c.rounds() + ": ";
       LedgerCheckpoint cp;
       X509Certificate cert;
@@ -117,7 +119,8 @@ public final class LedgerVerifier {
     for (int r = 1; r <= rounds; r++) {
       if (!covered.contains(r)) {
         problems.add("round record " + r + " has no valid signed checkpoint of the ledger head"
-            + (checkpoints.isEmpty() ? " (no checkpoints at all: truncation cannot be ruled out)" : " (checkpoint removed)"));
+            + (checkpoints.isEmpty() ? " (no checkpoints at all: truncation cannot be ruled out)"
+            : present.contains(r) ? " (its checkpoint does not verify: see above)" : " (checkpoint removed)"));
       }
     }
     int maxCheckpoint = covered.stream().mapToInt(Integer::intValue).max().orElse(0);

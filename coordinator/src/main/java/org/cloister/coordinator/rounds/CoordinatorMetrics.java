@@ -37,6 +37,25 @@ public final class CoordinatorMetrics implements RoundListener {
   }
 
   /** A request refused by the coordinator (gRPC status with a reason). */
+  /**
+   * The study's progress and its sites, read at each scrape: {@code cloister_study_current_round},
+   * {@code cloister_study_rounds_completed}, {@code cloister_study_rounds_planned}, {@code cloister_sites_joined} and
+   * {@code cloister_sites_rostered} (counts only).
+   */
+  public void watchStudy(java.util.function.IntSupplier currentRound, java.util.function.IntSupplier completedRounds,
+                         int plannedRounds, java.util.function.IntSupplier joinedSites, int rosteredSites) {
+    io.micrometer.core.instrument.Gauge.builder("cloister.study.current_round", currentRound, s -> s.getAsInt())
+        .description("The round the study is in").strongReference(true).register(registry);
+    io.micrometer.core.instrument.Gauge.builder("cloister.study.rounds_completed", completedRounds, s -> s.getAsInt())
+        .description("Rounds aggregated so far").strongReference(true).register(registry);
+    io.micrometer.core.instrument.Gauge.builder("cloister.study.rounds_planned", () -> plannedRounds)
+        .description("Rounds the study plans").register(registry);
+    io.micrometer.core.instrument.Gauge.builder("cloister.sites.joined", joinedSites, s -> s.getAsInt())
+        .description("Sites that joined the study").strongReference(true).register(registry);
+    io.micrometer.core.instrument.Gauge.builder("cloister.sites.rostered", () -> rosteredSites)
+        .description("Sites on the coordinator's roster").register(registry);
+  }
+
   public void refused(String rpc, String reason) {
     registry.counter("cloister.requests.refused", "rpc", rpc, "reason", reason).increment();
   }

@@ -322,4 +322,19 @@ class EnclaveHostTest {
         "no.such.Main", List.of(), "PREFIX-READY ", "PREFIX-FAILED ", Duration.ofSeconds(30)))
         .isInstanceOf(JavaProcess.StartException.class).hasMessageContaining("exited before it was ready");
   }
+
+  @Test
+  void aChildsLogLineIsForwardedWithoutItsOwnPrefixAtItsOwnLevel() {
+    // what the enclave's simple logger prints (no timestamp) and what the parent then logs, with its own prefix once
+    org.assertj.core.api.Assertions.assertThat(JavaProcess.childLine(
+            "[grpc-default-executor-1] INFO org.cloister.enclave.EnclaveServer - round 10: published model version 11"))
+        .containsExactly("INFO", "round 10: published model version 11");
+    org.assertj.core.api.Assertions.assertThat(JavaProcess.childLine(
+            "2026-12-05T09:00:00.000Z [main] WARN org.cloister.broker.KeyBrokerMain - key disabled"))
+        .containsExactly("WARN", "key disabled");
+    // plain output stays as it is
+    org.assertj.core.api.Assertions.assertThat(JavaProcess.childLine("WARNING: SIMULATED attestation platform"))
+        .containsExactly("WARN", "WARNING: SIMULATED attestation platform");
+    org.assertj.core.api.Assertions.assertThat(JavaProcess.childLine("listening")).containsExactly("INFO", "listening");
+  }
 }

@@ -61,6 +61,8 @@ public final class StrictYaml {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new IllegalArgumentException(file.getFileName() + ": not UTF-8 text (" + file + ")", e);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IllegalArgumentException("no such file: " + file, e);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
     }

@@ -51,12 +51,12 @@ public final class SpendSigner {
     this.datasetId = datasetId;
   }
 
-  /** The dataset this site's spends are made on. */
   /** The site this signer signs for (its certificate's common name). */
   public String siteId() {
     return siteId;
   }
 
+  /** The dataset this site's spends are made on. */
   public String datasetId() {
     return datasetId;
   }
