@@ -116,6 +116,11 @@ public final class CloisterCommand implements Runnable {
   private static int usageError(CommandLine.ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
     java.io.PrintWriter err = cmd.getErr();
+    if (ex instanceof ServiceCommands.ConfigFileError) {
+      err.println(cmd.getCommandSpec().qualifiedName(" ") + ": " + ex.getMessage()); // one line: the arguments were right
+      err.flush();
+      return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
     err.println(cmd.getColorScheme().errorText(ex.getMessage()));
     CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
     err.print(cmd.getHelp().fullSynopsis());

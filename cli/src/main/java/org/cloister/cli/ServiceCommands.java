@@ -44,7 +44,7 @@ final class ServiceCommands {
         try {
           return new CoordinatorService(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
-          throw new CommandLine.ParameterException(spec.commandLine(), describe(e));
+          throw new ConfigFileError(spec.commandLine(), describe(e));
         } catch (IllegalStateException e) {
           // e.g. an enclave that is not the one the kit expects, a database of another study
           spec.commandLine().getErr().println("coordinator: " + e.getMessage());
@@ -86,9 +86,19 @@ final class ServiceCommands {
         try {
           return new SiteService(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         } catch (IllegalArgumentException | java.nio.file.NoSuchFileException | org.cloister.data.DataFormatException e) {
-          throw new CommandLine.ParameterException(spec.commandLine(), describe(e));
+          throw new ConfigFileError(spec.commandLine(), describe(e));
         }
       }
+    }
+  }
+
+  /**
+   * What is wrong in a configuration file (or the data it names): exit 2 like a usage error, but one line naming the
+   * file and the key, without the command's synopsis (the arguments were right).
+   */
+  static final class ConfigFileError extends CommandLine.ParameterException {
+    ConfigFileError(CommandLine cl, String message) {
+      super(cl, message);
     }
   }
 

@@ -130,7 +130,9 @@ class ProvisionCommandTest {
         + " header").doesNotContain("\tat ");
     CloisterCommandTest.Run noConfig = CloisterCommandTest.run("site", "start", "--config",
         out.resolve("site-1/sit.yaml").toString());
-    assertThat(noConfig.err()).startsWith("no such file: " + out.resolve("site-1/sit.yaml"));
+    assertThat(noConfig.err()).isEqualTo("cloister site start: no such file: " + out.resolve("site-1/sit.yaml")
+        + System.lineSeparator()); // one line, no synopsis: the arguments were right, the file is not there
+    assertThat(missingFeature.err().lines().count()).isEqualTo(1);
 
     // the default study is WDBC's: its public bounds and class names
     Path wdbc = dir.resolve("wdbc.yaml");
