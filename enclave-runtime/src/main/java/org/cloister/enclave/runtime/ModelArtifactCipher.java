@@ -28,6 +28,9 @@ public final class ModelArtifactCipher {
   /** Format of the encrypted artifact (payload: an {@link EncryptedModel}). */
   public static final String FORMAT = "cloister-kms-aes256gcm-v2";
 
+  private static final java.lang.invoke.VarHandle F32LE =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(float[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
   private ModelArtifactCipher() {
   }
 
@@ -42,37 +45,38 @@ public final class ModelArtifactCipher {
    */
   public static ModelArtifact encrypt(float[] weights, String studyId, long version, String modelName, String keyId,
                                       byte[] dataKey, byte[] wrappedKey, byte[] contentKey, SecureRandom random) {
-    byte[] plain = FloatCodec.encode(weights);
-    try {
-      return encryptEncoded(plain, weights.length, studyId, version, modelName, keyId, dataKey, wrappedKey, contentKey,
-          random);
-    } finally {
-      Arrays.fill(plain, (byte) 0);
-    }
+    return encrypt(weights, null, studyId, version, modelName, keyId, dataKey, wrappedKey, contentKey, random);
   }
 
   /**
-   * As {@link #encrypt}, for weights already encoded as f32le ({@code plain}, {@code dimension} values), so that a
-   * caller that also needs their digest encodes them once; {@code plain} stays the caller's (to wipe).
+   * As {@link #encrypt}, also feeding the weights' f32le encoding to {@code encodingDigest} (unless null): the
+   * encoding is written one 4 KiB segment at a time, digested and encrypted while cache-hot, so no whole encoded
+   * copy is made and a caller that needs the weights' digest does not encode them again.
    */
-  public static ModelArtifact encryptEncoded(byte[] plain, int dimension, String studyId, long version,
-                                             String modelName, String keyId, byte[] dataKey, byte[] wrappedKey,
-                                             byte[] contentKey, SecureRandom random) {
-    if (plain.length != (long) dimension * Float.BYTES) {
-      throw new IllegalArgumentException("encoded weights of " + plain.length + " bytes are not " + dimension
-          + " float32 values");
-    }
+  public static ModelArtifact encrypt(float[] weights, java.security.MessageDigest encodingDigest, String studyId,
+                                      long version, String modelName, String keyId, byte[] dataKey, byte[] wrappedKey,
+                                      byte[] contentKey, SecureRandom random) {
+    int dimension = weights.length;
     {
       byte[] aad = aad(studyId, version, modelName, dimension, keyId);
       byte[] nonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
       byte[] keyNonce = AesGcm.random(random, AesGcm.NONCE_BYTES);
+      byte[] sealed = new byte[AesGcm.streamLength(dimension * Float.BYTES)];
+      AesGcm.sealStream(contentKey, nonce, aad, dimension * Float.BYTES, (buffer, len, position) -> {
+        for (int i = 0, v = position / Float.BYTES; i < len; i += Float.BYTES, v++) {
+          F32LE.set(buffer, i, weights[v]);
+        }
+        if (encodingDigest != null) {
+          encodingDigest.update(buffer, 0, len);
+        }
+      }, sealed, 0);
       byte[] payload = EncryptedModel.newBuilder()
           .setKeyId(keyId)
           .setWrappedDataKey(ByteString.copyFrom(wrappedKey))
           .putAllEncryptionContext(context(studyId))
           .setNonce(ByteString.copyFrom(nonce))
           // fresh arrays nothing else holds: wrapped, not copied
-          .setCiphertext(UnsafeByteOperations.unsafeWrap(AesGcm.sealStream(contentKey, nonce, aad, plain)))
+          .setCiphertext(UnsafeByteOperations.unsafeWrap(sealed))
           .setContentKeyNonce(ByteString.copyFrom(keyNonce))
           .setWrappedContentKey(ByteString.copyFrom(AesGcm.seal(dataKey, keyNonce, aad, contentKey)))
           .build().toByteArray();

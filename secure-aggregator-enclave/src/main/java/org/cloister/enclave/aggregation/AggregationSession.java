@@ -112,6 +112,23 @@ public final class AggregationSession {
     synchronized void release() {
       inUse = false;
     }
+
+    /** True when no decrypted update or sum is left in the buffers (what a finished session must leave). */
+    synchronized boolean wiped() {
+      for (byte[] v : values) {
+        for (byte b : v) {
+          if (b != 0) {
+            return false;
+          }
+        }
+      }
+      for (int i = 0; i < dimension; i++) {
+        if (sum[i] != 0f || spare[i] != 0f) {
+          return false;
+        }
+      }
+      return true;
+    }
   }
 
   /** A decrypted update waiting for the next pass over the sum. */
@@ -144,6 +161,7 @@ public final class AggregationSession {
   private final List<String> accepted = new ArrayList<>();
   private final Map<String, String> rejected = new LinkedHashMap<>();
   private double totalWeight;
+  private boolean sumWiped; // meanUpdate zeroed the sum while reading it
   private final SiteLevelCentralDp centralDp;
   private final UpdateCombiner combiner;
   private final int capacity;
@@ -434,7 +452,9 @@ public final class AggregationSession {
       double inv = 1.0 / totalWeight;
       for (int i = 0; i < dimension; i++) {
         mean[i] = (float) (sum[i] * inv);
+        sum[i] = 0f; // wiped in the same pass (close() need not go over it again)
       }
+      sumWiped = true;
     }
     close();
     return mean;
@@ -454,7 +474,9 @@ public final class AggregationSession {
     for (Pending p : batch) {
       Arrays.fill(p.values, (byte) 0);
     }
-    Arrays.fill(sum, 0f);
+    if (!sumWiped) {
+      Arrays.fill(sum, 0f);
+    }
     Arrays.fill(spare, 0f);
     for (float[] row : buffered) {
       if (row != null) {

@@ -13,7 +13,6 @@ import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.EnclaveConfig;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ModelArtifactCipher;
-import org.cloister.protocol.FloatCodec;
 import org.cloister.protocol.v1.EncryptedModel;
 import org.cloister.protocol.v1.ModelArtifact;
 import org.cloister.protocol.v1.ModelCopyAad;
@@ -103,15 +102,16 @@ public final class ModelVault {
       discardPrepared(); // prepared for another version: never released
     }
     byte[] contentKey = p != null ? p.contentKey() : AesGcm.random(random, AesGcm.KEY_BYTES);
-    byte[] plain = FloatCodec.encode(weights); // encoded once: digested and encrypted
     try {
-      byte[] weightsSha256 = FloatCodec.sha256(plain);
-      ModelArtifact artifact = ModelArtifactCipher.encryptEncoded(plain, weights.length, policy.studyId(), version,
+      // encoded once, per 4 KiB segment: each segment digested (the next round's base digest) and encrypted
+      java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+      ModelArtifact artifact = ModelArtifactCipher.encrypt(weights, digest, policy.studyId(), version,
           policy.modelName(), config.keyBroker().keyId(), current.key(), current.wrapped(), contentKey, random);
-      return new Publication(artifact, p != null ? p.copies() : sealForMembers(contentKey, version), weightsSha256);
+      return new Publication(artifact, p != null ? p.copies() : sealForMembers(contentKey, version), digest.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     } finally {
       Arrays.fill(contentKey, (byte) 0);
-      Arrays.fill(plain, (byte) 0);
     }
   }
 

@@ -138,6 +138,20 @@ class AggregationSessionTest {
   }
 
   @Test
+  void aFinishedSessionLeavesNoDecryptedUpdateOrSumInItsWorkspace() throws Exception {
+    for (int n : new int[] {3, 4, 5}) { // a partial batch, a full one, one of each
+      AggregationSession.Workspace ws = new AggregationSession.Workspace(DIM);
+      AggregationSession s = new AggregationSession(policy(10, 0), MEMBERS, enclave, new Hpke(), UpdateKernel.best(),
+          round, new MemoryGuard(), ws);
+      for (int k = 1; k <= n; k++) {
+        offer(s, "site-" + k, k, seal("site-" + k, round, randomDelta(200 + k, DIM, 0.05)));
+      }
+      assertThat(s.meanUpdate(null)).isNotEqualTo(new float[DIM]);
+      assertThat(ws.wiped()).as("workspace after %d updates", n).isTrue();
+    }
+  }
+
+  @Test
   void nanWrongDimensionAndExcessiveNormAreRejectedWithReasonsAndTheOthersAggregated() throws Exception {
     AggregationSession s = session(policy(1.0, 0), UpdateKernel.best(), new MemoryGuard());
     float[] good = randomDelta(1, DIM, 0.01);

@@ -137,19 +137,26 @@ public final class AttestedHpkeSealer implements UpdateSealer {
     this.random = random;
   }
 
+  private static final java.lang.invoke.VarHandle F32LE =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(float[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
   @Override
   public Sealed seal(RoundTask task, float[] delta) {
     Challenged c = prefetched(task);
     byte[] aad = aad(task.getStudyId(), task.getRound(), task.getRoundId(), siteId, task.getModel().getVersion(),
         delta.length);
-    byte[] plain = FloatCodec.encode(delta);
     try {
-      byte[] sealed = new Hpke(random).sealStream(c.enclave().hpkePublicKey(), UPDATE_INFO, aad, plain);
+      // the f32le encoding is written one 4 KiB segment at a time, just before that segment is encrypted (no whole
+      // encoded copy of the update; the same bytes as sealing FloatCodec.encode(delta))
+      byte[] sealed = new Hpke(random).sealStream(c.enclave().hpkePublicKey(), UPDATE_INFO, aad,
+          delta.length * Float.BYTES, (buffer, len, position) -> {
+            for (int i = 0, v = position / Float.BYTES; i < len; i += Float.BYTES, v++) {
+              F32LE.set(buffer, i, delta[v]);
+            }
+          });
       return new Sealed(UPDATE_FORMAT, sealed, Map.of(), c.challenge(), c.baseModelSha256());
     } catch (HpkeException e) {
       throw new SealingException("cannot encrypt to the enclave's key: " + e.getMessage(), e);
-    } finally {
-      java.util.Arrays.fill(plain, (byte) 0);
     }
   }
 

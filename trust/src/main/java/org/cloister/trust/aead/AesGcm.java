@@ -178,18 +178,63 @@ public final class AesGcm {
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
       int n = segments(inLen);
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int from = inOff + i * SEGMENT_BYTES;
         int len = Math.min(SEGMENT_BYTES, inLen - i * SEGMENT_BYTES);
-        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
-        c.updateAAD(segmentAad(aad, i == n - 1));
+        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
         o += c.doFinal(in, from, len, out, o);
       }
       return o - outOff;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes the plaintext of a streaming message one segment at a time (see {@link #sealStream(byte[], byte[], byte[], int, SegmentSource, byte[], int)}). */
+  @FunctionalInterface
+  public interface SegmentSource {
+    /** Writes plaintext bytes {@code [position, position+len)} of the message into {@code buffer[0, len)}. */
+    void fill(byte[] buffer, int len, int position);
+  }
+
+  /**
+   * As {@link #sealStream(byte[], byte[], byte[], byte[], int, int, byte[], int)} for a {@code length}-byte plaintext
+   * that {@code source} writes one segment at a time into a scratch buffer of {@link #SEGMENT_BYTES} (e.g. floats
+   * encoded while cache-hot, with no whole encoded copy); the same bytes out. The scratch buffer is wiped before
+   * returning.
+   *
+   * @return bytes written to {@code out} ({@link #streamLength})
+   */
+  public static int sealStream(byte[] key, byte[] baseNonce, byte[] aad, int length, SegmentSource source, byte[] out,
+                               int outOff) {
+    check(key, baseNonce);
+    byte[] scratch = new byte[SEGMENT_BYTES];
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
+      int n = segments(length);
+      int o = outOff;
+      for (int i = 0; i < n; i++) {
+        int len = Math.min(SEGMENT_BYTES, length - i * SEGMENT_BYTES);
+        source.fill(scratch, len, i * SEGMENT_BYTES);
+        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
+        o += c.doFinal(scratch, 0, len, out, o);
+      }
+      return o - outOff;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    } finally {
+      java.util.Arrays.fill(scratch, (byte) 0);
     }
   }
 
@@ -218,13 +263,16 @@ public final class AesGcm {
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
       SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
       int n = segments(plain);
       int from = inOff;
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
-        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i)));
-        c.updateAAD(segmentAad(aad, i == n - 1));
+        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
         o += c.doFinal(in, from, len, out, o);
         from += len;
       }
@@ -241,6 +289,62 @@ public final class AesGcm {
     }
   }
 
+  /** Receives the plaintext of a streaming message one authenticated segment at a time. */
+  @FunctionalInterface
+  public interface SegmentSink {
+    /**
+     * Segment {@code plain[off, off+len)}, which starts at byte {@code position} of the message's plaintext. The
+     * array is a scratch buffer, overwritten by the next segment and wiped after the last.
+     */
+    void accept(byte[] plain, int off, int len, int position);
+  }
+
+  /**
+   * Opens the streaming form of {@code in[inOff, inOff+inLen)} one segment at a time: each segment is decrypted
+   * into a scratch buffer of {@link #SEGMENT_BYTES} and handed to {@code sink} once it authenticated, in order,
+   * while its bytes are still in cache (so a caller can hash and decode in the same pass instead of three passes
+   * over the whole plaintext). A segment that fails to authenticate ends the call with
+   * {@link AEADBadTagException} after the segments before it were handed over: the caller must then discard
+   * everything the sink made of them. The scratch buffer is wiped before returning either way.
+   *
+   * @return the plaintext length
+   */
+  public static int openStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] in, int inOff, int inLen,
+                               SegmentSink sink) throws AEADBadTagException {
+    check(key, baseNonce);
+    int plain = streamPlaintextLength(inLen);
+    if (plain < 0) {
+      throw new AEADBadTagException("a streaming AES-GCM message cannot be " + inLen + " bytes long");
+    }
+    byte[] scratch = new byte[SEGMENT_BYTES + TAG_BYTES];
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      SecretKeySpec k = new SecretKeySpec(key, "AES");
+      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
+      byte[] midAad = segmentAad(aad, false);
+      byte[] lastAad = segmentAad(aad, true);
+      int n = segments(plain);
+      int from = inOff;
+      int position = 0;
+      for (int i = 0; i < n; i++) {
+        int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
+        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+        c.updateAAD(i == n - 1 ? lastAad : midAad);
+        int got = c.doFinal(in, from, len, scratch, 0);
+        sink.accept(scratch, 0, got, position);
+        position += got;
+        from += len;
+      }
+      return position;
+    } catch (AEADBadTagException e) {
+      throw e;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable: " + e.getMessage(), e);
+    } finally {
+      java.util.Arrays.fill(scratch, (byte) 0);
+    }
+  }
+
   /** Opens a whole streaming message. */
   public static byte[] openStream(byte[] key, byte[] baseNonce, byte[] aad, byte[] sealed) throws AEADBadTagException {
     int plain = streamPlaintextLength(sealed.length);
@@ -254,7 +358,13 @@ public final class AesGcm {
 
   /** RFC 9180 ComputeNonce: the base nonce XOR the big-endian sequence number. */
   static byte[] segmentNonce(byte[] baseNonce, int seq) {
-    byte[] n = baseNonce.clone();
+    return segmentNonce(baseNonce, seq, new byte[NONCE_BYTES]);
+  }
+
+  /** As {@link #segmentNonce(byte[], int)}, written into {@code into}. */
+  private static byte[] segmentNonce(byte[] baseNonce, int seq, byte[] into) {
+    System.arraycopy(baseNonce, 0, into, 0, NONCE_BYTES);
+    byte[] n = into;
     n[NONCE_BYTES - 4] ^= (byte) (seq >>> 24);
     n[NONCE_BYTES - 3] ^= (byte) (seq >>> 16);
     n[NONCE_BYTES - 2] ^= (byte) (seq >>> 8);

@@ -77,8 +77,20 @@ public final class EnclaveSignatures {
     }
   }
 
-  /** Signs for the enclave (used by the enclave's signer; the key must be P-256). */
+  /**
+   * Signs for the enclave (used by the enclave's signer; the key must be P-256). A P-256 key signs with
+   * BouncyCastle's P-256 arithmetic and RFC 6979 nonces ({@link org.cloister.trust.ledger.P256Ecdsa}, several
+   * times faster than SunEC; the same SHA256withECDSA signatures over the same bytes).
+   */
   public static byte[] sign(PrivateKey key, String purpose, byte[] message) {
+    if (org.cloister.trust.ledger.P256Ecdsa.isP256(key)) {
+      byte[] p = purposeBytes(purpose);
+      byte[] signed = new byte[DOMAIN.length + p.length + message.length];
+      System.arraycopy(DOMAIN, 0, signed, 0, DOMAIN.length);
+      System.arraycopy(p, 0, signed, DOMAIN.length, p.length);
+      System.arraycopy(message, 0, signed, DOMAIN.length + p.length, message.length);
+      return org.cloister.trust.ledger.P256Ecdsa.sign(signed, key);
+    }
     try {
       Signature s = Signature.getInstance(ALGORITHM);
       s.initSign(key);

@@ -282,6 +282,33 @@ public final class Hpke {
   }
 
   /**
+   * As {@link #sealStream(byte[], byte[], byte[], byte[])} for a {@code length}-byte plaintext that {@code source}
+   * writes one segment at a time ({@link AesGcm#sealStream(byte[], byte[], byte[], int, AesGcm.SegmentSource,
+   * byte[], int)}): the same message format, without a whole plaintext copy.
+   */
+  public byte[] sealStream(byte[] recipientPublicKey, byte[] info, byte[] aad, int length, AesGcm.SegmentSource source)
+      throws HpkeException {
+    Objects.requireNonNull(source, "source");
+    if (length < 0) {
+      throw new IllegalArgumentException("plaintext length must be >= 0, got " + length);
+    }
+    return withEphemeral(skE -> {
+      Context k = null;
+      try {
+        byte[] enc = new byte[KEY_BYTES];
+        k = senderContext(recipientPublicKey, info, skE, enc);
+        byte[] out = Arrays.copyOf(enc, KEY_BYTES + AesGcm.streamLength(length));
+        AesGcm.sealStream(k.key, k.nonce, aad, length, source, out, KEY_BYTES);
+        return out;
+      } finally {
+        if (k != null) {
+          k.destroy();
+        }
+      }
+    });
+  }
+
+  /**
    * Opens a message made by {@link #sealStream} into {@code out[outOff...]}; when a segment does not
    * authenticate, the part of {@code out} already written is zeroed.
    *

@@ -27,9 +27,10 @@ import org.bouncycastle.crypto.signers.StandardDSAEncoding;
  * ours the JDK's), about ten times faster on this machine (docs/benchmarks.md). Nonces are
  * deterministic (RFC 6979, HMAC-SHA-256), so no signature depends on a random source.
  * Verification is strict: a DER encoding that does not re-encode identically, r or s outside
- * [1, n-1] or a public point not on the curve is refused.
+ * [1, n-1] or a public point not on the curve is refused. Signers: ledger spends and contribution
+ * statements ({@link SpendSignatures}) and the enclave's attested key ({@code EnclaveSignatures}).
  */
-final class P256Ecdsa {
+public final class P256Ecdsa {
   private static final X9ECParameters X9 = CustomNamedCurves.getByName("secp256r1");
   private static final ECDomainParameters DOMAIN = new ECDomainParameters(X9.getCurve(), X9.getG(), X9.getN(), X9.getH());
 
@@ -37,7 +38,7 @@ final class P256Ecdsa {
   }
 
   /** Whether {@code key} is an EC key on P-256 (the curve, not only the order, is compared). */
-  static boolean isP256(Key key) {
+  public static boolean isP256(Key key) {
     if (!(key instanceof ECKey ec) || !(key instanceof ECPrivateKey || key instanceof ECPublicKey)) {
       return false;
     }
@@ -55,7 +56,7 @@ final class P256Ecdsa {
   }
 
   /** The DER signature of SHA-256({@code message}) with {@code key} (a P-256 {@link ECPrivateKey}). */
-  static byte[] sign(byte[] message, PrivateKey key) {
+  public static byte[] sign(byte[] message, PrivateKey key) {
     BigInteger d = ((ECPrivateKey) key).getS();
     ECDSASigner signer = new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest()));
     signer.init(true, new ECPrivateKeyParameters(d, DOMAIN));

@@ -36,4 +36,41 @@ class AesGcmTest {
     assertThatThrownBy(() -> AesGcm.seal(new byte[16], iv, new byte[0], new byte[0]))
         .hasMessageContaining("key must be 32 bytes, got 16");
   }
+
+  @Test
+  void theSegmentSinkSeesWhatOpenStreamReturnsOneAuthenticatedSegmentAtATime() throws Exception {
+    byte[] key = new byte[32];
+    byte[] nonce = new byte[12];
+    java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+    for (int length : new int[] {0, 1, 4096, 4097, 3 * 4096 + 100}) {
+      byte[] plain = new byte[length];
+      for (int i = 0; i < length; i++) {
+        plain[i] = (byte) r.nextInt(256);
+      }
+      byte[] sealed = AesGcm.sealStream(key, nonce, new byte[] {7}, plain);
+      java.io.ByteArrayOutputStream seen = new java.io.ByteArrayOutputStream();
+      java.util.List<Integer> positions = new java.util.ArrayList<>();
+      int n = AesGcm.openStream(key, nonce, new byte[] {7}, sealed, 0, sealed.length, (b, off, len, position) -> {
+        positions.add(position);
+        seen.write(b, off, len);
+      });
+
+      assertThat(n).isEqualTo(length);
+      assertThat(seen.toByteArray()).isEqualTo(AesGcm.openStream(key, nonce, new byte[] {7}, sealed)).isEqualTo(plain);
+      assertThat(positions).hasSize(AesGcm.segments(length)).allMatch(p -> p % AesGcm.SEGMENT_BYTES == 0);
+    }
+  }
+
+  @Test
+  void aTamperedSegmentEndsTheSinkBeforeAnyOfItsBytes() throws Exception {
+    byte[] key = new byte[32];
+    byte[] nonce = new byte[12];
+    byte[] sealed = AesGcm.sealStream(key, nonce, null, new byte[3 * 4096 + 100]);
+    sealed[2 * (4096 + AesGcm.TAG_BYTES) + 5] ^= 1; // third segment (the partial last one)
+    java.util.List<Integer> positions = new java.util.ArrayList<>();
+
+    assertThatThrownBy(() -> AesGcm.openStream(key, nonce, null, sealed, 0, sealed.length,
+        (b, off, len, position) -> positions.add(position))).isInstanceOf(AEADBadTagException.class);
+    assertThat(positions).containsExactly(0, 4096); // the two authenticated segments only
+  }
 }

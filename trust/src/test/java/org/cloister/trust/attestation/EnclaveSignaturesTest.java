@@ -59,6 +59,24 @@ class EnclaveSignaturesTest {
   }
 
   @Test
+  void theSignatureIsSha256WithEcdsaOverTheDomainPurposeAndMessageAsTheJdkVerifiesIt() throws Exception {
+    byte[] sig = EnclaveSignatures.sign(enclaveKey.getPrivate(), "receipt", MESSAGE);
+
+    // independent reference: SunEC's SHA256withECDSA over the documented bytes
+    java.security.Signature jdk = java.security.Signature.getInstance("SHA256withECDSA", "SunEC");
+    jdk.initVerify(enclaveKey.getPublic());
+    jdk.update("cloister/v1 enclave-signature\0receipt\0".getBytes(StandardCharsets.US_ASCII));
+    jdk.update(MESSAGE);
+    assertThat(jdk.verify(sig)).isTrue();
+    jdk.initVerify(enclaveKey.getPublic());
+    jdk.update("cloister/v1 enclave-signature\0round-challenge\0".getBytes(StandardCharsets.US_ASCII));
+    jdk.update(MESSAGE);
+    assertThat(jdk.verify(sig)).isFalse();
+    // RFC 6979 nonces: the same key and bytes sign the same
+    assertThat(EnclaveSignatures.sign(enclaveKey.getPrivate(), "receipt", MESSAGE)).isEqualTo(sig);
+  }
+
+  @Test
   void otherPurposeOtherMessageOrOtherKeyDoNotVerify() throws Exception {
     VerifiedAttestation a = verified(EnclaveSignatures.userData(enclaveKey.getPublic()));
     byte[] sig = EnclaveSignatures.sign(enclaveKey.getPrivate(), "round-challenge", MESSAGE);

@@ -40,6 +40,29 @@ class HpkeStreamTest {
     assertThat(out).isEqualTo(p);
   }
 
+  private static SecureRandom seeded() throws Exception {
+    SecureRandom r = SecureRandom.getInstance("SHA1PRNG");
+    r.setSeed(77);
+    return r;
+  }
+
+  /** A plaintext written one segment at a time seals to exactly the bytes the whole-array form makes. */
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 4096, 4097, 3 * 4096 + 5})
+  void aSegmentSourceSealsTheSameMessage(int n) throws Exception {
+    byte[] p = plaintext(n);
+    byte[] whole = new Hpke(seeded()).sealStream(recipient.publicKey(), INFO, AAD, p);
+    java.util.List<Integer> positions = new java.util.ArrayList<>();
+    byte[] bySegment = new Hpke(seeded()).sealStream(recipient.publicKey(), INFO, AAD, n, (buffer, len, position) -> {
+      positions.add(position);
+      System.arraycopy(p, position, buffer, 0, len);
+    });
+
+    assertThat(bySegment).isEqualTo(whole);
+    assertThat(positions).hasSize(AesGcm.segments(n));
+    assertThat(new Hpke().openStream(recipient, bySegment, INFO, AAD)).isEqualTo(p);
+  }
+
   /** BouncyCastle's RFC 9180 receiver context opens every segment in order: the form is standard HPKE. */
   @Test
   void bouncyCastlesMultiMessageContextOpensIt() throws Exception {
