@@ -176,18 +176,13 @@ public final class AesGcm {
                                int outOff) {
     check(key, baseNonce);
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      SecretKeySpec k = new SecretKeySpec(key, "AES");
-      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
-      byte[] midAad = segmentAad(aad, false);
-      byte[] lastAad = segmentAad(aad, true);
+      Segments seg = new Segments(key, baseNonce, aad);
       int n = segments(inLen);
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int from = inOff + i * SEGMENT_BYTES;
         int len = Math.min(SEGMENT_BYTES, inLen - i * SEGMENT_BYTES);
-        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
-        c.updateAAD(i == n - 1 ? lastAad : midAad);
+        Cipher c = seg.start(Cipher.ENCRYPT_MODE, i, n);
         o += c.doFinal(in, from, len, out, o);
       }
       return o - outOff;
@@ -216,18 +211,13 @@ public final class AesGcm {
     check(key, baseNonce);
     byte[] scratch = new byte[SEGMENT_BYTES];
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      SecretKeySpec k = new SecretKeySpec(key, "AES");
-      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
-      byte[] midAad = segmentAad(aad, false);
-      byte[] lastAad = segmentAad(aad, true);
+      Segments seg = new Segments(key, baseNonce, aad);
       int n = segments(length);
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int len = Math.min(SEGMENT_BYTES, length - i * SEGMENT_BYTES);
         source.fill(scratch, len, i * SEGMENT_BYTES);
-        c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
-        c.updateAAD(i == n - 1 ? lastAad : midAad);
+        Cipher c = seg.start(Cipher.ENCRYPT_MODE, i, n);
         o += c.doFinal(scratch, 0, len, out, o);
       }
       return o - outOff;
@@ -261,18 +251,13 @@ public final class AesGcm {
     }
     boolean ok = false;
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      SecretKeySpec k = new SecretKeySpec(key, "AES");
-      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
-      byte[] midAad = segmentAad(aad, false);
-      byte[] lastAad = segmentAad(aad, true);
+      Segments seg = new Segments(key, baseNonce, aad);
       int n = segments(plain);
       int from = inOff;
       int o = outOff;
       for (int i = 0; i < n; i++) {
         int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
-        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
-        c.updateAAD(i == n - 1 ? lastAad : midAad);
+        Cipher c = seg.start(Cipher.DECRYPT_MODE, i, n);
         o += c.doFinal(in, from, len, out, o);
         from += len;
       }
@@ -318,18 +303,13 @@ public final class AesGcm {
     }
     byte[] scratch = new byte[SEGMENT_BYTES + TAG_BYTES];
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      SecretKeySpec k = new SecretKeySpec(key, "AES");
-      byte[] nonce = new byte[NONCE_BYTES]; // reused: GCMParameterSpec copies it
-      byte[] midAad = segmentAad(aad, false);
-      byte[] lastAad = segmentAad(aad, true);
+      Segments seg = new Segments(key, baseNonce, aad);
       int n = segments(plain);
       int from = inOff;
       int position = 0;
       for (int i = 0; i < n; i++) {
         int len = Math.min(SEGMENT_BYTES, plain - i * SEGMENT_BYTES) + TAG_BYTES;
-        c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
-        c.updateAAD(i == n - 1 ? lastAad : midAad);
+        Cipher c = seg.start(Cipher.DECRYPT_MODE, i, n);
         int got = c.doFinal(in, from, len, scratch, 0);
         sink.accept(scratch, 0, got, position);
         position += got;
@@ -354,6 +334,35 @@ public final class AesGcm {
     byte[] out = new byte[plain];
     openStream(key, baseNonce, aad, sealed, 0, sealed.length, out, 0);
     return out;
+  }
+
+  /**
+   * The per-message state of the streaming form, made once per message: one {@link Cipher}, the key, a nonce
+   * buffer (reused: {@link GCMParameterSpec} copies it) and the two segment AADs ({@code aad || 0} and
+   * {@code aad || 1}).
+   */
+  private static final class Segments {
+    private final Cipher cipher;
+    private final SecretKeySpec key;
+    private final byte[] baseNonce;
+    private final byte[] nonce = new byte[NONCE_BYTES];
+    private final byte[] midAad;
+    private final byte[] lastAad;
+
+    Segments(byte[] key, byte[] baseNonce, byte[] aad) throws GeneralSecurityException {
+      this.cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      this.key = new SecretKeySpec(key, "AES");
+      this.baseNonce = baseNonce;
+      this.midAad = segmentAad(aad, false);
+      this.lastAad = segmentAad(aad, true);
+    }
+
+    /** The cipher, initialised for segment {@code i} of {@code n}: its nonce and its final flag. */
+    Cipher start(int mode, int i, int n) throws GeneralSecurityException {
+      cipher.init(mode, key, new GCMParameterSpec(TAG_BYTES * 8, segmentNonce(baseNonce, i, nonce)));
+      cipher.updateAAD(i == n - 1 ? lastAad : midAad);
+      return cipher;
+    }
   }
 
   /** RFC 9180 ComputeNonce: the base nonce XOR the big-endian sequence number. */
