@@ -204,19 +204,8 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       throw new TrainerFailure("site " + siteId + ", final evaluation: the local evaluator failed ("
           + e.getClass().getSimpleName() + ": " + e.getMessage() + "); the site agent stops", e);
     }
-    org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
-    ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), signer.datasetId(), update.spent(), update.epsilonAfter(),
-        spend.getSpend().toByteArray(), spend.getSignature().toByteArray());
-    UpdateEnvelope env = UpdateEnvelope.newBuilder()
-        .setStudyId(task.getStudyId())
-        .setRound(task.getRound())
-        .setRoundId(task.getRoundId())
-        .setBaseModelVersion(task.getModel().getVersion())
-        .setNumExamples(update.numExamples())
-        .putAllMetrics(update.metrics())
-        .setSpend(spend)
-        .setEvaluation(update.evaluation())
-        .build();
+    org.cloister.protocol.v1.SignedSpend spend = signAndRecordSpend(task, update);
+    UpdateEnvelope env = envelope(task, update, spend).setEvaluation(update.evaluation()).build();
     log.info("site {}: final evaluation of model version {} sent (epsilon {})", siteId, task.getModel().getVersion(),
         update.epsilonAfter());
     return submit(task, update, env);
@@ -262,29 +251,41 @@ public final class SiteAgent implements Callable<List<SiteRoundRecord>> {
       return false;
     }
     // privacy is spent when the update leaves the hospital: sign and record it durably first
+    org.cloister.protocol.v1.SignedSpend spend = signAndRecordSpend(task, update);
+    UpdateEnvelope.Builder env = envelope(task, update, spend)
+        .setPayloadFormat(sealed.format())
+        .setPayload(com.google.protobuf.UnsafeByteOperations.unsafeWrap(sealed.payload())) // the sealer's own array
+        .putAllMetadata(sealed.metadata());
+    if (update.evaluation() != null) {
+      env.setEvaluation(update.evaluation());
+    }
+    if (sealed.roundChallenge() != null) {
+      // the statement the secure aggregator authenticates the update by (identity and weight come only from it)
+      env.setContribution(signer.signContribution(task, update.numExamples(), sealed.format(), sealed.payload(),
+          sealed.roundChallenge(), sealed.baseModelSha256(), spend));
+    }
+    return submit(task, update, env.build());
+  }
+
+  /** Signs the update's privacy spend and records it durably in the site's ledger (before anything leaves). */
+  private org.cloister.protocol.v1.SignedSpend signAndRecordSpend(RoundTask task, LocalUpdate update) {
     org.cloister.protocol.v1.SignedSpend spend = signer.sign(task, update);
     ledger.record(task.getStudyId(), task.getRoundId(), task.getRound(), signer.datasetId(), update.spent(), update.epsilonAfter(),
         spend.getSpend().toByteArray(), spend.getSignature().toByteArray());
-    UpdateEnvelope env0 = UpdateEnvelope.newBuilder()
+    return spend;
+  }
+
+  /** The envelope's fields every update carries: study, round, base version, weight, metrics and the signed spend. */
+  private static UpdateEnvelope.Builder envelope(RoundTask task, LocalUpdate update,
+                                                 org.cloister.protocol.v1.SignedSpend spend) {
+    return UpdateEnvelope.newBuilder()
         .setStudyId(task.getStudyId())
         .setRound(task.getRound())
         .setRoundId(task.getRoundId())
         .setBaseModelVersion(task.getModel().getVersion())
         .setNumExamples(update.numExamples())
-        .setPayloadFormat(sealed.format())
-        .setPayload(com.google.protobuf.UnsafeByteOperations.unsafeWrap(sealed.payload())) // the sealer's own array
-        .putAllMetadata(sealed.metadata())
         .putAllMetrics(update.metrics())
-        .setSpend(spend)
-        .build();
-    if (update.evaluation() != null) {
-      env0 = env0.toBuilder().setEvaluation(update.evaluation()).build();
-    }
-    // the statement the secure aggregator authenticates the update by (identity and weight come only from it)
-    UpdateEnvelope env = sealed.roundChallenge() == null ? env0 : env0.toBuilder().setContribution(
-        signer.signContribution(task, update.numExamples(), sealed.format(), sealed.payload(), sealed.roundChallenge(),
-            sealed.baseModelSha256(), spend)).build();
-    return submit(task, update, env);
+        .setSpend(spend);
   }
 
   /** Sends an update (retried until the round's deadline); true once the coordinator has answered. */
