@@ -19,6 +19,7 @@ import org.cloister.enclave.runtime.tee.VsockForwarder;
 import org.cloister.enclave.runtime.EnclaveSigner;
 import org.cloister.enclave.runtime.KeyBrokerClient;
 import org.cloister.enclave.runtime.ProcessLifecycle;
+import org.cloister.enclave.service.DataPathSelfTest;
 import org.cloister.enclave.service.ModelVault;
 import org.cloister.enclave.service.ReceiptIssuer;
 import org.cloister.enclave.service.SecureAggregatorService;
@@ -101,12 +102,17 @@ public final class EnclaveMain {
       org.cloister.enclave.runtime.LaunchedConfiguration.require(platform, configBytes, policyBytes, key.publicKey(),
           random);
 
+      UpdateKernel kernel = UpdateKernel.best();
+      // before asking for any key or serving: the data path on synthetic updates under throwaway keys (a wrong
+      // answer stops the enclave; the JVM also compiles the data path now rather than in the study's first rounds)
+      DataPathSelfTest.Result selfTest = new DataPathSelfTest(policy, kernel, random).run();
+      log.info("data-path self-test passed: {} synthetic rounds, {} synthetic updates, {} ms", selfTest.rounds(),
+          selfTest.updates(), selfTest.nanos() / 1_000_000);
       KeyBrokerClient broker = new KeyBrokerClient(address("--broker", opts.get("--broker")),
           config.keyBroker().caCertificatePem(), config.keyBroker().serverName(), platform, key);
       ModelVault vault = new ModelVault(policy, config, broker, random);
       vault.open(); // the broker checks our PCRs here: a modified enclave stops now
 
-      UpdateKernel kernel = UpdateKernel.best();
       // central DP noise (DP-FedAvg) from the CSPRNG-driven sampler, seeded from OS entropy inside the enclave
       org.cloister.dp.noise.GaussianNoise noise = policy.centralDp() != null
           ? org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy() : null;
@@ -128,6 +134,8 @@ public final class EnclaveMain {
       out.flush();
     } catch (KeyBrokerClient.RefusedException e) {
       return failed(out, err, e.getMessage(), 3);
+    } catch (DataPathSelfTest.Failure e) {
+      return failed(out, err, "data-path self-test failed, not serving: " + e.getMessage(), 1);
     } catch (IOException | RuntimeException e) {
       return failed(out, err, e.getMessage() == null ? e.toString() : e.getMessage(), 1);
     }
