@@ -104,7 +104,7 @@ public final class EnclaveMain {
 
       UpdateKernel kernel = UpdateKernel.best();
       // before asking for any key or serving: the data path on synthetic updates under throwaway keys (a wrong
-      // answer stops the enclave; the JVM also compiles the data path now rather than in the study's first rounds)
+      // answer stops the enclave)
       DataPathSelfTest.Result selfTest = new DataPathSelfTest(policy, kernel, random).run();
       log.info("data-path self-test passed: {} synthetic rounds, {} synthetic updates, {} ms", selfTest.rounds(),
           selfTest.updates(), selfTest.nanos() / 1_000_000);

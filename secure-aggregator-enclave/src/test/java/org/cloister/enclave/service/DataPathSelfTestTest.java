@@ -37,8 +37,8 @@ class DataPathSelfTestTest {
           policy(10, null, AggregationPolicy.FEDAVG), policy(1e9, null, median), policy(0.5, null, trimmed),
           policy(1.0, new AggregationPolicy.CentralDp(1.0, 1.0, 4, 10, 1e-5), AggregationPolicy.FEDAVG)}) {
         DataPathSelfTest.Result r = new DataPathSelfTest(p, kernel, seeded()).run();
-        assertThat(r.rounds()).as(p.strategy() + " " + kernel.name()).isEqualTo(DataPathSelfTest.MAX_ROUNDS);
-        assertThat(r.updates()).isEqualTo(DataPathSelfTest.MAX_ROUNDS * DataPathSelfTest.UPDATES_PER_ROUND);
+        assertThat(r.rounds()).as(p.strategy() + " " + kernel.name()).isEqualTo(DataPathSelfTest.ROUNDS);
+        assertThat(r.updates()).isEqualTo(DataPathSelfTest.ROUNDS * DataPathSelfTest.UPDATES_PER_ROUND);
       }
     }
   }
@@ -75,13 +75,6 @@ class DataPathSelfTestTest {
     assertThatThrownBy(() -> new DataPathSelfTest(policy(10, null, AggregationPolicy.FEDAVG), overNorm, seeded()).run())
         .isInstanceOf(DataPathSelfTest.Failure.class)
         .hasMessageContaining("synthetic updates were refused");
-  }
-
-  @Test
-  void roundsScaleWithTheDimensionWithinBounds() {
-    assertThat(DataPathSelfTest.rounds(10)).isEqualTo(DataPathSelfTest.MAX_ROUNDS);
-    assertThat(DataPathSelfTest.rounds(1_000_000)).isEqualTo(4); // 977 segments: 4 x 2 x 4 x 977 >= 24,000
-    assertThat(DataPathSelfTest.rounds(100_000_000)).isEqualTo(DataPathSelfTest.MIN_ROUNDS);
   }
 
   /** Makes coordinate {@code index} of every sum it writes 0.1 % too large (the check allows 1e-5 relative). */
