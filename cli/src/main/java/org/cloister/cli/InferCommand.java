@@ -44,6 +44,7 @@ import org.cloister.consortium.inference.InferenceDeployment;
 import org.cloister.consortium.inference.PublishedStudy;
 import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.AttestationVerifier;
+import org.cloister.trust.attestation.DevelopmentWarning;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.pki.Pem;
 import picocli.CommandLine;
@@ -188,10 +189,16 @@ final class InferCommand implements Runnable {
               : InferencePolicy.of(study.studyId(), study.modelName(), study.numFeatures(), study.numClasses()),
           InferenceDeployment.locateImage());
       Path audit = kit != null ? layout.inference().resolve("inference-audit.jsonl") : studyDir.resolve("inference-audit.jsonl");
+      // the run's one development-platform warning: the key broker and the enclave it starts log theirs at DEBUG
+      java.util.Optional<String> development = InferenceDeployment.developmentWarning(layout);
+      development.ifPresent(w -> {
+        cl.getErr().println(w);
+        cl.getErr().flush();
+      });
       InferenceDeployment d;
       try {
         d = InferenceDeployment.serve(layout, p, artifact, audit, brokerAddress, null, endpoint, credentials,
-            identities);
+            identities, development.isPresent() ? DevelopmentWarning.warnedEnvironment() : Map.of());
       } catch (IOException e) {
         cl.getErr().println("infer serve: " + e.getMessage());
         return 1;

@@ -132,11 +132,20 @@ public final class SecureAggregationHost implements AutoCloseable {
 
   /**
    * Starts a key broker process on loopback from its directory (e.g. for the inference tier after
-   * a study), trusting the development attestation root {@code devRootCert}.
+   * a study), trusting the development attestation root {@code devRootCert}. It prints its own development warning.
    */
   public static JavaProcess startBroker(SecureAggregationSetup.BrokerFiles d, Path auditLog, Path devRootCert,
                                         Duration timeout) throws IOException {
-    return startBroker(d, auditLog, devRootCert, List.of(), Map.of(), timeout);
+    return startBroker(d, auditLog, devRootCert, Map.of(), timeout);
+  }
+
+  /**
+   * Same, with {@code env} added to the broker's environment ({@link DevelopmentWarning#warnedEnvironment()} when the
+   * caller has printed the development-platform warning for this run: the broker then logs its own at DEBUG).
+   */
+  public static JavaProcess startBroker(SecureAggregationSetup.BrokerFiles d, Path auditLog, Path devRootCert,
+                                        Map<String, String> env, Duration timeout) throws IOException {
+    return startBroker(d, auditLog, devRootCert, List.of(), env, timeout);
   }
 
   private static JavaProcess startBroker(SecureAggregationSetup.BrokerFiles d, Path auditLog, Path devRootCert,

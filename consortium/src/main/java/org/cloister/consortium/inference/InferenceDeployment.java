@@ -38,6 +38,7 @@ import org.cloister.inference.enclave.InferenceConfig;
 import org.cloister.inference.enclave.InferenceMain;
 import org.cloister.inference.enclave.InferenceMeasurement;
 import org.cloister.inference.enclave.InferencePolicy;
+import org.cloister.trust.attestation.DevelopmentWarning;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -248,15 +249,33 @@ public final class InferenceDeployment implements AutoCloseable {
                                           InetSocketAddress listen, ServerCredentials credentials,
                                           SiteIdentityResolver identities) throws IOException {
     return serve(Layout.simulation(consortium), p, artifact, auditLog, brokerAddress, enclaveClasspath, listen,
-        credentials, identities);
+        credentials, identities, Map.of());
   }
 
-  /** {@link #serve(Path, Provisioned, Path, Path, InetSocketAddress, List, InetSocketAddress, ServerCredentials,
-   * SiteIdentityResolver)} for the files of {@code layout}. */
+  /**
+   * The development-platform warning for serving from {@code layout} (its enclave runs on the simulated platform and
+   * its key broker trusts the development root), naming the root; empty when the layout has no development root.
+   * A caller that prints it passes {@link DevelopmentWarning#warnedEnvironment()} to {@link #serve(Layout, Provisioned,
+   * Path, Path, InetSocketAddress, List, InetSocketAddress, ServerCredentials, SiteIdentityResolver, Map)}.
+   */
+  public static java.util.Optional<String> developmentWarning(Layout layout) {
+    return layout.devRootCert() == null ? java.util.Optional.empty()
+        : java.util.Optional.of("WARNING: the inference enclave runs on a SIMULATED attestation platform (development root "
+            + layout.devRootCert() + "): it demonstrates the protocol, not isolation. Never use it with real patient "
+            + "data.");
+  }
+
+  /**
+   * {@link #serve(Path, Provisioned, Path, Path, InetSocketAddress, List, InetSocketAddress, ServerCredentials,
+   * SiteIdentityResolver)} for the files of {@code layout}, with {@code childEnv} added to the environment of the key
+   * broker and the enclave it starts: {@link DevelopmentWarning#warnedEnvironment()} when the caller has printed
+   * {@link #developmentWarning} for this run (the two then log theirs at DEBUG), else empty (each prints its own).
+   */
   public static InferenceDeployment serve(Layout layout, Provisioned p, Path artifact, Path auditLog,
                                           InetSocketAddress brokerAddress, List<Path> enclaveClasspath,
                                           InetSocketAddress listen, ServerCredentials credentials,
-                                          SiteIdentityResolver identities) throws IOException {
+                                          SiteIdentityResolver identities, Map<String, String> childEnv)
+      throws IOException {
     JavaProcess broker = null;
     InferenceEnclaveProcess enclave = null;
     EventLoopGroup relayLoop = null;
@@ -265,12 +284,12 @@ public final class InferenceDeployment implements AutoCloseable {
       if (brokerAddress == null) {
         broker = org.cloister.consortium.SecureAggregationHost.startBroker(
             new org.cloister.consortium.SecureAggregationSetup.BrokerFiles(layout.keyBroker()), layout.brokerAudit(),
-            layout.devRootCert(), START_TIMEOUT);
+            layout.devRootCert(), childEnv, START_TIMEOUT);
         brokerAddress = new InetSocketAddress("127.0.0.1", broker.port());
       }
       enclave = InferenceEnclaveProcess.start(new InferenceEnclaveProcess.Launch(
           enclaveClasspath != null ? enclaveClasspath : p.classpath(), p.config(), p.policy(), brokerAddress,
-          artifact, auditLog, layout.devRootCert(), layout.devRootKey(), "768m"), START_TIMEOUT);
+          artifact, auditLog, layout.devRootCert(), layout.devRootKey(), "768m"), childEnv, START_TIMEOUT);
       // The relay's server and its channel to the enclave share one event-loop thread and run the
       // relay inline (direct executors): a query crosses the host without a thread hand-off.
       relayLoop = new NioEventLoopGroup(1);

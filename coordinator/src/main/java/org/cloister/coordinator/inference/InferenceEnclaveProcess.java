@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.cloister.coordinator.enclave.JavaProcess;
@@ -64,13 +65,21 @@ public final class InferenceEnclaveProcess extends LocalEnclaveProcess {
    * @throws JavaProcess.StartException with the enclave's reason (e.g. the key broker refusing it)
    */
   public static InferenceEnclaveProcess start(Launch l, Duration timeout) throws IOException {
+    return start(l, Map.of(), timeout);
+  }
+
+  /**
+   * Same, with {@code env} added to the enclave's environment (e.g. the parent has printed the development-platform
+   * warning for this run: {@code DevelopmentWarning.warnedEnvironment()}).
+   */
+  public static InferenceEnclaveProcess start(Launch l, Map<String, String> env, Duration timeout) throws IOException {
     List<String> args = new ArrayList<>(List.of("--config", l.config().toString(), "--policy", l.policy().toString(),
         "--broker", l.broker().getHostString() + ":" + l.broker().getPort(), "--artifact", l.artifact().toString(),
         "--audit-log", l.auditLog().toString(), "--listen", "127.0.0.1:0", "--exit-with-parent"));
     args.addAll(platformArgs(l.devRootCert(), l.devRootKey()));
     List<String> jvm = jvmOptions(l.maxHeap(), List.of(
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=false"));
-    return new InferenceEnclaveProcess(JavaProcess.start("inference-enclave", jvm, l.classpath(), MAIN_CLASS, args,
+    return new InferenceEnclaveProcess(JavaProcess.start("inference-enclave", jvm, l.classpath(), MAIN_CLASS, args, env,
         READY, FAILED, timeout));
   }
 
