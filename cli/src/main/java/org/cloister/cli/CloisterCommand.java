@@ -143,7 +143,8 @@ public final class CloisterCommand implements Runnable {
    * For a service command, every line it prints on standard output and error (its progress lines, its SLF4J log
    * lines, the lines of the child processes it forwards) begins with an ISO 8601 timestamp with the UTC offset,
    * written by one formatter ({@link ServiceLog}); SLF4J's simple logger adds none of its own (unless the JVM was
-   * told to, {@code -Dorg.slf4j.simpleLogger.showDateTime}). Set before the first logger is made. Interactive
+   * told to, {@code -Dorg.slf4j.simpleLogger.showDateTime}). Set before the first logger is made. A last line without
+   * its newline is written when the JVM exits. Interactive
    * commands ({@code simulate}, {@code status}, {@code budget report}, ...) print their results without one.
    */
   static void timestampServiceLogs(String[] args) {
@@ -154,8 +155,16 @@ public final class CloisterCommand implements Runnable {
       System.setProperty("org.slf4j.simpleLogger.showDateTime", "false");
     }
     java.time.Clock clock = java.time.Clock.systemDefaultZone();
-    System.setOut(ServiceLog.timestamping(System.out, clock));
-    System.setErr(ServiceLog.timestamping(System.err, clock));
+    ServiceLog.Stamped out = ServiceLog.timestamping(System.out, clock);
+    ServiceLog.Stamped err = ServiceLog.timestamping(System.err, clock);
+    System.setOut(out);
+    System.setErr(err);
+    // the end of the streams as the JVM exits (System.exit, the end of main, SIGTERM): a last line left without its
+    // newline is written, not lost
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      out.endOfStream();
+      err.endOfStream();
+    }, "service-log-end"));
   }
 
   public static void main(String[] args) {

@@ -38,11 +38,37 @@ public final class ServiceLog {
   }
 
   /** A stream that writes each line to {@code target} with the time ({@code clock}) its first character came. */
-  public static PrintStream timestamping(PrintStream target, Clock clock) {
-    return new PrintStream(new LineStamper(target, clock), true, StandardCharsets.UTF_8);
+  public static Stamped timestamping(PrintStream target, Clock clock) {
+    return new Stamped(new LineStamper(target, clock));
   }
 
-  /** Buffers a line and writes it whole, timestamp first, when it ends (or on flush, a partial line as it stands). */
+  /**
+   * A timestamping stream. A line is written when it ends; a last line without its newline waits for
+   * {@link #endOfStream} (or {@link #close}), which the services call as the JVM exits.
+   */
+  public static final class Stamped extends PrintStream {
+    private final LineStamper stamper;
+
+    private Stamped(LineStamper stamper) {
+      super(stamper, true, StandardCharsets.UTF_8);
+      this.stamper = stamper;
+    }
+
+    /**
+     * The end of the stream: a line still waiting for its newline is written now, stamped like any other line (with
+     * the time its first character came) and ended with a line separator. The stream stays open: what comes after
+     * (another exit hook's line) is stamped as usual.
+     */
+    public void endOfStream() {
+      flush(); // what this PrintStream's encoder still holds
+      stamper.endOfStream();
+    }
+  }
+
+  /**
+   * Buffers a line and writes it whole, timestamp first, when it ends; a partial line at the end of the stream
+   * ({@link #endOfStream}, {@link #close}).
+   */
   private static final class LineStamper extends OutputStream {
     private final PrintStream target;
     private final Clock clock;
@@ -92,10 +118,17 @@ public final class ServiceLog {
       target.flush();
     }
 
+    synchronized void endOfStream() {
+      if (started != null) {
+        line.writeBytes(System.lineSeparator().getBytes(StandardCharsets.UTF_8));
+        emit();
+      }
+      target.flush();
+    }
+
     @Override
     public synchronized void close() {
-      emit();
-      target.flush();
+      endOfStream();
     }
   }
 }

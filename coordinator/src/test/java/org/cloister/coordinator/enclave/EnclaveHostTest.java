@@ -293,6 +293,11 @@ class EnclaveHostTest {
         System.out.println("PREFIX-FAILED key broker refused GenerateDataKey: PCR_MISMATCH");
         System.exit(3);
       }
+      if (args.length > 0 && args[0].equals("last-words")) {
+        System.out.println("some log line");
+        System.out.print("last words"); // no newline, then the end of the stream
+        System.exit(3);
+      }
       System.out.println("some log line");
       System.out.println("PREFIX-READY port=4242 pcr0=abcd");
       System.out.flush();
@@ -318,6 +323,11 @@ class EnclaveHostTest {
         List.of("fail"), "PREFIX-READY ", "PREFIX-FAILED ", Duration.ofSeconds(30)))
         .isInstanceOf(JavaProcess.StartException.class)
         .hasMessageContaining("fake failed to start: key broker refused GenerateDataKey: PCR_MISMATCH");
+    // a last line without its newline is read at the end of the stream, not lost
+    assertThatThrownBy(() -> JavaProcess.start("fake", List.of("-Xmx32m"), cp, FakeProcess.class.getName(),
+        List.of("last-words"), "PREFIX-READY ", "PREFIX-FAILED ", Duration.ofSeconds(30)))
+        .isInstanceOf(JavaProcess.StartException.class)
+        .hasMessageContaining("fake exited before it was ready (output: some log line | last words)");
     assertThatThrownBy(() -> JavaProcess.start("fake", List.of(), List.of(Files.createTempFile("empty", ".jar")),
         "no.such.Main", List.of(), "PREFIX-READY ", "PREFIX-FAILED ", Duration.ofSeconds(30)))
         .isInstanceOf(JavaProcess.StartException.class).hasMessageContaining("exited before it was ready");
