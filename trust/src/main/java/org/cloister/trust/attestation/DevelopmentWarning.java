@@ -6,8 +6,8 @@ import org.slf4j.Logger;
 
 /**
  * The development-platform warning (a simulated attestation platform, a development or test-double root), once per
- * run: a process that has warned and launches children with the same development material (the coordinator or a
- * simulation starting its key broker and enclave) sets {@value #ENV} in their environment, and a child then logs
+ * run: a process that has warned and launches children with the same development material (the coordinator, a
+ * simulation or {@code infer serve} starting its key broker and enclave) sets {@value #ENV} in their environment, and a child then logs
  * its own banner at DEBUG instead of printing it. A service an operator starts alone has no such variable and warns.
  * The variable only moves where a warning is printed: what any party verifies does not depend on it.
  */
