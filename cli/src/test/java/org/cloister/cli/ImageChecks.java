@@ -42,6 +42,8 @@ final class ImageChecks {
       "org/cloister/trust/attestation/CertificateChecks.class",
       "org/cloister/trust/attestation/EvidencePolicy.class",
       "org/cloister/trust/attestation/MeasurementPins.class",
+      "org/cloister/trust/attestation/Collateral.class", // what a verifier reads; an enclave produces evidence only
+      "org/cloister/trust/attestation/Collateral$RawJson.class",
       "org/cloister/trust/attestation/tdx/SimulatedIntelPcs.class",
       "org/cloister/trust/attestation/nitro/aws-nitro-root-g1.der",
       "org/cloister/trust/attestation/snp/ark-turin.pem",

@@ -24,6 +24,7 @@ import org.cloister.protocol.v1.InferenceGrpc;
 import org.cloister.protocol.v1.ServedModel;
 import org.cloister.trust.attestation.AttestationException;
 import org.cloister.trust.attestation.BoundEvidenceVerifier;
+import org.cloister.trust.attestation.Collateral;
 import org.cloister.trust.attestation.FailureReason;
 import org.cloister.trust.attestation.MeasurementPins;
 import org.cloister.trust.attestation.ReportDataBinding;
@@ -82,7 +83,8 @@ class InferenceClientConfidentialVmTest {
         }).build().start();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
     BoundEvidenceVerifier verifier = new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark())),
-        new MeasurementPins(TeePlatform.SEV_SNP, Map.of("measurement", MEASUREMENT), false), snp.collateral());
+        new MeasurementPins(TeePlatform.SEV_SNP, Map.of("measurement", MEASUREMENT), false),
+        Collateral.ofCertificates(snp.chain()));
     return new InferenceClient(channel, verifier, Clock.systemUTC(), new SecureRandom());
   }
 

@@ -29,6 +29,11 @@ public final class Collateral {
   /** Far above any real collateral item (TCB info is a few KiB). */
   public static final long MAX_FILE_BYTES = 1 << 20;
 
+  /** Certificates only (e.g. a VCEK and its ASK), no CRLs or Intel PCS documents. */
+  public static Collateral ofCertificates(List<X509Certificate> certificates) {
+    return new Collateral(certificates, List.of(), List.of(), List.of());
+  }
+
   /** A PCS JSON document as served, with where it came from. */
   public record RawJson(String source, String text) {
     public RawJson {

@@ -57,9 +57,9 @@ class TcbFloorTest {
     // the double's reported TCB (Turin layout): fmc 1, bootloader 2, tee 3, snp 4, microcode 0x48
     byte[] report = snp.report(new byte[64], new byte[48], SimulatedSnpPlatform.POLICY);
     EvidencePolicy at = EvidencePolicy.at(NOW);
-    assertThat(org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark()).verify(report, snp.collateral(), at.withTcbFloor(snp(0, Map.of("snp", 4,
+    assertThat(org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark()).verify(report, org.cloister.trust.attestation.Collateral.ofCertificates(snp.chain()), at.withTcbFloor(snp(0, Map.of("snp", 4,
         "microcode", 0x48, "fmc", 1)))).platform()).isEqualTo(TeePlatform.SEV_SNP);
-    assertThatThrownBy(() -> org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark()).verify(report, snp.collateral(), at.withTcbFloor(snp(0, Map.of("snp", 5)))))
+    assertThatThrownBy(() -> org.cloister.trust.attestation.snp.SnpVerifier.development(snp.ark()).verify(report, org.cloister.trust.attestation.Collateral.ofCertificates(snp.chain()), at.withTcbFloor(snp(0, Map.of("snp", 5)))))
         .isInstanceOfSatisfying(AttestationException.class, e -> {
           assertThat(e.reason()).isEqualTo(FailureReason.TCB_NOT_ACCEPTED);
           assertThat(e).hasMessageContaining("snp SVN is 4, below the policy's minimum 5");

@@ -26,7 +26,6 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.cloister.trust.attestation.Collateral;
 
 /**
  * TEST DOUBLE of AMD SEV-SNP hardware, for development machines and tests (no SEV-SNP CPU here): a key
@@ -67,9 +66,13 @@ public final class SimulatedSnpPlatform {
     return new SimulatedSnpPlatform(ByteBuffer.wrap(d).getLong());
   }
 
-  /** The VCEK and ASK, as a collateral folder would hold them. */
-  public Collateral collateral() {
-    return new Collateral(List.of(vcek, ask), List.of(), List.of(), List.of());
+  /**
+   * The VCEK (first) and ASK, as a collateral folder would hold them (a verifier wraps them in its
+   * {@code Collateral}; this double does not name that verifier-side type, so an enclave image that
+   * carries the double does not carry it either).
+   */
+  public List<X509Certificate> chain() {
+    return List.of(vcek, ask);
   }
 
   /** A report signed by the VCEK binding {@code reportData} (64 bytes) for a guest measured {@code measurement}. */

@@ -58,7 +58,7 @@ class BoundSnpEvidenceTest {
   }
 
   private static BoundEvidenceVerifier verifier(MeasurementPins pins) {
-    return new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(amd.ark())), pins, amd.collateral());
+    return new BoundEvidenceVerifier(List.of(org.cloister.trust.attestation.snp.SnpVerifier.development(amd.ark())), pins, org.cloister.trust.attestation.Collateral.ofCertificates(amd.chain()));
   }
 
   private static MeasurementPins pins() {

@@ -39,7 +39,7 @@ class SnpEvidenceFuzzTest {
       // expected
     }
     try {
-      org.cloister.trust.attestation.snp.SnpVerifier.development(AMD.ark()).verify(report, AMD.collateral(), EvidencePolicy.at(Instant.now()));
+      org.cloister.trust.attestation.snp.SnpVerifier.development(AMD.ark()).verify(report, org.cloister.trust.attestation.Collateral.ofCertificates(AMD.chain()), EvidencePolicy.at(Instant.now()));
     } catch (AttestationException refused) {
       // expected
     }
