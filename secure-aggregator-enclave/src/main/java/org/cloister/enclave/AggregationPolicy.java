@@ -2,7 +2,6 @@ package org.cloister.enclave;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Objects;
-import org.cloister.aggregation.strategy.AggregationRule;
 import org.cloister.aggregation.strategy.AggregationRules;
 import org.cloister.aggregation.strategy.StrategySpec;
 import org.cloister.enclave.runtime.MeasuredJson;
@@ -113,9 +112,9 @@ public record AggregationPolicy(
           + "training sites per published model), got " + cohortFloor + (cohortFloor == 0 ? " (missing?)" : ""));
     }
     Objects.requireNonNull(strategy, "strategy");
-    AggregationRule rule = AggregationRules.installed().rule(strategy.name());
     AggregationRules.installed().requireExplicit(strategy);
-    if (rule.combiner(strategy).isPresent()) {
+    // the parameter, not combiner(): a compact constructor has not assigned the fields yet
+    if (AggregationRules.installed().rule(strategy.name()).combiner(strategy).isPresent()) {
       if (centralDp != null) {
         throw new IllegalArgumentException("strategy " + strategy.name() + " combines the round's updates robustly; "
             + "central_dp's noise is calibrated to a sum of clipped updates, so the two cannot be combined");
@@ -131,6 +130,14 @@ public record AggregationPolicy(
   /** How many updates of {@code dimension} parameters a robust rule may keep per round. */
   public static int robustCapacity(int dimension) {
     return (int) Math.min(Integer.MAX_VALUE, ROBUST_BUFFER_BYTES / ((long) dimension * Float.BYTES));
+  }
+
+  /**
+   * The strategy's robust combination of the round's updates (median, trimmed mean), which keeps them in enclave
+   * memory; empty for a strategy that sums them.
+   */
+  public java.util.Optional<org.cloister.aggregation.strategy.UpdateCombiner> combiner() {
+    return AggregationRules.installed().rule(strategy.name()).combiner(strategy);
   }
 
   /** Distinct authenticated training sites a published model needs: max(min_updates, cohort_floor). */

@@ -28,6 +28,7 @@ import org.cloister.coordinator.enclave.SealedModelStore;
 import org.cloister.coordinator.study.StudyConfig;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.trust.attestation.AttestationException;
+import org.cloister.trust.attestation.DevelopmentWarning;
 import org.cloister.trust.attestation.VerifiedAttestation;
 import org.cloister.trust.attestation.nitro.NitroAttestationVerifier;
 import org.cloister.trust.pki.Pem;
@@ -96,8 +97,7 @@ final class ServiceAggregation implements AutoCloseable {
     Map<Integer, byte[]> expected = SecureAggregationSetup.readPcrs(dir.path(
         required(dir, a.expectedPcrs(), "aggregation.expected_pcrs")));
     Path root = dir.path(required(dir, a.attestationRoot(), "aggregation.attestation_root"));
-    err.println("WARNING: the secure aggregator runs on a SIMULATED attestation platform (development root " + root
-        + "): it demonstrates the protocol, not isolation. Never use it with real patient data.");
+    err.println(DevelopmentWarning.simulatedPlatform("the secure aggregator", root));
     err.flush();
     NitroAttestationVerifier verifier = new NitroAttestationVerifier(Pem.readCertificate(root));
     SealedModelStore store = new SealedModelStore(dir.path(a.sealedModels()));

@@ -260,9 +260,7 @@ public final class InferenceDeployment implements AutoCloseable {
    */
   public static java.util.Optional<String> developmentWarning(Layout layout) {
     return layout.devRootCert() == null ? java.util.Optional.empty()
-        : java.util.Optional.of("WARNING: the inference enclave runs on a SIMULATED attestation platform (development root "
-            + layout.devRootCert() + "): it demonstrates the protocol, not isolation. Never use it with real patient "
-            + "data.");
+        : java.util.Optional.of(DevelopmentWarning.simulatedPlatform("the inference enclave", layout.devRootCert()));
   }
 
   /**

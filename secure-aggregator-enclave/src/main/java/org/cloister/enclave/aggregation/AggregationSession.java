@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.cloister.aggregation.RejectReason;
-import org.cloister.aggregation.strategy.AggregationRules;
 import org.cloister.aggregation.strategy.UpdateCombiner;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
@@ -198,7 +197,7 @@ public final class AggregationSession {
       batchValues[i] = batch[i].values;
     }
     this.centralDp = policy.centralDp() == null ? null : new SiteLevelCentralDp(policy.centralDp(), dimension);
-    this.combiner = AggregationRules.installed().rule(policy.strategy().name()).combiner(policy.strategy()).orElse(null);
+    this.combiner = policy.combiner().orElse(null);
     this.capacity = AggregationPolicy.robustCapacity(dimension);
     boolean streaming = centralDp == null && combiner == null;
     this.sum = streaming ? this.workspace.sum : new float[0];

@@ -9,7 +9,6 @@ import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import org.cloister.aggregation.strategy.AggregationRules;
 import org.cloister.dp.noise.GaussianNoise;
 import org.cloister.enclave.AggregationPolicy;
 import org.cloister.enclave.aggregation.AggregationSession;
@@ -84,14 +83,13 @@ public final class DataPathSelfTest {
   public Result run() throws Failure {
     long start = System.nanoTime();
     int dimension = policy.dimension();
-    int rounds = ROUNDS;
     Hpke hpke = new Hpke(random);
     HpkeKeyPair throwaway = hpke.generateKeyPair();
     EnclaveSigner signer = EnclaveSigner.generate(random);
     AggregationSession.Workspace workspace = new AggregationSession.Workspace(dimension);
     // member j sends the constant update j * c; the largest has half the policy's norm bound. A robust
     // strategy keeps its updates in memory: at most what fits (the policy guarantees its own quorum does)
-    int k = AggregationRules.installed().rule(policy.strategy().name()).combiner(policy.strategy()).isPresent()
+    int k = policy.combiner().isPresent()
         ? (int) Math.min(UPDATES_PER_ROUND, AggregationPolicy.robustCapacity(dimension)) : UPDATES_PER_ROUND;
     Set<String> members = new LinkedHashSet<>();
     for (int j = 1; j <= k; j++) {
@@ -107,7 +105,7 @@ public final class DataPathSelfTest {
     expected /= k;
     float[] values = new float[dimension];
     GaussianNoise noise = exactMean ? null : org.cloister.dp.noise.SecureGaussianNoise.fromOsEntropy();
-    for (int r = 1; r <= rounds; r++) {
+    for (int r = 1; r <= ROUNDS; r++) {
       AggregationSession.RoundContext ctx = new AggregationSession.RoundContext(policy.studyId() + "/self-test", r,
           "self-test-" + r, r);
       AggregationSession session = new AggregationSession(policy, members, throwaway, hpke, kernel, ctx,
@@ -142,7 +140,7 @@ public final class DataPathSelfTest {
       }
       publishAndOpen(mean, r, signer);
     }
-    return new Result(rounds, rounds * k, System.nanoTime() - start);
+    return new Result(ROUNDS, ROUNDS * k, System.nanoTime() - start);
   }
 
   private static void checkMean(float[] mean, double expected) throws Failure {
@@ -150,7 +148,7 @@ public final class DataPathSelfTest {
     for (int i = 0; i < mean.length; i++) {
       if (!(Math.abs(mean[i] - expected) <= tolerance)) {
         throw new Failure(String.format(Locale.ROOT,
-            "the mean of four synthetic updates is wrong at index %d (%s, expected %s)", i, mean[i], expected));
+            "the mean of the synthetic updates is wrong at index %d (%s, expected %s)", i, mean[i], expected));
       }
     }
   }

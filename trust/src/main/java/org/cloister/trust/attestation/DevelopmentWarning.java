@@ -23,6 +23,15 @@ public final class DevelopmentWarning {
     return Map.of(ENV, "1");
   }
 
+  /**
+   * The warning a parent prints once for its run: {@code subject} (e.g. "the secure aggregator") runs on a simulated
+   * attestation platform whose development root is {@code root}.
+   */
+  public static String simulatedPlatform(String subject, Object root) {
+    return "WARNING: " + subject + " runs on a SIMULATED attestation platform (development root " + root
+        + "): it demonstrates the protocol, not isolation. Never use it with real patient data.";
+  }
+
   /** Whether {@code env} (a process's environment) says its parent has warned for this run. */
   public static boolean parentWarned(Map<String, String> env) {
     return "1".equals(env.get(ENV));
